@@ -1,0 +1,5 @@
+//! The app: messages in, pure `update`, effects out (see STYLE.md's shape).
+
+pub mod state;
+
+pub use state::*;

@@ -1,0 +1,98 @@
+//! Everything the screen shows. `update` is its only writer; `ui::render` only reads it.
+
+use crate::config::Config;
+use crate::engine::{Engine, Event};
+use crate::sample::Ts;
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+/// How many events the panel keeps.
+pub const EVENT_CAP: usize = 500;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Focus {
+    #[default]
+    Signals,
+    Flags,
+    Timeline,
+    Events,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tick {
+    pub by: String,
+    pub at: Ts,
+}
+
+/// A short message in the footer, e.g. "read-only" or "T0 not set".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub text: String,
+    pub at: Ts,
+}
+
+pub struct State {
+    pub cfg: Arc<Config>,
+    pub engine: Engine,
+    /// The app's clock: set by ticks, never read from the system in `update` or `render`.
+    pub now: Ts,
+    /// None until set by config, `--t0` or a mark.
+    pub t0: Option<Ts>,
+    pub events: VecDeque<Event>,
+    /// `ticks[step][item]`.
+    pub ticks: Vec<Vec<Option<Tick>>>,
+    pub focus: Focus,
+    /// Selected row in the signals panel (index into visible metric/health rows).
+    pub selected_signal: usize,
+    /// Selected checklist item in the timeline: (step, item).
+    pub selected_item: (usize, usize),
+    pub show_help: bool,
+    pub read_only: bool,
+    /// Who ticks: `SUDO_USER`/`USER`.
+    pub user: String,
+    pub notice: Option<Notice>,
+    pub quit: bool,
+    /// Something changed since the last frame.
+    pub dirty: bool,
+}
+
+impl State {
+    /// Milliseconds since T0 (negative before it), if T0 is known.
+    pub fn t_offset_ms(&self) -> Option<i64> {
+        self.t0.map(|t0| (self.now - t0).num_milliseconds())
+    }
+}
+
+/// `T-04:12`, `T+17:45`, `T+48:02:10` past an hour; `T0 not set` without T0.
+pub fn format_t_clock(offset_ms: Option<i64>) -> String {
+    let Some(ms) = offset_ms else {
+        return "T0 not set".into();
+    };
+    // Before T0 count down whole seconds remaining (ceil), after count up (floor).
+    let (sign, secs) = if ms < 0 {
+        ('-', (-ms + 999) / 1000)
+    } else {
+        ('+', ms / 1000)
+    };
+    let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
+    if h > 0 {
+        format!("T{sign}{h}:{m:02}:{s:02}")
+    } else {
+        format!("T{sign}{m:02}:{s:02}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn t_clock_formats() {
+        assert_eq!(format_t_clock(Some(-252_000)), "T-04:12");
+        assert_eq!(format_t_clock(Some(1_065_000)), "T+17:45");
+        assert_eq!(format_t_clock(Some(0)), "T+00:00");
+        assert_eq!(format_t_clock(Some(-500)), "T-00:01");
+        assert_eq!(format_t_clock(Some(3_723_000)), "T+1:02:03");
+        assert_eq!(format_t_clock(None), "T0 not set");
+    }
+}

@@ -1,0 +1,277 @@
+//! The cutover description: one TOML file per cutover (SPEC §3).
+//!
+//! The types here are what the rest of the program reads. Loading (environment
+//! expansion, locations, "did you mean") lives in `load`; semantic checks in
+//! `validate`.
+
+pub mod duration;
+pub mod load;
+pub mod validate;
+
+pub use duration::{Dur, Offset};
+pub use load::{load_file, load_str, ConfigError, Problem};
+
+use crate::condition::Condition;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub cutover: Cutover,
+    #[serde(default, rename = "source")]
+    pub sources: Vec<Source>,
+    #[serde(default, rename = "signal")]
+    pub signals: Vec<Signal>,
+    #[serde(default, rename = "step")]
+    pub steps: Vec<Step>,
+    #[serde(default)]
+    pub ui: Ui,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cutover {
+    pub name: String,
+    /// `production`, `staging`… always shown in the header.
+    #[serde(default)]
+    pub environment: Option<String>,
+    /// RFC 3339. Without it T0 is marked from the dashboard (or `--t0`).
+    #[serde(default)]
+    pub t0: Option<String>,
+    /// Visible timeline window, default `-15m`..`+60m`.
+    #[serde(default = "default_window_start")]
+    pub window_start: Offset,
+    #[serde(default = "default_window_end")]
+    pub window_end: Offset,
+    /// Raise ROLLBACK ADVISED when the rule holds.
+    #[serde(default)]
+    pub rollback_when: Option<RollbackWhen>,
+    /// Key named in the banner as the one that opens the rollback.
+    #[serde(default = "default_rollback_key")]
+    pub rollback_key: String,
+}
+
+fn default_window_start() -> Offset {
+    Offset(-15 * 60_000)
+}
+fn default_window_end() -> Offset {
+    Offset(60 * 60_000)
+}
+fn default_rollback_key() -> String {
+    "R".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RollbackWhen {
+    /// Any `critical` signal in `crit` for at least this long (default 0: at once).
+    #[serde(default)]
+    pub critical_for: Dur,
+    /// At least this many critical rows in `crit` at once (default 1).
+    #[serde(default = "one")]
+    pub min_signals: usize,
+}
+
+fn one() -> usize {
+    1
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    Http,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    pub id: String,
+    pub kind: SourceKind,
+    pub url: String,
+    #[serde(default = "default_interval")]
+    pub interval: Dur,
+    /// Total time-out for one poll (connect, headers and body).
+    #[serde(default = "default_timeout")]
+    pub timeout: Dur,
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout: Dur,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Bodies larger than this are cut and the poll is an error.
+    #[serde(default = "default_max_body")]
+    pub max_body_bytes: u64,
+    /// `check` exits 3 when a required source yields no data.
+    #[serde(default = "yes")]
+    pub required: bool,
+    #[serde(default)]
+    pub ca_file: Option<String>,
+    /// Only when written explicitly; shown as a warning in the header.
+    #[serde(default)]
+    pub insecure_tls: bool,
+}
+
+fn default_interval() -> Dur {
+    Dur(std::time::Duration::from_secs(5))
+}
+fn default_timeout() -> Dur {
+    Dur(std::time::Duration::from_secs(3))
+}
+fn default_connect_timeout() -> Dur {
+    Dur(std::time::Duration::from_secs(2))
+}
+fn default_max_body() -> u64 {
+    1024 * 1024
+}
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SignalKind {
+    /// A state (bool, string or number) whose changes are events.
+    Flag,
+    /// A number with a unit, judged against thresholds.
+    Metric,
+    /// The source's reachability / HTTP status (value: the status code).
+    Health,
+}
+
+/// Which band a no-data state counts as once it has lasted `stale_after`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum NoDataPolicy {
+    Ok,
+    #[default]
+    Warn,
+    Crit,
+}
+
+/// What the thresholds look at: the value itself or its delta to the baseline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum JudgeOn {
+    #[default]
+    Value,
+    /// `value - baseline`, in the signal's unit.
+    Delta,
+    /// `(value - baseline) / baseline * 100`, in percent.
+    DeltaPct,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Advice {
+    #[serde(default)]
+    pub ok: Option<String>,
+    #[serde(default)]
+    pub warn: Option<String>,
+    #[serde(default)]
+    pub crit: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Signal {
+    pub id: String,
+    /// The `id` of a `[[source]]`.
+    pub source: String,
+    #[serde(default)]
+    pub label: Option<String>,
+    pub kind: SignalKind,
+    /// jq-style path to the value (relative to each element when `each` is set).
+    #[serde(default)]
+    pub path: Option<String>,
+    /// jq-style path to an array whose elements become one row each.
+    #[serde(default)]
+    pub each: Option<String>,
+    /// Path inside each element that names its row (e.g. `.path`).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Path inside each element: truthy marks the row critical.
+    #[serde(default)]
+    pub critical_if: Option<String>,
+    #[serde(default)]
+    pub unit: Option<String>,
+    /// Multiply the raw number by this before showing and judging (100 shows a fraction as %).
+    #[serde(default)]
+    pub scale: Option<f64>,
+    /// Another signal's id shown beside this one with the delta.
+    #[serde(default)]
+    pub baseline: Option<String>,
+    #[serde(default)]
+    pub on: JudgeOn,
+    #[serde(default)]
+    pub warn: Option<Condition>,
+    #[serde(default)]
+    pub crit: Option<Condition>,
+    /// The condition must hold this long before the band rises.
+    #[serde(default, rename = "for")]
+    pub for_: Option<Dur>,
+    /// `[m, n]`: m of the last n samples must hold before the band rises.
+    #[serde(default)]
+    pub m_of_n: Option<[u32; 2]>,
+    /// The condition must be clear this long before the band falls.
+    #[serde(default)]
+    pub clear_for: Option<Dur>,
+    /// Its `crit` raises the banner and counts for `check`'s exit 1.
+    #[serde(default)]
+    pub critical: bool,
+    #[serde(default)]
+    pub no_data: NoDataPolicy,
+    /// Default: three intervals of its source.
+    #[serde(default)]
+    pub stale_after: Option<Dur>,
+    #[serde(default)]
+    pub advice: Advice,
+}
+
+impl Signal {
+    pub fn label(&self) -> &str {
+        self.label.as_deref().unwrap_or(&self.id)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub at: Offset,
+    pub title: String,
+    #[serde(default)]
+    pub phase: Option<String>,
+    #[serde(default)]
+    pub checklist: Vec<String>,
+    /// A GO/NO-GO point that needs a named sign-off.
+    #[serde(default)]
+    pub gate: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ui {
+    #[serde(default)]
+    pub theme: Option<String>,
+    /// Upper bound on frames per second.
+    #[serde(default = "default_fps")]
+    pub max_fps: u32,
+    #[serde(default)]
+    pub read_only: bool,
+    #[serde(default)]
+    pub ascii: bool,
+}
+
+impl Default for Ui {
+    fn default() -> Self {
+        Ui {
+            theme: None,
+            max_fps: default_fps(),
+            read_only: false,
+            ascii: false,
+        }
+    }
+}
+
+fn default_fps() -> u32 {
+    20
+}

@@ -1,0 +1,1 @@
+//! Semantic checks on a parsed config (owned by the config work).
