@@ -202,21 +202,1194 @@ pub struct Engine {
     pub rows: Vec<Row>,
     pub sources: Vec<SourceHealth>,
     pub advised: Option<Advised>,
+    pub(crate) compiled: Vec<Compiled>,
+    pub(crate) timers: Vec<Timers>,
     pub(crate) cfg: std::sync::Arc<Config>,
     pub(crate) started: Ts,
+    /// Judge each sample alone (`check` without `--window`): no `for`, `m_of_n`,
+    /// `clear_for` or no-data grace.
+    pub(crate) instant: bool,
+}
+
+use crate::config::{JudgeOn, NoDataPolicy, Signal};
+use crate::path::JsonPath;
+use crate::sample::{PollOutcome, PollResult, Reading};
+use chrono::Duration as CDur;
+use serde_json::Value as Json;
+use std::sync::Arc;
+
+/// A signal with its paths compiled once.
+#[derive(Debug, Clone)]
+pub(crate) struct Compiled {
+    path: Option<JsonPath>,
+    each: Option<JsonPath>,
+    name: Option<JsonPath>,
+    critical_if: Option<JsonPath>,
+    stale_after_ms: i64,
+}
+
+/// Per-row trip/clear bookkeeping that the screen does not need.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Timers {
+    /// Since when the raw level has been at least warn / at least crit, continuously.
+    above_since: [Option<Ts>; 2],
+    /// Since when the raw level has been below the band, continuously.
+    below_since: Option<Ts>,
+}
+
+fn level_idx(b: Band) -> Option<usize> {
+    match b {
+        Band::Ok => None,
+        Band::Warn => Some(0),
+        Band::Crit => Some(1),
+    }
+}
+
+fn ms(d: i64) -> CDur {
+    CDur::milliseconds(d)
 }
 
 impl Engine {
     /// Rows for every signal without `each` exist from the start (as no data);
     /// rows of `each` signals appear when their first sample names them.
-    pub fn new(cfg: std::sync::Arc<Config>, now: Ts) -> Self {
-        let _ = now;
-        Engine {
+    pub fn new(cfg: Arc<Config>, now: Ts) -> Self {
+        let compiled = cfg
+            .signals
+            .iter()
+            .map(|s| {
+                let interval = cfg
+                    .sources
+                    .iter()
+                    .find(|src| src.id == s.source)
+                    .map(|src| src.interval.as_ms())
+                    .unwrap_or(5_000);
+                let p = |o: &Option<String>| o.as_deref().and_then(|t| JsonPath::parse(t).ok());
+                Compiled {
+                    path: p(&s.path),
+                    each: p(&s.each),
+                    name: p(&s.name),
+                    critical_if: p(&s.critical_if),
+                    stale_after_ms: s.stale_after.map(|d| d.as_ms()).unwrap_or(3 * interval),
+                }
+            })
+            .collect();
+        let sources = cfg
+            .sources
+            .iter()
+            .map(|s| SourceHealth {
+                id: s.id.clone(),
+                required: s.required,
+                ..Default::default()
+            })
+            .collect();
+        let mut e = Engine {
             rows: Vec::new(),
-            sources: Vec::new(),
+            sources,
             advised: None,
+            compiled,
+            timers: Vec::new(),
             cfg,
             started: now,
+            instant: false,
+        };
+        for i in 0..e.cfg.signals.len() {
+            if e.cfg.signals[i].each.is_none() {
+                let key = e.cfg.signals[i].id.clone();
+                e.add_row(i, key, None, e.cfg.signals[i].critical, now);
+            }
         }
+        e
+    }
+
+    /// An engine that judges every sample on its own, for a one-shot `check`.
+    pub fn single_sample(cfg: Arc<Config>, now: Ts) -> Self {
+        let mut e = Engine::new(cfg, now);
+        e.instant = true;
+        e
+    }
+
+    pub fn config(&self) -> &Arc<Config> {
+        &self.cfg
+    }
+
+    fn add_row(
+        &mut self,
+        signal: usize,
+        key: String,
+        name: Option<&str>,
+        critical: bool,
+        now: Ts,
+    ) -> usize {
+        let s = &self.cfg.signals[signal];
+        let label = match name {
+            Some(n) => format!("{} {}", s.label(), n),
+            None => s.label().to_string(),
+        };
+        self.rows.push(Row {
+            key,
+            signal,
+            label,
+            kind: s.kind,
+            critical,
+            unit: s.unit.clone(),
+            value: None,
+            last_good_at: None,
+            last_sample_at: None,
+            status: Status::NoData(NoDataKind::Empty),
+            status_since: now,
+            reason: Some("waiting for the first poll".into()),
+            band: Band::Ok,
+            band_since: now,
+            effective: Band::Ok,
+            streak: 0,
+            raw: None,
+            pending: None,
+            history: VecDeque::new(),
+            baseline: None,
+            threshold: threshold_text(s),
+            advice: None,
+            changed_at: None,
+            recent: VecDeque::new(),
+        });
+        self.timers.push(Timers::default());
+        self.rows.len() - 1
+    }
+
+    fn row_index(&self, key: &str) -> Option<usize> {
+        self.rows.iter().position(|r| r.key == key)
+    }
+
+    /// Feed one poll result. Returns the events it caused.
+    pub fn ingest(&mut self, poll: &PollResult) -> Vec<Event> {
+        let mut events = Vec::new();
+        let at = poll.at;
+        if let Some(src) = self.sources.iter_mut().find(|s| s.id == poll.source) {
+            src.polls += 1;
+            src.last_poll = Some(at);
+            src.last_latency_ms = Some(poll.latency_ms);
+            match &poll.outcome {
+                PollOutcome::Json { status, .. } => {
+                    src.last_status = Some(*status);
+                    if src.consecutive_errors > 0 {
+                        events.push(Event {
+                            at,
+                            severity: Severity::Info,
+                            text: format!(
+                                "source {} answers again (after {} failed polls)",
+                                src.id, src.consecutive_errors
+                            ),
+                            kind: EventKind::SourceRecovered {
+                                source: src.id.clone(),
+                                after_errors: src.consecutive_errors,
+                            },
+                        });
+                    }
+                    src.consecutive_errors = 0;
+                    src.last_ok = Some(at);
+                    src.last_error = None;
+                }
+                PollOutcome::Failed { status, reason } => {
+                    src.last_status = *status;
+                    src.errors += 1;
+                    src.consecutive_errors += 1;
+                    // Announce the first failure and a change of reason, not every poll.
+                    if src.consecutive_errors == 1 || src.last_error.as_deref() != Some(reason) {
+                        events.push(Event {
+                            at,
+                            severity: Severity::Warn,
+                            text: format!("source {} failed: {}", src.id, reason),
+                            kind: EventKind::SourceError {
+                                source: src.id.clone(),
+                                reason: reason.clone(),
+                            },
+                        });
+                    }
+                    src.last_error = Some(reason.clone());
+                }
+            }
+        }
+        let cfg = Arc::clone(&self.cfg);
+        for (si, sig) in cfg.signals.iter().enumerate() {
+            if sig.source != poll.source {
+                continue;
+            }
+            for (key, name, critical, reading) in self.extract(si, sig, poll) {
+                let idx = match self.row_index(&key) {
+                    Some(i) => i,
+                    None => self.add_row(si, key, name.as_deref(), critical, at),
+                };
+                self.rows[idx].critical = critical;
+                self.apply(idx, reading, at, &mut events);
+            }
+        }
+        self.refresh_baselines();
+        self.evaluate_time(at, &mut events);
+        events
+    }
+
+    /// Advance the clock: stale values, `for`/`clear_for` maturing, rollback advice.
+    pub fn tick(&mut self, now: Ts) -> Vec<Event> {
+        let mut events = Vec::new();
+        self.evaluate_time(now, &mut events);
+        events
+    }
+
+    /// The readings one poll gives each row of signal `si`: (row key, each-name, critical, reading).
+    fn extract(
+        &self,
+        si: usize,
+        sig: &Signal,
+        poll: &PollResult,
+    ) -> Vec<(String, Option<String>, bool, Reading)> {
+        let c = &self.compiled[si];
+        let body = match &poll.outcome {
+            PollOutcome::Json { status, body } => {
+                if sig.kind == SignalKind::Health && c.path.is_none() {
+                    let v = Value::Num(f64::from(*status));
+                    return vec![(sig.id.clone(), None, sig.critical, Reading::Value(v))];
+                }
+                body
+            }
+            PollOutcome::Failed { reason, .. } => {
+                let reading = Reading::error(format!("source down: {reason}"));
+                if sig.each.is_none() {
+                    return vec![(sig.id.clone(), None, sig.critical, reading)];
+                }
+                // Every known row of this signal goes to error together.
+                return self
+                    .rows
+                    .iter()
+                    .filter(|r| r.signal == si)
+                    .map(|r| (r.key.clone(), None, r.critical, reading.clone()))
+                    .collect();
+            }
+        };
+        match &c.each {
+            None => {
+                let reading = read_value(sig, c.path.as_ref(), body);
+                vec![(sig.id.clone(), None, sig.critical, reading)]
+            }
+            Some(each) => {
+                let mut out = Vec::new();
+                for (i, el) in each.eval(body).into_iter().enumerate() {
+                    let name = c
+                        .name
+                        .as_ref()
+                        .and_then(|n| n.eval(el).into_iter().next())
+                        .map(json_name)
+                        .unwrap_or_else(|| format!("#{i}"));
+                    let critical = sig.critical
+                        || c.critical_if
+                            .as_ref()
+                            .and_then(|p| p.eval(el).into_iter().next())
+                            .is_some_and(truthy);
+                    let reading = read_value(sig, c.path.as_ref(), el);
+                    out.push((
+                        format!("{}[{}]", sig.id, name),
+                        Some(name),
+                        critical,
+                        reading,
+                    ));
+                }
+                // Rows that vanished from the array say so rather than keep a value.
+                for r in self.rows.iter().filter(|r| r.signal == si) {
+                    if !out.iter().any(|(k, ..)| *k == r.key) {
+                        out.push((
+                            r.key.clone(),
+                            None,
+                            r.critical,
+                            Reading::empty("no longer in the response"),
+                        ));
+                    }
+                }
+                if out.is_empty() {
+                    // An empty array is `empty`, never ok: keep a placeholder row.
+                    let key = sig.id.clone();
+                    out.push((
+                        key,
+                        None,
+                        sig.critical,
+                        Reading::empty("the array is empty"),
+                    ));
+                }
+                out
+            }
+        }
+    }
+
+    fn apply(&mut self, idx: usize, reading: Reading, at: Ts, events: &mut Vec<Event>) {
+        let cfg = Arc::clone(&self.cfg);
+        let sig = &cfg.signals[self.rows[idx].signal];
+        let row = &mut self.rows[idx];
+        row.last_sample_at = Some(at);
+        match reading {
+            Reading::NoData { kind, reason } => {
+                row.raw = None;
+                row.streak = 0;
+                self.timers[idx] = Timers::default();
+                row.pending = None;
+                row.reason = Some(reason.clone());
+                set_status(row, Status::NoData(kind), at, Some(reason), events);
+            }
+            Reading::Value(v) => {
+                let v = match (v, sig.scale) {
+                    (Value::Num(n), Some(k)) => Value::Num(n * k),
+                    (v, _) => v,
+                };
+                if sig.kind == SignalKind::Flag {
+                    if let Some(prev) = &row.value {
+                        if *prev != v {
+                            row.changed_at = Some(at);
+                            events.push(Event {
+                                at,
+                                severity: Severity::Info,
+                                text: format!("flag {} changed: {} → {}", row.label, prev, v),
+                                kind: EventKind::FlagChange {
+                                    row: row.key.clone(),
+                                    from: Some(prev.clone()),
+                                    to: v.clone(),
+                                },
+                            });
+                        }
+                    }
+                }
+                if let Value::Num(n) = v {
+                    row.history.push_back(n);
+                    while row.history.len() > HISTORY {
+                        row.history.pop_front();
+                    }
+                }
+                row.value = Some(v);
+                row.last_good_at = Some(at);
+                row.reason = None;
+            }
+        }
+        if self.rows[idx].value.is_some() && self.rows[idx].last_good_at == Some(at) {
+            self.judge(idx, at, events);
+        }
+    }
+
+    /// The number (or value) the thresholds look at.
+    fn judged_value(&self, idx: usize) -> Option<Value> {
+        let row = &self.rows[idx];
+        let sig = &self.cfg.signals[row.signal];
+        match sig.on {
+            JudgeOn::Value => row.value.clone(),
+            JudgeOn::Delta => row.baseline.as_ref().and_then(|b| b.delta).map(Value::Num),
+            JudgeOn::DeltaPct => row
+                .baseline
+                .as_ref()
+                .and_then(|b| b.delta_pct)
+                .map(Value::Num),
+        }
+    }
+
+    /// Apply a fresh good sample to the trip/clear rules.
+    fn judge(&mut self, idx: usize, at: Ts, events: &mut Vec<Event>) {
+        self.refresh_baseline(idx);
+        let sig = self.cfg.signals[self.rows[idx].signal].clone();
+        let Some(jv) = self.judged_value(idx) else {
+            let row = &mut self.rows[idx];
+            let reason = "baseline has no value to compare with".to_string();
+            row.reason = Some(reason.clone());
+            set_status(
+                row,
+                Status::NoData(NoDataKind::Empty),
+                at,
+                Some(reason),
+                events,
+            );
+            return;
+        };
+        let raw = raw_level(&sig, &jv);
+        let row = &mut self.rows[idx];
+        row.streak = if row.raw == Some(raw) {
+            row.streak + 1
+        } else {
+            1
+        };
+        row.raw = Some(raw);
+        if let Some([_, n]) = sig.m_of_n {
+            row.recent.push_back(raw);
+            while row.recent.len() > n as usize {
+                row.recent.pop_front();
+            }
+        }
+        let t = &mut self.timers[idx];
+        for (i, lvl) in [Band::Warn, Band::Crit].into_iter().enumerate() {
+            if raw >= lvl {
+                t.above_since[i].get_or_insert(at);
+            } else {
+                t.above_since[i] = None;
+            }
+        }
+        if raw < row.band {
+            t.below_since.get_or_insert(at);
+        } else {
+            t.below_since = None;
+        }
+        // Leaving a no-data state: show the band again.
+        let band = row.band;
+        set_status(row, Status::Band(band), at, None, events);
+        self.step_band(idx, at, true, events);
+    }
+
+    /// Move the band per `for` / `m_of_n` / `clear_for`. `on_sample` is false for clock ticks.
+    fn step_band(&mut self, idx: usize, now: Ts, on_sample: bool, events: &mut Vec<Event>) {
+        let sig = &self.cfg.signals[self.rows[idx].signal];
+        let (for_ms, m_of_n, clear_ms) = if self.instant {
+            (0, None, 0)
+        } else {
+            (
+                sig.for_.map(|d| d.as_ms()).unwrap_or(0),
+                sig.m_of_n,
+                sig.clear_for.map(|d| d.as_ms()).unwrap_or(0),
+            )
+        };
+        let row = &mut self.rows[idx];
+        let t = &mut self.timers[idx];
+        let Some(raw) = row.raw else { return };
+        let old = row.band;
+        let mut new = old;
+        row.pending = None;
+        if raw > old {
+            for lvl in [Band::Crit, Band::Warn] {
+                if lvl <= old || raw < lvl {
+                    continue;
+                }
+                let Some(li) = level_idx(lvl) else { continue };
+                let ok = match m_of_n {
+                    Some([m, _]) => {
+                        on_sample && row.recent.iter().filter(|b| **b >= lvl).count() >= m as usize
+                    }
+                    None => t.above_since[li].is_some_and(|s| now - s >= ms(for_ms)),
+                };
+                if ok {
+                    new = lvl;
+                    break;
+                }
+                if row.pending.is_none() {
+                    if let Some(s) = t.above_since[li] {
+                        row.pending = Some(Pending {
+                            toward: lvl,
+                            since: s,
+                        });
+                    }
+                }
+            }
+        } else if raw < old {
+            let since = t.below_since.unwrap_or(now);
+            if now - since >= ms(clear_ms) {
+                new = raw;
+            } else {
+                row.pending = Some(Pending { toward: raw, since });
+            }
+        }
+        if new != old {
+            row.band = new;
+            row.band_since = now;
+            t.below_since = None;
+            if new > old {
+                row.pending = None;
+            }
+            set_status(row, Status::Band(new), now, None, events);
+        }
+        row.advice = advice_for(&self.cfg.signals[row.signal], row.band);
+    }
+
+    /// Stale detection, maturing timers, effective bands and rollback advice.
+    fn evaluate_time(&mut self, now: Ts, events: &mut Vec<Event>) {
+        for idx in 0..self.rows.len() {
+            let stale_ms = self.compiled[self.rows[idx].signal].stale_after_ms;
+            let (status, last_sample, last_good) = {
+                let r = &self.rows[idx];
+                (r.status, r.last_sample_at, r.last_good_at)
+            };
+            // A value that stopped arriving is stale, never shown as fresh.
+            if let (Status::Band(_), Some(lg)) = (status, last_good) {
+                if now - lg > ms(stale_ms) {
+                    let reason = format!(
+                        "no new sample for {}",
+                        crate::config::duration::format_duration(
+                            (now - lg).to_std().unwrap_or_default()
+                        )
+                    );
+                    let row = &mut self.rows[idx];
+                    row.raw = None;
+                    row.pending = None;
+                    self.timers[idx] = Timers::default();
+                    row.reason = Some(reason.clone());
+                    set_status(
+                        row,
+                        Status::NoData(NoDataKind::Stale),
+                        now,
+                        Some(reason),
+                        events,
+                    );
+                }
+            }
+            if matches!(self.rows[idx].status, Status::Band(_))
+                && last_sample.is_some_and(|s| now - s <= ms(stale_ms))
+            {
+                self.step_band(idx, now, false, events);
+            }
+            self.update_effective(idx, now, stale_ms);
+        }
+        self.evaluate_advice(now, events);
+    }
+
+    fn update_effective(&mut self, idx: usize, now: Ts, stale_ms: i64) {
+        let row = &mut self.rows[idx];
+        let sig = &self.cfg.signals[row.signal];
+        row.effective = match row.status {
+            Status::Band(b) => b,
+            Status::NoData(_) => {
+                let since = row.last_good_at.unwrap_or(self.started).max(self.started);
+                // Health is about reachability: no data counts at once.
+                let grace = if sig.kind == SignalKind::Health || self.instant {
+                    0
+                } else {
+                    stale_ms
+                };
+                let policy = match (sig.kind, sig.no_data) {
+                    (SignalKind::Health, NoDataPolicy::Warn) => Band::Crit,
+                    (_, NoDataPolicy::Ok) => Band::Ok,
+                    (_, NoDataPolicy::Warn) => Band::Warn,
+                    (_, NoDataPolicy::Crit) => Band::Crit,
+                };
+                if now - since >= ms(grace) {
+                    row.band.max(policy)
+                } else {
+                    row.band
+                }
+            }
+        };
+    }
+
+    fn evaluate_advice(&mut self, now: Ts, events: &mut Vec<Event>) {
+        let Some(rule) = self.cfg.cutover.rollback_when.clone() else {
+            return;
+        };
+        let hold = ms(rule.critical_for.as_ms());
+        let reasons: Vec<String> = self
+            .rows
+            .iter()
+            .filter(|r| r.critical && r.effective == Band::Crit)
+            .filter(|r| now - r.band_since.min(r.status_since) >= hold || hold.is_zero())
+            .map(|r| breach_text(r, &self.cfg.signals[r.signal], now))
+            .collect();
+        let advised = reasons.len() >= rule.min_signals.max(1);
+        match (&mut self.advised, advised) {
+            (None, true) => {
+                events.push(Event {
+                    at: now,
+                    severity: Severity::Crit,
+                    text: format!("ROLLBACK ADVISED: {}", reasons.join("; ")),
+                    kind: EventKind::RollbackAdvised {
+                        reasons: reasons.clone(),
+                    },
+                });
+                self.advised = Some(Advised {
+                    since: now,
+                    reasons,
+                });
+            }
+            (Some(a), true) => a.reasons = reasons,
+            (Some(_), false) => {
+                self.advised = None;
+                events.push(Event {
+                    at: now,
+                    severity: Severity::Info,
+                    text: "rollback advice cleared: no critical signal in crit".into(),
+                    kind: EventKind::RollbackAdviceCleared,
+                });
+            }
+            (None, false) => {}
+        }
+    }
+
+    fn refresh_baselines(&mut self) {
+        for i in 0..self.rows.len() {
+            self.refresh_baseline(i);
+        }
+    }
+
+    fn refresh_baseline(&mut self, idx: usize) {
+        let sig = &self.cfg.signals[self.rows[idx].signal];
+        let Some(base_id) = sig.baseline.clone() else {
+            return;
+        };
+        // An `each` row compares with the baseline row of the same name, else the plain one.
+        let key = &self.rows[idx].key;
+        let suffix = key.find('[').map(|i| &key[i..]).unwrap_or("");
+        let bkey = format!("{base_id}{suffix}");
+        let bidx = self.row_index(&bkey).or_else(|| self.row_index(&base_id));
+        let bval = bidx.and_then(|b| {
+            let r = &self.rows[b];
+            match r.status {
+                Status::Band(_) => r.value.as_ref().and_then(Value::as_f64),
+                Status::NoData(_) => None,
+            }
+        });
+        let brow = bidx.map(|b| self.rows[b].key.clone()).unwrap_or(bkey);
+        let row = &mut self.rows[idx];
+        let v = row.value.as_ref().and_then(Value::as_f64);
+        let delta = v.zip(bval).map(|(a, b)| a - b);
+        let delta_pct = v
+            .zip(bval)
+            .and_then(|(a, b)| (b != 0.0).then(|| (a - b) / b.abs() * 100.0));
+        row.baseline = Some(BaselineView {
+            row: brow,
+            value: bval,
+            delta,
+            delta_pct,
+        });
+    }
+
+    /// Totals across rows and sources: what the header and `check` summarise.
+    pub fn counts(&self) -> Counts {
+        let mut c = Counts::default();
+        for r in &self.rows {
+            match r.status {
+                Status::NoData(_) => c.no_data += 1,
+                Status::Band(Band::Ok) => c.ok += 1,
+                Status::Band(Band::Warn) => c.warn += 1,
+                Status::Band(Band::Crit) => c.crit += 1,
+            }
+        }
+        c.sources_down = self.sources.iter().filter(|s| s.is_down()).count();
+        c
+    }
+
+    /// Critical rows whose effective band is `crit`: the banner and `check`'s exit 1.
+    pub fn critical_breaches(&self) -> impl Iterator<Item = &Row> {
+        self.rows
+            .iter()
+            .filter(|r| r.critical && r.effective == Band::Crit)
+    }
+
+    /// Required sources without a good answer in their last poll (or never polled).
+    pub fn required_sources_without_data(&self) -> Vec<&SourceHealth> {
+        self.sources
+            .iter()
+            .filter(|s| s.required && (s.is_down() || s.last_ok.is_none()))
+            .collect()
+    }
+
+    pub fn signal(&self, row: &Row) -> &Signal {
+        &self.cfg.signals[row.signal]
+    }
+}
+
+fn set_status(row: &mut Row, to: Status, at: Ts, reason: Option<String>, events: &mut Vec<Event>) {
+    if row.status == to {
+        return;
+    }
+    let from = row.status;
+    row.status = to;
+    row.status_since = at;
+    // The initial "waiting" state leaving to ok is not news.
+    let first = row.last_sample_at == Some(at)
+        && row.history.len() <= 1
+        && from == Status::NoData(NoDataKind::Empty)
+        && to == Status::Band(Band::Ok)
+        && row.streak <= 1;
+    if first {
+        return;
+    }
+    let severity = match to {
+        Status::Band(Band::Ok) => Severity::Info,
+        Status::Band(Band::Warn) | Status::NoData(_) => Severity::Warn,
+        Status::Band(Band::Crit) => Severity::Crit,
+    };
+    let val = row
+        .value
+        .as_ref()
+        .map(|v| {
+            format!(
+                " ({}{})",
+                v,
+                row.unit
+                    .as_deref()
+                    .map(|u| format!(" {u}"))
+                    .unwrap_or_default()
+            )
+        })
+        .unwrap_or_default();
+    let text = match (&reason, to) {
+        (Some(r), Status::NoData(_)) => {
+            format!("{}: {} → {} — {}", row.label, from.word(), to.word(), r)
+        }
+        _ => format!(
+            "{}: {} → {}{}",
+            row.label,
+            from.word(),
+            to.word(),
+            if matches!(to, Status::Band(_)) {
+                val
+            } else {
+                String::new()
+            }
+        ),
+    };
+    events.push(Event {
+        at,
+        severity,
+        text,
+        kind: EventKind::BandChange {
+            row: row.key.clone(),
+            from,
+            to,
+            value: row.value.clone(),
+            reason,
+        },
+    });
+}
+
+fn raw_level(sig: &Signal, v: &Value) -> Band {
+    if sig.crit.as_ref().is_some_and(|c| c.holds(v)) {
+        Band::Crit
+    } else if sig.warn.as_ref().is_some_and(|c| c.holds(v)) {
+        Band::Warn
+    } else {
+        Band::Ok
+    }
+}
+
+fn advice_for(sig: &Signal, band: Band) -> Option<String> {
+    match band {
+        Band::Ok => sig.advice.ok.clone(),
+        Band::Warn => sig.advice.warn.clone(),
+        Band::Crit => sig.advice.crit.clone(),
+    }
+}
+
+/// "warn > 1 · crit > 2" (with "Δ" when judged on the delta to the baseline).
+pub fn threshold_text(sig: &Signal) -> String {
+    let on = match sig.on {
+        JudgeOn::Value => "",
+        JudgeOn::Delta => "Δ ",
+        JudgeOn::DeltaPct => "Δ% ",
+    };
+    let mut parts = Vec::new();
+    if let Some(w) = &sig.warn {
+        parts.push(format!("warn {on}{w}"));
+    }
+    if let Some(c) = &sig.crit {
+        parts.push(format!("crit {on}{c}"));
+    }
+    parts.join(" · ")
+}
+
+/// "error_rate /api/x 5.20 % (crit > 2) for 1m12s" — the banner's and advice's words.
+pub fn breach_text(row: &Row, sig: &Signal, now: Ts) -> String {
+    let value = row
+        .value
+        .as_ref()
+        .map(|v| {
+            format!(
+                "{v}{}",
+                row.unit
+                    .as_deref()
+                    .map(|u| format!(" {u}"))
+                    .unwrap_or_default()
+            )
+        })
+        .unwrap_or_else(|| "no data".into());
+    let thr = sig
+        .crit
+        .as_ref()
+        .map(|c| format!(" (crit {c})"))
+        .unwrap_or_default();
+    let held = (now - row.band_since).to_std().unwrap_or_default();
+    let state = match row.status {
+        Status::NoData(k) => format!(" [{}]", k.word()),
+        Status::Band(_) => String::new(),
+    };
+    format!(
+        "{} {}{}{} for {}",
+        row.label,
+        value,
+        thr,
+        state,
+        crate::config::duration::format_duration(held)
+    )
+}
+
+/// What a JSON value means for a signal: a value, or why it is empty.
+fn read_value(sig: &Signal, path: Option<&JsonPath>, root: &Json) -> Reading {
+    let found = match path {
+        Some(p) => p.eval(root).into_iter().next(),
+        None => Some(root),
+    };
+    let shown = sig.path.as_deref().unwrap_or(".");
+    let Some(v) = found else {
+        return Reading::empty(format!("{shown} not in the response"));
+    };
+    match (sig.kind, v) {
+        (_, Json::Null) => Reading::empty(format!("{shown} is null")),
+        (_, Json::Number(n)) => match n.as_f64() {
+            Some(x) if x.is_finite() => Reading::Value(Value::Num(x)),
+            _ => Reading::empty(format!("{shown} is not a finite number")),
+        },
+        (SignalKind::Flag, Json::Bool(b)) => Reading::Value(Value::Bool(*b)),
+        (SignalKind::Flag, Json::String(s)) => Reading::Value(Value::Str(s.clone())),
+        (SignalKind::Health, Json::Bool(b)) => Reading::Value(Value::Bool(*b)),
+        (SignalKind::Health, Json::String(s)) => Reading::Value(Value::Str(s.clone())),
+        (SignalKind::Metric, Json::String(s)) => Reading::empty(format!(
+            "{shown} is text {:?}, not a number",
+            truncate(s, 20)
+        )),
+        (SignalKind::Metric, Json::Bool(b)) => {
+            Reading::empty(format!("{shown} is {b}, not a number"))
+        }
+        (_, Json::Array(_)) | (_, Json::Object(_)) => {
+            Reading::empty(format!("{shown} is an object or array, not a value"))
+        }
+    }
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(n).collect::<String>())
+    }
+}
+
+fn json_name(v: &Json) -> String {
+    match v {
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn truthy(v: &Json) -> bool {
+    !matches!(v, Json::Null | Json::Bool(false))
+}
+
+#[cfg(test)]
+mod tests {
+    //! The engine with a fake clock: every time is given, nothing sleeps.
+    use super::*;
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    fn t(s: i64) -> Ts {
+        Utc.timestamp_opt(1_800_000_000 + s, 0)
+            .single()
+            .unwrap_or_default()
+    }
+    use chrono::Utc;
+
+    fn cfg(signal_extra: &str) -> Arc<Config> {
+        let text = format!(
+            r#"
+[cutover]
+name = "test"
+rollback_when = {{ critical_for = "10s" }}
+[[source]]
+id = "m"
+kind = "http"
+url = "http://127.0.0.1:1/m"
+interval = "1s"
+[[signal]]
+id = "err"
+source = "m"
+kind = "metric"
+unit = "%"
+critical = true
+warn = "> 1"
+crit = "> 2"
+{signal_extra}
+"#
+        );
+        Arc::new(toml::from_str(&text).unwrap())
+    }
+
+    fn poll(at: i64, v: serde_json::Value) -> PollResult {
+        PollResult {
+            source: "m".into(),
+            at: t(at),
+            latency_ms: 5,
+            outcome: PollOutcome::Json {
+                status: 200,
+                body: v,
+            },
+        }
+    }
+
+    fn fail(at: i64, reason: &str) -> PollResult {
+        PollResult {
+            source: "m".into(),
+            at: t(at),
+            latency_ms: 5,
+            outcome: PollOutcome::Failed {
+                status: None,
+                reason: reason.into(),
+            },
+        }
+    }
+
+    fn row(e: &Engine) -> &Row {
+        &e.rows[0]
+    }
+
+    #[test]
+    fn no_for_trips_at_once_and_clears_at_once() {
+        let mut e = Engine::new(cfg(""), t(0));
+        e.ingest(&poll(0, json!(0.5)));
+        assert_eq!(row(&e).status, Status::Band(Band::Ok));
+        let ev = e.ingest(&poll(1, json!(2.5)));
+        assert_eq!(row(&e).status, Status::Band(Band::Crit));
+        assert!(ev.iter().any(|e| matches!(
+            e.kind,
+            EventKind::BandChange {
+                to: Status::Band(Band::Crit),
+                ..
+            }
+        )));
+        e.ingest(&poll(2, json!(0.2)));
+        assert_eq!(row(&e).band, Band::Ok);
+    }
+
+    #[test]
+    fn for_needs_the_condition_to_hold_that_long() {
+        let mut e = Engine::new(cfg("for = \"30s\""), t(0));
+        e.ingest(&poll(0, json!(0.5)));
+        for s in 1..30 {
+            e.ingest(&poll(s, json!(3.0)));
+            assert_eq!(row(&e).band, Band::Ok, "tripped too early at {s}s");
+            assert_eq!(row(&e).pending.map(|p| p.toward), Some(Band::Crit));
+        }
+        e.ingest(&poll(31, json!(3.0)));
+        assert_eq!(row(&e).band, Band::Crit);
+        assert_eq!(row(&e).streak, 30);
+    }
+
+    #[test]
+    fn one_bad_sample_does_not_alert() {
+        let mut e = Engine::new(cfg("for = \"5s\""), t(0));
+        e.ingest(&poll(0, json!(0.5)));
+        e.ingest(&poll(1, json!(9.0)));
+        e.ingest(&poll(2, json!(0.5)));
+        for s in 3..20 {
+            e.ingest(&poll(s, json!(0.5)));
+        }
+        assert_eq!(row(&e).band, Band::Ok);
+        assert!(row(&e).pending.is_none());
+    }
+
+    #[test]
+    fn for_matures_on_the_clock_between_samples() {
+        let mut e = Engine::new(cfg("for = \"3s\"\nstale_after = \"10s\""), t(0));
+        e.ingest(&poll(0, json!(3.0)));
+        assert_eq!(row(&e).band, Band::Ok);
+        e.tick(t(2));
+        assert_eq!(row(&e).band, Band::Ok);
+        e.tick(t(3));
+        assert_eq!(row(&e).band, Band::Crit);
+    }
+
+    #[test]
+    fn m_of_n_trips_on_enough_recent_samples() {
+        let mut e = Engine::new(cfg("m_of_n = [3, 5]"), t(0));
+        let vals = [3.0, 0.1, 3.0, 0.1];
+        for (i, v) in vals.iter().enumerate() {
+            e.ingest(&poll(i as i64, json!(v)));
+            assert_eq!(row(&e).band, Band::Ok);
+        }
+        e.ingest(&poll(4, json!(3.0)));
+        assert_eq!(row(&e).band, Band::Crit);
+    }
+
+    #[test]
+    fn clear_for_prevents_flapping() {
+        let mut e = Engine::new(cfg("clear_for = \"10s\""), t(0));
+        e.ingest(&poll(0, json!(2.5)));
+        assert_eq!(row(&e).band, Band::Crit);
+        let mut band_events = 0;
+        // Flapping just around the threshold: 1.9 / 2.1 alternating.
+        for s in 1..40 {
+            let v = if s % 2 == 0 { 2.1 } else { 1.9 };
+            let ev = e.ingest(&poll(s, json!(v)));
+            band_events += ev
+                .iter()
+                .filter(|e| matches!(e.kind, EventKind::BandChange { .. }))
+                .count();
+            assert_eq!(row(&e).band, Band::Crit, "flapped at {s}s");
+        }
+        assert_eq!(band_events, 0, "no re-announcement while flapping");
+        for s in 40..49 {
+            e.ingest(&poll(s, json!(0.1)));
+            assert_eq!(row(&e).band, Band::Crit);
+        }
+        e.ingest(&poll(50, json!(0.1)));
+        assert_eq!(row(&e).band, Band::Ok);
+    }
+
+    #[test]
+    fn source_error_is_error_state_not_ok_and_counted_apart() {
+        let mut e = Engine::new(cfg(""), t(0));
+        e.ingest(&poll(0, json!(0.5)));
+        let ev = e.ingest(&fail(1, "connection refused"));
+        assert_eq!(row(&e).status, Status::NoData(NoDataKind::Error));
+        assert!(row(&e)
+            .reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("source down"));
+        assert_eq!(row(&e).last_good_at, Some(t(0)));
+        assert!(ev
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::SourceError { .. })));
+        // A second failure with the same reason is counted, not re-announced.
+        let ev = e.ingest(&fail(2, "connection refused"));
+        assert!(!ev
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::SourceError { .. })));
+        assert_eq!(e.sources[0].errors, 2);
+        assert_eq!(e.counts().crit, 0, "errors are not breaches");
+        assert!(!e.counts().all_green());
+        // Default policy: counts as warn once it lasted stale_after (3 intervals).
+        assert_eq!(row(&e).effective, Band::Ok);
+        e.tick(t(4));
+        assert_eq!(row(&e).effective, Band::Warn);
+        let ev = e.ingest(&poll(5, json!(0.5)));
+        assert!(ev
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::SourceRecovered { .. })));
+        assert_eq!(row(&e).status, Status::Band(Band::Ok));
+    }
+
+    #[test]
+    fn no_data_policy_crit_counts_as_crit() {
+        let mut e = Engine::new(cfg("no_data = \"crit\""), t(0));
+        e.ingest(&fail(0, "time-out"));
+        e.tick(t(5));
+        assert_eq!(row(&e).effective, Band::Crit);
+        assert_eq!(e.critical_breaches().count(), 1);
+    }
+
+    #[test]
+    fn a_value_that_stops_arriving_goes_stale() {
+        let mut e = Engine::new(cfg(""), t(0));
+        e.ingest(&poll(0, json!(0.5)));
+        e.tick(t(3));
+        assert_eq!(row(&e).status, Status::Band(Band::Ok));
+        e.tick(t(4));
+        assert_eq!(row(&e).status, Status::NoData(NoDataKind::Stale));
+        assert_eq!(
+            row(&e).value,
+            Some(Value::Num(0.5)),
+            "last good kept, shown as stale"
+        );
+    }
+
+    #[test]
+    fn value_edges_map_to_documented_states() {
+        let cases = [
+            (json!(null), NoDataKind::Empty),
+            (json!("5"), NoDataKind::Empty),
+            (json!("NaN"), NoDataKind::Empty),
+            (json!(true), NoDataKind::Empty),
+            (json!({"a": 1}), NoDataKind::Empty),
+        ];
+        for (v, kind) in cases {
+            let mut e = Engine::new(cfg(""), t(0));
+            e.ingest(&poll(0, v.clone()));
+            assert_eq!(row(&e).status, Status::NoData(kind), "{v}");
+        }
+        let mut e = Engine::new(cfg(""), t(0));
+        e.ingest(&poll(0, json!(-1.0)));
+        assert_eq!(
+            row(&e).status,
+            Status::Band(Band::Ok),
+            "negative is a value"
+        );
+        e.ingest(&poll(1, json!(250.0)));
+        assert_eq!(
+            row(&e).status,
+            Status::Band(Band::Crit),
+            "> 100 % judged as is"
+        );
+    }
+
+    #[test]
+    fn rollback_advised_after_critical_for() {
+        let mut e = Engine::new(cfg(""), t(0));
+        e.ingest(&poll(0, json!(3.0)));
+        assert!(e.advised.is_none());
+        e.ingest(&poll(9, json!(3.0)));
+        assert!(e.advised.is_none());
+        let ev = e.ingest(&poll(10, json!(3.0)));
+        assert!(e.advised.is_some());
+        assert!(ev
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::RollbackAdvised { .. })));
+        // Not re-announced on every sample.
+        let ev = e.ingest(&poll(11, json!(3.0)));
+        assert!(!ev
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::RollbackAdvised { .. })));
+        let ev = e.ingest(&poll(12, json!(0.1)));
+        assert!(e.advised.is_none());
+        assert!(ev
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::RollbackAdviceCleared)));
+    }
+
+    #[test]
+    fn single_sample_mode_ignores_trip_rules() {
+        let mut e = Engine::single_sample(cfg("for = \"5m\""), t(0));
+        e.ingest(&poll(0, json!(3.0)));
+        assert_eq!(row(&e).band, Band::Crit);
+        let mut e = Engine::single_sample(cfg(""), t(0));
+        e.ingest(&fail(0, "connection refused"));
+        assert_eq!(row(&e).effective, Band::Warn);
+        assert_eq!(e.required_sources_without_data().len(), 1);
+    }
+
+    #[test]
+    fn health_without_path_reads_the_status() {
+        let text = r#"
+[cutover]
+name = "t"
+[[source]]
+id = "h"
+kind = "http"
+url = "http://127.0.0.1:1/h"
+[[signal]]
+id = "up"
+source = "h"
+kind = "health"
+critical = true
+"#;
+        let c: Arc<Config> = Arc::new(toml::from_str(text).unwrap());
+        let mut e = Engine::new(c, t(0));
+        e.ingest(&PollResult {
+            source: "h".into(),
+            at: t(0),
+            latency_ms: 1,
+            outcome: PollOutcome::Json {
+                status: 200,
+                body: json!({}),
+            },
+        });
+        assert_eq!(e.rows[0].status, Status::Band(Band::Ok));
+        e.ingest(&PollResult {
+            source: "h".into(),
+            at: t(1),
+            latency_ms: 1,
+            outcome: PollOutcome::Failed {
+                status: None,
+                reason: "connection refused".into(),
+            },
+        });
+        assert_eq!(
+            e.rows[0].effective,
+            Band::Crit,
+            "a health check that is down is critical at once"
+        );
     }
 }

@@ -7,4 +7,5 @@ pub mod condition;
 pub mod config;
 pub mod engine;
 pub mod path;
+pub mod poll;
 pub mod sample;

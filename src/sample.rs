@@ -92,3 +92,25 @@ impl Reading {
         }
     }
 }
+
+/// One poll of one source, as the poller hands it to the engine.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PollResult {
+    pub source: String,
+    /// When the poll completed.
+    pub at: Ts,
+    pub latency_ms: u64,
+    pub outcome: PollOutcome,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PollOutcome {
+    /// A 2xx answer whose body parsed as JSON.
+    Json {
+        status: u16,
+        body: serde_json::Value,
+    },
+    /// Anything else: refused, time-out, DNS, TLS, non-2xx, not JSON, too big.
+    /// `reason` is shown to the user and never contains a secret.
+    Failed { status: Option<u16>, reason: String },
+}

@@ -44,6 +44,8 @@ pub struct State {
     pub focus: Focus,
     /// Selected row in the signals panel (index into visible metric/health rows).
     pub selected_signal: usize,
+    pub selected_flag: usize,
+    pub selected_event: usize,
     /// Selected checklist item in the timeline: (step, item).
     pub selected_item: (usize, usize),
     pub show_help: bool,
@@ -57,6 +59,97 @@ pub struct State {
 }
 
 impl State {
+    pub fn new(cfg: Arc<Config>, now: Ts, t0: Option<Ts>, user: String) -> Self {
+        let ticks = cfg
+            .steps
+            .iter()
+            .map(|s| vec![None; s.checklist.len()])
+            .collect();
+        let read_only = cfg.ui.read_only;
+        State {
+            engine: Engine::new(Arc::clone(&cfg), now),
+            cfg,
+            now,
+            t0,
+            events: VecDeque::new(),
+            ticks,
+            focus: Focus::default(),
+            selected_signal: 0,
+            selected_flag: 0,
+            selected_event: 0,
+            selected_item: (0, 0),
+            show_help: false,
+            read_only,
+            user,
+            notice: None,
+            quit: false,
+            dirty: true,
+        }
+    }
+
+    /// Index of the step the cutover is in: the last one whose offset has passed.
+    pub fn current_step(&self) -> Option<usize> {
+        let off = self.t_offset_ms()?;
+        self.cfg
+            .steps
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.at.0 <= off)
+            .max_by_key(|(_, s)| s.at.0)
+            .map(|(i, _)| i)
+    }
+
+    /// The next step to come and the milliseconds until it.
+    pub fn next_step(&self) -> Option<(usize, i64)> {
+        let off = self.t_offset_ms()?;
+        self.cfg
+            .steps
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.at.0 > off)
+            .min_by_key(|(_, s)| s.at.0)
+            .map(|(i, s)| (i, s.at.0 - off))
+    }
+
+    /// How many selectable rows a panel has.
+    pub fn panel_len(&self, focus: Focus) -> usize {
+        use crate::config::SignalKind;
+        match focus {
+            Focus::Signals => self
+                .engine
+                .rows
+                .iter()
+                .filter(|r| r.kind != SignalKind::Flag)
+                .count(),
+            Focus::Flags => self
+                .engine
+                .rows
+                .iter()
+                .filter(|r| r.kind == SignalKind::Flag)
+                .count(),
+            Focus::Events => self.events.len(),
+            Focus::Timeline => self.cfg.steps.iter().map(|s| s.checklist.len()).sum(),
+        }
+    }
+
+    pub fn selected(&self, focus: Focus) -> usize {
+        match focus {
+            Focus::Signals => self.selected_signal,
+            Focus::Flags => self.selected_flag,
+            Focus::Events => self.selected_event,
+            Focus::Timeline => 0,
+        }
+    }
+
+    pub fn set_selected(&mut self, focus: Focus, i: usize) {
+        match focus {
+            Focus::Signals => self.selected_signal = i,
+            Focus::Flags => self.selected_flag = i,
+            Focus::Events => self.selected_event = i,
+            Focus::Timeline => {}
+        }
+    }
+
     /// Milliseconds since T0 (negative before it), if T0 is known.
     pub fn t_offset_ms(&self) -> Option<i64> {
         self.t0.map(|t0| (self.now - t0).num_milliseconds())

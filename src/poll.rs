@@ -1,0 +1,317 @@
+//! Polling: one task per source, each with its own interval and time-outs, sharing
+//! one HTTP client. A source that hangs or dies never delays another source, the
+//! clock or the keyboard: every poll is bounded by its time-out and runs in its
+//! own task, and results travel over a channel.
+
+use crate::config::{Config, Source};
+use crate::sample::{PollOutcome, PollResult};
+use chrono::Utc;
+use futures::FutureExt;
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PollSetupError {
+    #[error("source {source_id}: cannot read CA file {path}: {err}")]
+    CaFile {
+        source_id: String,
+        path: String,
+        err: String,
+    },
+    #[error("source {source_id}: cannot build the HTTP client: {err}")]
+    Client { source_id: String, err: String },
+}
+
+/// TLS and connect settings that need a client of their own.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct ClientKey {
+    ca_file: Option<String>,
+    insecure: bool,
+    connect_timeout: Duration,
+}
+
+/// The HTTP clients, shared: one per distinct TLS/connect setting (usually one).
+#[derive(Clone, Default)]
+pub struct Clients {
+    by_key: HashMap<ClientKey, reqwest::Client>,
+}
+
+impl Clients {
+    pub fn for_config(cfg: &Config) -> Result<Self, PollSetupError> {
+        let mut c = Clients::default();
+        for s in &cfg.sources {
+            c.client_for(s)?;
+        }
+        Ok(c)
+    }
+
+    fn key(s: &Source) -> ClientKey {
+        ClientKey {
+            ca_file: s.ca_file.clone(),
+            insecure: s.insecure_tls,
+            connect_timeout: s.connect_timeout.0,
+        }
+    }
+
+    fn client_for(&mut self, s: &Source) -> Result<reqwest::Client, PollSetupError> {
+        let key = Self::key(s);
+        if let Some(c) = self.by_key.get(&key) {
+            return Ok(c.clone());
+        }
+        let mut b = reqwest::Client::builder()
+            .connect_timeout(key.connect_timeout)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .pool_max_idle_per_host(4)
+            .redirect(reqwest::redirect::Policy::limited(3))
+            .user_agent(concat!("warroom/", env!("CARGO_PKG_VERSION")));
+        if let Some(path) = &key.ca_file {
+            let pem = std::fs::read(path).map_err(|e| PollSetupError::CaFile {
+                source_id: s.id.clone(),
+                path: path.clone(),
+                err: e.to_string(),
+            })?;
+            let cert =
+                reqwest::Certificate::from_pem(&pem).map_err(|e| PollSetupError::CaFile {
+                    source_id: s.id.clone(),
+                    path: path.clone(),
+                    err: format!("not a PEM certificate ({e})"),
+                })?;
+            b = b.add_root_certificate(cert);
+        }
+        if key.insecure {
+            b = b.danger_accept_invalid_certs(true);
+        }
+        let client = b.build().map_err(|e| PollSetupError::Client {
+            source_id: s.id.clone(),
+            err: e.to_string(),
+        })?;
+        self.by_key.insert(key, client.clone());
+        Ok(client)
+    }
+
+    pub fn get(&self, s: &Source) -> Option<&reqwest::Client> {
+        self.by_key.get(&Self::key(s))
+    }
+}
+
+/// Poll one source once, bounded by its total time-out and body cap.
+pub async fn poll_once(client: &reqwest::Client, src: &Source) -> PollResult {
+    let started = Instant::now();
+    let total = src.timeout.0;
+    let outcome = match tokio::time::timeout(total, fetch(client, src)).await {
+        Ok(o) => o,
+        Err(_) => PollOutcome::Failed {
+            status: None,
+            reason: format!(
+                "time-out after {}",
+                crate::config::duration::format_duration(total)
+            ),
+        },
+    };
+    let outcome = match outcome {
+        PollOutcome::Failed { status, reason } => PollOutcome::Failed {
+            status,
+            reason: redact(&reason, src),
+        },
+        ok => ok,
+    };
+    PollResult {
+        source: src.id.clone(),
+        at: Utc::now(),
+        latency_ms: started.elapsed().as_millis() as u64,
+        outcome,
+    }
+}
+
+async fn fetch(client: &reqwest::Client, src: &Source) -> PollOutcome {
+    let fail = |status: Option<u16>, reason: String| PollOutcome::Failed { status, reason };
+    let mut req = client.get(&src.url).header("Accept", "application/json");
+    for (k, v) in &src.headers {
+        req = req.header(k, v);
+    }
+    let mut resp = match req.send().await {
+        Ok(r) => r,
+        Err(e) => return fail(None, describe_error(&e)),
+    };
+    let status = resp.status();
+    let code = status.as_u16();
+    if !status.is_success() {
+        let reason = match code {
+            401 | 403 => {
+                let header = if src
+                    .headers
+                    .keys()
+                    .any(|k| k.eq_ignore_ascii_case("authorization"))
+                {
+                    "check the token in the Authorization header"
+                } else {
+                    "no Authorization header is configured for this source"
+                };
+                format!("unauthorized (HTTP {code}): {header}")
+            }
+            404 => "not found (HTTP 404): check the URL path".to_string(),
+            429 => "rate limited (HTTP 429): backing off".to_string(),
+            _ => format!(
+                "HTTP {code} {}",
+                status.canonical_reason().unwrap_or("error")
+            ),
+        };
+        return fail(Some(code), reason);
+    }
+    if code == 204 {
+        return fail(Some(code), "HTTP 204: no body to read".into());
+    }
+    let cap = src.max_body_bytes as usize;
+    let mut body: Vec<u8> = Vec::with_capacity(cap.min(64 * 1024));
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > cap {
+                    return fail(
+                        Some(code),
+                        format!("body larger than the {} byte cap", src.max_body_bytes),
+                    );
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => break,
+            Err(e) => return fail(Some(code), format!("body cut off: {}", describe_error(&e))),
+        }
+    }
+    if body.iter().all(|b| b.is_ascii_whitespace()) {
+        return fail(Some(code), "empty body (expected JSON)".into());
+    }
+    match serde_json::from_slice::<serde_json::Value>(&body) {
+        Ok(v) => PollOutcome::Json {
+            status: code,
+            body: v,
+        },
+        Err(e) => {
+            let looks_html = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<');
+            let what = if looks_html {
+                "body is HTML, not JSON".to_string()
+            } else {
+                format!("body is not JSON ({e})")
+            };
+            fail(Some(code), what)
+        }
+    }
+}
+
+/// A reason a person can act on: DNS, refused, time-out, TLS — never the URL (it may hold a token).
+fn describe_error(e: &reqwest::Error) -> String {
+    let mut chain = String::new();
+    let mut cur: Option<&dyn std::error::Error> = Some(e);
+    while let Some(err) = cur {
+        chain.push_str(&err.to_string().to_lowercase());
+        chain.push_str(" | ");
+        cur = err.source();
+    }
+    if e.is_timeout() {
+        "time-out".into()
+    } else if chain.contains("dns error")
+        || chain.contains("failed to lookup")
+        || chain.contains("name or service not known")
+    {
+        "DNS: no such host".into()
+    } else if chain.contains("connection refused") {
+        "connection refused".into()
+    } else if chain.contains("certificate") || chain.contains("tls") || chain.contains("handshake")
+    {
+        let detail = if chain.contains("expired") {
+            "certificate expired"
+        } else if chain.contains("notvalidforname") || chain.contains("not valid for name") {
+            "certificate is for another host"
+        } else if chain.contains("unknownissuer") || chain.contains("unknown issuer") {
+            "certificate signed by an unknown CA (self-signed? set ca_file)"
+        } else {
+            "handshake failed"
+        };
+        format!("TLS: {detail}")
+    } else if chain.contains("connection reset") {
+        "connection reset".into()
+    } else if e.is_connect() {
+        "cannot connect".into()
+    } else if e.is_body() || e.is_decode() {
+        "body cut off".into()
+    } else {
+        "request failed".into()
+    }
+}
+
+/// Replace any configured header value (tokens) that slipped into a reason.
+fn redact(reason: &str, src: &Source) -> String {
+    let mut out = reason.to_string();
+    for v in src.headers.values() {
+        for part in v.split_whitespace().filter(|p| p.len() >= 6) {
+            out = out.replace(part, "***");
+        }
+    }
+    out
+}
+
+/// Start one polling task per source. Results arrive on `tx`; the tasks end when
+/// `tx` closes. A panic inside a poll becomes an error result for that source.
+pub fn spawn_pollers(
+    cfg: &Config,
+    clients: &Clients,
+    tx: mpsc::Sender<PollResult>,
+) -> Vec<JoinHandle<()>> {
+    cfg.sources
+        .iter()
+        .filter_map(|src| {
+            let client = clients.get(src)?.clone();
+            let src = src.clone();
+            let tx = tx.clone();
+            Some(tokio::spawn(async move {
+                let mut backoff = 1u32;
+                loop {
+                    let started = tokio::time::Instant::now();
+                    let res = AssertUnwindSafe(poll_once(&client, &src))
+                        .catch_unwind()
+                        .await
+                        .unwrap_or_else(|panic| PollResult {
+                            source: src.id.clone(),
+                            at: Utc::now(),
+                            latency_ms: 0,
+                            outcome: PollOutcome::Failed {
+                                status: None,
+                                reason: format!(
+                                    "internal error in the poller: {}",
+                                    panic_text(&panic)
+                                ),
+                            },
+                        });
+                    // 429: back off (double the interval, up to 8×) instead of hammering.
+                    backoff = match &res.outcome {
+                        PollOutcome::Failed {
+                            status: Some(429), ..
+                        } => (backoff * 2).min(8),
+                        _ => 1,
+                    };
+                    if tx.send(res).await.is_err() {
+                        return;
+                    }
+                    let next = started + src.interval.0 * backoff;
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(next) => {}
+                        _ = tx.closed() => return,
+                    }
+                }
+            }))
+        })
+        .collect()
+}
+
+pub fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic".into()
+    }
+}
