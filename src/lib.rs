@@ -3,9 +3,19 @@
 //! input → `Action` → pure `app::update` → effects (polls, …) → state → `ui::render`.
 
 pub mod app;
+pub mod check;
+pub mod cli;
+pub mod commands;
+pub mod demo;
+pub mod logging;
 pub mod condition;
 pub mod config;
 pub mod engine;
 pub mod path;
 pub mod poll;
+pub mod runtime;
+pub mod sim;
+pub mod terminal;
+pub mod theme;
+pub mod ui;
 pub mod sample;

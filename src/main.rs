@@ -1,1 +1,23 @@
-fn main() {}
+//! The `warroom` binary: parse the command line and hand over to the library.
+
+use clap::Parser;
+
+fn main() {
+    let cli = warroom::cli::Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("warroom: cannot start the runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    let code = rt.block_on(warroom::commands::run(cli));
+    // Poll tasks may still be waiting on a hung source: do not wait for them.
+    rt.shutdown_timeout(std::time::Duration::from_millis(200));
+    warroom::terminal::restore();
+    std::process::exit(code);
+}

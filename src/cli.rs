@@ -1,0 +1,137 @@
+//! The command line (SPEC §2). `warroom` alone is `warroom watch`.
+
+use crate::check::Format;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+const ABOUT: &str = "A terminal dashboard for the war room of a production cutover: polls flags, \
+error rates and latencies, shows the T-15..T+60 timeline and its checklist, and makes every \
+threshold breach impossible to miss.";
+
+const EXAMPLES: &str = "\
+Examples:
+  warroom demo                               # simulator + dashboard, no setup
+  warroom -c cutover.toml                    # the dashboard (same as `warroom watch -c ...`)
+  warroom validate -c cutover.toml           # every problem with file:line:col
+  warroom check -c cutover.toml              # one poll, exit 0/1/2/3
+  warroom check -c cutover.toml --window 30m --interval 60s --format json
+  warroom sim --profile brokers --scenario error-burst --listen 127.0.0.1:5000";
+
+#[derive(Debug, Parser)]
+#[command(name = "warroom", version, about = ABOUT, after_help = EXAMPLES, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub watch: WatchArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The dashboard (the default command).
+    #[command(after_help = "Examples:\n  warroom watch -c cutover.toml\n  warroom watch -c cutover.toml --read-only --theme high-contrast   # the wall screen\n  warroom watch -c cutover.toml --t0 2026-11-25T21:00:00Z")]
+    Watch(WatchArgs),
+    /// Simulator + dashboard on a bundled config: no config, no network.
+    #[command(after_help = "Examples:\n  warroom demo\n  warroom demo --scenario latency-spike\n  warroom demo --theme mono --ascii")]
+    Demo(DemoArgs),
+    /// The simulator alone, for drills and tests.
+    #[command(after_help = "Examples:\n  warroom sim --profile brokers\n  warroom sim --profile brokers --scenario down --listen 127.0.0.1:5000\n  warroom sim --script \"healthy:30s,error-burst:60s,healthy\"\n  curl -X POST http://CONTROL/__sim/scenario/latency-spike   # switch at run time")]
+    Sim(SimArgs),
+    /// Headless monitor: one poll, or a window of polls; exit 0 ok, 1 critical breach, 2 config/usage, 3 no data.
+    #[command(after_help = "Examples:\n  warroom check -c cutover.toml\n  warroom check -c cutover.toml --window 30m --interval 60s\n  warroom check -c cutover.toml --format json | jq .\n\nExit codes: 0 all within thresholds, 1 a critical breach, 2 config/usage error, 3 no data from a required source.")]
+    Check(CheckArgs),
+    /// Check a config: every problem with file:line:col and what to write instead.
+    #[command(after_help = "Examples:\n  warroom validate -c cutover.toml\n\nExit codes: 0 valid, 2 problems found.")]
+    Validate(ValidateArgs),
+}
+
+/// Options every dashboard command shares.
+#[derive(Debug, Args, Clone, Default)]
+pub struct UiArgs {
+    /// Theme name (default, light, high-contrast, mono) or a path to a theme TOML.
+    #[arg(long, value_name = "NAME|PATH")]
+    pub theme: Option<String>,
+    /// No actions, ticks, sign-offs or T0 marks (the wall screen).
+    #[arg(long)]
+    pub read_only: bool,
+    /// ASCII glyphs only, for terminals without box drawing.
+    #[arg(long)]
+    pub ascii: bool,
+    /// No colour (also the NO_COLOR convention).
+    #[arg(long)]
+    pub no_color: bool,
+    /// T0 as RFC 3339 (2026-11-25T21:00:00Z) or `now`; overrides the config.
+    #[arg(long, value_name = "RFC3339|now")]
+    pub t0: Option<String>,
+    /// Write logs here (filter with WARROOM_LOG, e.g. `warroom=debug`). Never to the screen.
+    #[arg(long, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct WatchArgs {
+    /// The cutover config (TOML).
+    #[arg(short, long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub ui: UiArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DemoArgs {
+    /// Scenario to run instead of the demo's walk (healthy, then a breach).
+    #[arg(long)]
+    pub scenario: Option<String>,
+    /// Simulator profile.
+    #[arg(long, default_value = "brokers")]
+    pub profile: String,
+    #[command(flatten)]
+    pub ui: UiArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct SimArgs {
+    #[arg(long, default_value = "brokers")]
+    pub profile: String,
+    #[arg(long, default_value = "healthy")]
+    pub scenario: String,
+    /// Address for the simulated API.
+    #[arg(long, default_value = "127.0.0.1:5000")]
+    pub listen: String,
+    /// Address for the control API (always up, even in `down`); default: an ephemeral port.
+    #[arg(long)]
+    pub control: Option<String>,
+    /// Scenarios in order, the last one holds: "healthy:30s,error-burst:60s,healthy".
+    #[arg(long)]
+    pub script: Option<String>,
+    /// Bearer token the admin endpoints require (default: $ADMIN_TOKEN if set).
+    #[arg(long, env = "ADMIN_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// How long `slow` waits before answering.
+    #[arg(long, default_value = "30s")]
+    pub slow_delay: String,
+    #[arg(long, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CheckArgs {
+    #[arg(short, long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// Poll for this long with the full trip/clear rules (e.g. 30m); without it, one poll.
+    #[arg(long)]
+    pub window: Option<String>,
+    /// Time between polls in a window.
+    #[arg(long, default_value = "60s")]
+    pub interval: String,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    #[arg(long, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ValidateArgs {
+    #[arg(short, long, value_name = "FILE")]
+    pub config: PathBuf,
+}

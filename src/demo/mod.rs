@@ -1,0 +1,97 @@
+//! `warroom demo` (simulator + dashboard, zero setup) and `warroom sim`.
+
+use crate::cli::{DemoArgs, SimArgs};
+use crate::config::duration::parse_duration;
+use crate::sim::{self, Profile, Scenario, Script, SimOptions};
+use chrono::Utc;
+
+/// The bundled config the demo watches.
+pub const DEMO_CONFIG: &str = include_str!("brokers.toml");
+
+/// The demo's walk: healthy through T0, then a breach that holds until someone rolls back.
+pub const DEMO_SCRIPT: &str = "healthy:90s,error-burst";
+
+fn parse_profile(s: &str) -> Result<Profile, String> {
+    s.parse::<Profile>().map_err(|e| e.to_string())
+}
+
+fn parse_scenario(s: &str) -> Result<Scenario, String> {
+    s.parse::<Scenario>().map_err(|e| e.to_string())
+}
+
+/// Load the demo config against a simulator at `base_url` with `token`.
+pub fn demo_config(base_url: &str, token: &str) -> Result<crate::config::Config, String> {
+    let env = |k: &str| match k {
+        "WARROOM_URL" => Some(base_url.to_string()),
+        "ADMIN_TOKEN" => Some(token.to_string()),
+        _ => None,
+    };
+    crate::config::load::load_str_with_env(DEMO_CONFIG, "<demo config>", &env)
+        .map_err(|e| format!("the bundled demo config is invalid (a bug): {e}"))
+}
+
+pub async fn run(a: DemoArgs) -> Result<i32, String> {
+    crate::logging::init(a.ui.log_file.as_deref())?;
+    let profile = parse_profile(&a.profile)?;
+    let mut opts = SimOptions::new(profile);
+    let token = std::env::var("ADMIN_TOKEN")
+        .ok()
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(random_token);
+    opts.token = Some(token.clone());
+    match a.scenario.as_deref() {
+        Some(s) => opts.scenario = parse_scenario(s)?,
+        None => opts.script = Some(Script::parse(DEMO_SCRIPT).map_err(|e| e.to_string())?),
+    }
+    let sim = sim::start(opts).await.map_err(|e| e.to_string())?;
+    let cfg = demo_config(&sim.base_url(), &token)?;
+    let mut ui = a.ui.clone();
+    if ui.t0.is_none() {
+        ui.t0 = Some((Utc::now() + chrono::Duration::seconds(60)).to_rfc3339());
+    }
+    if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        sim.shutdown().await;
+        return Err("stdout is not a terminal: the demo needs one".into());
+    }
+    let code = crate::commands::dashboard(cfg, &ui).await;
+    sim.shutdown().await;
+    code
+}
+
+pub async fn run_sim(a: SimArgs) -> Result<i32, String> {
+    crate::logging::init(a.log_file.as_deref())?;
+    let mut opts = SimOptions::new(parse_profile(&a.profile)?);
+    opts.scenario = parse_scenario(&a.scenario)?;
+    opts.listen = a
+        .listen
+        .parse()
+        .map_err(|e| format!("--listen `{}`: {e} (write e.g. 127.0.0.1:5000)", a.listen))?;
+    opts.control_listen = a
+        .control
+        .as_deref()
+        .map(|c| c.parse().map_err(|e| format!("--control `{c}`: {e}")))
+        .transpose()?;
+    opts.script = a
+        .script
+        .as_deref()
+        .map(|s| Script::parse(s).map_err(|e| format!("--script: {e}")))
+        .transpose()?;
+    opts.token = a.token.filter(|t| !t.is_empty());
+    opts.slow_delay = parse_duration(&a.slow_delay).map_err(|e| format!("--slow-delay: {e}"))?;
+    Ok(sim::run_cli(opts).await)
+}
+
+/// A token for the demo's own simulator when ADMIN_TOKEN is not set: unguessable
+/// enough for a loopback drill, with no extra crate.
+fn random_token() -> String {
+    use std::collections::hash_map::RandomState;
+    use std::hash::{BuildHasher, Hasher};
+    let mut out = String::from("demo-");
+    for i in 0..2u64 {
+        let mut h = RandomState::new().build_hasher();
+        h.write_u64(i ^ u64::from(std::process::id()));
+        h.write_i64(Utc::now().timestamp_nanos_opt().unwrap_or_default());
+        out.push_str(&format!("{:016x}", h.finish()));
+    }
+    out
+}

@@ -1,0 +1,131 @@
+//! The dashboard's event loop: one `select!` over keys, poll results, the clock and
+//! signals; `update` on each message; at most one frame per `1/max_fps`, and only
+//! when something changed or the clock's second ticked.
+
+use crate::app::{keys, update, Action, Msg, State};
+use crate::config::Config;
+use crate::poll::{spawn_pollers, Clients};
+use crate::sample::Ts;
+use crate::terminal::{self, TerminalGuard};
+use crate::theme::Theme;
+use chrono::Utc;
+use crossterm::event::{Event as CEvent, EventStream};
+use futures::StreamExt;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+pub struct WatchOptions {
+    pub cfg: Arc<Config>,
+    pub t0: Option<Ts>,
+    pub theme: Theme,
+    pub read_only: bool,
+    pub user: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("cannot set up the terminal: {0}")]
+    Terminal(#[source] std::io::Error),
+    #[error(transparent)]
+    Poll(#[from] crate::poll::PollSetupError),
+    #[error("cannot listen for signals: {0}")]
+    Signals(#[source] std::io::Error),
+}
+
+/// Who is at the keyboard: `SUDO_USER`, then `USER`, then "unknown".
+pub fn current_user() -> String {
+    std::env::var("SUDO_USER")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("USER").ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Run the dashboard until quit, a signal, or the terminal going away.
+/// Returns the process exit code (0 on quit, 128+n for a signal).
+pub async fn run_watch(opts: WatchOptions) -> Result<i32, RunError> {
+    let clients = Clients::for_config(&opts.cfg)?;
+    let mut sigterm = signal(SignalKind::terminate()).map_err(RunError::Signals)?;
+    let mut sighup = signal(SignalKind::hangup()).map_err(RunError::Signals)?;
+    let mut sigint = signal(SignalKind::interrupt()).map_err(RunError::Signals)?;
+
+    let now = Utc::now();
+    let mut state = State::new(Arc::clone(&opts.cfg), now, opts.t0, opts.user);
+    state.read_only |= opts.read_only;
+
+    let (tx, mut polls) = mpsc::channel(256);
+    let tasks = spawn_pollers(&opts.cfg, &clients, tx);
+
+    let mut guard = TerminalGuard::enter().map_err(RunError::Terminal)?;
+    let mut keys_in = EventStream::new();
+
+    // Tick on the wall clock's second boundary so the T-clock never skips a second.
+    let to_next_second = 1_000 - u64::from(Utc::now().timestamp_subsec_millis().min(999));
+    let mut clock = tokio::time::interval_at(
+        Instant::now() + Duration::from_millis(to_next_second),
+        Duration::from_secs(1),
+    );
+    clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+
+    let min_frame = Duration::from_millis(1_000 / u64::from(opts.cfg.ui.max_fps.clamp(1, 60)));
+    let mut last_draw = Instant::now() - min_frame;
+    let theme = opts.theme;
+
+    let code = loop {
+        if state.dirty && last_draw.elapsed() >= min_frame {
+            let drawn = terminal::draw(&mut guard.term, |f| crate::ui::render(f, &state, &theme));
+            if let Err(e) = drawn {
+                // The terminal went away (SSH drop): nothing left to draw on.
+                tracing::warn!("terminal write failed, exiting: {e}");
+                break 129;
+            }
+            state.dirty = false;
+            last_draw = Instant::now();
+        }
+        if state.quit {
+            break 0;
+        }
+        let frame_due = state.dirty.then(|| last_draw + min_frame);
+        tokio::select! {
+            biased;
+            _ = sigint.recv() => break 130,
+            _ = sigterm.recv() => break 143,
+            _ = sighup.recv() => break 129,
+            ev = keys_in.next() => match ev {
+                Some(Ok(CEvent::Key(k))) => match keys::action_for(k) {
+                    Some(Action::Suspend) => {
+                        if let Err(e) = guard.suspend() {
+                            tracing::warn!("cannot resume the terminal: {e}");
+                            break 1;
+                        }
+                        update(&mut state, Msg::Resize);
+                    }
+                    Some(a) => update(&mut state, Msg::Action(a)),
+                    None => {}
+                },
+                Some(Ok(CEvent::Resize(..))) => update(&mut state, Msg::Resize),
+                Some(Ok(_)) => {}
+                // The input side closed or failed: the terminal is gone.
+                Some(Err(_)) | None => break 129,
+            },
+            Some(p) = polls.recv() => update(&mut state, Msg::Poll(p)),
+            _ = clock.tick() => update(&mut state, Msg::Tick(Utc::now())),
+            _ = sleep_until_opt(frame_due) => {}
+        }
+    };
+    for t in tasks {
+        t.abort();
+    }
+    drop(guard);
+    Ok(code)
+}
+
+async fn sleep_until_opt(at: Option<Instant>) {
+    match at {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,87 @@
+//! The terminal: raw mode and the alternate screen, always restored — on quit,
+//! error, panic and signals — and frames written as one synchronized update.
+
+use crossterm::{cursor, execute, terminal};
+use ratatui::backend::CrosstermBackend;
+use ratatui::Terminal;
+use std::io::{self, BufWriter, Stdout, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+pub type Term = Terminal<CrosstermBackend<BufWriter<Stdout>>>;
+
+/// Set while the terminal is in raw/alternate mode, so restoring twice is harmless.
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+
+/// Restores the terminal when dropped, whatever path leaves the dashboard.
+pub struct TerminalGuard {
+    pub term: Term,
+}
+
+impl TerminalGuard {
+    pub fn enter() -> io::Result<Self> {
+        install_panic_hook();
+        enter_raw()?;
+        // A large buffer so that one frame leaves in one write.
+        let backend = CrosstermBackend::new(BufWriter::with_capacity(256 * 1024, io::stdout()));
+        let mut term = Terminal::new(backend)?;
+        term.clear()?;
+        Ok(TerminalGuard { term })
+    }
+
+    /// Leave the terminal usable, stop the process (Ctrl-Z), and come back on `fg`.
+    pub fn suspend(&mut self) -> io::Result<()> {
+        restore();
+        #[cfg(unix)]
+        // SAFETY: raising a signal on our own process; SIGTSTP's default action stops us.
+        unsafe {
+            libc::raise(libc::SIGTSTP);
+        }
+        enter_raw()?;
+        self.term.clear()
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore();
+    }
+}
+
+fn enter_raw() -> io::Result<()> {
+    terminal::enable_raw_mode()?;
+    ACTIVE.store(true, Ordering::SeqCst);
+    execute!(io::stdout(), terminal::EnterAlternateScreen, cursor::Hide)
+}
+
+/// Idempotent; errors are ignored because there is nothing better to do on the way out.
+pub fn restore() {
+    if ACTIVE.swap(false, Ordering::SeqCst) {
+        let _ = terminal::disable_raw_mode();
+        let mut out = io::stdout();
+        let _ = execute!(out, terminal::LeaveAlternateScreen, cursor::Show);
+        let _ = out.flush();
+    }
+}
+
+/// Restore first, then let the default hook print the message on the normal screen.
+pub fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let prev = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            restore();
+            prev(info);
+        }));
+    });
+}
+
+/// One frame as one synchronized update, so a slow SSH link never shows half a frame.
+pub fn draw(
+    term: &mut Term,
+    render: impl FnOnce(&mut ratatui::Frame),
+) -> io::Result<()> {
+    execute!(term.backend_mut(), terminal::BeginSynchronizedUpdate)?;
+    term.draw(render)?;
+    execute!(term.backend_mut(), terminal::EndSynchronizedUpdate)?;
+    term.backend_mut().flush()
+}
