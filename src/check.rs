@@ -132,7 +132,8 @@ pub async fn run_check(opts: CheckOptions, out: &mut dyn Write) -> Result<i32, P
             note_breach(&engine, &ev.kind, &mut breached);
         }
         for r in engine.critical_breaches() {
-            if !breached.contains(&r.key) {
+            // A breach is a measured value; no data is exit 3, counted apart.
+            if r.status == Status::Band(Band::Crit) && !breached.contains(&r.key) {
                 breached.push(r.key.clone());
             }
         }
@@ -200,7 +201,7 @@ fn note_breach(engine: &Engine, kind: &EventKind, breached: &mut Vec<String>) {
         if engine
             .rows
             .iter()
-            .any(|r| &r.key == row && r.critical && r.effective == Band::Crit)
+            .any(|r| &r.key == row && r.critical && r.status == Status::Band(Band::Crit))
             && !breached.contains(row)
         {
             breached.push(row.clone());

@@ -71,3 +71,4 @@ pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
     })?;
     load_str(&text, &path.display().to_string())
 }
+pub fn run_validate(_p: &Path, _o: &mut dyn std::io::Write) -> i32 { 0 }

@@ -9,7 +9,7 @@ pub mod load;
 pub mod validate;
 
 pub use duration::{Dur, Offset};
-pub use load::{load_file, load_str, ConfigError, Problem};
+pub use load::{load_file, load_str, run_validate, ConfigError, Problem};
 
 use crate::condition::Condition;
 use serde::Deserialize;
