@@ -37,7 +37,9 @@ pub struct Condition {
 pub enum ConditionError {
     #[error("`{0}` is not a condition; write an operator and a value, e.g. `> 2.0`, `< 95`, `== false`, `!= \"v1\"`")]
     Syntax(String),
-    #[error("`{0}` compares order with a non-number; only `==` and `!=` work on true/false and text")]
+    #[error(
+        "`{0}` compares order with a non-number; only `==` and `!=` work on true/false and text"
+    )]
     OrderOnNonNumber(String),
 }
 

@@ -5,7 +5,10 @@ pub const HELP: &[(&str, &str)] = &[
     ("?", "show / hide this help"),
     ("q  Ctrl-C", "quit"),
     ("Tab  Shift-Tab", "move focus between panels"),
-    ("j k  ↓ ↑", "select the next / previous row or checklist item"),
+    (
+        "j k  ↓ ↑",
+        "select the next / previous row or checklist item",
+    ),
     ("Space  x", "tick / untick the selected checklist item"),
     ("n", "jump the timeline selection to the current step"),
     ("f", "freeze / unfreeze the screen (polling goes on)"),

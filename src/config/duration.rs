@@ -172,7 +172,10 @@ mod tests {
         assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
         assert_eq!(parse_duration("5s").unwrap(), Duration::from_secs(5));
         assert_eq!(parse_duration("15m").unwrap(), Duration::from_secs(900));
-        assert_eq!(parse_duration("48h").unwrap(), Duration::from_secs(48 * 3600));
+        assert_eq!(
+            parse_duration("48h").unwrap(),
+            Duration::from_secs(48 * 3600)
+        );
         assert_eq!(parse_duration("1m30s").unwrap(), Duration::from_secs(90));
         assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
         assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
