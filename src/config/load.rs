@@ -30,7 +30,11 @@ pub struct Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: {}", self.file, self.line, self.col, self.message)?;
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file, self.line, self.col, self.message
+        )?;
         if let Some(h) = &self.hint {
             write!(f, "\n  hint: {h}")?;
         }
@@ -376,16 +380,18 @@ impl Loader<'_> {
         while let Some(i) = rest.find('$') {
             out.push_str(&rest[..i]);
             let tail = &rest[i..];
-            if tail.starts_with("$$") {
+            if let Some(after) = tail.strip_prefix("$$") {
                 out.push('$');
-                rest = &tail[2..];
+                rest = after;
             } else if let Some(body) = tail.strip_prefix("${") {
                 let Some(close) = body.find('}') else {
                     let off = value_off + raw.find("${").unwrap_or(0);
                     self.push_at(
                         off,
                         "`${` is not closed with `}`".into(),
-                        Some("write `${NAME}`, `${NAME:-default}`, or `$$` for a literal `$`".into()),
+                        Some(
+                            "write `${NAME}`, `${NAME:-default}`, or `$$` for a literal `$`".into(),
+                        ),
                     );
                     failed = true;
                     break;
@@ -463,7 +469,7 @@ impl Loader<'_> {
                 .span()
                 .and_then(|s| path_at(&text, s.start))
                 .unwrap_or_default();
-            let (message, hint) = explain(err.message());
+            let (message, hint) = explain(err.message(), &path);
             if !self.poisoned.contains(&path) {
                 let message = self.mask(&path, message);
                 let off = self.offset_of(&path);
@@ -473,8 +479,10 @@ impl Loader<'_> {
             let k = path.iter().rposition(|s| matches!(s, Seg::Key(_)))?;
             let Seg::Key(key) = &path[k] else { return None };
             let table = schema::table_at(&path[..k])?;
-            let droppable = matches!(table.get(key), Some(Shape::Any | Shape::Enum(_) | Shape::Map))
-                && !table.required.contains(&key.as_str());
+            let droppable = matches!(
+                table.get(key),
+                Some(Shape::Any | Shape::Enum(_) | Shape::Map)
+            ) && !table.required.contains(&key.as_str());
             if !droppable || !remove(&mut tree, &path[..=k]) {
                 return None;
             }
@@ -484,13 +492,41 @@ impl Loader<'_> {
     }
 }
 
-/// serde's message, with a hint for the common cases.
-fn explain(msg: &str) -> (String, Option<String>) {
-    let msg = msg.trim().to_string();
-    let hint = if msg.starts_with("missing field") {
-        Some("add it to this table".to_string())
-    } else if msg.contains("expected a sequence") {
-        Some("write `[[name]]` for each entry of a list of tables".to_string())
+/// serde's message in the config's words (no Rust type names), with a hint for the
+/// common cases.
+fn explain(msg: &str, path: &[Seg]) -> (String, Option<String>) {
+    let mut msg = msg.trim().to_string();
+    if let Some(i) = msg.find("expected struct ") {
+        msg.replace_range(i.., "expected a table");
+    }
+    for (rust, words) in [
+        ("expected a map", "expected a table"),
+        ("expected a sequence", "expected a list"),
+        ("expected u32", "expected a whole number, 0 or more"),
+        ("expected u64", "expected a whole number, 0 or more"),
+        ("expected usize", "expected a whole number, 0 or more"),
+        ("expected f64", "expected a number"),
+    ] {
+        if msg.ends_with(rust) {
+            msg.truncate(msg.len() - rust.len());
+            msg.push_str(words);
+        }
+    }
+    let table = schema::table_at(path).map(|t| t.name);
+    let hint = if let Some(field) = msg
+        .strip_prefix("missing field `")
+        .and_then(|r| r.strip_suffix('`'))
+    {
+        match (path.is_empty(), table) {
+            (true, _) => Some(format!("add a `[{field}]` table")),
+            (false, Some(t)) => Some(format!("add `{field} = ...` to this {t}")),
+            (false, None) => None,
+        }
+    } else if msg.ends_with("expected a list") {
+        match path.last() {
+            Some(Seg::Key(k)) => Some(format!("write `[[{k}]]` (double brackets) for each entry")),
+            _ => None,
+        }
     } else {
         None
     };
@@ -632,7 +668,10 @@ mod tests {
             "{BASE}headers = {{ Authorization = \"Bearer ${{ADMIN_TOKEN}}\" }}\n[ui]\ntheme = \"${{THEME:-mono}}\"\n"
         );
         let cfg = load_str_with_env(&t, "c.toml", &env).unwrap();
-        assert_eq!(cfg.sources[0].headers["Authorization"], "Bearer s3cr3t-token");
+        assert_eq!(
+            cfg.sources[0].headers["Authorization"],
+            "Bearer s3cr3t-token"
+        );
         assert_eq!(cfg.ui.theme.as_deref(), Some("mono"));
         let t = BASE.replace("http://h/x", "${WARROOM_URL}/a$$b");
         let cfg = load_str_with_env(&t, "c.toml", &env).unwrap();
@@ -657,7 +696,10 @@ mod tests {
         assert!(!p[0].contains("s3cr3t"), "{p:?}");
         let t = format!("{BASE}headers = {{ \"Bad Name\" = \"${{ADMIN_TOKEN}}\\n\" }}\n");
         let p = problems(&t);
-        assert!(!p.is_empty() && p.iter().all(|m| !m.contains("s3cr3t")), "{p:?}");
+        assert!(
+            !p.is_empty() && p.iter().all(|m| !m.contains("s3cr3t")),
+            "{p:?}"
+        );
     }
 
     #[test]

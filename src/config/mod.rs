@@ -12,7 +12,7 @@ pub mod validate;
 
 pub use duration::{Dur, Offset};
 pub use load::{load_file, load_str, load_str_with_env, ConfigError, Problem};
-pub use report::run_validate;
+pub use report::{run_validate, validate_text};
 
 use crate::condition::Condition;
 use serde::Deserialize;

@@ -1,6 +1,6 @@
 //! `warroom validate`: every problem with its location, or a one-line summary.
 
-use super::{load_file, ConfigError};
+use super::{load_str_with_env, ConfigError};
 use std::io::Write;
 use std::path::Path;
 
@@ -8,8 +8,25 @@ use std::path::Path;
 /// 0 when it loads, 2 when it does not (or cannot be read).
 pub fn run_validate(path: &Path, out: &mut dyn Write) -> i32 {
     let file = path.display().to_string();
-    // A failed write (closed pipe) changes nothing about the verdict.
-    match load_file(path) {
+    match std::fs::read_to_string(path) {
+        Ok(text) => validate_text(&text, &file, &|k| std::env::var(k).ok(), out),
+        Err(e) => {
+            // A failed write (closed pipe) changes nothing about the verdict.
+            let _ = writeln!(out, "error: cannot read config {file}: {e}");
+            2
+        }
+    }
+}
+
+/// As `run_validate` on a text already read, with the environment given (the fixture
+/// tests pass a fixed map).
+pub fn validate_text(
+    text: &str,
+    file: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    out: &mut dyn Write,
+) -> i32 {
+    match load_str_with_env(text, file, env) {
         Ok(cfg) => {
             let _ = writeln!(
                 out,

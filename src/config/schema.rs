@@ -145,7 +145,11 @@ pub static SIGNAL: TableSchema = TableSchema {
 
 pub static ADVICE: TableSchema = TableSchema {
     name: "[signal.advice]",
-    keys: &[("ok", Shape::Any), ("warn", Shape::Any), ("crit", Shape::Any)],
+    keys: &[
+        ("ok", Shape::Any),
+        ("warn", Shape::Any),
+        ("crit", Shape::Any),
+    ],
     required: &[],
 };
 
@@ -187,7 +191,10 @@ pub fn table_at(path: &[Seg]) -> Option<&'static TableSchema> {
 }
 
 /// The closest candidate to a misspelt word, if one is close enough to be a useful hint.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let lower = word.to_lowercase();
     candidates
         .into_iter()
@@ -222,7 +229,11 @@ mod tests {
             .map(|(_, l)| l.to_string())
             .unwrap_or_else(|| panic!("no expected list in {msg:?}"));
         // serde writes "`a`", "`a` or `b`" or "one of `a`, `b`": take the quoted names.
-        list.split('`').skip(1).step_by(2).map(str::to_string).collect()
+        list.split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect()
     }
 
     fn keys(t: &TableSchema) -> BTreeSet<String> {
@@ -281,7 +292,11 @@ mod tests {
         check::<Cutover>(&CUTOVER, &[("name", "\"x\"")]);
         check::<Source>(
             &SOURCE,
-            &[("id", "\"a\""), ("kind", "\"http\""), ("url", "\"http://x\"")],
+            &[
+                ("id", "\"a\""),
+                ("kind", "\"http\""),
+                ("url", "\"http://x\""),
+            ],
         );
         check::<Signal>(
             &SIGNAL,
@@ -297,9 +312,15 @@ mod tests {
 
     #[test]
     fn hints() {
-        assert_eq!(did_you_mean("intervall", keys_of(&SOURCE)), Some("interval"));
+        assert_eq!(
+            did_you_mean("intervall", keys_of(&SOURCE)),
+            Some("interval")
+        );
         assert_eq!(did_you_mean("timout", keys_of(&SOURCE)), Some("timeout"));
-        assert_eq!(did_you_mean("htp", SOURCE_KINDS.iter().copied()), Some("http"));
+        assert_eq!(
+            did_you_mean("htp", SOURCE_KINDS.iter().copied()),
+            Some("http")
+        );
         assert_eq!(did_you_mean("zebra", keys_of(&SOURCE)), None);
         assert_eq!(did_you_mean("Crit", keys_of(&SIGNAL)), Some("crit"));
     }

@@ -29,6 +29,10 @@ struct Out<'a> {
 }
 
 impl Out<'_> {
+    fn line(&self, path: Vec<Seg>) -> usize {
+        (self.line_of)(&path)
+    }
+
     fn push(&mut self, path: Vec<Seg>, message: impl Into<String>, hint: Option<String>) {
         self.issues.push(Issue {
             path,
@@ -56,7 +60,11 @@ pub fn validate(cfg: &Config, line_of: &dyn Fn(&[Seg]) -> usize) -> Vec<Issue> {
 fn cutover(cfg: &Config, out: &mut Out) {
     let c = &cfg.cutover;
     if c.name.trim().is_empty() {
-        out.push(crate::kp!["cutover", "name"], "`name` is empty", Some("name the cutover, e.g. `name = \"Brokers v2 cutover\"`".into()));
+        out.push(
+            crate::kp!["cutover", "name"],
+            "`name` is empty",
+            Some("name the cutover, e.g. `name = \"Brokers v2 cutover\"`".into()),
+        );
     }
     if let Some(t0) = &c.t0 {
         if chrono::DateTime::parse_from_rfc3339(t0).is_err() {
@@ -81,7 +89,10 @@ fn cutover(cfg: &Config, out: &mut Out) {
     if c.rollback_key.chars().count() != 1 {
         out.push(
             crate::kp!["cutover", "rollback_key"],
-            format!("`rollback_key` \"{}\" must be a single character", c.rollback_key),
+            format!(
+                "`rollback_key` \"{}\" must be a single character",
+                c.rollback_key
+            ),
             Some("e.g. `rollback_key = \"R\"`".into()),
         );
     }
@@ -110,8 +121,15 @@ fn sources(cfg: &Config, out: &mut Out) {
         if s.id.trim().is_empty() {
             out.push(at("id"), "source `id` is empty", None);
         } else if let Some(&first) = seen.get(s.id.as_str()) {
-            let line = (out.line_of)(&crate::kp!["source", first, "id"]);
-            out.push(at("id"), format!("duplicate source id `{}` (first defined on line {line})", s.id), Some("give each source its own id".into()));
+            let line = out.line(crate::kp!["source", first, "id"]);
+            out.push(
+                at("id"),
+                format!(
+                    "duplicate source id `{}` (first defined on line {line})",
+                    s.id
+                ),
+                Some("give each source its own id".into()),
+            );
         } else {
             seen.insert(&s.id, i);
         }
@@ -129,10 +147,18 @@ fn sources(cfg: &Config, out: &mut Out) {
             Ok(_) => {}
         }
         if s.interval.0.is_zero() {
-            out.push(at("interval"), "`interval` must be more than 0", Some("e.g. `interval = \"5s\"`".into()));
+            out.push(
+                at("interval"),
+                "`interval` must be more than 0",
+                Some("e.g. `interval = \"5s\"`".into()),
+            );
         }
         if s.timeout.0.is_zero() {
-            out.push(at("timeout"), "`timeout` must be more than 0", Some("e.g. `timeout = \"3s\"`".into()));
+            out.push(
+                at("timeout"),
+                "`timeout` must be more than 0",
+                Some("e.g. `timeout = \"3s\"`".into()),
+            );
         }
         if s.connect_timeout > s.timeout {
             out.push(
@@ -146,12 +172,20 @@ fn sources(cfg: &Config, out: &mut Out) {
             );
         }
         if s.max_body_bytes == 0 {
-            out.push(at("max_body_bytes"), "`max_body_bytes` must be more than 0", Some("the default is 1048576 (1 MiB)".into()));
+            out.push(
+                at("max_body_bytes"),
+                "`max_body_bytes` must be more than 0",
+                Some("the default is 1048576 (1 MiB)".into()),
+            );
         }
         for (name, value) in &s.headers {
             let hp = crate::kp!["source", i, "headers", name.as_str()];
             if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
-                out.push(hp.clone(), format!("`{name}` is not a valid HTTP header name"), Some("header names are letters, digits and `-`, e.g. `Authorization`".into()));
+                out.push(
+                    hp.clone(),
+                    format!("`{name}` is not a valid HTTP header name"),
+                    Some("header names are letters, digits and `-`, e.g. `Authorization`".into()),
+                );
             }
             // Never quote a header value: it is often a token.
             if reqwest::header::HeaderValue::from_str(value).is_err() {
@@ -170,8 +204,15 @@ fn signals(cfg: &Config, out: &mut Out) {
         if s.id.trim().is_empty() {
             out.push(at("id"), "signal `id` is empty", None);
         } else if let Some(&first) = seen.get(s.id.as_str()) {
-            let line = (out.line_of)(&crate::kp!["signal", first, "id"]);
-            out.push(at("id"), format!("duplicate signal id `{}` (first defined on line {line})", s.id), Some("give each signal its own id".into()));
+            let line = out.line(crate::kp!["signal", first, "id"]);
+            out.push(
+                at("id"),
+                format!(
+                    "duplicate signal id `{}` (first defined on line {line})",
+                    s.id
+                ),
+                Some("give each signal its own id".into()),
+            );
         } else {
             seen.insert(&s.id, i);
         }
@@ -183,24 +224,52 @@ fn signals(cfg: &Config, out: &mut Out) {
                 None if source_ids.is_empty() => None,
                 None => Some(format!("defined sources: {}", source_ids.join(", "))),
             };
-            out.push(at("source"), format!("signal `{}` reads source `{}`, which is not defined", s.id, s.source), hint);
+            out.push(
+                at("source"),
+                format!(
+                    "signal `{}` reads source `{}`, which is not defined",
+                    s.id, s.source
+                ),
+                hint,
+            );
         }
 
         match &s.baseline {
-            Some(b) if *b == s.id => out.push(at("baseline"), format!("signal `{}` is its own baseline", s.id), Some("name another signal, e.g. the v1 twin of this one".into())),
+            Some(b) if *b == s.id => out.push(
+                at("baseline"),
+                format!("signal `{}` is its own baseline", s.id),
+                Some("name another signal, e.g. the v1 twin of this one".into()),
+            ),
             Some(b) if !signal_ids.contains(&b.as_str()) => {
                 let others = signal_ids.iter().copied().filter(|x| *x != s.id);
                 let hint = did_you_mean(b, others).map(|m| format!("did you mean `{m}`?"));
-                out.push(at("baseline"), format!("baseline `{b}` is not a signal id"), hint);
+                out.push(
+                    at("baseline"),
+                    format!("baseline `{b}` is not a signal id"),
+                    hint,
+                );
             }
             _ => {}
         }
         if s.baseline.is_none() && s.on != JudgeOn::Value {
-            let on = if s.on == JudgeOn::Delta { "delta" } else { "deltapct" };
-            out.push(at("on"), format!("`on = \"{on}\"` needs a `baseline` to take the delta against"), Some("add `baseline = \"<signal id>\"` or remove `on`".into()));
+            let on = if s.on == JudgeOn::Delta {
+                "delta"
+            } else {
+                "deltapct"
+            };
+            out.push(
+                at("on"),
+                format!("`on = \"{on}\"` needs a `baseline` to take the delta against"),
+                Some("add `baseline = \"<signal id>\"` or remove `on`".into()),
+            );
         }
 
-        for (key, p) in [("path", &s.path), ("each", &s.each), ("name", &s.name), ("critical_if", &s.critical_if)] {
+        for (key, p) in [
+            ("path", &s.path),
+            ("each", &s.each),
+            ("name", &s.name),
+            ("critical_if", &s.critical_if),
+        ] {
             if let Some(p) = p {
                 if let Err(e) = JsonPath::parse(p) {
                     out.push(at(key), e.to_string(), Some("paths are jq-style: `.summary.p95_ms`, `.endpoints[]`, `.flags[\"v2_primary\"]`".into()));
@@ -208,16 +277,32 @@ fn signals(cfg: &Config, out: &mut Out) {
             }
         }
         if matches!(s.kind, SignalKind::Metric | SignalKind::Flag) && s.path.is_none() {
-            let kind = if s.kind == SignalKind::Metric { "metric" } else { "flag" };
-            out.push(at("kind"), format!("a `{kind}` signal needs `path`, the value to read"), Some("e.g. `path = \".summary.p95_ms\"`".into()));
+            let kind = if s.kind == SignalKind::Metric {
+                "metric"
+            } else {
+                "flag"
+            };
+            out.push(
+                at("kind"),
+                format!("a `{kind}` signal needs `path`, the value to read"),
+                Some("e.g. `path = \".summary.p95_ms\"`".into()),
+            );
         }
         if s.each.is_some() && s.name.is_none() {
-            out.push(at("each"), "`each` needs `name`, the field that names each row", Some("e.g. `name = \".path\"`".into()));
+            out.push(
+                at("each"),
+                "`each` needs `name`, the field that names each row",
+                Some("e.g. `name = \".path\"`".into()),
+            );
         }
         if s.each.is_none() {
             for (key, v) in [("name", &s.name), ("critical_if", &s.critical_if)] {
                 if v.is_some() {
-                    out.push(at(key), format!("`{key}` only applies with `each`"), Some("add `each = \"<path to an array>\"` or remove it".into()));
+                    out.push(
+                        at(key),
+                        format!("`{key}` only applies with `each`"),
+                        Some("add `each = \"<path to an array>\"` or remove it".into()),
+                    );
                 }
             }
         }
@@ -228,21 +313,35 @@ fn signals(cfg: &Config, out: &mut Out) {
             } else if m > n {
                 Some(format!("m ({m}) is more than n ({n})"))
             } else if n > MAX_WINDOW {
-                Some(format!("n ({n}) is more than {MAX_WINDOW}, the samples kept per row"))
+                Some(format!(
+                    "n ({n}) is more than {MAX_WINDOW}, the samples kept per row"
+                ))
             } else {
                 None
             };
             if let Some(why) = bad {
-                out.push(at("m_of_n"), format!("`m_of_n = [{m}, {n}]`: {why}"), Some("e.g. `m_of_n = [3, 5]`: 3 of the last 5 samples".into()));
+                out.push(
+                    at("m_of_n"),
+                    format!("`m_of_n = [{m}, {n}]`: {why}"),
+                    Some("e.g. `m_of_n = [3, 5]`: 3 of the last 5 samples".into()),
+                );
             }
             if s.for_.is_some() {
-                out.push(at("m_of_n"), "`for` and `m_of_n` are both set; use one trip rule", None);
+                out.push(
+                    at("m_of_n"),
+                    "`for` and `m_of_n` are both set; use one trip rule",
+                    None,
+                );
             }
         }
 
         if let Some(scale) = s.scale {
             if !scale.is_finite() || scale == 0.0 {
-                out.push(at("scale"), format!("`scale` {scale} must be a finite number other than 0"), None);
+                out.push(
+                    at("scale"),
+                    format!("`scale` {scale} must be a finite number other than 0"),
+                    None,
+                );
             }
         }
 
@@ -267,14 +366,22 @@ fn steps(cfg: &Config, out: &mut Out) {
     let mut seen: HashMap<(i64, &str), usize> = HashMap::new();
     for (i, s) in cfg.steps.iter().enumerate() {
         if s.title.trim().is_empty() {
-            out.push(crate::kp!["step", i, "title"], "step `title` is empty", None);
+            out.push(
+                crate::kp!["step", i, "title"],
+                "step `title` is empty",
+                None,
+            );
         }
         match seen.get(&(s.at.0, s.title.as_str())) {
             Some(&first) => {
-                let line = (out.line_of)(&crate::kp!["step", first]);
+                let line = out.line(crate::kp!["step", first]);
                 out.push(
                     crate::kp!["step", i, "title"],
-                    format!("step \"{}\" at {} is written twice (first on line {line})", s.title, super::duration::format_offset(s.at.0)),
+                    format!(
+                        "step \"{}\" at {} is written twice (first on line {line})",
+                        s.title,
+                        super::duration::format_offset(s.at.0)
+                    ),
                     Some("merge the two steps' checklists".into()),
                 );
             }
@@ -290,12 +397,23 @@ fn ui(cfg: &Config, out: &mut Out) {
         if !BUILTIN_THEMES.contains(&theme.as_str()) && !theme.ends_with(".toml") {
             let hint = match did_you_mean(theme, BUILTIN_THEMES.iter().copied()) {
                 Some(m) => format!("did you mean `{m}`?"),
-                None => format!("built-in themes: {}; or a path to a theme file ending in .toml", BUILTIN_THEMES.join(", ")),
+                None => format!(
+                    "built-in themes: {}; or a path to a theme file ending in .toml",
+                    BUILTIN_THEMES.join(", ")
+                ),
             };
-            out.push(crate::kp!["ui", "theme"], format!("unknown theme \"{theme}\""), Some(hint));
+            out.push(
+                crate::kp!["ui", "theme"],
+                format!("unknown theme \"{theme}\""),
+                Some(hint),
+            );
         }
     }
     if !(1..=60).contains(&cfg.ui.max_fps) {
-        out.push(crate::kp!["ui", "max_fps"], format!("`max_fps` {} is outside 1..=60", cfg.ui.max_fps), None);
+        out.push(
+            crate::kp!["ui", "max_fps"],
+            format!("`max_fps` {} is outside 1..=60", cfg.ui.max_fps),
+            None,
+        );
     }
 }
