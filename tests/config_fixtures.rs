@@ -110,3 +110,38 @@ fn run_validate_reads_a_file() {
         "ok: tests/fixtures/config/valid/minimal.toml: 1 source, 0 signals, 0 steps\n"
     );
 }
+
+#[test]
+fn brokers_fixture_reads_as_written() {
+    use warroom::config::{load_str_with_env, JudgeOn, SignalKind};
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(DIR)
+        .join("valid/brokers.toml");
+    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{e}"));
+    let cfg = load_str_with_env(&text, "brokers.toml", &env).unwrap_or_else(|e| panic!("{e}"));
+    // Defaults apply when the variable is unset; set ones win.
+    assert_eq!(cfg.cutover.environment.as_deref(), Some("production"));
+    assert_eq!(cfg.sources[0].url, "http://localhost:5000/api/v1/health");
+    assert_eq!(
+        cfg.sources[2].url,
+        "http://127.0.0.1:5000/analytics/ops/metrics"
+    );
+    assert_eq!(
+        cfg.sources[2].headers["Authorization"],
+        "Bearer fixture-token-never-shown"
+    );
+    let er = &cfg.signals[2];
+    assert_eq!(er.kind, SignalKind::Metric);
+    assert_eq!(er.each.as_deref(), Some(".endpoints[]"));
+    assert_eq!(er.m_of_n, Some([3, 5]));
+    assert!(er.advice.crit.is_some());
+    assert_eq!(cfg.signals[5].on, JudgeOn::DeltaPct);
+    assert_eq!(cfg.steps.len(), 5);
+    assert!(cfg.steps[2].gate);
+    let rw = cfg
+        .cutover
+        .rollback_when
+        .as_ref()
+        .map(|r| r.critical_for.0.as_secs());
+    assert_eq!(rw, Some(60));
+}

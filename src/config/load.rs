@@ -200,7 +200,9 @@ impl Loader<'_> {
             };
             match next {
                 Some((span, child)) => {
-                    if let Some(s) = span.or_else(|| child.span()) {
+                    // A `[table]` is best shown by its header, a key by its name.
+                    let header = child.is_table().then(|| child.span()).flatten();
+                    if let Some(s) = header.or(span).or_else(|| child.span()) {
                         best = s.start;
                     }
                     item = child;
@@ -465,10 +467,16 @@ impl Loader<'_> {
                 Ok(c) => return Some(c),
                 Err(e) => e,
             };
-            let path = err
-                .span()
-                .and_then(|s| path_at(&text, s.start))
-                .unwrap_or_default();
+            // A missing top-level key spans the whole text, which would land on its
+            // first key; the top level is the only table that has `cutover`.
+            let top_level_missing = schema::ROOT
+                .required
+                .iter()
+                .any(|k| err.message() == format!("missing field `{k}`"));
+            let path = match err.span() {
+                Some(s) if !top_level_missing => path_at(&text, s.start).unwrap_or_default(),
+                _ => Vec::new(),
+            };
             let (message, hint) = explain(err.message(), &path);
             if !self.poisoned.contains(&path) {
                 let message = self.mask(&path, message);
@@ -709,6 +717,20 @@ mod tests {
         assert_eq!(p.len(), 2, "{p:?}");
         assert!(p[0].starts_with("c.toml:8:12: "), "{p:?}");
         assert!(p[1].starts_with("c.toml:9:11: "), "{p:?}");
+    }
+
+    #[test]
+    fn missing_fields_point_at_their_table() {
+        let t = "[[source]]\nid = \"api\"\nkind = \"http\"\nurl = \"http://h/x\"\n\n[cutover]\nenvironment = \"prod\"\n";
+        assert_eq!(
+            problems(t),
+            vec!["c.toml:6:1: missing field `name`\n  hint: add `name = ...` to this [cutover]"]
+        );
+        let t = format!("{BASE}\n[[signal]]\nid = \"a\"\nsource = \"api\"\nkind = \"health\"\n\n[[signal]]\nid = \"b\"\nkind = \"health\"\n");
+        assert_eq!(
+            problems(&t),
+            vec!["c.toml:14:1: missing field `source`\n  hint: add `source = ...` to this [[signal]]"]
+        );
     }
 
     #[test]
