@@ -125,6 +125,12 @@ pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
 
 /// 1-based line and column (in characters) of a byte offset.
 fn line_col(text: &str, off: usize) -> (usize, usize) {
+    if off >= text.len() && !text.is_empty() {
+        // At end of file, show the end of the last line (as toml does), not a line
+        // after the final newline that editors may not show.
+        let (l, c) = line_col(text, text.len() - 1);
+        return (l, c + 1);
+    }
     let mut off = off.min(text.len());
     while !text.is_char_boundary(off) {
         off -= 1;
@@ -660,6 +666,38 @@ mod tests {
         assert!(!p[0].contains('|'), "no snippet: {p:?}");
     }
 
+    /// Our line:col agrees with toml's own report for the same syntax error (ASCII
+    /// lines only: toml counts bytes when the error is at a multi-byte character,
+    /// we count characters).
+    #[test]
+    fn syntax_positions_match_toml() {
+        for bad in [
+            "a = 1\nb = \n",
+            "[cutover\nname = 1\n",
+            "a = [1, 2\n",
+            "[[source]]\nid = 'x' = 2\n",
+            "a = 1\na = 2\n",
+        ] {
+            let e = match ImDocument::parse(bad) {
+                Err(e) => e,
+                Ok(_) => panic!("{bad:?} parsed"),
+            };
+            let shown = e.to_string();
+            let want = shown.lines().next().unwrap_or_default().to_string();
+            let (l, c) = line_col(bad, e.span().map_or(0, |s| s.start));
+            assert_eq!(
+                want,
+                format!("TOML parse error at line {l}, column {c}"),
+                "{bad:?}"
+            );
+            let p = problems(bad);
+            assert!(
+                p[0].starts_with(&format!("c.toml:{l}:{c}: TOML syntax error: ")),
+                "{p:?}"
+            );
+        }
+    }
+
     #[test]
     fn every_unknown_key_is_reported() {
         let t = format!("{BASE}intervall = \"5s\"\ntimout = \"1s\"\n");
@@ -745,5 +783,6 @@ mod tests {
         assert_eq!(line_col("ab\ncd", 4), (2, 2));
         assert_eq!(line_col("é=1", 2), (1, 2));
         assert_eq!(line_col("", 10), (1, 1));
+        assert_eq!(line_col("a\n", 2), (1, 3));
     }
 }
