@@ -11,6 +11,8 @@ const DIR: &str = "tests/fixtures/config";
 fn env(k: &str) -> Option<String> {
     match k {
         "ADMIN_TOKEN" => Some("fixture-token-never-shown".into()),
+        // A token read with its trailing newline (FAULTS 15).
+        "NEWLINE_TOKEN" => Some("fixture-token-never-shown\n".into()),
         "CUTOVER_METRICS_URL" => Some("http://127.0.0.1:5000/analytics/ops/metrics".into()),
         _ => None,
     }

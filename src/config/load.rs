@@ -106,6 +106,17 @@ pub fn load_str_with_env(
         }
     }
     let mut problems = ld.problems;
+    if cfg.is_none() && problems.is_empty() {
+        // Unreachable in practice: every failed pass reports why. Never return "invalid"
+        // with nothing to show.
+        problems.push(Problem {
+            file: file.to_string(),
+            line: 1,
+            col: 1,
+            message: "this config could not be read".into(),
+            hint: None,
+        });
+    }
     // Reading order; one report per place and message.
     problems.sort_by_key(|p| (p.line, p.col));
     problems.dedup();
@@ -174,7 +185,11 @@ impl Loader<'_> {
         }
         let message = self.mask(&issue.path, issue.message);
         let hint = issue.hint.map(|h| self.mask(&issue.path, h));
-        let off = self.offset_of(&issue.path);
+        let off = if issue.at_key {
+            self.key_offset_of(&issue.path)
+        } else {
+            self.offset_of(&issue.path)
+        };
         self.push_at(off, message, hint);
     }
 
@@ -192,6 +207,28 @@ impl Loader<'_> {
 
     /// Where `path` is written: the value when it exists, else the nearest key or
     /// table header that does (a defaulted key points at its table).
+    /// Where the key at the end of `path` is written (for a wrong name, not value).
+    fn key_offset_of(&self, path: &[Seg]) -> usize {
+        let Some((Seg::Key(k), parent)) = path.split_last() else {
+            return self.offset_of(path);
+        };
+        let mut item: &Item = self.doc.as_item();
+        for seg in parent {
+            let next = match seg {
+                Seg::Key(k) => item.get(k.as_str()),
+                Seg::Index(i) => item.get(*i),
+            };
+            match next {
+                Some(n) => item = n,
+                None => return self.offset_of(path),
+            }
+        }
+        item.as_table_like()
+            .and_then(|t| t.key(k))
+            .and_then(|key| key.span())
+            .map_or_else(|| self.offset_of(path), |s| s.start)
+    }
+
     fn offset_of(&self, path: &[Seg]) -> usize {
         let mut item: &Item = self.doc.as_item();
         let mut best = 0;

@@ -15,6 +15,8 @@ pub struct Issue {
     pub path: Vec<Seg>,
     pub message: String,
     pub hint: Option<String>,
+    /// Point at the key rather than its value (the name itself is what is wrong).
+    pub at_key: bool,
 }
 
 /// Themes built into the binary; anything else must be a theme file.
@@ -38,7 +40,15 @@ impl Out<'_> {
             path,
             message: message.into(),
             hint,
+            at_key: false,
         });
+    }
+
+    fn push_key(&mut self, path: Vec<Seg>, message: impl Into<String>, hint: Option<String>) {
+        self.push(path, message, hint);
+        if let Some(last) = self.issues.last_mut() {
+            last.at_key = true;
+        }
     }
 }
 
@@ -181,7 +191,7 @@ fn sources(cfg: &Config, out: &mut Out) {
         for (name, value) in &s.headers {
             let hp = crate::kp!["source", i, "headers", name.as_str()];
             if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
-                out.push(
+                out.push_key(
                     hp.clone(),
                     format!("`{name}` is not a valid HTTP header name"),
                     Some("header names are letters, digits and `-`, e.g. `Authorization`".into()),
