@@ -147,3 +147,40 @@ fn brokers_fixture_reads_as_written() {
         .map(|r| r.critical_for.0.as_secs());
     assert_eq!(rw, Some(60));
 }
+
+/// No input makes loading panic: every prefix of a real config, and each line dropped.
+#[test]
+fn truncated_and_mangled_configs_never_panic() {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(DIR)
+        .join("valid/brokers.toml");
+    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{e}"));
+    let mut sink = Vec::new();
+    for (i, _) in text.char_indices().step_by(5) {
+        sink.clear();
+        validate_text(&text[..i], "t.toml", &env, &mut sink);
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    for skip in 0..lines.len() {
+        let mangled: Vec<&str> = lines
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != skip)
+            .map(|(_, l)| *l)
+            .collect();
+        sink.clear();
+        validate_text(&mangled.join("\n"), "t.toml", &env, &mut sink);
+    }
+    for odd in [
+        "",
+        "\u{feff}",
+        "\0",
+        "[[",
+        "= 1",
+        "[cutover]\nname = \"${\"",
+        "a.b.c.d = 1",
+    ] {
+        sink.clear();
+        assert_eq!(validate_text(odd, "t.toml", &env, &mut sink), 2, "{odd:?}");
+    }
+}

@@ -22,11 +22,10 @@ impl From<usize> for Seg {
 }
 
 /// Builds a path: `kp!["signal", 2, "warn"]`.
-#[macro_export]
-#[doc(hidden)]
 macro_rules! kp {
     ($($s:expr),* $(,)?) => { vec![$($crate::config::schema::Seg::from($s)),*] };
 }
+pub(crate) use kp;
 
 /// What a key holds, as far as the key check cares.
 #[derive(Debug, Clone, Copy)]

@@ -4,7 +4,7 @@
 //! `load` turns paths into file locations. Messages quote what was written so the user
 //! can find it; `load` masks any value that came from the environment.
 
-use super::schema::{did_you_mean, Seg};
+use super::schema::{did_you_mean, kp, Seg};
 use super::{Config, JudgeOn, SignalKind};
 use crate::path::JsonPath;
 use std::collections::HashMap;
@@ -71,7 +71,7 @@ fn cutover(cfg: &Config, out: &mut Out) {
     let c = &cfg.cutover;
     if c.name.trim().is_empty() {
         out.push(
-            crate::kp!["cutover", "name"],
+            kp!["cutover", "name"],
             "`name` is empty",
             Some("name the cutover, e.g. `name = \"Brokers v2 cutover\"`".into()),
         );
@@ -79,7 +79,7 @@ fn cutover(cfg: &Config, out: &mut Out) {
     if let Some(t0) = &c.t0 {
         if chrono::DateTime::parse_from_rfc3339(t0).is_err() {
             out.push(
-                crate::kp!["cutover", "t0"],
+                kp!["cutover", "t0"],
                 format!("`t0` \"{t0}\" is not an RFC 3339 time"),
                 Some("write e.g. `t0 = \"2026-03-14T21:00:00Z\"`, or leave it out and mark T0 from the dashboard".into()),
             );
@@ -87,7 +87,7 @@ fn cutover(cfg: &Config, out: &mut Out) {
     }
     if c.window_start >= c.window_end {
         out.push(
-            crate::kp!["cutover", "window_end"],
+            kp!["cutover", "window_end"],
             format!(
                 "`window_end` ({}) must be after `window_start` ({})",
                 super::duration::format_offset(c.window_end.0),
@@ -98,7 +98,7 @@ fn cutover(cfg: &Config, out: &mut Out) {
     }
     if c.rollback_key.chars().count() != 1 {
         out.push(
-            crate::kp!["cutover", "rollback_key"],
+            kp!["cutover", "rollback_key"],
             format!(
                 "`rollback_key` \"{}\" must be a single character",
                 c.rollback_key
@@ -109,7 +109,7 @@ fn cutover(cfg: &Config, out: &mut Out) {
     if let Some(rw) = &c.rollback_when {
         if rw.min_signals == 0 {
             out.push(
-                crate::kp!["cutover", "rollback_when", "min_signals"],
+                kp!["cutover", "rollback_when", "min_signals"],
                 "`min_signals` must be at least 1",
                 None,
             );
@@ -127,11 +127,11 @@ fn sources(cfg: &Config, out: &mut Out) {
     }
     let mut seen: HashMap<&str, usize> = HashMap::new();
     for (i, s) in cfg.sources.iter().enumerate() {
-        let at = |k: &str| crate::kp!["source", i, k];
+        let at = |k: &str| kp!["source", i, k];
         if s.id.trim().is_empty() {
             out.push(at("id"), "source `id` is empty", None);
         } else if let Some(&first) = seen.get(s.id.as_str()) {
-            let line = out.line(crate::kp!["source", first, "id"]);
+            let line = out.line(kp!["source", first, "id"]);
             out.push(
                 at("id"),
                 format!(
@@ -189,7 +189,7 @@ fn sources(cfg: &Config, out: &mut Out) {
             );
         }
         for (name, value) in &s.headers {
-            let hp = crate::kp!["source", i, "headers", name.as_str()];
+            let hp = kp!["source", i, "headers", name.as_str()];
             if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
                 out.push_key(
                     hp.clone(),
@@ -210,11 +210,11 @@ fn signals(cfg: &Config, out: &mut Out) {
     let signal_ids: Vec<&str> = cfg.signals.iter().map(|s| s.id.as_str()).collect();
     let mut seen: HashMap<&str, usize> = HashMap::new();
     for (i, s) in cfg.signals.iter().enumerate() {
-        let at = |k: &str| crate::kp!["signal", i, k];
+        let at = |k: &str| kp!["signal", i, k];
         if s.id.trim().is_empty() {
             out.push(at("id"), "signal `id` is empty", None);
         } else if let Some(&first) = seen.get(s.id.as_str()) {
-            let line = out.line(crate::kp!["signal", first, "id"]);
+            let line = out.line(kp!["signal", first, "id"]);
             out.push(
                 at("id"),
                 format!(
@@ -376,17 +376,13 @@ fn steps(cfg: &Config, out: &mut Out) {
     let mut seen: HashMap<(i64, &str), usize> = HashMap::new();
     for (i, s) in cfg.steps.iter().enumerate() {
         if s.title.trim().is_empty() {
-            out.push(
-                crate::kp!["step", i, "title"],
-                "step `title` is empty",
-                None,
-            );
+            out.push(kp!["step", i, "title"], "step `title` is empty", None);
         }
         match seen.get(&(s.at.0, s.title.as_str())) {
             Some(&first) => {
-                let line = out.line(crate::kp!["step", first]);
+                let line = out.line(kp!["step", first]);
                 out.push(
-                    crate::kp!["step", i, "title"],
+                    kp!["step", i, "title"],
                     format!(
                         "step \"{}\" at {} is written twice (first on line {line})",
                         s.title,
@@ -413,7 +409,7 @@ fn ui(cfg: &Config, out: &mut Out) {
                 ),
             };
             out.push(
-                crate::kp!["ui", "theme"],
+                kp!["ui", "theme"],
                 format!("unknown theme \"{theme}\""),
                 Some(hint),
             );
@@ -421,7 +417,7 @@ fn ui(cfg: &Config, out: &mut Out) {
     }
     if !(1..=60).contains(&cfg.ui.max_fps) {
         out.push(
-            crate::kp!["ui", "max_fps"],
+            kp!["ui", "max_fps"],
             format!("`max_fps` {} is outside 1..=60", cfg.ui.max_fps),
             None,
         );
