@@ -286,9 +286,13 @@ impl Loader<'_> {
                     } else {
                         format!("unknown key `{k}` in {}", schema.name)
                     };
-                    let hint = match schema::did_you_mean(k, schema.key_names()) {
-                        Some(s) => format!("did you mean `{s}`?"),
-                        None => format!(
+                    let elsewhere = schema::ALL
+                        .iter()
+                        .find(|t| !std::ptr::eq(**t, schema) && t.get(k).is_some());
+                    let hint = match (schema::did_you_mean(k, schema.key_names()), elsewhere) {
+                        (Some(s), _) => format!("did you mean `{s}`?"),
+                        (None, Some(t)) => format!("`{k}` belongs in {}", t.name),
+                        (None, None) => format!(
                             "valid keys in {}: {}",
                             schema.name,
                             schema.key_names().collect::<Vec<_>>().join(", ")

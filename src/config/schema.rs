@@ -175,6 +175,18 @@ pub static UI: TableSchema = TableSchema {
     required: &[],
 };
 
+/// Every table, for "`interval` belongs in [[source]]".
+pub static ALL: &[&TableSchema] = &[
+    &ROOT,
+    &CUTOVER,
+    &ROLLBACK_WHEN,
+    &SOURCE,
+    &SIGNAL,
+    &ADVICE,
+    &STEP,
+    &UI,
+];
+
 /// The schema of the table at `path` (array indices skipped), if it is one.
 pub fn table_at(path: &[Seg]) -> Option<&'static TableSchema> {
     let mut t: &'static TableSchema = &ROOT;

@@ -114,6 +114,17 @@ fn cutover(cfg: &Config, out: &mut Out) {
                 None,
             );
         }
+        // The rule counts critical signals in `crit`; without any it can never fire.
+        if !cfg.signals.iter().any(|s| s.critical) {
+            out.push(
+                kp!["cutover", "rollback_when"],
+                "`rollback_when` can never fire: no signal has `critical = true`",
+                Some(
+                    "mark the signals whose `crit` should advise a rollback with `critical = true`"
+                        .into(),
+                ),
+            );
+        }
     }
 }
 
