@@ -54,7 +54,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, DurationError> {
             _ => return Err(err()),
         };
         let ms = num * mult;
-        if !ms.is_finite() || ms < 0.0 || ms > 1e15 {
+        if !ms.is_finite() || !(0.0..=1e15).contains(&ms) {
             return Err(err());
         }
         total_ms += ms.round() as u128;
@@ -86,9 +86,9 @@ pub fn format_duration(d: Duration) -> String {
     let s = d.as_secs();
     match s {
         0..=59 => format!("{s}s"),
-        60..=3599 if s % 60 == 0 => format!("{}m", s / 60),
+        60..=3599 if s.is_multiple_of(60) => format!("{}m", s / 60),
         60..=3599 => format!("{}m{:02}s", s / 60, s % 60),
-        _ if s % 3600 == 0 => format!("{}h", s / 3600),
+        _ if s.is_multiple_of(3600) => format!("{}h", s / 3600),
         _ => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
     }
 }

@@ -1,9 +1,21 @@
 //! Reading a config file: TOML parse, `${VAR}` expansion, locations and hints.
-//! (Owned by the config work; this is the interface the rest relies on.)
+//!
+//! The pipeline, chosen so every problem is reported at once and at its exact place:
+//! 1. parse with `toml_edit`, which keeps byte spans (a syntax error stops here);
+//! 2. walk the document against `schema`: every unknown key and enum variant, and expand
+//!    `${VAR}` in every string value, building a clean `toml::Table`;
+//! 3. deserialize `Config` from that table (re-serialized, so serde's errors have spans
+//!    that map back to a key path, then to the original file); a bad optional key is
+//!    reported, dropped and the pass retried, so one type error does not hide the rest;
+//! 4. semantic checks (`validate`), located by key path.
 
+use super::schema::{self, Seg, Shape, TableSchema};
+use super::validate::{self, Issue};
 use super::Config;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::Path;
+use toml_edit::{ImDocument, Item, TableLike};
 
 /// One thing wrong with a config, located in its file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,17 +63,67 @@ pub fn load_str(text: &str, file: &str) -> Result<Config, ConfigError> {
 pub fn load_str_with_env(
     text: &str,
     file: &str,
-    _env: &dyn Fn(&str) -> Option<String>,
+    env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, ConfigError> {
-    toml::from_str::<Config>(text).map_err(|e| {
-        ConfigError::Invalid(vec![Problem {
+    let doc = match ImDocument::parse(text) {
+        Ok(d) => d,
+        Err(e) => {
+            let off = e.span().map_or(0, |s| s.start);
+            let (line, col) = line_col(text, off);
+            // toml's message may span lines ("invalid key\nexpected ..."); keep one line.
+            let message = e
+                .message()
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join("; ");
+            return Err(ConfigError::Invalid(vec![Problem {
+                file: file.to_string(),
+                line,
+                col,
+                message: format!("TOML syntax error: {message}"),
+                hint: None,
+            }]));
+        }
+    };
+    let mut ld = Loader {
+        file,
+        text,
+        doc: &doc,
+        env,
+        problems: Vec::new(),
+        poisoned: HashSet::new(),
+        expanded: HashMap::new(),
+    };
+    let mut path = Vec::new();
+    let tree = ld.convert_table(doc.as_table(), &schema::ROOT, &mut path);
+    let cfg = ld.typed(tree);
+    if let Some(cfg) = &cfg {
+        let issues = validate::validate(cfg, &|p: &[Seg]| ld.line_of(p));
+        for issue in issues {
+            ld.push_issue(issue);
+        }
+    }
+    let mut problems = ld.problems;
+    if cfg.is_none() && problems.is_empty() {
+        // Unreachable in practice: every failed pass reports why. Never return "invalid"
+        // with nothing to show.
+        problems.push(Problem {
             file: file.to_string(),
             line: 1,
             col: 1,
-            message: e.message().to_string(),
+            message: "this config could not be read".into(),
             hint: None,
-        }])
-    })
+        });
+    }
+    // Reading order; one report per place and message.
+    problems.sort_by_key(|p| (p.line, p.col));
+    problems.dedup();
+    match cfg {
+        Some(cfg) if problems.is_empty() => Ok(cfg),
+        _ => Err(ConfigError::Invalid(problems)),
+    }
 }
 
 pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
@@ -71,4 +133,697 @@ pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
     })?;
     load_str(&text, &path.display().to_string())
 }
-pub fn run_validate(_p: &Path, _o: &mut dyn std::io::Write) -> i32 { 0 }
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_col(text: &str, off: usize) -> (usize, usize) {
+    if off >= text.len() && !text.is_empty() {
+        // At end of file, show the end of the last line (as toml does), not a line
+        // after the final newline that editors may not show.
+        let (l, c) = line_col(text, text.len() - 1);
+        return (l, c + 1);
+    }
+    let mut off = off.min(text.len());
+    while !text.is_char_boundary(off) {
+        off -= 1;
+    }
+    let before = &text[..off];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let col = text[line_start..off].chars().count() + 1;
+    (line, col)
+}
+
+struct Loader<'a> {
+    file: &'a str,
+    text: &'a str,
+    doc: &'a ImDocument<&'a str>,
+    env: &'a dyn Fn(&str) -> Option<String>,
+    problems: Vec<Problem>,
+    /// Places whose value was replaced to go on checking (already reported): later
+    /// problems there would only repeat the first.
+    poisoned: HashSet<Vec<Seg>>,
+    /// Strings changed by expansion: (value after, value as written). Messages that
+    /// quote a value get the written form back, so no variable's value is ever shown.
+    expanded: HashMap<Vec<Seg>, (String, String)>,
+}
+
+impl Loader<'_> {
+    fn push_at(&mut self, off: usize, message: String, hint: Option<String>) {
+        let (line, col) = line_col(self.text, off);
+        self.problems.push(Problem {
+            file: self.file.to_string(),
+            line,
+            col,
+            message,
+            hint,
+        });
+    }
+
+    fn push_issue(&mut self, issue: Issue) {
+        if self.poisoned.contains(&issue.path) {
+            return;
+        }
+        let message = self.mask(&issue.path, issue.message);
+        let hint = issue.hint.map(|h| self.mask(&issue.path, h));
+        let off = if issue.at_key {
+            self.key_offset_of(&issue.path)
+        } else {
+            self.offset_of(&issue.path)
+        };
+        self.push_at(off, message, hint);
+    }
+
+    /// Puts the written `${VAR}` form back wherever an expanded value is quoted.
+    fn mask(&self, path: &[Seg], text: String) -> String {
+        match self.expanded.get(path) {
+            Some((value, written)) if !value.is_empty() => text.replace(value.as_str(), written),
+            _ => text,
+        }
+    }
+
+    fn line_of(&self, path: &[Seg]) -> usize {
+        line_col(self.text, self.offset_of(path)).0
+    }
+
+    /// Where `path` is written: the value when it exists, else the nearest key or
+    /// table header that does (a defaulted key points at its table).
+    /// Where the key at the end of `path` is written (for a wrong name, not value).
+    fn key_offset_of(&self, path: &[Seg]) -> usize {
+        let Some((Seg::Key(k), parent)) = path.split_last() else {
+            return self.offset_of(path);
+        };
+        let mut item: &Item = self.doc.as_item();
+        for seg in parent {
+            let next = match seg {
+                Seg::Key(k) => item.get(k.as_str()),
+                Seg::Index(i) => item.get(*i),
+            };
+            match next {
+                Some(n) => item = n,
+                None => return self.offset_of(path),
+            }
+        }
+        item.as_table_like()
+            .and_then(|t| t.key(k))
+            .and_then(|key| key.span())
+            .map_or_else(|| self.offset_of(path), |s| s.start)
+    }
+
+    fn offset_of(&self, path: &[Seg]) -> usize {
+        let mut item: &Item = self.doc.as_item();
+        let mut best = 0;
+        let mut resolved = true;
+        for seg in path {
+            let next = match seg {
+                Seg::Key(k) => item
+                    .as_table_like()
+                    .and_then(|t| t.get_key_value(k))
+                    .map(|(key, child)| (key.span(), child)),
+                Seg::Index(i) => item.get(*i).map(|child| (child.span(), child)),
+            };
+            match next {
+                Some((span, child)) => {
+                    // A `[table]` is best shown by its header, a key by its name.
+                    let header = child.is_table().then(|| child.span()).flatten();
+                    if let Some(s) = header.or(span).or_else(|| child.span()) {
+                        best = s.start;
+                    }
+                    item = child;
+                }
+                None => {
+                    resolved = false;
+                    break;
+                }
+            }
+        }
+        if resolved {
+            if let Some(s) = item.as_value().and_then(|v| v.span()) {
+                best = s.start;
+            }
+        }
+        best
+    }
+
+    fn convert_table(
+        &mut self,
+        t: &dyn TableLike,
+        schema: &'static TableSchema,
+        path: &mut Vec<Seg>,
+    ) -> toml::Table {
+        let mut out = toml::Table::new();
+        for (k, item) in t.iter() {
+            path.push(Seg::Key(k.to_string()));
+            match schema.get(k) {
+                Some(shape) => {
+                    if let Some(v) = self.convert(item, shape, path) {
+                        out.insert(k.to_string(), v);
+                    }
+                }
+                None => {
+                    let off = t.key(k).and_then(|key| key.span()).map_or(0, |s| s.start);
+                    let message = if std::ptr::eq(schema, &schema::ROOT) {
+                        format!("unknown key `{k}` at the top level")
+                    } else {
+                        format!("unknown key `{k}` in {}", schema.name)
+                    };
+                    let elsewhere = schema::ALL
+                        .iter()
+                        .find(|t| !std::ptr::eq(**t, schema) && t.get(k).is_some());
+                    let hint = match (schema::did_you_mean(k, schema.key_names()), elsewhere) {
+                        (Some(s), _) => format!("did you mean `{s}`?"),
+                        (None, Some(t)) => format!("`{k}` belongs in {}", t.name),
+                        (None, None) => format!(
+                            "valid keys in {}: {}",
+                            schema.name,
+                            schema.key_names().collect::<Vec<_>>().join(", ")
+                        ),
+                    };
+                    self.push_at(off, message, Some(hint));
+                }
+            }
+            path.pop();
+        }
+        out
+    }
+
+    fn convert(&mut self, item: &Item, shape: Shape, path: &mut Vec<Seg>) -> Option<toml::Value> {
+        match shape {
+            Shape::Table(s) => match item.as_table_like() {
+                Some(t) => Some(toml::Value::Table(self.convert_table(t, s, path))),
+                None => self.plain(item, path),
+            },
+            Shape::Tables(s) => {
+                let elems: Vec<&Item> = if let Some(aot) = item.as_array_of_tables() {
+                    (0..aot.len()).filter_map(|i| item.get(i)).collect()
+                } else if let Some(a) = item.as_array() {
+                    (0..a.len()).filter_map(|i| item.get(i)).collect()
+                } else {
+                    return self.plain(item, path);
+                };
+                let mut out = Vec::new();
+                for (i, el) in elems.into_iter().enumerate() {
+                    path.push(Seg::Index(i));
+                    let v = match el.as_table_like() {
+                        Some(t) => Some(toml::Value::Table(self.convert_table(t, s, path))),
+                        None => self.plain(el, path),
+                    };
+                    out.extend(v);
+                    path.pop();
+                }
+                Some(toml::Value::Array(out))
+            }
+            Shape::Enum(variants) => {
+                let v = self.plain(item, path)?;
+                if let toml::Value::String(s) = &v {
+                    if !variants.contains(&s.as_str()) {
+                        let off = self.offset_of(path);
+                        let name = match path.last() {
+                            Some(Seg::Key(k)) => k.clone(),
+                            _ => "value".into(),
+                        };
+                        let shown = self.mask(path, format!("\"{s}\""));
+                        let list = variants
+                            .iter()
+                            .map(|v| format!("`{v}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                        let message = format!("unknown {name} {shown}: expected one of {list}");
+                        let hint = schema::did_you_mean(s, variants.iter().copied())
+                            .map(|m| format!("did you mean `{m}`?"));
+                        self.push_at(off, message, hint);
+                        // Go on with a valid variant; this place is already reported.
+                        self.poisoned.insert(path.clone());
+                        return Some(toml::Value::String(variants[0].to_string()));
+                    }
+                }
+                Some(v)
+            }
+            Shape::Any | Shape::Map => self.plain(item, path),
+        }
+    }
+
+    /// A value as it is, with `${VAR}` expanded in its strings and TOML dates as strings
+    /// (the config reads times as RFC 3339 text).
+    fn plain(&mut self, item: &Item, path: &mut Vec<Seg>) -> Option<toml::Value> {
+        if let Some(t) = item.as_table_like() {
+            let mut out = toml::Table::new();
+            for (k, child) in t.iter() {
+                path.push(Seg::Key(k.to_string()));
+                if let Some(v) = self.plain(child, path) {
+                    out.insert(k.to_string(), v);
+                }
+                path.pop();
+            }
+            return Some(toml::Value::Table(out));
+        }
+        if let Some(aot) = item.as_array_of_tables() {
+            let mut out = Vec::new();
+            for i in 0..aot.len() {
+                path.push(Seg::Index(i));
+                if let Some(v) = item.get(i).and_then(|el| self.plain(el, path)) {
+                    out.push(v);
+                }
+                path.pop();
+            }
+            return Some(toml::Value::Array(out));
+        }
+        let v = item.as_value()?;
+        Some(match v {
+            toml_edit::Value::String(s) => {
+                let off = s.span().map_or(0, |r| r.start);
+                toml::Value::String(self.expand(s.value(), off, path))
+            }
+            toml_edit::Value::Integer(i) => toml::Value::Integer(*i.value()),
+            toml_edit::Value::Float(f) => toml::Value::Float(*f.value()),
+            toml_edit::Value::Boolean(b) => toml::Value::Boolean(*b.value()),
+            toml_edit::Value::Datetime(d) => toml::Value::String(d.value().to_string()),
+            toml_edit::Value::Array(_) | toml_edit::Value::InlineTable(_) => {
+                let n = v.as_array().map_or(0, |a| a.len());
+                let mut out = Vec::new();
+                for i in 0..n {
+                    path.push(Seg::Index(i));
+                    if let Some(x) = item.get(i).and_then(|el| self.plain(el, path)) {
+                        out.push(x);
+                    }
+                    path.pop();
+                }
+                toml::Value::Array(out)
+            }
+        })
+    }
+
+    /// `${VAR}`, `${VAR:-default}` (default also when VAR is empty, as in the shell),
+    /// `$$` for a dollar; any other `$` is literal. Problems point at the `${`.
+    fn expand(&mut self, s: &str, value_off: usize, path: &[Seg]) -> String {
+        if !s.contains('$') {
+            return s.to_string();
+        }
+        let raw = self
+            .text
+            .get(value_off..)
+            .and_then(|r| r.lines().next())
+            .unwrap_or("");
+        let mut out = String::with_capacity(s.len());
+        let mut rest = s;
+        let mut failed = false;
+        while let Some(i) = rest.find('$') {
+            out.push_str(&rest[..i]);
+            let tail = &rest[i..];
+            if let Some(after) = tail.strip_prefix("$$") {
+                out.push('$');
+                rest = after;
+            } else if let Some(body) = tail.strip_prefix("${") {
+                let Some(close) = body.find('}') else {
+                    let off = value_off + raw.find("${").unwrap_or(0);
+                    self.push_at(
+                        off,
+                        "`${` is not closed with `}`".into(),
+                        Some(
+                            "write `${NAME}`, `${NAME:-default}`, or `$$` for a literal `$`".into(),
+                        ),
+                    );
+                    failed = true;
+                    break;
+                };
+                let inner = &body[..close];
+                let (name, default) = match inner.split_once(":-") {
+                    Some((n, d)) => (n, Some(d)),
+                    None => (inner, None),
+                };
+                let reference = format!("${{{name}");
+                let off = value_off + raw.find(&reference).unwrap_or(0);
+                let valid = name
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                    && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                if !valid {
+                    self.push_at(
+                        off,
+                        format!("`${{{inner}}}` is not a variable reference"),
+                        Some("names are letters, digits and `_`: `${NAME}` or `${NAME:-default}`; `$$` is a literal `$`".into()),
+                    );
+                    failed = true;
+                } else {
+                    match ((self.env)(name), default) {
+                        (Some(v), Some(d)) if v.is_empty() => out.push_str(d),
+                        (Some(v), _) => out.push_str(&v),
+                        (None, Some(d)) => out.push_str(d),
+                        (None, None) => {
+                            self.push_at(
+                                off,
+                                format!(
+                                    "environment variable `{name}` is not set (write `${{{name}:-default}}` to give a default)"
+                                ),
+                                None,
+                            );
+                            failed = true;
+                        }
+                    }
+                }
+                rest = &body[close + 1..];
+            } else {
+                out.push('$');
+                rest = &tail[1..];
+            }
+        }
+        out.push_str(rest);
+        if failed {
+            // Reported; later checks of this value would only repeat it.
+            self.poisoned.insert(path.to_vec());
+        }
+        if out != s {
+            self.expanded
+                .insert(path.to_vec(), (out.clone(), s.to_string()));
+        }
+        out
+    }
+
+    /// Typed deserialization. A bad optional key is reported, dropped and the pass run
+    /// again, so that the semantic checks still see the rest of the file.
+    fn typed(&mut self, mut tree: toml::Table) -> Option<Config> {
+        for _ in 0..64 {
+            let text = match toml::to_string(&tree) {
+                Ok(t) => t,
+                Err(e) => {
+                    self.push_at(0, format!("cannot read this config: {e}"), None);
+                    return None;
+                }
+            };
+            let err = match toml::from_str::<Config>(&text) {
+                Ok(c) => return Some(c),
+                Err(e) => e,
+            };
+            // A missing top-level key spans the whole text, which would land on its
+            // first key; the top level is the only table that has `cutover`.
+            let top_level_missing = schema::ROOT
+                .required
+                .iter()
+                .any(|k| err.message() == format!("missing field `{k}`"));
+            let path = match err.span() {
+                Some(s) if !top_level_missing => path_at(&text, s.start).unwrap_or_default(),
+                _ => Vec::new(),
+            };
+            let (message, hint) = explain(err.message(), &path);
+            if !self.poisoned.contains(&path) {
+                let message = self.mask(&path, message);
+                let off = self.offset_of(&path);
+                self.push_at(off, message, hint);
+            }
+            // Drop the key the error is in, if it has a default; else stop here.
+            let k = path.iter().rposition(|s| matches!(s, Seg::Key(_)))?;
+            let Seg::Key(key) = &path[k] else { return None };
+            let table = schema::table_at(&path[..k])?;
+            let droppable = matches!(
+                table.get(key),
+                Some(Shape::Any | Shape::Enum(_) | Shape::Map)
+            ) && !table.required.contains(&key.as_str());
+            if !droppable || !remove(&mut tree, &path[..=k]) {
+                return None;
+            }
+            self.poisoned.insert(path[..=k].to_vec());
+        }
+        None
+    }
+}
+
+/// serde's message in the config's words (no Rust type names), with a hint for the
+/// common cases.
+fn explain(msg: &str, path: &[Seg]) -> (String, Option<String>) {
+    let mut msg = msg.trim().to_string();
+    if let Some(i) = msg.find("expected struct ") {
+        msg.replace_range(i.., "expected a table");
+    }
+    for (rust, words) in [
+        ("expected a map", "expected a table"),
+        ("expected a sequence", "expected a list"),
+        ("expected u32", "expected a whole number, 0 or more"),
+        ("expected u64", "expected a whole number, 0 or more"),
+        ("expected usize", "expected a whole number, 0 or more"),
+        ("expected f64", "expected a number"),
+    ] {
+        if msg.ends_with(rust) {
+            msg.truncate(msg.len() - rust.len());
+            msg.push_str(words);
+        }
+    }
+    let table = schema::table_at(path).map(|t| t.name);
+    let hint = if let Some(field) = msg
+        .strip_prefix("missing field `")
+        .and_then(|r| r.strip_suffix('`'))
+    {
+        match (path.is_empty(), table) {
+            (true, _) => Some(format!("add a `[{field}]` table")),
+            (false, Some(t)) => Some(format!("add `{field} = ...` to this {t}")),
+            (false, None) => None,
+        }
+    } else if msg.ends_with("expected a list") {
+        match path.last() {
+            Some(Seg::Key(k)) => Some(format!("write `[[{k}]]` (double brackets) for each entry")),
+            _ => None,
+        }
+    } else {
+        None
+    };
+    (msg, hint)
+}
+
+fn remove(tree: &mut toml::Table, path: &[Seg]) -> bool {
+    let Some((Seg::Key(last), parent)) = path.split_last() else {
+        return false;
+    };
+    let mut cur: &mut toml::Value = match parent.first() {
+        None => return tree.remove(last).is_some(),
+        Some(Seg::Key(k)) => match tree.get_mut(k) {
+            Some(v) => v,
+            None => return false,
+        },
+        Some(Seg::Index(_)) => return false,
+    };
+    for seg in &parent[1..] {
+        let next = match (seg, cur) {
+            (Seg::Key(k), toml::Value::Table(t)) => t.get_mut(k),
+            (Seg::Index(i), toml::Value::Array(a)) => a.get_mut(*i),
+            _ => None,
+        };
+        match next {
+            Some(n) => cur = n,
+            None => return false,
+        }
+    }
+    match cur {
+        toml::Value::Table(t) => t.remove(last).is_some(),
+        _ => false,
+    }
+}
+
+/// The key path of the deepest key or value at byte `off` of `text`.
+fn path_at(text: &str, off: usize) -> Option<Vec<Seg>> {
+    let doc = ImDocument::parse(text).ok()?;
+    let mut path = Vec::new();
+    find_in_table(doc.as_table(), off, &mut path);
+    Some(path)
+}
+
+fn contains(span: Option<std::ops::Range<usize>>, off: usize) -> bool {
+    span.is_some_and(|s| s.contains(&off) || (s.is_empty() && s.start == off))
+}
+
+/// Descends into whatever contains `off`; leaves `path` at the deepest match.
+fn find_in_table(t: &dyn TableLike, off: usize, path: &mut Vec<Seg>) -> bool {
+    for (k, item) in t.iter() {
+        path.push(Seg::Key(k.to_string()));
+        if contains(t.key(k).and_then(|k| k.span()), off) || find_in_item(item, off, path) {
+            return true;
+        }
+        path.pop();
+    }
+    false
+}
+
+fn find_in_item(item: &Item, off: usize, path: &mut Vec<Seg>) -> bool {
+    if let Some(aot) = item.as_array_of_tables() {
+        for (i, t) in aot.iter().enumerate() {
+            path.push(Seg::Index(i));
+            if find_in_table(t, off, path) || contains(t.span(), off) {
+                return true;
+            }
+            path.pop();
+        }
+        return false;
+    }
+    if let Some(a) = item.as_array() {
+        for (i, v) in a.iter().enumerate() {
+            path.push(Seg::Index(i));
+            let inner = v
+                .as_inline_table()
+                .is_some_and(|t| find_in_table(t, off, path));
+            if inner || contains(v.span(), off) {
+                return true;
+            }
+            path.pop();
+        }
+        return contains(item.span(), off);
+    }
+    if let Some(t) = item.as_table_like() {
+        return find_in_table(t, off, path) || contains(item.span(), off);
+    }
+    contains(item.span(), off)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(k: &str) -> Option<String> {
+        match k {
+            "WARROOM_URL" => Some("http://sim:5000".into()),
+            "ADMIN_TOKEN" => Some("s3cr3t-token".into()),
+            "EMPTY" => Some(String::new()),
+            _ => None,
+        }
+    }
+
+    fn problems(text: &str) -> Vec<String> {
+        match load_str_with_env(text, "c.toml", &env) {
+            Ok(_) => vec![],
+            Err(ConfigError::Invalid(ps)) => ps.iter().map(|p| p.to_string()).collect(),
+            Err(e) => vec![e.to_string()],
+        }
+    }
+
+    const BASE: &str = "[cutover]\nname = \"x\"\n\n[[source]]\nid = \"api\"\nkind = \"http\"\nurl = \"http://h/x\"\n";
+
+    #[test]
+    fn minimal_loads() {
+        assert_eq!(problems(BASE), Vec::<String>::new());
+    }
+
+    #[test]
+    fn syntax_error_is_located() {
+        let p = problems("[cutover]\nname = \"x\nfoo = 1\n");
+        assert_eq!(p.len(), 1);
+        assert!(p[0].starts_with("c.toml:2:"), "{p:?}");
+        assert!(!p[0].contains('|'), "no snippet: {p:?}");
+    }
+
+    /// Our line:col agrees with toml's own report for the same syntax error (ASCII
+    /// lines only: toml counts bytes when the error is at a multi-byte character,
+    /// we count characters).
+    #[test]
+    fn syntax_positions_match_toml() {
+        for bad in [
+            "a = 1\nb = \n",
+            "[cutover\nname = 1\n",
+            "a = [1, 2\n",
+            "[[source]]\nid = 'x' = 2\n",
+            "a = 1\na = 2\n",
+        ] {
+            let e = match ImDocument::parse(bad) {
+                Err(e) => e,
+                Ok(_) => panic!("{bad:?} parsed"),
+            };
+            let shown = e.to_string();
+            let want = shown.lines().next().unwrap_or_default().to_string();
+            let (l, c) = line_col(bad, e.span().map_or(0, |s| s.start));
+            assert_eq!(
+                want,
+                format!("TOML parse error at line {l}, column {c}"),
+                "{bad:?}"
+            );
+            let p = problems(bad);
+            assert!(
+                p[0].starts_with(&format!("c.toml:{l}:{c}: TOML syntax error: ")),
+                "{p:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_unknown_key_is_reported() {
+        let t = format!("{BASE}intervall = \"5s\"\ntimout = \"1s\"\n");
+        let p = problems(&t);
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert!(p[0].starts_with("c.toml:8:1: unknown key `intervall` in [[source]]"));
+        assert!(p[0].ends_with("hint: did you mean `interval`?"));
+        assert!(p[1].contains("did you mean `timeout`?"));
+    }
+
+    #[test]
+    fn env_expansion() {
+        let t = format!(
+            "{BASE}headers = {{ Authorization = \"Bearer ${{ADMIN_TOKEN}}\" }}\n[ui]\ntheme = \"${{THEME:-mono}}\"\n"
+        );
+        let cfg = load_str_with_env(&t, "c.toml", &env).unwrap();
+        assert_eq!(
+            cfg.sources[0].headers["Authorization"],
+            "Bearer s3cr3t-token"
+        );
+        assert_eq!(cfg.ui.theme.as_deref(), Some("mono"));
+        let t = BASE.replace("http://h/x", "${WARROOM_URL}/a$$b");
+        let cfg = load_str_with_env(&t, "c.toml", &env).unwrap();
+        assert_eq!(cfg.sources[0].url, "http://sim:5000/a$b");
+        let t = BASE.replace("http://h/x", "${EMPTY:-http://d/}");
+        let cfg = load_str_with_env(&t, "c.toml", &env).unwrap();
+        assert_eq!(cfg.sources[0].url, "http://d/");
+    }
+
+    #[test]
+    fn missing_env_is_named_and_values_never_shown() {
+        let t = BASE.replace("http://h/x", "${NOPE}");
+        let p = problems(&t);
+        assert_eq!(
+            p,
+            vec!["c.toml:7:8: environment variable `NOPE` is not set (write `${NOPE:-default}` to give a default)"]
+        );
+        // A type error on an expanded value shows what was written, not the value.
+        let t = format!("{BASE}max_body_bytes = \"${{ADMIN_TOKEN}}\"\n");
+        let p = problems(&t);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(!p[0].contains("s3cr3t"), "{p:?}");
+        let t = format!("{BASE}headers = {{ \"Bad Name\" = \"${{ADMIN_TOKEN}}\\n\" }}\n");
+        let p = problems(&t);
+        assert!(
+            !p.is_empty() && p.iter().all(|m| !m.contains("s3cr3t")),
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn type_errors_are_located_and_do_not_hide_others() {
+        let t = format!("{BASE}interval = \"5 parsecs\"\ntimeout = 5\nconnect_timeout = \"1s\"\n");
+        let p = problems(&t);
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert!(p[0].starts_with("c.toml:8:12: "), "{p:?}");
+        assert!(p[1].starts_with("c.toml:9:11: "), "{p:?}");
+    }
+
+    #[test]
+    fn missing_fields_point_at_their_table() {
+        let t = "[[source]]\nid = \"api\"\nkind = \"http\"\nurl = \"http://h/x\"\n\n[cutover]\nenvironment = \"prod\"\n";
+        assert_eq!(
+            problems(t),
+            vec!["c.toml:6:1: missing field `name`\n  hint: add `name = ...` to this [cutover]"]
+        );
+        let t = format!("{BASE}\n[[signal]]\nid = \"a\"\nsource = \"api\"\nkind = \"health\"\n\n[[signal]]\nid = \"b\"\nkind = \"health\"\n");
+        assert_eq!(
+            problems(&t),
+            vec!["c.toml:14:1: missing field `source`\n  hint: add `source = ...` to this [[signal]]"]
+        );
+    }
+
+    #[test]
+    fn datetimes_read_as_strings() {
+        let t = BASE.replace("name = \"x\"", "name = \"x\"\nt0 = 2026-03-14T21:00:00Z");
+        let cfg = load_str_with_env(&t, "c.toml", &env).unwrap();
+        assert_eq!(cfg.cutover.t0.as_deref(), Some("2026-03-14T21:00:00Z"));
+    }
+
+    #[test]
+    fn line_col_counts_chars() {
+        assert_eq!(line_col("ab\ncd", 4), (2, 2));
+        assert_eq!(line_col("é=1", 2), (1, 2));
+        assert_eq!(line_col("", 10), (1, 1));
+        assert_eq!(line_col("a\n", 2), (1, 3));
+    }
+}

@@ -6,10 +6,13 @@
 
 pub mod duration;
 pub mod load;
+pub mod report;
+pub mod schema;
 pub mod validate;
 
 pub use duration::{Dur, Offset};
-pub use load::{load_file, load_str, run_validate, ConfigError, Problem};
+pub use load::{load_file, load_str, load_str_with_env, ConfigError, Problem};
+pub use report::{run_validate, validate_text};
 
 use crate::condition::Condition;
 use serde::Deserialize;

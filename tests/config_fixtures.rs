@@ -1,0 +1,186 @@
+//! Config fixtures: every file in `valid/` loads; every file in `invalid/` prints exactly
+//! its sibling `.expected` (what `warroom validate` shows) and exits 2.
+//! `UPDATE_FIXTURES=1 cargo test --test config_fixtures` rewrites the `.expected` files.
+
+use std::path::{Path, PathBuf};
+use warroom::config::{run_validate, validate_text};
+
+const DIR: &str = "tests/fixtures/config";
+
+/// A fixed environment, so the outcome never depends on the machine.
+fn env(k: &str) -> Option<String> {
+    match k {
+        "ADMIN_TOKEN" => Some("fixture-token-never-shown".into()),
+        // A token read with its trailing newline (FAULTS 15).
+        "NEWLINE_TOKEN" => Some("fixture-token-never-shown\n".into()),
+        "CUTOVER_METRICS_URL" => Some("http://127.0.0.1:5000/analytics/ops/metrics".into()),
+        _ => None,
+    }
+}
+
+fn toml_files(sub: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(DIR).join(sub);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// The name users would type, relative to the crate: `tests/fixtures/config/invalid/X.toml`.
+fn shown_name(p: &Path, sub: &str) -> String {
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    format!("{DIR}/{sub}/{name}")
+}
+
+fn run(p: &Path, sub: &str) -> (String, i32) {
+    let text = std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    let mut out = Vec::new();
+    let code = validate_text(&text, &shown_name(p, sub), &env, &mut out);
+    (String::from_utf8_lossy(&out).into_owned(), code)
+}
+
+#[test]
+fn valid_configs_load() {
+    let files = toml_files("valid");
+    assert!(files.len() >= 2);
+    for p in files {
+        let (out, code) = run(&p, "valid");
+        assert_eq!(code, 0, "{}:\n{out}", p.display());
+        assert!(out.starts_with("ok: "), "{out}");
+    }
+}
+
+#[test]
+fn invalid_configs_print_exactly_the_expected_text() {
+    let files = toml_files("invalid");
+    assert!(files.len() >= 12);
+    let update = std::env::var_os("UPDATE_FIXTURES").is_some();
+    let mut failures = Vec::new();
+    for p in files {
+        let (out, code) = run(&p, "invalid");
+        assert_eq!(code, 2, "{}:\n{out}", p.display());
+        assert!(!out.contains("fixture-token-never-shown"), "{out}");
+        let expected_path = p.with_extension("expected");
+        if update {
+            std::fs::write(&expected_path, &out).unwrap_or_else(|e| panic!("{e}"));
+            continue;
+        }
+        let expected = std::fs::read_to_string(&expected_path)
+            .unwrap_or_else(|e| panic!("{}: {e}", expected_path.display()));
+        if out != expected {
+            failures.push(format!(
+                "{}\n--- expected\n{expected}--- got\n{out}",
+                p.display()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn missing_file_is_one_clear_line() {
+    let mut out = Vec::new();
+    let code = run_validate(
+        Path::new("tests/fixtures/config/no-such-file.toml"),
+        &mut out,
+    );
+    assert_eq!(code, 2);
+    let out = String::from_utf8_lossy(&out);
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(
+        out.starts_with("error: cannot read config tests/fixtures/config/no-such-file.toml: "),
+        "{out}"
+    );
+}
+
+#[test]
+fn run_validate_reads_a_file() {
+    let mut out = Vec::new();
+    let code = run_validate(
+        Path::new("tests/fixtures/config/valid/minimal.toml"),
+        &mut out,
+    );
+    assert_eq!(code, 0);
+    assert_eq!(
+        String::from_utf8_lossy(&out),
+        "ok: tests/fixtures/config/valid/minimal.toml: 1 source, 0 signals, 0 steps\n"
+    );
+}
+
+#[test]
+fn brokers_fixture_reads_as_written() {
+    use warroom::config::{load_str_with_env, JudgeOn, SignalKind};
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(DIR)
+        .join("valid/brokers.toml");
+    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{e}"));
+    let cfg = load_str_with_env(&text, "brokers.toml", &env).unwrap_or_else(|e| panic!("{e}"));
+    // Defaults apply when the variable is unset; set ones win.
+    assert_eq!(cfg.cutover.environment.as_deref(), Some("production"));
+    assert_eq!(cfg.sources[0].url, "http://localhost:5000/api/v1/health");
+    assert_eq!(
+        cfg.sources[2].url,
+        "http://127.0.0.1:5000/analytics/ops/metrics"
+    );
+    assert_eq!(
+        cfg.sources[2].headers["Authorization"],
+        "Bearer fixture-token-never-shown"
+    );
+    let er = &cfg.signals[2];
+    assert_eq!(er.kind, SignalKind::Metric);
+    assert_eq!(er.each.as_deref(), Some(".endpoints[]"));
+    assert_eq!(er.m_of_n, Some([3, 5]));
+    assert!(er.advice.crit.is_some());
+    assert_eq!(cfg.signals[5].on, JudgeOn::DeltaPct);
+    assert_eq!(cfg.steps.len(), 5);
+    assert!(cfg.steps[2].gate);
+    let rw = cfg
+        .cutover
+        .rollback_when
+        .as_ref()
+        .map(|r| r.critical_for.0.as_secs());
+    assert_eq!(rw, Some(60));
+}
+
+/// No input makes loading panic: every prefix of a real config, and each line dropped.
+#[test]
+fn truncated_and_mangled_configs_never_panic() {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(DIR)
+        .join("valid/brokers.toml");
+    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{e}"));
+    let mut sink = Vec::new();
+    for (i, _) in text.char_indices().step_by(5) {
+        sink.clear();
+        validate_text(&text[..i], "t.toml", &env, &mut sink);
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    for skip in 0..lines.len() {
+        let mangled: Vec<&str> = lines
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != skip)
+            .map(|(_, l)| *l)
+            .collect();
+        sink.clear();
+        validate_text(&mangled.join("\n"), "t.toml", &env, &mut sink);
+    }
+    for odd in [
+        "",
+        "\u{feff}",
+        "\0",
+        "[[",
+        "= 1",
+        "[cutover]\nname = \"${\"",
+        "a.b.c.d = 1",
+    ] {
+        sink.clear();
+        assert_eq!(validate_text(odd, "t.toml", &env, &mut sink), 2, "{odd:?}");
+    }
+}
