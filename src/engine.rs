@@ -1392,4 +1392,96 @@ critical = true
             "a health check that is down is critical at once"
         );
     }
+
+    #[test]
+    fn each_expands_rows_named_by_a_field_with_critical_marks() {
+        let text = r#"
+[cutover]
+name = "t"
+[[source]]
+id = "m"
+kind = "http"
+url = "http://127.0.0.1:1/m"
+[[signal]]
+id = "err"
+source = "m"
+kind = "metric"
+each = ".endpoints[]"
+name = ".path"
+critical_if = ".critical"
+path = ".error_rate_pct"
+crit = "> 2.0"
+"#;
+        let c: Arc<Config> = Arc::new(toml::from_str(text).unwrap());
+        let mut e = Engine::new(c, t(0));
+        assert!(e.rows.is_empty(), "each rows appear with data");
+        e.ingest(&poll(0, json!({"endpoints": [
+            {"path": "/a", "critical": true, "error_rate_pct": 5.0},
+            {"path": "/b", "critical": false, "error_rate_pct": 5.0},
+            {"path": "/c", "critical": true, "error_rate_pct": null},
+        ]})));
+        assert_eq!(e.rows.len(), 3);
+        let a = e.rows.iter().find(|r| r.key == "err[/a]").unwrap();
+        assert!(a.critical);
+        assert_eq!(a.status, Status::Band(Band::Crit));
+        let b = e.rows.iter().find(|r| r.key == "err[/b]").unwrap();
+        assert!(!b.critical);
+        let c = e.rows.iter().find(|r| r.key == "err[/c]").unwrap();
+        assert_eq!(c.status, Status::NoData(NoDataKind::Empty));
+        assert_eq!(e.critical_breaches().count(), 1);
+        // /b disappears from the response: it says so instead of keeping its value.
+        e.ingest(&poll(1, json!({"endpoints": [
+            {"path": "/a", "critical": true, "error_rate_pct": 0.1},
+        ]})));
+        let b = e.rows.iter().find(|r| r.key == "err[/b]").unwrap();
+        assert_eq!(b.status, Status::NoData(NoDataKind::Empty));
+        assert_eq!(b.reason.as_deref(), Some("no longer in the response"));
+    }
+
+    #[test]
+    fn baseline_shows_delta_and_thresholds_may_judge_it() {
+        let text = r#"
+[cutover]
+name = "t"
+[[source]]
+id = "m"
+kind = "http"
+url = "http://127.0.0.1:1/m"
+[[signal]]
+id = "v1_p95"
+source = "m"
+kind = "metric"
+path = ".v1.p95"
+[[signal]]
+id = "v2_p95"
+source = "m"
+kind = "metric"
+path = ".v2.p95"
+baseline = "v1_p95"
+on = "deltapct"
+warn = "> 5"
+crit = "> 10"
+"#;
+        let c: Arc<Config> = Arc::new(toml::from_str(text).unwrap());
+        let mut e = Engine::new(c, t(0));
+        e.ingest(&poll(0, json!({"v1": {"p95": 100.0}, "v2": {"p95": 108.0}})));
+        let r = &e.rows[1];
+        let b = r.baseline.as_ref().unwrap();
+        assert_eq!(b.value, Some(100.0));
+        assert_eq!(b.delta, Some(8.0));
+        assert!((b.delta_pct.unwrap() - 8.0).abs() < 1e-9);
+        assert_eq!(r.status, Status::Band(Band::Warn));
+        e.ingest(&poll(1, json!({"v1": {"p95": 100.0}, "v2": {"p95": 120.0}})));
+        assert_eq!(e.rows[1].status, Status::Band(Band::Crit));
+    }
+
+    #[test]
+    fn zero_traffic_ratio_is_no_data() {
+        // A ratio over zero requests arrives as null (or is absent): empty, neither ok nor a breach.
+        let mut e = Engine::new(cfg("path = \".ratio\""), t(0));
+        e.ingest(&poll(0, json!({"requests": 0, "ratio": null})));
+        assert_eq!(row(&e).status, Status::NoData(NoDataKind::Empty));
+        assert_eq!(e.critical_breaches().count(), 0);
+        assert!(!e.counts().all_green());
+    }
 }
