@@ -8,3 +8,5 @@ pub mod config;
 pub mod engine;
 pub mod path;
 pub mod sample;
+pub mod theme;
+pub mod ui;
