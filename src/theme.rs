@@ -293,6 +293,8 @@ pub struct Glyphs {
     pub sep: &'static str,
     pub ellipsis: &'static str,
     pub warning: &'static str,
+    pub dash: &'static str,
+    pub delta: &'static str,
     /// Sparkline levels, lowest first.
     pub spark: &'static [&'static str],
     pub border: border::Set<'static>,
@@ -325,6 +327,8 @@ pub const UNICODE_GLYPHS: Glyphs = Glyphs {
     sep: " · ",
     ellipsis: "…",
     warning: "⚠",
+    dash: "—",
+    delta: "Δ",
     spark: &["▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"],
     border: border::PLAIN,
 };
@@ -345,6 +349,8 @@ pub const ASCII_GLYPHS: Glyphs = Glyphs {
     sep: " | ",
     ellipsis: "...",
     warning: "!",
+    dash: "-",
+    delta: "d",
     spark: &[".", ":", "-", "=", "+", "*", "#"],
     border: ASCII_BORDER,
 };
