@@ -36,10 +36,17 @@ pub(super) fn breach_text(v: &View, r: &Row) -> String {
         (_, Some(val)) => fmt_value(val, r.unit.as_deref()),
         (_, None) => "no value".into(),
     };
-    let threshold = if r.threshold.is_empty() {
+    // Only the crit part of "warn > 1 · crit > 2": the banner must fit 80 columns.
+    let threshold = r
+        .threshold
+        .split(['·', '|', ';'])
+        .map(str::trim)
+        .find(|p| p.starts_with("crit"))
+        .unwrap_or(r.threshold.trim());
+    let threshold = if threshold.is_empty() {
         String::new()
     } else {
-        format!(" ({})", r.threshold)
+        format!(" ({threshold})")
     };
     format!(
         "{} {what}{threshold} for {}",
@@ -81,8 +88,8 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
             String::new()
         };
         let text = format!(
-            " {} BREACH {}{tail} {} {hint} ",
-            v.g.crit,
+            " {}BREACH {}{tail} {} {hint} ",
+            sym_sp(v),
             breach_text(v, r),
             v.g.dash
         );
@@ -90,12 +97,22 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
         let hint_part = format!(" {} {hint} ", v.g.dash);
         let room = p.room();
         if super::width(&text) > room && room > super::width(&hint_part) + 10 {
-            let body = format!(" {} BREACH {}{tail}", v.g.crit, breach_text(v, r));
+            let body = format!(" {}BREACH {}{tail}", sym_sp(v), breach_text(v, r));
             p.put_fit(&body, room - super::width(&hint_part), style, v.g.ellipsis);
             p.put(&hint_part, style);
         } else {
             p.put_fit(&text, room, style, v.g.ellipsis);
         }
         row += 1;
+    }
+}
+
+/// The crit symbol and a space, or nothing for ASCII (whose glyphs are words).
+pub(super) fn sym_sp(v: &View) -> String {
+    let s = super::sym(v.g.crit);
+    if s.is_empty() {
+        String::new()
+    } else {
+        format!("{s} ")
     }
 }

@@ -55,8 +55,8 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
                     String::new()
                 };
                 let s = format!(
-                    "{} {}{more} {} {hint}",
-                    g.crit,
+                    "{}BREACH {}{more} {} {hint}",
+                    banner::sym_sp(v),
                     banner::breach_text(v, r),
                     g.dash
                 );

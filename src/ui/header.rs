@@ -39,9 +39,15 @@ fn line1(buf: &mut Buffer, area: Rect, v: &View) {
             };
             p.put(&format!(" {} ", env.to_uppercase()), style).space();
         }
+        // The phase matters more than the name everyone in the room knows: cut the name first.
+        let phase_w = v
+            .phase()
+            .map(|ph| super::width(v.g.sep) + super::width(ph) + 7)
+            .unwrap_or(0);
+        let name_room = p.room().saturating_sub(phase_w).clamp(8, 32);
         p.put_fit(
             &v.s.cfg.cutover.name,
-            32,
+            name_room,
             v.t.text().add_modifier(Modifier::BOLD),
             v.g.ellipsis,
         );

@@ -15,8 +15,10 @@
 //! │ notice …                                   ? help  q quit  Tab focus  Space  │ footer (1)
 //! └──────────────────────────────────────────────────────────────────────────────┘
 //! ```
-//! Wide (≥ 120 columns and ≥ 32 rows): signals over events on the left (62 %),
-//! flags over the timeline on the right, more sparkline and more banner lines.
+//! Larger terminals keep this shape and give every region more rows; from
+//! 120×32 ("wide") the banner shows up to three breaches and sparklines and
+//! labels get wider; extra columns go to each signal row's tail (threshold,
+//! trip progress, baseline, advice).
 //!
 //! Below 80×24: the compact summary (`compact.rs`); below 20×3: "too small".
 
@@ -48,8 +50,8 @@ pub fn is_wide(area: Rect) -> bool {
     area.width >= 120 && area.height >= 32
 }
 
-/// `banner_lines`: lines the banner wants; `flag_rows`: rows in the flags panel.
-pub fn screen(area: Rect, banner_lines: u16, flag_rows: usize) -> Screen {
+/// `banner_lines`: lines the banner wants; `signal_rows`, `flag_rows`: rows in those panels.
+pub fn screen(area: Rect, banner_lines: u16, signal_rows: usize, flag_rows: usize) -> Screen {
     if area.width < MIN_COMPACT.0 || area.height < MIN_COMPACT.1 {
         return Screen::TooSmall(area);
     }
@@ -66,33 +68,20 @@ pub fn screen(area: Rect, banner_lines: u16, flag_rows: usize) -> Screen {
     .areas(area);
     // Flags need a title line plus their rows, but never crowd out the panel beside them.
     let flags_want = (flag_rows.max(1) as u16).saturating_add(1);
-    let (signals, flags, timeline, events) = if wide {
-        let [left, right] = Layout::horizontal([Constraint::Percentage(62), Constraint::Fill(1)])
-            .spacing(1)
-            .areas(body);
-        let events_h = (left.height / 3).clamp(4, 14);
-        let [signals, events] =
-            Layout::vertical([Constraint::Fill(1), Constraint::Length(events_h)]).areas(left);
-        let [flags, timeline] = Layout::vertical([
-            Constraint::Length(flags_want.min(right.height / 3)),
-            Constraint::Fill(1),
-        ])
-        .areas(right);
-        (signals, flags, timeline, events)
-    } else {
-        let [signals, bottom] =
-            Layout::vertical([Constraint::Percentage(50), Constraint::Fill(1)]).areas(body);
-        let [timeline, right] =
-            Layout::horizontal([Constraint::Percentage(50), Constraint::Fill(1)])
-                .spacing(1)
-                .areas(bottom);
-        let [flags, events] = Layout::vertical([
-            Constraint::Length(flags_want.min(right.height / 2)),
-            Constraint::Fill(1),
-        ])
-        .areas(right);
-        (signals, flags, timeline, events)
-    };
+    // Signals take the full width: their rows have the most columns to show.
+    // Signals get the rows they need up to 55 % of the body; the rest goes below.
+    let want = u16::try_from(signal_rows.saturating_add(1)).unwrap_or(u16::MAX);
+    let signals_h = want.min(body.height * 55 / 100).max(4.min(body.height));
+    let [signals, bottom] =
+        Layout::vertical([Constraint::Length(signals_h), Constraint::Fill(1)]).areas(body);
+    let [timeline, right] = Layout::horizontal([Constraint::Percentage(50), Constraint::Fill(1)])
+        .spacing(1)
+        .areas(bottom);
+    let [flags, events] = Layout::vertical([
+        Constraint::Length(flags_want.min(right.height / 2)),
+        Constraint::Fill(1),
+    ])
+    .areas(right);
     Screen::Full(Areas {
         header,
         banner,

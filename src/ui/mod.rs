@@ -47,7 +47,8 @@ pub fn render_to(buf: &mut Buffer, area: Rect, state: &State, theme: &Theme) {
         .iter()
         .filter(|r| r.kind == SignalKind::Flag)
         .count();
-    match layout::screen(area, banner_lines, flag_rows) {
+    let signal_rows = state.engine.rows.len() - flag_rows;
+    match layout::screen(area, banner_lines, signal_rows, flag_rows) {
         layout::Screen::Full(a) => {
             header::render(buf, a.header, &v);
             banner::render(buf, a.banner, &v);
@@ -186,7 +187,8 @@ impl<'a> View<'a> {
         if c.no_data > 0 {
             parts.push(format!("{} NO DATA", c.no_data));
         }
-        if c.sources_down > 0 {
+        // The header's second line names down sources; here only when nothing else is wrong.
+        if c.sources_down > 0 && c.crit + c.warn + c.no_data == 0 {
             parts.push(format!("{} SRC DOWN", c.sources_down));
         }
         (parts.join(" "), style)
@@ -238,7 +240,7 @@ pub(crate) fn countdown(ms: i64) -> String {
 /// A value with its unit: `2.10%`, `840 ms`, `true`.
 pub(crate) fn fmt_value(v: &Value, unit: Option<&str>) -> String {
     match (v, unit) {
-        (Value::Num(_), Some(u)) if u == "%" => format!("{v}%"),
+        (Value::Num(_), Some("%")) => format!("{v}%"),
         (Value::Num(_), Some(u)) if !u.is_empty() => format!("{v} {u}"),
         _ => v.to_string(),
     }

@@ -5,7 +5,7 @@
 use super::{age, fmt_secs, fmt_value, panel, Pen, View};
 use crate::app::Focus;
 use crate::config::SignalKind;
-use crate::engine::{Band, Row, Status};
+use crate::engine::{Row, Status};
 use crate::sample::Value;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -122,32 +122,36 @@ fn row(buf: &mut Buffer, area: Rect, y: u16, r: &Row, selected: bool, c: &Cols, 
     p.col(c.value);
     let status_style = t.status(r.status);
     match (r.status, &r.value) {
-        // A no-data row never shows its last value as if it were current.
-        (Status::NoData(_), _) | (_, None) => {
-            p.put(
-                &format!("{:>w$}", "no data", w = c.value_w as usize),
-                t.no_data(),
-            );
-        }
         (Status::Band(_), Some(val)) => {
             let s = fmt_value(val, r.unit.as_deref());
             let s = format!("{s:>w$}", w = c.value_w as usize);
             p.put_fit(&s, c.value_w as usize, t.text(), g.ellipsis);
+            p.col(c.spark);
+            let spark_style = Style {
+                fg: status_style.fg,
+                ..Style::new()
+            };
+            p.put(&sparkline(r, c.spark_w as usize, g.spark), spark_style);
+        }
+        // Without data, where the value would be it says how old the last one is:
+        // never the last value as if it were current.
+        _ => {
+            let last = match r.last_good_at {
+                Some(at) => format!("last good {} ago", age(v.now(), at)),
+                None => "never had data".into(),
+            };
+            let w = (c.status - c.value - 1) as usize;
+            p.put_fit(&last, w, t.no_data(), g.ellipsis);
         }
     }
-    p.col(c.spark);
-    let spark_style = Style {
-        fg: status_style.fg,
-        ..Style::new()
-    };
-    p.put(&sparkline(r, c.spark_w as usize, g.spark), spark_style);
     p.col(c.status);
     p.put(g.status(r.status), status_style);
     p.col(c.since);
     p.put(&age(v.now(), r.status_since), t.muted());
     p.col(c.extra);
     for (i, (text, style)) in extras(r, v).into_iter().enumerate() {
-        if p.room() < 4 {
+        // A stub of a word helps nobody: stop when fewer than a few columns remain.
+        if p.room() < super::width(g.sep) + 6 {
             break;
         }
         if i > 0 {
@@ -192,23 +196,19 @@ fn extras(r: &Row, v: &View) -> Vec<(String, Style)> {
         if let Some(reason) = &r.reason {
             out.push((reason.clone(), t.no_data()));
         }
-        let last = match (&r.last_good_at, &r.value) {
-            (Some(at), Some(val)) => format!(
-                "last good {} ago ({})",
-                age(v.now(), *at),
-                fmt_value(val, r.unit.as_deref())
-            ),
-            (Some(at), None) => format!("last good {} ago", age(v.now(), *at)),
-            _ => "never had data".into(),
-        };
-        out.push((last, t.muted()));
+        if let (Some(_), Some(val)) = (&r.last_good_at, &r.value) {
+            out.push((
+                format!("was {}", fmt_value(val, r.unit.as_deref())),
+                t.muted(),
+            ));
+        }
     }
     if !r.threshold.is_empty() {
         out.push((r.threshold.clone(), t.muted()));
     }
     if let Some(tp) = trip_text(r, v) {
         out.push((tp, t.warn()));
-    } else if r.streak > 1 && r.raw.is_some_and(|b| b != Band::Ok) {
+    } else if r.streak > 1 && r.raw.is_some_and(|b| b != r.band) {
         out.push((format!("streak {}", r.streak), t.muted()));
     }
     if let Some(b) = &r.baseline {
