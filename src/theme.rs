@@ -104,6 +104,32 @@ pub struct ThemeFile {
     pub selected: Option<String>,
     #[serde(default)]
     pub banner: BannerFile,
+    /// The same role keys, used instead at 16 colours, where the nearest ANSI
+    /// colour to an RGB value may be the wrong hue (an amber becomes red).
+    #[serde(default)]
+    pub ansi16: Option<Box<ThemeFile>>,
+}
+
+impl ThemeFile {
+    /// The value of a role by its key (`banner.fg` for the banner's), if set.
+    fn role(&self, role: &str) -> Option<&Option<String>> {
+        let v = match role {
+            "ok" => &self.ok,
+            "warn" => &self.warn,
+            "crit" => &self.crit,
+            "no_data" => &self.no_data,
+            "danger" => &self.danger,
+            "accent" => &self.accent,
+            "muted" => &self.muted,
+            "text" => &self.text,
+            "border" => &self.border,
+            "selected" => &self.selected,
+            "banner.fg" => &self.banner.fg,
+            "banner.bg" => &self.banner.bg,
+            _ => return None,
+        };
+        v.is_some().then_some(v)
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -454,7 +480,13 @@ impl Theme {
         origin: &str,
         opts: ThemeOptions,
     ) -> Result<Theme, ThemeError> {
+        let over = match (&file.ansi16, opts.depth) {
+            (Some(o), ColorDepth::Ansi16) => Some(o.as_ref()),
+            _ => None,
+        };
         let parse = |role: &str, v: &Option<String>| -> Result<Option<ThemeColor>, ThemeError> {
+            // A role in `[ansi16]` wins at 16 colours; the field is found by its role name.
+            let v = over.and_then(|o| o.role(role)).unwrap_or(v);
             match v {
                 None => Ok(None),
                 Some(s) => ThemeColor::parse(s)
@@ -681,6 +713,20 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn ansi16_table_overrides_at_16_colours_only() {
+        let toml = "warn = \"#8a5a00\"\n[ansi16]\nwarn = \"magenta\"\n";
+        let t16 = Theme::from_toml(toml, "t", opts(ColorDepth::Ansi16)).unwrap();
+        assert_eq!(t16.warn().fg, Some(Color::Magenta));
+        let t24 = Theme::from_toml(toml, "t", opts(ColorDepth::TrueColor)).unwrap();
+        assert_eq!(t24.warn().fg, Some(Color::Rgb(0x8a, 0x5a, 0)));
+        // Light at 16 colours keeps warn and crit apart.
+        let light = Theme::load(Some("light"), opts(ColorDepth::Ansi16)).unwrap();
+        assert_ne!(light.warn().fg, light.crit().fg);
+        let dflt = Theme::load(Some("default"), opts(ColorDepth::Ansi16)).unwrap();
+        assert_ne!(dflt.selected().bg, Some(Color::Black));
     }
 
     #[test]

@@ -77,10 +77,6 @@ fn line2(buf: &mut Buffer, area: Rect, v: &View) {
     let sstyle = if ok == total { v.t.ok() } else { v.t.warn() };
     p.put(" ", v.t.text())
         .put(&format!("sources {ok}/{total} ok"), sstyle);
-    if let Some(worst) = e.sources.iter().filter_map(|s| s.last_latency_ms).max() {
-        p.put(v.g.sep, v.t.muted())
-            .put(&format!("worst {worst}ms"), v.t.muted());
-    }
     let down: Vec<&str> = e
         .sources
         .iter()
@@ -109,6 +105,11 @@ fn line2(buf: &mut Buffer, area: Rect, v: &View) {
             &format!("{} INSECURE TLS: {}", v.g.warning, insecure.join(", ")),
             v.t.warn(),
         );
+    }
+    // Latency last: it is the first thing to give way on a narrow screen.
+    if let Some(worst) = e.sources.iter().filter_map(|s| s.last_latency_ms).max() {
+        p.put(v.g.sep, v.t.muted())
+            .put(&format!("worst {worst}ms"), v.t.muted());
     }
     p.put_right(&format!("{} UTC ", hms(v.now())), v.t.muted());
 }
