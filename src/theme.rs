@@ -60,6 +60,18 @@ pub struct ThemeOptions {
     pub depth: ColorDepth,
 }
 
+impl ThemeOptions {
+    /// From the environment and the command line: `NO_COLOR` (any non-empty
+    /// value, per no-color.org) or `--no-color`; `--ascii`; depth from `TERM`/`COLORTERM`.
+    pub fn detect(env: &dyn Fn(&str) -> Option<String>, no_color: bool, ascii: bool) -> Self {
+        ThemeOptions {
+            no_color: no_color || env("NO_COLOR").is_some_and(|v| !v.is_empty()),
+            ascii,
+            depth: ColorDepth::detect(env),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ThemeError {
     #[error("unknown theme `{name}`; valid names: {}, or a path to a .toml theme file", valid.join(", "))]
@@ -853,6 +865,21 @@ mod tests {
             ColorDepth::Ansi16
         );
         assert_eq!(ColorDepth::detect(&env(&[])), ColorDepth::Ansi16);
+    }
+
+    #[test]
+    fn options_from_env() {
+        let env = |k: &str| match k {
+            "NO_COLOR" => Some("1".to_string()),
+            "TERM" => Some("xterm-256color".to_string()),
+            _ => None,
+        };
+        let o = ThemeOptions::detect(&env, false, true);
+        assert!(o.no_color && o.ascii);
+        assert_eq!(o.depth, ColorDepth::Ansi256);
+        let empty = |k: &str| (k == "NO_COLOR").then(String::new);
+        assert!(!ThemeOptions::detect(&empty, false, false).no_color);
+        assert!(ThemeOptions::detect(&empty, true, false).no_color);
     }
 
     #[test]

@@ -66,8 +66,8 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
         if let Some(mut p) = Pen::new(buf, area, row) {
             p.fill(style);
             let text = format!(
-                " {} ROLLBACK ADVISED: {} {} {hint} ",
-                super::sym(v.g.crit),
+                " {}ROLLBACK ADVISED: {} {} {hint} ",
+                sym_sp(v),
                 adv.reasons.join("; "),
                 v.g.dash
             );

@@ -68,13 +68,14 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
     // Band counts, each with its word.
     if let Some(mut p) = Pen::new(buf, area, y) {
         let c = &v.counts;
-        p.put(&format!("ok {}", c.ok), t.ok())
+        // Worst first: on a narrow screen the end of the line is what is lost.
+        p.put(&format!("crit {}", c.crit), t.crit())
             .put(g.sep, t.muted())
             .put(&format!("warn {}", c.warn), t.warn())
             .put(g.sep, t.muted())
-            .put(&format!("crit {}", c.crit), t.crit())
+            .put(&format!("no data {}", c.no_data), t.no_data())
             .put(g.sep, t.muted())
-            .put(&format!("no data {}", c.no_data), t.no_data());
+            .put(&format!("ok {}", c.ok), t.ok());
         y += 1;
     }
     if let Some(mut p) = Pen::new(buf, area, y) {

@@ -38,7 +38,7 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
             (Some(off), Some(n)) => {
                 let st = &cfg.steps[n];
                 p.put("next: ", t.muted())
-                    .put(&format!("T{} ", format_offset(st.at.0)), t.accent())
+                    .put(&format!("{} ", t_offset(st.at.0)), t.accent())
                     .put(&format!("in {}", countdown(st.at.0 - off)), t.accent())
                     .put("  ", t.text());
                 let room = p.room();
@@ -116,7 +116,7 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
                 p.put(" ", t.text());
                 p.put(if is_current { g.current } else { " " }, t.accent());
                 p.put(" ", t.text())
-                    .put(&format!("{:<6}", format_offset(st.at.0)), style);
+                    .put(&format!("{:<7}", t_offset(st.at.0)), style);
                 if st.gate {
                     p.put("GATE", t.warn().add_modifier(Modifier::REVERSED))
                         .put(" ", t.text());
@@ -176,12 +176,21 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
                     }
                     first = false;
                     let st = &cfg.steps[i];
-                    p.put(&format!("{} {}", format_offset(st.at.0), st.title), style);
+                    p.put(&format!("{} {}", t_offset(st.at.0), st.title), style);
                     if p.room() == 0 {
                         break;
                     }
                 }
             }
         }
+    }
+}
+
+/// `T-15m`, `T0`, `T+30m`: offsets read the same as the T-clock.
+fn t_offset(ms: i64) -> String {
+    if ms == 0 {
+        "T0".into()
+    } else {
+        format!("T{}", format_offset(ms))
     }
 }
