@@ -6,8 +6,79 @@ use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 
 pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
-    line1(buf, area, v);
+    let clock = crate::app::format_t_clock(v.t_off);
+    // On a wall screen the clock is drawn big, three lines high, left of the text.
+    if area.height >= 3 {
+        if let Some(rows) = big_text(&clock, v.g.current.is_ascii()) {
+            let w = rows.iter().map(|r| super::width(r)).max().unwrap_or(0) as u16 + 2;
+            let style = v.t.accent();
+            for (i, r) in rows.iter().enumerate() {
+                if let Some(mut p) = Pen::new(buf, area, i as u16) {
+                    p.put(" ", style).put(r, style);
+                }
+            }
+            let rest = Rect {
+                x: area.x + w.min(area.width),
+                width: area.width.saturating_sub(w),
+                ..area
+            };
+            line1(buf, rest, v, false);
+            line2(buf, rest, v);
+            line3(buf, rest, v);
+            return;
+        }
+    }
+    line1(buf, area, v, true);
     line2(buf, area, v);
+}
+
+/// Three-line glyphs for the T-clock; `None` if a character has none (e.g. "T0 not set").
+pub(super) fn big_text(s: &str, ascii: bool) -> Option<[String; 3]> {
+    let mut rows: [String; 3] = Default::default();
+    for c in s.chars() {
+        let g: [&str; 3] = if ascii {
+            match c {
+                '0' => [" _ ", "| |", "|_|"],
+                '1' => ["   ", "  |", "  |"],
+                '2' => [" _ ", " _|", "|_ "],
+                '3' => [" _ ", " _|", " _|"],
+                '4' => ["   ", "|_|", "  |"],
+                '5' => [" _ ", "|_ ", " _|"],
+                '6' => [" _ ", "|_ ", "|_|"],
+                '7' => [" _ ", "  |", "  |"],
+                '8' => [" _ ", "|_|", "|_|"],
+                '9' => [" _ ", "|_|", " _|"],
+                ':' => [" ", ".", "."],
+                'T' => ["___", " | ", " | "],
+                '+' => ["   ", "_|_", " | "],
+                '-' => ["   ", "___", "   "],
+                _ => return None,
+            }
+        } else {
+            match c {
+                '0' => ["█▀█", "█ █", "▀▀▀"],
+                '1' => [" ▀█", "  █", "  ▀"],
+                '2' => ["▀▀█", "█▀▀", "▀▀▀"],
+                '3' => ["▀▀█", " ▀█", "▀▀▀"],
+                '4' => ["█ █", "▀▀█", "  ▀"],
+                '5' => ["█▀▀", "▀▀█", "▀▀▀"],
+                '6' => ["█▀▀", "█▀█", "▀▀▀"],
+                '7' => ["▀▀█", "  █", "  ▀"],
+                '8' => ["█▀█", "█▀█", "▀▀▀"],
+                '9' => ["█▀█", "▀▀█", "▀▀▀"],
+                ':' => [" ", "▀", "▀"],
+                'T' => ["▀█▀", " █ ", " ▀ "],
+                '+' => ["   ", "▄█▄", " ▀ "],
+                '-' => ["   ", "▄▄▄", "   "],
+                _ => return None,
+            }
+        };
+        for (row, part) in rows.iter_mut().zip(g) {
+            row.push_str(part);
+            row.push(' ');
+        }
+    }
+    Some(rows)
 }
 
 /// `production` (and `prod`) get the danger style whatever the theme.
@@ -16,7 +87,7 @@ pub(super) fn is_production(env: &str) -> bool {
     e == "production" || e == "prod"
 }
 
-fn line1(buf: &mut Buffer, area: Rect, v: &View) {
+fn line1(buf: &mut Buffer, area: Rect, v: &View, clock: bool) {
     let (overall, ostyle) = v.overall();
     let ow = width(&overall) as u16 + 2;
     // The left part stops short of the overall word so it is never overwritten.
@@ -25,11 +96,13 @@ fn line1(buf: &mut Buffer, area: Rect, v: &View) {
         ..area
     };
     if let Some(mut p) = Pen::new(buf, left_area, 0) {
-        let clock = crate::app::format_t_clock(v.t_off);
-        p.put(
-            &format!(" {clock} "),
-            v.t.accent().add_modifier(Modifier::REVERSED),
-        );
+        if clock {
+            let clock = crate::app::format_t_clock(v.t_off);
+            p.put(
+                &format!(" {clock} "),
+                v.t.accent().add_modifier(Modifier::REVERSED),
+            );
+        }
         p.space();
         if let Some(env) = v.s.cfg.cutover.environment.as_deref() {
             let style = if is_production(env) {
@@ -112,4 +185,32 @@ fn line2(buf: &mut Buffer, area: Rect, v: &View) {
             .put(&format!("worst {worst}ms"), v.t.muted());
     }
     p.put_right(&format!("{} UTC ", hms(v.now())), v.t.muted());
+}
+
+/// Third header line on a wall screen: the current step and the countdown to the next.
+fn line3(buf: &mut Buffer, area: Rect, v: &View) {
+    let Some(mut p) = Pen::new(buf, area, 2) else {
+        return;
+    };
+    let steps = &v.s.cfg.steps;
+    p.put(" ", v.t.text());
+    if let Some(c) = v.current {
+        p.put(v.g.current, v.t.accent())
+            .put(" now: ", v.t.muted())
+            .put(&steps[c].title, v.t.text().add_modifier(Modifier::BOLD));
+    }
+    if let (Some(n), Some(off)) = (v.next, v.t_off) {
+        p.put(v.g.sep, v.t.muted())
+            .put("next: ", v.t.muted())
+            .put(
+                &format!(
+                    "{} in {}",
+                    super::timeline::t_offset(steps[n].at.0),
+                    super::countdown(steps[n].at.0 - off)
+                ),
+                v.t.accent(),
+            )
+            .put(" ", v.t.text())
+            .put(&steps[n].title, v.t.text());
+    }
 }

@@ -20,6 +20,8 @@
 //! labels get wider; extra columns go to each signal row's tail (threshold,
 //! trip progress, baseline, advice).
 //!
+//! From 120×40 the header grows to three lines with a big T-clock at its left.
+//!
 //! Below 80×24: the compact summary (`compact.rs`); below 20×3: "too small".
 
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -50,6 +52,11 @@ pub fn is_wide(area: Rect) -> bool {
     area.width >= 120 && area.height >= 32
 }
 
+/// Tall enough for the big three-line T-clock in the header (a wall screen).
+pub fn is_tall(area: Rect) -> bool {
+    area.width >= 120 && area.height >= 40
+}
+
 /// `banner_lines`: lines the banner wants; `signal_rows`, `flag_rows`: rows in those panels.
 pub fn screen(area: Rect, banner_lines: u16, signal_rows: usize, flag_rows: usize) -> Screen {
     if area.width < MIN_COMPACT.0 || area.height < MIN_COMPACT.1 {
@@ -59,8 +66,9 @@ pub fn screen(area: Rect, banner_lines: u16, signal_rows: usize, flag_rows: usiz
         return Screen::Compact(area);
     }
     let wide = is_wide(area);
+    let header_h = if is_tall(area) { 3 } else { 2 };
     let [header, banner, body, footer] = Layout::vertical([
-        Constraint::Length(2),
+        Constraint::Length(header_h),
         Constraint::Length(banner_lines),
         Constraint::Fill(1),
         Constraint::Length(1),

@@ -759,6 +759,22 @@ fn ascii_mode_draws_only_ascii() {
 }
 
 #[test]
+fn big_clock_on_wall_screens() {
+    let rows = header::big_text("T+17:45", false).unwrap();
+    let s = screen(&state(), 120, 40);
+    for r in &rows {
+        assert!(s.contains(r.trim_end()), "{r:?}\n{s}");
+    }
+    let ascii = header::big_text("T-04:12", true).unwrap();
+    assert!(ascii.iter().all(|r| r.is_ascii()));
+    assert!(header::big_text("T0 not set", false).is_none());
+    // Without T0 the header says so in words.
+    let mut st = state();
+    st.t0 = None;
+    assert!(screen(&st, 120, 40).contains("T0 not set"));
+}
+
+#[test]
 fn snapshot_80x24() {
     insta::assert_snapshot!("full_80x24", screen(&state(), 80, 24));
 }

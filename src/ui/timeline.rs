@@ -187,7 +187,7 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
 }
 
 /// `T-15m`, `T0`, `T+30m`: offsets read the same as the T-clock.
-fn t_offset(ms: i64) -> String {
+pub(super) fn t_offset(ms: i64) -> String {
     if ms == 0 {
         "T0".into()
     } else {
