@@ -81,7 +81,7 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
             break;
         };
         p.fill(style);
-        let more = v.breaches.len() - shown;
+        let more = v.breaches.len().saturating_sub(shown);
         let tail = if i + 1 == shown && more > 0 {
             format!(" (+{more} more)")
         } else {

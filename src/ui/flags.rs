@@ -11,7 +11,20 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
     if area.height == 0 {
         return;
     }
-    let inner = panel(buf, area, "Flags", v.focused(Focus::Flags), v);
+    let n =
+        v.s.engine
+            .rows
+            .iter()
+            .filter(|r| r.kind == SignalKind::Flag)
+            .count();
+    let shown = n.min(area.height.saturating_sub(1) as usize);
+    // Say when some flags do not fit, rather than hide them silently.
+    let title = if shown < n {
+        format!("Flags {shown} of {n}")
+    } else {
+        format!("Flags {n}")
+    };
+    let inner = panel(buf, area, &title, v.focused(Focus::Flags), v);
     let (t, g) = (v.t, v.g);
     let label_w =
         v.s.engine

@@ -79,7 +79,8 @@ pub fn screen(area: Rect, banner_lines: u16, signal_rows: usize, flag_rows: usiz
     // Signals take the full width: their rows have the most columns to show.
     // Signals get the rows they need up to 55 % of the body; the rest goes below.
     let want = u16::try_from(signal_rows.saturating_add(1)).unwrap_or(u16::MAX);
-    let signals_h = want.min(body.height * 55 / 100).max(4.min(body.height));
+    let most = (u32::from(body.height) * 55 / 100) as u16;
+    let signals_h = want.min(most).max(4.min(body.height));
     let [signals, bottom] =
         Layout::vertical([Constraint::Length(signals_h), Constraint::Fill(1)]).areas(body);
     let [timeline, right] = Layout::horizontal([Constraint::Percentage(50), Constraint::Fill(1)])
