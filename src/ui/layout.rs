@@ -1,19 +1,19 @@
 //! Where each region goes, by terminal size.
 //!
-//! Normal (80×24 up to 119 columns or 31 rows):
+//! 80×24 and up (panels are a titled top rule: a full box would cost two rows each):
 //! ```text
-//! ┌──────────────────────────────────────────────────────────────────────────────┐
-//! │ T+17:45  PRODUCTION  brokers cutover  phase: cutover        ✖ 2 CRIT 1 WARN  │ header (2)
-//! │ sources 2/3 ok · worst 840ms · SRC DOWN 1 · READ-ONLY · ⚠ INSECURE TLS       │
-//! │ ✖ BREACH p95 2400 ms (crit > 2000) for 1m12s — press R to roll back          │ banner (0–4)
-//! │─ Signals ────────────────────────────────────────────────────────────────────│
-//! │▸★ label          value   ▁▂▅█  ✖ CRIT  1m12s  threshold · crit in 20s · …    │ signals (~half)
-//! │─ Timeline ───────────────────────────── ─ Flags ─────────────────────────────│
-//! │ ▶ 0     Cutover  next: +30m in 04:12    │ v2_primary  true  changed 3m ago   │ timeline | flags
-//! │     [x] item  by alice 20:41            │─ Events ───────────────────────────│          | events
-//! │                                         │ 20:41:07 ✖ CRIT p95 breached       │
-//! │ notice …                                   ? help  q quit  Tab focus  Space  │ footer (1)
-//! └──────────────────────────────────────────────────────────────────────────────┘
+//!  T+17:45   PRODUCTION  brokers cut… · phase: cutover  ✖ 1 CRIT 1 WARN 4 NO DATA   header (2;
+//!  sources 1/2 ok · SRC DOWN 1: flags · ⚠ INSECURE TLS: flags · worst 840ms          3 with big clock)
+//!  ✖ BREACH p95 latency 2400 ms (crit > 2000) for 1m12s — press R to roll back      banner (0–4)
+//!  ▶ Signals 6 ────────────────────────────────────────────────────────────────
+//! ▸★ p95 latency     2400 ms ▁▂▃▄▅▆▇█ ✖ CRIT  1m12s  warn > 1000 · crit > …       signals: the rows
+//!    api health  last good 45s ago   ? ERROR 30s    connection refused            they need, ≤ 55 %
+//!  Timeline ───────────────────────  Flags 2 ──────────────────────────────
+//!  next: T+30m in 12:15  Verify      v2_primary  true  changed 3m ago             timeline │ flags
+//!    T-5m   GATE Go / No-Go          Events 3 ─────────────────────────────                │ ──────
+//!  ▶ T0     Switch traffic to v2     20:39:55 ✖ CRIT  p95 latency ok -> cr…                │ events
+//!     [x] flip v2_primary  by alice 20:24
+//!  ticked: flip v2_primary           ? help  q quit  Tab focus  Space tick        footer (1)
 //! ```
 //! Larger terminals keep this shape and give every region more rows; from
 //! 120×32 ("wide") the banner shows up to three breaches and sparklines and

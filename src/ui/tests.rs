@@ -800,34 +800,3 @@ fn helpers() {
     assert_eq!(fmt_value(&Value::Num(840.0), Some("ms")), "840 ms");
     assert_eq!(fmt_value(&Value::Bool(false), None), "false");
 }
-
-#[test]
-#[ignore]
-fn print_screens() {
-    let mut st = state();
-    println!("{}", screen(&st, 20, 5));
-    println!("{}", screen(&st, 19, 4));
-    println!("{}", screen(&st, 1, 1));
-    st.show_help = true;
-    println!("{}", screen(&st, 80, 24));
-    st.show_help = false;
-    st.focus = Focus::Timeline;
-    st.engine.advised = Some(Advised {
-        since: ago(5),
-        reasons: vec![
-            "p95 latency crit for 1m12s".into(),
-            "error rate crit".into(),
-        ],
-    });
-    let t = Theme::load(
-        None,
-        ThemeOptions {
-            ascii: true,
-            ..ThemeOptions::default()
-        },
-    )
-    .unwrap();
-    println!("{}", text(&draw(&st, &t, 80, 24)));
-    st.t0 = None;
-    println!("{}", text(&draw(&st, &t, 100, 30)));
-}
