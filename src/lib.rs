@@ -19,3 +19,5 @@ pub mod terminal;
 pub mod theme;
 pub mod ui;
 pub mod sample;
+pub mod theme;
+pub mod ui;

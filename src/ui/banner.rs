@@ -1,0 +1,118 @@
+//! The breach banner: while a critical row is in crit, a full-width line per
+//! breach naming signal, value, threshold, how long, and the rollback key.
+
+use super::{age, fmt_value, Pen, View};
+use crate::engine::{Row, Status};
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+
+/// Lines the banner needs: one per breach (up to 1, or 3 when wide) + ROLLBACK ADVISED.
+pub(super) fn lines_wanted(v: &View, wide: bool) -> u16 {
+    let cap = if wide { 3 } else { 1 };
+    let breaches = v.breaches.len().min(cap) as u16;
+    breaches + u16::from(v.s.engine.advised.is_some())
+}
+
+/// What to press, or why nothing can be pressed here.
+pub(super) fn key_hint(v: &View) -> String {
+    if v.s.read_only {
+        "read-only: roll back from an operator console".into()
+    } else {
+        format!("press {} to roll back", v.rollback_key())
+    }
+}
+
+/// One breach as text: "p95 latency 2400 ms (warn > 1200 · crit > 2000) for 1m12s".
+pub(super) fn breach_text(v: &View, r: &Row) -> String {
+    let what = match (r.status, &r.value) {
+        (Status::NoData(k), _) => format!(
+            "no data ({}{}) counts as crit",
+            k.word(),
+            r.reason
+                .as_deref()
+                .map(|s| format!(": {s}"))
+                .unwrap_or_default()
+        ),
+        (_, Some(val)) => fmt_value(val, r.unit.as_deref()),
+        (_, None) => "no value".into(),
+    };
+    // Only the crit part of "warn > 1 · crit > 2": the banner must fit 80 columns.
+    let threshold = r
+        .threshold
+        .split(['·', '|', ';'])
+        .map(str::trim)
+        .find(|p| p.starts_with("crit"))
+        .unwrap_or(r.threshold.trim());
+    let threshold = if threshold.is_empty() {
+        String::new()
+    } else {
+        format!(" ({threshold})")
+    };
+    format!(
+        "{} {what}{threshold} for {}",
+        r.label,
+        age(v.now(), r.band_since.min(r.status_since))
+    )
+}
+
+pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
+    if area.height == 0 {
+        return;
+    }
+    let style = v.t.banner();
+    let hint = key_hint(v);
+    let mut row = 0;
+    if let Some(adv) = &v.s.engine.advised {
+        if let Some(mut p) = Pen::new(buf, area, row) {
+            p.fill(style);
+            let text = format!(
+                " {}ROLLBACK ADVISED: {} {} {hint} ",
+                sym_sp(v),
+                adv.reasons.join("; "),
+                v.g.dash
+            );
+            p.put_fit(&text, usize::MAX, style, v.g.ellipsis);
+        }
+        row += 1;
+    }
+    let shown = (area.height - row) as usize;
+    for (i, r) in v.breaches.iter().take(shown).enumerate() {
+        let Some(mut p) = Pen::new(buf, area, row) else {
+            break;
+        };
+        p.fill(style);
+        let more = v.breaches.len().saturating_sub(shown);
+        let tail = if i + 1 == shown && more > 0 {
+            format!(" (+{more} more)")
+        } else {
+            String::new()
+        };
+        let text = format!(
+            " {}BREACH {}{tail} {} {hint} ",
+            sym_sp(v),
+            breach_text(v, r),
+            v.g.dash
+        );
+        // The key hint must survive a narrow screen: cut the breach text, not the hint.
+        let hint_part = format!(" {} {hint} ", v.g.dash);
+        let room = p.room();
+        if super::width(&text) > room && room > super::width(&hint_part) + 10 {
+            let body = format!(" {}BREACH {}{tail}", sym_sp(v), breach_text(v, r));
+            p.put_fit(&body, room - super::width(&hint_part), style, v.g.ellipsis);
+            p.put(&hint_part, style);
+        } else {
+            p.put_fit(&text, room, style, v.g.ellipsis);
+        }
+        row += 1;
+    }
+}
+
+/// The crit symbol and a space, or nothing for ASCII (whose glyphs are words).
+pub(super) fn sym_sp(v: &View) -> String {
+    let s = super::sym(v.g.crit);
+    if s.is_empty() {
+        String::new()
+    } else {
+        format!("{s} ")
+    }
+}

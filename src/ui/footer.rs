@@ -1,0 +1,21 @@
+//! Footer: the current notice and the few keys that matter most.
+
+use super::{Pen, View};
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+
+pub(super) const HINT: &str = "? help  q quit  Tab focus  Space tick";
+
+pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
+    let Some(mut p) = Pen::new(buf, area, 0) else {
+        return;
+    };
+    let hint = format!("{HINT} ");
+    let hint_w = super::width(&hint);
+    if let Some(n) = &v.s.notice {
+        p.put(" ", v.t.text());
+        let room = p.room().saturating_sub(hint_w + 1);
+        p.put_fit(&n.text, room, v.t.accent(), v.g.ellipsis);
+    }
+    p.put_right(&hint, v.t.muted());
+}

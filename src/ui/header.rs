@@ -1,0 +1,216 @@
+//! Header: who, where, when (T-clock), and whether the pollers are healthy.
+
+use super::{hms, width, Pen, View};
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+
+pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
+    let clock = crate::app::format_t_clock(v.t_off);
+    // On a wall screen the clock is drawn big, three lines high, left of the text.
+    if area.height >= 3 {
+        if let Some(rows) = big_text(&clock, v.g.current.is_ascii()) {
+            let w = rows.iter().map(|r| super::width(r)).max().unwrap_or(0) as u16 + 2;
+            let style = v.t.accent();
+            for (i, r) in rows.iter().enumerate() {
+                if let Some(mut p) = Pen::new(buf, area, i as u16) {
+                    p.put(" ", style).put(r, style);
+                }
+            }
+            let rest = Rect {
+                x: area.x + w.min(area.width),
+                width: area.width.saturating_sub(w),
+                ..area
+            };
+            line1(buf, rest, v, false);
+            line2(buf, rest, v);
+            line3(buf, rest, v);
+            return;
+        }
+    }
+    line1(buf, area, v, true);
+    line2(buf, area, v);
+}
+
+/// Three-line glyphs for the T-clock; `None` if a character has none (e.g. "T0 not set").
+pub(super) fn big_text(s: &str, ascii: bool) -> Option<[String; 3]> {
+    let mut rows: [String; 3] = Default::default();
+    for c in s.chars() {
+        let g: [&str; 3] = if ascii {
+            match c {
+                '0' => [" _ ", "| |", "|_|"],
+                '1' => ["   ", "  |", "  |"],
+                '2' => [" _ ", " _|", "|_ "],
+                '3' => [" _ ", " _|", " _|"],
+                '4' => ["   ", "|_|", "  |"],
+                '5' => [" _ ", "|_ ", " _|"],
+                '6' => [" _ ", "|_ ", "|_|"],
+                '7' => [" _ ", "  |", "  |"],
+                '8' => [" _ ", "|_|", "|_|"],
+                '9' => [" _ ", "|_|", " _|"],
+                ':' => [" ", ".", "."],
+                'T' => ["___", " | ", " | "],
+                '+' => ["   ", "_|_", " | "],
+                '-' => ["   ", "___", "   "],
+                _ => return None,
+            }
+        } else {
+            match c {
+                '0' => ["█▀█", "█ █", "▀▀▀"],
+                '1' => [" ▀█", "  █", "  ▀"],
+                '2' => ["▀▀█", "█▀▀", "▀▀▀"],
+                '3' => ["▀▀█", " ▀█", "▀▀▀"],
+                '4' => ["█ █", "▀▀█", "  ▀"],
+                '5' => ["█▀▀", "▀▀█", "▀▀▀"],
+                '6' => ["█▀▀", "█▀█", "▀▀▀"],
+                '7' => ["▀▀█", "  █", "  ▀"],
+                '8' => ["█▀█", "█▀█", "▀▀▀"],
+                '9' => ["█▀█", "▀▀█", "▀▀▀"],
+                ':' => [" ", "▀", "▀"],
+                'T' => ["▀█▀", " █ ", " ▀ "],
+                '+' => ["   ", "▄█▄", " ▀ "],
+                '-' => ["   ", "▄▄▄", "   "],
+                _ => return None,
+            }
+        };
+        for (row, part) in rows.iter_mut().zip(g) {
+            row.push_str(part);
+            row.push(' ');
+        }
+    }
+    Some(rows)
+}
+
+/// `production` (and `prod`) get the danger style whatever the theme.
+pub(super) fn is_production(env: &str) -> bool {
+    let e = env.trim().to_ascii_lowercase();
+    e == "production" || e == "prod"
+}
+
+fn line1(buf: &mut Buffer, area: Rect, v: &View, clock: bool) {
+    let (overall, ostyle) = v.overall();
+    let ow = width(&overall) as u16 + 2;
+    // The left part stops short of the overall word so it is never overwritten.
+    let left_area = Rect {
+        width: area.width.saturating_sub(ow + 1),
+        ..area
+    };
+    if let Some(mut p) = Pen::new(buf, left_area, 0) {
+        if clock {
+            let clock = crate::app::format_t_clock(v.t_off);
+            p.put(
+                &format!(" {clock} "),
+                v.t.accent().add_modifier(Modifier::REVERSED),
+            );
+        }
+        p.space();
+        if let Some(env) = v.s.cfg.cutover.environment.as_deref() {
+            let style = if is_production(env) {
+                v.t.danger()
+            } else {
+                v.t.accent()
+            };
+            p.put(&format!(" {} ", env.to_uppercase()), style).space();
+        }
+        // The phase matters more than the name everyone in the room knows: cut the name first.
+        let phase_w = v
+            .phase()
+            .map(|ph| super::width(v.g.sep) + super::width(ph) + 7)
+            .unwrap_or(0);
+        let name_room = p.room().saturating_sub(phase_w).clamp(8, 32);
+        p.put_fit(
+            &v.s.cfg.cutover.name,
+            name_room,
+            v.t.text().add_modifier(Modifier::BOLD),
+            v.g.ellipsis,
+        );
+        if let Some(phase) = v.phase() {
+            p.put(v.g.sep, v.t.muted()).put("phase: ", v.t.muted());
+            let room = p.room();
+            p.put_fit(phase, room, v.t.text(), v.g.ellipsis);
+        }
+    }
+    if let Some(mut p) = Pen::new(buf, area, 0) {
+        p.put_right(&format!(" {overall} "), ostyle);
+    }
+}
+
+fn line2(buf: &mut Buffer, area: Rect, v: &View) {
+    let Some(mut p) = Pen::new(buf, area, 1) else {
+        return;
+    };
+    let e = &v.s.engine;
+    let total = e.sources.len().max(v.s.cfg.sources.len());
+    // Ok means answered at least once and not failing now: a source never polled is not ok.
+    let ok = e
+        .sources
+        .iter()
+        .filter(|s| !s.is_down() && s.last_ok.is_some())
+        .count();
+    let sstyle = if ok == total { v.t.ok() } else { v.t.warn() };
+    p.put(" ", v.t.text())
+        .put(&format!("sources {ok}/{total} ok"), sstyle);
+    let down: Vec<&str> = e
+        .sources
+        .iter()
+        .filter(|s| s.is_down())
+        .map(|s| s.id.as_str())
+        .collect();
+    if !down.is_empty() {
+        p.put(v.g.sep, v.t.muted()).put(
+            &format!("SRC DOWN {}: {}", down.len(), down.join(", ")),
+            v.t.crit(),
+        );
+    }
+    if v.s.read_only {
+        p.put(v.g.sep, v.t.muted())
+            .put(" READ-ONLY ", v.t.accent().add_modifier(Modifier::REVERSED));
+    }
+    let insecure: Vec<&str> =
+        v.s.cfg
+            .sources
+            .iter()
+            .filter(|s| s.insecure_tls)
+            .map(|s| s.id.as_str())
+            .collect();
+    if !insecure.is_empty() {
+        p.put(v.g.sep, v.t.muted()).put(
+            &format!("{} INSECURE TLS: {}", v.g.warning, insecure.join(", ")),
+            v.t.warn(),
+        );
+    }
+    // Latency last: it is the first thing to give way on a narrow screen.
+    if let Some(worst) = e.sources.iter().filter_map(|s| s.last_latency_ms).max() {
+        p.put(v.g.sep, v.t.muted())
+            .put(&format!("worst {worst}ms"), v.t.muted());
+    }
+    p.put_right(&format!("{} UTC ", hms(v.now())), v.t.muted());
+}
+
+/// Third header line on a wall screen: the current step and the countdown to the next.
+fn line3(buf: &mut Buffer, area: Rect, v: &View) {
+    let Some(mut p) = Pen::new(buf, area, 2) else {
+        return;
+    };
+    let steps = &v.s.cfg.steps;
+    p.put(" ", v.t.text());
+    if let Some(c) = v.current {
+        p.put(v.g.current, v.t.accent())
+            .put(" now: ", v.t.muted())
+            .put(&steps[c].title, v.t.text().add_modifier(Modifier::BOLD));
+    }
+    if let (Some(n), Some(off)) = (v.next, v.t_off) {
+        p.put(v.g.sep, v.t.muted())
+            .put("next: ", v.t.muted())
+            .put(
+                &format!(
+                    "{} in {}",
+                    super::timeline::t_offset(steps[n].at.0),
+                    super::countdown(steps[n].at.0 - off)
+                ),
+                v.t.accent(),
+            )
+            .put(" ", v.t.text())
+            .put(&steps[n].title, v.t.text());
+    }
+}

@@ -1,0 +1,58 @@
+//! Help overlay: a centred popup listing every key of `keys::HELP`.
+
+use super::{Pen, View};
+use crate::app::keys::HELP;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Borders, Clear, Widget};
+
+/// Arrows become words with `--ascii` (terminals without those glyphs).
+fn keys_text(keys: &str, ascii: bool) -> String {
+    if ascii {
+        keys.replace('↓', "Down").replace('↑', "Up")
+    } else {
+        keys.to_string()
+    }
+}
+
+pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
+    let ascii = v.g.current.is_ascii();
+    let key_w = HELP
+        .iter()
+        .map(|(k, _)| super::width(&keys_text(k, ascii)))
+        .max()
+        .unwrap_or(0);
+    let text_w = HELP.iter().map(|(_, d)| super::width(d)).max().unwrap_or(0);
+    let want_w = (key_w + text_w + 6) as u16;
+    let want_h = HELP.len() as u16 + 4;
+    let w = want_w.min(area.width);
+    let h = want_h.min(area.height);
+    let popup = Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    };
+    Clear.render(popup, buf);
+    let block = Block::new()
+        .borders(Borders::ALL)
+        .border_set(v.g.border)
+        .border_style(v.t.accent())
+        .title(Line::styled(" Help ", v.t.accent()))
+        .title_bottom(Line::styled(" Esc or ? to close ", v.t.muted()));
+    let inner = block.inner(popup);
+    block.render(popup, buf);
+    for (i, (k, d)) in HELP.iter().enumerate() {
+        let Some(mut p) = Pen::new(buf, inner, i as u16 + 1) else {
+            break;
+        };
+        p.put(" ", v.t.text()).put(
+            &keys_text(k, ascii),
+            v.t.text().add_modifier(Modifier::BOLD),
+        );
+        p.col(key_w as u16 + 3);
+        p.put(d, v.t.text());
+    }
+}

@@ -1,0 +1,367 @@
+//! Rendering: plain functions per screen region that only read `State`.
+//!
+//! No I/O and no system clock here: every age and countdown is computed from
+//! `state.now`, so a frame is a pure function of (state, theme, size).
+
+mod banner;
+mod compact;
+mod events;
+mod flags;
+mod footer;
+mod header;
+mod help;
+pub mod layout;
+mod signals;
+mod timeline;
+
+#[cfg(test)]
+mod tests;
+
+use crate::app::{Focus, State};
+use crate::config::duration::format_duration;
+use crate::config::SignalKind;
+use crate::engine::{Band, Counts, Engine, Row, Status};
+use crate::sample::{Ts, Value};
+use crate::theme::{Glyphs, Theme};
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Widget};
+use std::time::Duration;
+
+/// Draws the whole screen for the frame's size.
+pub fn render(frame: &mut ratatui::Frame, state: &State, theme: &Theme) {
+    let area = frame.area();
+    render_to(frame.buffer_mut(), area, state, theme);
+}
+
+/// The same into any buffer (for tests and benchmarks).
+pub fn render_to(buf: &mut Buffer, area: Rect, state: &State, theme: &Theme) {
+    let v = View::new(state, theme);
+    let wide = layout::is_wide(area);
+    let banner_lines = banner::lines_wanted(&v, wide);
+    let flag_rows = state
+        .engine
+        .rows
+        .iter()
+        .filter(|r| r.kind == SignalKind::Flag)
+        .count();
+    let signal_rows = state.engine.rows.len() - flag_rows;
+    match layout::screen(area, banner_lines, signal_rows, flag_rows) {
+        layout::Screen::Full(a) => {
+            header::render(buf, a.header, &v);
+            banner::render(buf, a.banner, &v);
+            signals::render(buf, a.signals, &v);
+            flags::render(buf, a.flags, &v);
+            timeline::render(buf, a.timeline, &v);
+            events::render(buf, a.events, &v);
+            footer::render(buf, a.footer, &v);
+        }
+        layout::Screen::Compact(r) => compact::render(buf, r, &v),
+        layout::Screen::TooSmall(r) => compact::too_small(buf, r, &v),
+    }
+    if state.show_help {
+        help::render(buf, area, &v);
+    }
+}
+
+/// Counts across rows and sources: what the header's overall word says.
+/// A row with no data counts as no data whatever band its policy gives it.
+pub fn counts(engine: &Engine) -> Counts {
+    let mut c = Counts::default();
+    for r in &engine.rows {
+        match r.status {
+            Status::NoData(_) => c.no_data += 1,
+            Status::Band(_) => match r.effective {
+                Band::Ok => c.ok += 1,
+                Band::Warn => c.warn += 1,
+                Band::Crit => c.crit += 1,
+            },
+        }
+    }
+    c.sources_down = engine.sources.iter().filter(|s| s.is_down()).count();
+    c
+}
+
+/// Values derived once per frame and shared by the regions.
+pub(crate) struct View<'a> {
+    pub s: &'a State,
+    pub t: &'a Theme,
+    pub g: &'a Glyphs,
+    pub counts: Counts,
+    /// Critical rows whose effective band is crit: the banner's subject.
+    pub breaches: Vec<&'a Row>,
+    pub t_off: Option<i64>,
+    /// Index into `cfg.steps` of the last step at or before now.
+    pub current: Option<usize>,
+    /// Index into `cfg.steps` of the first step after now.
+    pub next: Option<usize>,
+}
+
+impl<'a> View<'a> {
+    pub fn new(s: &'a State, t: &'a Theme) -> Self {
+        let t_off = s.t_offset_ms();
+        let (mut current, mut next) = (None, None);
+        if let Some(off) = t_off {
+            for (i, st) in s.cfg.steps.iter().enumerate() {
+                if st.at.0 <= off {
+                    if current.is_none_or(|c: usize| s.cfg.steps[c].at.0 <= st.at.0) {
+                        current = Some(i);
+                    }
+                } else if next.is_none_or(|n: usize| s.cfg.steps[n].at.0 > st.at.0) {
+                    next = Some(i);
+                }
+            }
+        }
+        View {
+            s,
+            t,
+            g: t.glyphs(),
+            counts: counts(&s.engine),
+            breaches: s
+                .engine
+                .rows
+                .iter()
+                .filter(|r| r.critical && r.effective == Band::Crit)
+                .collect(),
+            t_off,
+            current,
+            next,
+        }
+    }
+
+    pub fn now(&self) -> Ts {
+        self.s.now
+    }
+
+    /// The phase: the latest `phase` named at or before the current step, else its title.
+    pub fn phase(&self) -> Option<&'a str> {
+        let cur = self.current?;
+        let steps = &self.s.cfg.steps;
+        let at = steps[cur].at.0;
+        steps
+            .iter()
+            .filter(|st| st.at.0 <= at && st.phase.is_some())
+            .max_by_key(|st| st.at.0)
+            .and_then(|st| st.phase.as_deref())
+            .or(Some(steps[cur].title.as_str()))
+    }
+
+    pub fn rollback_key(&self) -> &'a str {
+        &self.s.cfg.cutover.rollback_key
+    }
+
+    pub fn focused(&self, f: Focus) -> bool {
+        self.s.focus == f
+    }
+
+    /// The overall word and its style: "ALL OK" only when everything is green.
+    pub fn overall(&self) -> (String, Style) {
+        let c = &self.counts;
+        let g = self.g;
+        if self.s.engine.rows.is_empty() {
+            return (join_sym(sym(g.empty), "WAITING FOR DATA"), self.t.no_data());
+        }
+        if c.all_green() {
+            return (join_sym(sym(g.ok), "ALL OK"), self.t.ok());
+        }
+        let mut parts: Vec<String> = Vec::with_capacity(5);
+        let (sym_glyph, style) = if c.crit > 0 {
+            (g.crit, self.t.crit())
+        } else if c.warn > 0 || c.sources_down > 0 {
+            (g.warn, self.t.warn())
+        } else {
+            (g.empty, self.t.no_data())
+        };
+        // The symbol of the worst state leads, without its word (the counts carry words).
+        if !sym(sym_glyph).is_empty() {
+            parts.push(sym(sym_glyph).to_string());
+        }
+        if c.crit > 0 {
+            parts.push(format!("{} CRIT", c.crit));
+        }
+        if c.warn > 0 {
+            parts.push(format!("{} WARN", c.warn));
+        }
+        if c.no_data > 0 {
+            parts.push(format!("{} NO DATA", c.no_data));
+        }
+        // The header's second line names down sources; here only when nothing else is wrong.
+        if c.sources_down > 0 && c.crit + c.warn + c.no_data == 0 {
+            parts.push(format!("{} SRC DOWN", c.sources_down));
+        }
+        (parts.join(" "), style)
+    }
+}
+
+// ---------------------------------------------------------------- helpers
+
+/// The symbol part of a state glyph ("✖" of "✖ CRIT"); ASCII glyphs are words only.
+pub(crate) fn sym(glyph: &str) -> &str {
+    match glyph.split_once(' ') {
+        Some((s, _)) => s,
+        None => "",
+    }
+}
+
+fn join_sym(sym: &str, word: &str) -> String {
+    if sym.is_empty() {
+        word.to_string()
+    } else {
+        format!("{sym} {word}")
+    }
+}
+
+/// Seconds as `0s`, `45s`, `1m12s`, `2h05m`.
+pub(crate) fn fmt_secs(secs: i64) -> String {
+    if secs <= 0 {
+        return "0s".into();
+    }
+    format_duration(Duration::from_secs(secs as u64))
+}
+
+/// Age of `then` at `now` (never negative: clocks of sources may run ahead).
+pub(crate) fn age(now: Ts, then: Ts) -> String {
+    fmt_secs((now - then).num_seconds())
+}
+
+/// A countdown as `04:12` or `1:02:03`, rounding up so it never shows 00:00 early.
+pub(crate) fn countdown(ms: i64) -> String {
+    let secs = (ms.max(0) + 999) / 1000;
+    let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m:02}:{s:02}")
+    }
+}
+
+/// A value with its unit: `2.10%`, `840 ms`, `true`.
+pub(crate) fn fmt_value(v: &Value, unit: Option<&str>) -> String {
+    match (v, unit) {
+        (Value::Num(_), Some("%")) => format!("{v}%"),
+        (Value::Num(_), Some(u)) if !u.is_empty() => format!("{v} {u}"),
+        _ => v.to_string(),
+    }
+}
+
+/// `HH:MM:SS` in UTC (the audit log's zone).
+pub(crate) fn hms(t: Ts) -> String {
+    t.format("%H:%M:%S").to_string()
+}
+
+pub(crate) fn width(s: &str) -> usize {
+    Span::raw(s).width()
+}
+
+/// A panel: a top rule with the title (cheaper in rows than a full box, which
+/// matters at 80×24), the title marked and bold when the panel has focus.
+pub(crate) fn panel(buf: &mut Buffer, area: Rect, title: &str, focused: bool, v: &View) -> Rect {
+    let title_style = if focused {
+        v.t.accent().patch(v.t.selected())
+    } else {
+        v.t.accent()
+    };
+    let mark = if focused { v.g.current } else { "" };
+    let title = Line::from(vec![
+        Span::raw(" "),
+        Span::styled(
+            format!("{mark}{}{title}", if focused { " " } else { "" }),
+            title_style,
+        ),
+        Span::raw(" "),
+    ]);
+    let block = Block::new()
+        .borders(Borders::TOP)
+        .border_set(v.g.border)
+        .border_style(v.t.border())
+        .title(title);
+    let inner = block.inner(area);
+    block.render(area, buf);
+    inner
+}
+
+/// Writes left to right along one line of an area, clipping at its right edge.
+pub(crate) struct Pen<'b> {
+    buf: &'b mut Buffer,
+    pub x: u16,
+    y: u16,
+    left: u16,
+    right: u16,
+}
+
+impl<'b> Pen<'b> {
+    /// `None` when `row` is outside the area, so callers cannot write out of bounds.
+    pub fn new(buf: &'b mut Buffer, area: Rect, row: u16) -> Option<Self> {
+        let area = area.intersection(buf.area);
+        if row >= area.height || area.width == 0 {
+            return None;
+        }
+        Some(Pen {
+            buf,
+            x: area.x,
+            y: area.y + row,
+            left: area.x,
+            right: area.right(),
+        })
+    }
+
+    pub fn room(&self) -> usize {
+        self.right.saturating_sub(self.x) as usize
+    }
+
+    /// Fills the whole line with a style (e.g. the selection background).
+    pub fn fill(&mut self, style: Style) {
+        let r = Rect::new(self.left, self.y, self.right - self.left, 1);
+        self.buf.set_style(r, style);
+    }
+
+    pub fn put(&mut self, s: &str, style: Style) -> &mut Self {
+        if self.x < self.right {
+            let (x, _) = self.buf.set_stringn(self.x, self.y, s, self.room(), style);
+            self.x = x;
+        }
+        self
+    }
+
+    /// Writes at most `max` columns, ending in an ellipsis when cut.
+    pub fn put_fit(&mut self, s: &str, max: usize, style: Style, ellipsis: &str) -> &mut Self {
+        let max = max.min(self.room());
+        if width(s) <= max {
+            return self.put(s, style);
+        }
+        let ew = width(ellipsis);
+        if max <= ew {
+            return self.put(s, style);
+        }
+        let (x, _) = self.buf.set_stringn(self.x, self.y, s, max - ew, style);
+        self.x = x;
+        self.put(ellipsis, style)
+    }
+
+    /// Moves to column `col` of the area (only forward), so columns line up.
+    pub fn col(&mut self, col: u16) -> &mut Self {
+        let x = self.left.saturating_add(col).min(self.right);
+        if x > self.x {
+            self.x = x;
+        }
+        self
+    }
+
+    pub fn space(&mut self) -> &mut Self {
+        self.x = (self.x + 1).min(self.right);
+        self
+    }
+
+    /// Writes `s` ending at the right edge, if it fits after what is already there.
+    pub fn put_right(&mut self, s: &str, style: Style) -> bool {
+        let w = width(s) as u16;
+        if w > self.right.saturating_sub(self.x) {
+            return false;
+        }
+        self.x = self.right - w;
+        self.put(s, style);
+        true
+    }
+}

@@ -1,0 +1,270 @@
+//! Signals panel: metric and health rows with value, sparkline, band, time in
+//! band, threshold, trip progress, baseline and advice. Only visible rows are
+//! drawn, so 1,000 rows cost what a screenful costs.
+
+use super::{age, fmt_secs, fmt_value, panel, Pen, View};
+use crate::app::Focus;
+use crate::config::SignalKind;
+use crate::engine::{Row, Status};
+use crate::sample::Value;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+
+pub(super) fn is_signal(r: &Row) -> bool {
+    matches!(r.kind, SignalKind::Metric | SignalKind::Health)
+}
+
+/// First visible row so that `sel` is on screen (derived, so the view keeps no state).
+pub(super) fn scroll_offset(sel: usize, height: usize) -> usize {
+    if height == 0 || sel < height {
+        0
+    } else {
+        sel + 1 - height
+    }
+}
+
+pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
+    let rows = &v.s.engine.rows;
+    let n = rows.iter().filter(|r| is_signal(r)).count();
+    let focused = v.focused(Focus::Signals);
+    let h = area.height.saturating_sub(1) as usize;
+    let sel = v.s.selected_signal.min(n.saturating_sub(1));
+    let off = scroll_offset(sel, h);
+    let title = if n > h && h > 0 {
+        format!("Signals {}-{} of {n}", off + 1, (off + h).min(n))
+    } else {
+        format!("Signals {n}")
+    };
+    let inner = panel(buf, area, &title, focused, v);
+    if n == 0 {
+        if let Some(mut p) = Pen::new(buf, inner, 0) {
+            p.put(
+                " no signal rows yet (waiting for the first poll)",
+                v.t.muted(),
+            );
+        }
+        return;
+    }
+    let cols = Cols::for_width(inner.width);
+    for (i, r) in rows
+        .iter()
+        .filter(|r| is_signal(r))
+        .skip(off)
+        .take(h)
+        .enumerate()
+    {
+        let selected = off + i == sel;
+        row(buf, inner, i as u16, r, selected && focused, &cols, v);
+    }
+}
+
+/// Column positions for a panel width.
+pub(super) struct Cols {
+    label: u16,
+    label_w: u16,
+    value: u16,
+    value_w: u16,
+    spark: u16,
+    spark_w: u16,
+    status: u16,
+    since: u16,
+    extra: u16,
+}
+
+impl Cols {
+    fn for_width(w: u16) -> Cols {
+        let label_w = if w >= 120 {
+            28
+        } else if w >= 100 {
+            24
+        } else {
+            18
+        };
+        let spark_w = if w >= 120 { 16 } else { 8 };
+        let label = 3;
+        let value = label + label_w + 1;
+        let value_w = 11;
+        let spark = value + value_w + 1;
+        let status = spark + spark_w + 1;
+        let since = status + 8;
+        let extra = since + 7;
+        Cols {
+            label,
+            label_w,
+            value,
+            value_w,
+            spark,
+            spark_w,
+            status,
+            since,
+            extra,
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn row(buf: &mut Buffer, area: Rect, y: u16, r: &Row, selected: bool, c: &Cols, v: &View) {
+    let Some(mut p) = Pen::new(buf, area, y) else {
+        return;
+    };
+    let (t, g) = (v.t, v.g);
+    if selected {
+        p.fill(t.selected());
+        p.put(g.selected, t.text().add_modifier(Modifier::BOLD));
+    }
+    p.col(1);
+    if r.critical {
+        p.put(g.critical_marker, t.text().add_modifier(Modifier::BOLD));
+    }
+    p.col(c.label);
+    p.put_fit(&r.label, c.label_w as usize, t.text(), g.ellipsis);
+    p.col(c.value);
+    let status_style = t.status(r.status);
+    match (r.status, &r.value) {
+        (Status::Band(_), Some(val)) => {
+            let s = fmt_value(val, r.unit.as_deref());
+            let s = format!("{s:>w$}", w = c.value_w as usize);
+            p.put_fit(&s, c.value_w as usize, t.text(), g.ellipsis);
+            p.col(c.spark);
+            let spark_style = Style {
+                fg: status_style.fg,
+                ..Style::new()
+            };
+            p.put(&sparkline(r, c.spark_w as usize, g.spark), spark_style);
+        }
+        // Without data, where the value would be it says how old the last one is:
+        // never the last value as if it were current.
+        _ => {
+            let last = match r.last_good_at {
+                Some(at) => format!("last good {} ago", age(v.now(), at)),
+                None => "never had data".into(),
+            };
+            let w = (c.status - c.value - 1) as usize;
+            p.put_fit(&last, w, t.no_data(), g.ellipsis);
+        }
+    }
+    p.col(c.status);
+    p.put(g.status(r.status), status_style);
+    p.col(c.since);
+    p.put(&age(v.now(), r.status_since), t.muted());
+    p.col(c.extra);
+    for (i, (text, style)) in extras(r, v).into_iter().enumerate() {
+        // A stub of a word helps nobody: stop when fewer than a few columns remain.
+        if p.room() < super::width(g.sep) + 6 {
+            break;
+        }
+        if i > 0 {
+            p.put(g.sep, t.muted());
+        }
+        let room = p.room();
+        p.put_fit(&text, room, style, g.ellipsis);
+    }
+}
+
+/// The last `w` values scaled between their own min and max (a trend, not a level).
+pub(super) fn sparkline(r: &Row, w: usize, ramp: &[&str]) -> String {
+    let n = r.history.len().min(w);
+    let vals = r.history.iter().skip(r.history.len() - n);
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for x in vals.clone().filter(|x| x.is_finite()) {
+        lo = lo.min(*x);
+        hi = hi.max(*x);
+    }
+    let top = ramp.len().saturating_sub(1) as f64;
+    let mut s = String::with_capacity(w * 3);
+    for x in vals {
+        if !x.is_finite() {
+            s.push(' ');
+            continue;
+        }
+        let level = if hi > lo {
+            ((x - lo) / (hi - lo) * top).round() as usize
+        } else {
+            0
+        };
+        s.push_str(ramp.get(level).copied().unwrap_or(" "));
+    }
+    s
+}
+
+/// The row's tail, most important first: it is cut where the width ends.
+fn extras(r: &Row, v: &View) -> Vec<(String, Style)> {
+    let t = v.t;
+    let mut out = Vec::with_capacity(5);
+    if let Status::NoData(_) = r.status {
+        if let Some(reason) = &r.reason {
+            out.push((reason.clone(), t.no_data()));
+        }
+        if let (Some(_), Some(val)) = (&r.last_good_at, &r.value) {
+            out.push((
+                format!("was {}", fmt_value(val, r.unit.as_deref())),
+                t.muted(),
+            ));
+        }
+    }
+    if !r.threshold.is_empty() {
+        out.push((r.threshold.clone(), t.muted()));
+    }
+    if let Some(tp) = trip_text(r, v) {
+        out.push((tp, t.warn()));
+    } else if r.streak > 1 && r.raw.is_some_and(|b| b != r.band) {
+        out.push((format!("streak {}", r.streak), t.muted()));
+    }
+    if let Some(b) = &r.baseline {
+        let mut s = format!("{} {}", v.g.delta, b.row);
+        if let Some(bv) = b.value {
+            s = format!(
+                "{} {}",
+                b.row,
+                fmt_value(&Value::Num(bv), r.unit.as_deref())
+            );
+        }
+        if let Some(d) = b.delta {
+            let sign = if d >= 0.0 { "+" } else { "" };
+            s.push_str(&format!(" {}{sign}{}", v.g.delta, Value::Num(d)));
+        }
+        if let Some(pct) = b.delta_pct {
+            s.push_str(&format!(" ({pct:+.0}%)"));
+        }
+        out.push((s, t.text()));
+    }
+    if let Some(a) = &r.advice {
+        out.push((a.clone(), t.accent()));
+    }
+    out
+}
+
+/// "crit in 20s", "tripping 2/3", "clears in 40s": a band change in progress.
+pub(super) fn trip_text(r: &Row, v: &View) -> Option<String> {
+    let pend = r.pending?;
+    let sig = v.s.cfg.signals.get(r.signal);
+    let elapsed = (v.now() - pend.since).num_milliseconds();
+    let word = pend.toward.word();
+    if pend.toward > r.band {
+        if let Some(f) = sig.and_then(|s| s.for_) {
+            let left = (f.as_ms() - elapsed).max(0);
+            return Some(format!("{word} in {}", fmt_secs((left + 999) / 1000)));
+        }
+        if let Some([m, n]) = sig.and_then(|s| s.m_of_n) {
+            let k = r
+                .recent
+                .iter()
+                .rev()
+                .take(n as usize)
+                .filter(|b| **b >= pend.toward)
+                .count();
+            return Some(format!("tripping {k}/{m}"));
+        }
+        Some(format!("tripping to {word}"))
+    } else {
+        if let Some(f) = sig.and_then(|s| s.clear_for) {
+            let left = (f.as_ms() - elapsed).max(0);
+            return Some(format!(
+                "clears to {word} in {}",
+                fmt_secs((left + 999) / 1000)
+            ));
+        }
+        Some(format!("clearing to {word}"))
+    }
+}

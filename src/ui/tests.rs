@@ -1,0 +1,802 @@
+//! Screens drawn on `TestBackend` from a hand-built `State` with a fixed clock.
+
+use super::*;
+use crate::app::keys::HELP;
+use crate::app::{Notice, Tick};
+use crate::config::Config;
+use crate::engine::{Advised, BaselineView, Event, EventKind, Pending, Severity, SourceHealth};
+use crate::sample::NoDataKind;
+use crate::theme::{ColorDepth, ThemeOptions};
+use chrono::{Duration as CDur, TimeZone, Utc};
+use ratatui::backend::TestBackend;
+use ratatui::style::Color;
+use ratatui::Terminal;
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+const CFG: &str = r#"
+[cutover]
+name = "brokers cutover"
+environment = "production"
+rollback_key = "R"
+
+[[source]]
+id = "metrics"
+kind = "http"
+url = "http://localhost:5000/analytics/ops/metrics"
+
+[[source]]
+id = "flags"
+kind = "http"
+url = "https://localhost:5000/api/v2/admin/flags"
+insecure_tls = true
+
+[[signal]]
+id = "p95"
+source = "metrics"
+label = "p95 latency"
+kind = "metric"
+path = ".p95_ms"
+unit = "ms"
+warn = "> 1000"
+crit = "> 2000"
+for = "30s"
+critical = true
+baseline = "p95_v1"
+
+[[signal]]
+id = "err"
+source = "metrics"
+label = "error rate"
+kind = "metric"
+path = ".error_rate_pct"
+unit = "%"
+warn = "> 1"
+crit = "> 2"
+m_of_n = [3, 5]
+critical = true
+
+[[signal]]
+id = "p95_v1"
+source = "metrics"
+label = "p95 v1"
+kind = "metric"
+path = ".v1.p95_ms"
+unit = "ms"
+
+[[signal]]
+id = "health"
+source = "flags"
+label = "api health"
+kind = "health"
+
+[[signal]]
+id = "match"
+source = "metrics"
+label = "match rate"
+kind = "metric"
+path = ".match_rate"
+unit = "%"
+
+[[signal]]
+id = "queue"
+source = "metrics"
+label = "queue depth"
+kind = "metric"
+path = ".queue"
+
+[[signal]]
+id = "v2_primary"
+source = "flags"
+kind = "flag"
+path = ".flags.v2_primary"
+
+[[signal]]
+id = "shadow_mode"
+source = "flags"
+kind = "flag"
+path = ".flags.shadow_mode"
+
+[[step]]
+at = "-15m"
+title = "Freeze deploys"
+phase = "prepare"
+checklist = ["announce in #cutover", "snapshot the database"]
+
+[[step]]
+at = "-5m"
+title = "Go / No-Go"
+gate = true
+checklist = ["sign-off by the lead"]
+
+[[step]]
+at = "0"
+title = "Switch traffic to v2"
+phase = "cutover"
+checklist = ["flip v2_primary", "watch error rate"]
+
+[[step]]
+at = "+30m"
+title = "Verify and close"
+checklist = ["report to stakeholders"]
+
+[[step]]
+at = "+48h"
+title = "Decommission v1"
+"#;
+
+fn now() -> Ts {
+    Utc.with_ymd_and_hms(2026, 11, 25, 20, 41, 7).unwrap()
+}
+
+fn ago(s: i64) -> Ts {
+    now() - CDur::seconds(s)
+}
+
+fn row(key: &str, signal: usize, label: &str, kind: SignalKind, status: Status) -> Row {
+    let band = match status {
+        Status::Band(b) => b,
+        Status::NoData(_) => Band::Ok,
+    };
+    Row {
+        key: key.into(),
+        signal,
+        label: label.into(),
+        kind,
+        critical: false,
+        unit: None,
+        value: None,
+        last_good_at: None,
+        last_sample_at: Some(ago(2)),
+        status,
+        status_since: ago(30),
+        reason: None,
+        band,
+        band_since: ago(30),
+        effective: band,
+        streak: 1,
+        raw: Some(band),
+        pending: None,
+        history: VecDeque::new(),
+        baseline: None,
+        threshold: String::new(),
+        advice: None,
+        changed_at: None,
+        recent: VecDeque::new(),
+    }
+}
+
+fn state() -> State {
+    let cfg: Config = toml::from_str(CFG).expect("test config parses");
+    let cfg = Arc::new(cfg);
+    let mut engine = Engine::new(cfg.clone(), ago(3600));
+
+    let mut p95 = row(
+        "p95",
+        0,
+        "p95 latency",
+        SignalKind::Metric,
+        Status::Band(Band::Crit),
+    );
+    p95.critical = true;
+    p95.unit = Some("ms".into());
+    p95.value = Some(Value::Num(2400.0));
+    p95.last_good_at = Some(ago(2));
+    p95.band_since = ago(72);
+    p95.status_since = ago(72);
+    p95.threshold = "warn > 1000 · crit > 2000".into();
+    p95.history = (0..40).map(|i| 800.0 + (i * 40) as f64).collect();
+    p95.streak = 5;
+    p95.baseline = Some(BaselineView {
+        row: "p95_v1".into(),
+        value: Some(800.0),
+        delta: Some(1600.0),
+        delta_pct: Some(200.0),
+    });
+    p95.advice = Some("roll back if it holds".into());
+
+    let mut err = row(
+        "err",
+        1,
+        "error rate",
+        SignalKind::Metric,
+        Status::Band(Band::Warn),
+    );
+    err.critical = true;
+    err.unit = Some("%".into());
+    err.value = Some(Value::Num(1.5));
+    err.threshold = "warn > 1 · crit > 2".into();
+    err.pending = Some(Pending {
+        toward: Band::Crit,
+        since: ago(10),
+    });
+    err.recent = [Band::Warn, Band::Crit, Band::Crit].into_iter().collect();
+    err.raw = Some(Band::Crit);
+    err.history = [0.5, 0.7, 1.1, 1.5, 2.2, 2.4].into_iter().collect();
+
+    let mut v1 = row(
+        "p95_v1",
+        2,
+        "p95 v1",
+        SignalKind::Metric,
+        Status::Band(Band::Ok),
+    );
+    v1.unit = Some("ms".into());
+    v1.value = Some(Value::Num(800.0));
+
+    let mut health = row(
+        "health",
+        3,
+        "api health",
+        SignalKind::Health,
+        Status::NoData(NoDataKind::Error),
+    );
+    health.reason = Some("connection refused".into());
+    health.last_good_at = Some(ago(45));
+    health.value = Some(Value::Num(200.0));
+
+    let mut m = row(
+        "match",
+        4,
+        "match rate",
+        SignalKind::Metric,
+        Status::NoData(NoDataKind::Empty),
+    );
+    m.reason = Some("path .match_rate is null".into());
+
+    let mut q = row(
+        "queue",
+        5,
+        "queue depth",
+        SignalKind::Metric,
+        Status::NoData(NoDataKind::Stale),
+    );
+    q.reason = Some("no sample for 2m".into());
+    q.last_good_at = Some(ago(120));
+    q.value = Some(Value::Num(17.0));
+    q.effective = Band::Warn;
+
+    let mut f1 = row(
+        "v2_primary",
+        6,
+        "v2_primary",
+        SignalKind::Flag,
+        Status::Band(Band::Ok),
+    );
+    f1.value = Some(Value::Bool(true));
+    f1.changed_at = Some(ago(180));
+    let mut f2 = row(
+        "shadow_mode",
+        7,
+        "shadow_mode",
+        SignalKind::Flag,
+        Status::NoData(NoDataKind::Error),
+    );
+    f2.reason = Some("source down".into());
+
+    engine.rows = vec![p95, err, v1, health, m, q, f1, f2];
+    engine.sources = vec![
+        SourceHealth {
+            id: "metrics".into(),
+            required: true,
+            polls: 100,
+            last_ok: Some(ago(2)),
+            last_poll: Some(ago(2)),
+            last_latency_ms: Some(120),
+            last_status: Some(200),
+            ..Default::default()
+        },
+        SourceHealth {
+            id: "flags".into(),
+            required: true,
+            polls: 100,
+            errors: 3,
+            consecutive_errors: 3,
+            last_ok: Some(ago(45)),
+            last_poll: Some(ago(1)),
+            last_error: Some("connection refused".into()),
+            last_latency_ms: Some(840),
+            ..Default::default()
+        },
+    ];
+
+    let mut events = VecDeque::new();
+    for (s, sev, text) in [
+        (300, Severity::Info, "v2_primary false -> true"),
+        (72, Severity::Crit, "p95 latency ok -> crit (2400 ms)"),
+        (45, Severity::Warn, "source flags down: connection refused"),
+    ] {
+        events.push_back(Event {
+            at: ago(s),
+            severity: sev,
+            kind: EventKind::Note { text: text.into() },
+            text: text.into(),
+        });
+    }
+
+    let ticks = cfg
+        .steps
+        .iter()
+        .map(|s| vec![None; s.checklist.len()])
+        .collect::<Vec<Vec<Option<Tick>>>>();
+    let mut st = State {
+        cfg,
+        engine,
+        now: now(),
+        // T+17:45
+        t0: Some(ago(17 * 60 + 45)),
+        events,
+        ticks,
+        focus: Focus::Signals,
+        selected_signal: 0,
+        selected_item: (2, 1),
+        show_help: false,
+        read_only: false,
+        user: "alice".into(),
+        notice: Some(Notice {
+            text: "ticked: flip v2_primary".into(),
+            at: ago(3),
+        }),
+        quit: false,
+        dirty: true,
+    };
+    st.ticks[2][0] = Some(Tick {
+        by: "alice".into(),
+        at: Utc.with_ymd_and_hms(2026, 11, 25, 20, 24, 0).unwrap(),
+    });
+    st
+}
+
+fn theme() -> Theme {
+    Theme::load(
+        None,
+        ThemeOptions {
+            no_color: false,
+            ascii: false,
+            depth: ColorDepth::TrueColor,
+        },
+    )
+    .unwrap()
+}
+
+fn draw(state: &State, theme: &Theme, w: u16, h: u16) -> Buffer {
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    term.draw(|f| render(f, state, theme)).unwrap();
+    term.backend().buffer().clone()
+}
+
+fn text(buf: &Buffer) -> String {
+    let mut s = String::new();
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            s.push_str(buf[(x, y)].symbol());
+        }
+        s.push('\n');
+    }
+    s
+}
+
+fn screen(state: &State, w: u16, h: u16) -> String {
+    text(&draw(state, &theme(), w, h))
+}
+
+fn line_with<'a>(screen: &'a str, needle: &str) -> &'a str {
+    screen
+        .lines()
+        .find(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no line with {needle:?} in\n{screen}"))
+}
+
+#[test]
+fn full_screen_80x24_has_every_region() {
+    let s = screen(&state(), 80, 24);
+    // Header.
+    assert!(s.contains("T+17:45"), "{s}");
+    assert!(s.contains("PRODUCTION"), "{s}");
+    // At 80 columns the name gives way to the phase and the overall word.
+    assert!(s.contains("brokers cut"), "{s}");
+    assert!(s.contains("phase: cutover"), "{s}");
+    assert!(s.contains("sources 1/2 ok"), "{s}");
+    assert!(s.contains("SRC DOWN 1"), "{s}");
+    assert!(s.contains("1 CRIT 1 WARN 4 NO DATA"), "{s}");
+    // Panels.
+    for title in ["Signals", "Timeline", "Flags", "Events"] {
+        assert!(s.contains(title), "{title} missing:\n{s}");
+    }
+    // Footer.
+    assert!(s.contains("? help  q quit  Tab focus  Space tick"), "{s}");
+    assert!(s.contains("ticked: flip v2_primary"), "{s}");
+}
+
+#[test]
+fn overall_word_counts_and_all_ok_only_when_green() {
+    let st = state();
+    let (word, _) = View::new(&st, &theme()).overall();
+    assert!(word.contains("1 CRIT"), "{word}");
+    assert!(word.contains("1 WARN"), "{word}");
+    assert!(word.contains("4 NO DATA"), "{word}");
+    assert!(!word.contains("ALL OK"));
+
+    let mut green = state();
+    for r in &mut green.engine.rows {
+        r.status = Status::Band(Band::Ok);
+        r.effective = Band::Ok;
+        r.band = Band::Ok;
+    }
+    green.engine.sources[1].consecutive_errors = 0;
+    let (word, _) = View::new(&green, &theme()).overall();
+    assert!(word.contains("ALL OK"), "{word}");
+    // One source down is enough to lose "ALL OK".
+    green.engine.sources[1].consecutive_errors = 1;
+    let (word, _) = View::new(&green, &theme()).overall();
+    assert!(
+        !word.contains("ALL OK") && word.contains("1 SRC DOWN"),
+        "{word}"
+    );
+}
+
+#[test]
+fn banner_names_signal_value_threshold_duration_and_key() {
+    let s = screen(&state(), 80, 24);
+    let l = line_with(&s, "BREACH");
+    assert!(l.contains("p95 latency"), "{l}");
+    assert!(l.contains("2400 ms"), "{l}");
+    assert!(l.contains("press R to roll back"), "{l}");
+    let wide = screen(&state(), 160, 40);
+    let l = line_with(&wide, "BREACH");
+    assert!(l.contains("crit > 2000"), "{l}");
+    assert!(l.contains("for 1m12s"), "{l}");
+    assert!(l.contains("press R to roll back"), "{l}");
+}
+
+#[test]
+fn banner_uses_the_configured_key_and_advice() {
+    let mut st = state();
+    let mut cfg = (*st.cfg).clone();
+    cfg.cutover.rollback_key = "F9".into();
+    st.cfg = Arc::new(cfg);
+    st.engine.advised = Some(Advised {
+        since: ago(5),
+        reasons: vec!["p95 latency crit for 1m12s".into()],
+    });
+    let s = screen(&st, 100, 30);
+    let l = line_with(&s, "ROLLBACK ADVISED");
+    assert!(l.contains("p95 latency crit for 1m12s"), "{l}");
+    assert!(l.contains("press F9 to roll back"), "{l}");
+    assert!(line_with(&s, "BREACH").contains("press F9"));
+}
+
+#[test]
+fn banner_styled_impossible_to_miss_and_absent_without_breach() {
+    let st = state();
+    let t = theme();
+    let buf = draw(&st, &t, 80, 24);
+    let s = text(&buf);
+    let y = s.lines().position(|l| l.contains("BREACH")).unwrap() as u16;
+    // The whole line, edge to edge, carries the banner style.
+    for x in [0, 40, 79] {
+        assert_eq!(buf[(x, y)].bg, t.banner().bg.unwrap(), "x={x}");
+    }
+    let mut calm = state();
+    calm.engine.rows[0].effective = Band::Warn;
+    calm.engine.rows[0].status = Status::Band(Band::Warn);
+    assert!(!screen(&calm, 80, 24).contains("BREACH"));
+}
+
+#[test]
+fn every_status_shows_its_word_reason_and_age() {
+    let s = screen(&state(), 80, 24);
+    let p95 = line_with(&s, "p95 latency  ");
+    assert!(p95.contains("✖ CRIT") && p95.contains("2400 ms"), "{p95}");
+    assert!(p95.contains("1m12s"), "time in band: {p95}");
+    assert!(p95.contains("warn > 1000"), "threshold: {p95}");
+    let s = screen(&state(), 120, 40);
+    let err = line_with(&s, "error rate");
+    assert!(err.contains("▲ WARN") && err.contains("1.50%"), "{err}");
+    assert!(err.contains("tripping 2/3"), "{err}");
+    assert!(line_with(&s, "p95 v1 ").contains("✔ OK"));
+    let h = line_with(&s, "api health");
+    assert!(
+        h.contains("? ERROR") && h.contains("connection refused"),
+        "{h}"
+    );
+    assert!(h.contains("last good 45s ago"), "{h}");
+    // The last good value is never shown as the current value, only as "was".
+    let before_word = &h[..h.find("? ERROR").unwrap()];
+    assert!(h.contains("was 200") && !before_word.contains("200"), "{h}");
+    let m = line_with(&s, "match rate");
+    assert!(
+        m.contains("? EMPTY") && m.contains("path .match_rate is null"),
+        "{m}"
+    );
+    assert!(m.contains("never had data"), "{m}");
+    let q = line_with(&s, "queue depth");
+    assert!(
+        q.contains("? STALE") && q.contains("last good 2m ago"),
+        "{q}"
+    );
+    // Baseline beside with the delta, and advice, when there is room.
+    let s = screen(&state(), 200, 40);
+    let p95 = line_with(&s, "p95 latency  ");
+    assert!(
+        p95.contains("p95_v1 800 ms") && p95.contains("Δ+1600 (+200%)"),
+        "{p95}"
+    );
+    assert!(p95.contains("roll back if it holds"), "{p95}");
+    let h = line_with(&s, "api health");
+    assert!(
+        h.contains("last good 45s ago") && h.contains("connection refused"),
+        "{h}"
+    );
+}
+
+#[test]
+fn pending_trip_counts_down_with_for() {
+    let mut st = state();
+    let r = &mut st.engine.rows[0];
+    r.status = Status::Band(Band::Warn);
+    r.band = Band::Warn;
+    r.effective = Band::Warn;
+    r.pending = Some(Pending {
+        toward: Band::Crit,
+        since: ago(10),
+    });
+    let s = screen(&st, 120, 40);
+    assert!(
+        line_with(&s, "p95 latency  ").contains("crit in 20s"),
+        "{s}"
+    );
+}
+
+#[test]
+fn flags_show_value_change_age_and_no_data_reason() {
+    let s = screen(&state(), 80, 24);
+    let f = line_with(&s, "v2_primary  true");
+    assert!(f.contains("changed 3m ago"), "{f}");
+    let f = line_with(&s, "shadow_mode");
+    assert!(f.contains("? ERROR") && f.contains("source down"), "{f}");
+}
+
+#[test]
+fn timeline_marks_current_step_and_counts_down() {
+    let s = screen(&state(), 120, 40);
+    let cur = line_with(&s, "Switch traffic to v2");
+    assert!(cur.contains("▶"), "{cur}");
+    assert!(!line_with(&s, "Freeze deploys").contains("▶"));
+    // Next is +30m at T+17:45: 12:15 to go.
+    assert!(s.contains("next: T+30m in 12:15"), "{s}");
+    assert!(line_with(&s, "Go / No-Go").contains("GATE"));
+    assert!(line_with(&s, "flip v2_primary").contains("[x]"));
+    assert!(line_with(&s, "flip v2_primary").contains("by alice 20:24"));
+    assert!(line_with(&s, "watch error rate").contains("[ ]"));
+    // +48h is outside the window: listed compactly.
+    assert!(line_with(&s, "Decommission v1").contains("later"), "{s}");
+}
+
+#[test]
+fn timeline_without_t0() {
+    let mut st = state();
+    st.t0 = None;
+    let s = screen(&st, 80, 24);
+    assert!(s.contains("T0 not set"), "{s}");
+    assert!(!s.contains("▶ T0"), "{s}");
+}
+
+#[test]
+fn timeline_selection_highlighted_when_focused() {
+    let mut st = state();
+    st.focus = Focus::Timeline;
+    let t = theme();
+    let buf = draw(&st, &t, 120, 40);
+    let s = text(&buf);
+    let y = s
+        .lines()
+        .position(|l| l.contains("watch error rate"))
+        .unwrap() as u16;
+    let x = s
+        .lines()
+        .nth(y as usize)
+        .unwrap()
+        .chars()
+        .position(|c| c == '▸');
+    assert!(x.is_some(), "{s}");
+    assert_eq!(buf[(x.unwrap() as u16, y)].bg, t.selected().bg.unwrap());
+}
+
+#[test]
+fn events_newest_first_with_time_and_severity_word() {
+    let s = screen(&state(), 120, 40);
+    let a = s.find("source flags down").unwrap();
+    let b = s.find("p95 latency ok -> crit").unwrap();
+    let c = s.find("v2_primary false -> true").unwrap();
+    assert!(a < b && b < c, "{s}");
+    let l = line_with(&s, "p95 latency ok -> crit");
+    assert!(l.contains("20:39:55") && l.contains("CRIT"), "{l}");
+    assert!(line_with(&s, "source flags down").contains("WARN"));
+    assert!(line_with(&s, "v2_primary false -> true").contains("INFO"));
+}
+
+#[test]
+fn header_badges_read_only_and_insecure_tls() {
+    let mut st = state();
+    st.read_only = true;
+    let s = screen(&st, 120, 40);
+    assert!(s.contains("READ-ONLY"), "{s}");
+    assert!(s.contains("INSECURE TLS: flags"), "{s}");
+    assert!(s.contains("worst 840ms"), "{s}");
+    assert!(line_with(&s, "BREACH").contains("read-only"), "{s}");
+}
+
+#[test]
+fn production_is_reversed_bold_even_in_mono() {
+    let st = state();
+    let t = Theme::load(Some("mono"), ThemeOptions::default()).unwrap();
+    let buf = draw(&st, &t, 80, 24);
+    let s = text(&buf);
+    let x = s.lines().next().unwrap().find("PRODUCTION").unwrap();
+    let x = s.lines().next().unwrap()[..x].chars().count() as u16;
+    let m = buf[(x, 0)].modifier;
+    assert!(m.contains(ratatui::style::Modifier::REVERSED | ratatui::style::Modifier::BOLD));
+}
+
+#[test]
+fn help_overlay_lists_every_entry() {
+    let mut st = state();
+    st.show_help = true;
+    let s = screen(&st, 80, 24);
+    for (k, d) in HELP {
+        assert!(s.contains(k), "{k} missing\n{s}");
+        assert!(s.contains(d), "{d} missing\n{s}");
+    }
+}
+
+#[test]
+fn selection_scrolls_into_view_with_many_rows() {
+    let mut st = state();
+    let base = st.engine.rows[2].clone();
+    st.engine.rows = (0..1000)
+        .map(|i| {
+            let mut r = base.clone();
+            r.key = format!("row{i}");
+            r.label = format!("endpoint {i:04}");
+            r
+        })
+        .collect();
+    st.selected_signal = 700;
+    let s = screen(&st, 80, 24);
+    assert!(line_with(&s, "endpoint 0700").contains("▸"), "{s}");
+    assert!(s.contains("of 1000"), "{s}");
+    assert!(!s.contains("endpoint 0000"));
+}
+
+#[test]
+fn small_sizes_do_not_panic_and_degrade() {
+    let st = state();
+    for (w, h) in [
+        (1, 1),
+        (20, 5),
+        (79, 23),
+        (80, 23),
+        (79, 24),
+        (10, 2),
+        (300, 100),
+        (0, 0),
+    ] {
+        let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+        term.draw(|f| render(f, &st, &theme())).unwrap();
+    }
+    let s = screen(&st, 79, 23);
+    assert!(s.contains("T+17:45"), "{s}");
+    assert!(s.contains("crit 1"), "{s}");
+    assert!(s.contains("SRC DOWN 1"), "{s}");
+    assert!(line_with(&s, "BREACH").contains("press R"), "{s}");
+    assert!(s.contains("full view needs 80x24"), "{s}");
+    let s = screen(&st, 20, 5);
+    assert!(s.contains("T+17:45"), "{s}");
+    let s = screen(&st, 19, 3);
+    assert!(s.contains("too small"), "{s}");
+    let mut help = state();
+    help.show_help = true;
+    for (w, h) in [(1, 1), (20, 5), (79, 23)] {
+        draw(&help, &theme(), w, h);
+    }
+}
+
+fn no_colour_anywhere(buf: &Buffer) {
+    for c in buf.content() {
+        assert_eq!(c.fg, Color::Reset, "{c:?}");
+        assert_eq!(c.bg, Color::Reset, "{c:?}");
+    }
+}
+
+#[test]
+fn mono_and_no_color_have_no_colour_but_words() {
+    let st = state();
+    let mono = Theme::load(Some("mono"), ThemeOptions::default()).unwrap();
+    let nc = Theme::load(
+        Some("high-contrast"),
+        ThemeOptions {
+            no_color: true,
+            ..ThemeOptions::default()
+        },
+    )
+    .unwrap();
+    for t in [&mono, &nc] {
+        for (w, h) in [(120, 40), (79, 23)] {
+            let buf = draw(&st, t, w, h);
+            no_colour_anywhere(&buf);
+        }
+        let s = text(&draw(&st, t, 120, 40));
+        for w in ["CRIT", "WARN", "OK", "ERROR", "EMPTY", "STALE", "BREACH"] {
+            assert!(s.contains(w), "{w}\n{s}");
+        }
+    }
+}
+
+#[test]
+fn ascii_mode_draws_only_ascii() {
+    let mut st = state();
+    st.show_help = true;
+    // Test data itself must be ASCII for the check to mean anything.
+    for r in &mut st.engine.rows {
+        r.threshold = r.threshold.replace('·', "|");
+    }
+    let t = Theme::load(
+        None,
+        ThemeOptions {
+            ascii: true,
+            ..ThemeOptions::default()
+        },
+    )
+    .unwrap();
+    for (w, h) in [(120, 40), (80, 24), (79, 23)] {
+        let s = text(&draw(&st, &t, w, h));
+        assert!(s.is_ascii(), "{s}");
+    }
+    st.show_help = false;
+    let s = text(&draw(&st, &t, 120, 40));
+    assert!(s.contains("[CRIT]") && s.contains("[STALE]"), "{s}");
+}
+
+#[test]
+fn big_clock_on_wall_screens() {
+    let rows = header::big_text("T+17:45", false).unwrap();
+    let s = screen(&state(), 120, 40);
+    for r in &rows {
+        assert!(s.contains(r.trim_end()), "{r:?}\n{s}");
+    }
+    let ascii = header::big_text("T-04:12", true).unwrap();
+    assert!(ascii.iter().all(|r| r.is_ascii()));
+    assert!(header::big_text("T0 not set", false).is_none());
+    // Without T0 the header says so in words.
+    let mut st = state();
+    st.t0 = None;
+    assert!(screen(&st, 120, 40).contains("T0 not set"));
+}
+
+#[test]
+fn snapshot_80x24() {
+    insta::assert_snapshot!("full_80x24", screen(&state(), 80, 24));
+}
+
+#[test]
+fn snapshot_120x40() {
+    insta::assert_snapshot!("full_120x40", screen(&state(), 120, 40));
+}
+
+#[test]
+fn snapshot_compact_79x23() {
+    insta::assert_snapshot!("compact_79x23", screen(&state(), 79, 23));
+}
+
+#[test]
+fn helpers() {
+    assert_eq!(countdown(252_000), "04:12");
+    assert_eq!(countdown(1), "00:01");
+    assert_eq!(countdown(3_723_000), "1:02:03");
+    assert_eq!(fmt_secs(72), "1m12s");
+    assert_eq!(fmt_secs(0), "0s");
+    assert_eq!(fmt_value(&Value::Num(1.5), Some("%")), "1.50%");
+    assert_eq!(fmt_value(&Value::Num(840.0), Some("ms")), "840 ms");
+    assert_eq!(fmt_value(&Value::Bool(false), None), "false");
+}
