@@ -89,7 +89,10 @@ fn row_line(r: &Row) -> RowLine<'_> {
         band: r.band,
         effective: r.effective,
         critical: r.critical,
-        value: r.value.as_ref().filter(|_| matches!(r.status, Status::Band(_))),
+        value: r
+            .value
+            .as_ref()
+            .filter(|_| matches!(r.status, Status::Band(_))),
         unit: r.unit.as_deref(),
         reason: r.reason.as_deref(),
         threshold: &r.threshold,
@@ -154,7 +157,13 @@ pub async fn run_check(opts: CheckOptions, out: &mut dyn Write) -> Result<i32, P
     let missing: Vec<String> = engine
         .required_sources_without_data()
         .iter()
-        .map(|s| format!("{}: {}", s.id, s.last_error.as_deref().unwrap_or("no answer")))
+        .map(|s| {
+            format!(
+                "{}: {}",
+                s.id,
+                s.last_error.as_deref().unwrap_or("no answer")
+            )
+        })
         .collect();
     let (verdict, code) = if !breaches.is_empty() {
         ("crit", EXIT_BREACH)
@@ -246,7 +255,10 @@ fn write_poll(out: &mut dyn Write, format: Format, seq: u32, at: Ts, engine: &En
                 let value = match (&r.status, &r.value) {
                     (Status::Band(_), Some(v)) => format!(
                         "{v}{}",
-                        r.unit.as_deref().map(|u| format!(" {u}")).unwrap_or_default()
+                        r.unit
+                            .as_deref()
+                            .map(|u| format!(" {u}"))
+                            .unwrap_or_default()
                     ),
                     _ => format!("no data: {}", r.reason.as_deref().unwrap_or("")),
                 };

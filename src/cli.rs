@@ -29,19 +29,29 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// The dashboard (the default command).
-    #[command(after_help = "Examples:\n  warroom watch -c cutover.toml\n  warroom watch -c cutover.toml --read-only --theme high-contrast   # the wall screen\n  warroom watch -c cutover.toml --t0 2026-11-25T21:00:00Z")]
+    #[command(
+        after_help = "Examples:\n  warroom watch -c cutover.toml\n  warroom watch -c cutover.toml --read-only --theme high-contrast   # the wall screen\n  warroom watch -c cutover.toml --t0 2026-11-25T21:00:00Z"
+    )]
     Watch(WatchArgs),
     /// Simulator + dashboard on a bundled config: no config, no network.
-    #[command(after_help = "Examples:\n  warroom demo\n  warroom demo --scenario latency-spike\n  warroom demo --theme mono --ascii")]
+    #[command(
+        after_help = "Examples:\n  warroom demo\n  warroom demo --scenario latency-spike\n  warroom demo --theme mono --ascii"
+    )]
     Demo(DemoArgs),
     /// The simulator alone, for drills and tests.
-    #[command(after_help = "Examples:\n  warroom sim --profile brokers\n  warroom sim --profile brokers --scenario down --listen 127.0.0.1:5000\n  warroom sim --script \"healthy:30s,error-burst:60s,healthy\"\n  curl -X POST http://CONTROL/__sim/scenario/latency-spike   # switch at run time")]
+    #[command(
+        after_help = "Examples:\n  warroom sim --profile brokers\n  warroom sim --profile brokers --scenario down --listen 127.0.0.1:5000\n  warroom sim --script \"healthy:30s,error-burst:60s,healthy\"\n  curl -X POST http://CONTROL/__sim/scenario/latency-spike   # switch at run time"
+    )]
     Sim(SimArgs),
     /// Headless monitor: one poll, or a window of polls; exit 0 ok, 1 critical breach, 2 config/usage, 3 no data.
-    #[command(after_help = "Examples:\n  warroom check -c cutover.toml\n  warroom check -c cutover.toml --window 30m --interval 60s\n  warroom check -c cutover.toml --format json | jq .\n\nExit codes: 0 all within thresholds, 1 a critical breach, 2 config/usage error, 3 no data from a required source.")]
+    #[command(
+        after_help = "Examples:\n  warroom check -c cutover.toml\n  warroom check -c cutover.toml --window 30m --interval 60s\n  warroom check -c cutover.toml --format json | jq .\n\nExit codes: 0 all within thresholds, 1 a critical breach, 2 config/usage error, 3 no data from a required source."
+    )]
     Check(CheckArgs),
     /// Check a config: every problem with file:line:col and what to write instead.
-    #[command(after_help = "Examples:\n  warroom validate -c cutover.toml\n\nExit codes: 0 valid, 2 problems found.")]
+    #[command(
+        after_help = "Examples:\n  warroom validate -c cutover.toml\n\nExit codes: 0 valid, 2 problems found."
+    )]
     Validate(ValidateArgs),
 }
 

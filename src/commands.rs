@@ -83,7 +83,9 @@ pub fn load_config(path: &std::path::Path) -> Result<Config, String> {
 async fn watch(a: WatchArgs) -> Result<i32, String> {
     crate::logging::init(a.ui.log_file.as_deref())?;
     let Some(path) = a.config.as_deref() else {
-        return Err("no config given: `warroom -c cutover.toml`, or try `warroom demo` (see --help)".into());
+        return Err(
+            "no config given: `warroom -c cutover.toml`, or try `warroom demo` (see --help)".into(),
+        );
     };
     let cfg = load_config(path)?;
     if !std::io::stdout().is_terminal() {

@@ -1415,11 +1415,14 @@ crit = "> 2.0"
         let c: Arc<Config> = Arc::new(toml::from_str(text).unwrap());
         let mut e = Engine::new(c, t(0));
         assert!(e.rows.is_empty(), "each rows appear with data");
-        e.ingest(&poll(0, json!({"endpoints": [
-            {"path": "/a", "critical": true, "error_rate_pct": 5.0},
-            {"path": "/b", "critical": false, "error_rate_pct": 5.0},
-            {"path": "/c", "critical": true, "error_rate_pct": null},
-        ]})));
+        e.ingest(&poll(
+            0,
+            json!({"endpoints": [
+                {"path": "/a", "critical": true, "error_rate_pct": 5.0},
+                {"path": "/b", "critical": false, "error_rate_pct": 5.0},
+                {"path": "/c", "critical": true, "error_rate_pct": null},
+            ]}),
+        ));
         assert_eq!(e.rows.len(), 3);
         let a = e.rows.iter().find(|r| r.key == "err[/a]").unwrap();
         assert!(a.critical);
@@ -1430,9 +1433,12 @@ crit = "> 2.0"
         assert_eq!(c.status, Status::NoData(NoDataKind::Empty));
         assert_eq!(e.critical_breaches().count(), 1);
         // /b disappears from the response: it says so instead of keeping its value.
-        e.ingest(&poll(1, json!({"endpoints": [
-            {"path": "/a", "critical": true, "error_rate_pct": 0.1},
-        ]})));
+        e.ingest(&poll(
+            1,
+            json!({"endpoints": [
+                {"path": "/a", "critical": true, "error_rate_pct": 0.1},
+            ]}),
+        ));
         let b = e.rows.iter().find(|r| r.key == "err[/b]").unwrap();
         assert_eq!(b.status, Status::NoData(NoDataKind::Empty));
         assert_eq!(b.reason.as_deref(), Some("no longer in the response"));
@@ -1464,14 +1470,20 @@ crit = "> 10"
 "#;
         let c: Arc<Config> = Arc::new(toml::from_str(text).unwrap());
         let mut e = Engine::new(c, t(0));
-        e.ingest(&poll(0, json!({"v1": {"p95": 100.0}, "v2": {"p95": 108.0}})));
+        e.ingest(&poll(
+            0,
+            json!({"v1": {"p95": 100.0}, "v2": {"p95": 108.0}}),
+        ));
         let r = &e.rows[1];
         let b = r.baseline.as_ref().unwrap();
         assert_eq!(b.value, Some(100.0));
         assert_eq!(b.delta, Some(8.0));
         assert!((b.delta_pct.unwrap() - 8.0).abs() < 1e-9);
         assert_eq!(r.status, Status::Band(Band::Warn));
-        e.ingest(&poll(1, json!({"v1": {"p95": 100.0}, "v2": {"p95": 120.0}})));
+        e.ingest(&poll(
+            1,
+            json!({"v1": {"p95": 100.0}, "v2": {"p95": 120.0}}),
+        ));
         assert_eq!(e.rows[1].status, Status::Band(Band::Crit));
     }
 

@@ -76,10 +76,7 @@ pub fn install_panic_hook() {
 }
 
 /// One frame as one synchronized update, so a slow SSH link never shows half a frame.
-pub fn draw(
-    term: &mut Term,
-    render: impl FnOnce(&mut ratatui::Frame),
-) -> io::Result<()> {
+pub fn draw(term: &mut Term, render: impl FnOnce(&mut ratatui::Frame)) -> io::Result<()> {
     execute!(term.backend_mut(), terminal::BeginSynchronizedUpdate)?;
     term.draw(render)?;
     execute!(term.backend_mut(), terminal::EndSynchronizedUpdate)?;

@@ -44,9 +44,12 @@ pub fn update(state: &mut State, msg: Msg) {
 fn push_events(state: &mut State, events: Vec<Event>) {
     for e in events {
         tracing::info!(target: "warroom::events", "{}", e.text);
-        state.events.push_front(e);
+        state.events.push_back(e);
     }
-    state.events.truncate(EVENT_CAP);
+    // Newest at the back; the panel reads it back to front.
+    while state.events.len() > EVENT_CAP {
+        state.events.pop_front();
+    }
 }
 
 fn notice(state: &mut State, text: impl Into<String>) {

@@ -20,7 +20,7 @@ mod tests;
 use crate::app::{Focus, State};
 use crate::config::duration::format_duration;
 use crate::config::SignalKind;
-use crate::engine::{Band, Counts, Engine, Row, Status};
+use crate::engine::{Band, Counts, Row};
 use crate::sample::{Ts, Value};
 use crate::theme::{Glyphs, Theme};
 use ratatui::buffer::Buffer;
@@ -66,24 +66,6 @@ pub fn render_to(buf: &mut Buffer, area: Rect, state: &State, theme: &Theme) {
     }
 }
 
-/// Counts across rows and sources: what the header's overall word says.
-/// A row with no data counts as no data whatever band its policy gives it.
-pub fn counts(engine: &Engine) -> Counts {
-    let mut c = Counts::default();
-    for r in &engine.rows {
-        match r.status {
-            Status::NoData(_) => c.no_data += 1,
-            Status::Band(_) => match r.effective {
-                Band::Ok => c.ok += 1,
-                Band::Warn => c.warn += 1,
-                Band::Crit => c.crit += 1,
-            },
-        }
-    }
-    c.sources_down = engine.sources.iter().filter(|s| s.is_down()).count();
-    c
-}
-
 /// Values derived once per frame and shared by the regions.
 pub(crate) struct View<'a> {
     pub s: &'a State,
@@ -118,7 +100,7 @@ impl<'a> View<'a> {
             s,
             t,
             g: t.glyphs(),
-            counts: counts(&s.engine),
+            counts: s.engine.counts(),
             breaches: s
                 .engine
                 .rows

@@ -4,7 +4,9 @@ use super::*;
 use crate::app::keys::HELP;
 use crate::app::{Notice, Tick};
 use crate::config::Config;
-use crate::engine::{Advised, BaselineView, Event, EventKind, Pending, Severity, SourceHealth};
+use crate::engine::{
+    Advised, BaselineView, Engine, Event, EventKind, Pending, Severity, SourceHealth, Status,
+};
 use crate::sample::NoDataKind;
 use crate::theme::{ColorDepth, ThemeOptions};
 use chrono::{Duration as CDur, TimeZone, Utc};
@@ -329,6 +331,8 @@ fn state() -> State {
         ticks,
         focus: Focus::Signals,
         selected_signal: 0,
+        selected_flag: 0,
+        selected_event: 0,
         selected_item: (2, 1),
         show_help: false,
         read_only: false,
