@@ -8,3 +8,4 @@ pub mod config;
 pub mod engine;
 pub mod path;
 pub mod sample;
+pub mod sim;
