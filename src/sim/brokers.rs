@@ -144,7 +144,7 @@ fn flags_body(sh: &Shared) -> Value {
 }
 
 async fn get_flags(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    if let Err(resp) = sh.check_admin(&headers) {
+    if let Some(resp) = sh.admin_denied(&headers) {
         return resp;
     }
     json_response(StatusCode::OK, flags_body(&sh))
@@ -162,7 +162,7 @@ async fn set_flag(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(resp) = sh.check_admin(&headers) {
+    if let Some(resp) = sh.admin_denied(&headers) {
         return resp;
     }
     let req: SetFlag = match serde_json::from_slice(&body) {

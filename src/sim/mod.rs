@@ -459,33 +459,31 @@ impl Shared {
         Some(bearer_matches(v.as_bytes(), token.as_bytes()))
     }
 
-    /// Admin endpoints need `Authorization: Bearer <token>` when a token is configured.
-    /// The error names the problem, never the token.
-    pub(crate) fn check_admin(&self, headers: &HeaderMap) -> Result<(), Response> {
-        let Some(token) = &self.token else {
-            return Ok(());
-        };
-        match headers.get(header::AUTHORIZATION) {
-            None => Err(unauthorized(
-                "missing `Authorization: Bearer <token>` header",
-                None,
-            )),
-            Some(v) => {
-                let b = v.as_bytes();
-                if b.len() < 7 || !b[..7].eq_ignore_ascii_case(b"bearer ") {
-                    Err(unauthorized(
-                        "the Authorization header is not of the form `Bearer <token>`",
-                        Some("invalid_request"),
-                    ))
-                } else if bearer_matches(b, token.as_bytes()) {
-                    Ok(())
-                } else {
-                    Err(unauthorized(
-                        "the bearer token does not match",
-                        Some("invalid_token"),
-                    ))
-                }
+    /// Admin endpoints need `Authorization: Bearer <token>` when a token is configured: the
+    /// 401 to send when they lack it. The error names the problem, never the token.
+    pub(crate) fn admin_denied(&self, headers: &HeaderMap) -> Option<Response> {
+        let token = self.token.as_ref()?;
+        let v = match headers.get(header::AUTHORIZATION) {
+            None => {
+                return Some(unauthorized(
+                    "missing `Authorization: Bearer <token>` header",
+                    None,
+                ))
             }
+            Some(v) => v.as_bytes(),
+        };
+        if v.len() < 7 || !v[..7].eq_ignore_ascii_case(b"bearer ") {
+            Some(unauthorized(
+                "the Authorization header is not of the form `Bearer <token>`",
+                Some("invalid_request"),
+            ))
+        } else if bearer_matches(v, token.as_bytes()) {
+            None
+        } else {
+            Some(unauthorized(
+                "the bearer token does not match",
+                Some("invalid_token"),
+            ))
         }
     }
 
