@@ -115,24 +115,25 @@ impl axum::serve::Listener for SlotListener {
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         loop {
+            // While the slot is empty (down) this stays pending and only the notification can
+            // end the wait. `notify_one` stores a permit, so a swap is never missed.
             let accepted = poll_fn(|cx| match lock(&self.slot.listener).as_ref() {
-                Some(l) => l.poll_accept(cx).map(Some),
-                None => Poll::Ready(None),
+                Some(l) => l.poll_accept(cx),
+                None => Poll::Pending,
             });
             tokio::select! {
                 r = accepted => match r {
-                    Some(Ok((stream, peer))) => {
+                    Ok((stream, peer)) => {
                         let id = self.slot.next_id.fetch_add(1, Ordering::Relaxed);
                         lock(&self.slot.conns).insert(id, Killer::new(&stream));
                         let tracked = TrackedStream { inner: stream, id, slot: self.slot.clone() };
                         return (tracked, peer);
                     }
-                    Some(Err(e)) => {
+                    Err(e) => {
                         // EMFILE and friends: back off instead of spinning.
                         tracing::warn!("sim: accept failed: {e}");
                         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                     }
-                    None => self.slot.wake.notified().await,
                 },
                 // The listener was swapped (closed or re-bound): look at the slot again.
                 _ = self.slot.wake.notified() => {}

@@ -169,6 +169,9 @@ pub enum SimError {
     Listen { addr: SocketAddr, reason: String },
     #[error("cannot listen for the control API on {addr}: {reason}")]
     ControlListen { addr: SocketAddr, reason: String },
+    /// An empty token would make `Authorization: Bearer ` (nothing) a valid credential.
+    #[error("the admin token is empty; set a token or leave it unset to run without one")]
+    EmptyToken,
 }
 
 fn io_reason(e: &std::io::Error) -> String {
@@ -843,6 +846,9 @@ impl fmt::Debug for SimHandle {
 
 /// Binds both listeners, spawns the servers (and the script), and returns at once.
 pub async fn start(opts: SimOptions) -> Result<SimHandle, SimError> {
+    if opts.token.as_deref().is_some_and(|t| t.trim().is_empty()) {
+        return Err(SimError::EmptyToken);
+    }
     let data = listener::bind(opts.listen).map_err(|e| SimError::Listen {
         addr: opts.listen,
         reason: io_reason(&e),

@@ -519,6 +519,13 @@ async fn busy_address_is_a_clear_error() {
     h.shutdown().await;
 }
 
+#[tokio::test]
+async fn empty_token_is_refused() {
+    let mut o = SimOptions::new(Profile::Brokers);
+    o.token = Some(" ".into());
+    assert!(matches!(start(o).await, Err(SimError::EmptyToken)));
+}
+
 #[test]
 fn options_debug_redacts_the_token() {
     let mut o = SimOptions::new(Profile::Brokers);
