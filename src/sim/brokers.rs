@@ -1,6 +1,16 @@
 //! The Brokers profile (seed 003, the Spanish production runbook): health, check-files, the
 //! cutover metrics URL, the feature flags whose switch-off is the rollback, and the analytics
 //! endpoints the runbook smoke-tests.
+//!
+//! - `GET /api/v1/health` → `{"status":"ok","version":"1.0.0","db":"ok"}`
+//! - `GET /api/check-files` → `{"ok":true,"checked":42,"missing":[]}`
+//! - `GET /analytics/ops/metrics` → `{"generated_at","window_seconds":60,"summary":{"requests",
+//!   "error_rate_pct","p95_ms","p99_ms"},"endpoints":[{"path","critical","requests",
+//!   "error_rate_pct","p95_ms","p99_ms"}…]}`
+//! - `GET /api/v1/admin/flags`, `POST /api/v1/admin/flags/{name}` with `{"enabled": bool}` →
+//!   `{"flags":{"brokers_v1_modules":bool,"legacy_fallback":bool}}` (bearer token when set;
+//!   400 bad body, 404 unknown flag). `brokers_v1_modules = false` is the rollback.
+//! - `GET|POST` each analytics path → `{"ok":true,"path","served_by":"v1"|"legacy"}` or a 500.
 
 use super::metrics::{summarize, EndpointSpec, Reading};
 use super::{json_error, json_response, ProfileSpec, Shared};

@@ -7,6 +7,19 @@
 //!
 //! Profiles are sibling modules (`brokers` now; cohortlens, edn360, hse later): each gives its
 //! endpoints, flags, rollback flag and routes; everything else here is shared.
+//!
+//! Shared endpoints (profile endpoints are documented in the profile module):
+//! - data `GET /metrics`: Prometheus text 0.0.4, `http_requests_total{path,code}`,
+//!   `http_request_duration_seconds_{bucket,sum,count}{path[,le]}`, `warroom_sim_flag{name}`.
+//! - data and control `POST /__sim/scenario/{name}` → `{"scenario": "…", "previous": "…"}`
+//!   (404 `{"error","detail","scenarios"}` for an unknown name); stops a running script.
+//! - data and control `GET /__sim/state` → profile, scenario, flags, listener, script…
+//! - data and control `GET /__sim/requests` → `{"count": n, "requests": [RecordedRequest…]}`;
+//!   `DELETE` clears them. `/__sim/*` is exempt from every scenario.
+//!
+//! Transport scenarios wrap every non-`/__sim` data request: `unauthorized` answers 401 before
+//! any handler; `malformed` halves the body of any 2xx; `slow` runs the handler at once (a
+//! rollback posted then does take effect) and delays only the answer.
 
 pub mod brokers;
 mod listener;
@@ -125,11 +138,16 @@ const BODY_LIMIT: usize = 1024 * 1024;
 #[derive(Clone)]
 pub struct SimOptions {
     pub profile: Profile,
+    /// Initial scenario; ignored when a script is given (its first step is the initial one).
     pub scenario: Scenario,
     pub script: Option<Script>,
+    /// Data listener; port 0 picks a free port (kept across `down`).
     pub listen: SocketAddr,
+    /// Control listener; `None` means the data listener's IP with any free port.
     pub control_listen: Option<SocketAddr>,
+    /// Bearer token required by the admin endpoints; `None` leaves them open.
     pub token: Option<String>,
+    /// How late `slow` answers.
     pub slow_delay: Duration,
 }
 

@@ -136,6 +136,14 @@ async fn error_burst_and_latency_spike_breach_critical_endpoints() {
     for (_, p95) in critical(&ops(&h).await) {
         assert!(p95 > 1200.0, "latency-spike critical at {p95}");
     }
+    // Scenario time starts at the switch: degrade-then-recover begins healthy.
+    h.set_scenario(Scenario::DegradeThenRecover);
+    for (err, p95) in critical(&ops(&h).await) {
+        assert!(
+            err < 2.0 && p95 < 1200.0,
+            "degrade starts at {err} % / {p95} ms"
+        );
+    }
     h.shutdown().await;
 }
 
