@@ -47,7 +47,7 @@ use std::fmt;
 use std::io::Write as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, watch};
@@ -304,6 +304,10 @@ pub(crate) struct Shared {
     origin: Instant,
     origin_unix_ms: u64,
     served: AtomicU64,
+    /// Set by shutdown: nothing re-binds after it.
+    stopped: AtomicBool,
+    /// A re-bind retry task is running.
+    retrying: AtomicBool,
 }
 
 impl Shared {
@@ -350,7 +354,7 @@ impl Shared {
     }
 
     /// Returns false when a script step lost the race against a manual change.
-    fn set_scenario(&self, s: Scenario, by: ChangedBy) -> bool {
+    fn set_scenario(self: &Arc<Self>, s: Scenario, by: ChangedBy) -> bool {
         let now = Instant::now();
         let from = {
             let mut inner = lock(&self.inner);
@@ -374,9 +378,29 @@ impl Shared {
     }
 
     /// Opens or closes the data socket to match the scenario. Synchronous, so `down` is
-    /// refused as soon as `set_scenario` returns.
-    fn sync_listener(&self) {
+    /// refused as soon as `set_scenario` returns. A failed re-bind (someone took the address
+    /// while we were down) is retried every second until it works or `down` is chosen again.
+    fn sync_listener(self: &Arc<Self>) {
+        if self.try_sync_listener() && !self.retrying.swap(true, Ordering::SeqCst) {
+            let sh = self.clone();
+            self.rt.spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    if sh.stopped.load(Ordering::SeqCst) || !sh.try_sync_listener() {
+                        break;
+                    }
+                }
+                sh.retrying.store(false, Ordering::SeqCst);
+            });
+        }
+    }
+
+    /// Returns true when the socket should be open but could not be.
+    fn try_sync_listener(&self) -> bool {
         let mut err = lock(&self.listener_error);
+        if self.stopped.load(Ordering::SeqCst) {
+            return false;
+        }
         let want_up = self.scenario() != Scenario::Down;
         if want_up && !self.slot.is_up() {
             let _rt = self.rt.enter();
@@ -388,15 +412,23 @@ impl Shared {
                 }
                 Err(e) => {
                     let msg = format!("cannot listen on {} again: {}", self.addr, io_reason(&e));
-                    tracing::warn!("sim: {msg}");
-                    *err = Some(msg.clone());
-                    self.emit(SimEvent::ListenerError(msg));
+                    // Say it once, not on every retry.
+                    if err.as_deref() != Some(msg.as_str()) {
+                        tracing::warn!("sim: {msg}");
+                        self.emit(SimEvent::ListenerError(msg.clone()));
+                        *err = Some(msg);
+                    }
+                    return true;
                 }
             }
-        } else if !want_up && self.slot.is_up() {
-            self.slot.close();
-            self.emit(SimEvent::ListenerClosed);
+        } else if !want_up {
+            *err = None;
+            if self.slot.is_up() {
+                self.slot.close();
+                self.emit(SimEvent::ListenerClosed);
+            }
         }
+        false
     }
 
     pub(crate) fn flags(&self) -> BTreeMap<String, bool> {
@@ -835,6 +867,7 @@ impl SimHandle {
     }
 
     fn stop_now(&mut self) {
+        self.shared.stopped.store(true, Ordering::SeqCst);
         let _ = self.stop.send(true);
         if let Some(t) = self.script_task.take() {
             t.abort();
@@ -939,6 +972,8 @@ pub async fn start(opts: SimOptions) -> Result<SimHandle, SimError> {
         origin: now,
         origin_unix_ms: wall.timestamp_millis().max(0) as u64,
         served: AtomicU64::new(0),
+        stopped: AtomicBool::new(false),
+        retrying: AtomicBool::new(false),
     });
     // If the rollback flag starts in its rolled-back position, start on legacy values.
     if shared.flags().get(spec.rollback_flag).copied() == Some(spec.rolled_back_value) {

@@ -211,6 +211,28 @@ async fn down_can_be_left_through_the_control_api() {
 }
 
 #[tokio::test]
+async fn a_taken_address_is_retried_after_down() {
+    let h = sim(Scenario::Healthy).await;
+    let mut ev = h.events();
+    h.set_scenario(Scenario::Down);
+    let squatter = std::net::TcpListener::bind(h.addr()).unwrap();
+    h.set_scenario(Scenario::Healthy);
+    let mut saw_error = false;
+    while let Ok(e) = ev.try_recv() {
+        saw_error |= matches!(e, SimEvent::ListenerError(ref m) if m.contains("address in use"));
+    }
+    assert!(saw_error);
+    drop(squatter);
+    let url = format!("{}/api/v1/health", h.base_url());
+    let t = Instant::now();
+    while client().get(&url).send().await.is_err() {
+        assert!(t.elapsed() < Duration::from_secs(4), "never re-bound");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    h.shutdown().await;
+}
+
+#[tokio::test]
 async fn slow_outlasts_the_client_timeout_without_blocking_others() {
     let mut o = SimOptions::new(Profile::Brokers);
     o.scenario = Scenario::Slow;
