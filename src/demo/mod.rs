@@ -41,7 +41,7 @@ pub async fn run(a: DemoArgs) -> Result<i32, String> {
     opts.token = Some(token.clone());
     match a.scenario.as_deref() {
         Some(s) => opts.scenario = parse_scenario(s)?,
-        None => opts.script = Some(Script::parse(DEMO_SCRIPT).map_err(|e| e.to_string())?),
+        None => opts.script = Some(DEMO_SCRIPT.parse::<Script>().map_err(|e| e.to_string())?),
     }
     let sim = sim::start(opts).await.map_err(|e| e.to_string())?;
     let cfg = demo_config(&sim.base_url(), &token)?;
@@ -74,7 +74,7 @@ pub async fn run_sim(a: SimArgs) -> Result<i32, String> {
     opts.script = a
         .script
         .as_deref()
-        .map(|s| Script::parse(s).map_err(|e| format!("--script: {e}")))
+        .map(|s| s.parse::<Script>().map_err(|e| format!("--script: {e}")))
         .transpose()?;
     opts.token = a.token.filter(|t| !t.is_empty());
     opts.slow_delay = parse_duration(&a.slow_delay).map_err(|e| format!("--slow-delay: {e}"))?;

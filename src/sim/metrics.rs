@@ -1,0 +1,515 @@
+//! The numbers the simulator reports: per-endpoint request rate, error rate and latency as a
+//! pure function of (scenario, time in scenario, rollback weight, noise bucket), plus the
+//! monotonic Prometheus counters integrated from those rates.
+//!
+//! Latency is modelled as a log-normal distribution per endpoint, so the JSON p95/p99 and the
+//! Prometheus histogram buckets come from one model and agree with each other.
+
+use super::scenario::Scenario;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+/// One endpoint of a profile.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EndpointSpec {
+    pub path: &'static str,
+    pub critical: bool,
+    /// Requests per second at normal load.
+    pub base_rps: f64,
+}
+
+/// The state of one endpoint at one instant.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Reading {
+    pub rps: f64,
+    pub error_rate_pct: f64,
+    pub p95_ms: f64,
+}
+
+/// Log-normal shape parameter: fixes p99/p95 and p95/median ratios.
+const SIGMA: f64 = 0.5;
+const Z95: f64 = 1.644_853_626_951_472_2;
+const Z99: f64 = 2.326_347_874_040_841;
+
+impl Reading {
+    pub fn median_ms(&self) -> f64 {
+        self.p95_ms / (Z95 * SIGMA).exp()
+    }
+    pub fn p99_ms(&self) -> f64 {
+        self.median_ms() * (Z99 * SIGMA).exp()
+    }
+    pub fn mean_ms(&self) -> f64 {
+        self.median_ms() * (SIGMA * SIGMA / 2.0).exp()
+    }
+    /// Fraction of requests that took at most `ms`.
+    pub fn cdf(&self, ms: f64) -> f64 {
+        if ms <= 0.0 {
+            return 0.0;
+        }
+        let m = self.median_ms().max(1e-9);
+        normal_cdf((ms / m).ln() / SIGMA)
+    }
+
+    fn lerp(a: Reading, b: Reading, w: f64) -> Reading {
+        let w = w.clamp(0.0, 1.0);
+        Reading {
+            rps: a.rps + (b.rps - a.rps) * w,
+            error_rate_pct: a.error_rate_pct + (b.error_rate_pct - a.error_rate_pct) * w,
+            p95_ms: a.p95_ms + (b.p95_ms - a.p95_ms) * w,
+        }
+    }
+}
+
+/// Standard normal CDF via the complementary error function (Numerical Recipes `erfcc`,
+/// relative error < 1.2e-7 — far below what a dashboard shows).
+fn normal_cdf(z: f64) -> f64 {
+    0.5 * erfc(-z / std::f64::consts::SQRT_2)
+}
+
+fn erfc(x: f64) -> f64 {
+    let z = x.abs();
+    let t = 1.0 / (1.0 + 0.5 * z);
+    let poly = -z * z - 1.265_512_23
+        + t * (1.000_023_68
+            + t * (0.374_091_96
+                + t * (0.096_784_18
+                    + t * (-0.186_288_06
+                        + t * (0.278_868_07
+                            + t * (-1.135_203_98
+                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+    let r = t * poly.exp();
+    if x >= 0.0 {
+        r
+    } else {
+        2.0 - r
+    }
+}
+
+/// Deterministic pseudo-noise in [0, 1) from a time bucket and a couple of salts (SplitMix64):
+/// the same second always gives the same numbers, with no random crate and no shared RNG state.
+pub fn noise(bucket: u64, a: u64, b: u64) -> f64 {
+    let mut z = bucket
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(a.wrapping_mul(0xBF58_476D_1CE4_E5B9))
+        .wrapping_add(b.wrapping_mul(0x94D0_49BB_1331_11EB))
+        .wrapping_add(0x2545_F491_4F6C_DD1D);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Values change every this many milliseconds of wall time.
+pub const NOISE_BUCKET_MS: u64 = 2_000;
+
+fn span(lo: f64, hi: f64, n: f64) -> f64 {
+    lo + (hi - lo) * n
+}
+
+/// The endpoint that flaps in `flapping`: the first critical one.
+fn flapping_index(endpoints: &[EndpointSpec]) -> usize {
+    endpoints.iter().position(|e| e.critical).unwrap_or(0)
+}
+
+/// Shape of `degrade-then-recover`: 0 → 1 over 60 s, hold 30 s, 1 → 0 over 60 s.
+pub fn degrade_factor(elapsed: Duration) -> f64 {
+    let t = elapsed.as_secs_f64();
+    if t < 60.0 {
+        t / 60.0
+    } else if t < 90.0 {
+        1.0
+    } else if t < 150.0 {
+        1.0 - (t - 90.0) / 60.0
+    } else {
+        0.0
+    }
+}
+
+/// Flapping alternates low for 2 s, high for 3 s.
+pub fn flapping_high(elapsed: Duration) -> bool {
+    elapsed.as_millis() % 5_000 >= 2_000
+}
+
+/// Normal values: error 0.1-0.6 %, p95 250-600 ms.
+fn healthy(ep: &EndpointSpec, idx: usize, bucket: u64) -> Reading {
+    let i = idx as u64;
+    Reading {
+        rps: ep.base_rps * span(0.85, 1.15, noise(bucket, i, 1)),
+        error_rate_pct: span(0.1, 0.6, noise(bucket, i, 2)),
+        p95_ms: span(250.0, 600.0, noise(bucket, i, 3)),
+    }
+}
+
+/// What the scenario would show with the v1 modules fully on.
+fn scenario_target(
+    scenario: Scenario,
+    elapsed: Duration,
+    endpoints: &[EndpointSpec],
+    idx: usize,
+    bucket: u64,
+) -> Reading {
+    let ep = &endpoints[idx];
+    let base = healthy(ep, idx, bucket);
+    let i = idx as u64;
+    let n = |salt| noise(bucket, i, salt);
+    match scenario {
+        Scenario::ErrorBurst if ep.critical => Reading {
+            error_rate_pct: span(5.0, 12.0, n(4)),
+            p95_ms: span(350.0, 800.0, n(5)),
+            ..base
+        },
+        Scenario::ErrorBurst => Reading {
+            error_rate_pct: span(0.8, 1.8, n(4)),
+            ..base
+        },
+        Scenario::LatencySpike if ep.critical => Reading {
+            p95_ms: span(1800.0, 3000.0, n(5)),
+            ..base
+        },
+        Scenario::LatencySpike => Reading {
+            p95_ms: span(700.0, 1100.0, n(5)),
+            ..base
+        },
+        Scenario::Flapping if idx == flapping_index(endpoints) => {
+            if flapping_high(elapsed) {
+                Reading {
+                    error_rate_pct: span(2.3, 2.5, n(4)),
+                    p95_ms: span(1250.0, 1320.0, n(5)),
+                    ..base
+                }
+            } else {
+                Reading {
+                    error_rate_pct: span(1.6, 1.8, n(4)),
+                    p95_ms: span(1080.0, 1150.0, n(5)),
+                    ..base
+                }
+            }
+        }
+        Scenario::DegradeThenRecover => {
+            let bad = if ep.critical {
+                Reading {
+                    error_rate_pct: span(8.0, 10.0, n(4)),
+                    p95_ms: span(2200.0, 2600.0, n(5)),
+                    ..base
+                }
+            } else {
+                Reading {
+                    error_rate_pct: span(3.0, 4.0, n(4)),
+                    p95_ms: span(1400.0, 1600.0, n(5)),
+                    ..base
+                }
+            };
+            Reading::lerp(base, bad, degrade_factor(elapsed))
+        }
+        // Transport faults answer (when they answer) with normal numbers.
+        _ => base,
+    }
+}
+
+/// The reading of one endpoint. `v1_weight` is 1 with the v1 modules on and 0 once rolled back
+/// to legacy (ramping in between), so a rollback pulls every endpoint back to healthy values.
+pub fn reading(
+    scenario: Scenario,
+    elapsed: Duration,
+    v1_weight: f64,
+    endpoints: &[EndpointSpec],
+    idx: usize,
+    bucket: u64,
+) -> Reading {
+    let base = healthy(&endpoints[idx], idx, bucket);
+    let target = scenario_target(scenario, elapsed, endpoints, idx, bucket);
+    Reading::lerp(base, target, v1_weight)
+}
+
+/// Aggregate over endpoints: request-weighted error rate and the p95 of the traffic mixture.
+pub fn summarize(readings: &[Reading]) -> Reading {
+    let rps: f64 = readings.iter().map(|r| r.rps).sum();
+    if rps <= 0.0 {
+        return Reading {
+            rps: 0.0,
+            error_rate_pct: 0.0,
+            p95_ms: 0.0,
+        };
+    }
+    let err = readings
+        .iter()
+        .map(|r| r.rps * r.error_rate_pct)
+        .sum::<f64>()
+        / rps;
+    let mix = |ms: f64| readings.iter().map(|r| r.rps * r.cdf(ms)).sum::<f64>() / rps;
+    let (mut lo, mut hi) = (0.0f64, 100_000.0f64);
+    for _ in 0..60 {
+        let mid = (lo + hi) / 2.0;
+        if mix(mid) < 0.95 {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    Reading {
+        rps,
+        error_rate_pct: err,
+        p95_ms: hi,
+    }
+}
+
+/// Histogram bucket bounds in seconds (Prometheus `le`).
+pub const BUCKETS_S: [f64; 12] = [
+    0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0, 5.0, 10.0,
+];
+
+/// Running totals for one endpoint, kept as floats and shown floored, so every shown value
+/// is a non-decreasing integer.
+#[derive(Debug, Clone, Default)]
+struct EndpointTotals {
+    ok: f64,
+    err: f64,
+    count: f64,
+    sum_s: f64,
+    buckets: [f64; BUCKETS_S.len()],
+}
+
+/// Monotonic Prometheus counters for all endpoints of a profile.
+#[derive(Debug, Clone)]
+pub struct Counters {
+    totals: Vec<EndpointTotals>,
+}
+
+impl Counters {
+    pub fn new(endpoints: usize) -> Self {
+        Counters {
+            totals: vec![EndpointTotals::default(); endpoints],
+        }
+    }
+
+    /// Adds `dt` worth of traffic at the given readings (one per endpoint).
+    pub fn add(&mut self, readings: &[Reading], dt: Duration) {
+        let secs = dt.as_secs_f64();
+        for (t, r) in self.totals.iter_mut().zip(readings) {
+            let n = (r.rps * secs).max(0.0);
+            let e = (r.error_rate_pct / 100.0).clamp(0.0, 1.0);
+            t.ok += n * (1.0 - e);
+            t.err += n * e;
+            t.count += n;
+            t.sum_s += n * r.mean_ms() / 1000.0;
+            for (b, le) in t.buckets.iter_mut().zip(BUCKETS_S) {
+                *b += n * r.cdf(le * 1000.0);
+            }
+        }
+    }
+
+    /// Prometheus text exposition format 0.0.4.
+    pub fn render(&self, endpoints: &[EndpointSpec], extra: &str) -> String {
+        let mut out = String::with_capacity(8 * 1024);
+        out.push_str("# HELP http_requests_total Requests served, by path and status code.\n");
+        out.push_str("# TYPE http_requests_total counter\n");
+        for (ep, t) in endpoints.iter().zip(&self.totals) {
+            let _ = writeln!(
+                out,
+                "http_requests_total{{path=\"{}\",code=\"200\"}} {}",
+                ep.path,
+                t.ok.floor()
+            );
+            let _ = writeln!(
+                out,
+                "http_requests_total{{path=\"{}\",code=\"500\"}} {}",
+                ep.path,
+                t.err.floor()
+            );
+        }
+        out.push_str("# HELP http_request_duration_seconds Request latency.\n");
+        out.push_str("# TYPE http_request_duration_seconds histogram\n");
+        for (ep, t) in endpoints.iter().zip(&self.totals) {
+            let count = t.count.floor();
+            for (b, le) in t.buckets.iter().zip(BUCKETS_S) {
+                let _ = writeln!(
+                    out,
+                    "http_request_duration_seconds_bucket{{path=\"{}\",le=\"{}\"}} {}",
+                    ep.path,
+                    le,
+                    b.floor().min(count)
+                );
+            }
+            let _ = writeln!(
+                out,
+                "http_request_duration_seconds_bucket{{path=\"{}\",le=\"+Inf\"}} {}",
+                ep.path, count
+            );
+            let _ = writeln!(
+                out,
+                "http_request_duration_seconds_sum{{path=\"{}\"}} {:.3}",
+                ep.path, t.sum_s
+            );
+            let _ = writeln!(
+                out,
+                "http_request_duration_seconds_count{{path=\"{}\"}} {}",
+                ep.path, count
+            );
+        }
+        out.push_str(extra);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EPS: [EndpointSpec; 3] = [
+        EndpointSpec {
+            path: "/a",
+            critical: true,
+            base_rps: 10.0,
+        },
+        EndpointSpec {
+            path: "/b",
+            critical: false,
+            base_rps: 5.0,
+        },
+        EndpointSpec {
+            path: "/c",
+            critical: true,
+            base_rps: 2.0,
+        },
+    ];
+
+    fn all(s: Scenario, elapsed_s: u64, w: f64, bucket: u64) -> Vec<Reading> {
+        (0..EPS.len())
+            .map(|i| reading(s, Duration::from_secs(elapsed_s), w, &EPS, i, bucket))
+            .collect()
+    }
+
+    #[test]
+    fn noise_is_deterministic_and_in_range() {
+        for b in 0..1000 {
+            let n = noise(b, 3, 4);
+            assert!((0.0..1.0).contains(&n));
+            assert_eq!(n, noise(b, 3, 4));
+        }
+    }
+
+    #[test]
+    fn lognormal_quantiles_agree_with_cdf() {
+        let r = Reading {
+            rps: 1.0,
+            error_rate_pct: 0.0,
+            p95_ms: 1000.0,
+        };
+        assert!((r.cdf(1000.0) - 0.95).abs() < 1e-4);
+        assert!((r.cdf(r.p99_ms()) - 0.99).abs() < 1e-4);
+        assert!((r.cdf(r.median_ms()) - 0.5).abs() < 1e-6);
+    }
+
+    #[test]
+    fn scenario_ranges_hold_for_every_bucket() {
+        for b in 0..500 {
+            for r in all(Scenario::Healthy, 10, 1.0, b) {
+                assert!((0.1..=0.6).contains(&r.error_rate_pct));
+                assert!((250.0..=600.0).contains(&r.p95_ms));
+            }
+            for (ep, r) in EPS.iter().zip(all(Scenario::ErrorBurst, 10, 1.0, b)) {
+                if ep.critical {
+                    assert!((5.0..=12.0).contains(&r.error_rate_pct));
+                } else {
+                    assert!(r.error_rate_pct < 2.0);
+                }
+            }
+            for (ep, r) in EPS.iter().zip(all(Scenario::LatencySpike, 10, 1.0, b)) {
+                if ep.critical {
+                    assert!((1800.0..=3000.0).contains(&r.p95_ms));
+                } else {
+                    assert!(r.p95_ms < 1200.0);
+                }
+            }
+            // Rolled back: healthy whatever the scenario.
+            for r in all(Scenario::ErrorBurst, 10, 0.0, b).into_iter().chain(all(
+                Scenario::LatencySpike,
+                10,
+                0.0,
+                b,
+            )) {
+                assert!(r.error_rate_pct <= 0.6 && r.p95_ms <= 600.0);
+            }
+        }
+    }
+
+    #[test]
+    fn flapping_crosses_both_thresholds_every_few_seconds() {
+        let at = |ms: u64| {
+            reading(
+                Scenario::Flapping,
+                Duration::from_millis(ms),
+                1.0,
+                &EPS,
+                0,
+                7,
+            )
+        };
+        assert!(at(1_000).error_rate_pct < 2.0 && at(1_000).p95_ms < 1200.0);
+        assert!(at(3_000).error_rate_pct > 2.0 && at(3_000).p95_ms > 1200.0);
+        assert!(at(6_000).error_rate_pct < 2.0);
+        assert!(at(8_000).error_rate_pct > 2.0);
+        // The others stay healthy.
+        let other = reading(Scenario::Flapping, Duration::from_secs(3), 1.0, &EPS, 2, 7);
+        assert!(other.error_rate_pct <= 0.6);
+    }
+
+    #[test]
+    fn degrade_then_recover_shape() {
+        let crit_err = |s: u64| all(Scenario::DegradeThenRecover, s, 1.0, 1)[0].error_rate_pct;
+        assert!(crit_err(0) <= 0.6);
+        assert!(crit_err(30) > 2.0, "halfway up is already over crit");
+        assert!(crit_err(75) >= 8.0);
+        assert!(crit_err(150) <= 0.6);
+        assert!(crit_err(1000) <= 0.6);
+        let p95 = all(Scenario::DegradeThenRecover, 75, 1.0, 1)[0].p95_ms;
+        assert!(p95 > 2000.0);
+    }
+
+    #[test]
+    fn summary_is_a_mixture() {
+        let rs = all(Scenario::LatencySpike, 0, 1.0, 3);
+        let s = summarize(&rs);
+        let min = rs.iter().map(|r| r.p95_ms).fold(f64::MAX, f64::min);
+        let max = rs.iter().map(|r| r.p95_ms).fold(0.0, f64::max);
+        assert!(s.p95_ms > min && s.p95_ms <= max, "{s:?}");
+        assert_eq!(summarize(&[]).rps, 0.0);
+    }
+
+    #[test]
+    fn counters_are_monotonic_and_consistent() {
+        let mut c = Counters::new(EPS.len());
+        let mut prev: Vec<f64> = Vec::new();
+        for step in 0..50u64 {
+            let s = if step % 10 < 5 {
+                Scenario::ErrorBurst
+            } else {
+                Scenario::Healthy
+            };
+            c.add(&all(s, step, 1.0, step), Duration::from_secs(1));
+            let text = c.render(&EPS, "");
+            let vals: Vec<f64> = text
+                .lines()
+                .filter(|l| !l.starts_with('#'))
+                .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
+                .collect();
+            if !prev.is_empty() {
+                assert_eq!(vals.len(), prev.len());
+                for (a, b) in prev.iter().zip(&vals) {
+                    assert!(b >= a, "counter went down: {a} -> {b}");
+                }
+            }
+            prev = vals;
+        }
+        let text = c.render(&EPS, "");
+        let count_line = text
+            .lines()
+            .find(|l| l.starts_with("http_request_duration_seconds_count{path=\"/a\"}"))
+            .unwrap();
+        let inf_line = text
+            .lines()
+            .find(|l| l.contains("path=\"/a\",le=\"+Inf\""))
+            .unwrap();
+        assert_eq!(count_line.rsplit(' ').next(), inf_line.rsplit(' ').next());
+    }
+}
