@@ -109,9 +109,11 @@ impl Condition {
 
 impl fmt::Display for Condition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Thresholds print as written (1.5, 2, 1200), not with a display precision.
         match &self.rhs {
             Value::Str(s) => write!(f, "{} \"{}\"", self.op.symbol(), s),
-            v => write!(f, "{} {}", self.op.symbol(), v),
+            Value::Num(n) => write!(f, "{} {}", self.op.symbol(), n),
+            Value::Bool(b) => write!(f, "{} {}", self.op.symbol(), b),
         }
     }
 }

@@ -709,10 +709,8 @@ impl Engine {
             if let (Status::Band(_), Some(lg)) = (status, last_good) {
                 if now - lg > ms(stale_ms) {
                     let reason = format!(
-                        "no new sample for {}",
-                        crate::config::duration::format_duration(
-                            (now - lg).to_std().unwrap_or_default()
-                        )
+                        "no new sample within {} (stale_after)",
+                        crate::config::duration::format_span(ms(stale_ms))
                     );
                     let row = &mut self.rows[idx];
                     row.raw = None;
@@ -1001,7 +999,6 @@ pub fn breach_text(row: &Row, sig: &Signal, now: Ts) -> String {
         .as_ref()
         .map(|c| format!(" (crit {c})"))
         .unwrap_or_default();
-    let held = (now - row.band_since).to_std().unwrap_or_default();
     let state = match row.status {
         Status::NoData(k) => format!(" [{}]", k.word()),
         Status::Band(_) => String::new(),
@@ -1012,7 +1009,7 @@ pub fn breach_text(row: &Row, sig: &Signal, now: Ts) -> String {
         value,
         thr,
         state,
-        crate::config::duration::format_duration(held)
+        crate::config::duration::format_span(now - row.band_since)
     )
 }
 

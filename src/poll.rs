@@ -52,7 +52,7 @@ impl Clients {
         ClientKey {
             ca_file: s.ca_file.clone(),
             insecure: s.insecure_tls,
-            connect_timeout: s.connect_timeout.0,
+            connect_timeout: s.connect_timeout(),
         }
     }
 

@@ -35,13 +35,34 @@ pub enum RunError {
     Signals(#[source] std::io::Error),
 }
 
-/// Who is at the keyboard: `SUDO_USER`, then `USER`, then "unknown".
+/// Who is at the keyboard: `SUDO_USER`, `USER`, `LOGNAME`, then the account of our uid.
 pub fn current_user() -> String {
-    std::env::var("SUDO_USER")
-        .ok()
-        .filter(|s| !s.is_empty())
-        .or_else(|| std::env::var("USER").ok().filter(|s| !s.is_empty()))
+    ["SUDO_USER", "USER", "LOGNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|s| !s.is_empty()))
+        .or_else(account_name)
         .unwrap_or_else(|| "unknown".into())
+}
+
+/// The passwd name of the real uid (tmux and cron often leave USER unset).
+fn account_name() -> Option<String> {
+    // SAFETY: getpwuid_r writes only into the buffers we pass and sets `result`
+    // to null or to `pwd`; the name is copied out before the buffers go away.
+    unsafe {
+        let uid = libc::getuid();
+        let mut pwd: libc::passwd = std::mem::zeroed();
+        let mut buf = vec![0 as libc::c_char; 1024];
+        let mut result: *mut libc::passwd = std::ptr::null_mut();
+        let rc = libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr(), buf.len(), &mut result);
+        if rc != 0 || result.is_null() || pwd.pw_name.is_null() {
+            return Some(format!("uid{uid}"));
+        }
+        Some(
+            std::ffi::CStr::from_ptr(pwd.pw_name)
+                .to_string_lossy()
+                .into_owned(),
+        )
+    }
 }
 
 /// Run the dashboard until quit, a signal, or the terminal going away.

@@ -85,12 +85,18 @@ pub fn format_duration(d: Duration) -> String {
     }
     let s = d.as_secs();
     match s {
+        0..=59 if ms % 1000 != 0 => format!("{:.1}s", ms as f64 / 1000.0),
         0..=59 => format!("{s}s"),
         60..=3599 if s.is_multiple_of(60) => format!("{}m", s / 60),
         60..=3599 => format!("{}m{:02}s", s / 60, s % 60),
         _ if s.is_multiple_of(3600) => format!("{}h", s / 3600),
         _ => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
     }
+}
+
+/// A span of wall time in whole seconds (`1m12s`), for "in band for …" texts.
+pub fn format_span(d: chrono::Duration) -> String {
+    format_duration(Duration::from_secs(d.num_seconds().max(0) as u64))
 }
 
 /// `-15m`, `+1h30m`, `T0` style offsets for the timeline.
@@ -199,6 +205,7 @@ mod tests {
     #[test]
     fn formats_short_forms() {
         assert_eq!(format_duration(Duration::from_secs(5)), "5s");
+        assert_eq!(format_duration(Duration::from_millis(1500)), "1.5s");
         assert_eq!(format_duration(Duration::from_secs(90)), "1m30s");
         assert_eq!(format_duration(Duration::from_secs(3600)), "1h");
         assert_eq!(format_offset(-900_000), "-15m");

@@ -97,8 +97,9 @@ pub struct Source {
     /// Total time-out for one poll (connect, headers and body).
     #[serde(default = "default_timeout")]
     pub timeout: Dur,
-    #[serde(default = "default_connect_timeout")]
-    pub connect_timeout: Dur,
+    /// Default: 2 s, or `timeout` when that is shorter.
+    #[serde(default)]
+    pub connect_timeout: Option<Dur>,
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
     /// Bodies larger than this are cut and the poll is an error.
@@ -120,8 +121,13 @@ fn default_interval() -> Dur {
 fn default_timeout() -> Dur {
     Dur(std::time::Duration::from_secs(3))
 }
-fn default_connect_timeout() -> Dur {
-    Dur(std::time::Duration::from_secs(2))
+impl Source {
+    /// The connect time-out in force: as written, else 2 s capped by `timeout`.
+    pub fn connect_timeout(&self) -> std::time::Duration {
+        self.connect_timeout
+            .map(|d| d.0)
+            .unwrap_or_else(|| std::time::Duration::from_secs(2).min(self.timeout.0))
+    }
 }
 fn default_max_body() -> u64 {
     1024 * 1024

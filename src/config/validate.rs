@@ -181,12 +181,12 @@ fn sources(cfg: &Config, out: &mut Out) {
                 Some("e.g. `timeout = \"3s\"`".into()),
             );
         }
-        if s.connect_timeout > s.timeout {
+        if s.connect_timeout.is_some_and(|c| c > s.timeout) {
             out.push(
                 at("connect_timeout"),
                 format!(
                     "`connect_timeout` ({}) is longer than `timeout` ({}), which covers the whole poll",
-                    super::duration::format_duration(s.connect_timeout.0),
+                    super::duration::format_duration(s.connect_timeout()),
                     super::duration::format_duration(s.timeout.0)
                 ),
                 Some("make `connect_timeout` at most `timeout`".into()),

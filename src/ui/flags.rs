@@ -48,7 +48,7 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
         };
         y += 1;
         p.put(" ", t.text())
-            .put_fit(&r.label, label_w as usize, t.text(), g.ellipsis);
+            .put_fit_middle(&r.label, label_w as usize, t.text(), g.ellipsis);
         p.col(label_w + 2);
         match (r.status, &r.value) {
             (Status::Band(b), Some(val)) => {

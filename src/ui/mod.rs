@@ -322,6 +322,42 @@ impl<'b> Pen<'b> {
         self.put(ellipsis, style)
     }
 
+    /// Like `put_fit`, but cuts the middle: row names such as endpoint paths differ
+    /// at the end (`err …/portfolio/summary`), so the tail must survive.
+    pub fn put_fit_middle(
+        &mut self,
+        s: &str,
+        max: usize,
+        style: Style,
+        ellipsis: &str,
+    ) -> &mut Self {
+        let max = max.min(self.room());
+        let ew = width(ellipsis);
+        if width(s) <= max || max <= ew + 2 {
+            return self.put_fit(s, max, style, ellipsis);
+        }
+        // Keep the leading word (the signal's label) when it is short, then the tail.
+        let head: String = match s.find(' ') {
+            Some(i) if width(&s[..=i]) <= max / 3 => s[..=i].to_string(),
+            _ => String::new(),
+        };
+        let budget = max - ew - width(&head);
+        let mut tail: Vec<char> = Vec::new();
+        let mut w = 0;
+        for ch in s.chars().rev() {
+            let cw = width(ch.encode_utf8(&mut [0u8; 4]));
+            if w + cw > budget {
+                break;
+            }
+            w += cw;
+            tail.push(ch);
+        }
+        let tail: String = tail.into_iter().rev().collect();
+        self.put(&head, style);
+        self.put(ellipsis, style);
+        self.put(&tail, style)
+    }
+
     /// Moves to column `col` of the area (only forward), so columns line up.
     pub fn col(&mut self, col: u16) -> &mut Self {
         let x = self.left.saturating_add(col).min(self.right);

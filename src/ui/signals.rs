@@ -118,7 +118,7 @@ fn row(buf: &mut Buffer, area: Rect, y: u16, r: &Row, selected: bool, c: &Cols, 
         p.put(g.critical_marker, t.text().add_modifier(Modifier::BOLD));
     }
     p.col(c.label);
-    p.put_fit(&r.label, c.label_w as usize, t.text(), g.ellipsis);
+    p.put_fit_middle(&r.label, c.label_w as usize, t.text(), g.ellipsis);
     p.col(c.value);
     let status_style = t.status(r.status);
     match (r.status, &r.value) {
