@@ -85,7 +85,7 @@ pub fn format_duration(d: Duration) -> String {
     }
     let s = d.as_secs();
     match s {
-        0..=59 if ms % 1000 != 0 => format!("{:.1}s", ms as f64 / 1000.0),
+        0..=59 if !ms.is_multiple_of(1000) => format!("{:.1}s", ms as f64 / 1000.0),
         0..=59 => format!("{s}s"),
         60..=3599 if s.is_multiple_of(60) => format!("{}m", s / 60),
         60..=3599 => format!("{}m{:02}s", s / 60, s % 60),
