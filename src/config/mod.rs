@@ -28,8 +28,103 @@ pub struct Config {
     pub signals: Vec<Signal>,
     #[serde(default, rename = "step")]
     pub steps: Vec<Step>,
+    #[serde(default, rename = "action")]
+    pub actions: Vec<ActionCfg>,
     #[serde(default)]
     pub ui: Ui,
+}
+
+/// An operator action (SPEC §5): a request or a command, fired only after the
+/// confirmation phrase is typed, once, audited and verified.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionCfg {
+    pub id: String,
+    /// One character; the first `danger` action is also bound to the rollback key.
+    pub key: String,
+    pub label: String,
+    /// A rollback or anything else that changes production: drawn in danger style.
+    #[serde(default)]
+    pub danger: bool,
+    #[serde(default)]
+    pub request: Option<RequestCfg>,
+    #[serde(default)]
+    pub command: Option<CommandCfg>,
+    /// The phrase to type before Enter fires it; default: the action id.
+    #[serde(default)]
+    pub confirm: Option<String>,
+    #[serde(default)]
+    pub verify: Option<VerifyCfg>,
+}
+
+impl ActionCfg {
+    pub fn confirm_phrase(&self) -> &str {
+        self.confirm.as_deref().unwrap_or(&self.id)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestCfg {
+    #[serde(default = "default_method")]
+    pub method: String,
+    pub url: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Sent as is (JSON usually); `Content-Type` defaults to application/json.
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default = "default_action_timeout")]
+    pub timeout: Dur,
+    /// Read `Authorization: Bearer <token>` from this file (refused if others can read it).
+    #[serde(default)]
+    pub token_file: Option<String>,
+    /// Use this source's TLS settings (ca_file, insecure_tls).
+    #[serde(default)]
+    pub tls_from: Option<String>,
+}
+
+fn default_method() -> String {
+    "POST".into()
+}
+fn default_action_timeout() -> Dur {
+    Dur(std::time::Duration::from_secs(10))
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandCfg {
+    /// The program and its arguments, never a shell string.
+    pub argv: Vec<String>,
+    #[serde(default = "default_command_timeout")]
+    pub timeout: Dur,
+    /// Extra environment for the command (the rest is inherited).
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    #[serde(default)]
+    pub cwd: Option<String>,
+}
+
+fn default_command_timeout() -> Dur {
+    Dur(std::time::Duration::from_secs(60))
+}
+
+/// After success: poll these conditions at 1 s until all hold or `within` passes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyCfg {
+    pub within: Dur,
+    #[serde(rename = "all")]
+    pub conditions: Vec<VerifyCond>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyCond {
+    /// A signal id (every row of an `each` signal must hold).
+    pub signal: String,
+    /// e.g. `== false`, `< 2`.
+    pub is: Condition,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -108,6 +203,9 @@ pub struct Source {
     /// `check` exits 3 when a required source yields no data.
     #[serde(default = "yes")]
     pub required: bool,
+    /// Read `Authorization: Bearer <token>` from this file (refused if others can read it).
+    #[serde(default)]
+    pub token_file: Option<String>,
     #[serde(default)]
     pub ca_file: Option<String>,
     /// Only when written explicitly; shown as a warning in the header.
