@@ -116,24 +116,24 @@ pub async fn run_watch(opts: WatchOptions) -> Result<i32, RunError> {
             _ = sigterm.recv() => break 143,
             _ = sighup.recv() => break 129,
             ev = keys_in.next() => match ev {
-                Some(Ok(CEvent::Key(k))) => match keys::action_for(k) {
+                Some(Ok(CEvent::Key(k))) => match keys::action_for(k, state.text_entry()) {
                     Some(Action::Suspend) => {
                         if let Err(e) = guard.suspend() {
                             tracing::warn!("cannot resume the terminal: {e}");
                             break 1;
                         }
-                        update(&mut state, Msg::Resize);
+                        let _ = update(&mut state, Msg::Resize);
                     }
-                    Some(a) => update(&mut state, Msg::Action(a)),
+                    Some(a) => { let _ = update(&mut state, Msg::Action(a)); }
                     None => {}
                 },
-                Some(Ok(CEvent::Resize(..))) => update(&mut state, Msg::Resize),
+                Some(Ok(CEvent::Resize(..))) => { let _ = update(&mut state, Msg::Resize); }
                 Some(Ok(_)) => {}
                 // The input side closed or failed: the terminal is gone.
                 Some(Err(_)) | None => break 129,
             },
-            Some(p) = polls.recv() => update(&mut state, Msg::Poll(p)),
-            _ = clock.tick() => update(&mut state, Msg::Tick(Utc::now())),
+            Some(p) = polls.recv() => { let _ = update(&mut state, Msg::Poll(p)); }
+            _ = clock.tick() => { let _ = update(&mut state, Msg::Tick(Utc::now())); }
             _ = sleep_until_opt(frame_due) => {}
         }
     };

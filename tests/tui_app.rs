@@ -41,17 +41,17 @@ fn screen(state: &State, w: u16, h: u16) -> String {
 }
 
 fn press(state: &mut State, code: KeyCode) {
-    if let Some(a) = keys::action_for(KeyEvent::new(code, KeyModifiers::NONE)) {
-        update(state, Msg::Action(a));
+    if let Some(a) = keys::action_for(KeyEvent::new(code, KeyModifiers::NONE), state.text_entry()) {
+        let _ = update(state, Msg::Action(a));
     }
 }
 
 async fn poll_into(state: &mut State, offset: i64) {
     let cfg = state.cfg.clone();
     for r in poll_all_at(&cfg, at(offset)).await {
-        update(state, Msg::Poll(r));
+        let _ = update(state, Msg::Poll(r));
     }
-    update(state, Msg::Tick(at(offset)));
+    let _ = update(state, Msg::Tick(at(offset)));
 }
 
 #[tokio::test]

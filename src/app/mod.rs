@@ -7,10 +7,12 @@
 //!                                                    ui::render(&State) when dirty
 //! ```
 
+pub mod actions;
 pub mod keys;
 pub mod state;
 pub mod update;
 
+pub use actions::*;
 pub use state::*;
 pub use update::update;
 
@@ -28,6 +30,22 @@ pub enum Action {
     Move(i32),
     ToggleTick,
     JumpToNow,
+    /// Open the rollback (the first `danger` action).
+    Rollback,
+    /// Open the action menu.
+    Menu,
+    /// Mark T0 now (confirmed).
+    MarkT0,
+    /// Sign off the selected gate: GO (`g`) or NO-GO (`G`).
+    SignOff {
+        go: bool,
+    },
+    /// A printable key with no built-in meaning: maybe an action's key.
+    Key(char),
+    /// Text entry in a modal.
+    Type(char),
+    Backspace,
+    Submit,
 }
 
 /// Everything that can change the state arrives as one of these.
@@ -39,4 +57,13 @@ pub enum Msg {
     Tick(Ts),
     /// The terminal changed size; only a redraw is needed.
     Resize,
+    /// Bracketed paste: text for a modal, never a key sequence.
+    Paste(String),
+    /// An action attempt finished.
+    ActionDone {
+        action: usize,
+        report: Report,
+    },
+    /// Another warroom process wrote to the shared audit log.
+    Remote(Remote),
 }

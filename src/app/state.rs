@@ -1,5 +1,6 @@
 //! Everything the screen shows. `update` is its only writer; `ui::render` only reads it.
 
+use super::actions::{ActionRun, Modal, SignOff};
 use crate::config::Config;
 use crate::engine::{Engine, Event};
 use crate::sample::Ts;
@@ -56,6 +57,18 @@ pub struct State {
     pub quit: bool,
     /// Something changed since the last frame.
     pub dirty: bool,
+    /// The open modal (confirmation or action menu), if any.
+    pub modal: Option<Modal>,
+    /// `runs[i]` is the single-flight state of `cfg.actions[i]`.
+    pub runs: Vec<ActionRun>,
+    /// `signoffs[step]` for GO/NO-GO gates.
+    pub signoffs: Vec<Option<SignOff>>,
+    /// Who marked T0 from a dashboard, and when.
+    pub t0_marked_by: Option<(String, Ts)>,
+    /// This process's id in the audit log; idempotency keys derive from it.
+    pub session: String,
+    /// What each action will do (request or argv), secrets redacted: the modal's target.
+    pub action_plans: Vec<Vec<String>>,
 }
 
 impl State {
@@ -68,7 +81,6 @@ impl State {
         let read_only = cfg.ui.read_only;
         State {
             engine: Engine::new(Arc::clone(&cfg), now),
-            cfg,
             now,
             t0,
             events: VecDeque::new(),
@@ -84,7 +96,24 @@ impl State {
             notice: None,
             quit: false,
             dirty: true,
+            modal: None,
+            runs: vec![ActionRun::default(); cfg.actions.len()],
+            signoffs: vec![None; cfg.steps.len()],
+            t0_marked_by: None,
+            session: String::new(),
+            action_plans: cfg.actions.iter().map(default_plan).collect(),
+            cfg,
         }
+    }
+
+    /// Is the keyboard typing into a text field?
+    pub fn text_entry(&self) -> bool {
+        matches!(self.modal, Some(Modal::Confirm(_)))
+    }
+
+    /// The action the rollback key opens: the first `danger` action.
+    pub fn rollback_action(&self) -> Option<usize> {
+        self.cfg.actions.iter().position(|a| a.danger)
     }
 
     /// Index of the step the cutover is in: the last one whose offset has passed.
@@ -153,6 +182,16 @@ impl State {
     /// Milliseconds since T0 (negative before it), if T0 is known.
     pub fn t_offset_ms(&self) -> Option<i64> {
         self.t0.map(|t0| (self.now - t0).num_milliseconds())
+    }
+}
+
+/// The modal's target lines before the runtime supplies redacted ones: method and
+/// URL or argv, never header values.
+fn default_plan(a: &crate::config::ActionCfg) -> Vec<String> {
+    match (&a.request, &a.command) {
+        (Some(r), _) => vec![format!("{} {}", r.method, r.url)],
+        (_, Some(c)) => vec![format!("argv: {:?}", c.argv)],
+        _ => Vec::new(),
     }
 }
 

@@ -1,14 +1,25 @@
 //! The only writer of `State`. Pure: no I/O, no system clock (time comes in `Msg::Tick`
-//! and in each poll's timestamp).
+//! and in each poll's timestamp). What must happen outside is returned as `Effect`s.
 
+use super::actions::{
+    ActionRun, Confirm, ConfirmKind, Effect, Modal, Remote, Report, RunState, SignOff, Verdict,
+    Verify,
+};
 use super::{Action, Focus, Msg, Notice, State, Tick, EVENT_CAP};
-use crate::engine::{Event, EventKind, Severity};
+use crate::config::duration::format_span;
+use crate::engine::{breach_text, Event, EventKind, Severity, Status};
 use crate::sample::Ts;
+use serde_json::json;
 
 /// How long a footer notice stays.
 const NOTICE_MS: i64 = 5_000;
+/// A confirmation left alone this long cancels itself.
+pub const CONFIRM_IDLE_MS: i64 = 30_000;
+/// The phrase that confirms a T0 mark.
+pub const T0_PHRASE: &str = "t0";
 
-pub fn update(state: &mut State, msg: Msg) {
+pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
+    let mut fx = Vec::new();
     match msg {
         Msg::Tick(now) => {
             if now > state.now {
@@ -23,6 +34,8 @@ pub fn update(state: &mut State, msg: Msg) {
             {
                 state.notice = None;
             }
+            expire_confirm(state, &mut fx);
+            verify_step(state, &mut fx);
             state.dirty = true;
         }
         Msg::Poll(p) => {
@@ -34,11 +47,29 @@ pub fn update(state: &mut State, msg: Msg) {
             state.dirty = true;
         }
         Msg::Resize => state.dirty = true,
+        Msg::Paste(text) => {
+            if let Some(Modal::Confirm(c)) = &mut state.modal {
+                // A paste is text, never Enter: a pasted newline cannot fire anything.
+                c.typed.extend(text.chars().filter(|ch| !ch.is_control()));
+                c.last_input = state.now;
+                c.error = None;
+            }
+            state.dirty = true;
+        }
         Msg::Action(a) => {
-            on_action(state, a);
+            on_action(state, a, &mut fx);
+            state.dirty = true;
+        }
+        Msg::ActionDone { action, report } => {
+            action_done(state, action, report, &mut fx);
+            state.dirty = true;
+        }
+        Msg::Remote(r) => {
+            remote(state, r);
             state.dirty = true;
         }
     }
+    fx
 }
 
 fn push_events(state: &mut State, events: Vec<Event>) {
@@ -52,6 +83,19 @@ fn push_events(state: &mut State, events: Vec<Event>) {
     }
 }
 
+fn note(state: &mut State, severity: Severity, text: String) {
+    let at = state.now;
+    push_events(
+        state,
+        vec![Event {
+            at,
+            severity,
+            kind: EventKind::Note { text: text.clone() },
+            text,
+        }],
+    );
+}
+
 fn notice(state: &mut State, text: impl Into<String>) {
     state.notice = Some(Notice {
         text: text.into(),
@@ -59,7 +103,7 @@ fn notice(state: &mut State, text: impl Into<String>) {
     });
 }
 
-fn on_action(state: &mut State, a: Action) {
+fn on_action(state: &mut State, a: Action, fx: &mut Vec<Effect>) {
     // The help overlay takes the keys it needs and swallows the rest.
     if state.show_help {
         if matches!(a, Action::ToggleHelp | Action::Escape) {
@@ -67,6 +111,10 @@ fn on_action(state: &mut State, a: Action) {
         } else if a == Action::Quit {
             state.quit = true;
         }
+        return;
+    }
+    if state.modal.is_some() {
+        on_modal_action(state, a, fx);
         return;
     }
     match a {
@@ -94,7 +142,7 @@ fn on_action(state: &mut State, a: Action) {
             }
             Focus::Timeline => move_item(state, d),
         },
-        Action::ToggleTick => toggle_tick(state),
+        Action::ToggleTick => toggle_tick(state, fx),
         Action::JumpToNow => {
             state.focus = Focus::Timeline;
             if let Some(cur) = state.current_step() {
@@ -103,6 +151,564 @@ fn on_action(state: &mut State, a: Action) {
                 notice(state, "T0 not set: no current step");
             }
         }
+        Action::Rollback => match state.rollback_action() {
+            Some(i) => open_action(state, i),
+            None => notice(
+                state,
+                "no rollback: the config has no action with danger = true",
+            ),
+        },
+        Action::Menu => {
+            if state.cfg.actions.is_empty() {
+                notice(state, "no actions in the config");
+            } else if refuse_read_only(state, "actions") {
+            } else {
+                state.modal = Some(Modal::Menu { selected: 0 });
+            }
+        }
+        Action::Key(c) => {
+            let key = c.to_string();
+            if let Some(i) = state.cfg.actions.iter().position(|a| a.key == key) {
+                open_action(state, i);
+            }
+        }
+        Action::MarkT0 => open_mark_t0(state),
+        Action::SignOff { go } => open_sign_off(state, go),
+        // Text keys and Enter outside a modal mean nothing.
+        Action::Type(_) | Action::Backspace | Action::Submit => {}
+    }
+}
+
+fn refuse_read_only(state: &mut State, what: &str) -> bool {
+    if state.read_only {
+        notice(
+            state,
+            format!("read-only: {what} are disabled on this screen"),
+        );
+    }
+    state.read_only
+}
+
+fn breach_snapshot(state: &State) -> Vec<String> {
+    state
+        .engine
+        .rows
+        .iter()
+        .filter(|r| {
+            matches!(r.status, Status::Band(b) if b > crate::engine::Band::Ok)
+                || r.effective > crate::engine::Band::Ok
+        })
+        .map(|r| breach_text(r, state.engine.signal(r), state.now))
+        .collect()
+}
+
+fn open_action(state: &mut State, i: usize) {
+    if refuse_read_only(state, "actions") {
+        return;
+    }
+    let Some(a) = state.cfg.actions.get(i) else {
+        return;
+    };
+    let run = &state.runs[i];
+    if let RunState::InFlight { since } = run.state {
+        let label = a.label.clone();
+        let held = format_span(state.now - since);
+        notice(
+            state,
+            format!("{label} is in flight ({held}): its key is inert until it ends"),
+        );
+        return;
+    }
+    let retry = run.idempotency_key.is_some();
+    let attempt = if retry { run.attempts + 1 } else { 1 };
+    let mut target = state.action_plans.get(i).cloned().unwrap_or_default();
+    if retry {
+        target.push(format!(
+            "retry: attempt {attempt}, same Idempotency-Key as the failed attempt"
+        ));
+    }
+    state.modal = Some(Modal::Confirm(Confirm {
+        kind: ConfirmKind::Action(i),
+        title: a.label.clone(),
+        target,
+        snapshot: breach_snapshot(state),
+        phrase: Some(a.confirm_phrase().to_string()),
+        typed: String::new(),
+        error: None,
+        opened_at: state.now,
+        last_input: state.now,
+        attempt,
+    }));
+}
+
+fn open_mark_t0(state: &mut State) {
+    if refuse_read_only(state, "T0 marks") {
+        return;
+    }
+    if let Some(t0) = state.t0 {
+        let how = match &state.t0_marked_by {
+            Some((by, _)) => format!("marked by {by}"),
+            None => "from the config or --t0".into(),
+        };
+        notice(
+            state,
+            format!("T0 is already set ({} UTC, {how})", t0.format("%H:%M:%S")),
+        );
+        return;
+    }
+    state.modal = Some(Modal::Confirm(Confirm {
+        kind: ConfirmKind::MarkT0,
+        title: "Mark T0 now".into(),
+        target: vec![format!(
+            "T0 = the moment Enter is pressed; every screen sharing the audit log follows"
+        )],
+        snapshot: Vec::new(),
+        phrase: Some(T0_PHRASE.into()),
+        typed: String::new(),
+        error: None,
+        opened_at: state.now,
+        last_input: state.now,
+        attempt: 1,
+    }));
+}
+
+fn open_sign_off(state: &mut State, go: bool) {
+    if refuse_read_only(state, "sign-offs") {
+        return;
+    }
+    let step = if state.focus == Focus::Timeline {
+        Some(state.selected_item.0)
+    } else {
+        state.current_step()
+    };
+    let Some(step) = step.filter(|s| state.cfg.steps.get(*s).is_some_and(|st| st.gate)) else {
+        notice(
+            state,
+            "select a GATE step in the timeline (Tab, j/k) to sign it off",
+        );
+        return;
+    };
+    let title = state.cfg.steps[step].title.clone();
+    let decision = if go { "GO" } else { "NO-GO" };
+    state.modal = Some(Modal::Confirm(Confirm {
+        kind: ConfirmKind::SignOff { step, go },
+        title: format!("{decision}: {title}"),
+        target: vec![format!(
+            "sign off \"{title}\" as {decision}: type your name"
+        )],
+        snapshot: breach_snapshot(state),
+        phrase: None,
+        typed: String::new(),
+        error: None,
+        opened_at: state.now,
+        last_input: state.now,
+        attempt: 1,
+    }));
+}
+
+fn on_modal_action(state: &mut State, a: Action, fx: &mut Vec<Effect>) {
+    let now = state.now;
+    match state.modal.as_mut() {
+        Some(Modal::Menu { selected }) => match a {
+            Action::Escape | Action::Menu => state.modal = None,
+            Action::Quit => state.quit = true,
+            Action::Move(d) => {
+                let n = state.cfg.actions.len() as i64;
+                *selected = (*selected as i64 + d as i64).clamp(0, (n - 1).max(0)) as usize;
+            }
+            Action::Submit => {
+                let i = *selected;
+                state.modal = None;
+                open_action(state, i);
+            }
+            Action::Key(c) => {
+                let key = c.to_string();
+                if let Some(i) = state.cfg.actions.iter().position(|a| a.key == key) {
+                    state.modal = None;
+                    open_action(state, i);
+                }
+            }
+            _ => {}
+        },
+        Some(Modal::Confirm(c)) => match a {
+            Action::Quit => state.quit = true,
+            Action::Escape => {
+                let what = c.title.clone();
+                state.modal = None;
+                notice(state, format!("cancelled \"{what}\": nothing was sent"));
+            }
+            Action::Type(ch) => {
+                c.typed.push(ch);
+                c.last_input = now;
+                c.error = None;
+            }
+            Action::Backspace => {
+                c.typed.pop();
+                c.last_input = now;
+                c.error = None;
+            }
+            Action::Submit => submit_confirm(state, fx),
+            _ => {}
+        },
+        None => {}
+    }
+}
+
+fn submit_confirm(state: &mut State, fx: &mut Vec<Effect>) {
+    let Some(Modal::Confirm(c)) = state.modal.as_mut() else {
+        return;
+    };
+    let typed = c.typed.trim().to_string();
+    // Cancel is the default: Enter on an empty field closes without sending.
+    if typed.is_empty() {
+        let what = c.title.clone();
+        state.modal = None;
+        notice(state, format!("cancelled \"{what}\": nothing was sent"));
+        return;
+    }
+    if let Some(phrase) = &c.phrase {
+        if typed != *phrase {
+            c.error = Some(format!(
+                "\"{typed}\" is not the phrase: type {phrase} exactly — nothing was sent"
+            ));
+            c.last_input = state.now;
+            return;
+        }
+    }
+    let c = c.clone();
+    state.modal = None;
+    match c.kind {
+        ConfirmKind::Action(i) => fire(state, i, &c, fx),
+        ConfirmKind::MarkT0 => {
+            state.t0 = Some(state.now);
+            state.t0_marked_by = Some((state.user.clone(), state.now));
+            let text = format!(
+                "{} marked T0 at {} UTC",
+                state.user,
+                state.now.format("%H:%M:%S")
+            );
+            note(state, Severity::Info, text);
+            fx.push(Effect::Audit {
+                kind: "t0_mark",
+                details: json!({ "t0": state.now }),
+            });
+        }
+        ConfirmKind::SignOff { step, go } => {
+            let decision = if go { "GO" } else { "NO-GO" };
+            let title = state.cfg.steps[step].title.clone();
+            state.signoffs[step] = Some(SignOff {
+                name: typed.clone(),
+                go,
+                at: state.now,
+                by: state.user.clone(),
+            });
+            let sev = if go { Severity::Info } else { Severity::Crit };
+            note(
+                state,
+                sev,
+                format!("{decision} signed by {typed} for \"{title}\""),
+            );
+            fx.push(Effect::Audit {
+                kind: "signoff",
+                details: json!({
+                    "step": step, "title": title, "decision": decision, "name": typed,
+                    "snapshot": c.snapshot,
+                }),
+            });
+        }
+    }
+}
+
+/// Send once: single flight starts here and ends with `Msg::ActionDone`.
+fn fire(state: &mut State, i: usize, c: &Confirm, fx: &mut Vec<Effect>) {
+    let a = &state.cfg.actions[i];
+    let run = &mut state.runs[i];
+    if run.in_flight() {
+        return;
+    }
+    run.attempts += 1;
+    let key = match &run.idempotency_key {
+        Some(k) => k.clone(),
+        None => {
+            let k = format!("{}-{}-{}", state.session, a.id, run.attempts);
+            run.idempotency_key = Some(k.clone());
+            k
+        }
+    };
+    run.state = RunState::InFlight { since: state.now };
+    run.verify = None;
+    let attempt = run.attempts;
+    let (id, label) = (a.id.clone(), a.label.clone());
+    fx.push(Effect::Audit {
+        kind: "action_confirmed",
+        details: json!({
+            "action": id, "label": label, "attempt": attempt,
+            "idempotency_key": key, "target": c.target, "snapshot": c.snapshot,
+        }),
+    });
+    fx.push(Effect::Run {
+        action: i,
+        idempotency_key: key,
+        attempt,
+    });
+    let text = format!("{} fired \"{label}\" (attempt {attempt})", state.user);
+    note(state, Severity::Warn, text);
+}
+
+fn action_done(state: &mut State, i: usize, report: Report, fx: &mut Vec<Effect>) {
+    let Some(a) = state.cfg.actions.get(i).cloned() else {
+        return;
+    };
+    let run: &mut ActionRun = &mut state.runs[i];
+    run.state = RunState::Done;
+    let ok = report.ok;
+    if ok {
+        // A later confirmation is a new action with a new key.
+        run.idempotency_key = None;
+        if let Some(v) = &a.verify {
+            run.verify = Some(Verify {
+                started: state.now,
+                deadline: state.now + chrono::Duration::milliseconds(v.within.as_ms()),
+                verdict: None,
+                pending: v
+                    .conditions
+                    .iter()
+                    .map(|c| format!("{} {}", c.signal, c.is))
+                    .collect(),
+            });
+        }
+    }
+    fx.push(Effect::Audit {
+        kind: "action_result",
+        details: json!({
+            "action": a.id, "attempt": run.attempts, "ok": ok, "outcome_unknown": report.unknown,
+            "summary": report.summary, "duration_ms": report.duration_ms, "excerpt": report.excerpt,
+        }),
+    });
+    let (sev, text) = if ok {
+        (
+            Severity::Info,
+            format!("\"{}\" succeeded: {}", a.label, report.summary),
+        )
+    } else {
+        (
+            Severity::Crit,
+            format!(
+                "\"{}\" FAILED: {} — press {} to confirm a retry",
+                a.label, report.summary, a.key
+            ),
+        )
+    };
+    run.last = Some(report);
+    note(state, sev, text);
+    if ok && a.verify.is_some() {
+        verify_step(state, fx);
+    }
+}
+
+/// Verification: at each second, poll the signals' sources and judge the conditions
+/// on fresh values only (sampled after the action finished).
+fn verify_step(state: &mut State, fx: &mut Vec<Effect>) {
+    for i in 0..state.runs.len() {
+        let Some(v) = state.runs[i].verify.clone() else {
+            continue;
+        };
+        if v.verdict.is_some() {
+            continue;
+        }
+        let Some(cfg) = state.cfg.actions[i].verify.clone() else {
+            continue;
+        };
+        let mut failing = Vec::new();
+        let mut sources = Vec::new();
+        for cond in &cfg.conditions {
+            let rows: Vec<_> = state
+                .engine
+                .rows
+                .iter()
+                .filter(|r| state.engine.signal(r).id == cond.signal)
+                .collect();
+            let holds = !rows.is_empty()
+                && rows.iter().all(|r| {
+                    matches!(r.status, Status::Band(_))
+                        && r.last_good_at.is_some_and(|t| t >= v.started)
+                        && r.value.as_ref().is_some_and(|val| cond.is.holds(val))
+                });
+            if !holds {
+                failing.push(format!("{} {}", cond.signal, cond.is));
+                if let Some(sig) = state.cfg.signals.iter().find(|s| s.id == cond.signal) {
+                    if !sources.contains(&sig.source) {
+                        sources.push(sig.source.clone());
+                    }
+                }
+            }
+        }
+        let label = state.cfg.actions[i].label.clone();
+        let id = state.cfg.actions[i].id.clone();
+        let now = state.now;
+        let verdict = if failing.is_empty() {
+            Some(Verdict::Verified { at: now })
+        } else if now >= v.deadline {
+            Some(Verdict::NotVerified {
+                failing: failing.clone(),
+            })
+        } else {
+            None
+        };
+        if let Some(vv) = &mut state.runs[i].verify {
+            vv.pending = failing.clone();
+            vv.verdict = verdict.clone();
+        }
+        match verdict {
+            Some(Verdict::Verified { .. }) => {
+                let took = format_span(now - v.started);
+                note(
+                    state,
+                    Severity::Info,
+                    format!("\"{label}\" VERIFIED in {took}"),
+                );
+                fx.push(Effect::Audit {
+                    kind: "verify_result",
+                    details: json!({ "action": id, "verified": true, "after": took }),
+                });
+            }
+            Some(Verdict::NotVerified { failing }) => {
+                note(
+                    state,
+                    Severity::Crit,
+                    format!(
+                        "\"{label}\" NOT VERIFIED by the deadline: {}",
+                        failing.join(", ")
+                    ),
+                );
+                fx.push(Effect::Audit {
+                    kind: "verify_result",
+                    details: json!({ "action": id, "verified": false, "failing": failing }),
+                });
+            }
+            None => fx.push(Effect::PollNow { sources }),
+        }
+    }
+}
+
+fn expire_confirm(state: &mut State, fx: &mut Vec<Effect>) {
+    let _ = fx;
+    if let Some(Modal::Confirm(c)) = &state.modal {
+        if (state.now - c.last_input).num_milliseconds() >= CONFIRM_IDLE_MS {
+            let what = c.title.clone();
+            state.modal = None;
+            notice(
+                state,
+                format!("\"{what}\" timed out after 30 s idle: nothing was sent"),
+            );
+        }
+    }
+}
+
+/// Apply another process's audit record: the room sees one cutover.
+fn remote(state: &mut State, r: Remote) {
+    let who = format!("{}@{}", r.user, r.host);
+    let d = &r.details;
+    let s = |k: &str| d.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+    let n = |k: &str| d.get(k).and_then(|v| v.as_u64()).map(|v| v as usize);
+    match r.kind.as_str() {
+        "tick" | "untick" => {
+            if let (Some(step), Some(item)) = (n("step"), n("item")) {
+                if let Some(slot) = state.ticks.get_mut(step).and_then(|v| v.get_mut(item)) {
+                    *slot = (r.kind == "tick").then(|| Tick {
+                        by: who.clone(),
+                        at: r.at,
+                    });
+                    let verb = if r.kind == "tick" {
+                        "ticked"
+                    } else {
+                        "unticked"
+                    };
+                    note(
+                        state,
+                        Severity::Info,
+                        format!("{who} {verb} \"{}\"", s("item_text")),
+                    );
+                }
+            }
+        }
+        "t0_mark" => {
+            let t0 = d
+                .get("t0")
+                .and_then(|v| serde_json::from_value::<Ts>(v.clone()).ok())
+                .unwrap_or(r.at);
+            if state.t0.is_none() {
+                state.t0 = Some(t0);
+                state.t0_marked_by = Some((who.clone(), r.at));
+            }
+            note(
+                state,
+                Severity::Info,
+                format!("{who} marked T0 at {} UTC", t0.format("%H:%M:%S")),
+            );
+        }
+        "signoff" => {
+            if let Some(step) = n("step").filter(|s| *s < state.signoffs.len()) {
+                let go = s("decision") == "GO";
+                state.signoffs[step] = Some(SignOff {
+                    name: s("name"),
+                    go,
+                    at: r.at,
+                    by: who.clone(),
+                });
+                let sev = if go { Severity::Info } else { Severity::Crit };
+                note(
+                    state,
+                    sev,
+                    format!(
+                        "{} signed by {} ({who}) for \"{}\"",
+                        s("decision"),
+                        s("name"),
+                        s("title")
+                    ),
+                );
+            }
+        }
+        "action_confirmed" => {
+            notice(state, format!("{who} fired \"{}\"", s("label")));
+            note(
+                state,
+                Severity::Crit,
+                format!(
+                    "{who} fired \"{}\" (attempt {})",
+                    s("label"),
+                    d.get("attempt").and_then(|v| v.as_u64()).unwrap_or(1)
+                ),
+            );
+        }
+        "action_result" => {
+            let ok = d.get("ok").and_then(|v| v.as_bool()).unwrap_or(false);
+            let sev = if ok { Severity::Info } else { Severity::Crit };
+            note(
+                state,
+                sev,
+                format!(
+                    "{who}: \"{}\" {}: {}",
+                    s("action"),
+                    if ok { "succeeded" } else { "FAILED" },
+                    s("summary")
+                ),
+            );
+        }
+        "verify_result" => {
+            let ok = d.get("verified").and_then(|v| v.as_bool()).unwrap_or(false);
+            let sev = if ok { Severity::Info } else { Severity::Crit };
+            note(
+                state,
+                sev,
+                format!(
+                    "{who}: \"{}\" {}",
+                    s("action"),
+                    if ok { "VERIFIED" } else { "NOT VERIFIED" }
+                ),
+            );
+        }
+        _ => {}
     }
 }
 
@@ -113,7 +719,7 @@ fn move_item(state: &mut State, d: i32) {
         .steps
         .iter()
         .enumerate()
-        .flat_map(|(s, st)| (0..st.checklist.len()).map(move |i| (s, i)))
+        .flat_map(|(s, st)| (0..st.checklist.len().max(usize::from(st.gate))).map(move |i| (s, i)))
         .collect();
     if items.is_empty() {
         return;
@@ -126,13 +732,12 @@ fn move_item(state: &mut State, d: i32) {
     state.selected_item = items[next];
 }
 
-fn toggle_tick(state: &mut State) {
+fn toggle_tick(state: &mut State, fx: &mut Vec<Effect>) {
     if state.focus != Focus::Timeline {
         notice(state, "Tab to the timeline to tick a checklist item");
         return;
     }
-    if state.read_only {
-        notice(state, "read-only: checklist ticks are disabled");
+    if refuse_read_only(state, "checklist ticks") {
         return;
     }
     let (s, i) = state.selected_item;
@@ -149,23 +754,377 @@ fn toggle_tick(state: &mut State) {
     let Some(slot) = state.ticks.get_mut(s).and_then(|v| v.get_mut(i)) else {
         return;
     };
-    let text = if slot.is_some() {
+    let (kind, verb) = if slot.is_some() {
         *slot = None;
-        format!("{user} unticked \"{item}\" ({title})")
+        ("untick", "unticked")
     } else {
         *slot = Some(Tick {
             by: user.clone(),
             at: now,
         });
-        format!("{user} ticked \"{item}\" ({title})")
+        ("tick", "ticked")
     };
-    push_events(
+    fx.push(Effect::Audit {
+        kind,
+        details: json!({ "step": s, "item": i, "step_title": title, "item_text": item }),
+    });
+    note(
         state,
-        vec![Event {
-            at: now,
-            severity: Severity::Info,
-            kind: EventKind::Note { text: text.clone() },
-            text,
-        }],
+        Severity::Info,
+        format!("{user} {verb} \"{item}\" ({title})"),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    //! The action state machine with a fake clock: no terminal, no network.
+    use super::*;
+    use crate::app::Msg;
+    use crate::config::Config;
+    use crate::sample::{PollOutcome, PollResult};
+    use chrono::{TimeZone, Utc};
+    use std::sync::Arc;
+
+    const CFG: &str = r#"
+[cutover]
+name = "t"
+[[source]]
+id = "flags"
+kind = "http"
+url = "http://127.0.0.1:1/flags"
+interval = "1s"
+[[signal]]
+id = "v1"
+source = "flags"
+kind = "flag"
+path = ".v1"
+[[step]]
+at = "0"
+title = "T0"
+gate = true
+checklist = ["flip"]
+[[action]]
+id = "rollback"
+key = "r"
+label = "Roll back"
+danger = true
+request = { url = "http://127.0.0.1:1/rollback" }
+verify = { within = "10s", all = [{ signal = "v1", is = "== false" }] }
+"#;
+
+    fn t(s: i64) -> Ts {
+        Utc.timestamp_opt(1_800_000_000 + s, 0)
+            .single()
+            .unwrap_or_default()
+    }
+
+    fn state() -> State {
+        let cfg: Arc<Config> = Arc::new(toml::from_str(CFG).expect("test config"));
+        let mut st = State::new(cfg, t(0), None, "alice".into());
+        st.session = "sess".into();
+        st
+    }
+
+    fn act(st: &mut State, a: Action) -> Vec<Effect> {
+        update(st, Msg::Action(a))
+    }
+
+    fn type_str(st: &mut State, s: &str) -> Vec<Effect> {
+        s.chars().flat_map(|c| act(st, Action::Type(c))).collect()
+    }
+
+    fn runs(fx: &[Effect]) -> Vec<(String, u32)> {
+        fx.iter()
+            .filter_map(|e| match e {
+                Effect::Run {
+                    idempotency_key,
+                    attempt,
+                    ..
+                } => Some((idempotency_key.clone(), *attempt)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn report(ok: bool, at: Ts) -> Report {
+        Report {
+            ok,
+            unknown: false,
+            summary: if ok {
+                "HTTP 200".into()
+            } else {
+                "HTTP 500".into()
+            },
+            excerpt: String::new(),
+            at,
+            duration_ms: 5,
+            by: "alice".into(),
+        }
+    }
+
+    #[test]
+    fn full_sequence_sends_exactly_once() {
+        let mut st = state();
+        assert!(runs(&act(&mut st, Action::Rollback)).is_empty());
+        assert!(st.text_entry(), "R opens the confirmation");
+        assert!(runs(&type_str(&mut st, "rollback")).is_empty());
+        let fx = act(&mut st, Action::Submit);
+        assert_eq!(runs(&fx), vec![("sess-rollback-1".to_string(), 1)]);
+        assert!(fx.iter().any(|e| matches!(
+            e,
+            Effect::Audit {
+                kind: "action_confirmed",
+                ..
+            }
+        )));
+        // A double Enter, a held R, the action key: all inert while in flight.
+        assert!(runs(&act(&mut st, Action::Submit)).is_empty());
+        assert!(runs(&act(&mut st, Action::Rollback)).is_empty());
+        assert!(runs(&act(&mut st, Action::Key('r'))).is_empty());
+        assert!(st.modal.is_none());
+        assert!(st
+            .notice
+            .as_ref()
+            .is_some_and(|n| n.text.contains("in flight")));
+    }
+
+    #[test]
+    fn negatives_send_nothing() {
+        // Wrong phrase: stays open, says why.
+        let mut st = state();
+        act(&mut st, Action::Rollback);
+        type_str(&mut st, "rollbak");
+        assert!(runs(&act(&mut st, Action::Submit)).is_empty());
+        match &st.modal {
+            Some(Modal::Confirm(c)) => {
+                assert!(c.error.as_deref().unwrap_or("").contains("not the phrase"))
+            }
+            other => panic!("modal closed: {other:?}"),
+        }
+        // Esc cancels.
+        assert!(runs(&act(&mut st, Action::Escape)).is_empty());
+        assert!(st.modal.is_none());
+        // `n` then Enter is a wrong phrase, not a "no".
+        act(&mut st, Action::Rollback);
+        type_str(&mut st, "n");
+        assert!(runs(&act(&mut st, Action::Submit)).is_empty());
+        act(&mut st, Action::Escape);
+        // Enter on an empty field is Cancel, the default.
+        act(&mut st, Action::Rollback);
+        assert!(runs(&act(&mut st, Action::Submit)).is_empty());
+        assert!(st.modal.is_none());
+        // 30 s idle cancels.
+        act(&mut st, Action::Rollback);
+        type_str(&mut st, "rollback");
+        let fx = update(&mut st, Msg::Tick(t(31)));
+        assert!(runs(&fx).is_empty());
+        assert!(st.modal.is_none());
+        assert!(runs(&act(&mut st, Action::Submit)).is_empty());
+    }
+
+    #[test]
+    fn paste_is_text_never_enter() {
+        let mut st = state();
+        act(&mut st, Action::Rollback);
+        let fx = update(&mut st, Msg::Paste("rollback\n\n".into()));
+        assert!(runs(&fx).is_empty());
+        assert!(st.text_entry());
+        assert_eq!(runs(&act(&mut st, Action::Submit)).len(), 1);
+    }
+
+    #[test]
+    fn retry_reuses_the_key_and_success_starts_verification() {
+        let mut st = state();
+        act(&mut st, Action::Rollback);
+        type_str(&mut st, "rollback");
+        let first = runs(&act(&mut st, Action::Submit));
+        let fx = update(
+            &mut st,
+            Msg::ActionDone {
+                action: 0,
+                report: report(false, t(1)),
+            },
+        );
+        assert!(fx.iter().any(|e| matches!(
+            e,
+            Effect::Audit {
+                kind: "action_result",
+                ..
+            }
+        )));
+        assert!(st.events.back().is_some_and(|e| e.text.contains("FAILED")));
+        // Nothing is retried by itself: a new confirmation is needed.
+        assert!(runs(&update(&mut st, Msg::Tick(t(2)))).is_empty());
+        act(&mut st, Action::Rollback);
+        type_str(&mut st, "rollback");
+        let second = runs(&act(&mut st, Action::Submit));
+        assert_eq!(
+            second[0].0, first[0].0,
+            "a manual retry reuses the idempotency key"
+        );
+        assert_eq!(second[0].1, 2);
+        update(
+            &mut st,
+            Msg::ActionDone {
+                action: 0,
+                report: report(true, t(3)),
+            },
+        );
+        assert!(st.runs[0].verify.is_some());
+        // Verification polls its source each second until the flag reads false.
+        let fx = update(&mut st, Msg::Tick(t(4)));
+        assert!(fx.contains(&Effect::PollNow {
+            sources: vec!["flags".into()]
+        }));
+        update(
+            &mut st,
+            Msg::Poll(PollResult {
+                source: "flags".into(),
+                at: t(5),
+                latency_ms: 1,
+                outcome: PollOutcome::Json {
+                    status: 200,
+                    body: serde_json::json!({"v1": false}),
+                },
+            }),
+        );
+        let fx = update(&mut st, Msg::Tick(t(5)));
+        assert!(fx.iter().any(|e| matches!(
+            e,
+            Effect::Audit {
+                kind: "verify_result",
+                ..
+            }
+        )));
+        assert!(matches!(
+            st.runs[0].verify.as_ref().and_then(|v| v.verdict.clone()),
+            Some(Verdict::Verified { .. })
+        ));
+        // After success the next rollback is a new action with a new key.
+        act(&mut st, Action::Rollback);
+        type_str(&mut st, "rollback");
+        let third = runs(&act(&mut st, Action::Submit));
+        assert_ne!(third[0].0, first[0].0);
+    }
+
+    #[test]
+    fn verification_fails_visibly_at_the_deadline() {
+        let mut st = state();
+        act(&mut st, Action::Rollback);
+        type_str(&mut st, "rollback");
+        act(&mut st, Action::Submit);
+        update(
+            &mut st,
+            Msg::ActionDone {
+                action: 0,
+                report: report(true, t(0)),
+            },
+        );
+        for s in 1..10 {
+            update(&mut st, Msg::Tick(t(s)));
+            assert!(st.runs[0]
+                .verify
+                .as_ref()
+                .is_some_and(|v| v.verdict.is_none()));
+        }
+        update(&mut st, Msg::Tick(t(10)));
+        assert!(matches!(
+            st.runs[0].verify.as_ref().and_then(|v| v.verdict.clone()),
+            Some(Verdict::NotVerified { .. })
+        ));
+        assert!(st
+            .events
+            .back()
+            .is_some_and(|e| e.text.contains("NOT VERIFIED")));
+    }
+
+    #[test]
+    fn read_only_refuses_every_action_tick_signoff_and_mark() {
+        let mut st = state();
+        st.read_only = true;
+        st.focus = Focus::Timeline;
+        for a in [
+            Action::Rollback,
+            Action::Key('r'),
+            Action::Menu,
+            Action::MarkT0,
+            Action::SignOff { go: true },
+            Action::ToggleTick,
+        ] {
+            let fx = act(&mut st, a);
+            assert!(fx.is_empty(), "{a:?} produced {fx:?}");
+            assert!(st.modal.is_none(), "{a:?} opened a modal");
+            assert!(
+                st.notice
+                    .as_ref()
+                    .is_some_and(|n| n.text.contains("read-only")),
+                "{a:?}"
+            );
+        }
+        assert!(st.ticks[0][0].is_none());
+    }
+
+    #[test]
+    fn t0_mark_and_sign_off_are_confirmed_and_audited() {
+        let mut st = state();
+        act(&mut st, Action::MarkT0);
+        type_str(&mut st, "t0");
+        let fx = act(&mut st, Action::Submit);
+        assert!(fx.iter().any(|e| matches!(
+            e,
+            Effect::Audit {
+                kind: "t0_mark",
+                ..
+            }
+        )));
+        assert_eq!(st.t0, Some(t(0)));
+        st.focus = Focus::Timeline;
+        act(&mut st, Action::SignOff { go: true });
+        type_str(&mut st, "Ana (Ops)");
+        let fx = act(&mut st, Action::Submit);
+        assert!(fx.iter().any(|e| matches!(
+            e,
+            Effect::Audit {
+                kind: "signoff",
+                ..
+            }
+        )));
+        assert_eq!(
+            st.signoffs[0].as_ref().map(|s| s.name.as_str()),
+            Some("Ana (Ops)")
+        );
+    }
+
+    #[test]
+    fn another_instance_records_show_here() {
+        let mut st = state();
+        update(
+            &mut st,
+            Msg::Remote(Remote {
+                at: t(1),
+                user: "bob".into(),
+                host: "bastion2".into(),
+                kind: "tick".into(),
+                details: serde_json::json!({"step": 0, "item": 0, "item_text": "flip"}),
+            }),
+        );
+        assert_eq!(
+            st.ticks[0][0].as_ref().map(|t| t.by.as_str()),
+            Some("bob@bastion2")
+        );
+        update(
+            &mut st,
+            Msg::Remote(Remote {
+                at: t(2),
+                user: "bob".into(),
+                host: "bastion2".into(),
+                kind: "action_confirmed".into(),
+                details: serde_json::json!({"action": "rollback", "label": "Roll back", "attempt": 1}),
+            }),
+        );
+        assert!(st
+            .events
+            .back()
+            .is_some_and(|e| e.text.contains("bob@bastion2 fired \"Roll back\"")));
+    }
 }

@@ -10,13 +10,15 @@ use ratatui::layout::Rect;
 pub(super) fn lines_wanted(v: &View, wide: bool) -> u16 {
     let cap = if wide { 3 } else { 1 };
     let breaches = v.breaches.len().min(cap) as u16;
-    breaches + u16::from(v.s.engine.advised.is_some())
+    breaches + u16::from(v.s.engine.advised.is_some()) + super::modal::action_lines(v).len() as u16
 }
 
 /// What to press, or why nothing can be pressed here.
 pub(super) fn key_hint(v: &View) -> String {
     if v.s.read_only {
         "read-only: roll back from an operator console".into()
+    } else if v.s.rollback_action().is_none() {
+        "no rollback action in the config".into()
     } else {
         format!("press {} to roll back", v.rollback_key())
     }
@@ -62,6 +64,17 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
     let style = v.t.banner();
     let hint = key_hint(v);
     let mut row = 0;
+    // What the operators did comes first: in flight, result, verification.
+    for (text, st) in super::modal::action_lines(v) {
+        if let Some(mut p) = Pen::new(buf, area, row) {
+            p.fill(st);
+            p.put_fit(&text, usize::MAX, st, v.g.ellipsis);
+        }
+        row += 1;
+    }
+    if row >= area.height {
+        return;
+    }
     if let Some(adv) = &v.s.engine.advised {
         if let Some(mut p) = Pen::new(buf, area, row) {
             p.fill(style);

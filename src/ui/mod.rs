@@ -11,6 +11,7 @@ mod footer;
 mod header;
 mod help;
 pub mod layout;
+mod modal;
 mod signals;
 mod timeline;
 
@@ -60,6 +61,9 @@ pub fn render_to(buf: &mut Buffer, area: Rect, state: &State, theme: &Theme) {
         }
         layout::Screen::Compact(r) => compact::render(buf, r, &v),
         layout::Screen::TooSmall(r) => compact::too_small(buf, r, &v),
+    }
+    if state.modal.is_some() {
+        modal::render(buf, area, &v);
     }
     if state.show_help {
         help::render(buf, area, &v);

@@ -125,6 +125,13 @@ checklist = ["report to stakeholders"]
 [[step]]
 at = "+48h"
 title = "Decommission v1"
+
+[[action]]
+id = "rollback"
+key = "X"
+label = "Roll back to v1"
+danger = true
+request = { url = "http://127.0.0.1:1/api/v2/admin/rollback-to-v1" }
 "#;
 
 fn now() -> Ts {
@@ -316,34 +323,15 @@ fn state() -> State {
         });
     }
 
-    let ticks = cfg
-        .steps
-        .iter()
-        .map(|s| vec![None; s.checklist.len()])
-        .collect::<Vec<Vec<Option<Tick>>>>();
-    let mut st = State {
-        cfg,
-        engine,
-        now: now(),
-        // T+17:45
-        t0: Some(ago(17 * 60 + 45)),
-        events,
-        ticks,
-        focus: Focus::Signals,
-        selected_signal: 0,
-        selected_flag: 0,
-        selected_event: 0,
-        selected_item: (2, 1),
-        show_help: false,
-        read_only: false,
-        user: "alice".into(),
-        notice: Some(Notice {
-            text: "ticked: flip v2_primary".into(),
-            at: ago(3),
-        }),
-        quit: false,
-        dirty: true,
-    };
+    let mut st = State::new(cfg, now(), Some(ago(17 * 60 + 45)), "alice".into());
+    // T+17:45
+    st.engine = engine;
+    st.events = events;
+    st.selected_item = (2, 1);
+    st.notice = Some(Notice {
+        text: "ticked: flip v2_primary".into(),
+        at: ago(3),
+    });
     st.ticks[2][0] = Some(Tick {
         by: "alice".into(),
         at: Utc.with_ymd_and_hms(2026, 11, 25, 20, 24, 0).unwrap(),

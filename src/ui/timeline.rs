@@ -33,7 +33,11 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
         match (v.t_off, v.next) {
             (None, _) => {
                 p.put("T0 not set", t.warn());
-                p.put(" - steps shown by offset", t.muted());
+                if v.s.read_only {
+                    p.put(" - steps shown by offset", t.muted());
+                } else {
+                    p.put(" - press t to mark it (confirmed)", t.muted());
+                }
             }
             (Some(off), Some(n)) => {
                 let st = &cfg.steps[n];
@@ -120,6 +124,22 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
                 if st.gate {
                     p.put("GATE", t.warn().add_modifier(Modifier::REVERSED))
                         .put(" ", t.text());
+                    match v.s.signoffs.get(i).and_then(|s| s.as_ref()) {
+                        Some(so) => {
+                            let (word, st_) = if so.go {
+                                ("GO", t.ok())
+                            } else {
+                                ("NO-GO", t.crit())
+                            };
+                            p.put(word, st_.add_modifier(Modifier::BOLD)).put(
+                                &format!(" {} {} ", so.name, so.at.format("%H:%M")),
+                                t.muted(),
+                            );
+                        }
+                        None => {
+                            p.put("unsigned ", t.muted());
+                        }
+                    }
                 }
                 let room = p.room();
                 p.put_fit(&st.title, room, style, g.ellipsis);

@@ -1,0 +1,246 @@
+//! The confirmation modal and the action menu: centred popups over any screen size.
+//! A danger action's frame is drawn in the danger style; Cancel is the default.
+
+use super::{Pen, View};
+use crate::app::update::CONFIRM_IDLE_MS;
+use crate::app::{ConfirmKind, Modal, RunState, Verdict};
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Borders, Clear, Widget};
+
+fn popup(area: Rect, want_w: u16, want_h: u16) -> Rect {
+    let w = want_w.min(area.width);
+    let h = want_h.min(area.height);
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
+    match &v.s.modal {
+        Some(Modal::Confirm(c)) => {
+            let danger = match c.kind {
+                ConfirmKind::Action(i) => v.s.cfg.actions.get(i).is_some_and(|a| a.danger),
+                ConfirmKind::MarkT0 => false,
+                ConfirmKind::SignOff { go, .. } => !go,
+            };
+            let frame_style = if danger { v.t.danger() } else { v.t.accent() };
+            let mut lines: Vec<(String, Style)> = Vec::new();
+            let text = v.t.text();
+            let bold = text.add_modifier(Modifier::BOLD);
+            lines.push((
+                format!(
+                    "What will run (frozen at {} UTC):",
+                    c.opened_at.format("%H:%M:%S")
+                ),
+                bold,
+            ));
+            for t in &c.target {
+                lines.push((format!("  {t}"), text));
+            }
+            if !c.snapshot.is_empty() {
+                lines.push(("Why: breaching when this opened:".into(), bold));
+                for s in c.snapshot.iter().take(4) {
+                    lines.push((format!("  {s}"), v.t.crit()));
+                }
+                if c.snapshot.len() > 4 {
+                    lines.push((format!("  (+{} more)", c.snapshot.len() - 4), v.t.muted()));
+                }
+            } else if matches!(c.kind, ConfirmKind::Action(_)) {
+                lines.push(("Why: nothing is breaching right now.".into(), v.t.muted()));
+            }
+            lines.push((String::new(), text));
+            let ask = match &c.phrase {
+                Some(p) => format!("Type  {p}  then Enter to fire. Esc cancels."),
+                None => "Type your name, then Enter. Esc cancels.".into(),
+            };
+            lines.push((ask, bold));
+            lines.push((format!("> {}_", c.typed), text.add_modifier(Modifier::BOLD)));
+            let idle_left =
+                (CONFIRM_IDLE_MS - (v.now() - c.last_input).num_milliseconds()).max(0) / 1000;
+            lines.push((
+                format!("[ Cancel ] is the default: Enter on an empty line cancels · closes in {idle_left}s idle"),
+                v.t.muted(),
+            ));
+            if let Some(e) = &c.error {
+                lines.push((e.clone(), v.t.crit()));
+            }
+            let want_w = lines
+                .iter()
+                .map(|(l, _)| super::width(l) as u16 + 4)
+                .max()
+                .unwrap_or(40)
+                .clamp(40, 100);
+            let rect = popup(area, want_w, lines.len() as u16 + 2);
+            Clear.render(rect, buf);
+            let title = if danger {
+                format!(" {} {} ", super::sym(v.g.crit), c.title.to_uppercase())
+            } else {
+                format!(" {} ", c.title)
+            };
+            let block = Block::new()
+                .borders(Borders::ALL)
+                .border_set(v.g.border)
+                .border_style(frame_style)
+                .title(Line::styled(
+                    title,
+                    frame_style.add_modifier(Modifier::BOLD),
+                ));
+            let inner = block.inner(rect);
+            block.render(rect, buf);
+            for (i, (l, st)) in lines.iter().enumerate() {
+                let Some(mut p) = Pen::new(buf, inner, i as u16) else {
+                    break;
+                };
+                p.put(" ", text);
+                p.put_fit(l, usize::MAX, *st, v.g.ellipsis);
+            }
+        }
+        Some(Modal::Menu { selected }) => {
+            let acts = &v.s.cfg.actions;
+            let lines: Vec<String> = acts
+                .iter()
+                .enumerate()
+                .map(|(i, a)| {
+                    let run = &v.s.runs[i];
+                    let status = match &run.state {
+                        RunState::InFlight { .. } => " · in flight".to_string(),
+                        RunState::Done => match &run.last {
+                            Some(r) if r.ok => format!(" · last: {}", r.summary),
+                            Some(r) => format!(" · FAILED: {}", r.summary),
+                            None => String::new(),
+                        },
+                        RunState::Idle => String::new(),
+                    };
+                    let danger = if a.danger { " [danger]" } else { "" };
+                    format!("{}  {}{danger}{status}", a.key, a.label)
+                })
+                .collect();
+            let want_w = lines
+                .iter()
+                .map(|l| super::width(l) as u16 + 6)
+                .max()
+                .unwrap_or(30)
+                .clamp(30, 100);
+            let rect = popup(area, want_w, lines.len() as u16 + 2);
+            Clear.render(rect, buf);
+            let block = Block::new()
+                .borders(Borders::ALL)
+                .border_set(v.g.border)
+                .border_style(v.t.accent())
+                .title(Line::styled(" Actions ", v.t.accent()))
+                .title_bottom(Line::styled(
+                    " Enter or key: confirm · Esc close ",
+                    v.t.muted(),
+                ));
+            let inner = block.inner(rect);
+            block.render(rect, buf);
+            for (i, l) in lines.iter().enumerate() {
+                let Some(mut p) = Pen::new(buf, inner, i as u16) else {
+                    break;
+                };
+                let st = if i == *selected {
+                    v.t.selected()
+                } else if acts[i].danger {
+                    v.t.danger()
+                } else {
+                    v.t.text()
+                };
+                if i == *selected {
+                    p.fill(st);
+                }
+                p.put(" ", st).put_fit(l, usize::MAX, st, v.g.ellipsis);
+            }
+        }
+        None => {}
+    }
+}
+
+/// One status line per action that has run: in flight, result, verification.
+pub(super) fn action_lines(v: &View) -> Vec<(String, Style)> {
+    let mut out = Vec::new();
+    for (i, run) in v.s.runs.iter().enumerate() {
+        let Some(a) = v.s.cfg.actions.get(i) else {
+            continue;
+        };
+        let line = match &run.state {
+            RunState::Idle => continue,
+            RunState::InFlight { since } => (
+                format!(
+                    " {} {}: in flight {} (attempt {}) — its key is inert",
+                    super::sym(v.g.warn),
+                    a.label,
+                    super::age(v.now(), *since),
+                    run.attempts
+                ),
+                v.t.warn(),
+            ),
+            RunState::Done => {
+                let Some(r) = &run.last else { continue };
+                if !r.ok {
+                    let what = if r.unknown {
+                        "OUTCOME UNKNOWN"
+                    } else {
+                        "FAILED"
+                    };
+                    (
+                        format!(
+                            " {} {} {what}: {} — press {} to confirm a retry",
+                            super::sym(v.g.crit),
+                            a.label,
+                            r.summary,
+                            a.key
+                        ),
+                        v.t.crit(),
+                    )
+                } else {
+                    match run.verify.as_ref().map(|vf| (vf, &vf.verdict)) {
+                        None => (
+                            format!(" {} {}: {}", super::sym(v.g.ok), a.label, r.summary),
+                            v.t.ok(),
+                        ),
+                        Some((vf, None)) => {
+                            let left = (vf.deadline - v.now()).num_seconds().max(0);
+                            (
+                                format!(
+                                    " {} {}: {} · verifying, {left}s left: waiting for {}",
+                                    super::sym(v.g.warn),
+                                    a.label,
+                                    r.summary,
+                                    vf.pending.join(", ")
+                                ),
+                                v.t.warn(),
+                            )
+                        }
+                        Some((_, Some(Verdict::Verified { at }))) => (
+                            format!(
+                                " {} {} VERIFIED at {} UTC ({})",
+                                super::sym(v.g.ok),
+                                a.label,
+                                at.format("%H:%M:%S"),
+                                r.summary
+                            ),
+                            v.t.ok(),
+                        ),
+                        Some((_, Some(Verdict::NotVerified { failing }))) => (
+                            format!(
+                                " {} {} NOT VERIFIED by the deadline: {}",
+                                super::sym(v.g.crit),
+                                a.label,
+                                failing.join(", ")
+                            ),
+                            v.t.crit(),
+                        ),
+                    }
+                }
+            }
+        };
+        out.push(line);
+    }
+    out
+}
