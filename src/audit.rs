@@ -407,3 +407,215 @@ pub fn spawn_tail_from(
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn ctx(session: &str) -> AuditContext {
+        AuditContext {
+            host: "bastion-1".into(),
+            user: "ana".into(),
+            ssh_client: Some("10.0.0.7".into()),
+            pid: 4242,
+            session: session.into(),
+        }
+    }
+
+    #[test]
+    fn audit_default_path_honours_xdg_state_home() {
+        let env = |k: &str| match k {
+            "XDG_STATE_HOME" => Some("/var/state".to_string()),
+            "HOME" => Some("/home/ana".to_string()),
+            _ => None,
+        };
+        assert_eq!(
+            default_path_with("Brokers v1 → legacy!", &env),
+            PathBuf::from("/var/state/warroom/brokers-v1-legacy/audit.jsonl")
+        );
+        let no_xdg = |k: &str| (k == "HOME").then(|| "/home/ana".to_string());
+        assert_eq!(
+            default_path_with("EDN360", &no_xdg),
+            PathBuf::from("/home/ana/.local/state/warroom/edn360/audit.jsonl")
+        );
+        // A relative XDG_STATE_HOME is invalid per the spec: ignored.
+        let rel = |k: &str| match k {
+            "XDG_STATE_HOME" => Some("state".to_string()),
+            "HOME" => Some("/home/ana".to_string()),
+            _ => None,
+        };
+        assert!(default_path_with("x", &rel).starts_with("/home/ana/.local/state"));
+        assert_eq!(slug("///"), "cutover");
+    }
+
+    #[test]
+    fn audit_ssh_client_first_field() {
+        let env = |k: &str| (k == "SSH_CONNECTION").then(|| "192.0.2.4 5122 10.0.0.1 22".into());
+        assert_eq!(ssh_client(&env).as_deref(), Some("192.0.2.4"));
+        let env = |k: &str| (k == "SSH_CLIENT").then(|| "198.51.100.9 40000 22".into());
+        assert_eq!(ssh_client(&env).as_deref(), Some("198.51.100.9"));
+        assert_eq!(ssh_client(&|_| None), None);
+        assert_ne!(new_session_id(), new_session_id());
+    }
+
+    #[test]
+    fn audit_writer_creates_0600_and_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a/b/audit.jsonl");
+        let mut w = AuditWriter::open(&path).unwrap();
+        let rec = ctx("s1").record("action_confirmed", json!({"action": "rollback"}));
+        w.append(&rec).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 1);
+        let back: AuditRecord = serde_json::from_str(text.trim_end()).unwrap();
+        assert_eq!(back, rec);
+        assert_eq!(back.ssh_client.as_deref(), Some("10.0.0.7"));
+    }
+
+    #[test]
+    fn audit_open_error_names_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let blocker = dir.path().join("file");
+        std::fs::write(&blocker, "x").unwrap();
+        let err = AuditWriter::open(blocker.join("sub/audit.jsonl")).unwrap_err();
+        assert!(
+            err.to_string().contains(&blocker.display().to_string()),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn audit_concurrent_writers_write_whole_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let big = "x".repeat(6000);
+        let handles: Vec<_> = ["one", "two"]
+            .into_iter()
+            .map(|s| {
+                let path = path.clone();
+                let big = big.clone();
+                std::thread::spawn(move || {
+                    let mut w = AuditWriter::open(&path).unwrap();
+                    let c = ctx(s);
+                    for i in 0..200 {
+                        w.append(&c.record("tick", json!({"i": i, "pad": big})))
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let recs: Vec<AuditRecord> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("every line is a whole record"))
+            .collect();
+        assert_eq!(recs.len(), 400);
+        for s in ["one", "two"] {
+            let is: Vec<u64> = recs
+                .iter()
+                .filter(|r| r.session == s)
+                .filter_map(|r| r.details["i"].as_u64())
+                .collect();
+            assert_eq!(is, (0..200).collect::<Vec<_>>(), "session {s} in order");
+        }
+    }
+
+    #[test]
+    fn audit_tail_sees_others_not_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let mut mine = AuditWriter::open(&path).unwrap();
+        let mut theirs = AuditWriter::open(&path).unwrap();
+        let me = ctx("me");
+        let other = ctx("other");
+        mine.append(&me.record("tick", json!({"before": true})))
+            .unwrap();
+        theirs
+            .append(&other.record("tick", json!({"before": true})))
+            .unwrap();
+
+        let mut from_end = AuditTail::new(&path, "me", TailFrom::End);
+        let mut from_start = AuditTail::new(&path, "me", TailFrom::Start);
+        assert!(from_end.poll().is_empty(), "history is skipped");
+        let replay = from_start.poll();
+        assert_eq!(replay.len(), 1);
+        assert_eq!(replay[0].session, "other");
+
+        mine.append(&me.record("signoff", json!({}))).unwrap();
+        theirs
+            .append(&other.record("action_result", json!({"ok": true})))
+            .unwrap();
+        let got = from_end.poll();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].kind, "action_result");
+        assert!(from_end.poll().is_empty(), "nothing twice");
+    }
+
+    #[test]
+    fn audit_tail_partial_lines_bad_lines_and_truncation() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let line = serde_json::to_string(&ctx("other").record("t0_mark", json!({}))).unwrap();
+        let (a, b) = line.split_at(line.len() / 2);
+        let mut f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .unwrap();
+        let mut tail = AuditTail::new(&path, "me", TailFrom::Start);
+
+        f.write_all(a.as_bytes()).unwrap();
+        assert!(tail.poll().is_empty(), "half a line is not a record yet");
+        f.write_all(b.as_bytes()).unwrap();
+        f.write_all(b"\nnot json\n").unwrap();
+        let got = tail.poll();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].kind, "t0_mark");
+        assert_eq!(tail.bad_lines(), 1);
+
+        // Truncated (a new log for a rehearsal): read again from the start.
+        f.set_len(0).unwrap();
+        assert!(tail.poll().is_empty());
+        f.write_all(format!("{line}\n").as_bytes()).unwrap();
+        assert_eq!(tail.poll().len(), 1);
+
+        // Rotated: a new file at the path is read from its start.
+        std::fs::rename(&path, dir.path().join("audit.jsonl.1")).unwrap();
+        let mut w = AuditWriter::open(&path).unwrap();
+        w.append(&ctx("other").record("untick", json!({}))).unwrap();
+        let got = tail.poll();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].kind, "untick");
+    }
+
+    #[tokio::test]
+    async fn audit_spawn_tail_delivers_other_sessions_live() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let (tx, mut rx) = mpsc::channel(16);
+        let task = spawn_tail(path.clone(), "me".into(), tx, Duration::from_millis(50));
+        // The file does not exist yet when the tail starts: created later, read in full.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut w = AuditWriter::open(&path).unwrap();
+        w.append(&ctx("me").record("tick", json!({}))).unwrap();
+        w.append(&ctx("other").record("tick", json!({"item": 3})))
+            .unwrap();
+        let got = tokio::time::timeout(Duration::from_secs(2), rx.recv())
+            .await
+            .expect("within 2 s")
+            .expect("a record");
+        assert_eq!(got.session, "other");
+        drop(rx);
+        tokio::time::timeout(Duration::from_secs(2), task)
+            .await
+            .expect("the task ends when the receiver goes")
+            .unwrap();
+    }
+}
