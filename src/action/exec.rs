@@ -341,7 +341,9 @@ async fn run_command(c: &CommandCfg, redact: &dyn Fn(&str) -> String) -> (Action
 
     let result = match tokio::time::timeout(c.timeout.0, child.wait()).await {
         Ok(Ok(status)) => exit_result(status),
-        Ok(Err(e)) => ActionResult::SpawnFailed(redact(&format!("waiting for {program}: {e}"))),
+        Ok(Err(e)) => {
+            ActionResult::SpawnFailed(sanitize(&redact(&format!("waiting for {program}: {e}"))))
+        }
         Err(_) => {
             kill_group(pid);
             // Reap it (and kill it directly should the group kill have failed).

@@ -216,10 +216,10 @@ fn is_secret_header(name: &str) -> bool {
     matches!(
         n.as_str(),
         "authorization" | "proxy-authorization" | "cookie" | "set-cookie"
-    ) || ["token", "secret", "key", "password", "auth", "session"]
-        .iter()
-        .any(|w| n.contains(w))
-        && n != "idempotency-key"
+    ) || (n != "idempotency-key"
+        && ["token", "secret", "key", "password", "auth", "session"]
+            .iter()
+            .any(|w| n.contains(w)))
 }
 
 /// `Bearer abc…` → `Bearer ***`; any other secret value → `***`.
