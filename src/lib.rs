@@ -2,7 +2,9 @@
 //!
 //! input → `Action` → pure `app::update` → effects (polls, …) → state → `ui::render`.
 
+pub mod action;
 pub mod app;
+pub mod audit;
 pub mod check;
 pub mod cli;
 pub mod commands;

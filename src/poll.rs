@@ -67,23 +67,13 @@ impl Clients {
             .pool_max_idle_per_host(4)
             .redirect(reqwest::redirect::Policy::limited(3))
             .user_agent(concat!("warroom/", env!("CARGO_PKG_VERSION")));
-        if let Some(path) = &key.ca_file {
-            let pem = std::fs::read(path).map_err(|e| PollSetupError::CaFile {
+        b = tls_settings(b, key.ca_file.as_deref(), key.insecure).map_err(|err| {
+            PollSetupError::CaFile {
                 source_id: s.id.clone(),
-                path: path.clone(),
-                err: e.to_string(),
-            })?;
-            let cert =
-                reqwest::Certificate::from_pem(&pem).map_err(|e| PollSetupError::CaFile {
-                    source_id: s.id.clone(),
-                    path: path.clone(),
-                    err: format!("not a PEM certificate ({e})"),
-                })?;
-            b = b.add_root_certificate(cert);
-        }
-        if key.insecure {
-            b = b.danger_accept_invalid_certs(true);
-        }
+                path: key.ca_file.clone().unwrap_or_default(),
+                err,
+            }
+        })?;
         let client = b.build().map_err(|e| PollSetupError::Client {
             source_id: s.id.clone(),
             err: e.to_string(),
@@ -95,6 +85,27 @@ impl Clients {
     pub fn get(&self, s: &Source) -> Option<&reqwest::Client> {
         self.by_key.get(&Self::key(s))
     }
+}
+
+/// Apply a source's TLS options to a client builder: an extra root CA from `ca_file`
+/// and, only when written explicitly, `insecure_tls`. Shared by the pollers and the
+/// actions (`request.tls_from`) so both trust exactly the same servers.
+/// The error text says what is wrong with the CA file (not its contents).
+pub(crate) fn tls_settings(
+    mut b: reqwest::ClientBuilder,
+    ca_file: Option<&str>,
+    insecure: bool,
+) -> Result<reqwest::ClientBuilder, String> {
+    if let Some(path) = ca_file {
+        let pem = std::fs::read(path).map_err(|e| e.to_string())?;
+        let cert = reqwest::Certificate::from_pem(&pem)
+            .map_err(|e| format!("not a PEM certificate ({e})"))?;
+        b = b.add_root_certificate(cert);
+    }
+    if insecure {
+        b = b.danger_accept_invalid_certs(true);
+    }
+    Ok(b)
 }
 
 /// Poll one source once, bounded by its total time-out and body cap.
@@ -202,7 +213,7 @@ async fn fetch(client: &reqwest::Client, src: &Source) -> PollOutcome {
 }
 
 /// A reason a person can act on: DNS, refused, time-out, TLS — never the URL (it may hold a token).
-fn describe_error(e: &reqwest::Error) -> String {
+pub(crate) fn describe_error(e: &reqwest::Error) -> String {
     let mut chain = String::new();
     let mut cur: Option<&dyn std::error::Error> = Some(e);
     while let Some(err) = cur {
