@@ -76,6 +76,9 @@ pub struct UiArgs {
     /// Write logs here (filter with WARROOM_LOG, e.g. `warroom=debug`). Never to the screen.
     #[arg(long, value_name = "FILE")]
     pub log_file: Option<PathBuf>,
+    /// The shared audit log (JSON lines); default: $XDG_STATE_HOME/warroom/<cutover>/audit.jsonl.
+    #[arg(long, value_name = "FILE")]
+    pub audit_log: Option<PathBuf>,
 }
 
 #[derive(Debug, Args, Clone, Default)]

@@ -98,16 +98,62 @@ async fn watch(a: WatchArgs) -> Result<i32, String> {
 pub async fn dashboard(cfg: Config, ui: &UiArgs) -> Result<i32, String> {
     let t0 = resolve_t0(ui.t0.as_deref(), &cfg, Utc::now())?;
     let theme = load_theme(ui, &cfg)?;
+    let cfg_arc = Arc::new(cfg);
     let code = run_watch(WatchOptions {
-        cfg: Arc::new(cfg),
+        cfg: Arc::clone(&cfg_arc),
         t0,
         theme,
         read_only: ui.read_only,
         user: current_user(),
+        audit_log: ui.audit_log.clone(),
+        redact: redactor(&cfg_arc),
     })
     .await
     .map_err(|e| e.to_string())?;
     Ok(code)
+}
+
+/// Hides every secret the config carries from anything shown or written.
+pub fn redactor(cfg: &Config) -> crate::session::Redact {
+    let mut secrets: Vec<String> = Vec::new();
+    let mut add = |v: &str| {
+        let v = v.trim();
+        if v.len() >= 4 {
+            secrets.push(v.to_string());
+            if let Some((_, cred)) = v.split_once(' ') {
+                if cred.trim().len() >= 4 {
+                    secrets.push(cred.trim().to_string());
+                }
+            }
+        }
+    };
+    let secretish = |name: &str| {
+        let n = name.to_ascii_lowercase();
+        ["auth", "cookie", "token", "secret", "key", "password"]
+            .iter()
+            .any(|w| n.contains(w))
+    };
+    for s in &cfg.sources {
+        s.headers.iter().filter(|(k, _)| secretish(k)).for_each(|(_, v)| add(v));
+    }
+    for a in &cfg.actions {
+        if let Some(r) = &a.request {
+            r.headers.iter().filter(|(k, _)| secretish(k)).for_each(|(_, v)| add(v));
+        }
+        if let Some(c) = &a.command {
+            c.env.iter().filter(|(k, _)| secretish(k)).for_each(|(_, v)| add(v));
+        }
+    }
+    // Longest first, so a credential inside a longer value is not half-replaced.
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    secrets.dedup();
+    Arc::new(move |text: &str| {
+        let mut out = text.to_string();
+        for s in &secrets {
+            out = out.replace(s.as_str(), "***");
+        }
+        out
+    })
 }
 
 async fn check(a: CheckArgs) -> Result<i32, String> {

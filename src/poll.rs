@@ -10,7 +10,8 @@ use futures::FutureExt;
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
+use std::sync::Arc;
+use tokio::sync::{mpsc, Notify};
 use tokio::task::JoinHandle;
 
 #[derive(Debug, thiserror::Error)]
@@ -266,17 +267,38 @@ fn redact(reason: &str, src: &Source) -> String {
 
 /// Start one polling task per source. Results arrive on `tx`; the tasks end when
 /// `tx` closes. A panic inside a poll becomes an error result for that source.
-pub fn spawn_pollers(
-    cfg: &Config,
-    clients: &Clients,
-    tx: mpsc::Sender<PollResult>,
-) -> Vec<JoinHandle<()>> {
-    cfg.sources
+/// The running pollers: their tasks, and a trigger per source to poll it now.
+pub struct Pollers {
+    pub handles: Vec<JoinHandle<()>>,
+    pub triggers: HashMap<String, Arc<Notify>>,
+}
+
+impl Pollers {
+    /// Poll `source` now instead of at its next interval (verification polls at 1 s).
+    pub fn poll_now(&self, source: &str) {
+        if let Some(n) = self.triggers.get(source) {
+            n.notify_one();
+        }
+    }
+
+    pub fn abort(&self) {
+        for h in &self.handles {
+            h.abort();
+        }
+    }
+}
+
+pub fn spawn_pollers(cfg: &Config, clients: &Clients, tx: mpsc::Sender<PollResult>) -> Pollers {
+    let mut triggers = HashMap::new();
+    let handles = cfg
+        .sources
         .iter()
         .filter_map(|src| {
             let client = clients.get(src)?.clone();
             let src = src.clone();
             let tx = tx.clone();
+            let trigger = Arc::new(Notify::new());
+            triggers.insert(src.id.clone(), Arc::clone(&trigger));
             Some(tokio::spawn(async move {
                 let mut backoff = 1u32;
                 loop {
@@ -309,12 +331,14 @@ pub fn spawn_pollers(
                     let next = started + src.interval.0 * backoff;
                     tokio::select! {
                         _ = tokio::time::sleep_until(next) => {}
+                        _ = trigger.notified() => {}
                         _ = tx.closed() => return,
                     }
                 }
             }))
         })
-        .collect()
+        .collect();
+    Pollers { handles, triggers }
 }
 
 pub fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {

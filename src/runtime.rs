@@ -2,9 +2,9 @@
 //! signals; `update` on each message; at most one frame per `1/max_fps`, and only
 //! when something changed or the clock's second ticked.
 
-use crate::app::{keys, update, Action, Msg, State};
+use crate::app::{keys, Action, Msg};
 use crate::config::Config;
-use crate::poll::{spawn_pollers, Clients};
+use crate::session::{Redact, Session, SessionOptions};
 use crate::sample::Ts;
 use crate::terminal::{self, TerminalGuard};
 use crate::theme::Theme;
@@ -14,7 +14,6 @@ use futures::StreamExt;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::signal::unix::{signal, SignalKind};
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 pub struct WatchOptions {
@@ -23,6 +22,8 @@ pub struct WatchOptions {
     pub theme: Theme,
     pub read_only: bool,
     pub user: String,
+    pub audit_log: Option<std::path::PathBuf>,
+    pub redact: Redact,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -30,7 +31,7 @@ pub enum RunError {
     #[error("cannot set up the terminal: {0}")]
     Terminal(#[source] std::io::Error),
     #[error(transparent)]
-    Poll(#[from] crate::poll::PollSetupError),
+    Session(#[from] crate::session::SessionError),
     #[error("cannot listen for signals: {0}")]
     Signals(#[source] std::io::Error),
 }
@@ -68,17 +69,22 @@ fn account_name() -> Option<String> {
 /// Run the dashboard until quit, a signal, or the terminal going away.
 /// Returns the process exit code (0 on quit, 128+n for a signal).
 pub async fn run_watch(opts: WatchOptions) -> Result<i32, RunError> {
-    let clients = Clients::for_config(&opts.cfg)?;
     let mut sigterm = signal(SignalKind::terminate()).map_err(RunError::Signals)?;
     let mut sighup = signal(SignalKind::hangup()).map_err(RunError::Signals)?;
     let mut sigint = signal(SignalKind::interrupt()).map_err(RunError::Signals)?;
 
-    let now = Utc::now();
-    let mut state = State::new(Arc::clone(&opts.cfg), now, opts.t0, opts.user);
-    state.read_only |= opts.read_only;
-
-    let (tx, mut polls) = mpsc::channel(256);
-    let tasks = spawn_pollers(&opts.cfg, &clients, tx);
+    let max_fps = opts.cfg.ui.max_fps;
+    let (mut session, mut inbox) = Session::start(SessionOptions {
+        cfg: opts.cfg,
+        t0: opts.t0,
+        read_only: opts.read_only,
+        user: opts.user,
+        audit_log: opts.audit_log,
+        redact: opts.redact,
+        now: Utc::now(),
+    })
+    .await?;
+    tracing::info!("audit log: {}", session.audit_path.display());
 
     let mut guard = TerminalGuard::enter().map_err(RunError::Terminal)?;
     let mut keys_in = EventStream::new();
@@ -91,13 +97,14 @@ pub async fn run_watch(opts: WatchOptions) -> Result<i32, RunError> {
     );
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
-    let min_frame = Duration::from_millis(1_000 / u64::from(opts.cfg.ui.max_fps.clamp(1, 60)));
+    let min_frame = Duration::from_millis(1_000 / u64::from(max_fps.clamp(1, 60)));
     let mut last_draw = Instant::now() - min_frame;
     let theme = opts.theme;
 
     let code = loop {
+        let state = &mut session.state;
         if state.dirty && last_draw.elapsed() >= min_frame {
-            let drawn = terminal::draw(&mut guard.term, |f| crate::ui::render(f, &state, &theme));
+            let drawn = terminal::draw(&mut guard.term, |f| crate::ui::render(f, state, &theme));
             if let Err(e) = drawn {
                 // The terminal went away (SSH drop): nothing left to draw on.
                 tracing::warn!("terminal write failed, exiting: {e}");
@@ -110,37 +117,37 @@ pub async fn run_watch(opts: WatchOptions) -> Result<i32, RunError> {
             break 0;
         }
         let frame_due = state.dirty.then(|| last_draw + min_frame);
+        let text_entry = state.text_entry();
         tokio::select! {
             biased;
             _ = sigint.recv() => break 130,
             _ = sigterm.recv() => break 143,
             _ = sighup.recv() => break 129,
             ev = keys_in.next() => match ev {
-                Some(Ok(CEvent::Key(k))) => match keys::action_for(k, state.text_entry()) {
+                Some(Ok(CEvent::Key(k))) => match keys::action_for(k, text_entry) {
                     Some(Action::Suspend) => {
                         if let Err(e) = guard.suspend() {
                             tracing::warn!("cannot resume the terminal: {e}");
                             break 1;
                         }
-                        let _ = update(&mut state, Msg::Resize);
+                        session.handle(Msg::Resize);
                     }
-                    Some(a) => { let _ = update(&mut state, Msg::Action(a)); }
+                    Some(a) => session.handle(Msg::Action(a)),
                     None => {}
                 },
-                Some(Ok(CEvent::Resize(..))) => { let _ = update(&mut state, Msg::Resize); }
+                Some(Ok(CEvent::Paste(text))) => session.handle(Msg::Paste(text)),
+                Some(Ok(CEvent::Resize(..))) => session.handle(Msg::Resize),
                 Some(Ok(_)) => {}
                 // The input side closed or failed: the terminal is gone.
                 Some(Err(_)) | None => break 129,
             },
-            Some(p) = polls.recv() => { let _ = update(&mut state, Msg::Poll(p)); }
-            _ = clock.tick() => { let _ = update(&mut state, Msg::Tick(Utc::now())); }
+            Some(m) = inbox.recv() => session.handle(m),
+            _ = clock.tick() => session.handle(Msg::Tick(Utc::now())),
             _ = sleep_until_opt(frame_due) => {}
         }
     };
-    for t in tasks {
-        t.abort();
-    }
     drop(guard);
+    session.shutdown();
     Ok(code)
 }
 

@@ -1,7 +1,7 @@
 //! The terminal: raw mode and the alternate screen, always restored — on quit,
 //! error, panic and signals — and frames written as one synchronized update.
 
-use crossterm::{cursor, execute, terminal};
+use crossterm::{cursor, event, execute, terminal};
 use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
 use std::io::{self, BufWriter, Stdout, Write};
@@ -50,7 +50,12 @@ impl Drop for TerminalGuard {
 fn enter_raw() -> io::Result<()> {
     terminal::enable_raw_mode()?;
     ACTIVE.store(true, Ordering::SeqCst);
-    execute!(io::stdout(), terminal::EnterAlternateScreen, cursor::Hide)
+    execute!(
+        io::stdout(),
+        terminal::EnterAlternateScreen,
+        cursor::Hide,
+        event::EnableBracketedPaste
+    )
 }
 
 /// Idempotent; errors are ignored because there is nothing better to do on the way out.
@@ -58,7 +63,12 @@ pub fn restore() {
     if ACTIVE.swap(false, Ordering::SeqCst) {
         let _ = terminal::disable_raw_mode();
         let mut out = io::stdout();
-        let _ = execute!(out, terminal::LeaveAlternateScreen, cursor::Show);
+        let _ = execute!(
+            out,
+            event::DisableBracketedPaste,
+            terminal::LeaveAlternateScreen,
+            cursor::Show
+        );
         let _ = out.flush();
     }
 }

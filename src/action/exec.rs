@@ -25,7 +25,7 @@ pub async fn execute(
     cfg: &ActionCfg,
     sources: &[Source],
     attempt: &Attempt,
-    redact: &dyn Fn(&str) -> String,
+    redact: &(dyn Fn(&str) -> String + Sync),
 ) -> ActionOutcome {
     let started_at = Utc::now();
     let clock = Instant::now();
@@ -55,7 +55,7 @@ async fn run_request(
     r: &RequestCfg,
     sources: &[Source],
     attempt: &Attempt,
-    redact: &dyn Fn(&str) -> String,
+    redact: &(dyn Fn(&str) -> String + Sync),
 ) -> (ActionResult, String) {
     let not_sent = |reason: String| {
         (
@@ -201,7 +201,7 @@ fn build_headers(
 fn classify_send_error(
     e: &reqwest::Error,
     timeout_ms: u64,
-    redact: &dyn Fn(&str) -> String,
+    redact: &(dyn Fn(&str) -> String + Sync),
 ) -> ActionResult {
     let reason = sanitize(&redact(&describe_error(e)));
     if e.is_connect() {
@@ -223,7 +223,7 @@ fn classify_send_error(
     }
 }
 
-async fn read_body_excerpt(mut resp: reqwest::Response, redact: &dyn Fn(&str) -> String) -> String {
+async fn read_body_excerpt(mut resp: reqwest::Response, redact: &(dyn Fn(&str) -> String + Sync)) -> String {
     let mut body = Vec::new();
     let mut note = "";
     loop {
@@ -278,7 +278,7 @@ fn read_token_file(path: &std::path::Path) -> Result<String, String> {
 // ---------------------------------------------------------------------------------------
 // Command
 
-async fn run_command(c: &CommandCfg, redact: &dyn Fn(&str) -> String) -> (ActionResult, String) {
+async fn run_command(c: &CommandCfg, redact: &(dyn Fn(&str) -> String + Sync)) -> (ActionResult, String) {
     let Some((program, args)) = c.argv.split_first() else {
         return (
             ActionResult::SpawnFailed("empty argv".into()),
@@ -444,7 +444,7 @@ async fn finish_capture(h: Option<tokio::task::JoinHandle<Captured>>) -> Capture
 /// ≤ [`EXCERPT_MAX`] bytes: stderr first (that is where a failure says why), then stdout;
 /// each as its start and end with the dropped middle counted. Redacted before cutting, so a
 /// token is never half-shown.
-fn output_excerpt(stdout: &Captured, stderr: &Captured, redact: &dyn Fn(&str) -> String) -> String {
+fn output_excerpt(stdout: &Captured, stderr: &Captured, redact: &(dyn Fn(&str) -> String + Sync)) -> String {
     let parts: Vec<(&str, &Captured)> = [("stderr", stderr), ("stdout", stdout)]
         .into_iter()
         .filter(|(_, c)| c.total > 0)

@@ -66,4 +66,6 @@ pub enum Msg {
     },
     /// Another warroom process wrote to the shared audit log.
     Remote(Remote),
+    /// Writing the audit log failed: the room must know.
+    AuditFailed(String),
 }

@@ -68,6 +68,11 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             remote(state, r);
             state.dirty = true;
         }
+        Msg::AuditFailed(why) => {
+            note(state, Severity::Crit, format!("AUDIT LOG WRITE FAILED: {why}"));
+            notice(state, "audit log write failed: see events");
+            state.dirty = true;
+        }
     }
     fx
 }
