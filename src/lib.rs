@@ -15,6 +15,7 @@ pub mod path;
 pub mod poll;
 pub mod runtime;
 pub mod sample;
+pub mod secrets;
 pub mod sim;
 pub mod terminal;
 pub mod theme;
