@@ -184,10 +184,7 @@ fn actions_fixture_reads_as_written() {
         .unwrap_or_else(|| panic!("request"));
     assert_eq!(purge.method, "DELETE");
     assert_eq!(purge.timeout.0.as_secs(), 10);
-    assert_eq!(
-        purge.token_file.as_deref(),
-        Some("/etc/warroom/cdn.token")
-    );
+    assert_eq!(purge.token_file.as_deref(), Some("/etc/warroom/cdn.token"));
     assert_eq!(
         cfg.sources[1].token_file.as_deref(),
         Some("/etc/warroom/health.token")

@@ -905,3 +905,72 @@ fn ui(cfg: &Config, out: &mut Out) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{load_str_with_env, ConfigError};
+
+    const BASE: &str = "[cutover]\nname = \"x\"\n\n[[source]]\nid = \"api\"\nkind = \"http\"\nurl = \"http://h/x\"\n";
+
+    fn problems(actions: &str) -> Vec<String> {
+        let env = |k: &str| (k == "ADMIN_TOKEN").then(|| "s3cr3t-token".to_string());
+        match load_str_with_env(&format!("{BASE}{actions}"), "c.toml", &env) {
+            Ok(_) => vec![],
+            Err(ConfigError::Invalid(ps)) => ps.iter().map(|p| p.message.clone()).collect(),
+            Err(e) => vec![e.to_string()],
+        }
+    }
+
+    fn action(id: &str, key: &str, danger: bool) -> String {
+        format!(
+            "\n[[action]]\nid = \"{id}\"\nkey = \"{key}\"\nlabel = \"l\"\ndanger = {danger}\ncommand = {{ argv = [\"true\"] }}\n"
+        )
+    }
+
+    #[test]
+    fn the_rollback_key_belongs_to_the_first_danger_action() {
+        assert!(problems(&action("rb", "R", true)).is_empty());
+        // The first danger action holds R even when its own key is another.
+        let p = problems(&format!(
+            "{}{}",
+            action("rb", "D", true),
+            action("o", "R", false)
+        ));
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].starts_with("key `R` is bound twice"), "{p:?}");
+        // Without any danger action, R is still the rollback key.
+        let p = problems(&action("o", "R", false));
+        assert_eq!(p, ["key `R` is bound twice: it is the rollback key"]);
+        // A second danger action is not the rollback.
+        let p = problems(&format!(
+            "{}{}",
+            action("a", "R", true),
+            action("b", "R", true)
+        ));
+        assert_eq!(p.len(), 1, "{p:?}");
+        // Keys are case-sensitive: `r` is free.
+        assert!(problems(&action("o", "r", false)).is_empty());
+        for k in ["q", "?", "j", "k", "x", "n", "t", "a", " ", "\\t"] {
+            let p = problems(&action("o", k, false));
+            assert_eq!(p.len(), 1, "{k:?}: {p:?}");
+            assert!(p[0].contains("built-in key"), "{k:?}: {p:?}");
+        }
+    }
+
+    #[test]
+    fn action_ids_are_unique_and_tokens_never_shown() {
+        let p = problems(&format!(
+            "{}{}",
+            action("a", "A", false),
+            action("a", "B", false)
+        ));
+        assert_eq!(p, ["duplicate action id `a` (first defined on line 10)"]);
+        let t = "\n[[action]]\nid = \"r\"\nkey = \"D\"\nlabel = \"l\"\n[action.request]\nurl = \"http://h/\"\ntoken_file = \"/t\"\nheaders = { Authorization = \"Bearer ${ADMIN_TOKEN}\" }\n";
+        let p = problems(t);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].contains("ambiguous") && !p[0].contains("s3cr3t"),
+            "{p:?}"
+        );
+    }
+}
