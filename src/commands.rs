@@ -91,13 +91,16 @@ async fn watch(a: WatchArgs) -> Result<i32, String> {
     if !std::io::stdout().is_terminal() {
         return Err("stdout is not a terminal: the dashboard needs one. For scripts and pipes use `warroom check -c FILE` (one poll, or --window).".into());
     }
-    dashboard(cfg, &a.ui).await
+    let text = std::fs::read_to_string(path).ok();
+    dashboard(cfg, text.as_deref(), &a.ui).await
 }
 
 /// The dashboard on a loaded config (watch and demo).
-pub async fn dashboard(cfg: Config, ui: &UiArgs) -> Result<i32, String> {
+pub async fn dashboard(cfg: Config, config_text: Option<&str>, ui: &UiArgs) -> Result<i32, String> {
     let t0 = resolve_t0(ui.t0.as_deref(), &cfg, Utc::now())?;
     let theme = load_theme(ui, &cfg)?;
+    let mut cfg = cfg;
+    let (redact, warnings) = secure(&mut cfg, config_text)?;
     let cfg_arc = Arc::new(cfg);
     let code = run_watch(WatchOptions {
         cfg: Arc::clone(&cfg_arc),
@@ -106,59 +109,61 @@ pub async fn dashboard(cfg: Config, ui: &UiArgs) -> Result<i32, String> {
         read_only: ui.read_only,
         user: current_user(),
         audit_log: ui.audit_log.clone(),
-        redact: redactor(&cfg_arc),
+        redact,
+        warnings,
     })
     .await
     .map_err(|e| e.to_string())?;
     Ok(code)
 }
 
-/// Hides every secret the config carries from anything shown or written.
-pub fn redactor(cfg: &Config) -> crate::session::Redact {
-    let mut secrets: Vec<String> = Vec::new();
-    let mut add = |v: &str| {
-        let v = v.trim();
-        if v.len() >= 4 {
-            secrets.push(v.to_string());
-            if let Some((_, cred)) = v.split_once(' ') {
-                if cred.trim().len() >= 4 {
-                    secrets.push(cred.trim().to_string());
-                }
-            }
+/// Hides every secret the config carries from anything shown or written: secret
+/// headers, secret-named command env, the values of secret-named `${VARS}`, and token
+/// files (read here; their token becomes the source's Authorization header).
+/// Returns the redactor and warnings to show (e.g. a group-readable token file).
+pub fn secure(
+    cfg: &mut Config,
+    config_text: Option<&str>,
+) -> Result<(crate::session::Redact, Vec<String>), String> {
+    let mut r = crate::secrets::Redactor::from_config(cfg);
+    if let Some(text) = config_text {
+        r.add_env_refs(text, &|k| std::env::var(k).ok());
+    }
+    let mut warnings = Vec::new();
+    for s in &mut cfg.sources {
+        if let Some(path) = s.token_file.clone() {
+            let (token, warn) = crate::secrets::read_token_file(std::path::Path::new(&path))
+                .map_err(|e| format!("source {}: {e}", s.id))?;
+            warnings.extend(warn);
+            r.add_secret(&token);
+            s.headers
+                .insert("Authorization".into(), format!("Bearer {}", token.expose()));
         }
-    };
-    let secretish = |name: &str| {
-        let n = name.to_ascii_lowercase();
-        ["auth", "cookie", "token", "secret", "key", "password"]
-            .iter()
-            .any(|w| n.contains(w))
-    };
-    for s in &cfg.sources {
-        s.headers.iter().filter(|(k, _)| secretish(k)).for_each(|(_, v)| add(v));
     }
     for a in &cfg.actions {
-        if let Some(r) = &a.request {
-            r.headers.iter().filter(|(k, _)| secretish(k)).for_each(|(_, v)| add(v));
-        }
-        if let Some(c) = &a.command {
-            c.env.iter().filter(|(k, _)| secretish(k)).for_each(|(_, v)| add(v));
+        if let Some(path) = a.request.as_ref().and_then(|q| q.token_file.as_deref()) {
+            match crate::secrets::read_token_file(std::path::Path::new(path)) {
+                Ok((token, warn)) => {
+                    warnings.extend(warn);
+                    r.add_secret(&token);
+                }
+                // Not fatal here: the action refuses to send and says why when fired.
+                Err(e) => warnings.push(format!("action {}: {e}", a.id)),
+            }
         }
     }
-    // Longest first, so a credential inside a longer value is not half-replaced.
-    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    secrets.dedup();
-    Arc::new(move |text: &str| {
-        let mut out = text.to_string();
-        for s in &secrets {
-            out = out.replace(s.as_str(), "***");
-        }
-        out
-    })
+    let r = Arc::new(r);
+    Ok((Arc::new(move |t: &str| r.redact(t)), warnings))
 }
 
 async fn check(a: CheckArgs) -> Result<i32, String> {
     crate::logging::init(a.log_file.as_deref())?;
-    let cfg = load_config(&a.config)?;
+    let mut cfg = load_config(&a.config)?;
+    let text = std::fs::read_to_string(&a.config).ok();
+    let (_redact, warnings) = secure(&mut cfg, text.as_deref())?;
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
     let window = a
         .window
         .as_deref()

@@ -17,6 +17,7 @@ pub mod path;
 pub mod poll;
 pub mod runtime;
 pub mod sample;
+pub mod secrets;
 pub mod session;
 pub mod sim;
 pub mod terminal;

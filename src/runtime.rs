@@ -4,8 +4,8 @@
 
 use crate::app::{keys, Action, Msg};
 use crate::config::Config;
-use crate::session::{Redact, Session, SessionOptions};
 use crate::sample::Ts;
+use crate::session::{Redact, Session, SessionOptions};
 use crate::terminal::{self, TerminalGuard};
 use crate::theme::Theme;
 use chrono::Utc;
@@ -24,6 +24,8 @@ pub struct WatchOptions {
     pub user: String,
     pub audit_log: Option<std::path::PathBuf>,
     pub redact: Redact,
+    /// Shown as warnings in the events panel at start (e.g. a group-readable token file).
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +86,9 @@ pub async fn run_watch(opts: WatchOptions) -> Result<i32, RunError> {
         now: Utc::now(),
     })
     .await?;
+    for w in opts.warnings {
+        session.handle(Msg::Warning(w));
+    }
     tracing::info!("audit log: {}", session.audit_path.display());
 
     let mut guard = TerminalGuard::enter().map_err(RunError::Terminal)?;

@@ -52,7 +52,9 @@ pub struct Session {
 
 impl Session {
     /// Start polling and auditing. Every message for `handle` arrives on the receiver.
-    pub async fn start(opts: SessionOptions) -> Result<(Session, mpsc::Receiver<Msg>), SessionError> {
+    pub async fn start(
+        opts: SessionOptions,
+    ) -> Result<(Session, mpsc::Receiver<Msg>), SessionError> {
         let clients = Clients::for_config(&opts.cfg)?;
         let ctx = AuditContext::current();
         let (tx, rx) = mpsc::channel::<Msg>(1024);
@@ -205,7 +207,10 @@ impl Session {
 fn spawn_writer(
     mut writer: AuditWriter,
     back: mpsc::Sender<Msg>,
-) -> (std::sync::mpsc::Sender<AuditRecord>, std::thread::JoinHandle<()>) {
+) -> (
+    std::sync::mpsc::Sender<AuditRecord>,
+    std::thread::JoinHandle<()>,
+) {
     let (atx, arx) = std::sync::mpsc::channel::<AuditRecord>();
     let thread = std::thread::spawn(move || {
         while let Ok(rec) = arx.recv() {

@@ -13,6 +13,9 @@ fn env(k: &str) -> Option<String> {
         "ADMIN_TOKEN" => Some("fixture-token-never-shown".into()),
         // A token read with its trailing newline (FAULTS 15).
         "NEWLINE_TOKEN" => Some("fixture-token-never-shown\n".into()),
+        // Set but empty, and with a control character inside.
+        "EMPTY_TOKEN" => Some(String::new()),
+        "CONTROL_TOKEN" => Some("fixture-token-never-shown\u{7}x".into()),
         "CUTOVER_METRICS_URL" => Some("http://127.0.0.1:5000/analytics/ops/metrics".into()),
         _ => None,
     }
@@ -146,6 +149,52 @@ fn brokers_fixture_reads_as_written() {
         .as_ref()
         .map(|r| r.critical_for.0.as_secs());
     assert_eq!(rw, Some(60));
+}
+
+#[test]
+fn actions_fixture_reads_as_written() {
+    use warroom::config::load_str_with_env;
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(DIR)
+        .join("valid/actions.toml");
+    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{e}"));
+    let cfg = load_str_with_env(&text, "actions.toml", &env).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(cfg.actions.len(), 3);
+    let rb = &cfg.actions[0];
+    assert!(rb.danger);
+    assert_eq!(rb.key, "R");
+    assert_eq!(rb.confirm_phrase(), "rollback brokers");
+    let req = rb.request.as_ref().unwrap_or_else(|| panic!("request"));
+    assert_eq!(req.method, "POST");
+    assert_eq!(req.tls_from.as_deref(), Some("admin"));
+    let v = rb.verify.as_ref().unwrap_or_else(|| panic!("verify"));
+    assert_eq!(v.within.0.as_secs(), 120);
+    assert_eq!(v.conditions.len(), 2);
+    let cmd = cfg.actions[1]
+        .command
+        .as_ref()
+        .unwrap_or_else(|| panic!("command"));
+    assert_eq!(cmd.argv, ["supervisorctl", "restart", "backend"]);
+    assert_eq!(cmd.timeout.0.as_secs(), 90);
+    assert_eq!(cmd.env["LANG"], "C");
+    assert_eq!(cfg.actions[1].confirm_phrase(), "restart_backend");
+    let purge = cfg.actions[2]
+        .request
+        .as_ref()
+        .unwrap_or_else(|| panic!("request"));
+    assert_eq!(purge.method, "DELETE");
+    assert_eq!(purge.timeout.0.as_secs(), 10);
+    assert_eq!(purge.token_file.as_deref(), Some("/etc/warroom/cdn.token"));
+    assert_eq!(
+        cfg.sources[1].token_file.as_deref(),
+        Some("/etc/warroom/health.token")
+    );
+    let mut out = Vec::new();
+    assert_eq!(validate_text(&text, "actions.toml", &env, &mut out), 0);
+    assert_eq!(
+        String::from_utf8_lossy(&out),
+        "ok: actions.toml: 2 sources, 2 signals, 0 steps, 3 actions\n"
+    );
 }
 
 /// No input makes loading panic: every prefix of a real config, and each line dropped.

@@ -66,9 +66,10 @@ async fn run_request(
         )
     };
     let token = match &r.token_file {
-        Some(path) => match read_token_file(std::path::Path::new(path)) {
-            Ok(t) => Some(t),
-            Err(e) => return not_sent(e),
+        // Read at each attempt: a rotated token is picked up, a loosened file refused.
+        Some(path) => match crate::secrets::read_token_file(std::path::Path::new(path)) {
+            Ok((t, _warning)) => Some(t.expose().to_string()),
+            Err(e) => return not_sent(e.to_string()),
         },
         None => None,
     };
@@ -223,7 +224,10 @@ fn classify_send_error(
     }
 }
 
-async fn read_body_excerpt(mut resp: reqwest::Response, redact: &(dyn Fn(&str) -> String + Sync)) -> String {
+async fn read_body_excerpt(
+    mut resp: reqwest::Response,
+    redact: &(dyn Fn(&str) -> String + Sync),
+) -> String {
     let mut body = Vec::new();
     let mut note = "";
     loop {
@@ -249,36 +253,13 @@ async fn read_body_excerpt(mut resp: reqwest::Response, redact: &(dyn Fn(&str) -
     clip(&format!("{text}{note}"), EXCERPT_MAX)
 }
 
-// replaced by secrets::read_token_file at merge
-/// A token from a file: refused when others can read it or it is empty; surrounding
-/// whitespace (the usual trailing newline) dropped; control characters refused. The error
-/// names the path, never the contents.
-fn read_token_file(path: &std::path::Path) -> Result<String, String> {
-    use std::os::unix::fs::PermissionsExt;
-    let shown = path.display();
-    let meta = std::fs::metadata(path).map_err(|e| format!("token_file {shown}: {e}"))?;
-    if meta.permissions().mode() & 0o004 != 0 {
-        return Err(format!(
-            "token_file {shown} is readable by others: chmod 600 it"
-        ));
-    }
-    let raw = std::fs::read_to_string(path).map_err(|e| format!("token_file {shown}: {e}"))?;
-    let t = raw.trim();
-    if t.is_empty() {
-        return Err(format!("token_file {shown} is empty"));
-    }
-    if t.chars().any(char::is_control) {
-        return Err(format!(
-            "token_file {shown}: the token has control characters"
-        ));
-    }
-    Ok(t.to_string())
-}
-
 // ---------------------------------------------------------------------------------------
 // Command
 
-async fn run_command(c: &CommandCfg, redact: &(dyn Fn(&str) -> String + Sync)) -> (ActionResult, String) {
+async fn run_command(
+    c: &CommandCfg,
+    redact: &(dyn Fn(&str) -> String + Sync),
+) -> (ActionResult, String) {
     let Some((program, args)) = c.argv.split_first() else {
         return (
             ActionResult::SpawnFailed("empty argv".into()),
@@ -444,7 +425,11 @@ async fn finish_capture(h: Option<tokio::task::JoinHandle<Captured>>) -> Capture
 /// ≤ [`EXCERPT_MAX`] bytes: stderr first (that is where a failure says why), then stdout;
 /// each as its start and end with the dropped middle counted. Redacted before cutting, so a
 /// token is never half-shown.
-fn output_excerpt(stdout: &Captured, stderr: &Captured, redact: &(dyn Fn(&str) -> String + Sync)) -> String {
+fn output_excerpt(
+    stdout: &Captured,
+    stderr: &Captured,
+    redact: &(dyn Fn(&str) -> String + Sync),
+) -> String {
     let parts: Vec<(&str, &Captured)> = [("stderr", stderr), ("stdout", stdout)]
         .into_iter()
         .filter(|(_, c)| c.total > 0)

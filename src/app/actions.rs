@@ -33,6 +33,8 @@ pub struct Confirm {
     pub last_input: Ts,
     /// The attempt number this confirmation would send (2+ is a retry with the same key).
     pub attempt: u32,
+    /// The key that opened it: a held key repeats it, and those repeats are not typing.
+    pub opener: Option<char>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

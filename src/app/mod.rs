@@ -68,4 +68,6 @@ pub enum Msg {
     Remote(Remote),
     /// Writing the audit log failed: the room must know.
     AuditFailed(String),
+    /// Something the operator should see at start (e.g. a group-readable token file).
+    Warning(String),
 }

@@ -68,8 +68,16 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             remote(state, r);
             state.dirty = true;
         }
+        Msg::Warning(text) => {
+            note(state, Severity::Warn, text);
+            state.dirty = true;
+        }
         Msg::AuditFailed(why) => {
-            note(state, Severity::Crit, format!("AUDIT LOG WRITE FAILED: {why}"));
+            note(
+                state,
+                Severity::Crit,
+                format!("AUDIT LOG WRITE FAILED: {why}"),
+            );
             notice(state, "audit log write failed: see events");
             state.dirty = true;
         }
@@ -157,7 +165,7 @@ fn on_action(state: &mut State, a: Action, fx: &mut Vec<Effect>) {
             }
         }
         Action::Rollback => match state.rollback_action() {
-            Some(i) => open_action(state, i),
+            Some(i) => open_action(state, i, state.cfg.cutover.rollback_key.chars().next()),
             None => notice(
                 state,
                 "no rollback: the config has no action with danger = true",
@@ -174,7 +182,7 @@ fn on_action(state: &mut State, a: Action, fx: &mut Vec<Effect>) {
         Action::Key(c) => {
             let key = c.to_string();
             if let Some(i) = state.cfg.actions.iter().position(|a| a.key == key) {
-                open_action(state, i);
+                open_action(state, i, Some(c));
             }
         }
         Action::MarkT0 => open_mark_t0(state),
@@ -207,7 +215,7 @@ fn breach_snapshot(state: &State) -> Vec<String> {
         .collect()
 }
 
-fn open_action(state: &mut State, i: usize) {
+fn open_action(state: &mut State, i: usize, opener: Option<char>) {
     if refuse_read_only(state, "actions") {
         return;
     }
@@ -243,6 +251,7 @@ fn open_action(state: &mut State, i: usize) {
         opened_at: state.now,
         last_input: state.now,
         attempt,
+        opener,
     }));
 }
 
@@ -274,6 +283,7 @@ fn open_mark_t0(state: &mut State) {
         opened_at: state.now,
         last_input: state.now,
         attempt: 1,
+        opener: None,
     }));
 }
 
@@ -308,6 +318,7 @@ fn open_sign_off(state: &mut State, go: bool) {
         opened_at: state.now,
         last_input: state.now,
         attempt: 1,
+        opener: None,
     }));
 }
 
@@ -324,13 +335,13 @@ fn on_modal_action(state: &mut State, a: Action, fx: &mut Vec<Effect>) {
             Action::Submit => {
                 let i = *selected;
                 state.modal = None;
-                open_action(state, i);
+                open_action(state, i, None);
             }
             Action::Key(c) => {
                 let key = c.to_string();
                 if let Some(i) = state.cfg.actions.iter().position(|a| a.key == key) {
                     state.modal = None;
-                    open_action(state, i);
+                    open_action(state, i, Some(c));
                 }
             }
             _ => {}
@@ -342,6 +353,12 @@ fn on_modal_action(state: &mut State, a: Action, fx: &mut Vec<Effect>) {
                 state.modal = None;
                 notice(state, format!("cancelled \"{what}\": nothing was sent"));
             }
+            // Repeats of the opening key (held down) before any typing are not text,
+            // unless the phrase itself starts with that character.
+            Action::Type(ch)
+                if c.typed.is_empty()
+                    && c.opener == Some(ch)
+                    && !c.phrase.as_deref().is_some_and(|p| p.starts_with(ch)) => {}
             Action::Type(ch) => {
                 c.typed.push(ch);
                 c.last_input = now;

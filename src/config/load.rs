@@ -100,7 +100,9 @@ pub fn load_str_with_env(
     let tree = ld.convert_table(doc.as_table(), &schema::ROOT, &mut path);
     let cfg = ld.typed(tree);
     if let Some(cfg) = &cfg {
-        let issues = validate::validate(cfg, &|p: &[Seg]| ld.line_of(p));
+        let issues = validate::validate_with(cfg, &|p: &[Seg]| ld.line_of(p), &|p: &[Seg]| {
+            ld.expanded.get(p).map(|(_, written)| written.clone())
+        });
         for issue in issues {
             ld.push_issue(issue);
         }
@@ -310,6 +312,14 @@ impl Loader<'_> {
         match shape {
             Shape::Table(s) => match item.as_table_like() {
                 Some(t) => Some(toml::Value::Table(self.convert_table(t, s, path))),
+                // `command = "supervisorctl restart backend"`: a shell line, not a table.
+                None if std::ptr::eq(s, &schema::COMMAND) && item.as_str().is_some() => {
+                    self.shell_string(item, path, true)
+                }
+                None => self.plain(item, path),
+            },
+            Shape::Argv => match item.as_str() {
+                Some(_) => self.shell_string(item, path, false),
                 None => self.plain(item, path),
             },
             Shape::Tables(s) => {
@@ -359,6 +369,51 @@ impl Loader<'_> {
                 Some(v)
             }
             Shape::Any | Shape::Map => self.plain(item, path),
+        }
+    }
+
+    /// A command written as one string (`command = "..."` or `argv = "..."`): reported
+    /// with the argv list to write instead, and replaced by that list (as written, not
+    /// expanded) so that the rest of the file is still checked.
+    fn shell_string(
+        &mut self,
+        item: &Item,
+        path: &mut Vec<Seg>,
+        whole_command: bool,
+    ) -> Option<toml::Value> {
+        let written = item.as_str().unwrap_or_default();
+        let words = shell_words(written);
+        let list = format!(
+            "[{}]",
+            words
+                .iter()
+                .map(|w| format!("{w:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let message =
+            format!("a command is an argv list, never a shell string; write argv = {list}");
+        let mut hint = if whole_command {
+            format!("`command` is a table: write `command = {{ argv = {list} }}`, or an `[action.command]` table with `argv = {list}`")
+        } else {
+            "each argument is one item of the list; no shell splits, quotes or expands it".into()
+        };
+        if written.contains(['|', '&', ';', '<', '>', '`', '*']) || written.contains("$(") {
+            hint.push_str("; pipes, redirections, `&&` and globs need a shell: put them in a script and run the script");
+        }
+        let off = self.offset_of(path);
+        self.push_at(off, message, Some(hint));
+        let argv = toml::Value::Array(words.into_iter().map(toml::Value::String).collect());
+        self.poisoned.insert(path.clone());
+        if whole_command {
+            path.push(Seg::Key("argv".into()));
+            self.poisoned.insert(path.clone());
+            path.pop();
+            let mut t = toml::Table::new();
+            t.insert("argv".into(), argv);
+            Some(toml::Value::Table(t))
+        } else {
+            Some(argv)
         }
     }
 
@@ -545,6 +600,51 @@ impl Loader<'_> {
         }
         None
     }
+}
+
+/// A command line split as a POSIX shell would split plain words and quotes (enough
+/// to suggest the argv list; nothing is ever run through a shell).
+fn shell_words(s: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                in_word = true;
+                cur.extend(chars.by_ref().take_while(|&c| c != '\''));
+            }
+            '"' => {
+                in_word = true;
+                while let Some(c) = chars.next() {
+                    match c {
+                        '"' => break,
+                        '\\' => cur.extend(chars.next()),
+                        c => cur.push(c),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                cur.extend(chars.next());
+            }
+            c if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            c => {
+                in_word = true;
+                cur.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(cur);
+    }
+    words
 }
 
 /// serde's message in the config's words (no Rust type names), with a hint for the
@@ -817,6 +917,19 @@ mod tests {
         let t = BASE.replace("name = \"x\"", "name = \"x\"\nt0 = 2026-03-14T21:00:00Z");
         let cfg = load_str_with_env(&t, "c.toml", &env).unwrap();
         assert_eq!(cfg.cutover.t0.as_deref(), Some("2026-03-14T21:00:00Z"));
+    }
+
+    #[test]
+    fn shell_words_split_like_a_shell() {
+        assert_eq!(
+            shell_words("supervisorctl restart backend"),
+            ["supervisorctl", "restart", "backend"]
+        );
+        assert_eq!(
+            shell_words(" a 'b c' \"d \\\" e\" f\\ g '' "),
+            ["a", "b c", "d \" e", "f g", ""]
+        );
+        assert!(shell_words("   ").is_empty());
     }
 
     #[test]

@@ -28,13 +28,17 @@ pub fn validate_text(
 ) -> i32 {
     match load_str_with_env(text, file, env) {
         Ok(cfg) => {
-            let _ = writeln!(
+            let _ = write!(
                 out,
                 "ok: {file}: {}, {}, {}",
                 count(cfg.sources.len(), "source"),
                 count(cfg.signals.len(), "signal"),
                 count(cfg.steps.len(), "step")
             );
+            if !cfg.actions.is_empty() {
+                let _ = write!(out, ", {}", count(cfg.actions.len(), "action"));
+            }
+            let _ = writeln!(out);
             0
         }
         Err(ConfigError::Io { source, .. }) => {

@@ -39,6 +39,9 @@ pub enum Shape {
     Tables(&'static TableSchema),
     /// A table with free keys (e.g. `headers`).
     Map,
+    /// A command's argv: a list of strings. A single string (a shell command line) is
+    /// reported with the list to write instead.
+    Argv,
 }
 
 #[derive(Debug)]
@@ -71,6 +74,7 @@ pub static ROOT: TableSchema = TableSchema {
         ("source", Shape::Tables(&SOURCE)),
         ("signal", Shape::Tables(&SIGNAL)),
         ("step", Shape::Tables(&STEP)),
+        ("action", Shape::Tables(&ACTION)),
         ("ui", Shape::Table(&UI)),
     ],
     required: &["cutover"],
@@ -108,6 +112,7 @@ pub static SOURCE: TableSchema = TableSchema {
         ("headers", Shape::Map),
         ("max_body_bytes", Shape::Any),
         ("required", Shape::Any),
+        ("token_file", Shape::Any),
         ("ca_file", Shape::Any),
         ("insecure_tls", Shape::Any),
     ],
@@ -164,6 +169,58 @@ pub static STEP: TableSchema = TableSchema {
     required: &["at", "title"],
 };
 
+pub static ACTION: TableSchema = TableSchema {
+    name: "[[action]]",
+    keys: &[
+        ("id", Shape::Any),
+        ("key", Shape::Any),
+        ("label", Shape::Any),
+        ("danger", Shape::Any),
+        ("request", Shape::Table(&REQUEST)),
+        ("command", Shape::Table(&COMMAND)),
+        ("confirm", Shape::Any),
+        ("verify", Shape::Table(&VERIFY)),
+    ],
+    required: &["id", "key", "label"],
+};
+
+pub static REQUEST: TableSchema = TableSchema {
+    name: "[action.request]",
+    keys: &[
+        ("method", Shape::Any),
+        ("url", Shape::Any),
+        ("headers", Shape::Map),
+        ("body", Shape::Any),
+        ("timeout", Shape::Any),
+        ("token_file", Shape::Any),
+        ("tls_from", Shape::Any),
+    ],
+    required: &["url"],
+};
+
+pub static COMMAND: TableSchema = TableSchema {
+    name: "[action.command]",
+    keys: &[
+        ("argv", Shape::Argv),
+        ("timeout", Shape::Any),
+        ("env", Shape::Map),
+        ("cwd", Shape::Any),
+    ],
+    required: &["argv"],
+};
+
+pub static VERIFY: TableSchema = TableSchema {
+    name: "[action.verify]",
+    keys: &[("within", Shape::Any), ("all", Shape::Tables(&VERIFY_COND))],
+    required: &["within", "all"],
+};
+
+pub static VERIFY_COND: TableSchema = TableSchema {
+    name: "[[action.verify.all]]",
+    keys: &[("signal", Shape::Any), ("is", Shape::Any)],
+    required: &["signal", "is"],
+};
+
 pub static UI: TableSchema = TableSchema {
     name: "[ui]",
     keys: &[
@@ -184,6 +241,11 @@ pub static ALL: &[&TableSchema] = &[
     &SIGNAL,
     &ADVICE,
     &STEP,
+    &ACTION,
+    &REQUEST,
+    &COMMAND,
+    &VERIFY,
+    &VERIFY_COND,
     &UI,
 ];
 
@@ -224,8 +286,8 @@ pub fn did_you_mean<'a>(
 mod tests {
     use super::*;
     use crate::config::{
-        Advice, Config, Cutover, JudgeOn, NoDataPolicy, RollbackWhen, Signal, SignalKind, Source,
-        SourceKind, Step, Ui,
+        ActionCfg, Advice, CommandCfg, Config, Cutover, JudgeOn, NoDataPolicy, RequestCfg,
+        RollbackWhen, Signal, SignalKind, Source, SourceKind, Step, Ui, VerifyCfg, VerifyCond,
     };
     use serde::de::DeserializeOwned;
     use std::collections::BTreeSet;
@@ -262,6 +324,30 @@ mod tests {
         assert_eq!(serde_expected::<Advice>(bogus), keys(&ADVICE));
         assert_eq!(serde_expected::<Step>(bogus), keys(&STEP));
         assert_eq!(serde_expected::<Ui>(bogus), keys(&UI));
+        assert_eq!(serde_expected::<ActionCfg>(bogus), keys(&ACTION));
+        assert_eq!(serde_expected::<RequestCfg>(bogus), keys(&REQUEST));
+        assert_eq!(serde_expected::<CommandCfg>(bogus), keys(&COMMAND));
+        assert_eq!(serde_expected::<VerifyCfg>(bogus), keys(&VERIFY));
+        assert_eq!(serde_expected::<VerifyCond>(bogus), keys(&VERIFY_COND));
+    }
+
+    /// Every table is reachable from the root by its key names, and listed in `ALL`.
+    #[test]
+    fn action_tables_are_reachable() {
+        let t = |p: Vec<Seg>| table_at(&p).map(|t| t.name);
+        assert_eq!(t(kp!["action", 0]), Some("[[action]]"));
+        assert_eq!(t(kp!["action", 0, "request"]), Some("[action.request]"));
+        assert_eq!(t(kp!["action", 0, "command"]), Some("[action.command]"));
+        assert_eq!(t(kp!["action", 0, "verify"]), Some("[action.verify]"));
+        assert_eq!(
+            t(kp!["action", 0, "verify", "all", 1]),
+            Some("[[action.verify.all]]")
+        );
+        for s in [&ACTION, &REQUEST, &COMMAND, &VERIFY, &VERIFY_COND] {
+            assert!(ALL.iter().any(|a| std::ptr::eq(*a, s)), "{}", s.name);
+        }
+        assert_eq!(did_you_mean("methd", keys_of(&REQUEST)), Some("method"));
+        assert_eq!(did_you_mean("args", keys_of(&COMMAND)), Some("argv"));
     }
 
     #[derive(Debug, serde::Deserialize)]
@@ -317,6 +403,14 @@ mod tests {
         check::<RollbackWhen>(&ROLLBACK_WHEN, &[]);
         check::<Advice>(&ADVICE, &[]);
         check::<Ui>(&UI, &[]);
+        check::<ActionCfg>(
+            &ACTION,
+            &[("id", "\"a\""), ("key", "\"r\""), ("label", "\"l\"")],
+        );
+        check::<RequestCfg>(&REQUEST, &[("url", "\"http://x\"")]);
+        check::<CommandCfg>(&COMMAND, &[("argv", "[\"true\"]")]);
+        check::<VerifyCfg>(&VERIFY, &[("within", "\"5s\""), ("all", "[]")]);
+        check::<VerifyCond>(&VERIFY_COND, &[("signal", "\"s\""), ("is", "\"> 1\"")]);
         let root: BTreeSet<&str> = ROOT.required.iter().copied().collect();
         assert_eq!(root, ["cutover"].into_iter().collect());
     }

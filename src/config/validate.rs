@@ -7,7 +7,7 @@
 use super::schema::{did_you_mean, kp, Seg};
 use super::{Config, JudgeOn, SignalKind};
 use crate::path::JsonPath;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// One semantic problem, located by key path (e.g. `["signal", 2, "warn"]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +28,8 @@ pub const MAX_WINDOW: u32 = 120;
 struct Out<'a> {
     issues: Vec<Issue>,
     line_of: &'a dyn Fn(&[Seg]) -> usize,
+    /// The value as written, for a string changed by `${VAR}` expansion.
+    written: &'a dyn Fn(&[Seg]) -> Option<String>,
 }
 
 impl Out<'_> {
@@ -55,14 +57,26 @@ impl Out<'_> {
 /// Every semantic problem in `cfg`. `line_of` gives the line of a path, so a duplicate
 /// can say where the first one is.
 pub fn validate(cfg: &Config, line_of: &dyn Fn(&[Seg]) -> usize) -> Vec<Issue> {
+    validate_with(cfg, line_of, &|_| None)
+}
+
+/// As `validate`; `written` gives the text as written of a value changed by `${VAR}`
+/// expansion, so a message about a bad token can name the variable (never its value).
+pub fn validate_with(
+    cfg: &Config,
+    line_of: &dyn Fn(&[Seg]) -> usize,
+    written: &dyn Fn(&[Seg]) -> Option<String>,
+) -> Vec<Issue> {
     let mut out = Out {
         issues: Vec::new(),
         line_of,
+        written,
     };
     cutover(cfg, &mut out);
     sources(cfg, &mut out);
     signals(cfg, &mut out);
     steps(cfg, &mut out);
+    actions(cfg, &mut out);
     ui(cfg, &mut out);
     out.issues
 }
@@ -199,20 +213,137 @@ fn sources(cfg: &Config, out: &mut Out) {
                 Some("the default is 1048576 (1 MiB)".into()),
             );
         }
-        for (name, value) in &s.headers {
-            let hp = kp!["source", i, "headers", name.as_str()];
-            if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
-                out.push_key(
-                    hp.clone(),
-                    format!("`{name}` is not a valid HTTP header name"),
-                    Some("header names are letters, digits and `-`, e.g. `Authorization`".into()),
-                );
-            }
-            // Never quote a header value: it is often a token.
-            if reqwest::header::HeaderValue::from_str(value).is_err() {
-                out.push(hp, format!("the value of header `{name}` has characters not allowed in HTTP headers (e.g. a newline)"), Some("check the variable it comes from for a trailing newline".into()));
-            }
+        headers(&s.headers, kp!["source", i], out);
+        token_file(s.token_file.as_deref(), &s.headers, kp!["source", i], out);
+    }
+}
+
+/// Header names and values, for sources and action requests. `base` is the table the
+/// `headers` key is in. Never quotes a value: it is often a token.
+fn headers(headers: &BTreeMap<String, String>, base: Vec<Seg>, out: &mut Out) {
+    for (name, value) in headers {
+        let mut hp = base.clone();
+        hp.extend(kp!["headers", name.as_str()]);
+        if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            out.push_key(
+                hp.clone(),
+                format!("`{name}` is not a valid HTTP header name"),
+                Some("header names are letters, digits and `-`, e.g. `Authorization`".into()),
+            );
         }
+        let from = match (out.written)(&hp) {
+            Some(w) => {
+                let vars = env_refs(&w);
+                if vars.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " (from {})",
+                        vars.iter()
+                            .map(|v| format!("`${{{v}}}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }
+            }
+            None => String::new(),
+        };
+        let secret = crate::secrets::is_secret_header_name(name);
+        if value.ends_with('\n') {
+            out.push(
+                hp,
+                format!("the value of header `{name}`{from} ends with a newline, which an HTTP header cannot carry"),
+                Some("check the variable it comes from for a trailing newline (e.g. a token pasted or read from a file with its final newline)".into()),
+            );
+        } else if value.chars().any(|c| c.is_control() && c != '\t') {
+            out.push(
+                hp,
+                format!("the value of header `{name}`{from} has control characters, which an HTTP header cannot carry"),
+                Some("check the variable it comes from: a token is printable text".into()),
+            );
+        } else if secret && credential(name, value).is_empty() {
+            out.push(
+                hp,
+                format!("the token in header `{name}`{from} is empty"),
+                Some(
+                    "set the variable to the token; an empty one would be sent as no credential"
+                        .into(),
+                ),
+            );
+        } else if reqwest::header::HeaderValue::from_str(value).is_err() {
+            out.push(
+                hp,
+                format!(
+                    "the value of header `{name}`{from} has characters not allowed in HTTP headers"
+                ),
+                Some("header values are printable ASCII".into()),
+            );
+        }
+    }
+}
+
+/// The credential in a secret header's value: after the scheme (`Bearer`, `Basic`…) for
+/// Authorization, else the whole value; trimmed.
+fn credential<'a>(name: &str, value: &'a str) -> &'a str {
+    let v = value.trim();
+    let auth = name.eq_ignore_ascii_case("authorization")
+        || name.eq_ignore_ascii_case("proxy-authorization");
+    if !auth {
+        return v;
+    }
+    match v.split_once(char::is_whitespace) {
+        Some((_, rest)) => rest.trim(),
+        None if AUTH_SCHEMES.iter().any(|s| s.eq_ignore_ascii_case(v)) => "",
+        None => v,
+    }
+}
+
+const AUTH_SCHEMES: &[&str] = &["Bearer", "Basic", "Token", "Digest", "Negotiate", "ApiKey"];
+
+/// The variable names in `${NAME}` / `${NAME:-default}` references of a written value.
+fn env_refs(written: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = written;
+    while let Some(i) = rest.find("${") {
+        let body = &rest[i + 2..];
+        let end = body
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(body.len());
+        if end > 0 && !out.iter().any(|v: &String| v == &body[..end]) {
+            out.push(body[..end].to_string());
+        }
+        rest = &body[end..];
+    }
+    out
+}
+
+/// `token_file` beside an `Authorization` header: which one is sent would be a guess.
+fn token_file(
+    file: Option<&str>,
+    headers: &BTreeMap<String, String>,
+    base: Vec<Seg>,
+    out: &mut Out,
+) {
+    let Some(file) = file else { return };
+    let mut at = base;
+    at.push(Seg::Key("token_file".into()));
+    if file.trim().is_empty() {
+        out.push(
+            at,
+            "`token_file` is empty",
+            Some("give the path of a file holding the token (mode 600), or remove it".into()),
+        );
+        return;
+    }
+    if let Some(h) = headers
+        .keys()
+        .find(|h| h.eq_ignore_ascii_case("authorization"))
+    {
+        out.push(
+            at,
+            format!("`token_file` and an `{h}` header are both set: which credential to send is ambiguous"),
+            Some(format!("keep one: `token_file` sends `Authorization: Bearer <file contents>`; or remove `token_file` and keep the `{h}` header")),
+        );
     }
 }
 
@@ -409,6 +540,346 @@ fn steps(cfg: &Config, out: &mut Out) {
     }
 }
 
+/// Keys the dashboard itself answers to; an action may not take them (the rollback key
+/// is allowed for the first `danger` action, which it opens).
+pub const BUILTIN_KEYS: &[(char, &str)] = &[
+    ('q', "quit"),
+    ('?', "help"),
+    ('j', "next row"),
+    ('k', "previous row"),
+    ('x', "tick"),
+    (' ', "tick"),
+    ('\t', "focus"),
+    ('n', "jump to now"),
+    ('t', "mark T0"),
+    ('a', "a built-in key"),
+];
+
+pub const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
+
+/// Longest `verify.within`: a verification is watched live, not for hours.
+pub const MAX_VERIFY_WITHIN: std::time::Duration = std::time::Duration::from_secs(3600);
+
+fn key_name(c: char) -> String {
+    match c {
+        ' ' => "Space".into(),
+        '\t' => "Tab".into(),
+        c => format!("`{c}`"),
+    }
+}
+
+fn actions(cfg: &Config, out: &mut Out) {
+    let source_ids: Vec<&str> = cfg.sources.iter().map(|s| s.id.as_str()).collect();
+    let signal_ids: Vec<&str> = cfg.signals.iter().map(|s| s.id.as_str()).collect();
+    let rollback_key = cfg
+        .cutover
+        .rollback_key
+        .chars()
+        .next()
+        .filter(|_| cfg.cutover.rollback_key.chars().count() == 1);
+    let first_danger = cfg.actions.iter().position(|a| a.danger);
+    let mut ids: HashMap<&str, usize> = HashMap::new();
+    let mut keys: HashMap<char, usize> = HashMap::new();
+    for (i, a) in cfg.actions.iter().enumerate() {
+        let at = |k: &str| kp!["action", i, k];
+        if a.id.trim().is_empty() {
+            out.push(at("id"), "action `id` is empty", None);
+        } else if let Some(&first) = ids.get(a.id.as_str()) {
+            let line = out.line(kp!["action", first, "id"]);
+            out.push(
+                at("id"),
+                format!(
+                    "duplicate action id `{}` (first defined on line {line})",
+                    a.id
+                ),
+                Some("give each action its own id".into()),
+            );
+        } else {
+            ids.insert(&a.id, i);
+        }
+        if a.label.trim().is_empty() {
+            out.push(
+                at("label"),
+                "action `label` is empty",
+                Some("say what it does, e.g. `label = \"Disable the v2 flag\"`".into()),
+            );
+        }
+
+        // The key: one character, bound once.
+        let mut chars = a.key.chars();
+        match (chars.next(), chars.next()) {
+            (Some(c), None) => {
+                if let Some(&first) = keys.get(&c) {
+                    let line = out.line(kp!["action", first, "key"]);
+                    out.push(
+                        at("key"),
+                        format!(
+                            "key {} is bound twice: action `{}` and action `{}` (line {line})",
+                            key_name(c),
+                            a.id,
+                            cfg.actions[first].id
+                        ),
+                        Some("give each action its own key".into()),
+                    );
+                } else if Some(c) == rollback_key && first_danger != Some(i) {
+                    let hint = match first_danger {
+                        Some(d) => format!(
+                            "{} opens the first `danger` action (`{}`, line {}); give this one another key",
+                            key_name(c),
+                            cfg.actions[d].id,
+                            out.line(kp!["action", d, "key"])
+                        ),
+                        None => "the rollback key is only for the first `danger = true` action; mark this action `danger = true` if it is the rollback, else give it another key".into(),
+                    };
+                    out.push(
+                        at("key"),
+                        format!("key {} is bound twice: it is the rollback key", key_name(c)),
+                        Some(hint),
+                    );
+                } else if let Some((_, what)) = BUILTIN_KEYS.iter().find(|(k, _)| *k == c) {
+                    let what = if what.starts_with("a built-in") {
+                        String::new()
+                    } else {
+                        format!(" ({what})")
+                    };
+                    out.push(
+                        at("key"),
+                        format!("key {} is bound twice: it is a built-in key{what}", key_name(c)),
+                        Some(format!(
+                            "built-in keys: {}, and the rollback key for the first `danger` action; choose another",
+                            BUILTIN_KEYS.iter().map(|(k, _)| key_name(*k)).collect::<Vec<_>>().join(" ")
+                        )),
+                    );
+                } else {
+                    keys.insert(c, i);
+                }
+                if c.is_control() && c != '\t' {
+                    out.push(
+                        at("key"),
+                        "`key` is a control character",
+                        Some("use a letter or digit, e.g. `key = \"D\"`".into()),
+                    );
+                }
+            }
+            _ => out.push(
+                at("key"),
+                format!(
+                    "`key` \"{}\" must be exactly one character",
+                    a.key.escape_debug()
+                ),
+                Some("e.g. `key = \"D\"`".into()),
+            ),
+        }
+        // The first danger action is also on the rollback key: nothing else may hold it.
+        if first_danger == Some(i) {
+            if let Some(r) = rollback_key {
+                keys.entry(r).or_insert(i);
+            }
+        }
+
+        match (&a.request, &a.command) {
+            (Some(_), Some(_)) => out.push(
+                at("command"),
+                format!("action `{}` has both `request` and `command`; give exactly one", a.id),
+                Some("split it into two actions, or remove one".into()),
+            ),
+            (None, None) => out.push(
+                kp!["action", i],
+                format!("action `{}` has neither `request` nor `command`; give exactly one", a.id),
+                Some("add `request = { method = \"POST\", url = \"...\" }` or `command = { argv = [\"...\"] }`".into()),
+            ),
+            _ => {}
+        }
+        if let Some(r) = &a.request {
+            request(r, i, &source_ids, out);
+        }
+        if let Some(c) = &a.command {
+            command(c, i, out);
+        }
+
+        if let Some(confirm) = &a.confirm {
+            if confirm.trim().is_empty() {
+                out.push(
+                    at("confirm"),
+                    "`confirm` is empty: the phrase to type before the action fires",
+                    Some(format!(
+                        "remove it to type the action id (`{}`), or write a phrase",
+                        a.id
+                    )),
+                );
+            } else if confirm.chars().any(char::is_control) {
+                out.push(
+                    at("confirm"),
+                    "`confirm` has control characters, which cannot be typed",
+                    None,
+                );
+            }
+        }
+
+        if let Some(v) = &a.verify {
+            let vp = |k: &str| kp!["action", i, "verify", k];
+            if v.within.0.is_zero() || v.within.0 > MAX_VERIFY_WITHIN {
+                out.push(
+                    vp("within"),
+                    format!(
+                        "`within` ({}) must be more than 0 and at most 1h",
+                        super::duration::format_duration(v.within.0)
+                    ),
+                    Some(
+                        "e.g. `within = \"2m\"`: how long to watch the signals after the action"
+                            .into(),
+                    ),
+                );
+            }
+            if v.conditions.is_empty() {
+                out.push(
+                    vp("all"),
+                    "`verify.all` is empty: there is nothing to verify",
+                    Some("add a condition, e.g. `all = [{ signal = \"v2_primary\", is = \"== false\" }]`, or remove `verify`".into()),
+                );
+            }
+            for (j, c) in v.conditions.iter().enumerate() {
+                if !signal_ids.contains(&c.signal.as_str()) {
+                    let hint = match did_you_mean(&c.signal, signal_ids.iter().copied()) {
+                        Some(m) => Some(format!("did you mean `{m}`?")),
+                        None if signal_ids.is_empty() => None,
+                        None => Some(format!("defined signals: {}", signal_ids.join(", "))),
+                    };
+                    out.push(
+                        kp!["action", i, "verify", "all", j, "signal"],
+                        format!("verify names signal `{}`, which is not defined", c.signal),
+                        hint,
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn request(r: &super::RequestCfg, i: usize, source_ids: &[&str], out: &mut Out) {
+    let at = |k: &str| kp!["action", i, "request", k];
+    if !METHODS.contains(&r.method.as_str()) {
+        let hint = match did_you_mean(&r.method, METHODS.iter().copied()) {
+            Some(m) => format!("did you mean `{m}`?"),
+            None => format!("methods: {}", METHODS.join(", ")),
+        };
+        out.push(
+            at("method"),
+            format!(
+                "unknown method \"{}\": expected one of {}",
+                r.method,
+                METHODS.join(", ")
+            ),
+            Some(hint),
+        );
+    }
+    match reqwest::Url::parse(&r.url) {
+        Err(e) => out.push(
+            at("url"),
+            format!("`url` \"{}\" is not a valid URL: {e}", r.url),
+            Some("write a full URL, e.g. `url = \"${WARROOM_URL:-http://localhost:5000}/api/v2/admin/flags\"`".into()),
+        ),
+        Ok(u) if !matches!(u.scheme(), "http" | "https") => out.push(
+            at("url"),
+            format!("`url` scheme `{}` is not supported; use http or https", u.scheme()),
+            None,
+        ),
+        Ok(_) => {}
+    }
+    if r.timeout.0.is_zero() {
+        out.push(
+            at("timeout"),
+            "`timeout` must be more than 0",
+            Some("e.g. `timeout = \"10s\"`".into()),
+        );
+    }
+    headers(&r.headers, kp!["action", i, "request"], out);
+    token_file(
+        r.token_file.as_deref(),
+        &r.headers,
+        kp!["action", i, "request"],
+        out,
+    );
+    if let Some(t) = &r.tls_from {
+        if !source_ids.contains(&t.as_str()) {
+            let hint = match did_you_mean(t, source_ids.iter().copied()) {
+                Some(m) => Some(format!("did you mean `{m}`?")),
+                None if source_ids.is_empty() => None,
+                None => Some(format!("defined sources: {}", source_ids.join(", "))),
+            };
+            out.push(
+                at("tls_from"),
+                format!("`tls_from` names source `{t}`, which is not defined"),
+                hint,
+            );
+        }
+    }
+}
+
+fn command(c: &super::CommandCfg, i: usize, out: &mut Out) {
+    let at = |k: &str| kp!["action", i, "command", k];
+    match c.argv.first() {
+        None => out.push(
+            at("argv"),
+            "`argv` is empty: there is no program to run",
+            Some("e.g. `argv = [\"supervisorctl\", \"restart\", \"backend\"]`".into()),
+        ),
+        Some(p) if p.trim().is_empty() => out.push(
+            kp!["action", i, "command", "argv", 0],
+            "the program (`argv[0]`) is empty",
+            None,
+        ),
+        // `argv = ["supervisorctl restart backend"]`: a shell line in a list.
+        Some(p) if p.trim().contains(char::is_whitespace) && c.argv.len() == 1 => {
+            let words: Vec<String> = p.split_whitespace().map(|w| format!("{w:?}")).collect();
+            out.push(
+                kp!["action", i, "command", "argv", 0],
+                format!(
+                    "a command is an argv list, never a shell string; write argv = [{}]",
+                    words.join(", ")
+                ),
+                Some("each argument is one item of the list; no shell splits it".into()),
+            );
+        }
+        Some(_) => {}
+    }
+    if c.argv.iter().any(|a| a.contains('\0')) {
+        out.push(
+            at("argv"),
+            "`argv` has a NUL character, which no program argument can carry",
+            None,
+        );
+    }
+    if c.timeout.0.is_zero() {
+        out.push(
+            at("timeout"),
+            "`timeout` must be more than 0",
+            Some("e.g. `timeout = \"60s\"`".into()),
+        );
+    }
+    for name in c.env.keys() {
+        let valid = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            out.push_key(
+                kp!["action", i, "command", "env", name.as_str()],
+                format!("`{name}` is not a valid environment variable name"),
+                Some("names are letters, digits and `_`, not starting with a digit".into()),
+            );
+        }
+    }
+    if c.cwd.as_deref().is_some_and(|d| d.trim().is_empty()) {
+        out.push(
+            at("cwd"),
+            "`cwd` is empty",
+            Some("give a directory, or remove it".into()),
+        );
+    }
+}
+
 fn ui(cfg: &Config, out: &mut Out) {
     if let Some(theme) = &cfg.ui.theme {
         if !BUILTIN_THEMES.contains(&theme.as_str()) && !theme.ends_with(".toml") {
@@ -431,6 +902,75 @@ fn ui(cfg: &Config, out: &mut Out) {
             kp!["ui", "max_fps"],
             format!("`max_fps` {} is outside 1..=60", cfg.ui.max_fps),
             None,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{load_str_with_env, ConfigError};
+
+    const BASE: &str = "[cutover]\nname = \"x\"\n\n[[source]]\nid = \"api\"\nkind = \"http\"\nurl = \"http://h/x\"\n";
+
+    fn problems(actions: &str) -> Vec<String> {
+        let env = |k: &str| (k == "ADMIN_TOKEN").then(|| "s3cr3t-token".to_string());
+        match load_str_with_env(&format!("{BASE}{actions}"), "c.toml", &env) {
+            Ok(_) => vec![],
+            Err(ConfigError::Invalid(ps)) => ps.iter().map(|p| p.message.clone()).collect(),
+            Err(e) => vec![e.to_string()],
+        }
+    }
+
+    fn action(id: &str, key: &str, danger: bool) -> String {
+        format!(
+            "\n[[action]]\nid = \"{id}\"\nkey = \"{key}\"\nlabel = \"l\"\ndanger = {danger}\ncommand = {{ argv = [\"true\"] }}\n"
+        )
+    }
+
+    #[test]
+    fn the_rollback_key_belongs_to_the_first_danger_action() {
+        assert!(problems(&action("rb", "R", true)).is_empty());
+        // The first danger action holds R even when its own key is another.
+        let p = problems(&format!(
+            "{}{}",
+            action("rb", "D", true),
+            action("o", "R", false)
+        ));
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].starts_with("key `R` is bound twice"), "{p:?}");
+        // Without any danger action, R is still the rollback key.
+        let p = problems(&action("o", "R", false));
+        assert_eq!(p, ["key `R` is bound twice: it is the rollback key"]);
+        // A second danger action is not the rollback.
+        let p = problems(&format!(
+            "{}{}",
+            action("a", "R", true),
+            action("b", "R", true)
+        ));
+        assert_eq!(p.len(), 1, "{p:?}");
+        // Keys are case-sensitive: `r` is free.
+        assert!(problems(&action("o", "r", false)).is_empty());
+        for k in ["q", "?", "j", "k", "x", "n", "t", "a", " ", "\\t"] {
+            let p = problems(&action("o", k, false));
+            assert_eq!(p.len(), 1, "{k:?}: {p:?}");
+            assert!(p[0].contains("built-in key"), "{k:?}: {p:?}");
+        }
+    }
+
+    #[test]
+    fn action_ids_are_unique_and_tokens_never_shown() {
+        let p = problems(&format!(
+            "{}{}",
+            action("a", "A", false),
+            action("a", "B", false)
+        ));
+        assert_eq!(p, ["duplicate action id `a` (first defined on line 10)"]);
+        let t = "\n[[action]]\nid = \"r\"\nkey = \"D\"\nlabel = \"l\"\n[action.request]\nurl = \"http://h/\"\ntoken_file = \"/t\"\nheaders = { Authorization = \"Bearer ${ADMIN_TOKEN}\" }\n";
+        let p = problems(t);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].contains("ambiguous") && !p[0].contains("s3cr3t"),
+            "{p:?}"
         );
     }
 }

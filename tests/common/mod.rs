@@ -51,3 +51,89 @@ pub async fn poll_all_at(cfg: &Config, when: Ts) -> Vec<PollResult> {
     }
     out
 }
+
+use warroom::app::{keys, Msg, State};
+use warroom::session::{Session, SessionOptions};
+
+/// A session (the dashboard without the terminal) on `cfg`, auditing to `audit`.
+pub async fn session(
+    cfg: Arc<Config>,
+    audit: &std::path::Path,
+    read_only: bool,
+) -> (Session, tokio::sync::mpsc::Receiver<Msg>) {
+    let mut c = (*cfg).clone();
+    let (redact, _warnings) = warroom::commands::secure(&mut c, None).expect("secrets");
+    Session::start(SessionOptions {
+        cfg: Arc::new(c),
+        t0: Some(chrono::Utc::now()),
+        read_only,
+        user: "alice".into(),
+        audit_log: Some(audit.to_path_buf()),
+        redact,
+        now: chrono::Utc::now(),
+    })
+    .await
+    .expect("session starts")
+}
+
+/// Type keys as the terminal would deliver them.
+pub fn keys(s: &mut Session, input: &str) {
+    for ch in input.chars() {
+        let code = match ch {
+            '\n' => crossterm::event::KeyCode::Enter,
+            '\x1b' => crossterm::event::KeyCode::Esc,
+            c => crossterm::event::KeyCode::Char(c),
+        };
+        let ev = crossterm::event::KeyEvent::new(code, crossterm::event::KeyModifiers::NONE);
+        if let Some(a) = keys::action_for(ev, s.state.text_entry()) {
+            s.handle(Msg::Action(a));
+        }
+    }
+}
+
+/// Feed the session its messages and a real clock until `done` holds or `limit` passes.
+pub async fn drive_until(
+    s: &mut Session,
+    rx: &mut tokio::sync::mpsc::Receiver<Msg>,
+    limit: Duration,
+    done: impl Fn(&State) -> bool,
+) -> bool {
+    let deadline = tokio::time::Instant::now() + limit;
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    while tokio::time::Instant::now() < deadline {
+        if done(&s.state) {
+            return true;
+        }
+        tokio::select! {
+            Some(m) = rx.recv() => s.handle(m),
+            _ = tick.tick() => s.handle(Msg::Tick(chrono::Utc::now())),
+            _ = tokio::time::sleep_until(deadline) => {}
+        }
+    }
+    done(&s.state)
+}
+
+/// Everything on the screen, as text.
+pub fn render_text(state: &State, w: u16, h: u16) -> String {
+    let theme =
+        warroom::theme::Theme::load(None, warroom::theme::ThemeOptions::default()).expect("theme");
+    let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).expect("term");
+    term.draw(|f| warroom::ui::render(f, state, &theme))
+        .expect("draw");
+    let buf = term.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            out.push_str(buf[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+pub fn rollback_posts(sim: &SimHandle) -> usize {
+    sim.requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path == "/api/v1/admin/flags/brokers_v1_modules")
+        .count()
+}
