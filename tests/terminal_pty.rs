@@ -8,6 +8,10 @@
 //!
 //! FAULTS 17 (panic → terminal restored) is not covered here: nothing outside the
 //! process can make the dashboard panic, and production code carries no test hooks.
+//!
+//! Linux only: processes are found and checked through `/proc`.
+
+#![cfg(target_os = "linux")]
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -225,9 +229,12 @@ impl Drop for Tmux {
             .status();
         // A dashboard left stopped (Ctrl-Z) or otherwise stuck must not outlive the test.
         let log = self.log.to_str().unwrap_or_default().to_string();
-        while let Some(pid) = find_pid(|argv| {
-            argv.first().is_some_and(|a| a == BIN) && argv.iter().any(|a| *a == log)
-        }) {
+        for _ in 0..50 {
+            let Some(pid) =
+                find_pid(|argv| argv.first().is_some_and(|a| a == BIN) && argv.contains(&log))
+            else {
+                break;
+            };
             // SAFETY: a plain kill(2) on a pid we just found running our binary.
             unsafe {
                 libc::kill(pid, libc::SIGKILL);
@@ -380,6 +387,7 @@ fn end_and_check(name: &str, how: impl FnOnce(&Tmux, i32), expected_exit: i32) {
     how(&t, pid);
     t.wait("the dashboard to exit", WAIT, |_| exited(pid));
     let took = start.elapsed();
+    eprintln!("{name}: exited {took:?} after the signal/key");
     assert!(took <= EXIT_WITHIN, "{name}: took {took:?} to exit");
     assert_restored(&t, expected_exit);
 }
@@ -408,10 +416,15 @@ fn ctrl_c_key_quits_with_0_and_restores_the_terminal() {
 // ------------------------------------------------------------------ the terminal going away
 
 /// Kill the session under the dashboard (an SSH drop); a second session keeps the
-/// server up so the dashboard's exit is seen as soon as it happens.
+/// server up so the dashboard's exit is seen as soon as it happens. The dashboard runs
+/// under `sh` (like a login shell's child), which ignores the hang-up so that it lives
+/// to write the dashboard's exit status to a file.
 fn terminal_goes_away(name: &str, prefix: &[&str]) {
     let Some(t) = Tmux::new(name) else { return };
-    let mut argv = prefix.to_vec();
+    let status = t.path("status");
+    let script = format!("trap '' HUP; \"$@\"; echo $? > {}", sh_quote(&status));
+    let mut argv = vec!["sh", "-c", script.as_str(), "sh"];
+    argv.extend_from_slice(prefix);
     argv.extend(t.demo_argv(&[]));
     t.start(80, 24, &argv);
     t.tmux(&["new-session", "-d", "-s", "keep", "--", "sleep", "60"]);
@@ -423,21 +436,39 @@ fn terminal_goes_away(name: &str, prefix: &[&str]) {
         std::thread::sleep(Duration::from_millis(20));
     }
     let took = start.elapsed();
+    eprintln!("{name}: exited {took:?} after kill-session");
+    let log = || std::fs::read_to_string(&t.log).unwrap_or_default();
     assert!(
         exited(pid),
         "{name}: still running {took:?} after the terminal went away (state {:?})\nlog:\n{}",
         proc_state(pid),
-        std::fs::read_to_string(&t.log).unwrap_or_default()
+        log()
     );
     assert!(
         took <= GONE_WITHIN,
         "{name}: took {took:?} to exit after the terminal went away"
     );
+    let start = Instant::now();
+    let code = loop {
+        match std::fs::read_to_string(&status) {
+            Ok(s) if s.ends_with('\n') => break s.trim().to_string(),
+            _ if start.elapsed() > WAIT => panic!("{name}: no exit status written"),
+            _ => std::thread::sleep(Duration::from_millis(20)),
+        }
+    };
+    // 129 (SIGHUP) whichever tells it first, the signal or the dead tty; 101 would be a
+    // panic on the way out.
+    assert_eq!(
+        code,
+        "129",
+        "{name}: exit code after the terminal went away\nlog:\n{}",
+        log()
+    );
 }
 
 #[test]
 fn kill_session_ends_the_dashboard_within_2s() {
-    // The dashboard is the pane's process: the hang-up brings SIGHUP.
+    // The dashboard is in the terminal's foreground process group: the hang-up brings SIGHUP.
     terminal_goes_away("kill", &[]);
 }
 
@@ -458,10 +489,9 @@ fn terminal_gone_without_sighup_ends_the_dashboard_within_2s() {
 
 // ------------------------------------------------------------------ Ctrl-Z and fg
 
-#[test]
-fn ctrl_z_suspends_restored_and_fg_redraws() {
-    let Some(t) = Tmux::new("tstp") else { return };
-    // An interactive shell with job control (the user's shell); ENV unset so no rc file.
+/// An interactive shell with job control (the user's shell; ENV unset so no rc file)
+/// in session `w`, the dashboard typed into it. Returns the dashboard's pid.
+fn dashboard_in_interactive_shell(t: &Tmux) -> i32 {
     t.start(
         80,
         24,
@@ -484,7 +514,23 @@ fn ctrl_z_suspends_restored_and_fg_redraws() {
     );
     t.type_line(&cmd);
     t.wait_dashboard();
-    let pid = t.warroom_pid();
+    t.warroom_pid()
+}
+
+/// Ctrl-Z, and wait until the dashboard is stopped with the normal screen back.
+fn suspend(t: &Tmux, pid: i32) {
+    t.send_keys(&["C-z"]);
+    t.wait(
+        "the dashboard stopped and the normal screen back",
+        WAIT,
+        |t| proc_state(pid) == Some('T') && t.display("#{alternate_on}") == "0",
+    );
+}
+
+#[test]
+fn ctrl_z_suspends_restored_and_fg_redraws() {
+    let Some(t) = Tmux::new("tstp") else { return };
+    let pid = dashboard_in_interactive_shell(&t);
 
     t.send_keys(&["C-z"]);
     t.wait(
@@ -521,6 +567,57 @@ fn ctrl_z_suspends_restored_and_fg_redraws() {
     assert_cooked(&screen, 2);
     assert_eq!(t.display("#{alternate_on}"), "0");
     assert_eq!(t.display("#{cursor_flag}"), "1");
+}
+
+#[test]
+fn ssh_drop_while_suspended_exits_129_within_2s() {
+    let Some(t) = Tmux::new("tstphup") else {
+        return;
+    };
+    // Become the subreaper: when the shell dies with the terminal, the stopped dashboard
+    // is re-parented to this process, so its exit status can be read with waitpid.
+    // (Other tests' orphans — daemonized tmux servers — also land here as zombies, harmless.)
+    // SAFETY: prctl with an integer argument on our own process.
+    let rc = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    assert_eq!(rc, 0, "PR_SET_CHILD_SUBREAPER");
+    let pid = dashboard_in_interactive_shell(&t);
+    suspend(&t, pid);
+    t.tmux(&["new-session", "-d", "-s", "keep", "--", "sleep", "60"]);
+    let start = Instant::now();
+    // The SSH drop: the shell gets SIGHUP and exits; the kernel sends SIGHUP and SIGCONT
+    // to the stopped dashboard, now in an orphaned process group on a dead terminal.
+    t.tmux(&["kill-session", "-t", "=w"]);
+    let mut status = 0;
+    let mut reaped = false;
+    while start.elapsed() < WAIT {
+        // SAFETY: waitpid on one pid with a valid out-pointer.
+        let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+        if r == pid {
+            reaped = true;
+            break;
+        }
+        // 0: still running; -1 (ECHILD): not re-parented to us yet.
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let took = start.elapsed();
+    eprintln!("tstphup: exited {took:?} after kill-session");
+    assert!(
+        reaped,
+        "still there {took:?} after the terminal went away (state {:?})",
+        proc_state(pid)
+    );
+    assert!(took <= GONE_WITHIN, "took {took:?} to exit");
+    assert!(
+        libc::WIFEXITED(status),
+        "ended by signal {} rather than exiting",
+        libc::WTERMSIG(status)
+    );
+    assert_eq!(
+        libc::WEXITSTATUS(status),
+        129,
+        "exit code after SIGHUP while suspended\nlog:\n{}",
+        std::fs::read_to_string(&t.log).unwrap_or_default()
+    );
 }
 
 // ------------------------------------------------------------------ sizes
