@@ -3,7 +3,8 @@
 //! alternate-screen and cursor flags, the tty modes (`stty`) left behind, exit codes —
 //! and whether the process is still there.
 //!
-//! Every test has its own tmux server (`tmux -L <unique>`), killed by a Drop guard, so
+//! Every test has its own tmux server (`tmux -S <temp dir>/tmux.sock`, the unique-socket
+//! equivalent of `-L <unique>` that leaves no socket file behind), killed by a Drop guard, so
 //! the tests run in parallel. Without tmux they are skipped, unless `CI` is set.
 //!
 //! FAULTS 17 (panic → terminal restored) is not covered here: nothing outside the
@@ -16,13 +17,12 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_warroom");
 /// How long to wait for something that should happen "soon" (start-up, a redraw).
 const WAIT: Duration = Duration::from_secs(10);
-/// Signal → shell prompt back. Generous for a debug build on a busy CI runner.
+/// Signal or quit key → process gone. Generous for a debug build on a busy CI runner.
 const EXIT_WITHIN: Duration = Duration::from_secs(3);
 /// SPEC §6: when the terminal goes away the process exits within 2 s.
 const GONE_WITHIN: Duration = Duration::from_secs(2);
@@ -67,6 +67,7 @@ fn sh_quote(s: &str) -> String {
 
 /// One tmux server with one session `w`, killed on drop (with any dashboard left over).
 struct Tmux {
+    /// The server's socket, in `dir` (`tmux -S`): unique, and removed with `dir`.
     socket: String,
     dir: tempfile::TempDir,
     /// The dashboard's `--log-file`: unique per test, which is how its pid is found.
@@ -79,16 +80,14 @@ impl Tmux {
         if !tmux_available() {
             return None;
         }
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let socket = format!(
-            "warroom-pty-{}-{}-{name}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        );
-        let dir = tempfile::tempdir().expect("temp dir");
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("warroom-pty-{name}-"))
+            .tempdir()
+            .expect("temp dir");
+        let socket = dir.path().join("tmux.sock").display().to_string();
         let conf = dir.path().join("tmux.conf");
-        // No status line (the pane gets the whole window); keep dead panes to read
-        // their exit status; a large history is not needed.
+        // No status line (the pane gets the whole window); keep a dead pane on screen
+        // for the failure message; a large history is not needed.
         std::fs::write(
             &conf,
             "set -g status off\nset -g remain-on-exit on\nset -g history-limit 100\n",
@@ -104,10 +103,10 @@ impl Tmux {
         self.dir.path().join(name).display().to_string()
     }
 
-    /// `tmux -L <socket> -f <conf> args…`, stdout as a string; panics on failure.
+    /// `tmux -S <socket> -f <conf> args…`, stdout as a string; panics on failure.
     fn tmux(&self, args: &[&str]) -> String {
         let out = Command::new("tmux")
-            .args(["-L", &self.socket, "-f", &self.path("tmux.conf")])
+            .args(["-S", &self.socket, "-f", &self.path("tmux.conf")])
             .args(args)
             .env_remove("TMUX")
             .env_remove("NO_COLOR")
@@ -222,7 +221,7 @@ impl Tmux {
 impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
+            .args(["-S", &self.socket, "kill-server"])
             .env_remove("TMUX")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
