@@ -132,8 +132,10 @@ pub async fn run_watch(opts: WatchOptions) -> Result<i32, RunError> {
                 Some(Ok(CEvent::Key(k))) => match keys::action_for(k, text_entry) {
                     Some(Action::Suspend) => {
                         if let Err(e) = guard.suspend() {
-                            tracing::warn!("cannot resume the terminal: {e}");
-                            break 1;
+                            // Resumed without a terminal: it went away while we were
+                            // stopped (SSH drop; the kernel sent SIGHUP and SIGCONT).
+                            tracing::warn!("cannot resume the terminal, exiting: {e}");
+                            break 129;
                         }
                         session.handle(Msg::Resize);
                     }

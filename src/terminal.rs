@@ -5,6 +5,7 @@ use crossterm::{cursor, event, execute, terminal};
 use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
 use std::io::{self, BufWriter, Stdout, Write};
+use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 pub type Term = Terminal<CrosstermBackend<BufWriter<Stdout>>>;
@@ -14,7 +15,8 @@ static ACTIVE: AtomicBool = AtomicBool::new(false);
 
 /// Restores the terminal when dropped, whatever path leaves the dashboard.
 pub struct TerminalGuard {
-    pub term: Term,
+    /// Dropped by hand: see `Drop for TerminalGuard`.
+    pub term: ManuallyDrop<Term>,
 }
 
 impl TerminalGuard {
@@ -25,7 +27,9 @@ impl TerminalGuard {
         let backend = CrosstermBackend::new(BufWriter::with_capacity(256 * 1024, io::stdout()));
         let mut term = Terminal::new(backend)?;
         term.clear()?;
-        Ok(TerminalGuard { term })
+        Ok(TerminalGuard {
+            term: ManuallyDrop::new(term),
+        })
     }
 
     /// Leave the terminal usable, stop the process (Ctrl-Z), and come back on `fg`.
@@ -43,7 +47,17 @@ impl TerminalGuard {
 
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
+        // ratatui's own Drop shows the cursor it hid and `eprintln!`s if that fails. When
+        // the terminal has gone away (SSH drop) it fails, and so does that eprintln! on the
+        // dead stderr — a panic, exit 101 instead of 129. Show it through ratatui first;
+        // if that fails, the terminal is gone and ratatui's Drop is skipped (all it holds
+        // is a write buffer for that dead terminal).
+        let shown = self.term.show_cursor().is_ok();
         restore();
+        if shown {
+            // SAFETY: dropped once, here; the guard is never used after its Drop.
+            unsafe { ManuallyDrop::drop(&mut self.term) }
+        }
     }
 }
 
