@@ -202,16 +202,29 @@ fn refuse_read_only(state: &mut State, what: &str) -> bool {
     state.read_only
 }
 
+/// The rows not ok when a modal opens, worst first, each with its band: the "why".
 fn breach_snapshot(state: &State) -> Vec<String> {
-    state
+    use crate::engine::Band;
+    let mut rows: Vec<_> = state
         .engine
         .rows
         .iter()
-        .filter(|r| {
-            matches!(r.status, Status::Band(b) if b > crate::engine::Band::Ok)
-                || r.effective > crate::engine::Band::Ok
+        .filter(|r| r.effective > Band::Ok)
+        .collect();
+    rows.sort_by_key(|r| {
+        (
+            std::cmp::Reverse(r.effective),
+            std::cmp::Reverse(r.critical),
+        )
+    });
+    rows.iter()
+        .map(|r| {
+            format!(
+                "{} {}",
+                r.effective.word().to_uppercase(),
+                breach_text(r, state.engine.signal(r), state.now)
+            )
         })
-        .map(|r| breach_text(r, state.engine.signal(r), state.now))
         .collect()
 }
 
