@@ -53,6 +53,7 @@ pub static SPEC: ProfileSpec = ProfileSpec {
     flags: &[(FLAG_V1_MODULES, true), (FLAG_LEGACY_FALLBACK, false)],
     rollback_flag: FLAG_V1_MODULES,
     rolled_back_value: false,
+    initial_weight: 1.0,
     routes: &[
         ("GET", "/api/v1/health", "health"),
         ("GET", "/api/check-files", "file check"),

@@ -221,6 +221,82 @@ pub fn reading(
     Reading::lerp(base, target, v1_weight)
 }
 
+/// An error-rate range (%) and a p95 range (ms).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Band {
+    pub err: (f64, f64),
+    pub p95: (f64, f64),
+}
+
+/// The ranges one faulty path shows in each data scenario, for profiles whose thresholds are
+/// not the brokers' ones (cohortlens, edn360, hse).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bands {
+    pub healthy: Band,
+    pub burst: Band,
+    /// Errors stay at the healthy range in `latency-spike`; only `p95` is used.
+    pub spike: Band,
+    /// `flapping`: 2 s at `flap_low`, 3 s at `flap_high`.
+    pub flap_low: Band,
+    pub flap_high: Band,
+    /// `degrade-then-recover` at its worst (`degrade_factor` = 1).
+    pub degraded: Band,
+}
+
+/// p95 of a log-normal path whose p99 is `p99_ms` (the inverse of `Reading::p99_ms`).
+pub fn p95_from_p99(p99_ms: f64) -> f64 {
+    p99_ms / ((Z99 - Z95) * SIGMA).exp()
+}
+
+fn pick(b: &Band, bucket: u64, salt: u64) -> (f64, f64) {
+    (
+        span(b.err.0, b.err.1, noise(bucket, salt, 2)),
+        span(b.p95.0, b.p95.1, noise(bucket, salt, 3)),
+    )
+}
+
+/// A path's reading from `bands`: the healthy values, pulled toward the scenario's values by
+/// `weight` (1 = the faulty path takes all its traffic, 0 = rolled back). `salt` keeps the
+/// noise of different paths apart. Transport scenarios show healthy numbers.
+pub fn banded(
+    bands: &Bands,
+    scenario: Scenario,
+    elapsed: Duration,
+    weight: f64,
+    rps: f64,
+    bucket: u64,
+    salt: u64,
+) -> Reading {
+    let (he, hp) = pick(&bands.healthy, bucket, salt);
+    let base = Reading {
+        rps,
+        error_rate_pct: he,
+        p95_ms: hp,
+    };
+    let with = |b: &Band| {
+        let (e, p) = pick(b, bucket, salt);
+        Reading {
+            rps,
+            error_rate_pct: e,
+            p95_ms: p,
+        }
+    };
+    let target = match scenario {
+        Scenario::ErrorBurst => with(&bands.burst),
+        Scenario::LatencySpike => Reading {
+            error_rate_pct: he,
+            ..with(&bands.spike)
+        },
+        Scenario::Flapping if flapping_high(elapsed) => with(&bands.flap_high),
+        Scenario::Flapping => with(&bands.flap_low),
+        Scenario::DegradeThenRecover => {
+            Reading::lerp(base, with(&bands.degraded), degrade_factor(elapsed))
+        }
+        _ => base,
+    };
+    Reading::lerp(base, target, weight)
+}
+
 /// Aggregate over endpoints: request-weighted error rate and the p95 of the traffic mixture.
 pub fn summarize(readings: &[Reading]) -> Reading {
     let rps: f64 = readings.iter().map(|r| r.rps).sum();

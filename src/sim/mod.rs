@@ -5,8 +5,9 @@
 //! Two listeners: the *data* listener serves the profile's API (and is really closed while the
 //! scenario is `down`); the *control* listener serves `/__sim/*` and is always up.
 //!
-//! Profiles are sibling modules (`brokers` now; cohortlens, edn360, hse later): each gives its
-//! endpoints, flags, rollback flag and routes; everything else here is shared.
+//! Profiles are sibling modules (`brokers`, `cohortlens`, `edn360`, `hse`): each gives its
+//! endpoints, flags, rollback flag, routes and the numbers of its paths (`readings`);
+//! everything else here is shared.
 //!
 //! Shared endpoints (profile endpoints are documented in the profile module):
 //! - data `GET /metrics`: Prometheus text 0.0.4, `http_requests_total{path,code}`,
@@ -22,6 +23,9 @@
 //! rollback posted then does take effect) and delays only the answer.
 
 pub mod brokers;
+pub mod cohortlens;
+pub mod edn360;
+pub mod hse;
 mod listener;
 pub mod metrics;
 pub mod scenario;
@@ -57,14 +61,25 @@ use tokio::task::JoinHandle;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Profile {
     Brokers,
+    Cohortlens,
+    Edn360,
+    Hse,
 }
 
 impl Profile {
-    pub const ALL: [Profile; 1] = [Profile::Brokers];
+    pub const ALL: [Profile; 4] = [
+        Profile::Brokers,
+        Profile::Cohortlens,
+        Profile::Edn360,
+        Profile::Hse,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Profile::Brokers => "brokers",
+            Profile::Cohortlens => "cohortlens",
+            Profile::Edn360 => "edn360",
+            Profile::Hse => "hse",
         }
     }
 
@@ -72,14 +87,62 @@ impl Profile {
     pub fn spec(self) -> &'static ProfileSpec {
         match self {
             Profile::Brokers => &brokers::SPEC,
+            Profile::Cohortlens => &cohortlens::SPEC,
+            Profile::Edn360 => &edn360::SPEC,
+            Profile::Hse => &hse::SPEC,
         }
     }
 
     fn routes(self) -> Router<Arc<Shared>> {
         match self {
             Profile::Brokers => brokers::routes(),
+            Profile::Cohortlens => cohortlens::routes(),
+            Profile::Edn360 => edn360::routes(),
+            Profile::Hse => hse::routes(),
         }
     }
+
+    /// One reading per endpoint of the spec, in order.
+    fn readings(self, ctx: &ReadCtx) -> Vec<Reading> {
+        match self {
+            Profile::Brokers => (0..brokers::ENDPOINTS.len())
+                .map(|i| {
+                    metrics::reading(
+                        ctx.scenario,
+                        ctx.elapsed,
+                        ctx.weight,
+                        &brokers::ENDPOINTS,
+                        i,
+                        ctx.bucket,
+                    )
+                })
+                .collect(),
+            Profile::Cohortlens => cohortlens::readings(ctx),
+            Profile::Edn360 => edn360::readings(ctx),
+            Profile::Hse => hse::readings(ctx),
+        }
+    }
+
+    /// Profile gauges appended to `/metrics` (after the flags).
+    fn prometheus_extra(self, ctx: &ReadCtx, readings: &[Reading]) -> String {
+        match self {
+            Profile::Brokers => String::new(),
+            Profile::Cohortlens => cohortlens::prometheus_extra(ctx, readings),
+            Profile::Edn360 => edn360::prometheus_extra(ctx, readings),
+            Profile::Hse => hse::prometheus_extra(ctx, readings),
+        }
+    }
+}
+
+/// Everything the numbers of one instant depend on.
+pub(crate) struct ReadCtx<'a> {
+    pub scenario: Scenario,
+    pub elapsed: Duration,
+    /// Rollback weight: 1 = new path fully on, 0 = rolled back (ramps in between).
+    pub weight: f64,
+    /// Noise bucket (wall time / `NOISE_BUCKET_MS`).
+    pub bucket: u64,
+    pub flags: &'a BTreeMap<String, bool>,
 }
 
 impl fmt::Display for Profile {
@@ -122,6 +185,9 @@ pub struct ProfileSpec {
     pub rollback_flag: &'static str,
     /// …and the value that means "rolled back" (traffic on the old path).
     pub rolled_back_value: bool,
+    /// Rollback weight at start when the rollback flag is not in its rolled-back position
+    /// (1 for most; `hse` starts with 10 % of the traffic on the new system).
+    pub initial_weight: f64,
     /// `(method, path, what)` for the `warroom sim` banner.
     pub routes: &'static [(&'static str, &'static str, &'static str)],
 }
@@ -252,6 +318,12 @@ pub enum SimEvent {
         from: bool,
         to: bool,
     },
+    /// A non-boolean setting changed (the `hse` traffic split).
+    ValueChanged {
+        name: String,
+        from: String,
+        to: String,
+    },
     ListenerClosed,
     ListenerReopened,
     ListenerError(String),
@@ -316,15 +388,58 @@ impl Shared {
         DateTime::from_timestamp_millis(ms as i64).unwrap_or_else(Utc::now)
     }
 
-    fn readings_at(&self, inner: &Inner, at: Instant) -> Vec<Reading> {
-        let elapsed = at.saturating_duration_since(inner.scenario_since);
-        let w = inner.ramp.weight(at);
+    fn ctx_at<'a>(&self, inner: &'a Inner, at: Instant) -> ReadCtx<'a> {
         let unix_ms =
             self.origin_unix_ms + at.saturating_duration_since(self.origin).as_millis() as u64;
-        let bucket = unix_ms / metrics::NOISE_BUCKET_MS;
-        (0..self.spec.endpoints.len())
-            .map(|i| metrics::reading(inner.scenario, elapsed, w, self.spec.endpoints, i, bucket))
-            .collect()
+        ReadCtx {
+            scenario: inner.scenario,
+            elapsed: at.saturating_duration_since(inner.scenario_since),
+            weight: inner.ramp.weight(at),
+            bucket: unix_ms / metrics::NOISE_BUCKET_MS,
+            flags: &inner.flags,
+        }
+    }
+
+    fn readings_at(&self, inner: &Inner, at: Instant) -> Vec<Reading> {
+        self.profile.readings(&self.ctx_at(inner, at))
+    }
+
+    /// Runs `f` on the state of now (counters advanced first). `f` must not call back into
+    /// anything that locks the state.
+    pub(crate) fn with_now<R>(
+        &self,
+        f: impl FnOnce(&ReadCtx, &[Reading], DateTime<Utc>) -> R,
+    ) -> R {
+        let now = Instant::now();
+        let mut inner = lock(&self.inner);
+        self.advance(&mut inner, now);
+        let ctx = self.ctx_at(&inner, now);
+        let readings = self.profile.readings(&ctx);
+        f(&ctx, &readings, self.now_wall(now))
+    }
+
+    /// The weight the rollback ramp is heading to (`hse`: the traffic split / 100).
+    pub(crate) fn weight_target(&self) -> f64 {
+        lock(&self.inner).ramp.to
+    }
+
+    /// Ramps the rollback weight from where it is now to `to` over `ROLLBACK_RAMP`; returns
+    /// the previous target. For profiles whose rollback is a level rather than a flag.
+    pub(crate) fn set_weight_target(&self, to: f64) -> f64 {
+        let now = Instant::now();
+        let to = to.clamp(0.0, 1.0);
+        let mut inner = lock(&self.inner);
+        let prev = inner.ramp.to;
+        if (prev - to).abs() > f64::EPSILON {
+            self.advance(&mut inner, now);
+            let w = inner.ramp.weight(now);
+            inner.ramp = Ramp {
+                from: w,
+                to,
+                since: now,
+            };
+        }
+        prev
     }
 
     /// Integrates traffic into the counters up to `now`, in steps of at most 1 s. Called before
@@ -451,7 +566,7 @@ impl Shared {
                 let to = if value == self.spec.rolled_back_value {
                     0.0
                 } else {
-                    1.0
+                    self.spec.initial_weight
                 };
                 inner.ramp = Ramp {
                     from: w,
@@ -491,6 +606,9 @@ impl Shared {
                 u8::from(*v)
             ));
         }
+        let ctx = self.ctx_at(&inner, now);
+        let readings = self.profile.readings(&ctx);
+        extra.push_str(&self.profile.prometheus_extra(&ctx, &readings));
         inner.counters.render(self.spec.endpoints, &extra)
     }
 
@@ -956,8 +1074,8 @@ pub async fn start(opts: SimOptions) -> Result<SimHandle, SimError> {
                 .map(|(k, v)| (k.to_string(), *v))
                 .collect(),
             ramp: Ramp {
-                from: 1.0,
-                to: 1.0,
+                from: spec.initial_weight,
+                to: spec.initial_weight,
                 since: now,
             },
             counters: Counters::new(spec.endpoints.len()),
@@ -1130,6 +1248,7 @@ fn describe_event(ev: &SimEvent) -> String {
             format!("scenario {from} -> {to} (by {by}): {}", to.describe())
         }
         SimEvent::FlagChanged { name, from, to } => format!("flag {name}: {from} -> {to}"),
+        SimEvent::ValueChanged { name, from, to } => format!("{name}: {from} -> {to}"),
         SimEvent::ListenerClosed => "data listener closed (connections refused)".into(),
         SimEvent::ListenerReopened => "data listener open again".into(),
         SimEvent::ListenerError(m) => format!("error: {m}"),

@@ -1,0 +1,586 @@
+//! The CohortLens profile (seeds 000 and 001: the Python v1 → TypeScript v2 migration): the
+//! v2 admin API with its phase flags (beta → shadow → cutover → deprecation), the v2 health
+//! check, and v1 and v2 error rate and p95 side by side. Scenario faults hit v2 (the new
+//! system) in proportion to the share of traffic v2 serves as primary; v1 always stays healthy.
+//!
+//! Every `/api/v2/admin/*` endpoint, GET included, needs `Authorization: Bearer <token>` when
+//! the simulator has a token (401 otherwise; the runbook's un-authenticated `curl … | jq` polls
+//! must send it). POST bodies are optional for the phase actions and ignored.
+//!
+//! - `GET /api/v2/health` → `{"status":"ok","version":"2.0.0","v2_enabled":bool}` (open).
+//! - `GET /api/v2/admin/flags` → `{"flags":{"v2_enabled":bool,"v2_primary":bool,
+//!   "shadow_mode":bool,"v1_deprecated":bool,"migration_logging":bool},"migration_status":
+//!   {"phase":"v1_only"|"beta"|"shadow"|"cutover"|"deprecation","primary":"v1"|"v2",
+//!   "v2_traffic_pct":f64}}`. Phase: `v1_deprecated` → deprecation, else `v2_primary` →
+//!   cutover, else `shadow_mode` → shadow, else `v2_enabled` → beta, else v1_only.
+//!   Initial state: cutover (`v2_enabled`, `v2_primary`, `migration_logging` true; the others
+//!   false).
+//! - `POST /api/v2/admin/flags` with `{"flag":"v2_enabled","enabled":true}` (seed 000) or
+//!   `{"v2_enabled":true,…}` (seed 001, several at once) → the same body as `GET`; and
+//!   `POST /api/v2/admin/flags/{name}` with `{"enabled":bool}` → same. 400 bad body, 404
+//!   unknown flag. `v2_enabled=false` is the kill switch: it also clears `v2_primary` and
+//!   `shadow_mode`. `v2_primary=false` is the rollback.
+//! - `POST /api/v2/admin/enable-shadow-mode` → `{"message":"Shadow mode enabled","status":
+//!   "v1 primary with v2 shadows enabled","flags":{…}}`; sets `v2_enabled`, `shadow_mode`,
+//!   clears `v2_primary` (v1 primary).
+//! - `POST /api/v2/admin/migrate-to-v2` → `{"message":"Migrated to v2 primary","status":
+//!   {"v2_primary":true,"shadow_mode":false,"migration_logging":true},"flags":{…}}`; also sets
+//!   `v2_enabled`. Traffic moves to v2 (and its faults show) over ~3 s.
+//! - `POST /api/v2/admin/rollback-to-v1` → `{"message":"Rolled back to v1 primary","status":
+//!   {"v2_primary":false,"shadow_mode":false,"v1_deprecated":false},"flags":{…}}`. **The
+//!   rollback**: traffic goes back to v1 and v2's numbers recover within ~3 s.
+//! - `POST /api/v2/admin/complete-v1-deprecation` → `{"message":"v1 marked as deprecated",
+//!   "status":{"v1_deprecated":true,"v1_endpoints":"returning 410 Gone"},"flags":{…}}`;
+//!   409 `{"error":"conflict","detail"}` while v2 is not primary.
+//! - `GET /api/v2/admin/metrics` → `{"generated_at":rfc3339,"window_seconds":60,
+//!   "primary":"v1"|"v2","v1":{"requests":u64,"error_rate_pct":f64,"p95_ms":f64,
+//!   "p99_ms":f64},"v2":{same},"endpoints":[{"path","version":"v1"|"v2","requests",
+//!   "error_rate_pct","p95_ms","p99_ms"}…]}` (60 s window; error rate 3 decimals, ms 1).
+//! - `GET|POST /api/v1/predict`, `/api/v1/segment` → `{"ok":true,"path","served_by":"v1"}`,
+//!   410 once `v1_deprecated`; `GET|POST /api/v2/predict`, `/api/v2/segment` →
+//!   `{"ok":true,"path","served_by":"v2"}`, 503 while `v2_enabled` is false, 500 at v2's
+//!   error rate.
+//! - `/metrics` also has `cohortlens_error_rate_pct{version}`, `cohortlens_p95_ms{version}`
+//!   (the JSON's values) and `cohortlens_v2_traffic_ratio`.
+//!
+//! Numbers (runbook thresholds: alert at error rate > 0.1 % or p95 > 2000 ms, roll back
+//! at error rate > 1 % or p95 > 2000 ms): healthy 0.01-0.08 % and 150-450 ms; `error-burst` v2 at 2-6 %;
+//! `latency-spike` v2 p95 2300-3500 ms; `flapping` v2 alternates 0.85-0.95 % / 1800-1950 ms
+//! (2 s) and 1.1-1.4 % / 2050-2250 ms (3 s); `degrade-then-recover` v2 up to 3-4 % and
+//! 2600-3000 ms (60 s up, 30 s hold, 60 s down).
+
+use super::metrics::{banded, summarize, Band, Bands, EndpointSpec, Reading};
+use super::{json_error, json_response, ProfileSpec, ReadCtx, Scenario, Shared};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use serde_json::{json, Map, Value};
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+pub const FLAG_V2_ENABLED: &str = "v2_enabled";
+/// `false` is the rollback (`rollback-to-v1`).
+pub const FLAG_V2_PRIMARY: &str = "v2_primary";
+pub const FLAG_SHADOW_MODE: &str = "shadow_mode";
+pub const FLAG_V1_DEPRECATED: &str = "v1_deprecated";
+pub const FLAG_MIGRATION_LOGGING: &str = "migration_logging";
+
+const fn ep(path: &'static str, critical: bool, base_rps: f64) -> EndpointSpec {
+    EndpointSpec {
+        path,
+        critical,
+        base_rps,
+    }
+}
+
+/// v1 paths first, then v2 (critical: the new system the cutover watches).
+pub const ENDPOINTS: [EndpointSpec; 4] = [
+    ep("/api/v1/predict", false, 20.0),
+    ep("/api/v1/segment", false, 8.0),
+    ep("/api/v2/predict", true, 20.0),
+    ep("/api/v2/segment", true, 8.0),
+];
+const V1: [usize; 2] = [0, 1];
+const V2: [usize; 2] = [2, 3];
+/// Health checks and stragglers: a path without traffic still shows numbers.
+const FLOOR_RPS: f64 = 0.2;
+
+pub static SPEC: ProfileSpec = ProfileSpec {
+    name: "cohortlens",
+    version: "2.0.0",
+    endpoints: &ENDPOINTS,
+    flags: &[
+        (FLAG_V2_ENABLED, true),
+        (FLAG_V2_PRIMARY, true),
+        (FLAG_SHADOW_MODE, false),
+        (FLAG_V1_DEPRECATED, false),
+        (FLAG_MIGRATION_LOGGING, true),
+    ],
+    rollback_flag: FLAG_V2_PRIMARY,
+    rolled_back_value: false,
+    initial_weight: 1.0,
+    routes: &[
+        ("GET", "/api/v2/health", "v2 health"),
+        (
+            "GET",
+            "/api/v2/admin/flags",
+            "flags and .migration_status (bearer token)",
+        ),
+        (
+            "POST",
+            "/api/v2/admin/flags",
+            "set a flag: {\"flag\": \"v2_enabled\", \"enabled\": true}",
+        ),
+        (
+            "GET",
+            "/api/v2/admin/metrics",
+            "v1 and v2 error_rate_pct / p95_ms side by side",
+        ),
+        (
+            "POST",
+            "/api/v2/admin/enable-shadow-mode",
+            "phase 2: v1 primary, v2 shadows",
+        ),
+        ("POST", "/api/v2/admin/migrate-to-v2", "phase 3: v2 primary"),
+        (
+            "POST",
+            "/api/v2/admin/rollback-to-v1",
+            "the rollback: v1 primary again",
+        ),
+        (
+            "POST",
+            "/api/v2/admin/complete-v1-deprecation",
+            "phase 4: v1 answers 410",
+        ),
+        (
+            "GET",
+            "/api/v1/predict, /api/v2/predict, …/segment",
+            "the served paths",
+        ),
+    ],
+};
+
+const fn band(err: (f64, f64), p95: (f64, f64)) -> Band {
+    Band { err, p95 }
+}
+
+const HEALTHY: Band = band((0.01, 0.08), (150.0, 450.0));
+
+/// v2's numbers per scenario.
+pub const V2_BANDS: Bands = Bands {
+    healthy: HEALTHY,
+    burst: band((2.0, 6.0), (300.0, 700.0)),
+    spike: band((0.01, 0.08), (2300.0, 3500.0)),
+    flap_low: band((0.85, 0.95), (1800.0, 1950.0)),
+    flap_high: band((1.1, 1.4), (2050.0, 2250.0)),
+    degraded: band((3.0, 4.0), (2600.0, 3000.0)),
+};
+
+/// v1 never has faults.
+const V1_BANDS: Bands = Bands {
+    healthy: HEALTHY,
+    burst: HEALTHY,
+    spike: HEALTHY,
+    flap_low: HEALTHY,
+    flap_high: HEALTHY,
+    degraded: HEALTHY,
+};
+
+fn flag(ctx: &ReadCtx, name: &str) -> bool {
+    ctx.flags.get(name).copied().unwrap_or(false)
+}
+
+pub(crate) fn readings(ctx: &ReadCtx) -> Vec<Reading> {
+    let w = ctx.weight.clamp(0.0, 1.0);
+    let shadow = flag(ctx, FLAG_SHADOW_MODE);
+    let v1_gone = flag(ctx, FLAG_V1_DEPRECATED);
+    ENDPOINTS
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            if V2.contains(&i) {
+                // Shadow copies are full traffic, but only the primary share shows faults.
+                let share = if shadow { 1.0 } else { w };
+                let rps = (e.base_rps * share).max(FLOOR_RPS);
+                banded(
+                    &V2_BANDS,
+                    ctx.scenario,
+                    ctx.elapsed,
+                    w,
+                    rps,
+                    ctx.bucket,
+                    i as u64,
+                )
+            } else {
+                let share = if v1_gone { 0.0 } else { 1.0 - w };
+                let rps = (e.base_rps * share).max(FLOOR_RPS);
+                banded(
+                    &V1_BANDS,
+                    Scenario::Healthy,
+                    ctx.elapsed,
+                    0.0,
+                    rps,
+                    ctx.bucket,
+                    i as u64,
+                )
+            }
+        })
+        .collect()
+}
+
+fn round(x: f64, decimals: i32) -> f64 {
+    let p = 10f64.powi(decimals);
+    (x * p).round() / p
+}
+
+fn entry(r: &Reading) -> Value {
+    json!({
+        "requests": (r.rps * 60.0).round() as u64,
+        "error_rate_pct": round(r.error_rate_pct, 3),
+        "p95_ms": round(r.p95_ms, 1),
+        "p99_ms": round(r.p99_ms(), 1),
+    })
+}
+
+fn side(readings: &[Reading], idx: [usize; 2]) -> Reading {
+    let rs: Vec<Reading> = idx
+        .iter()
+        .filter_map(|i| readings.get(*i).copied())
+        .collect();
+    summarize(&rs)
+}
+
+fn primary(ctx: &ReadCtx) -> &'static str {
+    if flag(ctx, FLAG_V2_PRIMARY) {
+        "v2"
+    } else {
+        "v1"
+    }
+}
+
+/// The `/api/v2/admin/metrics` body.
+pub(crate) fn metrics_json(ctx: &ReadCtx, readings: &[Reading], generated_at: &str) -> Value {
+    let endpoints: Vec<Value> = ENDPOINTS
+        .iter()
+        .zip(readings)
+        .enumerate()
+        .map(|(i, (e, r))| {
+            let mut v = entry(r);
+            if let Some(o) = v.as_object_mut() {
+                o.insert("path".into(), json!(e.path));
+                o.insert(
+                    "version".into(),
+                    json!(if V2.contains(&i) { "v2" } else { "v1" }),
+                );
+            }
+            v
+        })
+        .collect();
+    json!({
+        "generated_at": generated_at,
+        "window_seconds": 60,
+        "primary": primary(ctx),
+        "v1": entry(&side(readings, V1)),
+        "v2": entry(&side(readings, V2)),
+        "endpoints": endpoints,
+    })
+}
+
+pub(crate) fn prometheus_extra(ctx: &ReadCtx, readings: &[Reading]) -> String {
+    let mut out = String::new();
+    let sides = [("v1", side(readings, V1)), ("v2", side(readings, V2))];
+    out.push_str("# HELP cohortlens_error_rate_pct Error rate per version over 60 s (%).\n");
+    out.push_str("# TYPE cohortlens_error_rate_pct gauge\n");
+    for (v, r) in &sides {
+        let _ = writeln!(
+            out,
+            "cohortlens_error_rate_pct{{version=\"{v}\"}} {}",
+            round(r.error_rate_pct, 3)
+        );
+    }
+    out.push_str("# HELP cohortlens_p95_ms p95 latency per version (ms).\n");
+    out.push_str("# TYPE cohortlens_p95_ms gauge\n");
+    for (v, r) in &sides {
+        let _ = writeln!(
+            out,
+            "cohortlens_p95_ms{{version=\"{v}\"}} {}",
+            round(r.p95_ms, 1)
+        );
+    }
+    out.push_str("# HELP cohortlens_v2_traffic_ratio Share of traffic v2 serves as primary.\n");
+    out.push_str("# TYPE cohortlens_v2_traffic_ratio gauge\n");
+    let _ = writeln!(out, "cohortlens_v2_traffic_ratio {}", round(ctx.weight, 3));
+    out
+}
+
+pub(crate) fn routes() -> Router<Arc<Shared>> {
+    let mut r = Router::new()
+        .route("/api/v2/health", get(health))
+        .route("/api/v2/admin/flags", get(get_flags).post(post_flags))
+        .route("/api/v2/admin/flags/{name}", post(post_flag))
+        .route("/api/v2/admin/metrics", get(admin_metrics))
+        .route("/api/v2/admin/enable-shadow-mode", post(enable_shadow_mode))
+        .route("/api/v2/admin/migrate-to-v2", post(migrate_to_v2))
+        .route("/api/v2/admin/rollback-to-v1", post(rollback_to_v1))
+        .route(
+            "/api/v2/admin/complete-v1-deprecation",
+            post(complete_v1_deprecation),
+        );
+    for (idx, e) in ENDPOINTS.iter().enumerate() {
+        let h = move |State(sh): State<Arc<Shared>>| async move { endpoint(sh, idx) };
+        r = r.route(e.path, get(h).post(h));
+    }
+    r
+}
+
+fn flag_of(sh: &Shared, name: &str) -> bool {
+    sh.flags().get(name).copied().unwrap_or(false)
+}
+
+async fn health(State(sh): State<Arc<Shared>>) -> Response {
+    json_response(
+        StatusCode::OK,
+        json!({"status": "ok", "version": SPEC.version, "v2_enabled": flag_of(&sh, FLAG_V2_ENABLED)}),
+    )
+}
+
+fn flags_body(sh: &Shared) -> Value {
+    sh.with_now(|ctx, _, _| {
+        let phase = if flag(ctx, FLAG_V1_DEPRECATED) {
+            "deprecation"
+        } else if flag(ctx, FLAG_V2_PRIMARY) {
+            "cutover"
+        } else if flag(ctx, FLAG_SHADOW_MODE) {
+            "shadow"
+        } else if flag(ctx, FLAG_V2_ENABLED) {
+            "beta"
+        } else {
+            "v1_only"
+        };
+        json!({
+            "flags": ctx.flags,
+            "migration_status": {
+                "phase": phase,
+                "primary": primary(ctx),
+                "v2_traffic_pct": round(ctx.weight * 100.0, 1),
+            },
+        })
+    })
+}
+
+async fn get_flags(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    if let Some(resp) = sh.admin_denied(&headers) {
+        return resp;
+    }
+    json_response(StatusCode::OK, flags_body(&sh))
+}
+
+fn known_flags() -> String {
+    SPEC.flags
+        .iter()
+        .map(|(n, _)| *n)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Sets one flag with the kill-switch rule; false for an unknown flag.
+fn apply(sh: &Shared, name: &str, value: bool) -> bool {
+    if sh.set_flag(name, value).is_none() {
+        return false;
+    }
+    if name == FLAG_V2_ENABLED && !value {
+        sh.set_flag(FLAG_V2_PRIMARY, false);
+        sh.set_flag(FLAG_SHADOW_MODE, false);
+    }
+    true
+}
+
+fn bad_body(detail: String) -> Response {
+    json_error(StatusCode::BAD_REQUEST, "bad_request", detail)
+}
+
+fn unknown_flag(name: &str) -> Response {
+    json_error(
+        StatusCode::NOT_FOUND,
+        "unknown_flag",
+        format!("no flag `{name}`; known flags: {}", known_flags()),
+    )
+}
+
+/// `{"flag": name, "enabled": bool}` or `{name: bool, …}`.
+fn parse_flag_body(body: &[u8]) -> Result<Vec<(String, bool)>, String> {
+    let v: Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    let o: &Map<String, Value> = v.as_object().ok_or("not a JSON object")?;
+    if let Some(name) = o.get("flag") {
+        let name = name.as_str().ok_or("`flag` is not a string")?;
+        let enabled = o
+            .get("enabled")
+            .and_then(Value::as_bool)
+            .ok_or("`enabled` is missing or not a boolean")?;
+        return Ok(vec![(name.to_string(), enabled)]);
+    }
+    if o.is_empty() {
+        return Err("no flag given".into());
+    }
+    o.iter()
+        .map(|(k, v)| {
+            v.as_bool()
+                .map(|b| (k.clone(), b))
+                .ok_or_else(|| format!("`{k}` is not a boolean"))
+        })
+        .collect()
+}
+
+async fn post_flags(State(sh): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Some(resp) = sh.admin_denied(&headers) {
+        return resp;
+    }
+    let changes = match parse_flag_body(&body) {
+        Ok(c) => c,
+        Err(e) => {
+            return bad_body(format!(
+                "expected {{\"flag\": \"v2_enabled\", \"enabled\": true}} or {{\"v2_enabled\": true}}: {e}"
+            ))
+        }
+    };
+    // All or nothing: check every name before changing any.
+    let known = sh.flags();
+    if let Some((name, _)) = changes.iter().find(|(n, _)| !known.contains_key(n)) {
+        return unknown_flag(name);
+    }
+    for (name, value) in &changes {
+        apply(&sh, name, *value);
+    }
+    json_response(StatusCode::OK, flags_body(&sh))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetFlag {
+    enabled: bool,
+}
+
+async fn post_flag(
+    State(sh): State<Arc<Shared>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Some(resp) = sh.admin_denied(&headers) {
+        return resp;
+    }
+    let req: SetFlag = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => {
+            return bad_body(format!(
+                "expected a JSON body {{\"enabled\": true|false}}: {e}"
+            ))
+        }
+    };
+    if apply(&sh, &name, req.enabled) {
+        json_response(StatusCode::OK, flags_body(&sh))
+    } else {
+        unknown_flag(&name)
+    }
+}
+
+fn action_response(sh: &Shared, message: &str, status: Value) -> Response {
+    let flags = sh.flags();
+    json_response(
+        StatusCode::OK,
+        json!({"message": message, "status": status, "flags": flags}),
+    )
+}
+
+async fn enable_shadow_mode(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    if let Some(resp) = sh.admin_denied(&headers) {
+        return resp;
+    }
+    sh.set_flag(FLAG_V2_ENABLED, true);
+    sh.set_flag(FLAG_SHADOW_MODE, true);
+    sh.set_flag(FLAG_V2_PRIMARY, false);
+    action_response(
+        &sh,
+        "Shadow mode enabled",
+        json!("v1 primary with v2 shadows enabled"),
+    )
+}
+
+async fn migrate_to_v2(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    if let Some(resp) = sh.admin_denied(&headers) {
+        return resp;
+    }
+    sh.set_flag(FLAG_V2_ENABLED, true);
+    sh.set_flag(FLAG_SHADOW_MODE, false);
+    sh.set_flag(FLAG_MIGRATION_LOGGING, true);
+    sh.set_flag(FLAG_V2_PRIMARY, true);
+    action_response(
+        &sh,
+        "Migrated to v2 primary",
+        json!({"v2_primary": true, "shadow_mode": false, "migration_logging": true}),
+    )
+}
+
+async fn rollback_to_v1(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    if let Some(resp) = sh.admin_denied(&headers) {
+        return resp;
+    }
+    sh.set_flag(FLAG_V2_PRIMARY, false);
+    sh.set_flag(FLAG_SHADOW_MODE, false);
+    sh.set_flag(FLAG_V1_DEPRECATED, false);
+    action_response(
+        &sh,
+        "Rolled back to v1 primary",
+        json!({"v2_primary": false, "shadow_mode": false, "v1_deprecated": false}),
+    )
+}
+
+async fn complete_v1_deprecation(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    if let Some(resp) = sh.admin_denied(&headers) {
+        return resp;
+    }
+    if !flag_of(&sh, FLAG_V2_PRIMARY) {
+        return json_error(
+            StatusCode::CONFLICT,
+            "conflict",
+            "v2 is not primary: run migrate-to-v2 first",
+        );
+    }
+    sh.set_flag(FLAG_V1_DEPRECATED, true);
+    action_response(
+        &sh,
+        "v1 marked as deprecated",
+        json!({"v1_deprecated": true, "v1_endpoints": "returning 410 Gone"}),
+    )
+}
+
+async fn admin_metrics(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    if let Some(resp) = sh.admin_denied(&headers) {
+        return resp;
+    }
+    let body = sh.with_now(|ctx, readings, at| {
+        let at = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        metrics_json(ctx, readings, &at)
+    });
+    json_response(StatusCode::OK, body)
+}
+
+/// The served paths: v1 answers 410 once deprecated; v2 503 while disabled, else fails at
+/// its reported error rate.
+fn endpoint(sh: Arc<Shared>, idx: usize) -> Response {
+    let path = ENDPOINTS.get(idx).map(|e| e.path).unwrap_or("");
+    if V2.contains(&idx) {
+        if !flag_of(&sh, FLAG_V2_ENABLED) {
+            return json_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "v2_disabled",
+                "v2 is disabled (v2_enabled = false)",
+            );
+        }
+        if sh.serve_fails(idx) {
+            return json_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                format!("simulated failure on {path} (v2)"),
+            );
+        }
+        return json_response(
+            StatusCode::OK,
+            json!({"ok": true, "path": path, "served_by": "v2"}),
+        );
+    }
+    if flag_of(&sh, FLAG_V1_DEPRECATED) {
+        return json_error(
+            StatusCode::GONE,
+            "gone",
+            format!("{path}: v1 is deprecated; use /api/v2"),
+        );
+    }
+    json_response(
+        StatusCode::OK,
+        json!({"ok": true, "path": path, "served_by": "v1"}),
+    )
+}

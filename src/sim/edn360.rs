@@ -1,0 +1,515 @@
+//! The EDN360 profile (seed 002: legacy collections → `client_drawers`, Spanish runbook): the
+//! monitoring endpoints of phases 1 and 3, the duplicate and plan checks of the decision table
+//! (§10), and the phase 3 rollback.
+//!
+//! The real rollback is a **command**: `USE_CLIENT_DRAWER_READ=false` in `/app/backend/.env`
+//! and `sudo supervisorctl restart backend`. The simulator has no backend to restart, so it
+//! offers an HTTP stand-in a drill's command action can call:
+//!
+//! ```sh
+//! curl -fsS -X POST "$SIM/admin/drill/client-drawer-read" \
+//!   -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' \
+//!   -d '{"enabled": false}'
+//! ```
+//!
+//! Reads then come from the legacy (AS IS) path and every number below recovers within ~3 s.
+//!
+//! Every `/admin/*` endpoint, GET included, needs `Authorization: Bearer <token>` when the
+//! simulator has a token; each is also served under `/api/admin/*` (the runbook's §12 curls).
+//! Rates are fractions 0-1 as the runbook's code returns them (`matching / total`), with a
+//! `_pct` twin in percent for thresholds written like the decision table.
+//!
+//! - `GET /admin/monitoring/dual-write-stats` → `{"total_validations":u64,"matching":u64,
+//!   "match_rate":f64 (0-1, = matching/total, 4 decimals),"match_rate_pct":f64 (2 decimals),
+//!   "USE_CLIENT_DRAWER_WRITE":bool}` (validations of the last hour).
+//! - `GET /admin/monitoring/switch-status` → `{"USE_CLIENT_DRAWER_READ":bool,
+//!   "to_be_jobs":u64,"completed":u64,"success_rate":f64 (0-1),"success_rate_pct":f64,
+//!   "p95_ms":f64}` (TO BE generation jobs of the last 24 h; `p95_ms` of the generate call).
+//! - `GET /admin/monitoring/duplicates` → `{"duplicates":u64,"items":[{"client_id":str,
+//!   "duplicate_followup_id":str}…]}` (the output of `detect_duplicates_in_drawers`).
+//! - `GET /admin/monitoring/plans-without-snapshot` → `{"plans_without_snapshot_id":u64,
+//!   "training_plans":u64,"nutrition_plans":u64}`.
+//! - `GET /admin/monitoring/summary` → `{"match_rate":f64,"match_rate_pct":f64,
+//!   "success_rate":f64,"success_rate_pct":f64,"duplicates":u64,
+//!   "plans_without_snapshot_id":u64,"USE_CLIENT_DRAWER_READ":bool,
+//!   "USE_CLIENT_DRAWER_WRITE":bool}` — all of the above in one poll.
+//! - `GET /admin/drill/flags` → `{"flags":{"USE_CLIENT_DRAWER_READ":bool,
+//!   "USE_CLIENT_DRAWER_WRITE":bool}}` (both true at start: phase 3).
+//! - `POST /admin/drill/client-drawer-read` / `POST /admin/drill/client-drawer-write` with
+//!   `{"enabled":bool}` → `{"USE_CLIENT_DRAWER_READ"|"USE_CLIENT_DRAWER_WRITE":bool,
+//!   "restarted":"backend","flags":{…}}` (400 bad body). `client-drawer-read` with
+//!   `false` is **the rollback** (phase 3); `client-drawer-write` `false` is the phase 1
+//!   rollback and only changes the flag.
+//! - `GET|POST /api/edn360/plans/generate` → `{"ok":true,"read_from":"client_drawer"|
+//!   "legacy"}` or a 500 at the job failure rate; `GET|POST /api/nutrition/questionnaire/
+//!   submit` → `{"ok":true,"dual_write":bool}`.
+//! - `/metrics`: `http_requests_total` of the generate path counts failed jobs as code 500;
+//!   gauges `edn360_dual_write_match_rate`, `edn360_switch_success_rate` (fractions as in
+//!   the JSON), `edn360_duplicates_detected`, `edn360_plans_without_snapshot_id`,
+//!   `edn360_to_be_jobs`.
+//!
+//! Scenarios (decision table: ≥ 95 % ok, 90-95 % review, < 90 % roll back; duplicates or
+//! plans without `snapshot_id` > 0 block): healthy match 98.2-99.7 %, success 98.5-99.8 %,
+//! 0 duplicates, 0 plans without snapshot; `error-burst` match 80-88 %, success 75-88 %,
+//! 3-9 duplicates, 20-60 plans without snapshot; `latency-spike` generate p95 4-8 s (rates
+//! healthy); `flapping` match and success alternate 93-94 % (2 s) and 88.5-89.5 % with one
+//! duplicate (3 s); `degrade-then-recover` match and success 99 → 85 → 99 % with up to 6
+//! duplicates and 40 plans without snapshot at the worst.
+
+use super::metrics::{banded, degrade_factor, flapping_high, Band, Bands, EndpointSpec, Reading};
+use super::{json_error, json_response, ProfileSpec, ReadCtx, Scenario, Shared};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use serde_json::{json, Value};
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+/// `false` is the phase 3 rollback.
+pub const FLAG_READ: &str = "USE_CLIENT_DRAWER_READ";
+/// `false` is the phase 1 rollback.
+pub const FLAG_WRITE: &str = "USE_CLIENT_DRAWER_WRITE";
+
+const fn ep(path: &'static str, critical: bool, base_rps: f64) -> EndpointSpec {
+    EndpointSpec {
+        path,
+        critical,
+        base_rps,
+    }
+}
+
+pub const ENDPOINTS: [EndpointSpec; 2] = [
+    ep("/api/edn360/plans/generate", true, 0.5),
+    ep("/api/nutrition/questionnaire/submit", false, 2.0),
+];
+const GENERATE: usize = 0;
+const SUBMIT: usize = 1;
+/// TO BE jobs per second behind `switch-status` (its window is 24 h).
+const JOBS_PER_S: f64 = 0.05;
+const JOBS_WINDOW_S: f64 = 86_400.0;
+/// Dual-write validations per second behind `dual-write-stats` (window 1 h).
+const VALIDATIONS_PER_S: f64 = 2.0;
+const VALIDATIONS_WINDOW_S: f64 = 3_600.0;
+
+pub static SPEC: ProfileSpec = ProfileSpec {
+    name: "edn360",
+    version: "3.2.0",
+    endpoints: &ENDPOINTS,
+    flags: &[(FLAG_READ, true), (FLAG_WRITE, true)],
+    rollback_flag: FLAG_READ,
+    rolled_back_value: false,
+    initial_weight: 1.0,
+    routes: &[
+        (
+            "GET",
+            "/admin/monitoring/dual-write-stats",
+            "match_rate (bearer token; also under /api)",
+        ),
+        (
+            "GET",
+            "/admin/monitoring/switch-status",
+            "success_rate of TO BE jobs",
+        ),
+        (
+            "GET",
+            "/admin/monitoring/duplicates",
+            "duplicates detected in drawers",
+        ),
+        (
+            "GET",
+            "/admin/monitoring/plans-without-snapshot",
+            "plans without snapshot_id",
+        ),
+        ("GET", "/admin/monitoring/summary", "all of the above"),
+        (
+            "POST",
+            "/admin/drill/client-drawer-read",
+            "{\"enabled\": false} = USE_CLIENT_DRAWER_READ=false + restart: the rollback",
+        ),
+        (
+            "POST",
+            "/admin/drill/client-drawer-write",
+            "{\"enabled\": bool}: USE_CLIENT_DRAWER_WRITE",
+        ),
+        ("GET", "/admin/drill/flags", "the two env flags"),
+    ],
+};
+
+const fn band(err: (f64, f64), p95: (f64, f64)) -> Band {
+    Band { err, p95 }
+}
+
+const P95_OK: (f64, f64) = (300.0, 700.0);
+
+/// Job failures (100 − success %) and the generate call's p95.
+const SUCCESS_BANDS: Bands = Bands {
+    healthy: band((0.2, 1.5), P95_OK),
+    burst: band((12.0, 25.0), (400.0, 900.0)),
+    spike: band((0.2, 1.5), (4000.0, 8000.0)),
+    flap_low: band((6.0, 7.0), P95_OK),
+    flap_high: band((10.5, 11.5), P95_OK),
+    degraded: band((14.5, 15.5), (1500.0, 2500.0)),
+};
+
+/// Mismatches (100 − match %); latency unused.
+const MATCH_BANDS: Bands = Bands {
+    healthy: band((0.3, 1.8), P95_OK),
+    burst: band((12.0, 20.0), P95_OK),
+    spike: band((0.3, 1.8), P95_OK),
+    flap_low: band((6.0, 7.0), P95_OK),
+    flap_high: band((10.5, 11.5), P95_OK),
+    degraded: band((14.5, 15.5), P95_OK),
+};
+
+const HEALTHY_ONLY: Bands = Bands {
+    healthy: band((0.05, 0.3), P95_OK),
+    burst: band((0.05, 0.3), P95_OK),
+    spike: band((0.05, 0.3), P95_OK),
+    flap_low: band((0.05, 0.3), P95_OK),
+    flap_high: band((0.05, 0.3), P95_OK),
+    degraded: band((0.05, 0.3), P95_OK),
+};
+
+/// Everything the monitoring endpoints show at one instant.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Numbers {
+    pub total_validations: u64,
+    pub matching: u64,
+    pub to_be_jobs: u64,
+    pub completed: u64,
+    pub duplicates: u64,
+    pub training_without_snapshot: u64,
+    pub nutrition_without_snapshot: u64,
+    pub generate: Reading,
+}
+
+impl Numbers {
+    pub fn match_rate(&self) -> f64 {
+        ratio(self.matching, self.total_validations)
+    }
+    pub fn success_rate(&self) -> f64 {
+        ratio(self.completed, self.to_be_jobs)
+    }
+    pub fn plans_without_snapshot(&self) -> u64 {
+        self.training_without_snapshot + self.nutrition_without_snapshot
+    }
+}
+
+/// As the runbook computes it: 0 when there is nothing to compare.
+fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        round(a as f64 / b as f64, 4)
+    }
+}
+
+fn round(x: f64, decimals: i32) -> f64 {
+    let p = 10f64.powi(decimals);
+    (x * p).round() / p
+}
+
+fn span(lo: f64, hi: f64, n: f64) -> f64 {
+    lo + (hi - lo) * n
+}
+
+/// Duplicates and plans without snapshot at full weight, before rounding.
+fn counts_at_full(ctx: &ReadCtx) -> (f64, f64) {
+    let n = |salt| super::metrics::noise(ctx.bucket, 77, salt);
+    match ctx.scenario {
+        Scenario::ErrorBurst => (span(3.0, 9.0, n(1)), span(20.0, 60.0, n(2))),
+        Scenario::Flapping if flapping_high(ctx.elapsed) => (1.0, 0.0),
+        Scenario::DegradeThenRecover => {
+            let f = degrade_factor(ctx.elapsed);
+            (6.0 * f, 40.0 * f)
+        }
+        _ => (0.0, 0.0),
+    }
+}
+
+pub(crate) fn numbers(ctx: &ReadCtx) -> Numbers {
+    let w = ctx.weight.clamp(0.0, 1.0);
+    let generate = banded(
+        &SUCCESS_BANDS,
+        ctx.scenario,
+        ctx.elapsed,
+        w,
+        ENDPOINTS[GENERATE].base_rps,
+        ctx.bucket,
+        1,
+    );
+    let matched = banded(
+        &MATCH_BANDS,
+        ctx.scenario,
+        ctx.elapsed,
+        w,
+        VALIDATIONS_PER_S,
+        ctx.bucket,
+        2,
+    );
+    let total_validations = (VALIDATIONS_PER_S * VALIDATIONS_WINDOW_S).round() as u64;
+    let matching =
+        (total_validations as f64 * (1.0 - matched.error_rate_pct / 100.0)).round() as u64;
+    let to_be_jobs = (JOBS_PER_S * JOBS_WINDOW_S).round() as u64;
+    let completed = (to_be_jobs as f64 * (1.0 - generate.error_rate_pct / 100.0)).round() as u64;
+    let (dups, plans) = counts_at_full(ctx);
+    let plans = (plans * w).round() as u64;
+    Numbers {
+        total_validations,
+        matching,
+        to_be_jobs,
+        completed,
+        duplicates: (dups * w).round() as u64,
+        training_without_snapshot: plans.div_ceil(2),
+        nutrition_without_snapshot: plans / 2,
+        generate,
+    }
+}
+
+pub(crate) fn readings(ctx: &ReadCtx) -> Vec<Reading> {
+    let nums = numbers(ctx);
+    let submit = banded(
+        &HEALTHY_ONLY,
+        Scenario::Healthy,
+        ctx.elapsed,
+        0.0,
+        ENDPOINTS[SUBMIT].base_rps,
+        ctx.bucket,
+        3,
+    );
+    // The served failure rate is exactly the reported one.
+    let generate = Reading {
+        error_rate_pct: (1.0 - nums.success_rate()) * 100.0,
+        ..nums.generate
+    };
+    vec![generate, submit]
+}
+
+pub(crate) fn prometheus_extra(ctx: &ReadCtx, _readings: &[Reading]) -> String {
+    let n = numbers(ctx);
+    let mut out = String::new();
+    let mut gauge = |name: &str, help: &str, v: String| {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} gauge");
+        let _ = writeln!(out, "{name} {v}");
+    };
+    gauge(
+        "edn360_dual_write_match_rate",
+        "Dual-write validations that matched, last hour (0-1).",
+        n.match_rate().to_string(),
+    );
+    gauge(
+        "edn360_switch_success_rate",
+        "TO BE generation jobs completed, last 24 h (0-1).",
+        n.success_rate().to_string(),
+    );
+    gauge(
+        "edn360_duplicates_detected",
+        "Duplicate followups detected in drawers.",
+        n.duplicates.to_string(),
+    );
+    gauge(
+        "edn360_plans_without_snapshot_id",
+        "Training and nutrition plans without snapshot_id.",
+        n.plans_without_snapshot().to_string(),
+    );
+    gauge(
+        "edn360_to_be_jobs",
+        "TO BE generation jobs, last 24 h.",
+        n.to_be_jobs.to_string(),
+    );
+    out
+}
+
+pub(crate) fn routes() -> Router<Arc<Shared>> {
+    let mut r = Router::new();
+    for prefix in ["", "/api"] {
+        r = r
+            .route(
+                &format!("{prefix}/admin/monitoring/dual-write-stats"),
+                get(dual_write_stats),
+            )
+            .route(
+                &format!("{prefix}/admin/monitoring/switch-status"),
+                get(switch_status),
+            )
+            .route(
+                &format!("{prefix}/admin/monitoring/duplicates"),
+                get(duplicates),
+            )
+            .route(
+                &format!("{prefix}/admin/monitoring/plans-without-snapshot"),
+                get(plans_without_snapshot),
+            )
+            .route(&format!("{prefix}/admin/monitoring/summary"), get(summary))
+            .route(&format!("{prefix}/admin/drill/flags"), get(drill_flags))
+            .route(
+                &format!("{prefix}/admin/drill/client-drawer-read"),
+                post(set_read),
+            )
+            .route(
+                &format!("{prefix}/admin/drill/client-drawer-write"),
+                post(set_write),
+            );
+    }
+    r.route(
+        ENDPOINTS[GENERATE].path,
+        get(generate_plan).post(generate_plan),
+    )
+    .route(ENDPOINTS[SUBMIT].path, get(submit).post(submit))
+}
+
+fn flag_of(sh: &Shared, name: &str) -> bool {
+    sh.flags().get(name).copied().unwrap_or(false)
+}
+
+/// Checks the token, then answers with `f(numbers, flags)`.
+fn admin_view(
+    sh: &Shared,
+    headers: &HeaderMap,
+    f: impl FnOnce(&Numbers, &ReadCtx) -> Value,
+) -> Response {
+    if let Some(resp) = sh.admin_denied(headers) {
+        return resp;
+    }
+    let body = sh.with_now(|ctx, _, _| f(&numbers(ctx), ctx));
+    json_response(StatusCode::OK, body)
+}
+
+fn ctx_flag(ctx: &ReadCtx, name: &str) -> bool {
+    ctx.flags.get(name).copied().unwrap_or(false)
+}
+
+async fn dual_write_stats(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    admin_view(&sh, &headers, |n, ctx| {
+        json!({
+            "total_validations": n.total_validations,
+            "matching": n.matching,
+            "match_rate": n.match_rate(),
+            "match_rate_pct": round(n.match_rate() * 100.0, 2),
+            FLAG_WRITE: ctx_flag(ctx, FLAG_WRITE),
+        })
+    })
+}
+
+async fn switch_status(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    admin_view(&sh, &headers, |n, ctx| {
+        json!({
+            FLAG_READ: ctx_flag(ctx, FLAG_READ),
+            "to_be_jobs": n.to_be_jobs,
+            "completed": n.completed,
+            "success_rate": n.success_rate(),
+            "success_rate_pct": round(n.success_rate() * 100.0, 2),
+            "p95_ms": round(n.generate.p95_ms, 1),
+        })
+    })
+}
+
+async fn duplicates(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    admin_view(&sh, &headers, |n, _| {
+        let items: Vec<Value> = (0..n.duplicates)
+            .map(|i| {
+                json!({
+                    "client_id": format!("drawer_{:04}", 17 + i * 31),
+                    "duplicate_followup_id": format!("followup_{:05}", 1200 + i * 7),
+                })
+            })
+            .collect();
+        json!({"duplicates": n.duplicates, "items": items})
+    })
+}
+
+async fn plans_without_snapshot(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    admin_view(&sh, &headers, |n, _| {
+        json!({
+            "plans_without_snapshot_id": n.plans_without_snapshot(),
+            "training_plans": n.training_without_snapshot,
+            "nutrition_plans": n.nutrition_without_snapshot,
+        })
+    })
+}
+
+async fn summary(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    admin_view(&sh, &headers, |n, ctx| {
+        json!({
+            "match_rate": n.match_rate(),
+            "match_rate_pct": round(n.match_rate() * 100.0, 2),
+            "success_rate": n.success_rate(),
+            "success_rate_pct": round(n.success_rate() * 100.0, 2),
+            "duplicates": n.duplicates,
+            "plans_without_snapshot_id": n.plans_without_snapshot(),
+            FLAG_READ: ctx_flag(ctx, FLAG_READ),
+            FLAG_WRITE: ctx_flag(ctx, FLAG_WRITE),
+        })
+    })
+}
+
+async fn drill_flags(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    if let Some(resp) = sh.admin_denied(&headers) {
+        return resp;
+    }
+    json_response(StatusCode::OK, json!({"flags": sh.flags()}))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetFlag {
+    enabled: bool,
+}
+
+/// Sets the env flag and "restarts the backend" (the change takes effect at once, the
+/// numbers follow over ~3 s).
+fn set_env_flag(sh: &Shared, headers: &HeaderMap, body: &Bytes, name: &str) -> Response {
+    if let Some(resp) = sh.admin_denied(headers) {
+        return resp;
+    }
+    let req: SetFlag = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(e) => {
+            return json_error(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!("expected a JSON body {{\"enabled\": true|false}}: {e}"),
+            )
+        }
+    };
+    sh.set_flag(name, req.enabled);
+    json_response(
+        StatusCode::OK,
+        json!({name: req.enabled, "restarted": "backend", "flags": sh.flags()}),
+    )
+}
+
+async fn set_read(State(sh): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    set_env_flag(&sh, &headers, &body, FLAG_READ)
+}
+
+async fn set_write(State(sh): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    set_env_flag(&sh, &headers, &body, FLAG_WRITE)
+}
+
+async fn generate_plan(State(sh): State<Arc<Shared>>) -> Response {
+    let read_from = if flag_of(&sh, FLAG_READ) {
+        "client_drawer"
+    } else {
+        "legacy"
+    };
+    if sh.serve_fails(GENERATE) {
+        return json_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "job_failed",
+            format!("simulated generation failure (read from {read_from})"),
+        );
+    }
+    json_response(StatusCode::OK, json!({"ok": true, "read_from": read_from}))
+}
+
+async fn submit(State(sh): State<Arc<Shared>>) -> Response {
+    json_response(
+        StatusCode::OK,
+        json!({"ok": true, "dual_write": flag_of(&sh, FLAG_WRITE)}),
+    )
+}

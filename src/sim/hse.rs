@@ -1,0 +1,404 @@
+//! The HSE profile (seed 004: strangler-fig migration on AWS with a traffic split): the ALB
+//! readiness check, the traffic split percent (`TRAFFIC_SPLIT_PERCENT`, SSM parameter
+//! `/hse/traffic-split-percent`, feature flag `traffic_split_iot_core`) and the old and new
+//! systems' error rate and p99 side by side, with drift.
+//!
+//! The split starts at 10 (week 5). Scenario faults hit the new system only, in proportion
+//! to its share of the traffic (`flapping` at full strength from 10 % up); setting the split
+//! to 0 is **the rollback**: traffic moves back to the old system over ~3 s and the new
+//! system's numbers (and the drift) recover. The old system is always healthy.
+//!
+//! `/admin/*` endpoints, GET included, need `Authorization: Bearer <token>` when the
+//! simulator has a token; `/health*` are open.
+//!
+//! - `GET /health/readiness` → `{"status":"ok","checks":{"database":"ok","redis":"ok",
+//!   "devices_grpc":"ok"}}`.
+//! - `GET /health` → `{"status":"ok","traffic_split_percent":u8,"serving":"old"|"split"|
+//!   "new"}` (runbook: "verificar que tráfico vuelve a sistema viejo").
+//! - `GET /admin/traffic-split` → `{"percent":u8,"effective_percent":f64,"parameter":
+//!   "/hse/traffic-split-percent","feature_flag":"traffic_split_iot_core"}`
+//!   (`effective_percent` ramps to `percent` over ~3 s after a change).
+//! - `POST` or `PUT /admin/traffic-split` with `{"percent":0|10|50|100}` (any integer 0-100)
+//!   → the same plus `"previous_percent":u8`; 400 otherwise. `{"percent":0}` is the rollback.
+//! - `GET /admin/metrics` → `{"generated_at":rfc3339,"window_seconds":60,
+//!   "traffic_split_percent":u8,"effective_split_percent":f64,"old":{"requests":u64,
+//!   "error_rate_pct":f64,"p50_ms":f64,"p95_ms":f64,"p99_ms":f64},"new":{same},
+//!   "overall":{same, traffic-weighted},"drift_pct":f64}`. `drift_pct` is the discrepancy
+//!   rate between the systems' answers (runbook alert: > 1 %). Error rate 3 decimals, ms 1.
+//! - `GET|POST /api/iot/events` → `{"ok":true,"served_by":"old"|"new"}`, routed by the split,
+//!   500 at the serving system's error rate.
+//! - `/metrics`: `http_requests_total` etc. with `path="old_system"` / `path="new_system"`
+//!   (the runbook's `traffic_split.old_system` / `.new_system`); gauges
+//!   `hse_traffic_split_percent`, `hse_error_rate_pct{system}`, `hse_p99_ms{system}`,
+//!   `hse_drift_pct` (the JSON's values).
+//!
+//! Numbers (runbook targets: error rate < 0.1 %, p99 < 500 ms, drift ≤ 1 %): healthy old
+//! 0.02-0.08 % / p99 250-420 ms, new 0.01-0.06 % / p99 220-400 ms, drift 0.1-0.5 %. New
+//! system at 100 %: `error-burst` 8-15 % (so 0.8-1.5 % at a 10 % split), drift 15-25 %;
+//! `latency-spike` p99 3500-4500 ms (≈ 550-800 ms at 10 %); `flapping` alternates
+//! 0.07-0.09 % / p99 440-480 ms / drift 0.8-0.95 % (2 s) and 0.12-0.16 % / 520-580 ms /
+//! 1.1-1.4 % (3 s); `degrade-then-recover` up to 5-8 % and p99 3500-4200 ms, drift 12-18 %
+//! (over the thresholds at its worst from a 10 % split up).
+
+use super::metrics::{
+    banded, degrade_factor, flapping_high, noise, p95_from_p99, summarize, Band, Bands,
+    EndpointSpec, Reading,
+};
+use super::{json_error, json_response, ProfileSpec, ReadCtx, Scenario, Shared, SimEvent};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use serde_json::{json, Value};
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+pub const PARAMETER: &str = "/hse/traffic-split-percent";
+pub const FEATURE_FLAG: &str = "traffic_split_iot_core";
+/// The split at start (week 5 of the runbook).
+pub const INITIAL_SPLIT: u8 = 10;
+
+const fn ep(path: &'static str, critical: bool, base_rps: f64) -> EndpointSpec {
+    EndpointSpec {
+        path,
+        critical,
+        base_rps,
+    }
+}
+
+pub const ENDPOINTS: [EndpointSpec; 2] = [
+    ep("old_system", false, 100.0),
+    ep("new_system", true, 100.0),
+];
+const OLD: usize = 0;
+const NEW: usize = 1;
+const FLOOR_RPS: f64 = 0.2;
+
+pub static SPEC: ProfileSpec = ProfileSpec {
+    name: "hse",
+    version: "2.0.0",
+    endpoints: &ENDPOINTS,
+    flags: &[],
+    rollback_flag: "",
+    rolled_back_value: false,
+    initial_weight: INITIAL_SPLIT as f64 / 100.0,
+    routes: &[
+        ("GET", "/health/readiness", "readiness (ALB health check)"),
+        ("GET", "/health", "health with the split"),
+        (
+            "GET",
+            "/admin/traffic-split",
+            "{\"percent\": n} (bearer token)",
+        ),
+        (
+            "POST",
+            "/admin/traffic-split",
+            "{\"percent\": 0|10|50|100}; 0 is the rollback (PUT too)",
+        ),
+        (
+            "GET",
+            "/admin/metrics",
+            "old vs new error_rate_pct / p99_ms, drift_pct",
+        ),
+        (
+            "GET",
+            "/api/iot/events",
+            "served by old or new per the split",
+        ),
+    ],
+};
+
+const fn b99(err: (f64, f64), p99: (f64, f64)) -> (f64, f64, f64, f64) {
+    (err.0, err.1, p99.0, p99.1)
+}
+
+fn band(x: (f64, f64, f64, f64)) -> Band {
+    Band {
+        err: (x.0, x.1),
+        p95: (p95_from_p99(x.2), p95_from_p99(x.3)),
+    }
+}
+
+const OLD_HEALTHY: (f64, f64, f64, f64) = b99((0.02, 0.08), (250.0, 420.0));
+const NEW_HEALTHY: (f64, f64, f64, f64) = b99((0.01, 0.06), (220.0, 400.0));
+
+fn new_bands() -> Bands {
+    Bands {
+        healthy: band(NEW_HEALTHY),
+        burst: band(b99((8.0, 15.0), (300.0, 600.0))),
+        spike: band(b99((0.01, 0.06), (3500.0, 4500.0))),
+        flap_low: band(b99((0.07, 0.09), (440.0, 480.0))),
+        flap_high: band(b99((0.12, 0.16), (520.0, 580.0))),
+        degraded: band(b99((5.0, 8.0), (3500.0, 4200.0))),
+    }
+}
+
+fn old_bands() -> Bands {
+    let h = band(OLD_HEALTHY);
+    Bands {
+        healthy: h,
+        burst: h,
+        spike: h,
+        flap_low: h,
+        flap_high: h,
+        degraded: h,
+    }
+}
+
+/// How hard the faults hit the new system at this effective split (0-1).
+fn intensity(ctx: &ReadCtx) -> f64 {
+    let k = ctx.weight.clamp(0.0, 1.0);
+    match ctx.scenario {
+        Scenario::Flapping => (k * 10.0).min(1.0),
+        _ => k,
+    }
+}
+
+fn span(lo: f64, hi: f64, n: f64) -> f64 {
+    lo + (hi - lo) * n
+}
+
+pub(crate) fn drift_pct(ctx: &ReadCtx) -> f64 {
+    let n = |salt| noise(ctx.bucket, 91, salt);
+    let healthy = span(0.1, 0.5, n(1));
+    let target = match ctx.scenario {
+        Scenario::ErrorBurst => span(15.0, 25.0, n(2)),
+        Scenario::Flapping if flapping_high(ctx.elapsed) => span(1.1, 1.4, n(2)),
+        Scenario::Flapping => span(0.8, 0.95, n(2)),
+        Scenario::DegradeThenRecover => {
+            healthy + (span(12.0, 18.0, n(2)) - healthy) * degrade_factor(ctx.elapsed)
+        }
+        _ => healthy,
+    };
+    healthy + (target - healthy) * intensity(ctx)
+}
+
+pub(crate) fn readings(ctx: &ReadCtx) -> Vec<Reading> {
+    let k = ctx.weight.clamp(0.0, 1.0);
+    let old = banded(
+        &old_bands(),
+        Scenario::Healthy,
+        ctx.elapsed,
+        0.0,
+        (ENDPOINTS[OLD].base_rps * (1.0 - k)).max(FLOOR_RPS),
+        ctx.bucket,
+        OLD as u64,
+    );
+    let new = banded(
+        &new_bands(),
+        ctx.scenario,
+        ctx.elapsed,
+        intensity(ctx),
+        (ENDPOINTS[NEW].base_rps * k).max(FLOOR_RPS),
+        ctx.bucket,
+        NEW as u64,
+    );
+    vec![old, new]
+}
+
+fn round(x: f64, decimals: i32) -> f64 {
+    let p = 10f64.powi(decimals);
+    (x * p).round() / p
+}
+
+fn entry(r: &Reading) -> Value {
+    json!({
+        "requests": (r.rps * 60.0).round() as u64,
+        "error_rate_pct": round(r.error_rate_pct, 3),
+        "p50_ms": round(r.median_ms(), 1),
+        "p95_ms": round(r.p95_ms, 1),
+        "p99_ms": round(r.p99_ms(), 1),
+    })
+}
+
+fn split_of(target: f64) -> u8 {
+    (target * 100.0).round().clamp(0.0, 100.0) as u8
+}
+
+/// The `/admin/metrics` body; `split` is the set percent.
+pub(crate) fn metrics_json(
+    ctx: &ReadCtx,
+    readings: &[Reading],
+    split: u8,
+    generated_at: &str,
+) -> Value {
+    let pick = |i: usize| {
+        readings.get(i).copied().unwrap_or(Reading {
+            rps: 0.0,
+            error_rate_pct: 0.0,
+            p95_ms: 0.0,
+        })
+    };
+    json!({
+        "generated_at": generated_at,
+        "window_seconds": 60,
+        "traffic_split_percent": split,
+        "effective_split_percent": round(ctx.weight * 100.0, 1),
+        "old": entry(&pick(OLD)),
+        "new": entry(&pick(NEW)),
+        "overall": entry(&summarize(readings)),
+        "drift_pct": round(drift_pct(ctx), 3),
+    })
+}
+
+pub(crate) fn prometheus_extra(ctx: &ReadCtx, readings: &[Reading]) -> String {
+    let mut out = String::new();
+    // The effective split: equal to the set one once the ~3 s ramp is over.
+    out.push_str("# HELP hse_traffic_split_percent Share of traffic on the new system (%).\n");
+    out.push_str("# TYPE hse_traffic_split_percent gauge\n");
+    let _ = writeln!(
+        out,
+        "hse_traffic_split_percent {}",
+        round(ctx.weight * 100.0, 1)
+    );
+    out.push_str("# HELP hse_error_rate_pct Error rate per system over 60 s (%).\n");
+    out.push_str("# TYPE hse_error_rate_pct gauge\n");
+    for (i, sys) in [(OLD, "old"), (NEW, "new")] {
+        if let Some(r) = readings.get(i) {
+            let _ = writeln!(
+                out,
+                "hse_error_rate_pct{{system=\"{sys}\"}} {}",
+                round(r.error_rate_pct, 3)
+            );
+        }
+    }
+    out.push_str("# HELP hse_p99_ms p99 latency per system (ms).\n");
+    out.push_str("# TYPE hse_p99_ms gauge\n");
+    for (i, sys) in [(OLD, "old"), (NEW, "new")] {
+        if let Some(r) = readings.get(i) {
+            let _ = writeln!(
+                out,
+                "hse_p99_ms{{system=\"{sys}\"}} {}",
+                round(r.p99_ms(), 1)
+            );
+        }
+    }
+    out.push_str("# HELP hse_drift_pct Discrepancy rate between old and new answers (%).\n");
+    out.push_str("# TYPE hse_drift_pct gauge\n");
+    let _ = writeln!(out, "hse_drift_pct {}", round(drift_pct(ctx), 3));
+    out
+}
+
+pub(crate) fn routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/health/readiness", get(readiness))
+        .route("/health", get(health))
+        .route(
+            "/admin/traffic-split",
+            get(get_split).post(set_split).put(set_split),
+        )
+        .route("/admin/metrics", get(admin_metrics))
+        .route("/api/iot/events", get(events).post(events))
+}
+
+async fn readiness() -> Response {
+    json_response(
+        StatusCode::OK,
+        json!({"status": "ok", "checks": {"database": "ok", "redis": "ok", "devices_grpc": "ok"}}),
+    )
+}
+
+async fn health(State(sh): State<Arc<Shared>>) -> Response {
+    let split = split_of(sh.weight_target());
+    let serving = match split {
+        0 => "old",
+        100 => "new",
+        _ => "split",
+    };
+    json_response(
+        StatusCode::OK,
+        json!({"status": "ok", "traffic_split_percent": split, "serving": serving}),
+    )
+}
+
+fn split_body(sh: &Shared) -> Value {
+    let split = split_of(sh.weight_target());
+    let effective = sh.with_now(|ctx, _, _| ctx.weight);
+    json!({
+        "percent": split,
+        "effective_percent": round(effective * 100.0, 1),
+        "parameter": PARAMETER,
+        "feature_flag": FEATURE_FLAG,
+    })
+}
+
+async fn get_split(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    if let Some(resp) = sh.admin_denied(&headers) {
+        return resp;
+    }
+    json_response(StatusCode::OK, split_body(&sh))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetSplit {
+    percent: u8,
+}
+
+async fn set_split(State(sh): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Some(resp) = sh.admin_denied(&headers) {
+        return resp;
+    }
+    let req: SetSplit = match serde_json::from_slice(&body) {
+        Ok(v) if v.percent <= 100 => v,
+        Ok(SetSplit { percent }) => {
+            return json_error(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!("percent {percent} is out of range: give 0-100 (steps 0, 10, 50, 100)"),
+            )
+        }
+        Err(e) => {
+            return json_error(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!("expected a JSON body {{\"percent\": 0|10|50|100}}: {e}"),
+            )
+        }
+    };
+    let previous = split_of(sh.set_weight_target(f64::from(req.percent) / 100.0));
+    if previous != req.percent {
+        sh.emit(SimEvent::ValueChanged {
+            name: FEATURE_FLAG.to_string(),
+            from: previous.to_string(),
+            to: req.percent.to_string(),
+        });
+    }
+    let mut body = split_body(&sh);
+    if let Some(o) = body.as_object_mut() {
+        o.insert("previous_percent".into(), json!(previous));
+    }
+    json_response(StatusCode::OK, body)
+}
+
+async fn admin_metrics(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    if let Some(resp) = sh.admin_denied(&headers) {
+        return resp;
+    }
+    let split = split_of(sh.weight_target());
+    let body = sh.with_now(|ctx, readings, at| {
+        let at = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        metrics_json(ctx, readings, split, &at)
+    });
+    json_response(StatusCode::OK, body)
+}
+
+/// Routed by the split like the runbook's interceptor (a request counter instead of a hash of
+/// the user id), failing at the serving system's error rate.
+async fn events(State(sh): State<Arc<Shared>>) -> Response {
+    let n = sh.served.load(Ordering::Relaxed);
+    let k = sh.with_now(|ctx, _, _| ctx.weight);
+    let idx = if noise(n, 5, 5) < k { NEW } else { OLD };
+    let served_by = if idx == NEW { "new" } else { "old" };
+    if sh.serve_fails(idx) {
+        return json_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            format!("simulated failure on the {served_by} system"),
+        );
+    }
+    json_response(StatusCode::OK, json!({"ok": true, "served_by": served_by}))
+}
