@@ -48,6 +48,11 @@ pub enum Command {
         after_help = "Examples:\n  warroom check -c cutover.toml\n  warroom check -c cutover.toml --window 30m --interval 60s\n  warroom check -c cutover.toml --format json | jq .\n\nExit codes: 0 all within thresholds, 1 a critical breach, 2 config/usage error, 3 no data from a required source."
     )]
     Check(CheckArgs),
+    /// Print a complete, commented starter config for one of the seed systems.
+    #[command(
+        after_help = "Examples:\n  warroom init --list\n  warroom init --preset brokers > cutover.toml\n  WARROOM_URL=http://localhost:5000 ADMIN_TOKEN=... warroom check -c <(warroom init --preset brokers)"
+    )]
+    Init(InitArgs),
     /// Check a config: every problem with file:line:col and what to write instead.
     #[command(
         after_help = "Examples:\n  warroom validate -c cutover.toml\n\nExit codes: 0 valid, 2 problems found."
@@ -141,6 +146,16 @@ pub struct CheckArgs {
     pub format: Format,
     #[arg(long, value_name = "FILE")]
     pub log_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct InitArgs {
+    /// brokers, cohortlens, edn360 or hse.
+    #[arg(long, required_unless_present = "list")]
+    pub preset: Option<String>,
+    /// List the presets, one line each.
+    #[arg(long)]
+    pub list: bool,
 }
 
 #[derive(Debug, Args, Clone)]

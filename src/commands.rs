@@ -1,7 +1,7 @@
 //! What each command does, from parsed arguments to an exit code.
 
 use crate::check::{run_check, CheckOptions};
-use crate::cli::{CheckArgs, Cli, Command, UiArgs, ValidateArgs, WatchArgs};
+use crate::cli::{CheckArgs, Cli, Command, InitArgs, UiArgs, ValidateArgs, WatchArgs};
 use crate::config::{self, duration::parse_duration, Config};
 use crate::runtime::{current_user, run_watch, WatchOptions};
 use crate::sample::Ts;
@@ -18,6 +18,7 @@ pub async fn run(cli: Cli) -> i32 {
         Some(Command::Watch(a)) => watch(a).await,
         Some(Command::Check(a)) => check(a).await,
         Some(Command::Validate(a)) => validate(a),
+        Some(Command::Init(a)) => init(a),
         Some(Command::Demo(a)) => crate::demo::run(a).await,
         Some(Command::Sim(a)) => crate::demo::run_sim(a).await,
     };
@@ -186,6 +187,30 @@ async fn check(a: CheckArgs) -> Result<i32, String> {
     )
     .await
     .map_err(|e| e.to_string())
+}
+
+fn init(a: InitArgs) -> Result<i32, String> {
+    if a.list {
+        print!("{}", crate::presets::list());
+        return Ok(0);
+    }
+    let name = a.preset.unwrap_or_default();
+    match crate::presets::get(&name) {
+        Some(text) => {
+            print!("{text}");
+            Ok(0)
+        }
+        None => {
+            let names = crate::presets::names();
+            let hint = crate::config::schema::did_you_mean(&name, names.iter().copied())
+                .map(|m| format!(" — did you mean `{m}`?"))
+                .unwrap_or_default();
+            Err(format!(
+                "no preset `{name}`{hint} (presets: {})",
+                names.join(", ")
+            ))
+        }
+    }
 }
 
 fn validate(a: ValidateArgs) -> Result<i32, String> {

@@ -15,6 +15,7 @@ pub mod engine;
 pub mod logging;
 pub mod path;
 pub mod poll;
+pub mod presets;
 pub mod runtime;
 pub mod sample;
 pub mod secrets;

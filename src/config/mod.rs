@@ -148,6 +148,18 @@ pub struct Cutover {
     /// Key named in the banner as the one that opens the rollback.
     #[serde(default = "default_rollback_key")]
     pub rollback_key: String,
+    /// The phase derived from signals (e.g. cohortlens's flags): the first rule whose
+    /// conditions all hold names the phase in the header, before the timeline's.
+    #[serde(default, rename = "phase_rule")]
+    pub phase_rules: Vec<PhaseRule>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhaseRule {
+    pub name: String,
+    #[serde(rename = "when")]
+    pub conditions: Vec<VerifyCond>,
 }
 
 fn default_window_start() -> Offset {
@@ -352,6 +364,13 @@ pub struct Step {
     /// A GO/NO-GO point that needs a named sign-off.
     #[serde(default)]
     pub gate: bool,
+    /// A command (a runbook script) run from the dashboard after confirmation; its exit
+    /// status and bounded output are kept as evidence.
+    #[serde(default)]
+    pub run: Option<CommandCfg>,
+    /// Conditions on signals that should hold once this step is reached (shown on the step).
+    #[serde(default)]
+    pub expect: Vec<VerifyCond>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

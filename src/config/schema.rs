@@ -90,8 +90,15 @@ pub static CUTOVER: TableSchema = TableSchema {
         ("window_end", Shape::Any),
         ("rollback_when", Shape::Table(&ROLLBACK_WHEN)),
         ("rollback_key", Shape::Any),
+        ("phase_rule", Shape::Tables(&PHASE_RULE)),
     ],
     required: &["name"],
+};
+
+pub static PHASE_RULE: TableSchema = TableSchema {
+    name: "[[cutover.phase_rule]]",
+    keys: &[("name", Shape::Any), ("when", Shape::Tables(&VERIFY_COND))],
+    required: &["name", "when"],
 };
 
 pub static ROLLBACK_WHEN: TableSchema = TableSchema {
@@ -165,6 +172,8 @@ pub static STEP: TableSchema = TableSchema {
         ("phase", Shape::Any),
         ("checklist", Shape::Any),
         ("gate", Shape::Any),
+        ("run", Shape::Table(&COMMAND)),
+        ("expect", Shape::Tables(&VERIFY_COND)),
     ],
     required: &["at", "title"],
 };
@@ -236,6 +245,7 @@ pub static UI: TableSchema = TableSchema {
 pub static ALL: &[&TableSchema] = &[
     &ROOT,
     &CUTOVER,
+    &PHASE_RULE,
     &ROLLBACK_WHEN,
     &SOURCE,
     &SIGNAL,

@@ -537,7 +537,72 @@ fn steps(cfg: &Config, out: &mut Out) {
                 seen.insert((s.at.0, &s.title), i);
             }
         }
+        for (j, c) in s.expect.iter().enumerate() {
+            unknown_signal(
+                cfg,
+                &c.signal,
+                kp!["step", i, "expect", j, "signal"],
+                "expect",
+                out,
+            );
+        }
+        if let Some(run) = &s.run {
+            match run.argv.first() {
+                None => out.push(
+                    kp!["step", i, "run", "argv"],
+                    "`run.argv` is empty: there is no program to run",
+                    Some(
+                        "e.g. `run = { argv = [\"python\", \"scripts/perf_smoke_api_v1.py\"] }`"
+                            .into(),
+                    ),
+                ),
+                Some(p) if p.trim().is_empty() => out.push(
+                    kp!["step", i, "run", "argv"],
+                    "`run.argv[0]` is empty: there is no program to run",
+                    None,
+                ),
+                _ => {}
+            }
+            if run.timeout.0.is_zero() {
+                out.push(kp!["step", i, "run", "timeout"], "`run.timeout` is 0", None);
+            }
+        }
     }
+    for (i, r) in cfg.cutover.phase_rules.iter().enumerate() {
+        if r.name.trim().is_empty() {
+            out.push(
+                kp!["cutover", "phase_rule", i, "name"],
+                "phase rule `name` is empty",
+                None,
+            );
+        }
+        for (j, c) in r.conditions.iter().enumerate() {
+            unknown_signal(
+                cfg,
+                &c.signal,
+                kp!["cutover", "phase_rule", i, "when", j, "signal"],
+                "phase rule",
+                out,
+            );
+        }
+    }
+}
+
+fn unknown_signal(cfg: &Config, id: &str, at: Vec<Seg>, what: &str, out: &mut Out) {
+    let ids: Vec<&str> = cfg.signals.iter().map(|s| s.id.as_str()).collect();
+    if ids.contains(&id) {
+        return;
+    }
+    let hint = match did_you_mean(id, ids.iter().copied()) {
+        Some(m) => Some(format!("did you mean `{m}`?")),
+        None if ids.is_empty() => None,
+        None => Some(format!("defined signals: {}", ids.join(", "))),
+    };
+    out.push(
+        at,
+        format!("{what} names signal `{id}`, which is not defined"),
+        hint,
+    );
 }
 
 /// Keys the dashboard itself answers to; an action may not take them (the rollback key
@@ -552,7 +617,10 @@ pub const BUILTIN_KEYS: &[(char, &str)] = &[
     ('\t', "focus"),
     ('n', "jump to now"),
     ('t', "mark T0"),
-    ('a', "a built-in key"),
+    ('a', "the action menu"),
+    ('g', "GO sign-off"),
+    ('G', "NO-GO sign-off"),
+    ('!', "run the selected step's command"),
 ];
 
 pub const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
