@@ -155,6 +155,35 @@ impl Session {
                     self.pollers.poll_now(&s);
                 }
             }
+            Effect::RunStep { step } => {
+                let Some(run) = self.state.cfg.steps.get(step).and_then(|s| s.run.clone()) else {
+                    return;
+                };
+                // A step's script runs through the same executor as a command action.
+                let cfg = crate::config::ActionCfg {
+                    id: format!("step-{step}"),
+                    key: String::new(),
+                    label: self.state.cfg.steps[step].title.clone(),
+                    danger: false,
+                    request: None,
+                    command: Some(run),
+                    confirm: None,
+                    verify: None,
+                };
+                let redact = Arc::clone(&self.redact);
+                let tx = self.tx.clone();
+                let by = self.ctx.user.clone();
+                let att = Attempt {
+                    action_id: cfg.id.clone(),
+                    idempotency_key: String::new(),
+                    attempt: self.state.step_runs[step].runs,
+                };
+                tokio::spawn(async move {
+                    let out = action::execute(&cfg, &[], &att, &*redact).await;
+                    let report = report_of(&out, by);
+                    let _ = tx.send(Msg::StepDone { step, report }).await;
+                });
+            }
             Effect::Run {
                 action,
                 idempotency_key,
@@ -174,15 +203,7 @@ impl Session {
                 };
                 tokio::spawn(async move {
                     let out = action::execute(&cfg, &sources, &att, &*redact).await;
-                    let report = Report {
-                        ok: out.is_success(),
-                        unknown: out.outcome_unknown(),
-                        summary: out.summary(),
-                        excerpt: out.excerpt.clone(),
-                        at: out.started_at,
-                        duration_ms: out.duration_ms,
-                        by,
-                    };
+                    let report = report_of(&out, by);
                     let _ = tx.send(Msg::ActionDone { action, report }).await;
                 });
             }
@@ -199,6 +220,18 @@ impl Session {
         if let Some(t) = self.audit_thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+fn report_of(out: &action::ActionOutcome, by: String) -> Report {
+    Report {
+        ok: out.is_success(),
+        unknown: out.outcome_unknown(),
+        summary: out.summary(),
+        excerpt: out.excerpt.clone(),
+        at: out.started_at,
+        duration_ms: out.duration_ms,
+        by,
     }
 }
 

@@ -12,6 +12,8 @@ pub enum ConfirmKind {
     MarkT0,
     /// Sign off a GO/NO-GO gate step with a typed name.
     SignOff { step: usize, go: bool },
+    /// Run a step's `run` command (a runbook script).
+    StepRun(usize),
 }
 
 /// The modal that freezes what the operator decides on. Cancel is the default:
@@ -138,4 +140,14 @@ pub enum Effect {
     },
     /// Poll these sources now (verification polls at 1 s).
     PollNow { sources: Vec<String> },
+    /// Run `cfg.steps[step].run`, once.
+    RunStep { step: usize },
+}
+
+/// A step's script: single flight and its evidence.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StepRun {
+    pub state: RunState,
+    pub runs: u32,
+    pub last: Option<Report>,
 }

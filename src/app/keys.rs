@@ -75,6 +75,7 @@ pub fn action_for(key: KeyEvent, text_entry: bool) -> Option<Action> {
         KeyCode::Char('t') => Action::MarkT0,
         KeyCode::Char('g') => Action::SignOff { go: true },
         KeyCode::Char('G') => Action::SignOff { go: false },
+        KeyCode::Char('!') => Action::RunStep,
         KeyCode::Enter => Action::Submit,
         KeyCode::Char(c) if !ctrl => Action::Key(c),
         _ => return None,

@@ -40,6 +40,8 @@ pub enum Action {
     SignOff {
         go: bool,
     },
+    /// Run the selected step's command (`!`).
+    RunStep,
     /// A printable key with no built-in meaning: maybe an action's key.
     Key(char),
     /// Text entry in a modal.
@@ -62,6 +64,11 @@ pub enum Msg {
     /// An action attempt finished.
     ActionDone {
         action: usize,
+        report: Report,
+    },
+    /// A step's command finished.
+    StepDone {
+        step: usize,
         report: Report,
     },
     /// Another warroom process wrote to the shared audit log.

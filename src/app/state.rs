@@ -1,6 +1,6 @@
 //! Everything the screen shows. `update` is its only writer; `ui::render` only reads it.
 
-use super::actions::{ActionRun, Modal, SignOff};
+use super::actions::{ActionRun, Modal, SignOff, StepRun};
 use crate::config::Config;
 use crate::engine::{Engine, Event};
 use crate::sample::Ts;
@@ -63,6 +63,8 @@ pub struct State {
     pub runs: Vec<ActionRun>,
     /// `signoffs[step]` for GO/NO-GO gates.
     pub signoffs: Vec<Option<SignOff>>,
+    /// `step_runs[step]`: the step's `run` command, its single flight and evidence.
+    pub step_runs: Vec<StepRun>,
     /// Who marked T0 from a dashboard, and when.
     pub t0_marked_by: Option<(String, Ts)>,
     /// This process's id in the audit log; idempotency keys derive from it.
@@ -99,6 +101,7 @@ impl State {
             modal: None,
             runs: vec![ActionRun::default(); cfg.actions.len()],
             signoffs: vec![None; cfg.steps.len()],
+            step_runs: vec![StepRun::default(); cfg.steps.len()],
             t0_marked_by: None,
             session: String::new(),
             action_plans: cfg.actions.iter().map(default_plan).collect(),
@@ -109,6 +112,33 @@ impl State {
     /// Is the keyboard typing into a text field?
     pub fn text_entry(&self) -> bool {
         matches!(self.modal, Some(Modal::Confirm(_)))
+    }
+
+    /// The phase from `[[cutover.phase_rule]]`: the first rule whose conditions all hold
+    /// on fresh values (e.g. cohortlens's flags). None when no rule matches.
+    pub fn derived_phase(&self) -> Option<&str> {
+        use crate::engine::Status;
+        self.cfg
+            .cutover
+            .phase_rules
+            .iter()
+            .find(|rule| {
+                !rule.conditions.is_empty()
+                    && rule.conditions.iter().all(|c| {
+                        let mut rows = self
+                            .engine
+                            .rows
+                            .iter()
+                            .filter(|r| self.engine.signal(r).id == c.signal)
+                            .peekable();
+                        rows.peek().is_some()
+                            && rows.all(|r| {
+                                matches!(r.status, Status::Band(_))
+                                    && r.value.as_ref().is_some_and(|v| c.is.holds(v))
+                            })
+                    })
+            })
+            .map(|rule| rule.name.as_str())
     }
 
     /// The action the rollback key opens: the first `danger` action.

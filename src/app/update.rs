@@ -64,6 +64,10 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             action_done(state, action, report, &mut fx);
             state.dirty = true;
         }
+        Msg::StepDone { step, report } => {
+            step_done(state, step, report, &mut fx);
+            state.dirty = true;
+        }
         Msg::Remote(r) => {
             remote(state, r);
             state.dirty = true;
@@ -187,6 +191,7 @@ fn on_action(state: &mut State, a: Action, fx: &mut Vec<Effect>) {
         }
         Action::MarkT0 => open_mark_t0(state),
         Action::SignOff { go } => open_sign_off(state, go),
+        Action::RunStep => open_step_run(state),
         // Text keys and Enter outside a modal mean nothing.
         Action::Type(_) | Action::Backspace | Action::Submit => {}
     }
@@ -304,12 +309,9 @@ fn open_sign_off(state: &mut State, go: bool) {
     if refuse_read_only(state, "sign-offs") {
         return;
     }
-    let step = if state.focus == Focus::Timeline {
-        Some(state.selected_item.0)
-    } else {
-        state.current_step()
-    };
-    let Some(step) = step.filter(|s| state.cfg.steps.get(*s).is_some_and(|st| st.gate)) else {
+    let Some(step) =
+        target_step(state).filter(|s| state.cfg.steps.get(*s).is_some_and(|st| st.gate))
+    else {
         notice(
             state,
             "select a GATE step in the timeline (Tab, j/k) to sign it off",
@@ -333,6 +335,100 @@ fn open_sign_off(state: &mut State, go: bool) {
         attempt: 1,
         opener: None,
     }));
+}
+
+/// The selected step in the timeline, else the current one.
+fn target_step(state: &State) -> Option<usize> {
+    if state.focus == Focus::Timeline {
+        Some(state.selected_item.0)
+    } else {
+        state.current_step()
+    }
+}
+
+fn open_step_run(state: &mut State) {
+    if refuse_read_only(state, "step scripts") {
+        return;
+    }
+    let Some(step) =
+        target_step(state).filter(|s| state.cfg.steps.get(*s).is_some_and(|st| st.run.is_some()))
+    else {
+        notice(
+            state,
+            "select a step with a script (Tab to the timeline, j/k) to run it",
+        );
+        return;
+    };
+    if let RunState::InFlight { since } = state.step_runs[step].state {
+        let held = format_span(state.now - since);
+        notice(
+            state,
+            format!("this step's script is running ({held}): wait for it"),
+        );
+        return;
+    }
+    let st = &state.cfg.steps[step];
+    let Some(run) = &st.run else { return };
+    let mut target = vec![format!("argv: {:?}", run.argv)];
+    if !run.env.is_empty() {
+        target.push(format!(
+            "env: {}",
+            run.env
+                .keys()
+                .map(|k| format!("{k}=…"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ));
+    }
+    if let Some(cwd) = &run.cwd {
+        target.push(format!("cwd: {cwd}"));
+    }
+    target.push(format!(
+        "timeout: {} · no shell, no stdin · exit status and output kept as evidence",
+        crate::config::duration::format_duration(run.timeout.0)
+    ));
+    state.modal = Some(Modal::Confirm(Confirm {
+        kind: ConfirmKind::StepRun(step),
+        title: format!("Run: {}", st.title),
+        target,
+        snapshot: breach_snapshot(state),
+        phrase: Some("run".into()),
+        typed: String::new(),
+        error: None,
+        opened_at: state.now,
+        last_input: state.now,
+        attempt: state.step_runs[step].runs + 1,
+        opener: Some('!'),
+    }));
+}
+
+fn step_done(state: &mut State, step: usize, report: Report, fx: &mut Vec<Effect>) {
+    let Some(st) = state.cfg.steps.get(step) else {
+        return;
+    };
+    let title = st.title.clone();
+    fx.push(Effect::Audit {
+        kind: "step_run_result",
+        details: json!({
+            "step": step, "title": title, "ok": report.ok, "summary": report.summary,
+            "duration_ms": report.duration_ms, "excerpt": report.excerpt,
+        }),
+    });
+    let (sev, text) = if report.ok {
+        (
+            Severity::Info,
+            format!("step \"{title}\" script: {}", report.summary),
+        )
+    } else {
+        (
+            Severity::Crit,
+            format!("step \"{title}\" script FAILED: {}", report.summary),
+        )
+    };
+    let run = &mut state.step_runs[step];
+    run.state = RunState::Done;
+    run.last = Some(report);
+    note(state, sev, text);
 }
 
 fn on_modal_action(state: &mut State, a: Action, fx: &mut Vec<Effect>) {
@@ -427,6 +523,31 @@ fn submit_confirm(state: &mut State, fx: &mut Vec<Effect>) {
                 kind: "t0_mark",
                 details: json!({ "t0": state.now }),
             });
+        }
+        ConfirmKind::StepRun(step) => {
+            let run = &mut state.step_runs[step];
+            if matches!(run.state, RunState::InFlight { .. }) {
+                return;
+            }
+            run.runs += 1;
+            run.state = RunState::InFlight { since: state.now };
+            let title = state.cfg.steps[step].title.clone();
+            let argv = state.cfg.steps[step]
+                .run
+                .as_ref()
+                .map(|r| r.argv.clone())
+                .unwrap_or_default();
+            fx.push(Effect::Audit {
+                kind: "step_run",
+                details: json!({ "step": step, "title": title, "argv": argv, "snapshot": c.snapshot }),
+            });
+            fx.push(Effect::RunStep { step });
+            let user = state.user.clone();
+            note(
+                state,
+                Severity::Info,
+                format!("{user} ran the script of \"{title}\""),
+            );
         }
         ConfirmKind::SignOff { step, go } => {
             let decision = if go { "GO" } else { "NO-GO" };
@@ -730,6 +851,15 @@ fn remote(state: &mut State, r: Remote) {
                 ),
             );
         }
+        "step_run_result" => {
+            let ok = d.get("ok").and_then(|v| v.as_bool()).unwrap_or(false);
+            let sev = if ok { Severity::Info } else { Severity::Crit };
+            note(
+                state,
+                sev,
+                format!("{who}: step \"{}\" script {}", s("title"), s("summary")),
+            );
+        }
         "verify_result" => {
             let ok = d.get("verified").and_then(|v| v.as_bool()).unwrap_or(false);
             let sev = if ok { Severity::Info } else { Severity::Crit };
@@ -838,6 +968,10 @@ at = "0"
 title = "T0"
 gate = true
 checklist = ["flip"]
+run = { argv = ["true"], timeout = "5s" }
+[[cutover.phase_rule]]
+name = "rolled back"
+when = [{ signal = "v1", is = "== false" }]
 [[action]]
 id = "rollback"
 key = "r"
@@ -1161,5 +1295,65 @@ verify = { within = "10s", all = [{ signal = "v1", is = "== false" }] }
             .events
             .back()
             .is_some_and(|e| e.text.contains("bob@bastion2 fired \"Roll back\"")));
+    }
+
+    #[test]
+    fn a_step_script_runs_once_after_confirmation() {
+        let mut st = state();
+        st.focus = Focus::Timeline;
+        assert!(runs(&act(&mut st, Action::RunStep)).is_empty());
+        assert!(st.text_entry());
+        type_str(&mut st, "run");
+        let fx = act(&mut st, Action::Submit);
+        assert_eq!(
+            fx.iter()
+                .filter(|e| matches!(e, Effect::RunStep { step: 0 }))
+                .count(),
+            1
+        );
+        assert!(fx.iter().any(|e| matches!(
+            e,
+            Effect::Audit {
+                kind: "step_run",
+                ..
+            }
+        )));
+        // While it runs, `!` is inert.
+        let fx = act(&mut st, Action::RunStep);
+        assert!(fx.is_empty() && st.modal.is_none());
+        let fx = update(
+            &mut st,
+            Msg::StepDone {
+                step: 0,
+                report: report(true, t(1)),
+            },
+        );
+        assert!(fx.iter().any(|e| matches!(
+            e,
+            Effect::Audit {
+                kind: "step_run_result",
+                ..
+            }
+        )));
+        assert!(st.step_runs[0].last.as_ref().is_some_and(|r| r.ok));
+    }
+
+    #[test]
+    fn phase_rules_read_the_phase_from_signals() {
+        let mut st = state();
+        assert_eq!(st.derived_phase(), None, "no data: no phase");
+        update(
+            &mut st,
+            Msg::Poll(PollResult {
+                source: "flags".into(),
+                at: t(1),
+                latency_ms: 1,
+                outcome: PollOutcome::Json {
+                    status: 200,
+                    body: serde_json::json!({"v1": false}),
+                },
+            }),
+        );
+        assert_eq!(st.derived_phase(), Some("rolled back"));
     }
 }

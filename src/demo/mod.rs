@@ -21,13 +21,50 @@ fn parse_scenario(s: &str) -> Result<Scenario, String> {
 
 /// Load the demo config against a simulator at `base_url` with `token`.
 pub fn demo_config(base_url: &str, token: &str) -> Result<crate::config::Config, String> {
+    load_against(DEMO_CONFIG, "<demo config>", base_url, token)
+}
+
+/// A config text pointed at the simulator: WARROOM_URL is its address, ADMIN_TOKEN its token.
+pub fn load_against(
+    text: &str,
+    name: &str,
+    base_url: &str,
+    token: &str,
+) -> Result<crate::config::Config, String> {
     let env = |k: &str| match k {
         "WARROOM_URL" => Some(base_url.to_string()),
         "ADMIN_TOKEN" => Some(token.to_string()),
         _ => None,
     };
-    crate::config::load::load_str_with_env(DEMO_CONFIG, "<demo config>", &env)
-        .map_err(|e| format!("the bundled demo config is invalid (a bug): {e}"))
+    crate::config::load::load_str_with_env(text, name, &env)
+        .map_err(|e| format!("the bundled config {name} is invalid (a bug): {e}"))
+}
+
+/// The config a demo of `profile` watches: the tuned demo for brokers, else the preset,
+/// polled briskly so the drill moves at demo pace.
+pub fn profile_config(
+    profile: &str,
+    base_url: &str,
+    token: &str,
+) -> Result<crate::config::Config, String> {
+    if profile == "brokers" {
+        return demo_config(base_url, token);
+    }
+    let text =
+        crate::presets::get(profile).ok_or_else(|| format!("no preset for profile `{profile}`"))?;
+    let mut cfg = load_against(text, &format!("<preset {profile}>"), base_url, token)?;
+    use crate::config::Dur;
+    use std::time::Duration;
+    for s in &mut cfg.sources {
+        s.interval = Dur(Duration::from_secs(2));
+        s.timeout = Dur(Duration::from_millis(1500));
+        s.connect_timeout = Some(Dur(Duration::from_millis(500)));
+    }
+    for sig in &mut cfg.signals {
+        sig.stale_after = None;
+    }
+    cfg.cutover.t0 = None;
+    Ok(cfg)
 }
 
 pub async fn run(a: DemoArgs) -> Result<i32, String> {
@@ -44,7 +81,13 @@ pub async fn run(a: DemoArgs) -> Result<i32, String> {
         None => opts.script = Some(DEMO_SCRIPT.parse::<Script>().map_err(|e| e.to_string())?),
     }
     let sim = sim::start(opts).await.map_err(|e| e.to_string())?;
-    let cfg = demo_config(&sim.base_url(), &token)?;
+    let cfg = match profile_config(&a.profile, &sim.base_url(), &token) {
+        Ok(c) => c,
+        Err(e) => {
+            sim.shutdown().await;
+            return Err(e);
+        }
+    };
     let mut ui = a.ui.clone();
     if ui.t0.is_none() {
         ui.t0 = Some((Utc::now() + chrono::Duration::seconds(60)).to_rfc3339());

@@ -123,6 +123,10 @@ impl<'a> View<'a> {
 
     /// The phase: the latest `phase` named at or before the current step, else its title.
     pub fn phase(&self) -> Option<&'a str> {
+        // A phase read from the system itself (cohortlens's flags) beats the timeline's.
+        if let Some(p) = self.s.derived_phase() {
+            return Some(p);
+        }
         let cur = self.current?;
         let steps = &self.s.cfg.steps;
         let at = steps[cur].at.0;

@@ -26,7 +26,7 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
         Some(Modal::Confirm(c)) => {
             let danger = match c.kind {
                 ConfirmKind::Action(i) => v.s.cfg.actions.get(i).is_some_and(|a| a.danger),
-                ConfirmKind::MarkT0 => false,
+                ConfirmKind::MarkT0 | ConfirmKind::StepRun(_) => false,
                 ConfirmKind::SignOff { go, .. } => !go,
             };
             let frame_style = if danger { v.t.danger() } else { v.t.accent() };

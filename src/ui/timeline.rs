@@ -3,6 +3,7 @@
 
 use super::{countdown, panel, Pen, View};
 use crate::app::Focus;
+use crate::app::RunState;
 use crate::config::duration::format_offset;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -141,8 +142,45 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
                         }
                     }
                 }
-                let room = p.room();
+                // A step's script: its state, or its evidence once it ran.
+                let script = st.run.as_ref().map(|_| {
+                    let r = &v.s.step_runs[i];
+                    match (&r.state, &r.last) {
+                        (RunState::InFlight { since }, _) => (
+                            format!(" [running {}]", super::age(v.now(), *since)),
+                            t.warn(),
+                        ),
+                        (_, Some(rep)) if rep.ok => (format!(" [{}]", rep.summary), t.ok()),
+                        (_, Some(rep)) => (format!(" [FAILED {}]", rep.summary), t.crit()),
+                        _ => (" [! to run]".to_string(), t.muted()),
+                    }
+                });
+                let expect = (is_current && !st.expect.is_empty()).then(|| {
+                    let unmet: Vec<String> = st
+                        .expect
+                        .iter()
+                        .filter(|c| {
+                            !v.s.engine.rows.iter().any(|r| {
+                                v.s.engine.signal(r).id == c.signal
+                                    && matches!(r.status, crate::engine::Status::Band(_))
+                                    && r.value.as_ref().is_some_and(|x| c.is.holds(x))
+                            })
+                        })
+                        .map(|c| format!("{} {}", c.signal, c.is))
+                        .collect();
+                    if unmet.is_empty() {
+                        (" [expect ok]".to_string(), t.ok())
+                    } else {
+                        (format!(" [expect: {}]", unmet.join(", ")), t.warn())
+                    }
+                });
+                let tail_w = script.as_ref().map_or(0, |(s, _)| super::width(s))
+                    + expect.as_ref().map_or(0, |(s, _)| super::width(s));
+                let room = p.room().saturating_sub(tail_w).max(8);
                 p.put_fit(&st.title, room, style, g.ellipsis);
+                for (text, st_) in script.into_iter().chain(expect) {
+                    p.put(&text, st_);
+                }
             }
             Item::Check(i, j) => {
                 let selected = focused && v.s.selected_item == (i, j);
