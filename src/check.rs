@@ -6,8 +6,9 @@
 //! required source (2, config/usage errors, is decided before we get here).
 
 use crate::config::Config;
-use crate::engine::{Band, Engine, EventKind, Row, Status};
+use crate::engine::{Band, Engine, EventKind, PollSummary, Row, Status};
 use crate::poll::{poll_once, Clients, PollSetupError};
+use crate::record::Line;
 use crate::sample::{PollResult, Ts};
 use chrono::Utc;
 use serde::Serialize;
@@ -28,6 +29,10 @@ pub struct CheckOptions {
     /// Time between polls in a window (default: 60 s, as the runbook's monitor).
     pub interval: Duration,
     pub format: Format,
+    /// `--record FILE`. A window is recorded even without it (to a temporary file) so
+    /// the report's summary can close the output.
+    pub record: Option<std::path::PathBuf>,
+    pub redact: crate::session::Redact,
 }
 
 pub const EXIT_OK: i32 = 0;
@@ -64,7 +69,7 @@ struct SourceLine<'a> {
 
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
-enum Line<'a> {
+enum CheckLine<'a> {
     Poll {
         seq: u32,
         at: Ts,
@@ -78,6 +83,8 @@ enum Line<'a> {
         polls: u32,
         breaches: Vec<String>,
         sources_without_data: Vec<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        report_verdict: Option<String>,
     },
 }
 
@@ -119,6 +126,23 @@ pub async fn run_check(opts: CheckOptions, out: &mut dyn Write) -> Result<i32, P
         Engine::new(Arc::clone(&opts.cfg), start)
     };
     let deadline = opts.window.map(|w| tokio::time::Instant::now() + w);
+    let temp = (opts.record.is_none() && opts.window.is_some())
+        .then(|| std::env::temp_dir().join(format!("warroom-check-{}.jsonl", std::process::id())));
+    let record_path = opts.record.clone().or(temp.clone());
+    let recorder = match &record_path {
+        Some(p) => match crate::record::Recorder::create(p, opts.redact.clone()) {
+            Ok(r) => {
+                let ctx = crate::audit::AuditContext::current();
+                r.write(crate::session::header_line(&opts.cfg, None, &ctx, start));
+                Some(r)
+            }
+            Err(e) => {
+                let _ = writeln!(out, "warning: {e}; not recording");
+                None
+            }
+        },
+        None => None,
+    };
     let mut seq = 0u32;
     let mut breached: Vec<String> = Vec::new();
     loop {
@@ -127,11 +151,24 @@ pub async fn run_check(opts: CheckOptions, out: &mut dyn Write) -> Result<i32, P
         let mut now = Utc::now();
         for r in &results {
             now = now.max(r.at);
+            if let Some(rec) = &recorder {
+                let readings = engine.readings(r);
+                rec.write(Line::poll(&readings, PollSummary::of(r), &opts.cfg));
+            }
             for ev in engine.ingest(r) {
+                if let Some(rec) = &recorder {
+                    rec.write(Line::event(&ev));
+                }
                 note_breach(&engine, &ev.kind, &mut breached);
             }
         }
+        if let Some(rec) = &recorder {
+            rec.write(Line::Clock { at: now });
+        }
         for ev in engine.tick(now) {
+            if let Some(rec) = &recorder {
+                rec.write(Line::event(&ev));
+            }
             note_breach(&engine, &ev.kind, &mut breached);
         }
         for r in engine.critical_breaches() {
@@ -173,15 +210,31 @@ pub async fn run_check(opts: CheckOptions, out: &mut dyn Write) -> Result<i32, P
         ("ok", EXIT_OK)
     };
     let mode = if single { "single-sample" } else { "window" };
+    if let Some(rec) = recorder {
+        rec.finish(now, "check finished");
+    }
+    // A window's output ends with the report's summary: the runbook's evidence in one command.
+    let report = if opts.window.is_some() {
+        record_path
+            .as_deref()
+            .and_then(|p| crate::record::read(p).ok())
+            .and_then(|r| crate::report::build(r).ok())
+    } else {
+        None
+    };
+    if let Some(t) = &temp {
+        let _ = std::fs::remove_file(t);
+    }
     match opts.format {
         Format::Json => {
-            let line = Line::Summary {
+            let line = CheckLine::Summary {
                 verdict,
                 exit_code: code,
                 mode,
                 polls: seq,
                 breaches,
                 sources_without_data: missing,
+                report_verdict: report.as_ref().map(|r| r.verdict.clone()),
             };
             let _ = writeln!(out, "{}", serde_json::to_string(&line).unwrap_or_default());
         }
@@ -197,6 +250,24 @@ pub async fn run_check(opts: CheckOptions, out: &mut dyn Write) -> Result<i32, P
             }
             for m in &missing {
                 let _ = writeln!(out, "  no data from required source {m}");
+            }
+            if let Some(r) = &report {
+                let _ = writeln!(out, "report: {}", r.verdict);
+                for b in &r.breaches {
+                    let _ = writeln!(
+                        out,
+                        "  breach: {} {} → {} ({}), worst {}, {}",
+                        b.signal,
+                        b.start,
+                        b.end.as_deref().unwrap_or("ongoing"),
+                        b.duration,
+                        b.worst.as_deref().unwrap_or("—"),
+                        b.threshold
+                    );
+                }
+                if let Some(p) = &opts.record {
+                    let _ = writeln!(out, "  full evidence: warroom report {}", p.display());
+                }
             }
             let _ = writeln!(out, "exit {code}");
         }
@@ -221,7 +292,7 @@ fn note_breach(engine: &Engine, kind: &EventKind, breached: &mut Vec<String>) {
 fn write_poll(out: &mut dyn Write, format: Format, seq: u32, at: Ts, engine: &Engine) {
     match format {
         Format::Json => {
-            let line = Line::Poll {
+            let line = CheckLine::Poll {
                 seq,
                 at,
                 rows: engine.rows.iter().map(row_line).collect(),

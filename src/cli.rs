@@ -48,6 +48,16 @@ pub enum Command {
         after_help = "Examples:\n  warroom check -c cutover.toml\n  warroom check -c cutover.toml --window 30m --interval 60s\n  warroom check -c cutover.toml --format json | jq .\n\nExit codes: 0 all within thresholds, 1 a critical breach, 2 config/usage error, 3 no data from a required source."
     )]
     Check(CheckArgs),
+    /// The evidence report of a recorded session (Markdown or JSON).
+    #[command(
+        after_help = "Examples:\n  warroom report session.jsonl > docs/cutover-checklist-final.md\n  warroom report session.jsonl --format json | jq .verdict"
+    )]
+    Report(ReportArgs),
+    /// The dashboard, replaying a recording (read-only): Space pauses, ← → seek 10 s, Shift 60 s.
+    #[command(
+        after_help = "Examples:\n  warroom replay session.jsonl\n  warroom replay session.jsonl --speed 10"
+    )]
+    Replay(ReplayArgs),
     /// Print a complete, commented starter config for one of the seed systems.
     #[command(
         after_help = "Examples:\n  warroom init --list\n  warroom init --preset brokers > cutover.toml\n  WARROOM_URL=http://localhost:5000 ADMIN_TOKEN=... warroom check -c <(warroom init --preset brokers)"
@@ -84,6 +94,9 @@ pub struct UiArgs {
     /// The shared audit log (JSON lines); default: $XDG_STATE_HOME/warroom/<cutover>/audit.jsonl.
     #[arg(long, value_name = "FILE")]
     pub audit_log: Option<PathBuf>,
+    /// Record every sample, event and act to this file (JSON lines) for `report` and `replay`.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -146,6 +159,34 @@ pub struct CheckArgs {
     pub format: Format,
     #[arg(long, value_name = "FILE")]
     pub log_file: Option<PathBuf>,
+    /// Record every poll and event to this file (JSON lines), for `warroom report`.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Md,
+    Json,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ReportArgs {
+    /// A recording made with --record.
+    pub file: PathBuf,
+    #[arg(long, value_enum, default_value = "md")]
+    pub format: ReportFormat,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ReplayArgs {
+    /// A recording made with --record.
+    pub file: PathBuf,
+    /// Playback speed (1 = real time).
+    #[arg(long, default_value = "1")]
+    pub speed: f64,
+    #[command(flatten)]
+    pub ui: UiArgs,
 }
 
 #[derive(Debug, Args, Clone)]

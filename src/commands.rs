@@ -19,6 +19,15 @@ pub async fn run(cli: Cli) -> i32 {
         Some(Command::Check(a)) => check(a).await,
         Some(Command::Validate(a)) => validate(a),
         Some(Command::Init(a)) => init(a),
+        Some(Command::Report(a)) => {
+            let mut out = std::io::stdout().lock();
+            crate::report::run(
+                &a.file,
+                a.format == crate::cli::ReportFormat::Json,
+                &mut out,
+            )
+        }
+        Some(Command::Replay(a)) => replay(a).await,
         Some(Command::Demo(a)) => crate::demo::run(a).await,
         Some(Command::Sim(a)) => crate::demo::run_sim(a).await,
     };
@@ -112,6 +121,7 @@ pub async fn dashboard(cfg: Config, config_text: Option<&str>, ui: &UiArgs) -> R
         audit_log: ui.audit_log.clone(),
         redact,
         warnings,
+        record: ui.record.clone(),
     })
     .await
     .map_err(|e| e.to_string())?;
@@ -161,7 +171,7 @@ async fn check(a: CheckArgs) -> Result<i32, String> {
     crate::logging::init(a.log_file.as_deref())?;
     let mut cfg = load_config(&a.config)?;
     let text = std::fs::read_to_string(&a.config).ok();
-    let (_redact, warnings) = secure(&mut cfg, text.as_deref())?;
+    let (redact, warnings) = secure(&mut cfg, text.as_deref())?;
     for w in warnings {
         eprintln!("warning: {w}");
     }
@@ -182,11 +192,32 @@ async fn check(a: CheckArgs) -> Result<i32, String> {
             window,
             interval,
             format: a.format,
+            record: a.record.clone(),
+            redact,
         },
         &mut out,
     )
     .await
     .map_err(|e| e.to_string())
+}
+
+async fn replay(a: crate::cli::ReplayArgs) -> Result<i32, String> {
+    crate::logging::init(a.ui.log_file.as_deref())?;
+    if !(a.speed > 0.0 && a.speed.is_finite()) {
+        return Err("--speed must be a positive number".into());
+    }
+    let rec = crate::record::read(&a.file).map_err(|e| e.to_string())?;
+    for (n, why) in &rec.bad {
+        eprintln!("warning: {}: line {n}: {why}; skipped", a.file.display());
+    }
+    let replayer = crate::replay::Replayer::new(rec)?;
+    if !std::io::stdout().is_terminal() {
+        return Err("stdout is not a terminal: replay needs one; for the evidence use `warroom report FILE`".into());
+    }
+    let theme = load_theme(&a.ui, replayer.config())?;
+    crate::runtime::run_replay(replayer, theme, a.speed)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 fn init(a: InitArgs) -> Result<i32, String> {

@@ -218,6 +218,47 @@ use chrono::Duration as CDur;
 use serde_json::Value as Json;
 use std::sync::Arc;
 
+/// A poll without its body: what the source did.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PollSummary {
+    pub source: String,
+    pub at: Ts,
+    pub latency_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// Why the poll failed (None: it answered with JSON).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl PollSummary {
+    pub fn of(p: &PollResult) -> Self {
+        let (status, error) = match &p.outcome {
+            PollOutcome::Json { status, .. } => (Some(*status), None),
+            PollOutcome::Failed { status, reason } => (*status, Some(reason.clone())),
+        };
+        PollSummary {
+            source: p.source.clone(),
+            at: p.at,
+            latency_ms: p.latency_ms,
+            status,
+            error,
+        }
+    }
+}
+
+/// One row's reading from one poll.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowReading {
+    /// Index into `Config::signals`.
+    pub signal: usize,
+    pub key: String,
+    /// The `each` element's name, for a new row's label.
+    pub name: Option<String>,
+    pub critical: bool,
+    pub reading: Reading,
+}
+
 /// A signal with its paths compiled once.
 #[derive(Debug, Clone)]
 pub(crate) struct Compiled {
@@ -361,15 +402,42 @@ impl Engine {
 
     /// Feed one poll result. Returns the events it caused.
     pub fn ingest(&mut self, poll: &PollResult) -> Vec<Event> {
+        let readings = self.readings(poll);
+        self.ingest_readings(&PollSummary::of(poll), readings)
+    }
+
+    /// What one poll means for each row of its source's signals (pure: nothing changes).
+    /// A recording keeps these, so a replay feeds the engine exactly what it saw live.
+    pub fn readings(&self, poll: &PollResult) -> Vec<RowReading> {
+        let mut out = Vec::new();
+        for (si, sig) in self.cfg.signals.iter().enumerate() {
+            if sig.source != poll.source {
+                continue;
+            }
+            for (key, name, critical, reading) in self.extract(si, sig, poll) {
+                out.push(RowReading {
+                    signal: si,
+                    key,
+                    name,
+                    critical,
+                    reading,
+                });
+            }
+        }
+        out
+    }
+
+    /// Apply a poll given as its summary and its readings (live, or from a recording).
+    pub fn ingest_readings(&mut self, poll: &PollSummary, readings: Vec<RowReading>) -> Vec<Event> {
         let mut events = Vec::new();
         let at = poll.at;
         if let Some(src) = self.sources.iter_mut().find(|s| s.id == poll.source) {
             src.polls += 1;
             src.last_poll = Some(at);
             src.last_latency_ms = Some(poll.latency_ms);
-            match &poll.outcome {
-                PollOutcome::Json { status, .. } => {
-                    src.last_status = Some(*status);
+            match &poll.error {
+                None => {
+                    src.last_status = poll.status;
                     if src.consecutive_errors > 0 {
                         events.push(Event {
                             at,
@@ -388,8 +456,8 @@ impl Engine {
                     src.last_ok = Some(at);
                     src.last_error = None;
                 }
-                PollOutcome::Failed { status, reason } => {
-                    src.last_status = *status;
+                Some(reason) => {
+                    src.last_status = poll.status;
                     src.errors += 1;
                     src.consecutive_errors += 1;
                     // Announce the first failure and a change of reason, not every poll.
@@ -408,19 +476,16 @@ impl Engine {
                 }
             }
         }
-        let cfg = Arc::clone(&self.cfg);
-        for (si, sig) in cfg.signals.iter().enumerate() {
-            if sig.source != poll.source {
+        for r in readings {
+            if r.signal >= self.cfg.signals.len() {
                 continue;
             }
-            for (key, name, critical, reading) in self.extract(si, sig, poll) {
-                let idx = match self.row_index(&key) {
-                    Some(i) => i,
-                    None => self.add_row(si, key, name.as_deref(), critical, at),
-                };
-                self.rows[idx].critical = critical;
-                self.apply(idx, reading, at, &mut events);
-            }
+            let idx = match self.row_index(&r.key) {
+                Some(i) => i,
+                None => self.add_row(r.signal, r.key, r.name.as_deref(), r.critical, at),
+            };
+            self.rows[idx].critical = r.critical;
+            self.apply(idx, r.reading, at, &mut events);
         }
         self.refresh_baselines();
         self.evaluate_time(at, &mut events);

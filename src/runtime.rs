@@ -26,6 +26,7 @@ pub struct WatchOptions {
     pub redact: Redact,
     /// Shown as warnings in the events panel at start (e.g. a group-readable token file).
     pub warnings: Vec<String>,
+    pub record: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +85,7 @@ pub async fn run_watch(opts: WatchOptions) -> Result<i32, RunError> {
         audit_log: opts.audit_log,
         redact: opts.redact,
         now: Utc::now(),
+        record: opts.record,
     })
     .await?;
     for w in opts.warnings {
@@ -154,7 +156,14 @@ pub async fn run_watch(opts: WatchOptions) -> Result<i32, RunError> {
         }
     };
     drop(guard);
-    session.shutdown();
+    let why = match code {
+        0 => "quit",
+        129 => "terminal gone (SIGHUP or closed)",
+        130 => "SIGINT",
+        143 => "SIGTERM",
+        _ => "error",
+    };
+    session.shutdown_because(why);
     Ok(code)
 }
 
@@ -163,4 +172,89 @@ async fn sleep_until_opt(at: Option<Instant>) {
         Some(t) => tokio::time::sleep_until(t).await,
         None => std::future::pending().await,
     }
+}
+
+/// `warroom replay`: the dashboard fed from a recording at `speed`, read-only.
+/// Space pauses, ← → seek 10 s (Shift: 60 s), the T-clock follows the recorded time.
+pub async fn run_replay(
+    mut rp: crate::replay::Replayer,
+    theme: Theme,
+    speed: f64,
+) -> Result<i32, RunError> {
+    use crossterm::event::{KeyCode, KeyModifiers};
+    let mut sigterm = signal(SignalKind::terminate()).map_err(RunError::Signals)?;
+    let mut sighup = signal(SignalKind::hangup()).map_err(RunError::Signals)?;
+    let mut sigint = signal(SignalKind::interrupt()).map_err(RunError::Signals)?;
+    let mut guard = TerminalGuard::enter().map_err(RunError::Terminal)?;
+    let mut keys_in = EventStream::new();
+    let mut frame = tokio::time::interval(Duration::from_millis(100));
+    frame.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let (start, end) = (rp.start(), rp.end());
+    let mut pos = start;
+    let mut paused = false;
+    let mut last = Instant::now();
+    rp.seek(pos);
+    let code = loop {
+        let wall = last.elapsed();
+        last = Instant::now();
+        if !paused && pos < end {
+            let adv = chrono::Duration::milliseconds((wall.as_secs_f64() * speed * 1000.0) as i64);
+            pos = (pos + adv).min(end);
+            rp.seek(pos);
+        }
+        let status = if pos >= end {
+            "REPLAY ended".to_string()
+        } else if paused {
+            "REPLAY paused".to_string()
+        } else {
+            format!("REPLAY ×{speed}")
+        };
+        rp.state.notice = Some(crate::app::Notice {
+            text: format!(
+                "{status} · {} / {} · Space pause · ← → seek 10s (Shift 60s) · q quit",
+                pos.format("%H:%M:%S"),
+                end.format("%H:%M:%S")
+            ),
+            at: rp.state.now,
+        });
+        let state = &rp.state;
+        if terminal::draw(&mut guard.term, |f| crate::ui::render(f, state, &theme)).is_err() {
+            break 129;
+        }
+        if rp.state.quit {
+            break 0;
+        }
+        tokio::select! {
+            biased;
+            _ = sigint.recv() => break 130,
+            _ = sigterm.recv() => break 143,
+            _ = sighup.recv() => break 129,
+            ev = keys_in.next() => match ev {
+                Some(Ok(CEvent::Key(k))) if k.kind != crossterm::event::KeyEventKind::Release => {
+                    let step = if k.modifiers.contains(KeyModifiers::SHIFT) { 60 } else { 10 };
+                    match k.code {
+                        KeyCode::Char(' ') => paused = !paused,
+                        KeyCode::Left => {
+                            pos = (pos - chrono::Duration::seconds(step)).max(start);
+                            rp.seek(pos);
+                        }
+                        KeyCode::Right => {
+                            pos = (pos + chrono::Duration::seconds(step)).min(end);
+                            rp.seek(pos);
+                        }
+                        _ => {
+                            if let Some(a) = keys::action_for(k, false) {
+                                let _ = crate::app::update(&mut rp.state, Msg::Action(a));
+                            }
+                        }
+                    }
+                }
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => break 129,
+            },
+            _ = frame.tick() => {}
+        }
+    };
+    drop(guard);
+    Ok(code)
 }

@@ -6,7 +6,9 @@ use crate::action::{self, Attempt};
 use crate::app::{update, Effect, Msg, Remote, Report, State};
 use crate::audit::{spawn_tail_from, AuditContext, AuditRecord, AuditTail, AuditWriter, TailFrom};
 use crate::config::Config;
+use crate::engine::PollSummary;
 use crate::poll::{spawn_pollers, Clients, PollSetupError, Pollers};
+use crate::record::{Line, Recorder};
 use crate::sample::Ts;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -28,6 +30,8 @@ pub struct SessionOptions {
     pub audit_log: Option<PathBuf>,
     pub redact: Redact,
     pub now: Ts,
+    /// `--record FILE`: every sample, event and act as JSON lines.
+    pub record: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +40,8 @@ pub enum SessionError {
     Poll(#[from] PollSetupError),
     #[error("{0} — choose another file with --audit-log, or use --read-only")]
     Audit(#[from] crate::audit::AuditError),
+    #[error(transparent)]
+    Record(#[from] crate::record::RecordError),
 }
 
 pub struct Session {
@@ -48,6 +54,9 @@ pub struct Session {
     audit_thread: Option<std::thread::JoinHandle<()>>,
     tasks: Vec<JoinHandle<()>>,
     pub audit_path: PathBuf,
+    recorder: Option<Recorder>,
+    /// `state.event_seq` already recorded.
+    recorded_events: u64,
 }
 
 impl Session {
@@ -108,6 +117,14 @@ impl Session {
             }
         }));
 
+        let recorder = match &opts.record {
+            Some(path) => {
+                let r = Recorder::create(path, Arc::clone(&opts.redact))?;
+                r.write(header_line(&opts.cfg, opts.t0, &ctx, opts.now));
+                Some(r)
+            }
+            None => None,
+        };
         let mut state = State::new(Arc::clone(&opts.cfg), opts.now, opts.t0, opts.user);
         state.read_only |= opts.read_only;
         state.session = ctx.session.clone();
@@ -129,6 +146,8 @@ impl Session {
                 audit_thread,
                 tasks,
                 audit_path,
+                recorder,
+                recorded_events: 0,
             },
             rx,
         ))
@@ -136,15 +155,43 @@ impl Session {
 
     /// Apply one message and carry out what it asks for.
     pub fn handle(&mut self, msg: Msg) {
+        if let Some(r) = &self.recorder {
+            record_input(r, &self.state, &msg);
+        }
         for fx in update(&mut self.state, msg) {
             self.run(fx);
         }
+        self.record_events();
+    }
+
+    fn record_events(&mut self) {
+        let Some(r) = &self.recorder else { return };
+        let new = self.state.event_seq - self.recorded_events;
+        let n = self.state.events.len();
+        for e in self
+            .state
+            .events
+            .iter()
+            .skip(n.saturating_sub(new as usize))
+        {
+            r.write(Line::event(e));
+        }
+        self.recorded_events = self.state.event_seq;
     }
 
     fn run(&mut self, fx: Effect) {
         match fx {
             Effect::Audit { kind, details } => {
                 let rec = self.ctx.record(kind, details);
+                if let Some(r) = &self.recorder {
+                    r.write(Line::Audit {
+                        at: self.state.now,
+                        user: rec.user.clone(),
+                        host: rec.host.clone(),
+                        kind: rec.kind.clone(),
+                        details: rec.details.clone(),
+                    });
+                }
                 let sent = self.audit_tx.as_ref().is_some_and(|t| t.send(rec).is_ok());
                 if !sent && !self.state.read_only {
                     self.handle(Msg::AuditFailed("the audit writer has stopped".into()));
@@ -211,7 +258,15 @@ impl Session {
     }
 
     /// Stop the tasks and let the audit writer finish what is queued.
-    pub fn shutdown(mut self) {
+    pub fn shutdown(self) {
+        self.shutdown_because("quit");
+    }
+
+    /// As `shutdown`, saying why in the recording's end line.
+    pub fn shutdown_because(mut self, reason: &str) {
+        if let Some(r) = self.recorder.take() {
+            r.finish(self.state.now, reason);
+        }
         self.pollers.abort();
         for t in &self.tasks {
             t.abort();
@@ -232,6 +287,39 @@ fn report_of(out: &action::ActionOutcome, by: String) -> Report {
         at: out.started_at,
         duration_ms: out.duration_ms,
         by,
+    }
+}
+
+/// The recording's first line: who, where, and the config as it ran (redacted on write).
+pub fn header_line(cfg: &Config, t0: Option<Ts>, ctx: &AuditContext, now: Ts) -> Line {
+    Line::Header {
+        at: now,
+        warroom: env!("CARGO_PKG_VERSION").into(),
+        host: ctx.host.clone(),
+        user: ctx.user.clone(),
+        cutover: cfg.cutover.name.clone(),
+        environment: cfg.cutover.environment.clone(),
+        t0,
+        config: serde_json::to_value(cfg).unwrap_or_default(),
+    }
+}
+
+/// Inputs are recorded before they are applied, so a replay feeds the same sequence.
+fn record_input(r: &Recorder, state: &State, msg: &Msg) {
+    match msg {
+        Msg::Poll(p) => {
+            let readings = state.engine.readings(p);
+            r.write(Line::poll(&readings, PollSummary::of(p), &state.cfg));
+        }
+        Msg::Tick(at) => r.write(Line::Clock { at: *at }),
+        Msg::Remote(rm) => r.write(Line::Audit {
+            at: rm.at,
+            user: rm.user.clone(),
+            host: rm.host.clone(),
+            kind: rm.kind.clone(),
+            details: rm.details.clone(),
+        }),
+        _ => {}
     }
 }
 

@@ -18,6 +18,8 @@ async fn check_once(scenario: Scenario) -> (i32, Vec<serde_json::Value>, warroom
             window: None,
             interval: Duration::from_secs(60),
             format: Format::Json,
+            record: None,
+            redact: std::sync::Arc::new(|s: &str| s.to_string()),
         },
         &mut out,
     )
@@ -156,6 +158,8 @@ async fn window_applies_trip_rules_and_prints_a_line_per_poll() {
             window: Some(Duration::from_millis(2_500)),
             interval: Duration::from_secs(1),
             format: Format::Text,
+            record: None,
+            redact: std::sync::Arc::new(|s: &str| s.to_string()),
         },
         &mut out,
     )

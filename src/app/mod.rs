@@ -55,6 +55,8 @@ pub enum Action {
 pub enum Msg {
     Action(Action),
     Poll(PollResult),
+    /// A poll as recorded: what the source did and what each row read (replay).
+    Readings(crate::engine::PollSummary, Vec<crate::engine::RowReading>),
     /// The clock: the app's notion of now.
     Tick(Ts),
     /// The terminal changed size; only a redraw is needed.

@@ -40,6 +40,8 @@ pub struct State {
     /// None until set by config, `--t0` or a mark.
     pub t0: Option<Ts>,
     pub events: VecDeque<Event>,
+    /// How many events were ever pushed (the panel keeps the last `EVENT_CAP`).
+    pub event_seq: u64,
     /// `ticks[step][item]`.
     pub ticks: Vec<Vec<Option<Tick>>>,
     pub focus: Focus,
@@ -86,6 +88,7 @@ impl State {
             now,
             t0,
             events: VecDeque::new(),
+            event_seq: 0,
             ticks,
             focus: Focus::default(),
             selected_signal: 0,

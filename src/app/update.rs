@@ -46,6 +46,14 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             push_events(state, ev);
             state.dirty = true;
         }
+        Msg::Readings(summary, readings) => {
+            if summary.at > state.now {
+                state.now = summary.at;
+            }
+            let ev = state.engine.ingest_readings(&summary, readings);
+            push_events(state, ev);
+            state.dirty = true;
+        }
         Msg::Resize => state.dirty = true,
         Msg::Paste(text) => {
             if let Some(Modal::Confirm(c)) = &mut state.modal {
@@ -93,6 +101,7 @@ fn push_events(state: &mut State, events: Vec<Event>) {
     for e in events {
         tracing::info!(target: "warroom::events", "{}", e.text);
         state.events.push_back(e);
+        state.event_seq += 1;
     }
     // Newest at the back; the panel reads it back to front.
     while state.events.len() > EVENT_CAP {

@@ -163,6 +163,30 @@ impl<'de> Deserialize<'de> for Offset {
     }
 }
 
+// Written back as the human form, so a recording's config reads like the file.
+impl serde::Serialize for Dur {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let ms = self.0.as_millis();
+        s.serialize_str(&if ms % 1000 == 0 {
+            format!("{}s", ms / 1000)
+        } else {
+            format!("{ms}ms")
+        })
+    }
+}
+
+impl serde::Serialize for Offset {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let sign = if self.0 < 0 { "-" } else { "+" };
+        let ms = self.0.unsigned_abs();
+        s.serialize_str(&if ms % 1000 == 0 {
+            format!("{sign}{}s", ms / 1000)
+        } else {
+            format!("{sign}{ms}ms")
+        })
+    }
+}
+
 impl Dur {
     pub fn as_ms(&self) -> i64 {
         self.0.as_millis() as i64

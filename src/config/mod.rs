@@ -15,10 +15,10 @@ pub use load::{load_file, load_str, load_str_with_env, ConfigError, Problem};
 pub use report::{run_validate, validate_text};
 
 use crate::condition::Condition;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub cutover: Cutover,
@@ -36,7 +36,7 @@ pub struct Config {
 
 /// An operator action (SPEC §5): a request or a command, fired only after the
 /// confirmation phrase is typed, once, audited and verified.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ActionCfg {
     pub id: String,
@@ -63,7 +63,7 @@ impl ActionCfg {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RequestCfg {
     #[serde(default = "default_method")]
@@ -91,7 +91,7 @@ fn default_action_timeout() -> Dur {
     Dur(std::time::Duration::from_secs(10))
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CommandCfg {
     /// The program and its arguments, never a shell string.
@@ -110,7 +110,7 @@ fn default_command_timeout() -> Dur {
 }
 
 /// After success: poll these conditions at 1 s until all hold or `within` passes.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyCfg {
     pub within: Dur,
@@ -118,7 +118,7 @@ pub struct VerifyCfg {
     pub conditions: Vec<VerifyCond>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyCond {
     /// A signal id (every row of an `each` signal must hold).
@@ -127,7 +127,7 @@ pub struct VerifyCond {
     pub is: Condition,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Cutover {
     pub name: String,
@@ -154,7 +154,7 @@ pub struct Cutover {
     pub phase_rules: Vec<PhaseRule>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PhaseRule {
     pub name: String,
@@ -172,7 +172,7 @@ fn default_rollback_key() -> String {
     "R".into()
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RollbackWhen {
     /// Any `critical` signal in `crit` for at least this long (default 0: at once).
@@ -187,13 +187,13 @@ fn one() -> usize {
     1
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SourceKind {
     Http,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Source {
     pub id: String,
@@ -246,7 +246,7 @@ fn yes() -> bool {
     true
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SignalKind {
     /// A state (bool, string or number) whose changes are events.
@@ -258,7 +258,7 @@ pub enum SignalKind {
 }
 
 /// Which band a no-data state counts as once it has lasted `stale_after`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum NoDataPolicy {
     Ok,
@@ -268,7 +268,7 @@ pub enum NoDataPolicy {
 }
 
 /// What the thresholds look at: the value itself or its delta to the baseline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum JudgeOn {
     #[default]
@@ -279,7 +279,7 @@ pub enum JudgeOn {
     DeltaPct,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Advice {
     #[serde(default)]
@@ -290,7 +290,7 @@ pub struct Advice {
     pub crit: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Signal {
     pub id: String,
@@ -352,7 +352,7 @@ impl Signal {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
     pub at: Offset,
@@ -373,7 +373,7 @@ pub struct Step {
     pub expect: Vec<VerifyCond>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Ui {
     #[serde(default)]

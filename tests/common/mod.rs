@@ -61,6 +61,16 @@ pub async fn session(
     audit: &std::path::Path,
     read_only: bool,
 ) -> (Session, tokio::sync::mpsc::Receiver<Msg>) {
+    session_recording(cfg, audit, read_only, None).await
+}
+
+/// As `session`, recording to `record`.
+pub async fn session_recording(
+    cfg: Arc<Config>,
+    audit: &std::path::Path,
+    read_only: bool,
+    record: Option<&std::path::Path>,
+) -> (Session, tokio::sync::mpsc::Receiver<Msg>) {
     let mut c = (*cfg).clone();
     let (redact, _warnings) = warroom::commands::secure(&mut c, None).expect("secrets");
     Session::start(SessionOptions {
@@ -71,6 +81,7 @@ pub async fn session(
         audit_log: Some(audit.to_path_buf()),
         redact,
         now: chrono::Utc::now(),
+        record: record.map(|p| p.to_path_buf()),
     })
     .await
     .expect("session starts")

@@ -1,0 +1,660 @@
+//! `warroom report FILE`: the evidence of a cutover, from its recording. The recording is
+//! replayed through the same engine as the live screen, so the report's bands and verdict
+//! are the screen's. Deterministic: the same recording gives the same bytes.
+
+use crate::engine::{Band, EventKind, Status};
+use crate::record::{Line, Recording};
+use crate::replay::Replayer;
+use crate::sample::{Ts, Value};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub cutover: String,
+    pub environment: Option<String>,
+    pub recorded_from: String,
+    pub recorded_to: String,
+    pub complete: bool,
+    pub t0_planned: Option<String>,
+    pub t0_actual: Option<String>,
+    pub people: Vec<String>,
+    pub steps: Vec<StepReport>,
+    pub breaches: Vec<Breach>,
+    pub actions: Vec<ActionReport>,
+    pub signals: Vec<SignalSummary>,
+    pub problems: Vec<String>,
+    pub verdict: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StepReport {
+    pub at: String,
+    pub title: String,
+    pub planned: Option<String>,
+    pub actual: Option<String>,
+    pub gate: Option<String>,
+    pub items: Vec<ItemReport>,
+    pub runs: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ItemReport {
+    pub text: String,
+    pub ticked_by: Option<String>,
+    pub at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Breach {
+    pub signal: String,
+    pub start: String,
+    pub end: Option<String>,
+    pub duration: String,
+    pub worst: Option<String>,
+    pub threshold: String,
+    pub critical: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionReport {
+    pub action: String,
+    pub by: String,
+    pub at: String,
+    pub attempt: u64,
+    pub request: String,
+    pub result: Option<String>,
+    pub verification: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SignalSummary {
+    pub row: String,
+    pub unit: Option<String>,
+    pub samples: usize,
+    pub min: Option<f64>,
+    pub median: Option<f64>,
+    pub p95: Option<f64>,
+    pub max: Option<f64>,
+    pub last: Option<String>,
+    /// Seconds spent in each state.
+    pub time_in: BTreeMap<String, i64>,
+}
+
+fn t(ts: Ts) -> String {
+    ts.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+fn hms(ts: Ts) -> String {
+    ts.format("%H:%M:%S").to_string()
+}
+
+fn span(d: chrono::Duration) -> String {
+    crate::config::duration::format_span(d)
+}
+
+fn pct(sorted: &[f64], p: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted.get(i).copied()
+}
+
+fn round(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// Build the report from a recording.
+pub fn build(rec: Recording) -> Result<Report, String> {
+    let problems: Vec<String> = rec
+        .bad
+        .iter()
+        .map(|(n, why)| format!("line {n}: {why}; skipped"))
+        .collect();
+    let complete = rec.ended && !rec.truncated_tail;
+    let mut rp = Replayer::new(rec)?;
+    let cfg = rp.config().clone();
+    let start = rp.start();
+    let (header_user, header_host, env) = match rp.recording().header() {
+        Some(Line::Header {
+            user,
+            host,
+            environment,
+            ..
+        }) => (user.clone(), host.clone(), environment.clone()),
+        _ => (String::new(), String::new(), None),
+    };
+    let mut people: BTreeSet<String> = BTreeSet::new();
+    people.insert(format!("{header_user}@{header_host}"));
+
+    // Walk the recording once, integrating time in each state and collecting values.
+    let mut values: BTreeMap<String, Vec<(Ts, f64)>> = BTreeMap::new();
+    let mut last_value: BTreeMap<String, String> = BTreeMap::new();
+    let mut time_in: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+    let mut prev_at = start;
+    let mut step_actual: BTreeMap<usize, Ts> = BTreeMap::new();
+    let mut actions: Vec<ActionReport> = Vec::new();
+    let mut runs: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    let mut t0_mark: Option<Ts> = None;
+    let lines = rp.recording().lines.clone();
+    for line in lines.iter().skip(1) {
+        let at = line.at().unwrap_or(prev_at);
+        if at > prev_at {
+            let dt = (at - prev_at).num_milliseconds();
+            for r in &rp.state.engine.rows {
+                *time_in
+                    .entry(r.key.clone())
+                    .or_default()
+                    .entry(r.status.word().to_string())
+                    .or_default() += dt;
+            }
+            prev_at = at;
+        }
+        match line {
+            Line::Poll { rows, poll } => {
+                for r in rows {
+                    if let Some(v) = &r.value {
+                        let scale = cfg
+                            .signals
+                            .iter()
+                            .find(|s| s.id == r.signal)
+                            .and_then(|s| s.scale)
+                            .unwrap_or(1.0);
+                        if let Value::Num(n) = v {
+                            values
+                                .entry(r.key.clone())
+                                .or_default()
+                                .push((poll.at, n * scale));
+                        }
+                        let shown = match v {
+                            Value::Num(n) => Value::Num(n * scale).to_string(),
+                            other => other.to_string(),
+                        };
+                        last_value.insert(r.key.clone(), shown);
+                    }
+                }
+            }
+            Line::Audit {
+                at,
+                user,
+                host,
+                kind,
+                details,
+            } => {
+                people.insert(format!("{user}@{host}"));
+                let who = format!("{user}@{host}");
+                let step = details
+                    .get("step")
+                    .and_then(|v| v.as_u64())
+                    .map(|v| v as usize);
+                if let Some(s) = step {
+                    if matches!(kind.as_str(), "tick" | "signoff" | "step_run") {
+                        step_actual.entry(s).or_insert(*at);
+                    }
+                }
+                let text = |k: &str| {
+                    details
+                        .get(k)
+                        .and_then(|v| v.as_str())
+                        .unwrap_or("")
+                        .to_string()
+                };
+                let attempt = details.get("attempt").and_then(|v| v.as_u64()).unwrap_or(1);
+                match kind.as_str() {
+                    "t0_mark" => t0_mark = Some(*at),
+                    "action_confirmed" => actions.push(ActionReport {
+                        action: text("label"),
+                        by: who,
+                        at: t(*at),
+                        attempt,
+                        request: details
+                            .get("target")
+                            .and_then(|v| v.get(0))
+                            .and_then(|v| v.as_str())
+                            .unwrap_or("")
+                            .to_string(),
+                        result: None,
+                        verification: None,
+                    }),
+                    "action_result" => {
+                        let id = text("action");
+                        let label = cfg
+                            .actions
+                            .iter()
+                            .find(|a| a.id == id)
+                            .map(|a| a.label.clone())
+                            .unwrap_or(id);
+                        if let Some(a) = actions
+                            .iter_mut()
+                            .rev()
+                            .find(|a| a.action == label && a.attempt == attempt)
+                        {
+                            a.result = Some(format!("{} at {}", text("summary"), hms(*at)));
+                        }
+                    }
+                    "verify_result" => {
+                        let id = text("action");
+                        let label = cfg
+                            .actions
+                            .iter()
+                            .find(|a| a.id == id)
+                            .map(|a| a.label.clone())
+                            .unwrap_or(id);
+                        let ok = details
+                            .get("verified")
+                            .and_then(|v| v.as_bool())
+                            .unwrap_or(false);
+                        let what = if ok {
+                            format!("VERIFIED at {} (after {})", hms(*at), text("after"))
+                        } else {
+                            let failing: Vec<String> = details
+                                .get("failing")
+                                .and_then(|v| v.as_array())
+                                .map(|a| {
+                                    a.iter()
+                                        .filter_map(|x| x.as_str().map(String::from))
+                                        .collect()
+                                })
+                                .unwrap_or_default();
+                            format!("NOT VERIFIED by {}: {}", hms(*at), failing.join(", "))
+                        };
+                        if let Some(a) = actions.iter_mut().rev().find(|a| a.action == label) {
+                            a.verification = Some(what);
+                        }
+                    }
+                    "step_run_result" => {
+                        if let Some(s) = step {
+                            let excerpt: String = text("excerpt")
+                                .lines()
+                                .take(5)
+                                .collect::<Vec<_>>()
+                                .join(" / ");
+                            runs.entry(s).or_default().push(format!(
+                                "{} by {who} at {}{}",
+                                text("summary"),
+                                hms(*at),
+                                if excerpt.is_empty() {
+                                    String::new()
+                                } else {
+                                    format!(": {excerpt}")
+                                }
+                            ));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+        rp.step();
+    }
+    let end = rp.end();
+    let state = &rp.state;
+
+    // Breaches: from the engine's own band changes.
+    let mut open: BTreeMap<String, (Ts, bool)> = BTreeMap::new();
+    let mut breaches = Vec::new();
+    let row_info = |key: &str| {
+        state.engine.rows.iter().find(|r| r.key == key).map(|r| {
+            (
+                r.label.clone(),
+                r.threshold.clone(),
+                r.critical,
+                r.unit.clone(),
+                r.signal,
+            )
+        })
+    };
+    let worst = |key: &str, from: Ts, to: Ts, sig: usize| -> Option<f64> {
+        let vals: Vec<f64> = values
+            .get(key)?
+            .iter()
+            .filter(|(at, _)| *at >= from && *at <= to)
+            .map(|(_, v)| *v)
+            .collect();
+        let low_is_bad = cfg
+            .signals
+            .get(sig)
+            .and_then(|s| s.crit.as_ref())
+            .is_some_and(|c| matches!(c.op, crate::condition::Op::Lt | crate::condition::Op::Le));
+        if low_is_bad {
+            vals.into_iter().reduce(f64::min)
+        } else {
+            vals.into_iter().reduce(f64::max)
+        }
+    };
+    let close = |key: &str, from: Ts, to: Option<Ts>, breaches: &mut Vec<Breach>| {
+        if let Some((label, threshold, critical, unit, sig)) = row_info(key) {
+            let stop = to.unwrap_or(end);
+            breaches.push(Breach {
+                signal: label,
+                start: t(from),
+                end: to.map(t),
+                duration: span(stop - from),
+                worst: worst(key, from, stop, sig).map(|v| {
+                    format!(
+                        "{}{}",
+                        Value::Num(v),
+                        unit.map(|u| format!(" {u}")).unwrap_or_default()
+                    )
+                }),
+                threshold,
+                critical,
+            });
+        }
+    };
+    for e in &rp.all_events {
+        if let EventKind::BandChange { row, to, .. } = &e.kind {
+            let crit = *to == Status::Band(Band::Crit);
+            match (open.contains_key(row), crit) {
+                (false, true) => {
+                    open.insert(row.clone(), (e.at, true));
+                }
+                (true, false) if matches!(to, Status::Band(_)) => {
+                    if let Some((from, _)) = open.remove(row) {
+                        close(row, from, Some(e.at), &mut breaches);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    for (row, (from, _)) in open {
+        close(&row, from, None, &mut breaches);
+    }
+    breaches.sort_by(|a, b| {
+        (a.start.as_str(), a.signal.as_str()).cmp(&(b.start.as_str(), b.signal.as_str()))
+    });
+
+    // The timeline.
+    let t0_actual = t0_mark.or(state.t0);
+    let t0_planned = cfg
+        .cutover
+        .t0
+        .as_deref()
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+        .map(|d| d.with_timezone(&chrono::Utc));
+    let plan_base = t0_planned.or(t0_actual);
+    let steps = cfg
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, st)| StepReport {
+            at: crate::config::duration::format_offset(st.at.0),
+            title: st.title.clone(),
+            planned: plan_base.map(|b| t(b + chrono::Duration::milliseconds(st.at.0))),
+            actual: step_actual.get(&i).map(|a| t(*a)),
+            gate: st
+                .gate
+                .then(|| match state.signoffs.get(i).and_then(|s| s.as_ref()) {
+                    Some(so) => format!(
+                        "{} signed by {} ({}) at {}",
+                        if so.go { "GO" } else { "NO-GO" },
+                        so.name,
+                        so.by,
+                        t(so.at)
+                    ),
+                    None => "not signed".into(),
+                }),
+            items: st
+                .checklist
+                .iter()
+                .enumerate()
+                .map(|(j, text)| {
+                    let tick = state
+                        .ticks
+                        .get(i)
+                        .and_then(|v| v.get(j))
+                        .and_then(|x| x.as_ref());
+                    ItemReport {
+                        text: text.clone(),
+                        ticked_by: tick.map(|tk| tk.by.clone()),
+                        at: tick.map(|tk| t(tk.at)),
+                    }
+                })
+                .collect(),
+            runs: runs.get(&i).cloned().unwrap_or_default(),
+        })
+        .collect();
+
+    // Per-signal summary, rows in the engine's order.
+    let signals = state
+        .engine
+        .rows
+        .iter()
+        .map(|r| {
+            let mut v: Vec<f64> = values
+                .get(&r.key)
+                .map(|x| x.iter().map(|(_, v)| *v).collect())
+                .unwrap_or_default();
+            v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+            SignalSummary {
+                row: r.label.clone(),
+                unit: r.unit.clone(),
+                samples: v.len(),
+                min: v.first().copied().map(round),
+                median: pct(&v, 0.5).map(round),
+                p95: pct(&v, 0.95).map(round),
+                max: v.last().copied().map(round),
+                last: last_value.get(&r.key).cloned(),
+                time_in: time_in
+                    .get(&r.key)
+                    .map(|m| m.iter().map(|(k, ms)| (k.clone(), ms / 1000)).collect())
+                    .unwrap_or_default(),
+            }
+        })
+        .collect();
+
+    // The verdict.
+    let critical: Vec<&Breach> = breaches.iter().filter(|b| b.critical).collect();
+    let danger: BTreeSet<String> = cfg
+        .actions
+        .iter()
+        .filter(|a| a.danger)
+        .map(|a| a.label.clone())
+        .collect();
+    let rollback = actions.iter().rev().find(|a| danger.contains(&a.action));
+    let verdict = match (rollback, critical.len()) {
+        (Some(a), n) => match &a.verification {
+            Some(v) if v.starts_with("VERIFIED") => format!(
+                "ROLLED BACK — \"{}\" by {} at {}, {v}; {n} critical breach(es)",
+                a.action, a.by, a.at
+            ),
+            Some(v) => format!(
+                "ROLLBACK {v} — \"{}\" by {}; {n} critical breach(es)",
+                a.action, a.by
+            ),
+            None => format!(
+                "ROLLBACK ATTEMPTED — \"{}\" by {}: {}; {n} critical breach(es)",
+                a.action,
+                a.by,
+                a.result.as_deref().unwrap_or("no result recorded")
+            ),
+        },
+        (None, 0) => "OK — no critical breach while recorded".to_string(),
+        (None, n) => format!("BREACHED — {n} critical breach(es), no rollback recorded"),
+    };
+
+    Ok(Report {
+        cutover: cfg.cutover.name.clone(),
+        environment: env,
+        recorded_from: t(start),
+        recorded_to: t(end),
+        complete,
+        t0_planned: t0_planned.map(t),
+        t0_actual: t0_actual.map(|x| {
+            let how = if t0_mark.is_some() { " (marked)" } else { "" };
+            format!("{}{how}", t(x))
+        }),
+        people: people.into_iter().collect(),
+        steps,
+        breaches,
+        actions,
+        signals,
+        problems,
+        verdict,
+    })
+}
+
+fn num(x: Option<f64>) -> String {
+    x.map(|v| Value::Num(v).to_string())
+        .unwrap_or_else(|| "—".into())
+}
+
+/// The report as Markdown (for `docs/cutover-checklist-final.md`).
+pub fn markdown(r: &Report) -> String {
+    let mut o = String::new();
+    let mut w = |s: String| {
+        o.push_str(&s);
+        o.push('\n');
+    };
+    w(format!("# Cutover evidence: {}", r.cutover));
+    w(String::new());
+    w(format!("**Verdict: {}**", r.verdict));
+    w(String::new());
+    w("| | |".into());
+    w("|---|---|".into());
+    w(format!(
+        "| environment | {} |",
+        r.environment.as_deref().unwrap_or("—")
+    ));
+    w(format!(
+        "| recorded | {} → {}{} |",
+        r.recorded_from,
+        r.recorded_to,
+        if r.complete { "" } else { " (cut short)" }
+    ));
+    w(format!(
+        "| T0 planned | {} |",
+        r.t0_planned.as_deref().unwrap_or("—")
+    ));
+    w(format!(
+        "| T0 actual | {} |",
+        r.t0_actual.as_deref().unwrap_or("—")
+    ));
+    w(format!("| people | {} |", r.people.join(", ")));
+    w(String::new());
+    w("## Timeline".into());
+    w(String::new());
+    for s in &r.steps {
+        w(format!(
+            "### {} {} — planned {}, actual {}",
+            s.at,
+            s.title,
+            s.planned.as_deref().unwrap_or("—"),
+            s.actual.as_deref().unwrap_or("—")
+        ));
+        if let Some(g) = &s.gate {
+            w(format!("- GATE: {g}"));
+        }
+        for it in &s.items {
+            match (&it.ticked_by, &it.at) {
+                (Some(by), Some(at)) => w(format!("- [x] {} — {by} at {at}", it.text)),
+                _ => w(format!("- [ ] {}", it.text)),
+            }
+        }
+        for run in &s.runs {
+            w(format!("- script: {run}"));
+        }
+        w(String::new());
+    }
+    w("## Breaches".into());
+    w(String::new());
+    if r.breaches.is_empty() {
+        w("None.".into());
+    } else {
+        w("| signal | critical | start | end | duration | worst | threshold |".into());
+        w("|---|---|---|---|---|---|---|".into());
+        for b in &r.breaches {
+            w(format!(
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                b.signal,
+                if b.critical { "yes" } else { "no" },
+                b.start,
+                b.end.as_deref().unwrap_or("ongoing"),
+                b.duration,
+                b.worst.as_deref().unwrap_or("—"),
+                b.threshold
+            ));
+        }
+    }
+    w(String::new());
+    w("## Actions".into());
+    w(String::new());
+    if r.actions.is_empty() {
+        w("None.".into());
+    } else {
+        for a in &r.actions {
+            w(format!(
+                "- **{}** (attempt {}) by {} at {}",
+                a.action, a.attempt, a.by, a.at
+            ));
+            w(format!("  - request: `{}`", a.request));
+            w(format!(
+                "  - result: {}",
+                a.result.as_deref().unwrap_or("none recorded")
+            ));
+            if let Some(v) = &a.verification {
+                w(format!("  - verification: {v}"));
+            }
+        }
+    }
+    w(String::new());
+    w("## Signals".into());
+    w(String::new());
+    w("| row | samples | min | median | p95 | max | last | time in state |".into());
+    w("|---|---|---|---|---|---|---|---|".into());
+    for s in &r.signals {
+        let unit = s
+            .unit
+            .as_deref()
+            .map(|u| format!(" {u}"))
+            .unwrap_or_default();
+        let time: Vec<String> = s
+            .time_in
+            .iter()
+            .map(|(k, v)| format!("{k} {}", span(chrono::Duration::seconds(*v))))
+            .collect();
+        w(format!(
+            "| {} | {} | {}{unit} | {}{unit} | {}{unit} | {}{unit} | {} | {} |",
+            s.row,
+            s.samples,
+            num(s.min),
+            num(s.median),
+            num(s.p95),
+            num(s.max),
+            s.last.as_deref().unwrap_or("—"),
+            time.join(", ")
+        ));
+    }
+    if !r.problems.is_empty() {
+        w(String::new());
+        w("## Problems reading the recording".into());
+        w(String::new());
+        for p in &r.problems {
+            w(format!("- {p}"));
+        }
+    }
+    o
+}
+
+/// `warroom report`: the exit code.
+pub fn run(
+    path: &std::path::Path,
+    json: bool,
+    out: &mut dyn std::io::Write,
+) -> Result<i32, String> {
+    let rec = crate::record::read(path).map_err(|e| e.to_string())?;
+    let report = build(rec)?;
+    let text = if json {
+        serde_json::to_string_pretty(&report).map_err(|e| e.to_string())? + "\n"
+    } else {
+        markdown(&report)
+    };
+    out.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
+    for p in &report.problems {
+        eprintln!("warning: {p}");
+    }
+    Ok(0)
+}
