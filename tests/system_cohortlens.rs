@@ -134,7 +134,13 @@ async fn flags_phase_and_side_by_side_metrics_read_from_the_preset() {
         assert!(b.value.is_some() && b.delta.is_some(), "{key}: {b:?}");
     }
     for r in &st.engine.rows {
-        assert_eq!(r.status, Status::Band(Band::Ok), "{} is {:?}", r.key, r.status);
+        assert_eq!(
+            r.status,
+            Status::Band(Band::Ok),
+            "{} is {:?}",
+            r.key,
+            r.status
+        );
     }
     assert_eq!(row(st, "v2_err").threshold, "warn > 0.1 · crit > 1");
     assert!(st.engine.advised.is_none());
