@@ -1,0 +1,290 @@
+//! The CohortLens system end to end (seeds 000, 001): the `cohortlens` simulator profile
+//! and the `cohortlens` preset as `warroom init --preset cohortlens` prints it, pointed at
+//! the simulator through `WARROOM_URL` and `ADMIN_TOKEN`.
+
+mod common;
+
+use common::{drive_until, keys, render_text, session, TOKEN};
+use std::sync::Arc;
+use std::time::Duration;
+use warroom::app::{State, Verdict};
+use warroom::check::{run_check, CheckOptions, Format};
+use warroom::config::{Config, Dur};
+use warroom::engine::{Band, Status};
+use warroom::sample::Value;
+use warroom::sim::{self, Profile, Scenario, SimHandle, SimOptions};
+
+const ROLLBACK_PATH: &str = "/api/v2/admin/rollback-to-v1";
+
+async fn start(scenario: Scenario) -> SimHandle {
+    let mut opts = SimOptions::new(Profile::Cohortlens);
+    opts.scenario = scenario;
+    opts.token = Some(TOKEN.into());
+    opts.slow_delay = Duration::from_secs(4);
+    sim::start(opts)
+        .await
+        .expect("simulator starts on loopback")
+}
+
+/// The preset as shipped, with the simulator's URL and token; intervals shortened.
+fn preset(sim: &SimHandle) -> Config {
+    let text = warroom::presets::get("cohortlens").expect("the cohortlens preset exists");
+    let base = sim.base_url();
+    let env = move |k: &str| match k {
+        "WARROOM_URL" => Some(base.clone()),
+        "ADMIN_TOKEN" => Some(TOKEN.to_string()),
+        _ => None,
+    };
+    let mut cfg = warroom::config::load::load_str_with_env(text, "<cohortlens>", &env)
+        .expect("the preset loads against the simulator");
+    for s in &mut cfg.sources {
+        s.interval = Dur(Duration::from_millis(400));
+        s.timeout = Dur(Duration::from_millis(1500));
+    }
+    if let Some(rw) = cfg.cutover.rollback_when.as_mut() {
+        rw.critical_for = Dur(Duration::from_secs(1));
+    }
+    cfg
+}
+
+fn audit(dir: &tempfile::TempDir) -> std::path::PathBuf {
+    dir.path().join("audit.jsonl")
+}
+
+fn row<'a>(st: &'a State, key: &str) -> &'a warroom::engine::Row {
+    st.engine
+        .rows
+        .iter()
+        .find(|r| r.key == key)
+        .unwrap_or_else(|| panic!("no row {key}"))
+}
+
+fn value(st: &State, key: &str) -> Option<Value> {
+    row(st, key).value.clone()
+}
+
+fn num(st: &State, key: &str) -> f64 {
+    value(st, key)
+        .and_then(|v| v.as_f64())
+        .unwrap_or_else(|| panic!("{key} has no number"))
+}
+
+/// The phase the preset's `[[cutover.phase_rule]]`s name for the current rows: the first
+/// rule whose conditions all hold.
+fn phase_by_rules(st: &State) -> Option<String> {
+    st.cfg.cutover.phase_rules.iter().find_map(|rule| {
+        rule.conditions
+            .iter()
+            .all(|c| {
+                st.engine
+                    .rows
+                    .iter()
+                    .find(|r| r.key == c.signal)
+                    .and_then(|r| r.value.as_ref())
+                    .is_some_and(|v| c.is.holds(v))
+            })
+            .then(|| rule.name.clone())
+    })
+}
+
+fn all_polled(st: &State) -> bool {
+    st.engine.sources.iter().all(|s| s.polls > 0)
+        && st.engine.rows.iter().all(|r| r.value.is_some())
+}
+
+#[tokio::test]
+async fn flags_phase_and_side_by_side_metrics_read_from_the_preset() {
+    let sim = start(Scenario::Healthy).await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let (mut s, mut rx) = session(Arc::new(preset(&sim)), &audit(&dir), false).await;
+    assert!(
+        drive_until(&mut s, &mut rx, Duration::from_secs(5), all_polled).await,
+        "not every row has a value"
+    );
+    // Let the baselines settle (two polls of the metrics).
+    drive_until(&mut s, &mut rx, Duration::from_millis(900), |_| false).await;
+    let st = &s.state;
+
+    // The simulator starts in the cutover: v2 primary, logging on.
+    assert_eq!(value(st, "v2_enabled"), Some(Value::Bool(true)));
+    assert_eq!(value(st, "v2_primary"), Some(Value::Bool(true)));
+    assert_eq!(value(st, "shadow_mode"), Some(Value::Bool(false)));
+    assert_eq!(value(st, "v1_deprecated"), Some(Value::Bool(false)));
+    assert_eq!(value(st, "migration_logging"), Some(Value::Bool(true)));
+    assert_eq!(
+        value(st, "migration_phase"),
+        Some(Value::Str("cutover".into()))
+    );
+    assert_eq!(value(st, "primary"), Some(Value::Str("v2".into())));
+    assert_eq!(phase_by_rules(st).as_deref(), Some("cutover"));
+    assert_eq!(value(st, "v2_health"), Some(Value::Num(200.0)));
+
+    // v1 and v2 side by side, healthy (0.01-0.08 %, 150-450 ms), with the delta to v1.
+    for key in ["v1_err", "v2_err"] {
+        let v = num(st, key);
+        assert!((0.0..0.1).contains(&v), "{key} = {v}");
+    }
+    for key in ["v1_p95", "v2_p95"] {
+        let v = num(st, key);
+        assert!((100.0..500.0).contains(&v), "{key} = {v}");
+    }
+    for (key, base) in [("v2_err", "v1_err"), ("v2_p95", "v1_p95")] {
+        let b = row(st, key).baseline.as_ref().expect("baseline shown");
+        assert_eq!(b.row, base);
+        assert!(b.value.is_some() && b.delta.is_some(), "{key}: {b:?}");
+    }
+    for r in &st.engine.rows {
+        assert_eq!(
+            r.status,
+            Status::Band(Band::Ok),
+            "{} is {:?}",
+            r.key,
+            r.status
+        );
+    }
+    assert_eq!(row(st, "v2_err").threshold, "warn > 0.1 · crit > 1");
+    assert!(st.engine.advised.is_none());
+
+    let screen = render_text(st, 140, 50);
+    assert!(screen.contains("phase: cutover"), "{screen}");
+    assert!(screen.contains("v2 error rate"), "{screen}");
+    assert!(!screen.contains("ROLLBACK ADVISED"), "{screen}");
+    assert!(!screen.contains(TOKEN));
+
+    // Admin GETs carry the token; the open health check is polled too.
+    let reqs = sim.requests();
+    for path in ["/api/v2/admin/flags", "/api/v2/admin/metrics"] {
+        let polls: Vec<_> = reqs.iter().filter(|r| r.path == path).collect();
+        assert!(!polls.is_empty(), "{path} not polled");
+        assert!(
+            polls.iter().all(|r| r.authorization_valid == Some(true)),
+            "{path} unauthorised"
+        );
+    }
+    assert!(reqs.iter().any(|r| r.path == "/api/v2/health"));
+    assert!(reqs.iter().all(|r| r.method == "GET"), "only polls so far");
+    s.shutdown();
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn error_burst_goes_crit_advises_rollback_and_r_rolls_back_to_v1() {
+    let sim = start(Scenario::ErrorBurst).await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let (mut s, mut rx) = session(Arc::new(preset(&sim)), &audit(&dir), false).await;
+    let advised = drive_until(&mut s, &mut rx, Duration::from_secs(8), |st| {
+        st.engine.advised.is_some()
+    })
+    .await;
+    assert!(advised, "no rollback advice");
+    let st = &s.state;
+    // v2 fails at 2-6 %: its error-rate row is crit; v1 and v2's p95 stay ok.
+    assert_eq!(row(st, "v2_err").effective, Band::Crit);
+    assert_eq!(row(st, "v2_err").status, Status::Band(Band::Crit));
+    assert_eq!(row(st, "v1_err").status, Status::Band(Band::Ok));
+    assert_eq!(row(st, "v2_p95").status, Status::Band(Band::Ok));
+    let screen = render_text(st, 140, 50);
+    assert!(screen.contains("ROLLBACK ADVISED"), "{screen}");
+    assert!(screen.contains("CRIT"), "{screen}");
+    assert!(screen.contains("phase: cutover"), "{screen}");
+
+    // R opens the rollback: the exact request, the token redacted, nothing sent yet.
+    keys(&mut s, "R");
+    let screen = render_text(&s.state, 140, 50);
+    assert!(
+        screen.contains(&format!("POST {}{ROLLBACK_PATH}", sim.base_url())),
+        "{screen}"
+    );
+    assert!(screen.contains("Authorization: Bearer ***"), "{screen}");
+    assert!(screen.contains("rollback-to-v1"), "{screen}");
+    assert!(!screen.contains(TOKEN));
+    assert!(sim.requests().iter().all(|r| r.method == "GET"));
+
+    keys(&mut s, "rollback-to-v1\n");
+    let done = drive_until(&mut s, &mut rx, Duration::from_secs(10), |st| {
+        st.runs[0]
+            .verify
+            .as_ref()
+            .is_some_and(|v| v.verdict.is_some())
+    })
+    .await;
+    assert!(done, "no verdict: {:?}", s.state.runs[0]);
+    assert!(
+        matches!(
+            s.state.runs[0]
+                .verify
+                .as_ref()
+                .and_then(|v| v.verdict.clone()),
+            Some(Verdict::Verified { .. })
+        ),
+        "{:?}",
+        s.state.runs[0]
+    );
+    let posts: Vec<_> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.method != "GET")
+        .collect();
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert_eq!(posts[0].method, "POST");
+    assert_eq!(posts[0].path, ROLLBACK_PATH);
+    assert_eq!(posts[0].authorization_valid, Some(true));
+    assert!(posts[0].idempotency_key.is_some());
+    assert_eq!(sim.flag("v2_primary"), Some(false));
+    assert_eq!(sim.flag("v2_enabled"), Some(true));
+    let screen = render_text(&s.state, 140, 50);
+    assert!(screen.contains("VERIFIED"), "{screen}");
+    // v1 primary again, v2 still on: the flags name the beta phase.
+    assert_eq!(value(&s.state, "v2_primary"), Some(Value::Bool(false)));
+    assert_eq!(phase_by_rules(&s.state).as_deref(), Some("beta"));
+    s.shutdown();
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn latency_spike_turns_the_p95_row_crit() {
+    let sim = start(Scenario::LatencySpike).await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let (mut s, mut rx) = session(Arc::new(preset(&sim)), &audit(&dir), false).await;
+    let advised = drive_until(&mut s, &mut rx, Duration::from_secs(8), |st| {
+        st.engine.advised.is_some()
+    })
+    .await;
+    assert!(advised, "no rollback advice");
+    assert_eq!(row(&s.state, "v2_p95").status, Status::Band(Band::Crit));
+    assert_eq!(row(&s.state, "v1_p95").status, Status::Band(Band::Ok));
+    assert_eq!(row(&s.state, "v2_err").status, Status::Band(Band::Ok));
+    assert!(render_text(&s.state, 140, 50).contains("ROLLBACK ADVISED"));
+    s.shutdown();
+    sim.shutdown().await;
+}
+
+async fn check(scenario: Scenario) -> (i32, String) {
+    let sim = start(scenario).await;
+    let mut out = Vec::new();
+    let code = run_check(
+        CheckOptions {
+            cfg: Arc::new(preset(&sim)),
+            window: None,
+            interval: Duration::from_secs(60),
+            format: Format::Text,
+        },
+        &mut out,
+    )
+    .await
+    .expect("check runs");
+    sim.shutdown().await;
+    (code, String::from_utf8(out).expect("utf-8"))
+}
+
+#[tokio::test]
+async fn check_exits_0_when_healthy_and_1_on_the_breach() {
+    let (code, out) = check(Scenario::Healthy).await;
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = check(Scenario::ErrorBurst).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("v2 error rate"), "{out}");
+    let (code, out) = check(Scenario::LatencySpike).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("v2 p95"), "{out}");
+}
