@@ -167,7 +167,7 @@ impl<'de> Deserialize<'de> for Offset {
 impl serde::Serialize for Dur {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let ms = self.0.as_millis();
-        s.serialize_str(&if ms % 1000 == 0 {
+        s.serialize_str(&if ms.is_multiple_of(1000) {
             format!("{}s", ms / 1000)
         } else {
             format!("{ms}ms")
@@ -179,7 +179,7 @@ impl serde::Serialize for Offset {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let sign = if self.0 < 0 { "-" } else { "+" };
         let ms = self.0.unsigned_abs();
-        s.serialize_str(&if ms % 1000 == 0 {
+        s.serialize_str(&if ms.is_multiple_of(1000) {
             format!("{sign}{}s", ms / 1000)
         } else {
             format!("{sign}{ms}ms")
