@@ -440,7 +440,12 @@ pub fn build(rec: Recording) -> Result<Report, String> {
                 last: last_value.get(&r.key).cloned(),
                 time_in: time_in
                     .get(&r.key)
-                    .map(|m| m.iter().map(|(k, ms)| (k.clone(), ms / 1000)).collect())
+                    .map(|m| {
+                        m.iter()
+                            .filter(|(_, ms)| **ms >= 1000)
+                            .map(|(k, ms)| (k.clone(), ms / 1000))
+                            .collect()
+                    })
                     .unwrap_or_default(),
             }
         })
@@ -624,7 +629,10 @@ pub fn markdown(r: &Report) -> String {
             num(s.median),
             num(s.p95),
             num(s.max),
-            s.last.as_deref().unwrap_or("—"),
+            s.last
+                .as_deref()
+                .map(|l| format!("{l}{}", if s.samples > 0 { unit.as_str() } else { "" }))
+                .unwrap_or_else(|| "—".into()),
             time.join(", ")
         ));
     }
