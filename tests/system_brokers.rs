@@ -1,0 +1,273 @@
+//! The Brokers system end to end (SPEC §9, runbook 003): the simulator's brokers profile
+//! watched through the `brokers` preset as `warroom init --preset brokers` prints it.
+
+mod common;
+
+use common::*;
+use std::sync::Arc;
+use std::time::Duration;
+use warroom::app::{RunState, Verdict};
+use warroom::check::{run_check, CheckOptions, Format};
+use warroom::config::{Config, Dur, RollbackWhen};
+use warroom::engine::{Band, Status};
+use warroom::sample::Value;
+use warroom::sim::{Scenario, SimHandle};
+
+const CRITICAL: [&str; 4] = [
+    "/api/v1/analytics/portfolio/summary",
+    "/api/v1/analytics/brokers/summary",
+    "/api/v1/brokers/preferences",
+    "/api/v1/auth/login",
+];
+
+/// The preset with WARROOM_URL pointing at the simulator and ADMIN_TOKEN set.
+fn preset(sim: &SimHandle) -> Config {
+    let base = sim.base_url();
+    let env = move |k: &str| match k {
+        "WARROOM_URL" => Some(base.clone()),
+        "ADMIN_TOKEN" => Some(TOKEN.to_string()),
+        _ => None,
+    };
+    let text = warroom::presets::get("brokers").expect("brokers preset");
+    warroom::config::load::load_str_with_env(text, "<brokers preset>", &env)
+        .unwrap_or_else(|e| panic!("the brokers preset loads: {e}"))
+}
+
+/// The same, at test speed: polls every 300 ms, the banner after 1 s of crit.
+fn brisk(sim: &SimHandle) -> Arc<Config> {
+    let mut cfg = preset(sim);
+    for s in &mut cfg.sources {
+        s.interval = Dur(Duration::from_millis(300));
+    }
+    cfg.cutover.rollback_when = Some(RollbackWhen {
+        critical_for: Dur(Duration::from_secs(1)),
+        min_signals: 1,
+    });
+    Arc::new(cfg)
+}
+
+fn audit(dir: &tempfile::TempDir) -> std::path::PathBuf {
+    dir.path().join("audit.jsonl")
+}
+
+fn row<'a>(s: &'a warroom::app::State, key: &str) -> &'a warroom::engine::Row {
+    s.engine
+        .rows
+        .iter()
+        .find(|r| r.key == key)
+        .unwrap_or_else(|| {
+            panic!(
+                "no row {key}; rows: {:?}",
+                s.engine.rows.iter().map(|r| &r.key).collect::<Vec<_>>()
+            )
+        })
+}
+
+fn polled_twice(st: &warroom::app::State) -> bool {
+    st.engine.sources.iter().all(|s| s.polls >= 2)
+}
+
+#[test]
+fn the_preset_follows_the_runbook() {
+    let text = warroom::presets::get("brokers").expect("preset");
+    let env = |k: &str| (k == "ADMIN_TOKEN").then(|| "t".to_string());
+    let cfg = warroom::config::load::load_str_with_env(text, "<brokers>", &env).expect("loads");
+    // The seed's own default base URL and the runbook's paths.
+    let urls: Vec<&str> = cfg.sources.iter().map(|s| s.url.as_str()).collect();
+    for url in [
+        "http://localhost:5000/api/v1/health",
+        "http://localhost:5000/api/check-files",
+        "http://localhost:5000/analytics/ops/metrics",
+        "http://localhost:5000/api/v1/admin/flags",
+    ] {
+        assert!(urls.contains(&url), "{url} not in {urls:?}");
+    }
+    // The minute-by-minute plan, with the runbook's scripts as step commands.
+    let at: Vec<i64> = cfg.steps.iter().map(|s| s.at.0 / 60_000).collect();
+    for m in [-15, -5, 0, 2, 30, 60] {
+        assert!(at.contains(&m), "no step at {m} min: {at:?}");
+    }
+    let runs: Vec<String> = cfg
+        .steps
+        .iter()
+        .filter_map(|s| s.run.as_ref())
+        .map(|r| r.argv.join(" "))
+        .collect();
+    for script in [
+        "python scripts/migrate_legacy_config_to_db.py",
+        "python scripts/verify_legacy_config_migration.py",
+        "python scripts/cutover_window_monitor.py",
+        "python scripts/parity_check_analytics_v1.py",
+        "python scripts/perf_smoke_api_v1.py",
+    ] {
+        assert!(runs.iter().any(|r| r == script), "{script} not in {runs:?}");
+    }
+    let t15 = cfg.steps.iter().find(|s| s.at.0 == -15 * 60_000).unwrap();
+    assert!(t15
+        .checklist
+        .contains(&"Confirmar snapshot DB y backup de configuracion".to_string()));
+    // The rollback is the first danger action (R).
+    let rb = cfg
+        .actions
+        .iter()
+        .find(|a| a.danger)
+        .expect("a danger action");
+    let req = rb.request.as_ref().expect("an HTTP rollback");
+    assert_eq!(req.method, "POST");
+    assert_eq!(
+        req.url,
+        "http://localhost:5000/api/v1/admin/flags/brokers_v1_modules"
+    );
+    assert_eq!(req.body.as_deref(), Some(r#"{"enabled": false}"#));
+    assert_eq!(cfg.cutover.rollback_key, "R");
+}
+
+#[tokio::test]
+async fn healthy_flags_and_signals_read_correctly() {
+    let sim = start_sim(Scenario::Healthy).await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let (mut s, mut rx) = session(brisk(&sim), &audit(&dir), true).await;
+    assert!(drive_until(&mut s, &mut rx, Duration::from_secs(5), polled_twice).await);
+    let st = &s.state;
+    assert_eq!(row(st, "brokers_v1_modules").value, Some(Value::Bool(true)));
+    assert_eq!(row(st, "legacy_fallback").value, Some(Value::Bool(false)));
+    assert_eq!(row(st, "api_health").value, Some(Value::Num(200.0)));
+    assert_eq!(row(st, "files_ok").value, Some(Value::Bool(true)));
+    // One row per endpoint of the metrics, the critical ones marked.
+    let errs: Vec<_> = st
+        .engine
+        .rows
+        .iter()
+        .filter(|r| r.key.starts_with("endpoint_errors["))
+        .collect();
+    assert_eq!(errs.len(), 8, "{errs:?}");
+    for r in &errs {
+        let path = r
+            .key
+            .trim_start_matches("endpoint_errors[")
+            .trim_end_matches(']');
+        assert_eq!(r.critical, CRITICAL.contains(&path), "{}", r.key);
+        assert_eq!(r.unit.as_deref(), Some("%"));
+    }
+    for r in &st.engine.rows {
+        assert_eq!(r.status, Status::Band(Band::Ok), "{} {:?}", r.key, r.value);
+    }
+    assert!(st.engine.advised.is_none());
+    let screen = render_text(st, 140, 45);
+    assert!(screen.contains("Brokers v1 modules"), "{screen}");
+    assert!(!screen.contains(TOKEN));
+    s.shutdown();
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_breach_on_critical_endpoints_advises_and_the_rollback_verifies() {
+    let sim = start_sim(Scenario::ErrorBurst).await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let (mut s, mut rx) = session(brisk(&sim), &audit(&dir), false).await;
+    let advised = drive_until(&mut s, &mut rx, Duration::from_secs(8), |st| {
+        st.engine.advised.is_some()
+    })
+    .await;
+    assert!(advised, "no ROLLBACK ADVISED");
+    // Critical endpoints (5-12 % errors) are crit; the others (< 2 %) are not.
+    for r in s
+        .state
+        .engine
+        .rows
+        .iter()
+        .filter(|r| r.key.starts_with("endpoint_errors["))
+    {
+        if r.critical {
+            assert_eq!(r.band, Band::Crit, "{} {:?}", r.key, r.value);
+            assert!(r.advice.as_deref().unwrap_or("").contains("rollback"));
+        } else {
+            assert_ne!(r.band, Band::Crit, "{} {:?}", r.key, r.value);
+        }
+    }
+    let screen = render_text(&s.state, 140, 45);
+    assert!(screen.contains("ROLLBACK ADVISED"), "{screen}");
+
+    // R opens the rollback: exactly the runbook's flag switch-off, token masked.
+    keys(&mut s, "R");
+    let screen = render_text(&s.state, 140, 45);
+    assert!(
+        screen.contains(&format!(
+            "POST {}/api/v1/admin/flags/brokers_v1_modules",
+            sim.base_url()
+        )),
+        "{screen}"
+    );
+    assert!(screen.contains(r#"body: {"enabled": false}"#), "{screen}");
+    assert!(screen.contains("Authorization: Bearer ***"), "{screen}");
+    assert!(!screen.contains(TOKEN));
+    assert_eq!(rollback_posts(&sim), 0, "nothing before the phrase");
+
+    keys(&mut s, "rollback\n");
+    let done = drive_until(&mut s, &mut rx, Duration::from_secs(12), |st| {
+        st.runs[0]
+            .verify
+            .as_ref()
+            .is_some_and(|v| v.verdict.is_some())
+    })
+    .await;
+    assert!(done, "no verdict: {:?}", s.state.runs[0]);
+    assert!(matches!(s.state.runs[0].state, RunState::Done));
+    assert!(
+        matches!(
+            s.state.runs[0]
+                .verify
+                .as_ref()
+                .and_then(|v| v.verdict.clone()),
+            Some(Verdict::Verified { .. })
+        ),
+        "{:?}",
+        s.state.runs[0].verify
+    );
+    let posts: Vec<_> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .collect();
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert_eq!(posts[0].path, "/api/v1/admin/flags/brokers_v1_modules");
+    assert_eq!(posts[0].authorization_valid, Some(true));
+    let body: serde_json::Value = serde_json::from_str(&posts[0].body).expect("JSON body");
+    assert_eq!(body, serde_json::json!({"enabled": false}));
+    assert_eq!(sim.flag("brokers_v1_modules"), Some(false));
+    let screen = render_text(&s.state, 140, 45);
+    assert!(screen.contains("VERIFIED"), "{screen}");
+    s.shutdown();
+    sim.shutdown().await;
+}
+
+async fn check(sim: &SimHandle) -> (i32, String) {
+    let mut out = Vec::new();
+    let code = run_check(
+        CheckOptions {
+            cfg: Arc::new(preset(sim)),
+            window: None,
+            interval: Duration::from_secs(60),
+            format: Format::Text,
+        },
+        &mut out,
+    )
+    .await
+    .expect("check runs");
+    (code, String::from_utf8(out).expect("utf-8"))
+}
+
+#[tokio::test]
+async fn check_exits_0_on_healthy_and_1_on_the_breach() {
+    let sim = start_sim(Scenario::Healthy).await;
+    let (code, out) = check(&sim).await;
+    assert_eq!(code, 0, "{out}");
+    for scenario in [Scenario::ErrorBurst, Scenario::LatencySpike] {
+        sim.set_scenario(scenario);
+        let (code, out) = check(&sim).await;
+        assert_eq!(code, 1, "{scenario:?}: {out}");
+        assert!(out.contains("critical breach"), "{out}");
+        assert!(out.contains("/api/v1/auth/login"), "{out}");
+    }
+    sim.shutdown().await;
+}

@@ -1,0 +1,317 @@
+//! The EDN360 system end to end (SPEC §9, runbook 002): the simulator's edn360 profile
+//! watched through the `edn360` preset; the decision table of §10 as bands, and the
+//! Fase 3 rollback as commands.
+
+mod common;
+
+use common::{drive_until, keys, render_text, session, TOKEN};
+use std::sync::Arc;
+use std::time::Duration;
+use warroom::app::{RunState, State, Verdict};
+use warroom::check::{run_check, CheckOptions, Format};
+use warroom::config::{Config, Dur, RollbackWhen};
+use warroom::engine::{Band, Row, Status};
+use warroom::sample::Value;
+use warroom::sim::{self, Profile, Scenario, SimHandle, SimOptions};
+
+async fn start(scenario: Scenario) -> SimHandle {
+    let mut opts = SimOptions::new(Profile::Edn360);
+    opts.scenario = scenario;
+    opts.token = Some(TOKEN.into());
+    opts.slow_delay = Duration::from_secs(4);
+    sim::start(opts).await.expect("simulator starts")
+}
+
+fn preset(sim: &SimHandle) -> Config {
+    let base = sim.base_url();
+    let env = move |k: &str| match k {
+        "WARROOM_URL" => Some(base.clone()),
+        "ADMIN_TOKEN" => Some(TOKEN.to_string()),
+        _ => None,
+    };
+    let text = warroom::presets::get("edn360").expect("edn360 preset");
+    warroom::config::load::load_str_with_env(text, "<edn360 preset>", &env)
+        .unwrap_or_else(|e| panic!("the edn360 preset loads: {e}"))
+}
+
+fn brisk(mut cfg: Config) -> Arc<Config> {
+    for s in &mut cfg.sources {
+        s.interval = Dur(Duration::from_millis(300));
+    }
+    cfg.cutover.rollback_when = Some(RollbackWhen {
+        critical_for: Dur(Duration::from_secs(1)),
+        min_signals: 1,
+    });
+    Arc::new(cfg)
+}
+
+fn audit(dir: &tempfile::TempDir) -> std::path::PathBuf {
+    dir.path().join("audit.jsonl")
+}
+
+fn row<'a>(s: &'a State, key: &str) -> &'a Row {
+    s.engine
+        .rows
+        .iter()
+        .find(|r| r.key == key)
+        .unwrap_or_else(|| panic!("no row {key}"))
+}
+
+fn num(r: &Row) -> f64 {
+    match r.value {
+        Some(Value::Num(x)) => x,
+        ref v => panic!("{} is not a number: {v:?}", r.key),
+    }
+}
+
+fn polled_twice(st: &State) -> bool {
+    st.engine.sources.iter().all(|s| s.polls >= 2)
+}
+
+#[test]
+fn the_preset_follows_the_runbook() {
+    let text = warroom::presets::get("edn360").expect("preset");
+    let env = |k: &str| (k == "ADMIN_TOKEN").then(|| "t".to_string());
+    let cfg = warroom::config::load::load_str_with_env(text, "<edn360>", &env).expect("loads");
+    let urls: Vec<&str> = cfg.sources.iter().map(|s| s.url.as_str()).collect();
+    // §12's curls: http://localhost:8001/api/admin/monitoring/…
+    for url in [
+        "http://localhost:8001/api/admin/monitoring/dual-write-stats",
+        "http://localhost:8001/api/admin/monitoring/switch-status",
+    ] {
+        assert!(urls.contains(&url), "{url} not in {urls:?}");
+    }
+    // Phases over days, GO/NO-GO gates (the five supervision points of §13).
+    let gates = cfg.steps.iter().filter(|s| s.gate).count();
+    assert_eq!(gates, 5);
+    let span_h = (cfg.steps.last().unwrap().at.0 - cfg.steps[0].at.0) / 3_600_000;
+    assert!(span_h > 24 * 7, "{span_h} h");
+    assert!(cfg.steps.iter().any(|s| s.at.0 == 48 * 3_600_000));
+    // The decision table's thresholds, in percent of the fractions the endpoints return.
+    for id in ["match_rate", "success_rate"] {
+        let s = cfg.signals.iter().find(|s| s.id == id).unwrap();
+        assert_eq!(s.scale, Some(100.0));
+        assert_eq!(s.warn.as_ref().unwrap().to_string(), "< 95");
+        assert_eq!(s.crit.as_ref().unwrap().to_string(), "< 90");
+        assert!(s.critical);
+        assert!(s.advice.ok.is_some() && s.advice.warn.is_some() && s.advice.crit.is_some());
+    }
+    // The rollback is a command, never a shell line.
+    let rb = cfg
+        .actions
+        .iter()
+        .find(|a| a.danger)
+        .expect("a danger action");
+    let argv = &rb.command.as_ref().expect("a command").argv;
+    assert!(argv
+        .iter()
+        .any(|a| a.contains("USE_CLIENT_DRAWER_READ=false")));
+    assert!(!argv.iter().any(|a| a == "sh" || a == "bash" || a == "-c"));
+}
+
+#[tokio::test]
+async fn healthy_flags_and_rates_read_correctly() {
+    let sim = start(Scenario::Healthy).await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let (mut s, mut rx) = session(brisk(preset(&sim)), &audit(&dir), true).await;
+    assert!(drive_until(&mut s, &mut rx, Duration::from_secs(5), polled_twice).await);
+    let st = &s.state;
+    assert_eq!(
+        row(st, "use_client_drawer_read").value,
+        Some(Value::Bool(true))
+    );
+    assert_eq!(
+        row(st, "use_client_drawer_write").value,
+        Some(Value::Bool(true))
+    );
+    // Fractions on the wire, percent on the screen (healthy: 98.2-99.8 %).
+    for id in ["match_rate", "success_rate"] {
+        let v = num(row(st, id));
+        assert!((98.0..=100.0).contains(&v), "{id} = {v}");
+        assert_eq!(row(st, id).unit.as_deref(), Some("%"));
+    }
+    assert_eq!(num(row(st, "duplicates")), 0.0);
+    assert_eq!(num(row(st, "plans_without_snapshot_id")), 0.0);
+    assert!(num(row(st, "to_be_jobs")) > 0.0);
+    for r in &st.engine.rows {
+        assert_eq!(r.status, Status::Band(Band::Ok), "{} {:?}", r.key, r.value);
+    }
+    assert!(row(st, "match_rate")
+        .advice
+        .as_deref()
+        .is_some_and(|a| a.contains("OK")));
+    assert!(st.engine.advised.is_none());
+    s.shutdown();
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_decision_table_advises_and_the_command_rollback_verifies() {
+    let sim = start(Scenario::ErrorBurst).await;
+    let dir = tempfile::tempdir().expect("tmp");
+
+    // 1. The preset as shipped: the modal shows the runbook's commands. Esc: nothing runs.
+    let (mut s, mut rx) = session(brisk(preset(&sim)), &audit(&dir), false).await;
+    let advised = drive_until(&mut s, &mut rx, Duration::from_secs(8), |st| {
+        st.engine.advised.is_some()
+    })
+    .await;
+    assert!(advised, "no ROLLBACK ADVISED");
+    let st = &s.state;
+    // error-burst: match 80-88 %, success 75-88 %, duplicates and plans without snapshot.
+    for id in [
+        "match_rate",
+        "success_rate",
+        "duplicates",
+        "plans_without_snapshot_id",
+    ] {
+        assert_eq!(row(st, id).band, Band::Crit, "{id} {:?}", row(st, id).value);
+    }
+    assert!(row(st, "success_rate")
+        .advice
+        .as_deref()
+        .is_some_and(|a| a.contains("ROLLBACK FASE 3")));
+    assert!(row(st, "duplicates")
+        .advice
+        .as_deref()
+        .is_some_and(|a| a.contains("PAUSA")));
+    // A pause is not a rollback: only the two rates advise it.
+    let reasons = st.engine.advised.as_ref().unwrap().reasons.join("; ");
+    assert!(!reasons.contains("duplicados"), "{reasons}");
+    let screen = render_text(st, 160, 50);
+    assert!(screen.contains("ROLLBACK ADVISED"), "{screen}");
+
+    keys(&mut s, "R");
+    let screen = render_text(&s.state, 160, 50);
+    assert!(
+        screen.contains(
+            r#"argv: ["sed", "-i", "$a USE_CLIENT_DRAWER_READ=false", "/app/backend/.env"]"#
+        ),
+        "{screen}"
+    );
+    keys(&mut s, "\x1b");
+    keys(&mut s, "B");
+    let screen = render_text(&s.state, 160, 50);
+    assert!(
+        screen.contains(r#"argv: ["sudo", "-n", "supervisorctl", "restart", "backend"]"#),
+        "{screen}"
+    );
+    keys(&mut s, "\x1b");
+    assert!(s.state.modal.is_none());
+    s.shutdown();
+    assert_eq!(sim.flag("USE_CLIENT_DRAWER_READ"), Some(true));
+
+    // 2. The drill: the same actions with argv that reach the simulator's stand-in for the
+    // .env edit and the restart (it has neither).
+    let mut cfg = preset(&sim);
+    let auth = format!("Authorization: Bearer {TOKEN}");
+    let base = sim.base_url();
+    let argv = |v: &[&str]| v.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+    cfg.actions[0].command.as_mut().unwrap().argv = argv(&[
+        "curl",
+        "-fsS",
+        "-X",
+        "POST",
+        &format!("{base}/admin/drill/client-drawer-read"),
+        "-H",
+        &auth,
+        "-H",
+        "Content-Type: application/json",
+        "-d",
+        r#"{"enabled": false}"#,
+    ]);
+    assert_eq!(cfg.actions[1].id, "restart-backend");
+    cfg.actions[1].command.as_mut().unwrap().argv = argv(&[
+        "curl",
+        "-fsS",
+        &format!("{base}/api/admin/monitoring/switch-status"),
+        "-H",
+        &auth,
+    ]);
+    let (mut s, mut rx) = session(brisk(cfg), &audit(&dir), false).await;
+    drive_until(&mut s, &mut rx, Duration::from_secs(5), |st| {
+        st.engine.advised.is_some()
+    })
+    .await;
+    keys(&mut s, "Rrollback\n");
+    let ran = drive_until(&mut s, &mut rx, Duration::from_secs(5), |st| {
+        matches!(st.runs[0].state, RunState::Done)
+    })
+    .await;
+    assert!(ran && s.state.runs[0].last.as_ref().is_some_and(|r| r.ok));
+    keys(&mut s, "Brestart\n");
+    let done = drive_until(&mut s, &mut rx, Duration::from_secs(12), |st| {
+        st.runs[1]
+            .verify
+            .as_ref()
+            .is_some_and(|v| v.verdict.is_some())
+    })
+    .await;
+    assert!(done, "no verdict: {:?}", s.state.runs[1]);
+    assert!(
+        matches!(
+            s.state.runs[1]
+                .verify
+                .as_ref()
+                .and_then(|v| v.verdict.clone()),
+            Some(Verdict::Verified { .. })
+        ),
+        "{:?}",
+        s.state.runs[1]
+    );
+    let posts: Vec<_> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .collect();
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert_eq!(posts[0].path, "/admin/drill/client-drawer-read");
+    assert_eq!(posts[0].authorization_valid, Some(true));
+    assert_eq!(sim.flag("USE_CLIENT_DRAWER_READ"), Some(false));
+    // Reads back on AS IS: the rates recover within seconds.
+    let recovered = drive_until(&mut s, &mut rx, Duration::from_secs(8), |st| {
+        st.engine
+            .rows
+            .iter()
+            .find(|r| r.key == "success_rate")
+            .and_then(|r| match r.value {
+                Some(Value::Num(x)) => Some(x >= 95.0),
+                _ => None,
+            })
+            .unwrap_or(false)
+    })
+    .await;
+    assert!(recovered);
+    let screen = render_text(&s.state, 160, 50);
+    assert!(screen.contains("VERIFIED"), "{screen}");
+    s.shutdown();
+    sim.shutdown().await;
+}
+
+async fn check(sim: &SimHandle) -> (i32, String) {
+    let mut out = Vec::new();
+    let code = run_check(
+        CheckOptions {
+            cfg: Arc::new(preset(sim)),
+            window: None,
+            interval: Duration::from_secs(60),
+            format: Format::Text,
+        },
+        &mut out,
+    )
+    .await
+    .expect("check runs");
+    (code, String::from_utf8(out).expect("utf-8"))
+}
+
+#[tokio::test]
+async fn check_exits_0_on_healthy_and_1_on_the_breach() {
+    let sim = start(Scenario::Healthy).await;
+    let (code, out) = check(&sim).await;
+    assert_eq!(code, 0, "{out}");
+    sim.set_scenario(Scenario::ErrorBurst);
+    let (code, out) = check(&sim).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("critical breach"), "{out}");
+    sim.shutdown().await;
+}
