@@ -296,6 +296,8 @@ async fn check(sim: &SimHandle) -> (i32, String) {
             window: None,
             interval: Duration::from_secs(60),
             format: Format::Text,
+            record: None,
+            redact: std::sync::Arc::new(|s: &str| s.to_string()),
         },
         &mut out,
     )

@@ -129,10 +129,14 @@ fn cutover(cfg: &Config, out: &mut Out) {
             );
         }
         // The rule counts critical signals in `crit`; without any it can never fire.
-        if !cfg.signals.iter().any(|s| s.critical) {
+        if !cfg
+            .signals
+            .iter()
+            .any(|s| s.critical || s.critical_if.is_some())
+        {
             out.push(
                 kp!["cutover", "rollback_when"],
-                "`rollback_when` can never fire: no signal has `critical = true`",
+                "`rollback_when` can never fire: no signal has `critical = true` or `critical_if`",
                 Some(
                     "mark the signals whose `crit` should advise a rollback with `critical = true`"
                         .into(),

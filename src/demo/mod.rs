@@ -64,6 +64,8 @@ pub fn profile_config(
         sig.stale_after = None;
     }
     cfg.cutover.t0 = None;
+    // A drill must never look like production on a shared screen.
+    cfg.cutover.environment = Some("demo (simulator)".into());
     Ok(cfg)
 }
 
