@@ -385,6 +385,8 @@ async fn real_prometheus_scrapes_the_simulator_and_signals_breach() {
     tokio::time::sleep(Duration::from_secs(6)).await;
     poll_into(&cfg, &mut e).await;
 
+    // Healthy paths fail 0.1-0.6 % of requests; at ~41 req/s the simulator's integer
+    // counters show an error every few seconds, so early windows may read 0.
     let err = num(&e, "err").expect("error ratio");
     assert!(
         (0.0..=1.0).contains(&err),
@@ -393,12 +395,14 @@ async fn real_prometheus_scrapes_the_simulator_and_signals_breach() {
     );
     assert_eq!(row(&e, "err").status, Status::Band(Band::Ok));
     let p99 = num(&e, "p99").expect("p99");
+    // Healthy p95 250-600 ms per path, log-normal: p99 370-880 ms, interpolated in buckets.
     assert!(
-        (200.0..=1200.0).contains(&p99),
+        (300.0..=1100.0).contains(&p99),
         "healthy p99 {p99} ms\n{}",
         describe(&e)
     );
     assert_eq!(row(&e, "p99").status, Status::Band(Band::Ok));
+    eprintln!("healthy: error ratio {err:.3} %, p99 {p99:.0} ms");
     // A row per path, named by the label template.
     let paths = e.rows.iter().filter(|r| r.signal == 1).count();
     assert_eq!(paths, 8, "{}", describe(&e));
@@ -428,6 +432,7 @@ async fn real_prometheus_scrapes_the_simulator_and_signals_breach() {
 
     // Errors burst on the critical endpoints: the ratio goes crit.
     sim.set_scenario(Scenario::ErrorBurst);
+    let burst_at = Instant::now();
     poll_until(
         &cfg,
         &mut e,
@@ -437,7 +442,7 @@ async fn real_prometheus_scrapes_the_simulator_and_signals_breach() {
         |e| row(e, "err").status == Status::Band(Band::Crit),
     )
     .await;
-    assert!(num(&e, "err").is_some_and(|v| v > 2.0 && v < 15.0));
+    assert!(num(&e, "err").is_some_and(|v| v > 2.0));
     poll_until(
         &cfg,
         &mut e,
@@ -452,6 +457,17 @@ async fn real_prometheus_scrapes_the_simulator_and_signals_breach() {
     )
     .await;
     assert!(e.critical_breaches().any(|r| r.key == "err"));
+    // Once the 15 s window holds only burst traffic, the ratio is the simulator's: critical
+    // paths (31 of 41.5 req/s) at 5-12 %, the rest at 0.8-1.8 % → 3.9-9.4 % overall.
+    tokio::time::sleep(Duration::from_secs(16).saturating_sub(burst_at.elapsed())).await;
+    poll_into(&cfg, &mut e).await;
+    let burst = num(&e, "err");
+    eprintln!("error-burst: error ratio {burst:?} %");
+    assert!(
+        burst.is_some_and(|v| (3.5..=9.5).contains(&v)),
+        "burst error ratio {burst:?}\n{}",
+        describe(&e)
+    );
 
     // Latency spikes: p99 from the histogram goes crit.
     sim.set_scenario(Scenario::LatencySpike);
@@ -464,7 +480,9 @@ async fn real_prometheus_scrapes_the_simulator_and_signals_breach() {
         |e| row(e, "p99").status == Status::Band(Band::Crit),
     )
     .await;
-    assert!(num(&e, "p99").is_some_and(|v| v > 2500.0 && v <= 10_000.0));
+    let spike = num(&e, "p99");
+    eprintln!("latency-spike: p99 {spike:?} ms at {:?}", started.elapsed());
+    assert!(spike.is_some_and(|v| v > 2500.0 && v <= 10_000.0));
 
     eprintln!(
         "real prometheus: first data after {first_data:?}, whole test {:?}",
