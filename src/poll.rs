@@ -141,18 +141,15 @@ pub async fn poll_once(client: &reqwest::Client, src: &Source) -> PollResult {
 async fn fetch(client: &reqwest::Client, src: &Source) -> PollOutcome {
     let fail = |status: Option<u16>, reason: String| PollOutcome::Failed { status, reason };
     let prometheus = src.kind == SourceKind::Prometheus;
-    let url = match (&src.kind, &src.query) {
+    let req = match (&src.kind, &src.query) {
+        (SourceKind::Http, _) => client.get(&src.url),
         (SourceKind::Prometheus, Some(q)) => match crate::prom::query_url(&src.url, q) {
-            Ok(u) => u,
+            Ok(u) => client.get(u),
             Err(e) => return fail(None, format!("url {e}")),
         },
         (SourceKind::Prometheus, None) => return fail(None, "no `query` to send".into()),
-        (SourceKind::Http, _) => match reqwest::Url::parse(&src.url) {
-            Ok(u) => u,
-            Err(e) => return fail(None, format!("url not valid: {e}")),
-        },
     };
-    let mut req = client.get(url).header("Accept", "application/json");
+    let mut req = req.header("Accept", "application/json");
     for (k, v) in &src.headers {
         req = req.header(k, v);
     }
