@@ -6,7 +6,7 @@
 //! required source (2, config/usage errors, is decided before we get here).
 
 use crate::config::Config;
-use crate::engine::{Band, Engine, EventKind, PollSummary, Row, Status};
+use crate::engine::{Band, Engine, EventKind, Row, Status};
 use crate::poll::{poll_once, Clients, PollSetupError};
 use crate::record::Line;
 use crate::sample::{PollResult, Ts};
@@ -153,7 +153,7 @@ pub async fn run_check(opts: CheckOptions, out: &mut dyn Write) -> Result<i32, P
             now = now.max(r.at);
             if let Some(rec) = &recorder {
                 let readings = engine.readings(r);
-                rec.write(Line::poll(&readings, PollSummary::of(r), &opts.cfg));
+                rec.write(Line::poll(&readings, engine.summary(r), &opts.cfg));
             }
             for ev in engine.ingest(r) {
                 if let Some(rec) = &recorder {

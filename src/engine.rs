@@ -116,6 +116,8 @@ pub struct SourceHealth {
     pub last_error: Option<String>,
     pub last_latency_ms: Option<u64>,
     pub last_status: Option<u16>,
+    /// Prometheus's `warnings` on its last answer (the value was still used).
+    pub last_warning: Option<String>,
 }
 
 impl SourceHealth {
@@ -211,8 +213,9 @@ pub struct Engine {
     pub(crate) instant: bool,
 }
 
-use crate::config::{JudgeOn, NoDataPolicy, Signal};
+use crate::config::{JudgeOn, NoDataPolicy, Signal, SourceKind};
 use crate::path::JsonPath;
+use crate::prom::{self, Template};
 use crate::sample::{PollOutcome, PollResult, Reading};
 use chrono::Duration as CDur;
 use serde_json::Value as Json;
@@ -229,6 +232,9 @@ pub struct PollSummary {
     /// Why the poll failed (None: it answered with JSON).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// A Prometheus answer's `warnings`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 impl PollSummary {
@@ -243,6 +249,7 @@ impl PollSummary {
             latency_ms: p.latency_ms,
             status,
             error,
+            warning: None,
         }
     }
 }
@@ -267,6 +274,10 @@ pub(crate) struct Compiled {
     name: Option<JsonPath>,
     critical_if: Option<JsonPath>,
     stale_after_ms: i64,
+    /// The signal reads a `prometheus` source.
+    prom: bool,
+    /// On a `prometheus` source: the label template naming one row per series.
+    template: Option<Template>,
 }
 
 /// Per-row trip/clear bookkeeping that the screen does not need.
@@ -298,19 +309,22 @@ impl Engine {
             .signals
             .iter()
             .map(|s| {
-                let interval = cfg
-                    .sources
-                    .iter()
-                    .find(|src| src.id == s.source)
-                    .map(|src| src.interval.as_ms())
-                    .unwrap_or(5_000);
+                let src = cfg.sources.iter().find(|src| src.id == s.source);
+                let interval = src.map(|src| src.interval.as_ms()).unwrap_or(5_000);
+                let prom = src.is_some_and(|src| src.kind == SourceKind::Prometheus);
                 let p = |o: &Option<String>| o.as_deref().and_then(|t| JsonPath::parse(t).ok());
                 Compiled {
                     path: p(&s.path),
                     each: p(&s.each),
-                    name: p(&s.name),
+                    name: if prom { None } else { p(&s.name) },
                     critical_if: p(&s.critical_if),
                     stale_after_ms: s.stale_after.map(|d| d.as_ms()).unwrap_or(3 * interval),
+                    prom,
+                    template: s
+                        .name
+                        .as_deref()
+                        .filter(|_| prom)
+                        .and_then(|t| Template::parse(t).ok()),
                 }
             })
             .collect();
@@ -334,7 +348,8 @@ impl Engine {
             instant: false,
         };
         for i in 0..e.cfg.signals.len() {
-            if e.cfg.signals[i].each.is_none() {
+            // Rows of `each` signals and of named Prometheus series appear with data.
+            if e.cfg.signals[i].each.is_none() && e.compiled[i].template.is_none() {
                 let key = e.cfg.signals[i].id.clone();
                 e.add_row(i, key, None, e.cfg.signals[i].critical, now);
             }
@@ -403,7 +418,21 @@ impl Engine {
     /// Feed one poll result. Returns the events it caused.
     pub fn ingest(&mut self, poll: &PollResult) -> Vec<Event> {
         let readings = self.readings(poll);
-        self.ingest_readings(&PollSummary::of(poll), readings)
+        self.ingest_readings(&self.summary(poll), readings)
+    }
+
+    /// The poll's summary, with a Prometheus answer's warnings.
+    pub fn summary(&self, poll: &PollResult) -> PollSummary {
+        let mut s = PollSummary::of(poll);
+        let prom = self
+            .cfg
+            .sources
+            .iter()
+            .any(|src| src.id == poll.source && src.kind == SourceKind::Prometheus);
+        if let (true, PollOutcome::Json { body, .. }) = (prom, &poll.outcome) {
+            s.warning = prom::warnings(body);
+        }
+        s
     }
 
     /// What one poll means for each row of its source's signals (pure: nothing changes).
@@ -438,6 +467,19 @@ impl Engine {
             match &poll.error {
                 None => {
                     src.last_status = poll.status;
+                    let warning = poll.warning.clone();
+                    if warning.is_some() && warning != src.last_warning {
+                        let w = warning.clone().unwrap_or_default();
+                        events.push(Event {
+                            at,
+                            severity: Severity::Warn,
+                            text: format!("source {} warns: {w}", src.id),
+                            kind: EventKind::Note {
+                                text: format!("source {} warns: {w}", src.id),
+                            },
+                        });
+                    }
+                    src.last_warning = warning;
                     if src.consecutive_errors > 0 {
                         events.push(Event {
                             at,
@@ -476,6 +518,21 @@ impl Engine {
                 }
             }
         }
+        // Named series replace the placeholder row that said why there were none.
+        let cfg = Arc::clone(&self.cfg);
+        for (si, sig) in cfg.signals.iter().enumerate() {
+            let named = readings.iter().any(|r| r.signal == si && r.key != sig.id);
+            if named && self.compiled[si].template.is_some() {
+                if let Some(i) = self
+                    .rows
+                    .iter()
+                    .position(|r| r.signal == si && r.key == sig.id)
+                {
+                    self.rows.remove(i);
+                    self.timers.remove(i);
+                }
+            }
+        }
         for r in readings {
             if r.signal >= self.cfg.signals.len() {
                 continue;
@@ -507,6 +564,9 @@ impl Engine {
         poll: &PollResult,
     ) -> Vec<(String, Option<String>, bool, Reading)> {
         let c = &self.compiled[si];
+        if c.prom {
+            return self.extract_prom(si, sig, poll);
+        }
         let body = match &poll.outcome {
             PollOutcome::Json { status, body } => {
                 if sig.kind == SignalKind::Health && c.path.is_none() {
@@ -576,6 +636,81 @@ impl Engine {
                         sig.critical,
                         Reading::empty("the array is empty"),
                     ));
+                }
+                out
+            }
+        }
+    }
+
+    /// `extract` for a signal on a `prometheus` source: a row per series when the signal has
+    /// a name template, else its own row; no series, NaN, ±Inf → `empty`; an old sample → `stale`.
+    fn extract_prom(
+        &self,
+        si: usize,
+        sig: &Signal,
+        poll: &PollResult,
+    ) -> Vec<(String, Option<String>, bool, Reading)> {
+        let c = &self.compiled[si];
+        // The same reading for every row this signal shows (its own row when none yet).
+        let all = |reading: Reading| {
+            let known: Vec<_> = self
+                .rows
+                .iter()
+                .filter(|r| r.signal == si)
+                .map(|r| (r.key.clone(), None, r.critical, reading.clone()))
+                .collect();
+            if known.is_empty() {
+                vec![(sig.id.clone(), None, sig.critical, reading)]
+            } else {
+                known
+            }
+        };
+        let body = match &poll.outcome {
+            PollOutcome::Failed { reason, .. } => {
+                // Prometheus answered and said why the query failed: it is not down.
+                let what = if reason.starts_with("Prometheus ") {
+                    "query failed"
+                } else {
+                    "source down"
+                };
+                return all(Reading::error(format!("{what}: {reason}")));
+            }
+            PollOutcome::Json { status, body } => {
+                if sig.kind == SignalKind::Health {
+                    let v = Value::Num(f64::from(*status));
+                    return vec![(sig.id.clone(), None, sig.critical, Reading::Value(v))];
+                }
+                body
+            }
+        };
+        match prom::convert(
+            body,
+            c.template.as_ref(),
+            sig.kind,
+            poll.at,
+            c.stale_after_ms,
+        ) {
+            prom::Converted::All(r) => all(r),
+            prom::Converted::One(r) => vec![(sig.id.clone(), None, sig.critical, r)],
+            prom::Converted::Series(list) => {
+                let mut out: Vec<_> = list
+                    .into_iter()
+                    .map(|(name, r)| (format!("{}[{}]", sig.id, name), Some(name), sig.critical, r))
+                    .collect();
+                // Series that vanished from the result say so rather than keep a value.
+                for r in self
+                    .rows
+                    .iter()
+                    .filter(|r| r.signal == si && r.key != sig.id)
+                {
+                    if !out.iter().any(|(k, ..)| *k == r.key) {
+                        out.push((
+                            r.key.clone(),
+                            None,
+                            r.critical,
+                            Reading::empty("no longer in the query result"),
+                        ));
+                    }
                 }
                 out
             }
@@ -1547,6 +1682,222 @@ crit = "> 10"
             json!({"v1": {"p95": 100.0}, "v2": {"p95": 120.0}}),
         ));
         assert_eq!(e.rows[1].status, Status::Band(Band::Crit));
+    }
+
+    fn prom_cfg(name: Option<&str>) -> Arc<Config> {
+        let name = name
+            .map(|n| format!("name = \"{n}\"\n"))
+            .unwrap_or_default();
+        let text = format!(
+            r#"
+[cutover]
+name = "t"
+rollback_when = {{ critical_for = "0s" }}
+[[source]]
+id = "m"
+kind = "prometheus"
+url = "http://127.0.0.1:1"
+query = "sum(rate(x[1m]))"
+interval = "1s"
+[[signal]]
+id = "err"
+source = "m"
+kind = "metric"
+unit = "%"
+critical = true
+warn = "> 1"
+crit = "> 2"
+{name}
+"#
+        );
+        let c: Config = toml::from_str(&text).unwrap();
+        assert!(
+            crate::config::validate::validate(&c, &|_| 0).is_empty(),
+            "{:?}",
+            crate::config::validate::validate(&c, &|_| 0)
+        );
+        Arc::new(c)
+    }
+
+    /// An instant-vector answer at poll second `at` with (labels, value) series.
+    fn vector(at: i64, series: &[(serde_json::Value, &str)]) -> PollResult {
+        let ts = t(at).timestamp() as f64;
+        let result: Vec<_> = series
+            .iter()
+            .map(|(m, v)| json!({"metric": m, "value": [ts, v]}))
+            .collect();
+        poll(
+            at,
+            json!({"status": "success", "data": {"resultType": "vector", "result": result}}),
+        )
+    }
+
+    fn status_of(e: &Engine, key: &str) -> (Status, Option<String>) {
+        let r = e.rows.iter().find(|r| r.key == key).unwrap_or_else(|| {
+            panic!(
+                "no row {key} in {:?}",
+                e.rows.iter().map(|r| &r.key).collect::<Vec<_>>()
+            )
+        });
+        (r.status, r.reason.clone())
+    }
+
+    #[test]
+    fn prometheus_single_series_is_judged_like_any_value() {
+        let mut e = Engine::new(prom_cfg(None), t(0));
+        assert_eq!(e.rows.len(), 1, "the plain row exists from the start");
+        e.ingest(&vector(0, &[(json!({}), "0.4")]));
+        assert_eq!(row(&e).status, Status::Band(Band::Ok));
+        e.ingest(&vector(1, &[(json!({}), "6.5")]));
+        assert_eq!(row(&e).status, Status::Band(Band::Crit));
+        assert_eq!(e.critical_breaches().count(), 1);
+        assert!(e.advised.is_some());
+    }
+
+    #[test]
+    fn prometheus_nan_from_zero_traffic_is_empty_not_ok() {
+        let mut e = Engine::new(prom_cfg(None), t(0));
+        e.ingest(&vector(0, &[(json!({}), "NaN")]));
+        let (st, reason) = status_of(&e, "err");
+        assert_eq!(st, Status::NoData(NoDataKind::Empty));
+        assert!(reason.unwrap_or_default().contains("NaN"));
+        assert_eq!(e.critical_breaches().count(), 0, "not a breach");
+        assert!(!e.counts().all_green(), "not ok");
+        e.ingest(&vector(1, &[(json!({}), "+Inf")]));
+        let (st, reason) = status_of(&e, "err");
+        assert_eq!(st, Status::NoData(NoDataKind::Empty));
+        assert!(reason.unwrap_or_default().contains("+Inf"));
+    }
+
+    #[test]
+    fn prometheus_empty_vector_is_empty() {
+        let mut e = Engine::new(prom_cfg(None), t(0));
+        e.ingest(&vector(0, &[]));
+        assert_eq!(
+            status_of(&e, "err"),
+            (
+                Status::NoData(NoDataKind::Empty),
+                Some("query returned no series".into())
+            )
+        );
+        assert!(!e.counts().all_green());
+        // With a template and no series yet: a placeholder row says so…
+        let mut e = Engine::new(prom_cfg(Some("{{service}}")), t(0));
+        assert!(e.rows.is_empty(), "series rows appear with data");
+        e.ingest(&vector(0, &[]));
+        assert_eq!(e.rows.len(), 1);
+        assert_eq!(status_of(&e, "err").0, Status::NoData(NoDataKind::Empty));
+        // …and gives way to the series once they come.
+        e.ingest(&vector(1, &[(json!({"service": "api"}), "0.5")]));
+        assert_eq!(e.rows.len(), 1);
+        assert_eq!(status_of(&e, "err[api]").0, Status::Band(Band::Ok));
+        assert_eq!(e.rows[0].label, "err api");
+        assert!(e.counts().all_green());
+        // All series gone: every row says why.
+        e.ingest(&vector(2, &[]));
+        assert_eq!(
+            status_of(&e, "err[api]"),
+            (
+                Status::NoData(NoDataKind::Empty),
+                Some("query returned no series".into())
+            )
+        );
+    }
+
+    #[test]
+    fn prometheus_many_series_a_row_each() {
+        let mut e = Engine::new(prom_cfg(Some("{{service}}")), t(0));
+        let series: Vec<_> = (0..50)
+            .map(|i| {
+                (
+                    json!({"service": format!("s{i}")}),
+                    if i == 7 { "9" } else { "0.1" },
+                )
+            })
+            .collect();
+        e.ingest(&vector(0, &series));
+        assert_eq!(e.rows.len(), 50);
+        assert_eq!(status_of(&e, "err[s7]").0, Status::Band(Band::Crit));
+        assert_eq!(status_of(&e, "err[s8]").0, Status::Band(Band::Ok));
+        assert_eq!(e.critical_breaches().count(), 1);
+        // One vanishes: it says so instead of keeping its value.
+        e.ingest(&vector(1, &series[1..]));
+        assert_eq!(
+            status_of(&e, "err[s0]"),
+            (
+                Status::NoData(NoDataKind::Empty),
+                Some("no longer in the query result".into())
+            )
+        );
+        // Without a template, many series cannot be one value.
+        let mut e = Engine::new(prom_cfg(None), t(0));
+        e.ingest(&vector(0, &series));
+        let (st, reason) = status_of(&e, "err");
+        assert_eq!(st, Status::NoData(NoDataKind::Empty));
+        assert!(reason.unwrap_or_default().contains("50 series"));
+    }
+
+    #[test]
+    fn prometheus_errors_and_warnings() {
+        let mut e = Engine::new(prom_cfg(Some("{{service}}")), t(0));
+        e.ingest(&vector(0, &[(json!({"service": "api"}), "0.5")]));
+        // The poller's reason for a 400 with Prometheus's error body.
+        let ev = e.ingest(&PollResult {
+            source: "m".into(),
+            at: t(1),
+            latency_ms: 3,
+            outcome: PollOutcome::Failed {
+                status: Some(400),
+                reason: "Prometheus bad_data (HTTP 400): parse error".into(),
+            },
+        });
+        assert_eq!(
+            status_of(&e, "err[api]"),
+            (
+                Status::NoData(NoDataKind::Error),
+                Some("query failed: Prometheus bad_data (HTTP 400): parse error".into())
+            )
+        );
+        assert!(ev
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::SourceError { .. })));
+        assert_eq!(e.sources[0].errors, 1);
+        // Unreachable is still "source down".
+        e.ingest(&fail(2, "connection refused"));
+        assert!(status_of(&e, "err[api]")
+            .1
+            .unwrap_or_default()
+            .starts_with("source down"));
+        // Warnings: the value is used and the warning announced once.
+        let body = json!({"status": "success", "warnings": ["partial response"],
+            "data": {"resultType": "vector", "result": [
+                {"metric": {"service": "api"}, "value": [t(3).timestamp() as f64, "0.5"]}]}});
+        let ev = e.ingest(&poll(3, body.clone()));
+        assert_eq!(status_of(&e, "err[api]").0, Status::Band(Band::Ok));
+        assert!(ev.iter().any(|e| e.text.contains("partial response")));
+        assert_eq!(
+            e.sources[0].last_warning.as_deref(),
+            Some("partial response")
+        );
+        let ev = e.ingest(&poll(4, body));
+        assert!(!ev.iter().any(|e| e.text.contains("partial response")));
+        e.ingest(&vector(5, &[(json!({"service": "api"}), "0.5")]));
+        assert_eq!(e.sources[0].last_warning, None);
+    }
+
+    #[test]
+    fn prometheus_old_sample_is_stale() {
+        let mut e = Engine::new(prom_cfg(None), t(0));
+        e.ingest(&vector(100, &[(json!({}), "0.5")]));
+        assert_eq!(row(&e).status, Status::Band(Band::Ok));
+        // The answer at 200 carries a sample from 150: older than 3 intervals (3 s).
+        let mut old = vector(150, &[(json!({}), "0.7")]);
+        old.at = t(200);
+        e.ingest(&old);
+        let (st, reason) = status_of(&e, "err");
+        assert_eq!(st, Status::NoData(NoDataKind::Stale));
+        assert!(reason.unwrap_or_default().contains("50s old"));
+        assert_eq!(row(&e).value, Some(Value::Num(0.5)), "last good kept");
     }
 
     #[test]

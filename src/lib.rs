@@ -16,6 +16,7 @@ pub mod logging;
 pub mod path;
 pub mod poll;
 pub mod presets;
+pub mod prom;
 pub mod record;
 pub mod replay;
 pub mod report;

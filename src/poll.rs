@@ -3,7 +3,7 @@
 //! clock or the keyboard: every poll is bounded by its time-out and runs in its
 //! own task, and results travel over a channel.
 
-use crate::config::{Config, Source};
+use crate::config::{Config, Source, SourceKind};
 use crate::sample::{PollOutcome, PollResult};
 use chrono::Utc;
 use futures::FutureExt;
@@ -140,7 +140,16 @@ pub async fn poll_once(client: &reqwest::Client, src: &Source) -> PollResult {
 
 async fn fetch(client: &reqwest::Client, src: &Source) -> PollOutcome {
     let fail = |status: Option<u16>, reason: String| PollOutcome::Failed { status, reason };
-    let mut req = client.get(&src.url).header("Accept", "application/json");
+    let prometheus = src.kind == SourceKind::Prometheus;
+    let req = match (&src.kind, &src.query) {
+        (SourceKind::Http, _) => client.get(&src.url),
+        (SourceKind::Prometheus, Some(q)) => match crate::prom::query_url(&src.url, q) {
+            Ok(u) => client.get(u),
+            Err(e) => return fail(None, format!("url {e}")),
+        },
+        (SourceKind::Prometheus, None) => return fail(None, "no `query` to send".into()),
+    };
+    let mut req = req.header("Accept", "application/json");
     for (k, v) in &src.headers {
         req = req.header(k, v);
     }
@@ -166,6 +175,20 @@ async fn fetch(client: &reqwest::Client, src: &Source) -> PollOutcome {
             }
             404 => "not found (HTTP 404): check the URL path".to_string(),
             429 => "rate limited (HTTP 429): backing off".to_string(),
+            // Prometheus answers 400 (bad query), 422 (cannot execute), 503 (not ready /
+            // overloaded) with a JSON body saying why: show its words.
+            _ if prometheus => match read_capped(&mut resp, src.max_body_bytes.min(64 * 1024))
+                .await
+                .ok()
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                .and_then(|v| crate::prom::error_reason(Some(code), &v))
+            {
+                Some(r) => r,
+                None => format!(
+                    "HTTP {code} {}",
+                    status.canonical_reason().unwrap_or("error")
+                ),
+            },
             _ => format!(
                 "HTTP {code} {}",
                 status.canonical_reason().unwrap_or("error")
@@ -176,30 +199,24 @@ async fn fetch(client: &reqwest::Client, src: &Source) -> PollOutcome {
     if code == 204 {
         return fail(Some(code), "HTTP 204: no body to read".into());
     }
-    let cap = src.max_body_bytes as usize;
-    let mut body: Vec<u8> = Vec::with_capacity(cap.min(64 * 1024));
-    loop {
-        match resp.chunk().await {
-            Ok(Some(chunk)) => {
-                if body.len() + chunk.len() > cap {
-                    return fail(
-                        Some(code),
-                        format!("body larger than the {} byte cap", src.max_body_bytes),
-                    );
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(None) => break,
-            Err(e) => return fail(Some(code), format!("body cut off: {}", describe_error(&e))),
-        }
-    }
+    let body = match read_capped(&mut resp, src.max_body_bytes).await {
+        Ok(b) => b,
+        Err(reason) => return fail(Some(code), reason),
+    };
     if body.iter().all(|b| b.is_ascii_whitespace()) {
         return fail(Some(code), "empty body (expected JSON)".into());
     }
     match serde_json::from_slice::<serde_json::Value>(&body) {
-        Ok(v) => PollOutcome::Json {
-            status: code,
-            body: v,
+        // A 2xx that says `"status": "error"` (some proxies do) is a failed query too.
+        Ok(v) => match prometheus
+            .then(|| crate::prom::error_reason(None, &v))
+            .flatten()
+        {
+            Some(reason) => fail(Some(code), reason),
+            None => PollOutcome::Json {
+                status: code,
+                body: v,
+            },
         },
         Err(e) => {
             let looks_html = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<');
@@ -209,6 +226,23 @@ async fn fetch(client: &reqwest::Client, src: &Source) -> PollOutcome {
                 format!("body is not JSON ({e})")
             };
             fail(Some(code), what)
+        }
+    }
+}
+
+/// The body, at most `cap` bytes: past the cap (or cut off) the reason why.
+async fn read_capped(resp: &mut reqwest::Response, cap: u64) -> Result<Vec<u8>, String> {
+    let mut body: Vec<u8> = Vec::with_capacity((cap as usize).min(64 * 1024));
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > cap as usize {
+                    return Err(format!("body larger than the {cap} byte cap"));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(body),
+            Err(e) => return Err(format!("body cut off: {}", describe_error(&e))),
         }
     }
 }

@@ -6,7 +6,6 @@ use crate::action::{self, Attempt};
 use crate::app::{update, Effect, Msg, Remote, Report, State};
 use crate::audit::{spawn_tail_from, AuditContext, AuditRecord, AuditTail, AuditWriter, TailFrom};
 use crate::config::Config;
-use crate::engine::PollSummary;
 use crate::poll::{spawn_pollers, Clients, PollSetupError, Pollers};
 use crate::record::{Line, Recorder};
 use crate::sample::Ts;
@@ -309,7 +308,7 @@ fn record_input(r: &Recorder, state: &State, msg: &Msg) {
     match msg {
         Msg::Poll(p) => {
             let readings = state.engine.readings(p);
-            r.write(Line::poll(&readings, PollSummary::of(p), &state.cfg));
+            r.write(Line::poll(&readings, state.engine.summary(p), &state.cfg));
         }
         Msg::Tick(at) => r.write(Line::Clock { at: *at }),
         Msg::Remote(rm) => r.write(Line::Audit {

@@ -190,7 +190,11 @@ fn one() -> usize {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SourceKind {
+    /// GET `url`; the JSON body is what signal paths read.
     Http,
+    /// An instant PromQL `query` against a Prometheus-compatible API (`{url}/api/v1/query`);
+    /// each series of the result is a row.
+    Prometheus,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -198,7 +202,11 @@ pub enum SourceKind {
 pub struct Source {
     pub id: String,
     pub kind: SourceKind,
+    /// For `prometheus`: the server's base URL (`/api/v1/query` is appended unless present).
     pub url: String,
+    /// For `prometheus` (required there, refused elsewhere): the PromQL instant query.
+    #[serde(default)]
+    pub query: Option<String>,
     #[serde(default = "default_interval")]
     pub interval: Dur,
     /// Total time-out for one poll (connect, headers and body).
@@ -305,7 +313,8 @@ pub struct Signal {
     /// jq-style path to an array whose elements become one row each.
     #[serde(default)]
     pub each: Option<String>,
-    /// Path inside each element that names its row (e.g. `.path`).
+    /// Path inside each element that names its row (e.g. `.path`). On a `prometheus`
+    /// source: a label template (`{{service}}`, `{{path}} {{code}}`) naming one row per series.
     #[serde(default)]
     pub name: Option<String>,
     /// Path inside each element: truthy marks the row critical.

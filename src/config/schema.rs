@@ -62,7 +62,7 @@ impl TableSchema {
     }
 }
 
-pub const SOURCE_KINDS: &[&str] = &["http"];
+pub const SOURCE_KINDS: &[&str] = &["http", "prometheus"];
 pub const SIGNAL_KINDS: &[&str] = &["flag", "metric", "health"];
 pub const NO_DATA: &[&str] = &["ok", "warn", "crit"];
 pub const JUDGE_ON: &[&str] = &["value", "delta", "deltapct"];
@@ -113,6 +113,7 @@ pub static SOURCE: TableSchema = TableSchema {
         ("id", Shape::Any),
         ("kind", Shape::Enum(SOURCE_KINDS)),
         ("url", Shape::Any),
+        ("query", Shape::Any),
         ("interval", Shape::Any),
         ("timeout", Shape::Any),
         ("connect_timeout", Shape::Any),

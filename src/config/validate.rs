@@ -5,7 +5,7 @@
 //! can find it; `load` masks any value that came from the environment.
 
 use super::schema::{did_you_mean, kp, Seg};
-use super::{Config, JudgeOn, SignalKind};
+use super::{Config, JudgeOn, SignalKind, SourceKind};
 use crate::path::JsonPath;
 use std::collections::{BTreeMap, HashMap};
 
@@ -184,6 +184,22 @@ fn sources(cfg: &Config, out: &mut Out) {
                 None,
             ),
             Ok(_) => {}
+        }
+        match (s.kind, s.query.as_deref()) {
+            (SourceKind::Prometheus, None) => out.push(
+                at("kind"),
+                "a `prometheus` source needs `query`, the PromQL instant query to evaluate",
+                Some("e.g. `query = 'sum(rate(http_requests_total{code=~\"5..\"}[1m])) / sum(rate(http_requests_total[1m])) * 100'`".into()),
+            ),
+            (SourceKind::Prometheus, Some(q)) if q.trim().is_empty() => {
+                out.push(at("query"), "`query` is empty", None)
+            }
+            (SourceKind::Http, Some(_)) => out.push(
+                at("query"),
+                "`query` only applies to `kind = \"prometheus\"`",
+                Some("an http source reads its JSON with each signal's `path`; remove `query` or set `kind = \"prometheus\"`".into()),
+            ),
+            _ => {}
         }
         if s.interval.0.is_zero() {
             out.push(
@@ -420,49 +436,11 @@ fn signals(cfg: &Config, out: &mut Out) {
             );
         }
 
-        for (key, p) in [
-            ("path", &s.path),
-            ("each", &s.each),
-            ("name", &s.name),
-            ("critical_if", &s.critical_if),
-        ] {
-            if let Some(p) = p {
-                if let Err(e) = JsonPath::parse(p) {
-                    out.push(at(key), e.to_string(), Some("paths are jq-style: `.summary.p95_ms`, `.endpoints[]`, `.flags[\"v2_primary\"]`".into()));
-                }
-            }
+        if source.is_some_and(|x| x.kind == SourceKind::Prometheus) {
+            prometheus_signal(s, i, out);
+        } else {
+            json_paths(s, i, out);
         }
-        if matches!(s.kind, SignalKind::Metric | SignalKind::Flag) && s.path.is_none() {
-            let kind = if s.kind == SignalKind::Metric {
-                "metric"
-            } else {
-                "flag"
-            };
-            out.push(
-                at("kind"),
-                format!("a `{kind}` signal needs `path`, the value to read"),
-                Some("e.g. `path = \".summary.p95_ms\"`".into()),
-            );
-        }
-        if s.each.is_some() && s.name.is_none() {
-            out.push(
-                at("each"),
-                "`each` needs `name`, the field that names each row",
-                Some("e.g. `name = \".path\"`".into()),
-            );
-        }
-        if s.each.is_none() {
-            for (key, v) in [("name", &s.name), ("critical_if", &s.critical_if)] {
-                if v.is_some() {
-                    out.push(
-                        at(key),
-                        format!("`{key}` only applies with `each`"),
-                        Some("add `each = \"<path to an array>\"` or remove it".into()),
-                    );
-                }
-            }
-        }
-
         if let Some([m, n]) = s.m_of_n {
             let bad = if n == 0 || m == 0 {
                 Some("m and n must both be at least 1".to_string())
@@ -514,6 +492,81 @@ fn signals(cfg: &Config, out: &mut Out) {
                     None,
                 );
             }
+        }
+    }
+}
+
+/// The JSON paths of a signal on an `http` source.
+fn json_paths(s: &super::Signal, i: usize, out: &mut Out) {
+    let at = |k: &str| kp!["signal", i, k];
+    for (key, p) in [
+        ("path", &s.path),
+        ("each", &s.each),
+        ("name", &s.name),
+        ("critical_if", &s.critical_if),
+    ] {
+        if let Some(p) = p {
+            if let Err(e) = JsonPath::parse(p) {
+                out.push(at(key), e.to_string(), Some("paths are jq-style: `.summary.p95_ms`, `.endpoints[]`, `.flags[\"v2_primary\"]`".into()));
+            }
+        }
+    }
+    if matches!(s.kind, SignalKind::Metric | SignalKind::Flag) && s.path.is_none() {
+        let kind = if s.kind == SignalKind::Metric {
+            "metric"
+        } else {
+            "flag"
+        };
+        out.push(
+            at("kind"),
+            format!("a `{kind}` signal needs `path`, the value to read"),
+            Some("e.g. `path = \".summary.p95_ms\"`".into()),
+        );
+    }
+    if s.each.is_some() && s.name.is_none() {
+        out.push(
+            at("each"),
+            "`each` needs `name`, the field that names each row",
+            Some("e.g. `name = \".path\"`".into()),
+        );
+    }
+    if s.each.is_none() {
+        for (key, v) in [("name", &s.name), ("critical_if", &s.critical_if)] {
+            if v.is_some() {
+                out.push(
+                    at(key),
+                    format!("`{key}` only applies with `each`"),
+                    Some("add `each = \"<path to an array>\"` or remove it".into()),
+                );
+            }
+        }
+    }
+}
+
+/// A signal on a `prometheus` source reads the query's result: no JSON paths; `name` is a
+/// label template (`{{service}}`) giving a row per series.
+fn prometheus_signal(s: &super::Signal, i: usize, out: &mut Out) {
+    let at = |k: &str| kp!["signal", i, k];
+    for (key, v) in [
+        ("path", &s.path),
+        ("each", &s.each),
+        ("critical_if", &s.critical_if),
+    ] {
+        if v.is_some() {
+            out.push(
+                at(key),
+                format!("`{key}` is not used with a prometheus source: the value is the query's result"),
+                Some("remove it; for a row per series set `name = \"{{label}}\"`, to pick series filter them in the query".into()),
+            );
+        }
+    }
+    if let Some(name) = &s.name {
+        if let Err(e) = crate::prom::Template::parse(name) {
+            out.push(
+                at("name"),
+                e,
+                Some("on a prometheus source `name` is a label template, e.g. `name = \"{{service}}\"`".into()),
+            );
         }
     }
 }
@@ -1044,5 +1097,50 @@ mod tests {
             p[0].contains("ambiguous") && !p[0].contains("s3cr3t"),
             "{p:?}"
         );
+    }
+
+    fn prom_problems(source: &str, signal: &str) -> Vec<String> {
+        let text = format!(
+            "[cutover]\nname = \"x\"\n\n[[source]]\nid = \"p\"\n{source}\n\n[[signal]]\nid = \"s\"\nsource = \"p\"\nkind = \"metric\"\n{signal}\n"
+        );
+        match load_str_with_env(&text, "c.toml", &|_| None) {
+            Ok(_) => vec![],
+            Err(ConfigError::Invalid(ps)) => ps.iter().map(|p| p.message.clone()).collect(),
+            Err(e) => vec![e.to_string()],
+        }
+    }
+
+    #[test]
+    fn prometheus_sources_need_a_query_and_signals_no_paths() {
+        let prom = "kind = \"prometheus\"\nurl = \"http://prom:9090\"\nquery = 'sum(rate(http_requests_total{code=~\"5..\"}[1m]))'";
+        assert_eq!(prom_problems(prom, ""), Vec::<String>::new());
+        assert_eq!(
+            prom_problems(prom, "name = \"{{service}} {{code}}\""),
+            Vec::<String>::new()
+        );
+        let p = prom_problems("kind = \"prometheus\"\nurl = \"http://prom:9090\"", "");
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].contains("needs `query`"), "{p:?}");
+        let p = prom_problems(
+            "kind = \"http\"\nurl = \"http://h/x\"\nquery = \"up\"",
+            "path = \".x\"",
+        );
+        assert_eq!(p, ["`query` only applies to `kind = \"prometheus\"`"]);
+        let p = prom_problems(prom, "path = \".x\"\neach = \".y[]\"");
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert!(
+            p.iter()
+                .all(|m| m.contains("not used with a prometheus source")),
+            "{p:?}"
+        );
+        let p = prom_problems(prom, "name = \"{{service\"");
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].contains("closing"), "{p:?}");
+        // The other signal checks still apply.
+        let p = prom_problems(prom, "m_of_n = [0, 5]");
+        assert_eq!(p.len(), 1, "{p:?}");
+        // A typo in the kind gets a hint.
+        let p = prom_problems("kind = \"prometeus\"\nurl = \"http://p\"", "");
+        assert!(p.iter().any(|m| m.contains("prometeus")), "{p:?}");
     }
 }
