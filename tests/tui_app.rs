@@ -82,6 +82,13 @@ async fn healthy_then_breach_raises_banner_and_rollback_advice() {
     let s = screen(&st, 100, 30);
     assert!(s.contains("ROLLBACK ADVISED"), "{s}");
     assert!(s.contains("T+00:12"), "{s}");
+    // Back under the threshold: the banner says it is clearing (clear_for 6s), not a breach.
+    sim.set_flag("brokers_v1_modules", false);
+    sim.set_scenario(Scenario::Healthy);
+    tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+    poll_into(&mut st, 13).await;
+    let s = screen(&st, 120, 40);
+    assert!(s.contains("clearing in"), "{s}");
     sim.shutdown().await;
 }
 

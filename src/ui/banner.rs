@@ -50,6 +50,21 @@ pub(super) fn breach_text(v: &View, r: &Row) -> String {
     } else {
         format!(" ({threshold})")
     };
+    // Back under the threshold but waiting out `clear_for`: say so, not "breach".
+    if let Some(p) = r.pending.filter(|p| p.toward < crate::engine::Band::Crit) {
+        let clear_ms =
+            v.s.engine
+                .signal(r)
+                .clear_for
+                .map(|d| d.as_ms())
+                .unwrap_or(0);
+        let left = (clear_ms - (v.now() - p.since).num_milliseconds()).max(0) / 1000;
+        return format!(
+            "{} now {what}{threshold}, clearing in {left}s (crit for {})",
+            r.label,
+            age(v.now(), r.band_since.min(r.status_since))
+        );
+    }
     format!(
         "{} {what}{threshold} for {}",
         r.label,
