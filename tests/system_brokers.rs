@@ -22,15 +22,7 @@ const CRITICAL: [&str; 4] = [
 
 /// The preset with WARROOM_URL pointing at the simulator and ADMIN_TOKEN set.
 fn preset(sim: &SimHandle) -> Config {
-    let base = sim.base_url();
-    let env = move |k: &str| match k {
-        "WARROOM_URL" => Some(base.clone()),
-        "ADMIN_TOKEN" => Some(TOKEN.to_string()),
-        _ => None,
-    };
-    let text = warroom::presets::get("brokers").expect("brokers preset");
-    warroom::config::load::load_str_with_env(text, "<brokers preset>", &env)
-        .unwrap_or_else(|e| panic!("the brokers preset loads: {e}"))
+    common::load_preset("brokers", sim)
 }
 
 /// The same, at test speed: polls every 300 ms, the banner after 1 s of crit.
@@ -50,17 +42,8 @@ fn audit(dir: &tempfile::TempDir) -> std::path::PathBuf {
     dir.path().join("audit.jsonl")
 }
 
-fn row<'a>(s: &'a warroom::app::State, key: &str) -> &'a warroom::engine::Row {
-    s.engine
-        .rows
-        .iter()
-        .find(|r| r.key == key)
-        .unwrap_or_else(|| {
-            panic!(
-                "no row {key}; rows: {:?}",
-                s.engine.rows.iter().map(|r| &r.key).collect::<Vec<_>>()
-            )
-        })
+fn row<'a>(st: &'a warroom::app::State, key: &str) -> &'a warroom::engine::Row {
+    common::row(st, key)
 }
 
 fn polled_twice(st: &warroom::app::State) -> bool {

@@ -12,31 +12,17 @@ use warroom::check::{run_check, CheckOptions, Format};
 use warroom::config::{Config, Dur};
 use warroom::engine::{Band, Status};
 use warroom::sample::Value;
-use warroom::sim::{self, Profile, Scenario, SimHandle, SimOptions};
+use warroom::sim::{Profile, Scenario, SimHandle};
 
 const ROLLBACK_PATH: &str = "/api/v2/admin/rollback-to-v1";
 
 async fn start(scenario: Scenario) -> SimHandle {
-    let mut opts = SimOptions::new(Profile::Cohortlens);
-    opts.scenario = scenario;
-    opts.token = Some(TOKEN.into());
-    opts.slow_delay = Duration::from_secs(4);
-    sim::start(opts)
-        .await
-        .expect("simulator starts on loopback")
+    common::start_profile(Profile::Cohortlens, scenario).await
 }
 
 /// The preset as shipped, with the simulator's URL and token; intervals shortened.
 fn preset(sim: &SimHandle) -> Config {
-    let text = warroom::presets::get("cohortlens").expect("the cohortlens preset exists");
-    let base = sim.base_url();
-    let env = move |k: &str| match k {
-        "WARROOM_URL" => Some(base.clone()),
-        "ADMIN_TOKEN" => Some(TOKEN.to_string()),
-        _ => None,
-    };
-    let mut cfg = warroom::config::load::load_str_with_env(text, "<cohortlens>", &env)
-        .expect("the preset loads against the simulator");
+    let mut cfg = common::load_preset("cohortlens", sim);
     for s in &mut cfg.sources {
         s.interval = Dur(Duration::from_millis(400));
         s.timeout = Dur(Duration::from_millis(1500));
@@ -52,11 +38,7 @@ fn audit(dir: &tempfile::TempDir) -> std::path::PathBuf {
 }
 
 fn row<'a>(st: &'a State, key: &str) -> &'a warroom::engine::Row {
-    st.engine
-        .rows
-        .iter()
-        .find(|r| r.key == key)
-        .unwrap_or_else(|| panic!("no row {key}"))
+    common::row(st, key)
 }
 
 fn value(st: &State, key: &str) -> Option<Value> {
@@ -67,24 +49,6 @@ fn num(st: &State, key: &str) -> f64 {
     value(st, key)
         .and_then(|v| v.as_f64())
         .unwrap_or_else(|| panic!("{key} has no number"))
-}
-
-/// The phase the preset's `[[cutover.phase_rule]]`s name for the current rows: the first
-/// rule whose conditions all hold.
-fn phase_by_rules(st: &State) -> Option<String> {
-    st.cfg.cutover.phase_rules.iter().find_map(|rule| {
-        rule.conditions
-            .iter()
-            .all(|c| {
-                st.engine
-                    .rows
-                    .iter()
-                    .find(|r| r.key == c.signal)
-                    .and_then(|r| r.value.as_ref())
-                    .is_some_and(|v| c.is.holds(v))
-            })
-            .then(|| rule.name.clone())
-    })
 }
 
 fn all_polled(st: &State) -> bool {
@@ -116,7 +80,7 @@ async fn flags_phase_and_side_by_side_metrics_read_from_the_preset() {
         Some(Value::Str("cutover".into()))
     );
     assert_eq!(value(st, "primary"), Some(Value::Str("v2".into())));
-    assert_eq!(phase_by_rules(st).as_deref(), Some("cutover"));
+    assert_eq!(st.derived_phase(), Some("cutover"));
     assert_eq!(value(st, "v2_health"), Some(Value::Num(200.0)));
 
     // v1 and v2 side by side, healthy (0.01-0.08 %, 150-450 ms), with the delta to v1.
@@ -236,7 +200,11 @@ async fn error_burst_goes_crit_advises_rollback_and_r_rolls_back_to_v1() {
     assert!(screen.contains("VERIFIED"), "{screen}");
     // v1 primary again, v2 still on: the flags name the beta phase.
     assert_eq!(value(&s.state, "v2_primary"), Some(Value::Bool(false)));
-    assert_eq!(phase_by_rules(&s.state).as_deref(), Some("beta"));
+    assert_eq!(s.state.derived_phase(), Some("beta"));
+    assert!(
+        render_text(&s.state, 120, 40).contains("phase: beta"),
+        "the header shows the phase"
+    );
     s.shutdown();
     sim.shutdown().await;
 }

@@ -12,26 +12,14 @@ use warroom::check::{run_check, CheckOptions, Format};
 use warroom::config::{Config, Dur, RollbackWhen};
 use warroom::engine::{Band, Row, Status};
 use warroom::sample::Value;
-use warroom::sim::{self, Profile, Scenario, SimHandle, SimOptions};
+use warroom::sim::{Profile, Scenario, SimHandle};
 
 async fn start(scenario: Scenario) -> SimHandle {
-    let mut opts = SimOptions::new(Profile::Edn360);
-    opts.scenario = scenario;
-    opts.token = Some(TOKEN.into());
-    opts.slow_delay = Duration::from_secs(4);
-    sim::start(opts).await.expect("simulator starts")
+    common::start_profile(Profile::Edn360, scenario).await
 }
 
 fn preset(sim: &SimHandle) -> Config {
-    let base = sim.base_url();
-    let env = move |k: &str| match k {
-        "WARROOM_URL" => Some(base.clone()),
-        "ADMIN_TOKEN" => Some(TOKEN.to_string()),
-        _ => None,
-    };
-    let text = warroom::presets::get("edn360").expect("edn360 preset");
-    warroom::config::load::load_str_with_env(text, "<edn360 preset>", &env)
-        .unwrap_or_else(|e| panic!("the edn360 preset loads: {e}"))
+    common::load_preset("edn360", sim)
 }
 
 fn brisk(mut cfg: Config) -> Arc<Config> {
@@ -49,12 +37,8 @@ fn audit(dir: &tempfile::TempDir) -> std::path::PathBuf {
     dir.path().join("audit.jsonl")
 }
 
-fn row<'a>(s: &'a State, key: &str) -> &'a Row {
-    s.engine
-        .rows
-        .iter()
-        .find(|r| r.key == key)
-        .unwrap_or_else(|| panic!("no row {key}"))
+fn row<'a>(st: &'a State, key: &str) -> &'a warroom::engine::Row {
+    common::row(st, key)
 }
 
 fn num(r: &Row) -> f64 {

@@ -12,31 +12,17 @@ use warroom::check::{run_check, CheckOptions, Format};
 use warroom::config::{Config, Dur};
 use warroom::engine::{Band, Status};
 use warroom::sample::Value;
-use warroom::sim::{self, Profile, Scenario, SimHandle, SimOptions};
+use warroom::sim::{Profile, Scenario, SimHandle};
 
 const SPLIT_PATH: &str = "/admin/traffic-split";
 
 async fn start(scenario: Scenario) -> SimHandle {
-    let mut opts = SimOptions::new(Profile::Hse);
-    opts.scenario = scenario;
-    opts.token = Some(TOKEN.into());
-    opts.slow_delay = Duration::from_secs(4);
-    sim::start(opts)
-        .await
-        .expect("simulator starts on loopback")
+    common::start_profile(Profile::Hse, scenario).await
 }
 
 /// The preset as shipped, with the simulator's URL and token; intervals shortened.
 fn preset(sim: &SimHandle) -> Config {
-    let text = warroom::presets::get("hse").expect("the hse preset exists");
-    let base = sim.base_url();
-    let env = move |k: &str| match k {
-        "WARROOM_URL" => Some(base.clone()),
-        "ADMIN_TOKEN" => Some(TOKEN.to_string()),
-        _ => None,
-    };
-    let mut cfg = warroom::config::load::load_str_with_env(text, "<hse>", &env)
-        .expect("the preset loads against the simulator");
+    let mut cfg = common::load_preset("hse", sim);
     for s in &mut cfg.sources {
         s.interval = Dur(Duration::from_millis(400));
         s.timeout = Dur(Duration::from_millis(1500));
@@ -52,11 +38,7 @@ fn audit(dir: &tempfile::TempDir) -> std::path::PathBuf {
 }
 
 fn row<'a>(st: &'a State, key: &str) -> &'a warroom::engine::Row {
-    st.engine
-        .rows
-        .iter()
-        .find(|r| r.key == key)
-        .unwrap_or_else(|| panic!("no row {key}"))
+    common::row(st, key)
 }
 
 fn value(st: &State, key: &str) -> Option<Value> {

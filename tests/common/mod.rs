@@ -148,3 +148,41 @@ pub fn rollback_posts(sim: &SimHandle) -> usize {
         .filter(|r| r.method == "POST" && r.path == "/api/v1/admin/flags/brokers_v1_modules")
         .count()
 }
+
+/// The simulator of one profile, with the test token.
+pub async fn start_profile(profile: warroom::sim::Profile, scenario: Scenario) -> SimHandle {
+    let mut opts = SimOptions::new(profile);
+    opts.scenario = scenario;
+    opts.token = Some(TOKEN.into());
+    opts.slow_delay = Duration::from_secs(4);
+    sim::start(opts)
+        .await
+        .expect("simulator starts on loopback")
+}
+
+/// A preset as `warroom init` prints it, with WARROOM_URL and ADMIN_TOKEN pointing at `sim`.
+pub fn load_preset(name: &str, sim: &SimHandle) -> Config {
+    let text = warroom::presets::get(name).unwrap_or_else(|| panic!("no preset {name}"));
+    let base = sim.base_url();
+    let env = move |k: &str| match k {
+        "WARROOM_URL" => Some(base.clone()),
+        "ADMIN_TOKEN" => Some(TOKEN.to_string()),
+        _ => None,
+    };
+    warroom::config::load::load_str_with_env(text, &format!("<{name} preset>"), &env)
+        .unwrap_or_else(|e| panic!("the {name} preset loads against the simulator: {e}"))
+}
+
+/// A row by key, or a panic listing the rows there are.
+pub fn row<'a>(st: &'a State, key: &str) -> &'a warroom::engine::Row {
+    st.engine
+        .rows
+        .iter()
+        .find(|r| r.key == key)
+        .unwrap_or_else(|| {
+            panic!(
+                "no row {key}; rows: {:?}",
+                st.engine.rows.iter().map(|r| &r.key).collect::<Vec<_>>()
+            )
+        })
+}
