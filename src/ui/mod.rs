@@ -347,7 +347,8 @@ impl<'b> Pen<'b> {
         // Keep the leading word (the signal's label) when it is short, then the tail.
         let head: String = match s.find(' ') {
             Some(i) if width(&s[..=i]) <= max / 3 => s[..=i].to_string(),
-            _ => String::new(),
+            // No short leading word: keep both ends ("Brokers…modules").
+            _ => s.chars().take((max - ew) / 2).collect(),
         };
         let budget = max - ew - width(&head);
         let mut tail: Vec<char> = Vec::new();
