@@ -156,6 +156,7 @@ pub async fn run_check(opts: CheckOptions, out: &mut dyn Write) -> Result<i32, P
                 rec.write(Line::poll(&readings, engine.summary(r), &opts.cfg));
             }
             for ev in engine.ingest(r) {
+                tracing::info!(target: "warroom::events", "{}", ev.text);
                 if let Some(rec) = &recorder {
                     rec.write(Line::event(&ev));
                 }

@@ -130,6 +130,12 @@ pub async fn poll_once(client: &reqwest::Client, src: &Source) -> PollResult {
         },
         ok => ok,
     };
+    match &outcome {
+        PollOutcome::Failed { reason, .. } => {
+            tracing::debug!(source = %src.id, "poll failed: {reason}")
+        }
+        PollOutcome::Json { status, .. } => tracing::trace!(source = %src.id, status, "poll ok"),
+    }
     PollResult {
         source: src.id.clone(),
         at: Utc::now(),
