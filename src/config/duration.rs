@@ -96,7 +96,10 @@ pub fn format_duration(d: Duration) -> String {
 
 /// A span of wall time in whole seconds (`1m12s`), for "in band for …" texts.
 pub fn format_span(d: chrono::Duration) -> String {
-    format_duration(Duration::from_secs(d.num_seconds().max(0) as u64))
+    match d.num_seconds().max(0) {
+        0 => "0s".into(),
+        s => format_duration(Duration::from_secs(s as u64)),
+    }
 }
 
 /// `-15m`, `+1h30m`, `T0` style offsets for the timeline.
