@@ -519,13 +519,18 @@ async fn fleet(
         ))
         .ok()
     });
+    // Blocking waits leave the runtime's worker (and the simulator's tasks) to the others.
     let find = Duration::from_secs(10);
-    let our_pid = ours.pid_of("warroom", find);
-    let watch_pids: Vec<i32> = watches
-        .iter()
-        .filter_map(|w| w.pid_of("watch", find))
-        .collect();
-    let py_pid = pyp.as_ref().and_then(|p| p.pid_of("python", find));
+    let (our_pid, watch_pids, py_pid) = tokio::task::block_in_place(|| {
+        (
+            ours.pid_of("warroom", find),
+            watches
+                .iter()
+                .filter_map(|w| w.pid_of("watch", find))
+                .collect::<Vec<i32>>(),
+            pyp.as_ref().and_then(|p| p.pid_of("python", find)),
+        )
+    });
 
     // Peak RSS of the watch trees: sampled, since curl and jq live for milliseconds.
     let stop = Arc::new(AtomicBool::new(false));
@@ -608,13 +613,10 @@ async fn fleet(
             _ => Load::default(),
         },
     };
-    ours.stop();
-    for w in watches {
-        w.stop();
-    }
-    if let Some(p) = pyp {
-        p.stop();
-    }
+    let mut all = vec![ours];
+    all.extend(watches);
+    all.extend(pyp);
+    tokio::task::block_in_place(|| pty::stop_all(all));
     out
 }
 
@@ -646,7 +648,7 @@ async fn keypress(healthy: &SimHandle, dir: &std::path::Path) -> (Vec<Duration>,
         dir.join("audit-keys.jsonl").display()
     ))
     .expect("script(1) runs");
-    let _ = p.pid_of("warroom", Duration::from_secs(10));
+    let _ = tokio::task::block_in_place(|| p.pid_of("warroom", Duration::from_secs(10)));
     // Past the first time-outs of the hanging half.
     tokio::time::sleep(Duration::from_secs(4)).await;
     let trials = if quick() { 20 } else { 150 };
@@ -655,7 +657,10 @@ async fn keypress(healthy: &SimHandle, dir: &std::path::Path) -> (Vec<Duration>,
     let end_mark: &[u8] = b"\x1b[?2026l";
     let wait_for = |from: usize, marker: Option<&[u8]>, limit: Duration| -> Option<Instant> {
         let deadline = Instant::now() + limit;
-        while Instant::now() < deadline {
+        tokio::task::block_in_place(|| loop {
+            if Instant::now() >= deadline {
+                return None;
+            }
             {
                 let c = p.cap.lock().unwrap_or_else(|e| e.into_inner());
                 let start = match marker {
@@ -669,8 +674,7 @@ async fn keypress(healthy: &SimHandle, dir: &std::path::Path) -> (Vec<Duration>,
                 }
             }
             std::thread::sleep(Duration::from_micros(500));
-        }
-        None
+        })
     };
     for i in 0..trials {
         let from = p.total();
@@ -688,7 +692,7 @@ async fn keypress(healthy: &SimHandle, dir: &std::path::Path) -> (Vec<Duration>,
     }
     p.write(b"q");
     tokio::time::sleep(Duration::from_millis(300)).await;
-    p.stop();
+    tokio::task::block_in_place(|| p.stop());
     hanging.shutdown().await;
     (out, lost)
 }
@@ -846,7 +850,7 @@ while True:
     sim.set_scenario(Scenario::Healthy);
     s.shutdown();
     if let Some(w) = watch {
-        w.stop();
+        tokio::task::block_in_place(|| w.stop());
     }
     if let Some(c) = &mut py_child {
         let _ = c.kill();

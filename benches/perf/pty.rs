@@ -113,11 +113,18 @@ impl Pty {
     }
 
     /// Stop the program and `script` (only processes this harness started).
-    pub fn stop(mut self) {
+    pub fn stop(self) {
+        stop_all(vec![self]);
+    }
+
+    fn signal(&self) {
         for p in super::procfs::descendants(self.child.id() as i32) {
             super::procfs::kill(p, libc::SIGTERM);
         }
         super::procfs::kill(self.child.id() as i32, libc::SIGTERM);
+    }
+
+    fn reap(mut self) {
         let deadline = Instant::now() + Duration::from_secs(3);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -127,5 +134,15 @@ impl Pty {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Signal every pty's processes first, then reap them: one wait instead of one per pty.
+pub fn stop_all(ptys: Vec<Pty>) {
+    for p in &ptys {
+        p.signal();
+    }
+    for p in ptys {
+        p.reap();
     }
 }
