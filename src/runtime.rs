@@ -108,9 +108,12 @@ pub async fn run_watch(opts: WatchOptions) -> Result<i32, RunError> {
     let mut last_draw = Instant::now() - min_frame;
     let theme = opts.theme;
 
+    // A key or paste is drawn at once: the frame cap paces only what polls and the clock
+    // redraw, so a key never waits out the rest of a poll's frame (up to 1/max_fps).
+    let mut input = false;
     let code = loop {
         let state = &mut session.state;
-        if state.dirty && last_draw.elapsed() >= min_frame {
+        if state.dirty && (input || last_draw.elapsed() >= min_frame) {
             let drawn = terminal::draw(&mut guard.term, |f| crate::ui::render(f, state, &theme));
             if let Err(e) = drawn {
                 // The terminal went away (SSH drop): nothing left to draw on.
@@ -120,6 +123,7 @@ pub async fn run_watch(opts: WatchOptions) -> Result<i32, RunError> {
             state.dirty = false;
             last_draw = Instant::now();
         }
+        input = false;
         if state.quit {
             break 0;
         }
@@ -141,10 +145,16 @@ pub async fn run_watch(opts: WatchOptions) -> Result<i32, RunError> {
                         }
                         session.handle(Msg::Resize);
                     }
-                    Some(a) => session.handle(Msg::Action(a)),
+                    Some(a) => {
+                        session.handle(Msg::Action(a));
+                        input = true;
+                    }
                     None => {}
                 },
-                Some(Ok(CEvent::Paste(text))) => session.handle(Msg::Paste(text)),
+                Some(Ok(CEvent::Paste(text))) => {
+                    session.handle(Msg::Paste(text));
+                    input = true;
+                }
                 Some(Ok(CEvent::Resize(..))) => session.handle(Msg::Resize),
                 Some(Ok(_)) => {}
                 // The input side closed or failed: the terminal is gone.
