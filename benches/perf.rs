@@ -727,6 +727,7 @@ async fn detection(sim: &SimHandle, py: Option<&str>, dir: &std::path::Path) -> 
         audit_log: Some(dir.join("audit-detect.jsonl")),
         redact: Arc::new(|s: &str| s.to_string()),
         now: chrono::Utc::now(),
+        record: None,
     })
     .await
     .expect("session starts");
