@@ -229,6 +229,12 @@ fn default_plan(a: &crate::config::ActionCfg) -> Vec<String> {
 }
 
 /// `T-04:12`, `T+17:45`, `T+48:02:10` past an hour; `T0 not set` without T0.
+///
+/// ```
+/// use warroom::app::format_t_clock;
+/// assert_eq!(format_t_clock(Some(-252_000)), "T-04:12");
+/// assert_eq!(format_t_clock(None), "T0 not set");
+/// ```
 pub fn format_t_clock(offset_ms: Option<i64>) -> String {
     let Some(ms) = offset_ms else {
         return "T0 not set".into();

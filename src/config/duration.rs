@@ -19,6 +19,13 @@ pub struct DurationError {
 }
 
 /// Parses `500ms`, `5s`, `1m30s`, `15m`, `48h`, `2d`. A bare `0` is allowed.
+///
+/// ```
+/// use std::time::Duration;
+/// use warroom::config::duration::parse_duration;
+/// assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+/// assert!(parse_duration("5 parsecs").is_err());
+/// ```
 pub fn parse_duration(s: &str) -> Result<Duration, DurationError> {
     let err = || DurationError {
         input: s.to_string(),
