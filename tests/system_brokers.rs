@@ -7,7 +7,6 @@ use common::*;
 use std::sync::Arc;
 use std::time::Duration;
 use warroom::app::{RunState, Verdict};
-use warroom::check::{run_check, CheckOptions, Format};
 use warroom::config::{Config, Dur, RollbackWhen};
 use warroom::engine::{Band, Status};
 use warroom::sample::Value;
@@ -225,21 +224,8 @@ async fn a_breach_on_critical_endpoints_advises_and_the_rollback_verifies() {
 }
 
 async fn check(sim: &SimHandle) -> (i32, String) {
-    let mut out = Vec::new();
-    let code = run_check(
-        CheckOptions {
-            cfg: Arc::new(preset(sim)),
-            window: None,
-            interval: Duration::from_secs(60),
-            format: Format::Text,
-            record: None,
-            redact: std::sync::Arc::new(|s: &str| s.to_string()),
-        },
-        &mut out,
-    )
-    .await
-    .expect("check runs");
-    (code, String::from_utf8(out).expect("utf-8"))
+    let (code, out) = common::check_text(Arc::new(preset(sim))).await;
+    (code, out)
 }
 
 #[tokio::test]

@@ -8,7 +8,6 @@ use common::{drive_until, keys, render_text, session, TOKEN};
 use std::sync::Arc;
 use std::time::Duration;
 use warroom::app::{RunState, State, Verdict};
-use warroom::check::{run_check, CheckOptions, Format};
 use warroom::config::{Config, Dur};
 use warroom::engine::{Band, Status};
 use warroom::sample::Value;
@@ -363,22 +362,9 @@ async fn latency_spike_turns_the_p99_row_crit() {
 
 async fn check(scenario: Scenario) -> (i32, String) {
     let sim = start(scenario).await;
-    let mut out = Vec::new();
-    let code = run_check(
-        CheckOptions {
-            cfg: Arc::new(preset(&sim)),
-            window: None,
-            interval: Duration::from_secs(60),
-            format: Format::Text,
-            record: None,
-            redact: std::sync::Arc::new(|s: &str| s.to_string()),
-        },
-        &mut out,
-    )
-    .await
-    .expect("check runs");
+    let (code, out) = common::check_text(Arc::new(preset(&sim))).await;
     sim.shutdown().await;
-    (code, String::from_utf8(out).expect("utf-8"))
+    (code, out)
 }
 
 #[tokio::test]

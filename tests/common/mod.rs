@@ -186,3 +186,22 @@ pub fn row<'a>(st: &'a State, key: &str) -> &'a warroom::engine::Row {
             )
         })
 }
+
+/// `warroom check` once (single sample, text), as the command runs it.
+pub async fn check_text(cfg: Arc<Config>) -> (i32, String) {
+    let mut out = Vec::new();
+    let code = warroom::check::run_check(
+        warroom::check::CheckOptions {
+            cfg,
+            window: None,
+            interval: Duration::from_secs(60),
+            format: warroom::check::Format::Text,
+            record: None,
+            redact: Arc::new(|s: &str| s.to_string()),
+        },
+        &mut out,
+    )
+    .await
+    .expect("check runs");
+    (code, String::from_utf8(out).expect("utf-8"))
+}
