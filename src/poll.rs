@@ -262,8 +262,59 @@ pub(crate) fn describe_error(e: &reqwest::Error) -> String {
         chain.push_str(" | ");
         cur = err.source();
     }
+    // The error chain of a refused proxy reads like the source's own ("tcp connect error"),
+    // so when the environment sends this URL through a proxy, say which one (host:port only,
+    // never its credentials). Unsure (a CIDR in NO_PROXY, no URL): say nothing about proxies.
+    let via_proxy = || -> Option<String> {
+        let url = e.url()?;
+        let host = url.host_str()?.trim_matches(|c| c == '[' || c == ']');
+        let var = |names: [&str; 2]| {
+            names.into_iter().find_map(|n| {
+                std::env::var(n)
+                    .ok()
+                    .filter(|v| !v.trim().is_empty())
+                    .map(|v| (n.to_ascii_uppercase(), v))
+            })
+        };
+        let scheme = if url.scheme() == "https" {
+            ["https_proxy", "HTTPS_PROXY"]
+        } else {
+            ["http_proxy", "HTTP_PROXY"]
+        };
+        let (name, proxy) = var(scheme).or_else(|| var(["all_proxy", "ALL_PROXY"]))?;
+        let no_proxy = var(["no_proxy", "NO_PROXY"])
+            .map(|(_, v)| v)
+            .unwrap_or_default();
+        for entry in no_proxy.split(',').map(str::trim).filter(|x| !x.is_empty()) {
+            if entry.contains('/') {
+                return None;
+            }
+            let entry = entry.trim_start_matches("*.").trim_start_matches('.');
+            let entry = entry.trim_matches(|c| c == '[' || c == ']');
+            if entry == "*"
+                || host.eq_ignore_ascii_case(entry)
+                || host
+                    .to_ascii_lowercase()
+                    .ends_with(&format!(".{}", entry.to_ascii_lowercase()))
+            {
+                return None;
+            }
+        }
+        let rest = proxy.split_once("://").map_or(proxy.as_str(), |(_, r)| r);
+        let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+        let addr = rest.split('/').next().unwrap_or(rest);
+        Some(format!("proxy unreachable ({addr} from {name})"))
+    };
+    let tls = chain.contains("certificate") || chain.contains("tls");
+    let proxy = (e.is_connect() && !tls).then(via_proxy).flatten();
     if e.is_timeout() {
         "time-out".into()
+    } else if let Some(p) = proxy {
+        if chain.contains("connection refused") {
+            format!("{p}: connection refused")
+        } else {
+            format!("{p}: cannot connect")
+        }
     } else if chain.contains("dns error")
         || chain.contains("failed to lookup")
         || chain.contains("name or service not known")
