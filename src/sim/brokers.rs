@@ -161,32 +161,17 @@ async fn get_flags(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> Respons
     json_response(StatusCode::OK, flags_body(&sh))
 }
 
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SetFlag {
-    enabled: bool,
-}
-
 async fn set_flag(
     State(sh): State<Arc<Shared>>,
     Path(name): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Some(resp) = sh.admin_denied(&headers) {
-        return resp;
-    }
-    let req: SetFlag = match serde_json::from_slice(&body) {
+    let enabled = match super::enabled_body(&sh, &headers, &body) {
         Ok(v) => v,
-        Err(e) => {
-            return json_error(
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-                format!("expected a JSON body {{\"enabled\": true|false}}: {e}"),
-            )
-        }
+        Err(resp) => return *resp,
     };
-    match sh.set_flag(&name, req.enabled) {
+    match sh.set_flag(&name, enabled) {
         Some(_) => json_response(StatusCode::OK, flags_body(&sh)),
         None => json_error(
             StatusCode::NOT_FOUND,

@@ -437,30 +437,17 @@ async fn post_flags(State(sh): State<Arc<Shared>>, headers: HeaderMap, body: Byt
     json_response(StatusCode::OK, flags_body(&sh))
 }
 
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SetFlag {
-    enabled: bool,
-}
-
 async fn post_flag(
     State(sh): State<Arc<Shared>>,
     Path(name): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Some(resp) = sh.admin_denied(&headers) {
-        return resp;
-    }
-    let req: SetFlag = match serde_json::from_slice(&body) {
+    let enabled = match super::enabled_body(&sh, &headers, &body) {
         Ok(v) => v,
-        Err(e) => {
-            return bad_body(format!(
-                "expected a JSON body {{\"enabled\": true|false}}: {e}"
-            ))
-        }
+        Err(resp) => return *resp,
     };
-    if apply(&sh, &name, req.enabled) {
+    if apply(&sh, &name, enabled) {
         json_response(StatusCode::OK, flags_body(&sh))
     } else {
         unknown_flag(&name)

@@ -454,32 +454,17 @@ async fn drill_flags(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> Respo
     json_response(StatusCode::OK, json!({"flags": sh.flags()}))
 }
 
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SetFlag {
-    enabled: bool,
-}
-
 /// Sets the env flag and "restarts the backend" (the change takes effect at once, the
 /// numbers follow over ~3 s).
 fn set_env_flag(sh: &Shared, headers: &HeaderMap, body: &Bytes, name: &str) -> Response {
-    if let Some(resp) = sh.admin_denied(headers) {
-        return resp;
-    }
-    let req: SetFlag = match serde_json::from_slice(body) {
+    let enabled = match super::enabled_body(sh, headers, body) {
         Ok(v) => v,
-        Err(e) => {
-            return json_error(
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-                format!("expected a JSON body {{\"enabled\": true|false}}: {e}"),
-            )
-        }
+        Err(resp) => return *resp,
     };
-    sh.set_flag(name, req.enabled);
+    sh.set_flag(name, enabled);
     json_response(
         StatusCode::OK,
-        json!({name: req.enabled, "restarted": "backend", "flags": sh.flags()}),
+        json!({name: enabled, "restarted": "backend", "flags": sh.flags()}),
     )
 }
 

@@ -752,6 +752,32 @@ pub(crate) fn json_response(status: StatusCode, v: Value) -> Response {
     (status, axum::Json(v)).into_response()
 }
 
+/// The admin check and the `{"enabled": bool}` body every profile's flag endpoint takes:
+/// the value, or the response that refuses the request.
+pub(crate) fn enabled_body(
+    sh: &Shared,
+    headers: &axum::http::HeaderMap,
+    body: &[u8],
+) -> Result<bool, Box<Response>> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct SetFlag {
+        enabled: bool,
+    }
+    if let Some(resp) = sh.admin_denied(headers) {
+        return Err(Box::new(resp));
+    }
+    serde_json::from_slice::<SetFlag>(body)
+        .map(|r| r.enabled)
+        .map_err(|e| {
+            Box::new(json_error(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!("expected a JSON body {{\"enabled\": true|false}}: {e}"),
+            ))
+        })
+}
+
 pub(crate) fn json_error(status: StatusCode, error: &str, detail: impl Into<String>) -> Response {
     json_response(status, json!({"error": error, "detail": detail.into()}))
 }
