@@ -76,6 +76,8 @@ pub struct Verify {
     pub verdict: Option<Verdict>,
     /// Conditions not yet holding, for the countdown line.
     pub pending: Vec<String>,
+    /// Another screen fired the action and verifies it; this one only shows its verdict.
+    pub remote: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -97,6 +99,9 @@ pub struct ActionRun {
     pub attempts: u32,
     pub last: Option<Report>,
     pub verify: Option<Verify>,
+    /// Who fired it when another screen did (`user@host`): this screen's key stays inert
+    /// until that attempt ends, so the room never sends two rollbacks.
+    pub remote_by: Option<String>,
 }
 
 impl ActionRun {

@@ -35,6 +35,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 state.notice = None;
             }
             expire_confirm(state, &mut fx);
+            expire_remote_flights(state);
             verify_step(state, &mut fx);
             state.dirty = true;
         }
@@ -253,9 +254,14 @@ fn open_action(state: &mut State, i: usize, opener: Option<char>) {
     if let RunState::InFlight { since } = run.state {
         let label = a.label.clone();
         let held = format_span(state.now - since);
+        let by = run
+            .remote_by
+            .as_deref()
+            .map(|b| format!(", fired by {b}"))
+            .unwrap_or_default();
         notice(
             state,
-            format!("{label} is in flight ({held}): its key is inert until it ends"),
+            format!("{label} is in flight ({held}{by}): its key is inert until it ends"),
         );
         return;
     }
@@ -626,6 +632,7 @@ fn action_done(state: &mut State, i: usize, report: Report, fx: &mut Vec<Effect>
     };
     let run: &mut ActionRun = &mut state.runs[i];
     run.state = RunState::Done;
+    run.remote_by = None;
     let ok = report.ok;
     if ok {
         // A later confirmation is a new action with a new key.
@@ -640,6 +647,7 @@ fn action_done(state: &mut State, i: usize, report: Report, fx: &mut Vec<Effect>
                     .iter()
                     .map(|c| format!("{} {}", c.signal, c.is))
                     .collect(),
+                remote: false,
             });
         }
     }
@@ -678,7 +686,7 @@ fn verify_step(state: &mut State, fx: &mut Vec<Effect>) {
         let Some(v) = state.runs[i].verify.clone() else {
             continue;
         };
-        if v.verdict.is_some() {
+        if v.verdict.is_some() || v.remote {
             continue;
         }
         let Some(cfg) = state.cfg.actions[i].verify.clone() else {
@@ -835,6 +843,15 @@ fn remote(state: &mut State, r: Remote) {
             }
         }
         "action_confirmed" => {
+            if let Some(i) = remote_action(state, &s("action")) {
+                let run = &mut state.runs[i];
+                if !run.in_flight() {
+                    run.state = RunState::InFlight { since: r.at };
+                    run.attempts = d.get("attempt").and_then(|v| v.as_u64()).unwrap_or(1) as u32;
+                    run.remote_by = Some(who.clone());
+                    run.verify = None;
+                }
+            }
             notice(state, format!("{who} fired \"{}\"", s("label")));
             note(
                 state,
@@ -848,6 +865,33 @@ fn remote(state: &mut State, r: Remote) {
         }
         "action_result" => {
             let ok = d.get("ok").and_then(|v| v.as_bool()).unwrap_or(false);
+            if let Some(i) = remote_action(state, &s("action")) {
+                let verify = state.cfg.actions[i].verify.clone();
+                let run = &mut state.runs[i];
+                if run.remote_by.is_some() {
+                    run.state = RunState::Done;
+                    run.remote_by = None;
+                    run.last = Some(Report {
+                        ok,
+                        unknown: d
+                            .get("outcome_unknown")
+                            .and_then(|v| v.as_bool())
+                            .unwrap_or(false),
+                        summary: format!("{} (by {who})", s("summary")),
+                        excerpt: s("excerpt"),
+                        at: r.at,
+                        duration_ms: d.get("duration_ms").and_then(|v| v.as_u64()).unwrap_or(0),
+                        by: who.clone(),
+                    });
+                    run.verify = verify.filter(|_| ok).map(|v| Verify {
+                        started: r.at,
+                        deadline: r.at + chrono::Duration::milliseconds(v.within.as_ms()),
+                        verdict: None,
+                        pending: vec![format!("the verdict of {who}")],
+                        remote: true,
+                    });
+                }
+            }
             let sev = if ok { Severity::Info } else { Severity::Crit };
             note(
                 state,
@@ -871,6 +915,24 @@ fn remote(state: &mut State, r: Remote) {
         }
         "verify_result" => {
             let ok = d.get("verified").and_then(|v| v.as_bool()).unwrap_or(false);
+            if let Some(i) = remote_action(state, &s("action")) {
+                if let Some(v) = state.runs[i].verify.as_mut().filter(|v| v.remote) {
+                    let failing = d
+                        .get("failing")
+                        .and_then(|f| f.as_array())
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|x| x.as_str().map(String::from))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    v.verdict = Some(if ok {
+                        Verdict::Verified { at: r.at }
+                    } else {
+                        Verdict::NotVerified { failing }
+                    });
+                }
+            }
             let sev = if ok { Severity::Info } else { Severity::Crit };
             note(
                 state,
@@ -883,6 +945,48 @@ fn remote(state: &mut State, r: Remote) {
             );
         }
         _ => {}
+    }
+}
+
+/// The local index of an action another screen named, by id.
+fn remote_action(state: &State, id: &str) -> Option<usize> {
+    state.cfg.actions.iter().position(|a| a.id == id)
+}
+
+/// Another screen's attempt that never reported back (it crashed, or its SSH dropped):
+/// after the action's time-out and a margin, this screen's key works again.
+fn expire_remote_flights(state: &mut State) {
+    for i in 0..state.runs.len() {
+        let run = &state.runs[i];
+        let (RunState::InFlight { since }, Some(by)) = (&run.state, &run.remote_by) else {
+            continue;
+        };
+        let a = &state.cfg.actions[i];
+        let timeout_ms = match (&a.request, &a.command) {
+            (Some(r), _) => r.timeout.as_ms(),
+            (_, Some(c)) => c.timeout.as_ms(),
+            _ => 0,
+        };
+        if (state.now - *since).num_milliseconds() > timeout_ms + 10_000 {
+            let (since, by, label) = (*since, by.clone(), a.label.clone());
+            let run = &mut state.runs[i];
+            run.state = RunState::Done;
+            run.remote_by = None;
+            run.last = Some(Report {
+                ok: false,
+                unknown: true,
+                summary: format!("no result from {by}: outcome unknown — check before retrying"),
+                excerpt: String::new(),
+                at: since,
+                duration_ms: 0,
+                by: by.clone(),
+            });
+            note(
+                state,
+                Severity::Crit,
+                format!("\"{label}\" fired by {by} never reported a result: outcome unknown"),
+            );
+        }
     }
 }
 
@@ -1364,5 +1468,87 @@ verify = { within = "10s", all = [{ signal = "v1", is = "== false" }] }
             }),
         );
         assert_eq!(st.derived_phase(), Some("rolled back"));
+    }
+
+    fn remote(kind: &str, at: Ts, details: serde_json::Value) -> Msg {
+        Msg::Remote(Remote {
+            at,
+            user: "bob".into(),
+            host: "bastion2".into(),
+            kind: kind.into(),
+            details,
+        })
+    }
+
+    #[test]
+    fn a_rollback_fired_on_another_screen_makes_this_key_inert_until_it_ends() {
+        let mut st = state();
+        update(
+            &mut st,
+            remote(
+                "action_confirmed",
+                t(1),
+                serde_json::json!({"action": "rollback", "label": "Roll back", "attempt": 1}),
+            ),
+        );
+        assert!(st.runs[0].in_flight());
+        // Here, R and the action key open nothing: no second rollback from the room.
+        assert!(act(&mut st, Action::Rollback).is_empty());
+        assert!(st.modal.is_none());
+        assert!(st
+            .notice
+            .as_ref()
+            .is_some_and(|n| n.text.contains("fired by bob@bastion2")));
+        update(
+            &mut st,
+            remote(
+                "action_result",
+                t(2),
+                serde_json::json!({"action": "rollback", "ok": true, "summary": "HTTP 200 in 4 ms"}),
+            ),
+        );
+        assert_eq!(st.runs[0].state, RunState::Done);
+        assert!(st.runs[0]
+            .verify
+            .as_ref()
+            .is_some_and(|v| v.remote && v.verdict.is_none()));
+        // This screen does not verify (or audit) on its own: it waits for bob's verdict.
+        let fx = update(&mut st, Msg::Tick(t(3)));
+        assert!(!fx
+            .iter()
+            .any(|e| matches!(e, Effect::Audit { .. } | Effect::PollNow { .. })));
+        update(
+            &mut st,
+            remote(
+                "verify_result",
+                t(4),
+                serde_json::json!({"action": "rollback", "verified": true}),
+            ),
+        );
+        assert!(matches!(
+            st.runs[0].verify.as_ref().and_then(|v| v.verdict.clone()),
+            Some(Verdict::Verified { .. })
+        ));
+    }
+
+    #[test]
+    fn a_remote_attempt_that_never_reports_expires_as_outcome_unknown() {
+        let mut st = state();
+        update(
+            &mut st,
+            remote(
+                "action_confirmed",
+                t(0),
+                serde_json::json!({"action": "rollback", "label": "Roll back"}),
+            ),
+        );
+        // The action's time-out is 10 s (the default): still inert at 15 s, free after 20 s.
+        update(&mut st, Msg::Tick(t(15)));
+        assert!(st.runs[0].in_flight());
+        update(&mut st, Msg::Tick(t(21)));
+        assert_eq!(st.runs[0].state, RunState::Done);
+        assert!(st.runs[0].last.as_ref().is_some_and(|r| r.unknown));
+        act(&mut st, Action::Rollback);
+        assert!(st.text_entry(), "the key works again");
     }
 }

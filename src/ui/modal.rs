@@ -172,11 +172,15 @@ pub(super) fn action_lines(v: &View) -> Vec<(String, Style)> {
             RunState::Idle => continue,
             RunState::InFlight { since } => (
                 format!(
-                    " {} {}: in flight {} (attempt {}) — its key is inert",
+                    " {} {}: in flight {} (attempt {}{}) — its key is inert",
                     super::sym(v.g.warn),
                     a.label,
                     super::age(v.now(), *since),
-                    run.attempts
+                    run.attempts,
+                    run.remote_by
+                        .as_deref()
+                        .map(|b| format!(", fired by {b}"))
+                        .unwrap_or_default()
                 ),
                 v.t.warn(),
             ),
