@@ -1181,36 +1181,49 @@ pub fn threshold_text(sig: &Signal) -> String {
 
 /// "error_rate /api/x 5.20 % (crit > 2) for 1m12s" — the banner's and advice's words.
 pub fn breach_text(row: &Row, sig: &Signal, now: Ts) -> String {
-    let value = row
-        .value
-        .as_ref()
-        .map(|v| {
-            format!(
-                "{v}{}",
-                row.unit
-                    .as_deref()
-                    .map(|u| format!(" {u}"))
-                    .unwrap_or_default()
-            )
-        })
-        .unwrap_or_else(|| "no data".into());
-    let thr = sig
-        .crit
-        .as_ref()
-        .map(|c| format!(" (crit {c})"))
-        .unwrap_or_default();
-    let state = match row.status {
-        Status::NoData(k) => format!(" [{}]", k.word()),
-        Status::Band(_) => String::new(),
+    let what = match (row.status, &row.value) {
+        (Status::NoData(k), _) => format!(
+            "no data ({}{}){}",
+            k.word(),
+            row.reason
+                .as_deref()
+                .map(|s| format!(": {s}"))
+                .unwrap_or_default(),
+            if row.effective == Band::Crit {
+                " counts as crit"
+            } else {
+                ""
+            }
+        ),
+        (_, Some(val)) => val.with_unit(row.unit.as_deref()),
+        (_, None) => "no value".into(),
     };
-    format!(
-        "{} {}{}{} for {}",
-        row.label,
-        value,
-        thr,
-        state,
-        crate::config::duration::format_span(now - row.band_since)
-    )
+    // Only the crit part of "warn > 1 · crit > 2" (with its Δ when judged on the delta).
+    let crit = row
+        .threshold
+        .split('·')
+        .map(str::trim)
+        .find(|p| p.starts_with("crit"))
+        .unwrap_or(row.threshold.trim());
+    let thr = if crit.is_empty() {
+        String::new()
+    } else {
+        format!(" ({crit})")
+    };
+    let held = crate::config::duration::format_span(now - row.band_since.min(row.status_since));
+    // Back under the threshold but waiting out `clear_for`: say so, not "breach".
+    if let Some(p) = row
+        .pending
+        .filter(|p| p.toward < Band::Crit && row.band == Band::Crit)
+    {
+        let clear_ms = sig.clear_for.map(|d| d.as_ms()).unwrap_or(0);
+        let left = (clear_ms - (now - p.since).num_milliseconds()).max(0) / 1000;
+        return format!(
+            "{} now {what}{thr}, clearing in {left}s (crit for {held})",
+            row.label
+        );
+    }
+    format!("{} {what}{thr} for {held}", row.label)
 }
 
 /// What a JSON value means for a signal: a value, or why it is empty.

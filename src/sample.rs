@@ -16,6 +16,15 @@ pub enum Value {
 }
 
 impl Value {
+    /// `2.5%`, `1200 ms`, `true`: a value with its unit, as every screen and report shows it.
+    pub fn with_unit(&self, unit: Option<&str>) -> String {
+        match (self, unit) {
+            (Value::Num(_), Some("%")) => format!("{self}%"),
+            (Value::Num(_), Some(u)) if !u.is_empty() => format!("{self} {u}"),
+            _ => self.to_string(),
+        }
+    }
+
     pub fn as_f64(&self) -> Option<f64> {
         match self {
             Value::Num(n) => Some(*n),

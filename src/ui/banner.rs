@@ -1,8 +1,8 @@
 //! The breach banner: while a critical row is in crit, a full-width line per
 //! breach naming signal, value, threshold, how long, and the rollback key.
 
-use super::{age, fmt_value, Pen, View};
-use crate::engine::{Row, Status};
+use super::{Pen, View};
+use crate::engine::Row;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
@@ -24,52 +24,9 @@ pub(super) fn key_hint(v: &View) -> String {
     }
 }
 
-/// One breach as text: "p95 latency 2400 ms (warn > 1200 · crit > 2000) for 1m12s".
+/// One breach as text: the engine's words, so the banner, the advice and `check` agree.
 pub(super) fn breach_text(v: &View, r: &Row) -> String {
-    let what = match (r.status, &r.value) {
-        (Status::NoData(k), _) => format!(
-            "no data ({}{}) counts as crit",
-            k.word(),
-            r.reason
-                .as_deref()
-                .map(|s| format!(": {s}"))
-                .unwrap_or_default()
-        ),
-        (_, Some(val)) => fmt_value(val, r.unit.as_deref()),
-        (_, None) => "no value".into(),
-    };
-    // Only the crit part of "warn > 1 · crit > 2": the banner must fit 80 columns.
-    let threshold = r
-        .threshold
-        .split(['·', '|', ';'])
-        .map(str::trim)
-        .find(|p| p.starts_with("crit"))
-        .unwrap_or(r.threshold.trim());
-    let threshold = if threshold.is_empty() {
-        String::new()
-    } else {
-        format!(" ({threshold})")
-    };
-    // Back under the threshold but waiting out `clear_for`: say so, not "breach".
-    if let Some(p) = r.pending.filter(|p| p.toward < crate::engine::Band::Crit) {
-        let clear_ms =
-            v.s.engine
-                .signal(r)
-                .clear_for
-                .map(|d| d.as_ms())
-                .unwrap_or(0);
-        let left = (clear_ms - (v.now() - p.since).num_milliseconds()).max(0) / 1000;
-        return format!(
-            "{} now {what}{threshold}, clearing in {left}s (crit for {})",
-            r.label,
-            age(v.now(), r.band_since.min(r.status_since))
-        );
-    }
-    format!(
-        "{} {what}{threshold} for {}",
-        r.label,
-        age(v.now(), r.band_since.min(r.status_since))
-    )
+    crate::engine::breach_text(r, v.s.engine.signal(r), v.now())
 }
 
 pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {

@@ -1,7 +1,7 @@
 //! Below 80×24: a compact summary (T-clock, banner, band counts, sources down,
 //! the rows that are not ok); below 20×3 only "terminal too small".
 
-use super::{banner, fmt_value, layout, Pen, View};
+use super::{banner, layout, Pen, View};
 use crate::engine::{Band, Status};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -108,7 +108,7 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
         p.put(&format!("{:<7}", g.status(r.status)), t.status(r.status))
             .space();
         let val = match (r.status, &r.value) {
-            (Status::Band(_), Some(val)) => fmt_value(val, r.unit.as_deref()),
+            (Status::Band(_), Some(val)) => val.with_unit(r.unit.as_deref()),
             _ => r.reason.clone().unwrap_or_else(|| "no data".into()),
         };
         let s = format!("{} {val}", r.label);

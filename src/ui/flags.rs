@@ -1,6 +1,6 @@
 //! Flags panel: each flag's value and when it last changed.
 
-use super::{age, fmt_value, panel, Pen, View};
+use super::{age, panel, Pen, View};
 use crate::app::Focus;
 use crate::config::SignalKind;
 use crate::engine::{Band, Status};
@@ -53,7 +53,7 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
         match (r.status, &r.value) {
             (Status::Band(b), Some(val)) => {
                 let style = if b == Band::Ok { t.accent() } else { t.band(b) };
-                p.put(&fmt_value(val, r.unit.as_deref()), style);
+                p.put(&val.with_unit(r.unit.as_deref()), style);
                 // A flag out of its expected value shows the word too, not just a colour.
                 if b != Band::Ok {
                     p.space().put(g.band(b), t.band(b));

@@ -22,7 +22,7 @@ use crate::app::{Focus, State};
 use crate::config::duration::format_duration;
 use crate::config::SignalKind;
 use crate::engine::{Band, Counts, Row};
-use crate::sample::{Ts, Value};
+use crate::sample::Ts;
 use crate::theme::{Glyphs, Theme};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -224,15 +224,6 @@ pub(crate) fn countdown(ms: i64) -> String {
         format!("{h}:{m:02}:{s:02}")
     } else {
         format!("{m:02}:{s:02}")
-    }
-}
-
-/// A value with its unit: `2.10%`, `840 ms`, `true`.
-pub(crate) fn fmt_value(v: &Value, unit: Option<&str>) -> String {
-    match (v, unit) {
-        (Value::Num(_), Some("%")) => format!("{v}%"),
-        (Value::Num(_), Some(u)) if !u.is_empty() => format!("{v} {u}"),
-        _ => v.to_string(),
     }
 }
 

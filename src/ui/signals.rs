@@ -2,7 +2,7 @@
 //! band, threshold, trip progress, baseline and advice. Only visible rows are
 //! drawn, so 1,000 rows cost what a screenful costs.
 
-use super::{age, fmt_secs, fmt_value, panel, Pen, View};
+use super::{age, fmt_secs, panel, Pen, View};
 use crate::app::Focus;
 use crate::config::SignalKind;
 use crate::engine::{Row, Status};
@@ -123,7 +123,7 @@ fn row(buf: &mut Buffer, area: Rect, y: u16, r: &Row, selected: bool, c: &Cols, 
     let status_style = t.status(r.status);
     match (r.status, &r.value) {
         (Status::Band(_), Some(val)) => {
-            let s = fmt_value(val, r.unit.as_deref());
+            let s = val.with_unit(r.unit.as_deref());
             let s = format!("{s:>w$}", w = c.value_w as usize);
             p.put_fit(&s, c.value_w as usize, t.text(), g.ellipsis);
             p.col(c.spark);
@@ -198,7 +198,7 @@ fn extras(r: &Row, v: &View) -> Vec<(String, Style)> {
         }
         if let (Some(_), Some(val)) = (&r.last_good_at, &r.value) {
             out.push((
-                format!("was {}", fmt_value(val, r.unit.as_deref())),
+                format!("was {}", val.with_unit(r.unit.as_deref())),
                 t.muted(),
             ));
         }
@@ -214,11 +214,7 @@ fn extras(r: &Row, v: &View) -> Vec<(String, Style)> {
     if let Some(b) = &r.baseline {
         let mut s = format!("{} {}", v.g.delta, b.row);
         if let Some(bv) = b.value {
-            s = format!(
-                "{} {}",
-                b.row,
-                fmt_value(&Value::Num(bv), r.unit.as_deref())
-            );
+            s = format!("{} {}", b.row, Value::Num(bv).with_unit(r.unit.as_deref()));
         }
         if let Some(d) = b.delta {
             let sign = if d >= 0.0 { "+" } else { "" };

@@ -7,7 +7,7 @@ use crate::config::Config;
 use crate::engine::{
     Advised, BaselineView, Engine, Event, EventKind, Pending, Severity, SourceHealth, Status,
 };
-use crate::sample::NoDataKind;
+use crate::sample::{NoDataKind, Value};
 use crate::theme::{ColorDepth, ThemeOptions};
 use chrono::{Duration as CDur, TimeZone, Utc};
 use ratatui::backend::TestBackend;
@@ -788,7 +788,7 @@ fn helpers() {
     assert_eq!(countdown(3_723_000), "1:02:03");
     assert_eq!(fmt_secs(72), "1m12s");
     assert_eq!(fmt_secs(0), "0s");
-    assert_eq!(fmt_value(&Value::Num(1.5), Some("%")), "1.50%");
-    assert_eq!(fmt_value(&Value::Num(840.0), Some("ms")), "840 ms");
-    assert_eq!(fmt_value(&Value::Bool(false), None), "false");
+    assert_eq!(Value::Num(1.5).with_unit(Some("%")), "1.50%");
+    assert_eq!(Value::Num(840.0).with_unit(Some("ms")), "840 ms");
+    assert_eq!(Value::Bool(false).with_unit(None), "false");
 }
