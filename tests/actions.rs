@@ -8,11 +8,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use warroom::app::{Msg, RunState, Verdict};
 use warroom::sim::Scenario;
-
-fn audit_file(dir: &tempfile::TempDir) -> std::path::PathBuf {
-    dir.path().join("audit.jsonl")
-}
-
 /// Wait until the first polls are in (the rollback modal snapshots the breaches).
 async fn warm(s: &mut warroom::session::Session, rx: &mut tokio::sync::mpsc::Receiver<Msg>) {
     drive_until(s, rx, Duration::from_secs(5), |st| {
@@ -25,7 +20,7 @@ async fn warm(s: &mut warroom::session::Session, rx: &mut tokio::sync::mpsc::Rec
 async fn one_authorised_post_after_the_full_sequence_then_verified() {
     let sim = start_sim(Scenario::ErrorBurst).await;
     let dir = tempfile::tempdir().expect("tmp");
-    let (mut s, mut rx) = session(demo_config(&sim), &audit_file(&dir), false).await;
+    let (mut s, mut rx) = session(demo_config(&sim), &audit_path(&dir), false).await;
     warm(&mut s, &mut rx).await;
 
     keys(&mut s, "R");
@@ -66,7 +61,7 @@ async fn one_authorised_post_after_the_full_sequence_then_verified() {
 
     // The audit log holds each step, and no secret.
     s.shutdown();
-    let log = std::fs::read_to_string(audit_file(&dir)).expect("audit log");
+    let log = std::fs::read_to_string(audit_path(&dir)).expect("audit log");
     for kind in ["action_confirmed", "action_result", "verify_result"] {
         assert!(
             log.contains(&format!("\"kind\":\"{kind}\"")),
@@ -82,7 +77,7 @@ async fn one_authorised_post_after_the_full_sequence_then_verified() {
 async fn wrong_phrase_esc_and_idle_send_nothing() {
     let sim = start_sim(Scenario::Healthy).await;
     let dir = tempfile::tempdir().expect("tmp");
-    let (mut s, mut rx) = session(demo_config(&sim), &audit_file(&dir), false).await;
+    let (mut s, mut rx) = session(demo_config(&sim), &audit_path(&dir), false).await;
     warm(&mut s, &mut rx).await;
     keys(&mut s, "Rrollbak\n");
     assert!(render_text(&s.state, 100, 30).contains("is not the phrase"));
@@ -107,7 +102,7 @@ async fn wrong_phrase_esc_and_idle_send_nothing() {
 async fn held_key_double_enter_and_paste_send_one() {
     let sim = start_sim(Scenario::Healthy).await;
     let dir = tempfile::tempdir().expect("tmp");
-    let (mut s, mut rx) = session(demo_config(&sim), &audit_file(&dir), false).await;
+    let (mut s, mut rx) = session(demo_config(&sim), &audit_path(&dir), false).await;
     warm(&mut s, &mut rx).await;
     keys(&mut s, "RRRR");
     s.handle(Msg::Paste("rollback\n".into()));
@@ -129,7 +124,7 @@ async fn unauthorized_is_a_clear_error_and_a_retry_reuses_the_key() {
     let dir = tempfile::tempdir().expect("tmp");
     let cfg =
         Arc::new(warroom::demo::demo_config(&sim.base_url(), "wrong-token-1234").expect("config"));
-    let (mut s, mut rx) = session(cfg, &audit_file(&dir), false).await;
+    let (mut s, mut rx) = session(cfg, &audit_path(&dir), false).await;
     warm(&mut s, &mut rx).await;
     keys(&mut s, "Rrollback\n");
     drive_until(&mut s, &mut rx, Duration::from_secs(5), |st| {
@@ -157,7 +152,7 @@ async fn unauthorized_is_a_clear_error_and_a_retry_reuses_the_key() {
     assert_eq!(posts[0].idempotency_key, posts[1].idempotency_key);
     // Shutdown lets the writer finish; then the log is complete.
     s.shutdown();
-    let log = std::fs::read_to_string(audit_file(&dir)).expect("audit");
+    let log = std::fs::read_to_string(audit_path(&dir)).expect("audit");
     assert_eq!(
         log.matches("\"kind\":\"action_result\"").count(),
         2,
@@ -175,7 +170,7 @@ async fn refused_and_time_out_are_reported_never_retried() {
         // Shorter than the simulator's 4 s `slow` delay.
         r.timeout = warroom::config::Dur(Duration::from_secs(1));
     }
-    let (mut s, mut rx) = session(Arc::new(cfg), &audit_file(&dir), false).await;
+    let (mut s, mut rx) = session(Arc::new(cfg), &audit_path(&dir), false).await;
     warm(&mut s, &mut rx).await;
     sim.set_scenario(Scenario::Down);
     keys(&mut s, "Rrollback\n");
@@ -228,7 +223,7 @@ async fn server_error_500_is_reported() {
     if let Some(r) = cfg.actions[0].request.as_mut() {
         r.url = format!("http://{addr}/rollback");
     }
-    let (mut s, mut rx) = session(Arc::new(cfg), &audit_file(&dir), false).await;
+    let (mut s, mut rx) = session(Arc::new(cfg), &audit_path(&dir), false).await;
     keys(&mut s, "Rrollback\n");
     drive_until(&mut s, &mut rx, Duration::from_secs(5), |st| {
         matches!(st.runs[0].state, RunState::Done)
@@ -253,7 +248,7 @@ async fn verification_fails_visibly_when_the_system_does_not_flip() {
     if let Some(v) = cfg.actions[0].verify.as_mut() {
         v.within = warroom::config::Dur(Duration::from_secs(2));
     }
-    let (mut s, mut rx) = session(Arc::new(cfg), &audit_file(&dir), false).await;
+    let (mut s, mut rx) = session(Arc::new(cfg), &audit_path(&dir), false).await;
     keys(&mut s, "Rrollback\n");
     let done = drive_until(&mut s, &mut rx, Duration::from_secs(8), |st| {
         st.runs[0]
@@ -273,7 +268,7 @@ async fn verification_fails_visibly_when_the_system_does_not_flip() {
 async fn read_only_refuses_every_action() {
     let sim = start_sim(Scenario::ErrorBurst).await;
     let dir = tempfile::tempdir().expect("tmp");
-    let (mut s, mut rx) = session(demo_config(&sim), &audit_file(&dir), true).await;
+    let (mut s, mut rx) = session(demo_config(&sim), &audit_path(&dir), true).await;
     warm(&mut s, &mut rx).await;
     keys(&mut s, "Rrollback\nDrollback\naEtg");
     assert!(s.state.modal.is_none());
@@ -282,7 +277,7 @@ async fn read_only_refuses_every_action() {
     drive_until(&mut s, &mut rx, Duration::from_millis(500), |_| false).await;
     assert_eq!(rollback_posts(&sim), 0);
     assert!(
-        !audit_file(&dir).exists(),
+        !audit_path(&dir).exists(),
         "a read-only screen writes nothing"
     );
     s.shutdown();
@@ -303,7 +298,7 @@ async fn command_actions_run_argv_without_a_shell() {
         env: Default::default(),
         cwd: Some(dir.path().display().to_string()),
     });
-    let (mut s, mut rx) = session(Arc::new(cfg), &audit_file(&dir), false).await;
+    let (mut s, mut rx) = session(Arc::new(cfg), &audit_path(&dir), false).await;
     keys(&mut s, "Rrollback\n");
     drive_until(&mut s, &mut rx, Duration::from_secs(5), |st| {
         matches!(st.runs[0].state, RunState::Done)
@@ -326,8 +321,8 @@ async fn command_actions_run_argv_without_a_shell() {
 async fn two_instances_sharing_an_audit_log_see_each_others_rollback() {
     let sim = start_sim(Scenario::ErrorBurst).await;
     let dir = tempfile::tempdir().expect("tmp");
-    let (mut a, mut arx) = session(demo_config(&sim), &audit_file(&dir), false).await;
-    let (mut b, mut brx) = session(demo_config(&sim), &audit_file(&dir), true).await;
+    let (mut a, mut arx) = session(demo_config(&sim), &audit_path(&dir), false).await;
+    let (mut b, mut brx) = session(demo_config(&sim), &audit_path(&dir), true).await;
     warm(&mut a, &mut arx).await;
     keys(&mut a, "Rrollback\n");
     drive_until(&mut a, &mut arx, Duration::from_secs(5), |st| {
@@ -349,7 +344,7 @@ async fn two_instances_sharing_an_audit_log_see_each_others_rollback() {
             .iter()
             .map(|e| e.text.clone())
             .collect::<Vec<_>>(),
-        std::fs::read_to_string(audit_file(&dir)).unwrap_or_default()
+        std::fs::read_to_string(audit_path(&dir)).unwrap_or_default()
     );
     assert!(
         started.elapsed() < Duration::from_secs(2),

@@ -36,15 +36,6 @@ fn brisk(sim: &SimHandle) -> Arc<Config> {
     });
     Arc::new(cfg)
 }
-
-fn audit(dir: &tempfile::TempDir) -> std::path::PathBuf {
-    dir.path().join("audit.jsonl")
-}
-
-fn row<'a>(st: &'a warroom::app::State, key: &str) -> &'a warroom::engine::Row {
-    common::row(st, key)
-}
-
 fn polled_twice(st: &warroom::app::State) -> bool {
     st.engine.sources.iter().all(|s| s.polls >= 2)
 }
@@ -108,7 +99,7 @@ fn the_preset_follows_the_runbook() {
 async fn healthy_flags_and_signals_read_correctly() {
     let sim = start_sim(Scenario::Healthy).await;
     let dir = tempfile::tempdir().expect("tmp");
-    let (mut s, mut rx) = session(brisk(&sim), &audit(&dir), true).await;
+    let (mut s, mut rx) = session(brisk(&sim), &audit_path(&dir), true).await;
     assert!(drive_until(&mut s, &mut rx, Duration::from_secs(5), polled_twice).await);
     let st = &s.state;
     assert_eq!(row(st, "brokers_v1_modules").value, Some(Value::Bool(true)));
@@ -146,7 +137,7 @@ async fn healthy_flags_and_signals_read_correctly() {
 async fn a_breach_on_critical_endpoints_advises_and_the_rollback_verifies() {
     let sim = start_sim(Scenario::ErrorBurst).await;
     let dir = tempfile::tempdir().expect("tmp");
-    let (mut s, mut rx) = session(brisk(&sim), &audit(&dir), false).await;
+    let (mut s, mut rx) = session(brisk(&sim), &audit_path(&dir), false).await;
     let advised = drive_until(&mut s, &mut rx, Duration::from_secs(8), |st| {
         st.engine.advised.is_some()
     })

@@ -4,10 +4,10 @@
 
 mod common;
 
-use common::{drive_until, keys, render_text, session, TOKEN};
+use common::{audit_path, drive_until, keys, polled_twice, render_text, row, session, TOKEN};
 use std::sync::Arc;
 use std::time::Duration;
-use warroom::app::{RunState, State, Verdict};
+use warroom::app::{RunState, Verdict};
 use warroom::config::{Config, Dur, RollbackWhen};
 use warroom::engine::{Band, Row, Status};
 use warroom::sample::Value;
@@ -31,26 +31,12 @@ fn brisk(mut cfg: Config) -> Arc<Config> {
     });
     Arc::new(cfg)
 }
-
-fn audit(dir: &tempfile::TempDir) -> std::path::PathBuf {
-    dir.path().join("audit.jsonl")
-}
-
-fn row<'a>(st: &'a State, key: &str) -> &'a warroom::engine::Row {
-    common::row(st, key)
-}
-
 fn num(r: &Row) -> f64 {
     match r.value {
         Some(Value::Num(x)) => x,
         ref v => panic!("{} is not a number: {v:?}", r.key),
     }
 }
-
-fn polled_twice(st: &State) -> bool {
-    st.engine.sources.iter().all(|s| s.polls >= 2)
-}
-
 #[test]
 fn the_preset_follows_the_runbook() {
     let text = warroom::presets::get("edn360").expect("preset");
@@ -96,7 +82,7 @@ fn the_preset_follows_the_runbook() {
 async fn healthy_flags_and_rates_read_correctly() {
     let sim = start(Scenario::Healthy).await;
     let dir = tempfile::tempdir().expect("tmp");
-    let (mut s, mut rx) = session(brisk(preset(&sim)), &audit(&dir), true).await;
+    let (mut s, mut rx) = session(brisk(preset(&sim)), &audit_path(&dir), true).await;
     assert!(drive_until(&mut s, &mut rx, Duration::from_secs(5), polled_twice).await);
     let st = &s.state;
     assert_eq!(
@@ -134,7 +120,7 @@ async fn the_decision_table_advises_and_the_command_rollback_verifies() {
     let dir = tempfile::tempdir().expect("tmp");
 
     // 1. The preset as shipped: the modal shows the runbook's commands. Esc: nothing runs.
-    let (mut s, mut rx) = session(brisk(preset(&sim)), &audit(&dir), false).await;
+    let (mut s, mut rx) = session(brisk(preset(&sim)), &audit_path(&dir), false).await;
     let advised = drive_until(&mut s, &mut rx, Duration::from_secs(8), |st| {
         st.engine.advised.is_some()
     })
@@ -211,7 +197,7 @@ async fn the_decision_table_advises_and_the_command_rollback_verifies() {
         "-H",
         &auth,
     ]);
-    let (mut s, mut rx) = session(brisk(cfg), &audit(&dir), false).await;
+    let (mut s, mut rx) = session(brisk(cfg), &audit_path(&dir), false).await;
     drive_until(&mut s, &mut rx, Duration::from_secs(5), |st| {
         st.engine.advised.is_some()
     })

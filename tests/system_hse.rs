@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{drive_until, keys, render_text, session, TOKEN};
+use common::{all_polled, audit_path, drive_until, keys, num, render_text, row, session, TOKEN};
 use std::sync::Arc;
 use std::time::Duration;
 use warroom::app::{RunState, State, Verdict};
@@ -31,30 +31,9 @@ fn preset(sim: &SimHandle) -> Config {
     }
     cfg
 }
-
-fn audit(dir: &tempfile::TempDir) -> std::path::PathBuf {
-    dir.path().join("audit.jsonl")
-}
-
-fn row<'a>(st: &'a State, key: &str) -> &'a warroom::engine::Row {
-    common::row(st, key)
-}
-
 fn value(st: &State, key: &str) -> Option<Value> {
     row(st, key).value.clone()
 }
-
-fn num(st: &State, key: &str) -> f64 {
-    value(st, key)
-        .and_then(|v| v.as_f64())
-        .unwrap_or_else(|| panic!("{key} has no number"))
-}
-
-fn all_polled(st: &State) -> bool {
-    st.engine.sources.iter().all(|s| s.polls > 0)
-        && st.engine.rows.iter().all(|r| r.value.is_some())
-}
-
 fn action_index(st: &State, id: &str) -> usize {
     st.cfg
         .actions
@@ -82,7 +61,7 @@ async fn sim_health(sim: &SimHandle) -> serde_json::Value {
 async fn split_and_old_new_side_by_side_read_from_the_preset() {
     let sim = start(Scenario::Healthy).await;
     let dir = tempfile::tempdir().expect("tmp");
-    let (mut s, mut rx) = session(Arc::new(preset(&sim)), &audit(&dir), false).await;
+    let (mut s, mut rx) = session(Arc::new(preset(&sim)), &audit_path(&dir), false).await;
     assert!(
         drive_until(&mut s, &mut rx, Duration::from_secs(5), all_polled).await,
         "not every row has a value"
@@ -159,7 +138,7 @@ async fn split_and_old_new_side_by_side_read_from_the_preset() {
 async fn error_burst_goes_crit_advises_rollback_and_r_sets_the_split_to_0() {
     let sim = start(Scenario::ErrorBurst).await;
     let dir = tempfile::tempdir().expect("tmp");
-    let (mut s, mut rx) = session(Arc::new(preset(&sim)), &audit(&dir), false).await;
+    let (mut s, mut rx) = session(Arc::new(preset(&sim)), &audit_path(&dir), false).await;
     let advised = drive_until(&mut s, &mut rx, Duration::from_secs(8), |st| {
         st.engine.advised.is_some()
     })
@@ -283,7 +262,7 @@ async fn the_ssm_variant_runs_the_runbooks_argv() {
     );
     cmd.env.insert("PATH".into(), path);
 
-    let (mut s, mut rx) = session(Arc::new(cfg), &audit(&dir), false).await;
+    let (mut s, mut rx) = session(Arc::new(cfg), &audit_path(&dir), false).await;
     drive_until(&mut s, &mut rx, Duration::from_secs(5), all_polled).await;
     keys(&mut s, "S");
     let screen = render_text(&s.state, 140, 50);
@@ -346,7 +325,7 @@ async fn the_ssm_variant_runs_the_runbooks_argv() {
 async fn latency_spike_turns_the_p99_row_crit() {
     let sim = start(Scenario::LatencySpike).await;
     let dir = tempfile::tempdir().expect("tmp");
-    let (mut s, mut rx) = session(Arc::new(preset(&sim)), &audit(&dir), false).await;
+    let (mut s, mut rx) = session(Arc::new(preset(&sim)), &audit_path(&dir), false).await;
     let advised = drive_until(&mut s, &mut rx, Duration::from_secs(8), |st| {
         st.engine.advised.is_some()
     })

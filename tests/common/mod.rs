@@ -205,3 +205,29 @@ pub async fn check_text(cfg: Arc<Config>) -> (i32, String) {
     .expect("check runs");
     (code, String::from_utf8(out).expect("utf-8"))
 }
+
+/// The audit log of a test, in its temporary folder.
+pub fn audit_path(dir: &tempfile::TempDir) -> std::path::PathBuf {
+    dir.path().join("audit.jsonl")
+}
+
+pub fn value(st: &State, key: &str) -> Option<warroom::sample::Value> {
+    row(st, key).value.clone()
+}
+
+pub fn num(st: &State, key: &str) -> f64 {
+    value(st, key)
+        .and_then(|v| v.as_f64())
+        .unwrap_or_else(|| panic!("{key} has no number"))
+}
+
+/// Every source answered and every row has a value.
+pub fn all_polled(st: &State) -> bool {
+    st.engine.sources.iter().all(|s| s.polls > 0)
+        && st.engine.rows.iter().all(|r| r.value.is_some())
+}
+
+/// Every source has been polled at least twice (trip rules need more than one sample).
+pub fn polled_twice(st: &State) -> bool {
+    st.engine.sources.iter().all(|s| s.polls >= 2)
+}
