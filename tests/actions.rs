@@ -58,6 +58,8 @@ async fn one_authorised_post_after_the_full_sequence_then_verified() {
     assert_eq!(sim.flag("brokers_v1_modules"), Some(false));
     let screen = render_text(&s.state, 100, 30);
     assert!(screen.contains("VERIFIED"), "{screen}");
+    // Rows still waiting out clear_for no longer ask for a rollback.
+    assert!(!screen.contains("press R to roll back"), "{screen}");
 
     // The audit log holds each step, and no secret.
     s.shutdown();

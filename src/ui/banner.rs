@@ -19,6 +19,13 @@ pub(super) fn key_hint(v: &View) -> String {
         "read-only: roll back from an operator console".into()
     } else if v.s.rollback_action().is_none() {
         "no rollback action in the config".into()
+    } else if v
+        .s
+        .rollback_action()
+        .and_then(|i| v.s.runs[i].verify.as_ref())
+        .is_some_and(|vf| matches!(vf.verdict, Some(crate::app::Verdict::Verified { .. })))
+    {
+        "rolled back and verified: waiting for the rows to clear".into()
     } else {
         format!("press {} to roll back", v.rollback_key())
     }
