@@ -2,7 +2,7 @@
 //! signals; `update` on each message; at most one frame per `1/max_fps`, and only
 //! when something changed or the clock's second ticked.
 
-use crate::app::{keys, Action, Msg};
+use crate::app::{Action, Msg};
 use crate::config::Config;
 use crate::sample::Ts;
 use crate::session::{Redact, Session, SessionOptions};
@@ -135,7 +135,7 @@ pub async fn run_watch(opts: WatchOptions) -> Result<i32, RunError> {
             _ = sigterm.recv() => break 143,
             _ = sighup.recv() => break 129,
             ev = keys_in.next() => match ev {
-                Some(Ok(CEvent::Key(k))) => match keys::action_for(k, text_entry) {
+                Some(Ok(CEvent::Key(k))) => match session.state.keys.action_for(k, text_entry) {
                     Some(Action::Suspend) => {
                         if let Err(e) = guard.suspend() {
                             // Resumed without a terminal: it went away while we were
@@ -253,7 +253,7 @@ pub async fn run_replay(
                             rp.seek(pos);
                         }
                         _ => {
-                            if let Some(a) = keys::action_for(k, false) {
+                            if let Some(a) = rp.state.keys.action_for(k, false) {
                                 let _ = crate::app::update(&mut rp.state, Msg::Action(a));
                             }
                         }
