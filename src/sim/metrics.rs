@@ -6,7 +6,7 @@
 //! Prometheus histogram buckets come from one model and agree with each other.
 
 use super::scenario::Scenario;
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 use std::time::Duration;
 
 /// One endpoint of a profile.
@@ -16,6 +16,16 @@ pub struct EndpointSpec {
     pub critical: bool,
     /// Requests per second at normal load.
     pub base_rps: f64,
+}
+
+/// An endpoint of a profile's `ENDPOINTS`: its path (or system), whether it is critical, its
+/// normal request rate.
+pub const fn ep(path: &'static str, critical: bool, base_rps: f64) -> EndpointSpec {
+    EndpointSpec {
+        path,
+        critical,
+        base_rps,
+    }
 }
 
 /// The state of one endpoint at one instant.
@@ -102,8 +112,15 @@ pub fn noise(bucket: u64, a: u64, b: u64) -> f64 {
 /// Values change every this many milliseconds of wall time.
 pub const NOISE_BUCKET_MS: u64 = 2_000;
 
-fn span(lo: f64, hi: f64, n: f64) -> f64 {
+/// The point `n` (0-1) of the way from `lo` to `hi`.
+pub fn span(lo: f64, hi: f64, n: f64) -> f64 {
     lo + (hi - lo) * n
+}
+
+/// `x` rounded to `decimals` places, as the JSON bodies show numbers.
+pub fn round(x: f64, decimals: i32) -> f64 {
+    let p = 10f64.powi(decimals);
+    (x * p).round() / p
 }
 
 /// The endpoint that flaps in `flapping`: the first critical one.
@@ -228,6 +245,12 @@ pub struct Band {
     pub p95: (f64, f64),
 }
 
+impl Band {
+    pub const fn new(err: (f64, f64), p95: (f64, f64)) -> Self {
+        Band { err, p95 }
+    }
+}
+
 /// The ranges one faulty path shows in each data scenario, for profiles whose thresholds are
 /// not the brokers' ones (cohortlens, edn360, hse).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -241,6 +264,20 @@ pub struct Bands {
     pub flap_high: Band,
     /// `degrade-then-recover` at its worst (`degrade_factor` = 1).
     pub degraded: Band,
+}
+
+impl Bands {
+    /// A path no scenario touches: `band` whatever happens.
+    pub const fn steady(band: Band) -> Self {
+        Bands {
+            healthy: band,
+            burst: band,
+            spike: band,
+            flap_low: band,
+            flap_high: band,
+            degraded: band,
+        }
+    }
 }
 
 /// p95 of a log-normal path whose p99 is `p99_ms` (the inverse of `Reading::p99_ms`).
@@ -326,6 +363,26 @@ pub fn summarize(readings: &[Reading]) -> Reading {
         rps,
         error_rate_pct: err,
         p95_ms: hi,
+    }
+}
+
+/// `{key="value"}`, the labels of one exposition sample.
+pub(crate) fn label(key: &str, value: &str) -> String {
+    format!("{{{key}=\"{value}\"}}")
+}
+
+/// Appends one gauge family to an exposition text: its HELP and TYPE lines, then
+/// `name{labels} value` per sample (`labels` is `""` or from `label`).
+pub(crate) fn gauge<V: fmt::Display>(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    samples: impl IntoIterator<Item = (String, V)>,
+) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} gauge");
+    for (labels, v) in samples {
+        let _ = writeln!(out, "{name}{labels} {v}");
     }
 }
 
