@@ -1,4 +1,4 @@
-//! Every profile: names, specs and scenario ranges.
+//! Every profile: names, scenario ranges, and the spec the router and the rollback follow.
 
 use super::*;
 
@@ -72,5 +72,86 @@ fn new_profiles_scenario_ranges_hold_for_every_bucket() {
         assert!((0.9..0.95).contains(&lo.success_rate()) && hi.success_rate() < 0.9);
         let s = ed(LatencySpike, 0);
         assert!(s.success_rate() >= 0.98 && s.generate.p95_ms > 4000.0);
+    }
+}
+
+/// Every route of every spec is served, under each mirror prefix, for each of its methods, and
+/// admin routes refuse a request without the token before anything else.
+#[tokio::test]
+async fn every_profile_serves_the_routes_its_spec_declares() {
+    for profile in Profile::ALL {
+        let h = sim_of(profile, Scenario::Healthy).await;
+        let spec = profile.spec();
+        let c = client();
+        for prefix in std::iter::once("").chain(spec.mirrors.iter().copied()) {
+            for route in spec.routes {
+                let path = format!("{prefix}{}", route.path.replace("{name}", "x"));
+                for method in route.methods {
+                    let m = reqwest::Method::from_bytes(method.as_str().as_bytes()).unwrap();
+                    let url = format!("{}{path}", h.base_url());
+                    let r = c.request(m.clone(), &url).send().await.unwrap();
+                    let status = r.status().as_u16();
+                    let body = r.text().await.unwrap();
+                    assert!(
+                        !body.contains("no route for"),
+                        "{profile}: {m} {path}: {body}"
+                    );
+                    assert_ne!(status, 405, "{profile}: {m} {path}");
+                    if route.access == crate::sim::profile::Access::Admin {
+                        assert_eq!(status, 401, "{profile}: {m} {path} without the token");
+                    }
+                }
+            }
+        }
+        let banner = spec.banner();
+        assert!(!banner.is_empty());
+        for (method, path, what) in &banner {
+            assert!(["GET", "POST"].contains(method), "{profile}: {method}");
+            assert!(
+                path.starts_with('/') && !what.is_empty(),
+                "{profile}: {path}"
+            );
+        }
+        h.shutdown().await;
+    }
+}
+
+/// The request each spec names as its rollback does roll the system back: the lever moves,
+/// the weight reaches 0 within the ramp, and from then on the data scenario no longer shows
+/// in any number.
+#[tokio::test]
+async fn every_profile_rolls_back_with_the_request_its_spec_names() {
+    for profile in Profile::ALL {
+        let h = sim_of(profile, Scenario::ErrorBurst).await;
+        let rb = profile.spec().rollback;
+        let m = reqwest::Method::from_bytes(rb.method.as_str().as_bytes()).unwrap();
+        let mut req = client()
+            .request(m, format!("{}{}", h.base_url(), rb.path))
+            .bearer_auth(TOKEN);
+        if !rb.body.is_empty() {
+            req = req.json_body(serde_json::from_str(rb.body).unwrap());
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), 200, "{profile}: {}", r.text().await.unwrap());
+        if let Lever::Flag { name, rolled_back } = rb.lever {
+            assert_eq!(h.flag(name), Some(rolled_back), "{profile}");
+        }
+        let control = format!("{}/__sim/state", h.control_url());
+        let t = Instant::now();
+        while get_json(&control).await["rollback_weight"] != 0.0 {
+            assert!(
+                t.elapsed() < ROLLBACK_RAMP + Duration::from_secs(5),
+                "{profile}: the weight never reached 0"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        h.sim.with_now(|ctx, readings, _| {
+            let healthy = ReadCtx {
+                scenario: Scenario::Healthy,
+                ..*ctx
+            };
+            assert_eq!(readings, (profile.spec().readings)(&healthy), "{profile}");
+        });
+        h.shutdown().await;
     }
 }
