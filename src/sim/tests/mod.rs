@@ -5,7 +5,9 @@ mod brokers_api;
 mod cohortlens_api;
 mod edn360_api;
 mod hse_api;
+mod model;
 mod spec;
+mod state;
 mod transport;
 
 use super::auth::bearer_matches;
