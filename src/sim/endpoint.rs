@@ -6,7 +6,7 @@ use super::metrics::Reading;
 use super::profile::ProfileSpec;
 use super::state::{ReadCtx, Sim};
 use axum::body::Bytes;
-use axum::http::StatusCode;
+use axum::http::{request::Parts, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
@@ -14,6 +14,8 @@ use serde_json::{json, Value};
 pub(crate) struct Call {
     /// The route's `{param}`; empty when it has none.
     pub param: String,
+    /// Method, URI (with its query) and headers, for handlers that check more than the token.
+    pub parts: Parts,
     pub body: Bytes,
 }
 

@@ -15,7 +15,7 @@ use super::state::Sim;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Request, State};
 use axum::handler::Handler;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, request::Parts, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, MethodRouter};
@@ -64,17 +64,17 @@ fn method_router(route: &'static Route) -> MethodRouter<Arc<Sim>> {
             route.methods,
             move |State(sim): State<Arc<Sim>>,
                   Path(param): Path<String>,
-                  headers: HeaderMap,
+                  parts: Parts,
                   body: Bytes| async move {
-                answer(route, &sim, &headers, Call { param, body })
+                answer(route, &sim, Call { param, parts, body })
             },
         )
     } else {
         on(
             route.methods,
-            move |State(sim): State<Arc<Sim>>, headers: HeaderMap, body: Bytes| async move {
+            move |State(sim): State<Arc<Sim>>, parts: Parts, body: Bytes| async move {
                 let param = String::new();
-                answer(route, &sim, &headers, Call { param, body })
+                answer(route, &sim, Call { param, parts, body })
             },
         )
     }
@@ -93,9 +93,9 @@ where
 }
 
 /// The admin check, then the handler.
-fn answer(route: &Route, sim: &Sim, headers: &HeaderMap, call: Call) -> Response {
+fn answer(route: &Route, sim: &Sim, call: Call) -> Response {
     if route.access == Access::Admin {
-        if let Some(refused) = sim.admin_denied(headers) {
+        if let Some(refused) = sim.admin_denied(&call.parts.headers) {
             return refused;
         }
     }
