@@ -4,7 +4,7 @@
 
 use crate::app::{keys, Action, Msg};
 use crate::config::Config;
-use crate::sample::Ts;
+use crate::sample::{Stamp, Ts};
 use crate::session::{Redact, Session, SessionOptions};
 use crate::terminal::{self, TerminalGuard};
 use crate::theme::Theme;
@@ -84,7 +84,7 @@ pub async fn run_watch(opts: WatchOptions) -> Result<i32, RunError> {
         user: opts.user,
         audit_log: opts.audit_log,
         redact: opts.redact,
-        now: Utc::now(),
+        now: Stamp::now(),
         record: opts.record,
     })
     .await?;
@@ -96,7 +96,9 @@ pub async fn run_watch(opts: WatchOptions) -> Result<i32, RunError> {
     let mut guard = TerminalGuard::enter().map_err(RunError::Terminal)?;
     let mut keys_in = EventStream::new();
 
-    // Tick on the wall clock's second boundary so the T-clock never skips a second.
+    // Tick on the wall clock's second boundary so the T-clock never skips a second. The
+    // interval itself runs on the monotonic clock: a wall step neither bunches nor stops
+    // ticks, and each tick reads both clocks so `update` can tell a step from time passing.
     let to_next_second = 1_000 - u64::from(Utc::now().timestamp_subsec_millis().min(999));
     let mut clock = tokio::time::interval_at(
         Instant::now() + Duration::from_millis(to_next_second),
@@ -161,7 +163,7 @@ pub async fn run_watch(opts: WatchOptions) -> Result<i32, RunError> {
                 Some(Err(_)) | None => break 129,
             },
             Some(m) = inbox.recv() => session.handle(m),
-            _ = clock.tick() => session.handle(Msg::Tick(Utc::now())),
+            _ = clock.tick() => session.handle(Msg::Tick(Stamp::now())),
             _ = sleep_until_opt(frame_due) => {}
         }
     };
@@ -199,7 +201,10 @@ pub async fn run_replay(
     let mut keys_in = EventStream::new();
     let mut frame = tokio::time::interval(Duration::from_millis(100));
     frame.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let (start, end) = (rp.start(), rp.end());
+    // Positions are monotonic: a wall step in the recording is replayed, not skipped over.
+    let (start, end) = (rp.start().mono, rp.end());
+    let end_at = end.at;
+    let end = end.mono;
     let mut pos = start;
     let mut paused = false;
     let mut last = Instant::now();
@@ -222,10 +227,10 @@ pub async fn run_replay(
         rp.state.notice = Some(crate::app::Notice {
             text: format!(
                 "{status} · {} / {} · Space pause · ← → seek 10s (Shift 60s) · q quit",
-                pos.format("%H:%M:%S"),
-                end.format("%H:%M:%S")
+                rp.state.now.format("%H:%M:%S"),
+                end_at.format("%H:%M:%S")
             ),
-            at: rp.state.now,
+            at: rp.state.mono,
         });
         let state = &rp.state;
         if terminal::draw(&mut guard.term, |f| crate::ui::render(f, state, &theme)).is_err() {
