@@ -182,3 +182,92 @@ fn fresh(cfg: &Arc<Config>, start: Stamp, t0: Option<Ts>) -> State {
     s.read_only = true;
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Band;
+    use chrono::{Duration as CDur, TimeZone, Utc};
+    use serde_json::json;
+
+    const CFG: &str = r#"
+[cutover]
+name = "t"
+[[source]]
+id = "m"
+kind = "http"
+url = "http://127.0.0.1:1/m"
+interval = "1s"
+[[signal]]
+id = "v"
+source = "m"
+kind = "metric"
+path = ".v"
+critical = true
+crit = "> 2"
+"#;
+
+    fn base() -> Ts {
+        Utc.timestamp_opt(1_800_000_000, 0)
+            .single()
+            .unwrap_or_default()
+    }
+
+    /// Polls and ticks each second to 200 s, crit from 40 s to 160 s, the wall clock
+    /// stepped an hour ahead at 100 s.
+    fn recording() -> Recording {
+        let cfg: Config = toml::from_str(CFG).expect("config");
+        let wall = |s: i64| base() + CDur::seconds(s + if s >= 100 { 3_600 } else { 0 });
+        let mono = |s: i64| 40_000 + s * 1000;
+        let mut text = json!({
+            "v": 1, "type": "header", "at": wall(0), "mono_ms": mono(0), "warroom": "t",
+            "host": "h", "user": "u", "cutover": "t", "config": serde_json::to_value(&cfg).unwrap(),
+        })
+        .to_string()
+            + "\n";
+        for s in 1..=200 {
+            let v = if (40..160).contains(&s) { 3.0 } else { 0.5 };
+            for line in [
+                json!({"v": 1, "type": "poll", "source": "m", "at": wall(s), "mono_ms": mono(s),
+                    "latency_ms": 1, "status": 200,
+                    "rows": [{"key": "v", "signal": "v", "critical": true, "value": v}]}),
+                json!({"v": 1, "type": "clock", "at": wall(s) + CDur::milliseconds(500),
+                    "mono_ms": mono(s) + 500}),
+            ] {
+                text += &format!("{line}\n");
+            }
+        }
+        crate::record::parse(&text).expect("recording")
+    }
+
+    #[test]
+    fn seeking_across_a_wall_clock_step_keeps_positions_and_durations() {
+        let mut rp = Replayer::new(recording()).expect("replayer");
+        assert_eq!(rp.start().mono, Mono(40_000));
+        assert_eq!(rp.end().at, base() + CDur::milliseconds(3_800_500));
+        // 120 s in, on the monotonic clock: after the step, inside the breach.
+        rp.seek(Mono(40_000 + 120_500));
+        let row = &rp.state.engine.rows[0];
+        assert_eq!(row.band, Band::Crit);
+        assert_eq!(
+            rp.state.now,
+            base() + CDur::seconds(3_720) + CDur::milliseconds(500)
+        );
+        let text = crate::engine::breach_text(row, rp.state.engine.signal(row), rp.state.mono);
+        assert!(text.ends_with("for 1m20s"), "{text}");
+        assert!(rp
+            .all_events
+            .iter()
+            .any(|e| e.text.starts_with("wall clock stepped +1h00m")));
+        // Back to 50 s: rewound, before the step.
+        rp.seek(Mono(40_000 + 50_500));
+        assert_eq!(
+            rp.state.now,
+            base() + CDur::seconds(50) + CDur::milliseconds(500)
+        );
+        assert!(!rp.all_events.iter().any(|e| e.text.contains("wall clock")));
+        let row = &rp.state.engine.rows[0];
+        let text = crate::engine::breach_text(row, rp.state.engine.signal(row), rp.state.mono);
+        assert!(text.ends_with("for 10s"), "{text}");
+    }
+}

@@ -99,11 +99,7 @@ pub async fn run_watch(opts: WatchOptions) -> Result<i32, RunError> {
     // Tick on the wall clock's second boundary so the T-clock never skips a second. The
     // interval itself runs on the monotonic clock: a wall step neither bunches nor stops
     // ticks, and each tick reads both clocks so `update` can tell a step from time passing.
-    let to_next_second = 1_000 - u64::from(Utc::now().timestamp_subsec_millis().min(999));
-    let mut clock = tokio::time::interval_at(
-        Instant::now() + Duration::from_millis(to_next_second),
-        Duration::from_secs(1),
-    );
+    let mut clock = tokio::time::interval_at(next_wall_second(Utc::now()), Duration::from_secs(1));
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
     let min_frame = Duration::from_millis(1_000 / u64::from(max_fps.clamp(1, 60)));
@@ -163,7 +159,15 @@ pub async fn run_watch(opts: WatchOptions) -> Result<i32, RunError> {
                 Some(Err(_)) | None => break 129,
             },
             Some(m) = inbox.recv() => session.handle(m),
-            _ = clock.tick() => session.handle(Msg::Tick(Stamp::now())),
+            _ = clock.tick() => {
+                let now = Stamp::now();
+                // A step by a fraction of a second (or NTP's slewing, over hours) leaves the
+                // ticks off the wall's second boundary: realign so the T-clock never skips.
+                if !(0..100).contains(&now.at.timestamp_subsec_millis()) {
+                    clock.reset_at(next_wall_second(now.at));
+                }
+                session.handle(Msg::Tick(now));
+            }
             _ = sleep_until_opt(frame_due) => {}
         }
     };
@@ -177,6 +181,12 @@ pub async fn run_watch(opts: WatchOptions) -> Result<i32, RunError> {
     };
     session.shutdown_because(why);
     Ok(code)
+}
+
+/// The monotonic instant of the wall clock's next second boundary.
+fn next_wall_second(now: Ts) -> Instant {
+    let to_next = 1_000 - u64::from(now.timestamp_subsec_millis().min(999));
+    Instant::now() + Duration::from_millis(to_next)
 }
 
 async fn sleep_until_opt(at: Option<Instant>) {
