@@ -1,6 +1,7 @@
 //! Everything the screen shows. `update` is its only writer; `ui::render` only reads it.
 
 use super::actions::{ActionRun, Modal, SignOff, StepRun};
+use super::keys::KeyMap;
 use crate::config::Config;
 use crate::engine::{Engine, Event};
 use crate::sample::{Mono, Stamp, Ts};
@@ -77,6 +78,8 @@ pub struct State {
     pub session: String,
     /// What each action will do (request or argv), secrets redacted: the modal's target.
     pub action_plans: Vec<Vec<String>>,
+    /// Every key and what it does, from the config: input, help, footer and banner.
+    pub keys: KeyMap,
 }
 
 impl State {
@@ -113,6 +116,7 @@ impl State {
             t0_marked_by: None,
             session: String::new(),
             action_plans: cfg.actions.iter().map(default_plan).collect(),
+            keys: KeyMap::new(&cfg),
             cfg,
         }
     }
