@@ -87,14 +87,35 @@ pub fn restore() {
     }
 }
 
-/// Restore first, then let the default hook print the message on the normal screen.
+/// Restore first, then print the message on the normal screen, redacted (a panic may
+/// quote a value that holds a token).
 pub fn install_panic_hook() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
-        let prev = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
+        std::panic::set_hook(Box::new(|info| {
             restore();
-            prev(info);
+            let payload = info.payload();
+            let msg = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "Box<dyn Any>".into());
+            let at = info
+                .location()
+                .map(|l| format!(" at {}:{}:{}", l.file(), l.line(), l.column()))
+                .unwrap_or_default();
+            let thread = std::thread::current();
+            let name = thread.name().unwrap_or("<unnamed>");
+            eprintln!(
+                "thread '{name}' panicked{at}:\n{}",
+                crate::secrets::redact(&msg)
+            );
+            let bt = std::backtrace::Backtrace::capture();
+            if bt.status() == std::backtrace::BacktraceStatus::Captured {
+                eprintln!("stack backtrace:\n{bt}");
+            } else {
+                eprintln!("note: run with `RUST_BACKTRACE=1` to display a backtrace");
+            }
         }));
     });
 }

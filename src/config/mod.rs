@@ -11,7 +11,7 @@ pub mod schema;
 pub mod validate;
 
 pub use duration::{Dur, Offset};
-pub use load::{load_file, load_str, load_str_with_env, ConfigError, Problem};
+pub use load::{load_file, load_str, load_str_with_env, read_config, ConfigError, Problem};
 pub use report::{run_validate, validate_text};
 
 use crate::condition::Condition;
@@ -32,6 +32,10 @@ pub struct Config {
     pub actions: Vec<ActionCfg>,
     #[serde(default)]
     pub ui: Ui,
+    /// What the loader put in from the environment that must never be shown (see
+    /// `load`): not part of the file's format, never written out.
+    #[serde(skip)]
+    pub secrets: Vec<crate::secrets::Secret>,
 }
 
 /// An operator action (SPEC §5): a request or a command, fired only after the
