@@ -262,6 +262,7 @@ async fn replay(a: crate::cli::ReplayArgs) -> Result<i32, String> {
     }
     let mut rec = crate::record::read(&a.file).map_err(|e| e.to_string())?;
     for (n, why) in &rec.bad {
+        let why = crate::secrets::redact(why);
         eprintln!("warning: {}: line {n}: {why}; skipped", a.file.display());
     }
     // Redacted when written; this is for a recording made otherwise.

@@ -94,21 +94,14 @@ pub fn install_panic_hook() {
     ONCE.call_once(|| {
         std::panic::set_hook(Box::new(|info| {
             restore();
-            let payload = info.payload();
-            let msg = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "Box<dyn Any>".into());
-            let at = info
-                .location()
-                .map(|l| format!(" at {}:{}:{}", l.file(), l.line(), l.column()))
-                .unwrap_or_default();
             let thread = std::thread::current();
-            let name = thread.name().unwrap_or("<unnamed>");
-            eprintln!(
-                "thread '{name}' panicked{at}:\n{}",
-                crate::secrets::redact(&msg)
+            eprint!(
+                "{}",
+                panic_report(
+                    thread.name().unwrap_or("<unnamed>"),
+                    info.payload(),
+                    info.location()
+                )
             );
             let bt = std::backtrace::Backtrace::capture();
             if bt.status() == std::backtrace::BacktraceStatus::Captured {
@@ -118,6 +111,47 @@ pub fn install_panic_hook() {
             }
         }));
     });
+}
+
+/// The panic's words, as the standard hook writes them, through the process's redactor.
+fn panic_report(
+    thread: &str,
+    payload: &(dyn std::any::Any + Send),
+    location: Option<&std::panic::Location<'_>>,
+) -> String {
+    let msg = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "Box<dyn Any>".into());
+    let at = location
+        .map(|l| format!(" at {}:{}:{}", l.file(), l.line(), l.column()))
+        .unwrap_or_default();
+    format!(
+        "thread '{thread}' panicked{at}:\n{}\n",
+        crate::secrets::redact(&msg)
+    )
+}
+
+#[cfg(test)]
+mod panic_tests {
+    #[test]
+    fn a_panic_message_is_redacted() {
+        let mut r = crate::secrets::Redactor::new();
+        r.add("p4nic-t0ken-xyz123");
+        crate::secrets::install(&r);
+        let payload: Box<dyn std::any::Any + Send> = Box::new(format!(
+            "bad header value Bearer p4nic-t0ken-xyz123 for {:?}",
+            "x"
+        ));
+        let shown = super::panic_report("main", &*payload, Some(std::panic::Location::caller()));
+        assert!(!shown.contains("p4nic-t0ken"), "{shown}");
+        assert!(
+            shown.starts_with("thread 'main' panicked at src/terminal.rs:")
+                && shown.contains("bad header value Bearer ***"),
+            "{shown}"
+        );
+    }
 }
 
 /// One frame as one synchronized update, so a slow SSH link never shows half a frame.
