@@ -133,6 +133,14 @@ fn panic_report(
     )
 }
 
+/// One frame as one synchronized update, so a slow SSH link never shows half a frame.
+pub fn draw(term: &mut Term, render: impl FnOnce(&mut ratatui::Frame)) -> io::Result<()> {
+    execute!(term.backend_mut(), terminal::BeginSynchronizedUpdate)?;
+    term.draw(render)?;
+    execute!(term.backend_mut(), terminal::EndSynchronizedUpdate)?;
+    term.backend_mut().flush()
+}
+
 #[cfg(test)]
 mod panic_tests {
     #[test]
@@ -152,12 +160,4 @@ mod panic_tests {
             "{shown}"
         );
     }
-}
-
-/// One frame as one synchronized update, so a slow SSH link never shows half a frame.
-pub fn draw(term: &mut Term, render: impl FnOnce(&mut ratatui::Frame)) -> io::Result<()> {
-    execute!(term.backend_mut(), terminal::BeginSynchronizedUpdate)?;
-    term.draw(render)?;
-    execute!(term.backend_mut(), terminal::EndSynchronizedUpdate)?;
-    term.backend_mut().flush()
 }
