@@ -8,7 +8,7 @@ use common::*;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
-use warroom::app::{keys, update, Msg, State};
+use warroom::app::{update, Msg, State};
 use warroom::sim::Scenario;
 use warroom::theme::{ColorDepth, Theme, ThemeOptions};
 
@@ -41,7 +41,8 @@ fn screen(state: &State, w: u16, h: u16) -> String {
 }
 
 fn press(state: &mut State, code: KeyCode) {
-    if let Some(a) = keys::action_for(KeyEvent::new(code, KeyModifiers::NONE), state.text_entry()) {
+    let key = KeyEvent::new(code, KeyModifiers::NONE);
+    if let Some(a) = state.keys.action_for(key, state.text_entry()) {
         let _ = update(state, Msg::Action(a));
     }
 }
@@ -142,8 +143,8 @@ async fn keys_tick_a_checklist_item_and_open_help() {
 
     press(&mut st, KeyCode::Char('?'));
     let s = screen(&st, 100, 30);
-    for (k, what) in keys::HELP {
-        assert!(s.contains(what), "help lacks {k}: {what}\n{s}");
+    for (k, what) in st.keys.help(&st.cfg) {
+        assert!(s.contains(what.as_str()), "help lacks {k}: {what}\n{s}");
     }
     press(&mut st, KeyCode::Esc);
     let s = screen(&st, 100, 30);

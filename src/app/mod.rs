@@ -1,7 +1,7 @@
 //! The app: messages in, pure `update`, state out (see STYLE.md's shape).
 //!
 //! ```text
-//! crossterm keys ─► keys::action_for ─► Msg::Action ─┐
+//! crossterm keys ─► KeyMap ─► Msg::Action ───────────┐
 //! poll tasks ─────────────────────────► Msg::Poll ───┼─► update(&mut State, Msg)  (no I/O, no clock)
 //! 1 s clock ──────────────────────────► Msg::Tick ───┘            │
 //!                                                    ui::render(&State) when dirty
@@ -42,7 +42,7 @@ pub enum Action {
     },
     /// Run the selected step's command (`!`).
     RunStep,
-    /// A printable key with no built-in meaning: maybe an action's key.
+    /// An action's key (`[[action]] key`): opens that action's confirmation.
     Key(char),
     /// Text entry in a modal.
     Type(char),

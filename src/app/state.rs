@@ -1,6 +1,7 @@
 //! Everything the screen shows. `update` is its only writer; `ui::render` only reads it.
 
 use super::actions::{ActionRun, Modal, SignOff, StepRun};
+use super::keys::KeyMap;
 use crate::config::Config;
 use crate::engine::{Engine, Event};
 use crate::sample::Ts;
@@ -75,6 +76,8 @@ pub struct State {
     pub action_plans: Vec<Vec<String>>,
     /// What each step's script will run, secrets redacted (empty for a step without one).
     pub step_plans: Vec<Vec<String>>,
+    /// Every key and what it does, from the config: input, help, footer and banner.
+    pub keys: KeyMap,
 }
 
 impl State {
@@ -115,6 +118,7 @@ impl State {
                 .iter()
                 .map(|s| s.run.as_ref().map(step_plan).unwrap_or_default())
                 .collect(),
+            keys: KeyMap::new(&cfg),
             cfg,
         }
     }

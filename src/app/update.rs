@@ -179,7 +179,7 @@ fn on_action(state: &mut State, a: Action, fx: &mut Vec<Effect>) {
             }
         }
         Action::Rollback => match state.rollback_action() {
-            Some(i) => open_action(state, i, state.cfg.cutover.rollback_key.chars().next()),
+            Some(i) => open_action(state, i, state.keys.rollback().and_then(|c| c.as_char())),
             None => notice(
                 state,
                 "no rollback: the config has no action with danger = true",
@@ -399,7 +399,10 @@ fn open_step_run(state: &mut State) {
         opened_at: state.now,
         last_input: state.now,
         attempt: state.step_runs[step].runs + 1,
-        opener: Some('!'),
+        opener: state
+            .keys
+            .keys_for(Action::RunStep)
+            .find_map(|c| c.as_char()),
     }));
 }
 

@@ -138,8 +138,9 @@ impl<'a> View<'a> {
             .or(Some(steps[cur].title.as_str()))
     }
 
-    pub fn rollback_key(&self) -> &'a str {
-        &self.s.cfg.cutover.rollback_key
+    /// The key that opens the rollback, as the key map binds it.
+    pub fn rollback_key(&self) -> String {
+        self.s.keys.rollback().map(|c| c.name()).unwrap_or_default()
     }
 
     pub fn focused(&self, f: Focus) -> bool {

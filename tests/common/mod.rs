@@ -52,7 +52,7 @@ pub async fn poll_all_at(cfg: &Config, when: Ts) -> Vec<PollResult> {
     out
 }
 
-use warroom::app::{keys, Msg, State};
+use warroom::app::{Msg, State};
 use warroom::session::{Session, SessionOptions};
 
 /// A session (the dashboard without the terminal) on `cfg`, auditing to `audit`.
@@ -97,7 +97,7 @@ pub fn keys(s: &mut Session, input: &str) {
             c => crossterm::event::KeyCode::Char(c),
         };
         let ev = crossterm::event::KeyEvent::new(code, crossterm::event::KeyModifiers::NONE);
-        if let Some(a) = keys::action_for(ev, s.state.text_entry()) {
+        if let Some(a) = s.state.keys.action_for(ev, s.state.text_entry()) {
             s.handle(Msg::Action(a));
         }
     }
