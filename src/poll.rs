@@ -32,6 +32,53 @@ struct ClientKey {
     ca_file: Option<String>,
     insecure: bool,
     connect_timeout: Duration,
+    /// The source sends a credential (a secret header or a token file): a redirect to
+    /// another host is not followed.
+    credentials: bool,
+}
+
+/// A redirect a source with credentials is not followed on: to another host or port,
+/// where its headers (an `X-Api-Key` that no client strips) would go with it.
+#[derive(Debug)]
+struct CrossHostRedirect {
+    to: String,
+}
+
+impl std::fmt::Display for CrossHostRedirect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "redirected to another host ({}); not followed, so this source's credentials stay with its own host: write the final URL in the config",
+            self.to
+        )
+    }
+}
+
+impl std::error::Error for CrossHostRedirect {}
+
+/// Up to 3 redirects; with credentials, only within the same host and port.
+fn redirect_policy(credentials: bool) -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(move |attempt| {
+        if attempt.previous().len() > 3 {
+            return attempt.error("too many redirects (more than 3)");
+        }
+        let cross = attempt.previous().last().is_some_and(|prev| {
+            let next = attempt.url();
+            prev.host_str() != next.host_str()
+                || prev.port_or_known_default() != next.port_or_known_default()
+        });
+        if credentials && cross {
+            // Host and port only: the path and query may hold a token.
+            let next = attempt.url();
+            let to = match (next.host_str(), next.port_or_known_default()) {
+                (Some(h), Some(p)) => format!("{h}:{p}"),
+                (Some(h), None) => h.to_string(),
+                _ => "an unknown host".into(),
+            };
+            return attempt.error(CrossHostRedirect { to });
+        }
+        attempt.follow()
+    })
 }
 
 /// The HTTP clients, shared: one per distinct TLS/connect setting (usually one).
@@ -54,6 +101,11 @@ impl Clients {
             ca_file: s.ca_file.clone(),
             insecure: s.insecure_tls,
             connect_timeout: s.connect_timeout(),
+            credentials: s.token_file.is_some()
+                || s.headers
+                    .keys()
+                    .any(|k| crate::secrets::is_secret_header_name(k))
+                || !crate::secrets::url_credentials(&s.url).is_empty(),
         }
     }
 
@@ -66,7 +118,9 @@ impl Clients {
             .connect_timeout(key.connect_timeout)
             .pool_idle_timeout(Duration::from_secs(90))
             .pool_max_idle_per_host(4)
-            .redirect(reqwest::redirect::Policy::limited(3))
+            .redirect(redirect_policy(key.credentials))
+            // A Referer would hand the polled URL (its query may hold a token) to the next host.
+            .referer(false)
             .user_agent(concat!("warroom/", env!("CARGO_PKG_VERSION")));
         b = tls_settings(b, key.ca_file.as_deref(), key.insecure).map_err(|err| {
             PollSetupError::CaFile {
@@ -307,6 +361,16 @@ pub(crate) fn describe_error(e: &reqwest::Error) -> String {
         let addr = rest.split('/').next().unwrap_or(rest);
         Some(format!("proxy unreachable ({addr} from {name})"))
     };
+    let mut cause: Option<&dyn std::error::Error> = Some(e);
+    while let Some(err) = cause {
+        if let Some(r) = err.downcast_ref::<CrossHostRedirect>() {
+            return r.to_string();
+        }
+        cause = err.source();
+    }
+    if e.is_redirect() {
+        return "too many redirects (more than 3)".into();
+    }
     let tls = chain.contains("certificate") || chain.contains("tls");
     let proxy = (e.is_connect() && !tls).then(via_proxy).flatten();
     if e.is_timeout() {

@@ -89,7 +89,7 @@ impl Session {
         let (audit_tx, audit_thread) = if opts.read_only {
             (None, None)
         } else {
-            let writer = AuditWriter::open(&audit_path)?;
+            let writer = AuditWriter::open(&audit_path)?.with_redaction(Arc::clone(&opts.redact));
             let (atx, thread) = spawn_writer(writer, tx.clone());
             (Some(atx), Some(thread))
         };
@@ -134,6 +134,20 @@ impl Session {
             .iter()
             .map(|a| action::describe(a, &|s| redact(s)))
             .collect();
+        state.step_plans = opts
+            .cfg
+            .steps
+            .iter()
+            .map(|s| {
+                s.run
+                    .as_ref()
+                    .map(crate::app::step_plan)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|l| redact(l))
+                    .collect()
+            })
+            .collect();
         Ok((
             Session {
                 state,
@@ -154,6 +168,7 @@ impl Session {
 
     /// Apply one message and carry out what it asks for.
     pub fn handle(&mut self, msg: Msg) {
+        let msg = redact_msg(msg, &*self.redact);
         if let Some(r) = &self.recorder {
             record_input(r, &self.state, &msg);
         }
@@ -275,6 +290,45 @@ impl Session {
         if let Some(t) = self.audit_thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+/// Everything that enters the state from outside — a server's body or error, another
+/// process's audit record, an action's result and output, a warning — passes the redactor
+/// here, whole, before anything clips it: no row, reason, banner, event or modal can show
+/// a secret, and neither can the recording or the audit lines made from them.
+fn redact_msg(msg: Msg, redact: &dyn Fn(&str) -> String) -> Msg {
+    use crate::sample::PollOutcome;
+    let report = |mut r: Report| {
+        r.summary = redact(&r.summary);
+        r.excerpt = redact(&r.excerpt);
+        r
+    };
+    match msg {
+        Msg::Poll(mut p) => {
+            match &mut p.outcome {
+                PollOutcome::Failed { reason, .. } => *reason = redact(reason),
+                PollOutcome::Json { body, .. } => crate::secrets::redact_json_with(body, redact),
+            }
+            Msg::Poll(p)
+        }
+        Msg::ActionDone { action, report: r } => Msg::ActionDone {
+            action,
+            report: report(r),
+        },
+        Msg::StepDone { step, report: r } => Msg::StepDone {
+            step,
+            report: report(r),
+        },
+        Msg::Remote(mut r) => {
+            r.user = redact(&r.user);
+            r.host = redact(&r.host);
+            crate::secrets::redact_json_with(&mut r.details, redact);
+            Msg::Remote(r)
+        }
+        Msg::AuditFailed(t) => Msg::AuditFailed(redact(&t)),
+        Msg::Warning(t) => Msg::Warning(redact(&t)),
+        other => other,
     }
 }
 

@@ -78,6 +78,8 @@ pub struct State {
     pub session: String,
     /// What each action will do (request or argv), secrets redacted: the modal's target.
     pub action_plans: Vec<Vec<String>>,
+    /// What each step's script will run, secrets redacted (empty for a step without one).
+    pub step_plans: Vec<Vec<String>>,
     /// Every key and what it does, from the config: input, help, footer and banner.
     pub keys: KeyMap,
 }
@@ -116,6 +118,11 @@ impl State {
             t0_marked_by: None,
             session: String::new(),
             action_plans: cfg.actions.iter().map(default_plan).collect(),
+            step_plans: cfg
+                .steps
+                .iter()
+                .map(|s| s.run.as_ref().map(step_plan).unwrap_or_default())
+                .collect(),
             keys: KeyMap::new(&cfg),
             cfg,
         }
@@ -241,6 +248,29 @@ fn default_plan(a: &crate::config::ActionCfg) -> Vec<String> {
         (_, Some(c)) => vec![format!("argv: {:?}", c.argv)],
         _ => Vec::new(),
     }
+}
+
+/// The step-run modal's target lines: argv, env names (never values), cwd, time-out.
+pub fn step_plan(run: &crate::config::CommandCfg) -> Vec<String> {
+    let mut target = vec![format!("argv: {:?}", run.argv)];
+    if !run.env.is_empty() {
+        target.push(format!(
+            "env: {}",
+            run.env
+                .keys()
+                .map(|k| format!("{k}=…"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ));
+    }
+    if let Some(cwd) = &run.cwd {
+        target.push(format!("cwd: {cwd}"));
+    }
+    target.push(format!(
+        "timeout: {} · no shell, no stdin · exit status and output kept as evidence",
+        crate::config::duration::format_duration(run.timeout.0)
+    ));
+    target
 }
 
 /// `T-04:12`, `T+17:45`, `T+48:02:10` past an hour; `T0 not set` without T0.

@@ -414,25 +414,11 @@ fn open_step_run(state: &mut State) {
         return;
     }
     let st = &state.cfg.steps[step];
-    let Some(run) = &st.run else { return };
-    let mut target = vec![format!("argv: {:?}", run.argv)];
-    if !run.env.is_empty() {
-        target.push(format!(
-            "env: {}",
-            run.env
-                .keys()
-                .map(|k| format!("{k}=…"))
-                .collect::<Vec<_>>()
-                .join(" ")
-        ));
+    if st.run.is_none() {
+        return;
     }
-    if let Some(cwd) = &run.cwd {
-        target.push(format!("cwd: {cwd}"));
-    }
-    target.push(format!(
-        "timeout: {} · no shell, no stdin · exit status and output kept as evidence",
-        crate::config::duration::format_duration(run.timeout.0)
-    ));
+    // Secrets redacted (the session supplies the plans), like an action's target.
+    let target = state.step_plans.get(step).cloned().unwrap_or_default();
     state.modal = Some(Modal::Confirm(Confirm {
         kind: ConfirmKind::StepRun(step),
         title: format!("Run: {}", st.title),

@@ -78,7 +78,8 @@ pub async fn session_recording(
     record: Option<&std::path::Path>,
 ) -> (Session, tokio::sync::mpsc::Receiver<Msg>) {
     let mut c = (*cfg).clone();
-    let (redact, _warnings) = warroom::commands::secure(&mut c, None).expect("secrets");
+    let (redactor, _warnings) = warroom::commands::secure(&mut c).expect("secrets");
+    let redact = redactor.into_fn();
     Session::start(SessionOptions {
         cfg: Arc::new(c),
         t0: Some(chrono::Utc::now()),
