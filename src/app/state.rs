@@ -73,6 +73,8 @@ pub struct State {
     pub session: String,
     /// What each action will do (request or argv), secrets redacted: the modal's target.
     pub action_plans: Vec<Vec<String>>,
+    /// The recording lost lines (why, first failure): a lasting header badge.
+    pub record_failed: Option<String>,
 }
 
 impl State {
@@ -108,6 +110,7 @@ impl State {
             t0_marked_by: None,
             session: String::new(),
             action_plans: cfg.actions.iter().map(default_plan).collect(),
+            record_failed: None,
             cfg,
         }
     }
