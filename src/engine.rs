@@ -1384,7 +1384,8 @@ pub struct NoDataFinding {
 impl NoDataFinding {
     /// "err /api/x: never had data (source down: time-out)"
     pub fn text(&self) -> String {
-        let span = |ms: i64| crate::config::duration::format_span(CDur::milliseconds(ms));
+        // To the nearest second: a 3 s window seen from 9 ms in is "3s", not "2s".
+        let span = |ms: i64| crate::config::duration::format_span(CDur::milliseconds(ms + 500));
         let what = match self.missing {
             Missing::Sample => "no data in this sample".to_string(),
             Missing::Never => format!("never had data ({} without)", span(self.longest_ms)),

@@ -308,6 +308,8 @@ pub struct Recorder {
     thread: Option<std::thread::JoinHandle<()>>,
     redact: crate::session::Redact,
     health: Arc<Mutex<Health>>,
+    /// Set once a write failed: the dashboard asks after every message, so no lock.
+    failed: Arc<std::sync::atomic::AtomicBool>,
     pub path: PathBuf,
 }
 
@@ -327,7 +329,8 @@ impl Recorder {
             .open(path)
             .map_err(err)?;
         // A session cut mid-line before us: start on a fresh line, never glued to it.
-        let mid_line = ends_mid_line(path).map_err(err)?;
+        // Unreadable (a write-only file): assume so; an empty line costs nothing.
+        let mid_line = ends_mid_line(path).unwrap_or(true);
         Ok(Self::with_sink(
             Box::new(FileSink::new(file)),
             path,
@@ -350,15 +353,23 @@ impl Recorder {
     ) -> Self {
         let (tx, rx) = std::sync::mpsc::channel::<Item>();
         let health = Arc::new(Mutex::new(Health::default()));
+        let failed = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let shown = path.display().to_string();
-        let h = Arc::clone(&health);
-        let r = Arc::clone(&redact);
-        let thread = std::thread::spawn(move || write_loop(sink, rx, h, r, mid_line, shown));
+        let w = Writer {
+            sink,
+            health: Arc::clone(&health),
+            failed: Arc::clone(&failed),
+            redact: Arc::clone(&redact),
+            mid_line,
+            shown,
+        };
+        let thread = std::thread::spawn(move || w.run(rx));
         Recorder {
             tx: Some(tx),
             thread: Some(thread),
             redact,
             health,
+            failed,
             path: path.to_path_buf(),
         }
     }
@@ -376,6 +387,11 @@ impl Recorder {
     /// What has been written and lost so far (lines still queued are not counted yet).
     pub fn health(&self) -> Health {
         lock(&self.health).clone()
+    }
+
+    /// Has any write failed yet? (Cheap: for asking after every message.)
+    pub fn failed(&self) -> bool {
+        self.failed.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Write the end line, wait for everything to reach the disk, and say how it went.
@@ -435,75 +451,85 @@ fn ends_mid_line(path: &Path) -> std::io::Result<bool> {
     Ok(last[0] != b'\n')
 }
 
-fn write_loop(
-    mut sink: Box<dyn Sink>,
-    rx: std::sync::mpsc::Receiver<Item>,
+/// The recorder's thread: one `put` per record, never glued to a partial line.
+struct Writer {
+    sink: Box<dyn Sink>,
     health: Arc<Mutex<Health>>,
+    failed: Arc<std::sync::atomic::AtomicBool>,
     redact: crate::session::Redact,
-    mut mid_line: bool,
+    /// What is on the disk may end mid-line (a failed write, or the file as found).
+    mid_line: bool,
     shown: String,
-) {
-    // Lines lost since the last write that succeeded: said in a `gap` line by the next one.
-    let mut pending: Option<(WriteFailure, u64)> = None;
-    while let Ok(item) = rx.recv() {
-        let (at, text) = match item {
-            Item::Line { at, text } => (at, text),
-            Item::End { at, reason } => {
-                let h = lock(&health).clone();
-                let end = Line::End {
-                    at,
-                    reason,
-                    // Counting the end line itself if it is lost too does not matter: a
-                    // reader that cannot see it knows the session was cut short.
-                    lost: h.lost,
-                    write_failed: h.first_failure,
-                };
-                match encode(&end, &*redact) {
-                    Some(t) => (Some(at), t),
-                    None => continue,
+}
+
+impl Writer {
+    fn run(mut self, rx: std::sync::mpsc::Receiver<Item>) {
+        // Lines lost since the last write that succeeded: said in a `gap` line by the next one.
+        let mut pending: Option<(WriteFailure, u64)> = None;
+        while let Ok(item) = rx.recv() {
+            let (at, text) = match item {
+                Item::Line { at, text } => (at, text),
+                Item::End { at, reason } => {
+                    let h = lock(&self.health).clone();
+                    let end = Line::End {
+                        at,
+                        reason,
+                        // If the end line is lost too, the count misses it: a reader that
+                        // cannot see it knows the session was cut short anyway.
+                        lost: h.lost,
+                        write_failed: h.first_failure,
+                    };
+                    match encode(&end, &*self.redact) {
+                        Some(t) => (Some(at), t),
+                        None => continue,
+                    }
                 }
-            }
-        };
-        let mut buf = Vec::with_capacity(text.len() + 160);
-        if mid_line {
-            // A failed write may have left part of a line: end it, so this one stands alone.
-            buf.push(b'\n');
-        }
-        if let Some((f, lost)) = &pending {
-            let gap = Line::Gap {
-                at: f.at,
-                error: f.error.clone(),
-                lost: *lost,
             };
-            if let Some(g) = encode(&gap, &*redact) {
-                buf.extend_from_slice(g.as_bytes());
+            let mut buf = Vec::with_capacity(text.len() + 160);
+            if self.mid_line {
+                // A failed write may have left part of a line: end it, so this one stands alone.
+                buf.push(b'\n');
             }
-        }
-        buf.extend_from_slice(text.as_bytes());
-        match sink.put(&buf) {
-            Ok(()) => {
-                mid_line = false;
-                pending = None;
-                lock(&health).written += 1;
-            }
-            Err(e) => {
-                mid_line = true;
-                let failure = WriteFailure {
-                    at: at.unwrap_or_else(chrono::Utc::now),
-                    error: e.to_string(),
+            if let Some((f, lost)) = &pending {
+                let gap = Line::Gap {
+                    at: f.at,
+                    error: f.error.clone(),
+                    lost: *lost,
                 };
-                let mut h = lock(&health);
-                if h.first_failure.is_none() {
-                    tracing::error!(
-                        "recording {shown}: write failed: {e}; the recording is incomplete"
-                    );
+                if let Some(g) = encode(&gap, &*self.redact) {
+                    buf.extend_from_slice(g.as_bytes());
                 }
-                h.lost += 1;
-                h.last_error = Some(failure.error.clone());
-                h.first_failure.get_or_insert_with(|| failure.clone());
-                match &mut pending {
-                    Some((_, n)) => *n += 1,
-                    None => pending = Some((failure, 1)),
+            }
+            buf.extend_from_slice(text.as_bytes());
+            match self.sink.put(&buf) {
+                Ok(()) => {
+                    self.mid_line = false;
+                    pending = None;
+                    lock(&self.health).written += 1;
+                }
+                Err(e) => {
+                    self.mid_line = true;
+                    let failure = WriteFailure {
+                        at: at.unwrap_or_else(chrono::Utc::now),
+                        error: e.to_string(),
+                    };
+                    let mut h = lock(&self.health);
+                    if h.first_failure.is_none() {
+                        tracing::error!(
+                            "recording {}: write failed: {e}; the recording is incomplete",
+                            self.shown
+                        );
+                    }
+                    h.lost += 1;
+                    h.last_error = Some(failure.error.clone());
+                    h.first_failure.get_or_insert_with(|| failure.clone());
+                    drop(h);
+                    self.failed
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
+                    match &mut pending {
+                        Some((_, n)) => *n += 1,
+                        None => pending = Some((failure, 1)),
+                    }
                 }
             }
         }

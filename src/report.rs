@@ -28,7 +28,8 @@ pub struct Report {
     pub actions: Vec<ActionReport>,
     pub signals: Vec<SignalSummary>,
     /// Critical signals without data where a pass needed it (never had any, or went
-    /// without for longer than `stale_after`), each with why.
+    /// without for longer than `stale_after`), and required sources not answering at the
+    /// end, each with why.
     pub no_data: Vec<String>,
     pub problems: Vec<String>,
     pub verdict: String,
@@ -304,7 +305,10 @@ pub fn build(rec: Recording) -> Result<Report, String> {
             _ => {}
         }
         rp.step();
-        coverage.observe(&rp.state.engine, rp.state.now);
+        // Only a poll brings data; the open stretch at the end is measured at the end.
+        if matches!(line, Line::Poll { .. }) {
+            coverage.observe(&rp.state.engine, rp.state.now);
+        }
     }
     let end = rp.end();
     let state = &rp.state;
@@ -477,11 +481,38 @@ pub fn build(rec: Recording) -> Result<Report, String> {
         .iter()
         .filter(|f| f.counts_as == Some(Band::Crit))
         .count();
-    let no_data: Vec<String> = findings
+    let missing: Vec<&crate::engine::NoDataFinding> =
+        findings.iter().filter(|f| f.counts_as.is_none()).collect();
+    // A required source that does not answer at the end is no data too, as for `check`.
+    let sources: Vec<String> = state
+        .engine
+        .required_sources_without_data()
         .iter()
-        .filter(|f| f.counts_as.is_none())
-        .map(|f| f.text())
+        .map(|s| {
+            format!(
+                "required source {}: {}",
+                s.id,
+                s.last_error.as_deref().unwrap_or("no answer")
+            )
+        })
         .collect();
+    let mut no_data: Vec<String> = missing.iter().map(|f| f.text()).collect();
+    no_data.extend(sources.iter().cloned());
+    // The verdict names them; the "No data" section says how long and why.
+    let no_data_short = (!no_data.is_empty()).then(|| {
+        let labels: Vec<&str> = missing.iter().map(|f| f.label.as_str()).collect();
+        let mut parts = Vec::new();
+        if !labels.is_empty() {
+            parts.push(format!(
+                "{} critical signal{} without data: {}",
+                labels.len(),
+                if labels.len() == 1 { "" } else { "s" },
+                labels.join(", ")
+            ));
+        }
+        parts.extend(sources.iter().cloned());
+        format!("NO DATA — {}", parts.join("; "))
+    });
     let danger: BTreeSet<String> = cfg
         .actions
         .iter()
@@ -506,7 +537,7 @@ pub fn build(rec: Recording) -> Result<Report, String> {
                 a.result.as_deref().unwrap_or("no result recorded")
             ),
         },
-        (None, 0) if !no_data.is_empty() => format!("NO DATA — {}", no_data.join("; ")),
+        (None, 0) if no_data_short.is_some() => no_data_short.clone().unwrap_or_default(),
         (None, 0) => match &incomplete {
             Some(why) => format!(
                 "INCOMPLETE — {}; no critical breach in what was recorded",
@@ -517,8 +548,11 @@ pub fn build(rec: Recording) -> Result<Report, String> {
         (None, n) => format!("BREACHED — {n} critical breach(es), no rollback recorded"),
     };
     // What the lead words leave out is still said: never a clean verdict over a gap.
-    if !no_data.is_empty() && !verdict.starts_with("NO DATA") {
-        verdict.push_str(&format!("; NO DATA — {}", no_data.join("; ")));
+    if let Some(nd) = no_data_short
+        .as_ref()
+        .filter(|_| !verdict.starts_with("NO DATA"))
+    {
+        verdict.push_str(&format!("; {nd}"));
     }
     if let Some(why) = &incomplete {
         if !verdict.starts_with("INCOMPLETE") {
@@ -642,7 +676,7 @@ pub fn markdown(r: &Report) -> String {
     if !r.no_data.is_empty() {
         w("## No data".into());
         w(String::new());
-        w("Critical signals without data where a pass needed it:".into());
+        w("Critical signals and required sources without data where a pass needed it:".into());
         w(String::new());
         for n in &r.no_data {
             w(format!("- {n}"));

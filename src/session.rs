@@ -173,7 +173,9 @@ impl Session {
         if self.record_failure_told {
             return;
         }
-        let Some(r) = &self.recorder else { return };
+        let Some(r) = self.recorder.as_ref().filter(|r| r.failed()) else {
+            return;
+        };
         let Some(why) = r.health().failure_text() else {
             return;
         };

@@ -401,7 +401,39 @@ async fn a_mistyped_path_on_a_critical_signal_is_no_data_never_a_pass() {
         "{}",
         rep.verdict
     );
+    assert!(
+        rep.no_data.iter().any(|n| n.contains("never had data")),
+        "{:?}",
+        rep.no_data
+    );
     assert!(report::markdown(&rep).contains("## No data"));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_required_source_down_at_the_end_is_no_data_in_the_report_too() {
+    let sim = start_sim(Scenario::Down).await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("w.jsonl");
+    let (code, text) = check(
+        demo_config(&sim),
+        Some(Duration::from_millis(1000)),
+        Some(Duration::from_millis(500)),
+        Format::Text,
+        Some(&path),
+    )
+    .await;
+    assert_eq!(code, 3, "{text}");
+    let rep = report::build(record::read(&path).expect("recording")).expect("report");
+    assert!(rep.verdict.starts_with("NO DATA"), "{}", rep.verdict);
+    assert!(
+        rep.verdict.contains("required source health: source down")
+            || rep
+                .verdict
+                .contains("required source health: connection refused"),
+        "{}",
+        rep.verdict
+    );
     sim.shutdown().await;
 }
 
@@ -464,7 +496,8 @@ async fn a_critical_signal_with_data_only_at_the_start_of_a_window_is_no_data() 
     );
     let rep = report::build(record::read(&path).expect("recording")).expect("report");
     assert!(
-        rep.verdict.starts_with("NO DATA — error rate"),
+        rep.verdict
+            .starts_with("NO DATA — 1 critical signal without data: error rate"),
         "{}",
         rep.verdict
     );
