@@ -534,7 +534,12 @@ async fn run_with(opts: CheckOptions, poll: PollFn, out: &mut dyn Write) -> i32 
                 "recording_incomplete" => "RECORDING INCOMPLETE",
                 _ => "OK",
             };
-            let _ = writeln!(out, "summary: {word} — {how}");
+            let lead = if verdict == "recording_incomplete" {
+                "all within thresholds, but the evidence is not whole; "
+            } else {
+                ""
+            };
+            let _ = writeln!(out, "summary: {word} — {lead}{how}");
             for b in &breaches {
                 let _ = writeln!(out, "  critical breach: {b}");
             }
