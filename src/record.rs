@@ -952,6 +952,7 @@ id = "m"
 kind = "http"
 url = "http://127.0.0.1:1/m"
 interval = "1s"
+required = false
 [[signal]]
 id = "err"
 source = "m"
