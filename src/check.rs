@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::engine::{no_data_findings, Band, Coverage, Engine, EventKind, Row, Status};
 use crate::poll::{http_poller, spawn_pollers_with, Clients, PollFn, PollSetupError};
 use crate::record::{Health, Line, Recorder};
-use crate::sample::{PollResult, Ts};
+use crate::sample::{PollResult, Stamp, Ts};
 use chrono::Utc;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -256,15 +256,24 @@ fn window_tempfile() -> std::io::Result<tempfile::NamedTempFile> {
         .tempfile()
 }
 
+/// Both clocks now. The monotonic one is counted on tokio's clock from the start, which
+/// is the process's monotonic clock (and a paused one in tests); the wall clock only shows.
+fn stamp(start: Stamp, started: Instant) -> Stamp {
+    let elapsed = chrono::Duration::from_std(Instant::now() - started).unwrap_or_default();
+    Stamp::new(Utc::now(), start.mono + elapsed)
+}
+
 async fn run_with(opts: CheckOptions, poll: PollFn, out: &mut dyn Write) -> i32 {
     let cfg = paced(&opts.cfg, opts.interval);
-    let start = Utc::now();
+    // The window, the intervals and every `for` run on the monotonic clock; wall times
+    // only stamp the lines.
+    let start = Stamp::now();
     let started = Instant::now();
     let single = opts.window.is_none();
     let mut engine = if single {
-        Engine::single_sample(Arc::clone(&cfg), start)
+        Engine::single_sample(Arc::clone(&cfg), start.mono)
     } else {
-        Engine::new(Arc::clone(&cfg), start)
+        Engine::new(Arc::clone(&cfg), start.mono)
     };
     let ctx = AuditContext::current();
     let mut rec = open_recording(&opts);
@@ -306,15 +315,18 @@ async fn run_with(opts: CheckOptions, poll: PollFn, out: &mut dyn Write) -> i32 
             }
             note_breach(engine, &ev.kind, breached);
         }
-        coverage.observe(engine, r.at);
+        coverage.observe(engine, r.mono);
     };
     let tick = |engine: &mut Engine,
                 coverage: &mut Coverage,
                 breached: &mut Vec<String>,
                 rec: &Option<Recorder>,
-                now: Ts| {
+                now: Stamp| {
         if let Some(rec) = rec {
-            rec.write(Line::Clock { at: now });
+            rec.write(Line::Clock {
+                at: now.at,
+                mono: Some(now.mono),
+            });
         }
         for ev in engine.tick(now) {
             if let Some(rec) = rec {
@@ -322,7 +334,7 @@ async fn run_with(opts: CheckOptions, poll: PollFn, out: &mut dyn Write) -> i32 
             }
             note_breach(engine, &ev.kind, breached);
         }
-        coverage.observe(engine, now);
+        coverage.observe(engine, now.mono);
         for r in engine.critical_breaches() {
             // A breach is a measured value; no data is exit 3, counted apart.
             if r.status == Status::Band(Band::Crit) && !breached.contains(&r.key) {
@@ -330,19 +342,19 @@ async fn run_with(opts: CheckOptions, poll: PollFn, out: &mut dyn Write) -> i32 
             }
         }
     };
-    let mut now = start;
+    let mut now: Stamp;
     match opts.window {
         None => {
             // One sample: every source once, concurrently, each bounded by its time-out.
             let results = futures::future::join_all(cfg.sources.iter().map(|s| poll(s))).await;
             for r in &results {
-                now = now.max(r.at);
                 if let Some(p) = pace.get_mut(&r.source) {
                     p.answered(r, Instant::now(), started);
                 }
                 ingest(&mut engine, &mut coverage, &mut breached, &rec.recorder, r);
             }
-            now = now.max(Utc::now());
+            // Read after every poll finished: no poll is stamped later than this.
+            now = stamp(start, started);
             tick(
                 &mut engine,
                 &mut coverage,
@@ -355,7 +367,7 @@ async fn run_with(opts: CheckOptions, poll: PollFn, out: &mut dyn Write) -> i32 
                 out,
                 opts.format,
                 seq,
-                now,
+                now.at,
                 &engine,
                 &pace,
                 Instant::now(),
@@ -383,24 +395,23 @@ async fn run_with(opts: CheckOptions, poll: PollFn, out: &mut dyn Write) -> i32 
                         if let Some(p) = pace.get_mut(&r.source) {
                             p.answered(&r, Instant::now(), started);
                         }
-                        now = now.max(r.at);
                         ingest(&mut engine, &mut coverage, &mut breached, &rec.recorder, &r);
                         // The first line as soon as every source has answered once.
                         if first_pending && pace.values().all(|p| p.polls > 0) {
                             first_pending = false;
-                            now = now.max(Utc::now());
+                            now = stamp(start, started);
                             tick(&mut engine, &mut coverage, &mut breached, &rec.recorder, now);
                             seq += 1;
-                            write_poll(out, opts.format, seq, now, &engine, &pace, Instant::now(), started);
+                            write_poll(out, opts.format, seq, now.at, &engine, &pace, Instant::now(), started);
                             pace.values_mut().for_each(|p| p.since_line = 0);
                         }
                     }
                     _ = tokio::time::sleep_until(due) => {
                         first_pending = false;
-                        now = now.max(Utc::now());
+                        now = stamp(start, started);
                         tick(&mut engine, &mut coverage, &mut breached, &rec.recorder, now);
                         seq += 1;
-                        write_poll(out, opts.format, seq, now, &engine, &pace, Instant::now(), started);
+                        write_poll(out, opts.format, seq, now.at, &engine, &pace, Instant::now(), started);
                         pace.values_mut().for_each(|p| p.since_line = 0);
                         if due >= deadline {
                             break;
@@ -413,11 +424,12 @@ async fn run_with(opts: CheckOptions, poll: PollFn, out: &mut dyn Write) -> i32 
         }
     }
     let ended = Instant::now();
+    let now = stamp(start, started);
     let findings = no_data_findings(&engine, (!single).then_some(&coverage), now);
     let mut breaches: Vec<String> = breached
         .iter()
         .filter_map(|k| engine.rows.iter().find(|r| &r.key == k))
-        .map(|r| crate::engine::breach_text(r, engine.signal(r), now))
+        .map(|r| crate::engine::breach_text(r, engine.signal(r), now.mono))
         .collect();
     // A `no_data = "crit"` policy makes missing data a breach, by the signal's own rule.
     breaches.extend(
@@ -770,6 +782,7 @@ crit = "> 2"
     /// `fast` answers at once; `hang` answers only when its 5 s time-out fires.
     fn fake_poller() -> PollFn {
         let wall = Utc::now();
+        let mono = crate::sample::Mono::now();
         let base = Instant::now();
         Arc::new(move |src: &Source| {
             let id = src.id.clone();
@@ -787,10 +800,11 @@ crit = "> 2"
                         body: serde_json::json!({"err": 0.5}),
                     }
                 };
-                let elapsed = Instant::now() - base;
+                let elapsed = chrono::Duration::from_std(Instant::now() - base).unwrap_or_default();
                 PollResult {
                     source: id,
-                    at: wall + chrono::Duration::from_std(elapsed).unwrap_or_default(),
+                    at: wall + elapsed,
+                    mono: mono + elapsed,
                     latency_ms: (Instant::now() - started).as_millis() as u64,
                     outcome,
                 }

@@ -24,13 +24,18 @@
 //! - `end`: the session ended (`reason`); `lost` and `write_failed` (`at`, `error`) when
 //!   lines could not be written. A recording without it was cut short.
 //!
+//! Every line also carries `mono_ms`: milliseconds on the recording process's monotonic
+//! clock (origin arbitrary). `at` is the wall clock, shown; durations are differences of
+//! `mono_ms`, so a wall step during the session changes none. A line without it (written
+//! before it existed) is measured on its wall time instead.
+//!
 //! Revision 1 (additive, still `"v": 1`): `session` and `rev` in the header, `gap` lines,
 //! `lost`/`write_failed` on `end`, and the config's `no_data` written only when the
 //! config sets it. A revision-0 recording wrote `no_data = "warn"` for every signal, so
 //! there `warn` is read as "not set" (no data is then never a pass).
 
 use crate::engine::{Event, PollSummary, RowReading};
-use crate::sample::{NoDataKind, Reading, Ts, Value};
+use crate::sample::{Mono, NoDataKind, Reading, Stamp, Ts, Value};
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -81,6 +86,8 @@ pub enum Line {
         #[serde(default)]
         rev: u32,
         config: serde_json::Value,
+        #[serde(rename = "mono_ms", default, skip_serializing_if = "Option::is_none")]
+        mono: Option<Mono>,
     },
     Poll {
         #[serde(flatten)]
@@ -89,6 +96,8 @@ pub enum Line {
     },
     Clock {
         at: Ts,
+        #[serde(rename = "mono_ms", default, skip_serializing_if = "Option::is_none")]
+        mono: Option<Mono>,
     },
     Event {
         #[serde(flatten)]
@@ -96,6 +105,8 @@ pub enum Line {
     },
     Audit {
         at: Ts,
+        #[serde(rename = "mono_ms", default, skip_serializing_if = "Option::is_none")]
+        mono: Option<Mono>,
         user: String,
         host: String,
         kind: String,
@@ -106,11 +117,15 @@ pub enum Line {
     Gap {
         /// The first lost line's time.
         at: Ts,
+        #[serde(rename = "mono_ms", default, skip_serializing_if = "Option::is_none")]
+        mono: Option<Mono>,
         error: String,
         lost: u64,
     },
     End {
         at: Ts,
+        #[serde(rename = "mono_ms", default, skip_serializing_if = "Option::is_none")]
+        mono: Option<Mono>,
         reason: String,
         /// Lines this session could not write.
         #[serde(default, skip_serializing_if = "is_zero")]
@@ -128,6 +143,8 @@ fn is_zero(n: &u64) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WriteFailure {
     pub at: Ts,
+    #[serde(rename = "mono_ms", default, skip_serializing_if = "Option::is_none")]
+    pub mono: Option<Mono>,
     pub error: String,
 }
 
@@ -143,13 +160,28 @@ impl Line {
     pub fn at(&self) -> Option<Ts> {
         match self {
             Line::Header { at, .. }
-            | Line::Clock { at }
+            | Line::Clock { at, .. }
             | Line::Audit { at, .. }
             | Line::Gap { at, .. }
             | Line::End { at, .. } => Some(*at),
             Line::Poll { poll, .. } => Some(poll.at),
             Line::Event { event } => event
                 .get("at")
+                .and_then(|v| serde_json::from_value(v.clone()).ok()),
+        }
+    }
+
+    /// The line's monotonic time, when it was recorded with one.
+    pub fn mono(&self) -> Option<Mono> {
+        match self {
+            Line::Header { mono, .. }
+            | Line::Clock { mono, .. }
+            | Line::Audit { mono, .. }
+            | Line::Gap { mono, .. }
+            | Line::End { mono, .. } => *mono,
+            Line::Poll { poll, .. } => poll.mono,
+            Line::Event { event } => event
+                .get("mono_ms")
                 .and_then(|v| serde_json::from_value(v.clone()).ok()),
         }
     }
@@ -298,8 +330,15 @@ fn failure_text(f: &WriteFailure, lost: u64) -> String {
 }
 
 enum Item {
-    Line { at: Option<Ts>, text: String },
-    End { at: Ts, reason: String },
+    Line {
+        at: Option<Ts>,
+        mono: Option<Mono>,
+        text: String,
+    },
+    End {
+        at: Stamp,
+        reason: String,
+    },
 }
 
 /// Writes lines on a thread of its own (the keyboard never waits on the disk).
@@ -376,11 +415,12 @@ impl Recorder {
 
     pub fn write(&self, line: Line) {
         let at = line.at();
+        let mono = line.mono();
         let Some(text) = encode(&line, &*self.redact) else {
             return;
         };
         if let Some(tx) = &self.tx {
-            let _ = tx.send(Item::Line { at, text });
+            let _ = tx.send(Item::Line { at, mono, text });
         }
     }
 
@@ -395,7 +435,7 @@ impl Recorder {
     }
 
     /// Write the end line, wait for everything to reach the disk, and say how it went.
-    pub fn finish(mut self, at: Ts, reason: &str) -> Health {
+    pub fn finish(mut self, at: Stamp, reason: &str) -> Health {
         if let Some(tx) = &self.tx {
             let _ = tx.send(Item::End {
                 at,
@@ -467,12 +507,13 @@ impl Writer {
         // Lines lost since the last write that succeeded: said in a `gap` line by the next one.
         let mut pending: Option<(WriteFailure, u64)> = None;
         while let Ok(item) = rx.recv() {
-            let (at, text) = match item {
-                Item::Line { at, text } => (at, text),
+            let (at, mono, text) = match item {
+                Item::Line { at, mono, text } => (at, mono, text),
                 Item::End { at, reason } => {
                     let h = lock(&self.health).clone();
                     let end = Line::End {
-                        at,
+                        at: at.at,
+                        mono: Some(at.mono),
                         reason,
                         // If the end line is lost too, the count misses it: a reader that
                         // cannot see it knows the session was cut short anyway.
@@ -480,7 +521,7 @@ impl Writer {
                         write_failed: h.first_failure,
                     };
                     match encode(&end, &*self.redact) {
-                        Some(t) => (Some(at), t),
+                        Some(t) => (Some(at.at), Some(at.mono), t),
                         None => continue,
                     }
                 }
@@ -493,6 +534,7 @@ impl Writer {
             if let Some((f, lost)) = &pending {
                 let gap = Line::Gap {
                     at: f.at,
+                    mono: f.mono,
                     error: f.error.clone(),
                     lost: *lost,
                 };
@@ -511,6 +553,7 @@ impl Writer {
                     self.mid_line = true;
                     let failure = WriteFailure {
                         at: at.unwrap_or_else(chrono::Utc::now),
+                        mono,
                         error: e.to_string(),
                     };
                     let mut h = lock(&self.health);
@@ -761,9 +804,15 @@ fn parse_reader<R: BufRead>(r: R) -> Result<Vec<Recording>, ParseError> {
                                 cur.end_failure = Some((f.clone(), *lost));
                             }
                         }
-                        Line::Gap { at, error, lost } => cur.gaps.push((
+                        Line::Gap {
+                            at,
+                            mono,
+                            error,
+                            lost,
+                        } => cur.gaps.push((
                             WriteFailure {
                                 at: *at,
+                                mono: *mono,
                                 error: error.clone(),
                             },
                             *lost,
@@ -895,6 +944,10 @@ mod tests {
             .unwrap_or_default()
     }
 
+    fn st(s: i64) -> Stamp {
+        Stamp::new(t(s), Mono(s * 1000))
+    }
+
     #[derive(Debug, Clone, Copy)]
     enum Fault {
         /// Accept only this many bytes of the call (write_all calls again for the rest).
@@ -976,6 +1029,7 @@ path = ".err"
             session: Some(session.into()),
             rev: FORMAT_REVISION,
             config: config_json(),
+            mono: None,
         }
     }
 
@@ -1006,9 +1060,21 @@ path = ".err"
         write_sync(&r, header(0, "a"));
         // A short write followed by EIO: part of the line is on the disk.
         disk.then(&[Some(Fault::Short(10)), Some(Fault::Eio)]);
-        write_sync(&r, Line::Clock { at: t(1) });
+        write_sync(
+            &r,
+            Line::Clock {
+                at: t(1),
+                mono: None,
+            },
+        );
         disk.then(&[Some(Fault::Enospc)]);
-        write_sync(&r, Line::Clock { at: t(2) });
+        write_sync(
+            &r,
+            Line::Clock {
+                at: t(2),
+                mono: None,
+            },
+        );
         let h = r.health();
         assert_eq!(h.lost, 2);
         assert_eq!(h.first_failure.as_ref().map(|f| f.at), Some(t(1)));
@@ -1017,8 +1083,14 @@ path = ".err"
             .unwrap_or_default()
             .contains("write failed at"));
         // The disk recovers: the next record starts on a fresh line, after a gap line.
-        write_sync(&r, Line::Clock { at: t(3) });
-        let h = r.finish(t(4), "test over");
+        write_sync(
+            &r,
+            Line::Clock {
+                at: t(3),
+                mono: None,
+            },
+        );
+        let h = r.finish(st(4), "test over");
         assert_eq!(h.lost, 2);
         let bytes = disk.text();
         let text = String::from_utf8(bytes).expect("utf-8");
@@ -1030,7 +1102,11 @@ path = ".err"
             .lines
             .iter()
             .any(|l| matches!(l, Line::Gap { lost: 2, .. })));
-        assert!(rec.lines.iter().any(|l| *l == Line::Clock { at: t(3) }));
+        assert!(rec.lines.iter().any(|l| *l
+            == Line::Clock {
+                at: t(3),
+                mono: None,
+            }));
         assert!(rec.ended);
         let why = rec.incomplete().expect("incomplete");
         assert!(why.starts_with("incomplete: write failed at"), "{why}");
@@ -1053,9 +1129,15 @@ path = ".err"
         write_sync(&r, header(0, "a"));
         disk.then(&[Some(Fault::Enospc); 64]);
         for s in 1..10 {
-            write_sync(&r, Line::Clock { at: t(s) });
+            write_sync(
+                &r,
+                Line::Clock {
+                    at: t(s),
+                    mono: None,
+                },
+            );
         }
-        let h = r.finish(t(10), "test over");
+        let h = r.finish(st(10), "test over");
         assert_eq!(h.lost, 10, "nine clocks and the end line");
         let text = String::from_utf8(disk.text()).expect("utf-8");
         let rec = parse(&text).expect("the header made it");
@@ -1072,7 +1154,7 @@ path = ".err"
         std::fs::write(&path, b"{\"v\":1,\"type\":\"clo").expect("write");
         let r = Recorder::append(&path, Arc::new(|s: &str| s.to_string())).expect("open");
         r.write(header(0, "b"));
-        r.finish(t(1), "done");
+        r.finish(st(1), "done");
         let all = read_all(&path).expect("reads");
         assert_eq!(all.len(), 1);
         assert_eq!(all[0].session(), Some("b"));
@@ -1087,7 +1169,7 @@ path = ".err"
         let dir = tempfile::tempdir().expect("tmp");
         let path = dir.path().join("rec.jsonl");
         let r = Recorder::append(&path, Arc::new(|s: &str| s.to_string())).expect("open");
-        r.finish(t(0), "done");
+        r.finish(st(0), "done");
         let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
     }

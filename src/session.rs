@@ -8,7 +8,7 @@ use crate::audit::{spawn_tail_from, AuditContext, AuditRecord, AuditTail, AuditW
 use crate::config::Config;
 use crate::poll::{spawn_pollers, Clients, PollSetupError, Pollers};
 use crate::record::{Line, Recorder};
-use crate::sample::Ts;
+use crate::sample::{Stamp, Ts};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,7 +28,7 @@ pub struct SessionOptions {
     /// None: the default under the XDG state directory for this cutover.
     pub audit_log: Option<PathBuf>,
     pub redact: Redact,
-    pub now: Ts,
+    pub now: Stamp,
     /// `--record FILE`: every sample, event and act as JSON lines.
     pub record: Option<PathBuf>,
 }
@@ -206,6 +206,7 @@ impl Session {
                 if let Some(r) = &self.recorder {
                     r.write(Line::Audit {
                         at: self.state.now,
+                        mono: Some(self.state.mono),
                         user: rec.user.clone(),
                         host: rec.host.clone(),
                         kind: rec.kind.clone(),
@@ -285,7 +286,7 @@ impl Session {
     /// As `shutdown`, saying why in the recording's end line.
     pub fn shutdown_because(mut self, reason: &str) {
         if let Some(r) = self.recorder.take() {
-            r.finish(self.state.now, reason);
+            r.finish(self.state.stamp(), reason);
         }
         self.pollers.abort();
         for t in &self.tasks {
@@ -312,9 +313,10 @@ fn report_of(out: &action::ActionOutcome, by: String) -> Report {
 
 /// A session's first line in the recording: who, where, which session, and the config as
 /// it ran (redacted on write).
-pub fn header_line(cfg: &Config, t0: Option<Ts>, ctx: &AuditContext, now: Ts) -> Line {
+pub fn header_line(cfg: &Config, t0: Option<Ts>, ctx: &AuditContext, now: Stamp) -> Line {
     Line::Header {
-        at: now,
+        at: now.at,
+        mono: Some(now.mono),
         warroom: env!("CARGO_PKG_VERSION").into(),
         host: ctx.host.clone(),
         user: ctx.user.clone(),
@@ -334,9 +336,14 @@ fn record_input(r: &Recorder, state: &State, msg: &Msg) {
             let readings = state.engine.readings(p);
             r.write(Line::poll(&readings, state.engine.summary(p), &state.cfg));
         }
-        Msg::Tick(at) => r.write(Line::Clock { at: *at }),
+        Msg::Tick(now) => r.write(Line::Clock {
+            at: now.at,
+            mono: Some(now.mono),
+        }),
+        // Another screen's act, at its wall time; measured from when this one read it.
         Msg::Remote(rm) => r.write(Line::Audit {
             at: rm.at,
+            mono: Some(state.mono),
             user: rm.user.clone(),
             host: rm.host.clone(),
             kind: rm.kind.clone(),

@@ -341,8 +341,8 @@ async fn a_bad_byte_in_a_middle_line_is_named_and_the_rest_is_kept() {
     let mut a = Replayer::new(whole).expect("replayer");
     let mut b = Replayer::new(rec).expect("replayer");
     let end = a.end();
-    a.seek(end);
-    b.seek(end);
+    a.seek(end.mono);
+    b.seek(end.mono);
     assert_eq!(
         render_text(&a.state, 100, 30),
         render_text(&b.state, 100, 30)
@@ -525,11 +525,12 @@ async fn a_critical_signal_with_data_only_at_the_start_of_a_window_is_no_data() 
 fn the_header_names_a_critical_signal_that_never_had_data() {
     use warroom::app::{update, Msg, State};
     let cfg = metric_config("http://127.0.0.1:1", "1s", "");
-    let mut st = State::new(Arc::clone(&cfg), t0(), Some(t0()), "ana".into());
+    let mut st = State::new(Arc::clone(&cfg), stamp(0), Some(t0()), "ana".into());
     for s in 0..10 {
         let p = warroom::sample::PollResult {
             source: "m".into(),
             at: at(s),
+            mono: stamp(s).mono,
             latency_ms: 3,
             outcome: warroom::sample::PollOutcome::Json {
                 status: 200,
@@ -537,7 +538,7 @@ fn the_header_names_a_critical_signal_that_never_had_data() {
             },
         };
         update(&mut st, Msg::Poll(p));
-        update(&mut st, Msg::Tick(at(s)));
+        update(&mut st, Msg::Tick(stamp(s)));
     }
     let screen = render_text(&st, 100, 30);
     assert!(screen.contains("NO DATA: error rate"), "{screen}");
@@ -546,6 +547,7 @@ fn the_header_names_a_critical_signal_that_never_had_data() {
     let p = warroom::sample::PollResult {
         source: "m".into(),
         at: at(11),
+        mono: stamp(11).mono,
         latency_ms: 3,
         outcome: warroom::sample::PollOutcome::Json {
             status: 200,
@@ -553,7 +555,7 @@ fn the_header_names_a_critical_signal_that_never_had_data() {
         },
     };
     update(&mut st, Msg::Poll(p));
-    update(&mut st, Msg::Tick(at(11)));
+    update(&mut st, Msg::Tick(stamp(11)));
     assert!(!render_text(&st, 100, 30).contains("NO DATA: error rate"));
 }
 

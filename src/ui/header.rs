@@ -95,7 +95,7 @@ fn overall(v: &View, room: usize) -> (String, ratatui::style::Style) {
     if v.counts.crit > 0 {
         return (word, style);
     }
-    let missing: Vec<String> = crate::engine::no_data_findings(&v.s.engine, None, v.now())
+    let missing: Vec<String> = crate::engine::no_data_findings(&v.s.engine, None, v.s.stamp())
         .into_iter()
         .filter(|f| f.counts_as.is_none())
         .map(|f| f.label)
