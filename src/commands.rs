@@ -28,6 +28,7 @@ pub async fn run(cli: Cli) -> i32 {
             crate::report::run(
                 &a.file,
                 a.format == crate::cli::ReportFormat::Json,
+                a.session.as_deref(),
                 &mut out,
             )
         }
@@ -234,8 +235,13 @@ async fn check(a: CheckArgs) -> Result<i32, String> {
         .map(parse_duration)
         .transpose()
         .map_err(|e| format!("--window: {e}"))?;
-    let interval = parse_duration(&a.interval).map_err(|e| format!("--interval: {e}"))?;
-    if interval.is_zero() {
+    let interval = a
+        .interval
+        .as_deref()
+        .map(parse_duration)
+        .transpose()
+        .map_err(|e| format!("--interval: {e}"))?;
+    if interval.is_some_and(|i| i.is_zero()) {
         return Err("--interval must be more than 0".into());
     }
     // Text and JSON alike: a server's words (an error echoing the URL) pass the redactor.
@@ -260,10 +266,23 @@ async fn replay(a: crate::cli::ReplayArgs) -> Result<i32, String> {
     if !(a.speed > 0.0 && a.speed.is_finite()) {
         return Err("--speed must be a positive number".into());
     }
-    let mut rec = crate::record::read(&a.file).map_err(|e| e.to_string())?;
+    let all = crate::record::read_all(&a.file).map_err(|e| e.to_string())?;
+    let sessions = all.len();
+    let shown = a.file.display().to_string();
+    let mut chosen = crate::report::select(all, a.session.as_deref(), &shown)?;
+    // Without --session, the most recent session: the one just recorded.
+    let mut rec = chosen
+        .pop()
+        .ok_or_else(|| format!("{shown}: no session in it"))?;
+    if sessions > 1 && a.session.is_none() {
+        eprintln!(
+            "note: {shown} holds {sessions} sessions; replaying the last ({}); choose with --session",
+            rec.session().unwrap_or("no id")
+        );
+    }
     for (n, why) in &rec.bad {
         let why = crate::secrets::redact(why);
-        eprintln!("warning: {}: line {n}: {why}; skipped", a.file.display());
+        eprintln!("warning: {shown}: line {n}: {why}; skipped");
     }
     // Redacted when written; this is for a recording made otherwise.
     let r = crate::secrets::global();

@@ -446,21 +446,63 @@ impl Pollers {
 }
 
 pub fn spawn_pollers(cfg: &Config, clients: &Clients, tx: mpsc::Sender<PollResult>) -> Pollers {
-    let mut triggers = HashMap::new();
-    let handles = cfg
+    spawn_pollers_with(&cfg.sources, http_poller(cfg, clients), tx)
+}
+
+/// Polling over HTTP with the shared clients: what `spawn_pollers` and `check` run.
+pub fn http_poller(cfg: &Config, clients: &Clients) -> PollFn {
+    let clients: HashMap<String, reqwest::Client> = cfg
         .sources
         .iter()
-        .filter_map(|src| {
-            let client = clients.get(src)?.clone();
+        .filter_map(|s| Some((s.id.clone(), clients.get(s)?.clone())))
+        .collect();
+    Arc::new(move |src: &Source| {
+        let client = clients.get(&src.id).cloned();
+        let src = src.clone();
+        async move {
+            match client {
+                Some(c) => poll_once(&c, &src).await,
+                None => PollResult {
+                    source: src.id.clone(),
+                    at: Utc::now(),
+                    mono: crate::sample::Mono::now(),
+                    latency_ms: 0,
+                    outcome: PollOutcome::Failed {
+                        status: None,
+                        reason: "no HTTP client for this source".into(),
+                    },
+                },
+            }
+        }
+        .boxed()
+    })
+}
+
+/// One poll of one source, as the schedulers call it.
+pub type PollFn =
+    Arc<dyn Fn(&Source) -> futures::future::BoxFuture<'static, PollResult> + Send + Sync>;
+
+/// The schedule itself: one task per source, each on its own `interval` (backing off on
+/// 429), whatever `poll` does. `check --window` and the dashboard share it.
+pub fn spawn_pollers_with(
+    sources: &[Source],
+    poll: PollFn,
+    tx: mpsc::Sender<PollResult>,
+) -> Pollers {
+    let mut triggers = HashMap::new();
+    let handles = sources
+        .iter()
+        .map(|src| {
             let src = src.clone();
+            let poll = Arc::clone(&poll);
             let tx = tx.clone();
             let trigger = Arc::new(Notify::new());
             triggers.insert(src.id.clone(), Arc::clone(&trigger));
-            Some(tokio::spawn(async move {
+            tokio::spawn(async move {
                 let mut backoff = 1u32;
                 loop {
                     let started = tokio::time::Instant::now();
-                    let res = AssertUnwindSafe(poll_once(&client, &src))
+                    let res = AssertUnwindSafe(poll(&src))
                         .catch_unwind()
                         .await
                         .unwrap_or_else(|panic| PollResult {
@@ -494,7 +536,7 @@ pub fn spawn_pollers(cfg: &Config, clients: &Clients, tx: mpsc::Sender<PollResul
                         _ = tx.closed() => return,
                     }
                 }
-            }))
+            })
         })
         .collect();
     Pollers { handles, triggers }

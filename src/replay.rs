@@ -138,6 +138,14 @@ impl Replayer {
                 kind,
                 details,
             })),
+            // Where the recording lost lines, the replay says so as the live screen did.
+            Line::Gap {
+                at, error, lost, ..
+            } => Some(Msg::RecordFailed(format!(
+                "the recording lost {lost} line{} from {}: {error}",
+                if lost == 1 { "" } else { "s" },
+                at.format("%H:%M:%S")
+            ))),
             // The engine recomputes events; the header was used at the start.
             Line::Event { .. } | Line::Header { .. } | Line::End { .. } => None,
         };

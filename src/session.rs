@@ -56,6 +56,8 @@ pub struct Session {
     recorder: Option<Recorder>,
     /// `state.event_seq` already recorded.
     recorded_events: u64,
+    /// The recorder's first write failure has been told to the screen.
+    record_failure_told: bool,
 }
 
 impl Session {
@@ -118,7 +120,7 @@ impl Session {
 
         let recorder = match &opts.record {
             Some(path) => {
-                let r = Recorder::create(path, Arc::clone(&opts.redact))?;
+                let r = Recorder::append(path, Arc::clone(&opts.redact))?;
                 r.write(header_line(&opts.cfg, opts.t0, &ctx, opts.now));
                 Some(r)
             }
@@ -161,6 +163,7 @@ impl Session {
                 audit_path,
                 recorder,
                 recorded_events: 0,
+                record_failure_told: false,
             },
             rx,
         ))
@@ -176,6 +179,24 @@ impl Session {
             self.run(fx);
         }
         self.record_events();
+        self.check_recorder();
+    }
+
+    /// A recording that lost lines is incomplete for good: the screen must say so at once
+    /// (a lasting header badge and an event), not leave the room trusting the evidence.
+    fn check_recorder(&mut self) {
+        if self.record_failure_told {
+            return;
+        }
+        let Some(r) = self.recorder.as_ref().filter(|r| r.failed()) else {
+            return;
+        };
+        let Some(why) = r.health().failure_text() else {
+            return;
+        };
+        self.record_failure_told = true;
+        let text = format!("{}: {why}", r.path.display());
+        self.handle(Msg::RecordFailed(text));
     }
 
     fn record_events(&mut self) {
@@ -344,7 +365,8 @@ fn report_of(out: &action::ActionOutcome, by: String) -> Report {
     }
 }
 
-/// The recording's first line: who, where, and the config as it ran (redacted on write).
+/// A session's first line in the recording: who, where, which session, and the config as
+/// it ran (redacted on write).
 pub fn header_line(cfg: &Config, t0: Option<Ts>, ctx: &AuditContext, now: Stamp) -> Line {
     Line::Header {
         at: now.at,
@@ -355,6 +377,8 @@ pub fn header_line(cfg: &Config, t0: Option<Ts>, ctx: &AuditContext, now: Stamp)
         cutover: cfg.cutover.name.clone(),
         environment: cfg.cutover.environment.clone(),
         t0,
+        session: Some(ctx.session.clone()),
+        rev: crate::record::FORMAT_REVISION,
         config: serde_json::to_value(cfg).unwrap_or_default(),
     }
 }

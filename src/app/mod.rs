@@ -77,6 +77,8 @@ pub enum Msg {
     Remote(Remote),
     /// Writing the audit log failed: the room must know.
     AuditFailed(String),
+    /// The `--record` file lost lines: the evidence is incomplete (for good).
+    RecordFailed(String),
     /// Something the operator should see at start (e.g. a group-readable token file).
     Warning(String),
 }

@@ -82,6 +82,8 @@ pub struct State {
     pub step_plans: Vec<Vec<String>>,
     /// Every key and what it does, from the config: input, help, footer and banner.
     pub keys: KeyMap,
+    /// The recording lost lines (why, first failure): a lasting header badge.
+    pub record_failed: Option<String>,
 }
 
 impl State {
@@ -124,6 +126,7 @@ impl State {
                 .map(|s| s.run.as_ref().map(step_plan).unwrap_or_default())
                 .collect(),
             keys: KeyMap::new(&cfg),
+            record_failed: None,
             cfg,
         }
     }

@@ -94,6 +94,15 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             notice(state, "audit log write failed: see events");
             state.dirty = true;
         }
+        Msg::RecordFailed(why) => {
+            note(
+                state,
+                Severity::Crit,
+                format!("RECORDING INCOMPLETE: {why}"),
+            );
+            state.record_failed.get_or_insert(why);
+            state.dirty = true;
+        }
     }
     fx
 }

@@ -398,8 +398,10 @@ pub struct Signal {
     /// Its `crit` raises the banner and counts for `check`'s exit 1.
     #[serde(default)]
     pub critical: bool,
-    #[serde(default)]
-    pub no_data: NoDataPolicy,
+    /// Which band no data counts as. Unset, no data on a critical signal is never a pass
+    /// (`check` exits 3, the report says NO DATA); set, it is judged as that band.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_data: Option<NoDataPolicy>,
     /// Default: three intervals of its source.
     #[serde(default)]
     pub stale_after: Option<Dur>,

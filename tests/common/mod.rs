@@ -201,7 +201,7 @@ pub async fn check_text(cfg: Arc<Config>) -> (i32, String) {
         warroom::check::CheckOptions {
             cfg,
             window: None,
-            interval: Duration::from_secs(60),
+            interval: None,
             format: warroom::check::Format::Text,
             record: None,
             redact: Arc::new(|s: &str| s.to_string()),
