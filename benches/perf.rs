@@ -194,7 +194,12 @@ request = {{ url = "http://{addr}/rollback", body = '{{"enabled": false}}', head
     let cfg: Arc<Config> = Arc::new(toml::from_str(&text).expect("bench config"));
     let mut ours = Vec::new();
     for i in 0..RUNS {
-        let mut st = State::new(Arc::clone(&cfg), chrono::Utc::now(), None, "bench".into());
+        let mut st = State::new(
+            Arc::clone(&cfg),
+            warroom::sample::Stamp::now(),
+            None,
+            "bench".into(),
+        );
         update(&mut st, Msg::Action(Action::Rollback));
         for c in "rollback".chars() {
             update(&mut st, Msg::Action(Action::Type(c)));
@@ -324,14 +329,15 @@ warn = "> 1.5"
 crit = "> 2.5"
 "#;
     let cfg = Arc::new(load_cfg(text, "http://127.0.0.1:9"));
-    let now = chrono::Utc::now();
+    let now = warroom::sample::Stamp::now();
     let mut st = State::new(cfg, now, None, "bench".into());
     let body = thousand_rows();
     update(
         &mut st,
         Msg::Poll(warroom::sample::PollResult {
             source: "big".into(),
-            at: now,
+            at: now.at,
+            mono: now.mono,
             latency_ms: 5,
             outcome: warroom::sample::PollOutcome::Json {
                 status: 200,
@@ -726,7 +732,7 @@ async fn detection(sim: &SimHandle, py: Option<&str>, dir: &std::path::Path) -> 
         user: "bench".into(),
         audit_log: Some(dir.join("audit-detect.jsonl")),
         redact: Arc::new(|s: &str| s.to_string()),
-        now: chrono::Utc::now(),
+        now: warroom::sample::Stamp::now(),
         record: None,
     })
     .await
@@ -798,7 +804,7 @@ while True:
             }
             tokio::select! {
                 Some(m) = rx.recv() => s.handle(m),
-                _ = tick.tick() => s.handle(Msg::Tick(chrono::Utc::now())),
+                _ = tick.tick() => s.handle(Msg::Tick(warroom::sample::Stamp::now())),
                 _ = tokio::time::sleep_until(deadline) => return None,
             }
         }

@@ -174,11 +174,20 @@ pub fn slug(name: &str) -> String {
     }
 }
 
-/// Appends records to the audit log, one synced line each.
-#[derive(Debug)]
+/// Appends records to the audit log, one synced line each, redacted.
 pub struct AuditWriter {
     path: PathBuf,
     file: File,
+    /// The session's redactor; without one, the process's.
+    redact: Option<crate::session::Redact>,
+}
+
+impl std::fmt::Debug for AuditWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditWriter")
+            .field("path", &self.path)
+            .finish()
+    }
 }
 
 impl AuditWriter {
@@ -204,7 +213,17 @@ impl AuditWriter {
                 path: path.clone(),
                 source,
             })?;
-        Ok(AuditWriter { path, file })
+        Ok(AuditWriter {
+            path,
+            file,
+            redact: None,
+        })
+    }
+
+    /// Redact every record with `redact` (the session's) instead of the process's.
+    pub fn with_redaction(mut self, redact: crate::session::Redact) -> Self {
+        self.redact = Some(redact);
+        self
     }
 
     pub fn path(&self) -> &Path {
@@ -214,7 +233,19 @@ impl AuditWriter {
     /// One line, written with a single `write_all` (O_APPEND keeps concurrent writers'
     /// lines whole), then synced: the event is on disk before the caller goes on.
     pub fn append(&mut self, rec: &AuditRecord) -> Result<(), AuditError> {
-        let mut line = serde_json::to_vec(rec).map_err(|source| AuditError::Encode {
+        // The last step before the disk: no record can carry a secret, whoever made it.
+        let global = crate::secrets::global();
+        let redact: &dyn Fn(&str) -> String = match &self.redact {
+            Some(r) => &**r,
+            None => &|t: &str| global.redact(t),
+        };
+        let mut rec = rec.clone();
+        for s in [&mut rec.host, &mut rec.user, &mut rec.kind] {
+            *s = redact(s);
+        }
+        rec.ssh_client = rec.ssh_client.as_deref().map(redact);
+        crate::secrets::redact_json_with(&mut rec.details, redact);
+        let mut line = serde_json::to_vec(&rec).map_err(|source| AuditError::Encode {
             path: self.path.clone(),
             source,
         })?;

@@ -43,19 +43,19 @@ pub enum Command {
         after_help = "Examples:\n  warroom sim --profile brokers\n  warroom sim --profile brokers --scenario down --listen 127.0.0.1:5000\n  warroom sim --script \"healthy:30s,error-burst:60s,healthy\"\n  curl -X POST http://CONTROL/__sim/scenario/latency-spike   # switch at run time"
     )]
     Sim(SimArgs),
-    /// Headless monitor: one poll, or a window of polls; exit 0 ok, 1 critical breach, 2 config/usage, 3 no data.
+    /// Headless monitor: one poll, or a window of polls; exit 0 ok, 1 critical breach, 2 config/usage, 3 no data, 4 recording incomplete.
     #[command(
-        after_help = "Examples:\n  warroom check -c cutover.toml\n  warroom check -c cutover.toml --window 30m --interval 60s\n  warroom check -c cutover.toml --format json | jq .\n\nExit codes: 0 all within thresholds, 1 a critical breach, 2 config/usage error, 3 no data from a required source."
+        after_help = "Examples:\n  warroom check -c cutover.toml\n  warroom check -c cutover.toml --window 30m --interval 60s\n  warroom check -c cutover.toml --window 30m --record window.jsonl\n  warroom check -c cutover.toml --format json | jq .\n\nExit codes: 0 all within thresholds, 1 a critical breach, 2 config/usage error, 3 no data (a critical signal without data, or a required source), 4 the --record file could not be written in full. The first that applies wins."
     )]
     Check(CheckArgs),
     /// The evidence report of a recorded session (Markdown or JSON).
     #[command(
-        after_help = "Examples:\n  warroom report session.jsonl > docs/cutover-checklist-final.md\n  warroom report session.jsonl --format json | jq .verdict"
+        after_help = "Examples:\n  warroom report session.jsonl > docs/cutover-checklist-final.md\n  warroom report session.jsonl --format json | jq .verdict\n  warroom report session.jsonl --session 3f9c2a81   # one session of several"
     )]
     Report(ReportArgs),
     /// The dashboard, replaying a recording (read-only): Space pauses, ← → seek 10 s, Shift 60 s.
     #[command(
-        after_help = "Examples:\n  warroom replay session.jsonl\n  warroom replay session.jsonl --speed 10"
+        after_help = "Examples:\n  warroom replay session.jsonl\n  warroom replay session.jsonl --speed 10\n  warroom replay session.jsonl --session 3f9c2a81"
     )]
     Replay(ReplayArgs),
     /// Print a complete, commented starter config for one of the seed systems.
@@ -152,14 +152,16 @@ pub struct CheckArgs {
     /// Poll for this long with the full trip/clear rules (e.g. 30m); without it, one poll.
     #[arg(long)]
     pub window: Option<String>,
-    /// Time between polls in a window.
-    #[arg(long, default_value = "60s")]
-    pub interval: String,
+    /// In a window: every source polls at this pace (each on its own timer) and a line is
+    /// printed at it. Default: each source's own `interval`.
+    #[arg(long)]
+    pub interval: Option<String>,
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
     #[arg(long, value_name = "FILE")]
     pub log_file: Option<PathBuf>,
-    /// Record every poll and event to this file (JSON lines), for `warroom report`.
+    /// Record every poll and event to this file (JSON lines), for `warroom report`;
+    /// appended as a new session when the file exists. Exit 4 if it cannot be written in full.
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
 }
@@ -176,6 +178,9 @@ pub struct ReportArgs {
     pub file: PathBuf,
     #[arg(long, value_enum, default_value = "md")]
     pub format: ReportFormat,
+    /// Report only this session (the file may hold several: `--record` appends).
+    #[arg(long, value_name = "ID")]
+    pub session: Option<String>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -185,6 +190,9 @@ pub struct ReplayArgs {
     /// Playback speed (1 = real time).
     #[arg(long, default_value = "1")]
     pub speed: f64,
+    /// Replay this session (default: the last one in the file).
+    #[arg(long, value_name = "ID")]
+    pub session: Option<String>,
     #[command(flatten)]
     pub ui: UiArgs,
 }

@@ -5,6 +5,7 @@ use crate::cli::{CheckArgs, Cli, Command, InitArgs, UiArgs, ValidateArgs, WatchA
 use crate::config::{self, duration::parse_duration, Config};
 use crate::runtime::{current_user, run_watch, WatchOptions};
 use crate::sample::Ts;
+use crate::secrets::{RedactWriter, Redactor};
 use crate::theme::{ColorDepth, Theme, ThemeOptions};
 use chrono::{DateTime, Utc};
 use std::io::IsTerminal;
@@ -13,6 +14,8 @@ use std::sync::Arc;
 pub const EXIT_USAGE: i32 = 2;
 
 pub async fn run(cli: Cli) -> i32 {
+    // Every command: a panic restores the terminal and its message is redacted.
+    crate::terminal::install_panic_hook();
     let result = match cli.command {
         None => watch(cli.watch).await,
         Some(Command::Watch(a)) => watch(a).await,
@@ -20,10 +23,12 @@ pub async fn run(cli: Cli) -> i32 {
         Some(Command::Validate(a)) => validate(a),
         Some(Command::Init(a)) => init(a),
         Some(Command::Report(a)) => {
-            let mut out = std::io::stdout().lock();
+            // A recording is redacted when written; this is for one made otherwise.
+            let mut out = RedactWriter::new(std::io::stdout().lock(), crate::secrets::global());
             crate::report::run(
                 &a.file,
                 a.format == crate::cli::ReportFormat::Json,
+                a.session.as_deref(),
                 &mut out,
             )
         }
@@ -34,7 +39,7 @@ pub async fn run(cli: Cli) -> i32 {
     match result {
         Ok(code) => code,
         Err(msg) => {
-            eprintln!("warroom: {msg}");
+            eprintln!("warroom: {}", crate::secrets::redact(&msg));
             EXIT_USAGE
         }
     }
@@ -101,16 +106,16 @@ async fn watch(a: WatchArgs) -> Result<i32, String> {
     if !std::io::stdout().is_terminal() {
         return Err("stdout is not a terminal: the dashboard needs one. For scripts and pipes use `warroom check -c FILE` (one poll, or --window).".into());
     }
-    let text = std::fs::read_to_string(path).ok();
-    dashboard(cfg, text.as_deref(), &a.ui).await
+    dashboard(cfg, &a.ui).await
 }
 
 /// The dashboard on a loaded config (watch and demo).
-pub async fn dashboard(cfg: Config, config_text: Option<&str>, ui: &UiArgs) -> Result<i32, String> {
+pub async fn dashboard(cfg: Config, ui: &UiArgs) -> Result<i32, String> {
     let t0 = resolve_t0(ui.t0.as_deref(), &cfg, Utc::now())?;
     let theme = load_theme(ui, &cfg)?;
     let mut cfg = cfg;
-    let (redact, warnings) = secure(&mut cfg, config_text)?;
+    let (redactor, warnings) = secure(&mut cfg)?;
+    let redact = redactor.into_fn();
     let cfg_arc = Arc::new(cfg);
     let code = run_watch(WatchOptions {
         cfg: Arc::clone(&cfg_arc),
@@ -128,18 +133,15 @@ pub async fn dashboard(cfg: Config, config_text: Option<&str>, ui: &UiArgs) -> R
     Ok(code)
 }
 
-/// Hides every secret the config carries from anything shown or written: secret
-/// headers, secret-named command env, the values of secret-named `${VARS}`, and token
-/// files (read here; their token becomes the source's Authorization header).
+/// Hides every secret the config carries from anything shown or written: what the
+/// loader marked while it read the text (so a config from a pipe is covered like a
+/// file), credential headers and URL credentials, secret-named command env, token files
+/// (read here; their token becomes the source's Authorization header), and the
+/// environment's secret-named variables. The redactor becomes the process's (log file,
+/// panic messages, errors) and the config's shown-only texts are redacted in place.
 /// Returns the redactor and warnings to show (e.g. a group-readable token file).
-pub fn secure(
-    cfg: &mut Config,
-    config_text: Option<&str>,
-) -> Result<(crate::session::Redact, Vec<String>), String> {
-    let mut r = crate::secrets::Redactor::from_config(cfg);
-    if let Some(text) = config_text {
-        r.add_env_refs(text, &|k| std::env::var(k).ok());
-    }
+pub fn secure(cfg: &mut Config) -> Result<(Arc<Redactor>, Vec<String>), String> {
+    let mut r = Redactor::from_config(cfg);
     let mut warnings = Vec::new();
     for s in &mut cfg.sources {
         if let Some(path) = s.token_file.clone() {
@@ -163,29 +165,87 @@ pub fn secure(
             }
         }
     }
-    let r = Arc::new(r);
-    Ok((Arc::new(move |t: &str| r.redact(t)), warnings))
+    let r = crate::secrets::install(&r);
+    redact_shown_text(cfg, &r);
+    let warnings = warnings.iter().map(|w| r.redact(w)).collect();
+    Ok((r, warnings))
+}
+
+/// The config's texts that are only ever shown (names, labels, units, advice, steps,
+/// checklist items): redacted once here, so that no screen, report or audit line shows a
+/// secret a `${VAR}` put into one. What is sent (URLs, headers, bodies, argv) stays.
+fn redact_shown_text(cfg: &mut Config, r: &Redactor) {
+    if r.is_empty() {
+        return;
+    }
+    let one = |s: &mut String| {
+        let shown = r.redact(s);
+        if shown != *s {
+            *s = shown;
+        }
+    };
+    let opt = |s: &mut Option<String>| {
+        if let Some(s) = s {
+            one(s)
+        }
+    };
+    one(&mut cfg.cutover.name);
+    opt(&mut cfg.cutover.environment);
+    cfg.cutover
+        .phase_rules
+        .iter_mut()
+        .for_each(|p| one(&mut p.name));
+    for s in &mut cfg.signals {
+        opt(&mut s.label);
+        opt(&mut s.unit);
+        opt(&mut s.advice.ok);
+        opt(&mut s.advice.warn);
+        opt(&mut s.advice.crit);
+    }
+    for s in &mut cfg.steps {
+        one(&mut s.title);
+        opt(&mut s.phase);
+        s.checklist.iter_mut().for_each(one);
+    }
+    cfg.actions.iter_mut().for_each(|a| one(&mut a.label));
+}
+
+/// A value with every string in it redacted (a recording read back, for its screen).
+fn scrub<T: serde::Serialize + serde::de::DeserializeOwned>(t: T, r: &Redactor) -> T {
+    match serde_json::to_value(&t) {
+        Ok(mut v) => {
+            r.redact_json(&mut v);
+            serde_json::from_value(v).unwrap_or(t)
+        }
+        Err(_) => t,
+    }
 }
 
 async fn check(a: CheckArgs) -> Result<i32, String> {
     crate::logging::init(a.log_file.as_deref())?;
     let mut cfg = load_config(&a.config)?;
-    let text = std::fs::read_to_string(&a.config).ok();
-    let (redact, warnings) = secure(&mut cfg, text.as_deref())?;
+    let (redactor, warnings) = secure(&mut cfg)?;
     for w in warnings {
         eprintln!("warning: {w}");
     }
+    let redact = Arc::clone(&redactor).into_fn();
     let window = a
         .window
         .as_deref()
         .map(parse_duration)
         .transpose()
         .map_err(|e| format!("--window: {e}"))?;
-    let interval = parse_duration(&a.interval).map_err(|e| format!("--interval: {e}"))?;
-    if interval.is_zero() {
+    let interval = a
+        .interval
+        .as_deref()
+        .map(parse_duration)
+        .transpose()
+        .map_err(|e| format!("--interval: {e}"))?;
+    if interval.is_some_and(|i| i.is_zero()) {
         return Err("--interval must be more than 0".into());
     }
-    let mut out = std::io::stdout().lock();
+    // Text and JSON alike: a server's words (an error echoing the URL) pass the redactor.
+    let mut out = RedactWriter::new(std::io::stdout().lock(), redactor);
     run_check(
         CheckOptions {
             cfg: Arc::new(cfg),
@@ -206,10 +266,30 @@ async fn replay(a: crate::cli::ReplayArgs) -> Result<i32, String> {
     if !(a.speed > 0.0 && a.speed.is_finite()) {
         return Err("--speed must be a positive number".into());
     }
-    let rec = crate::record::read(&a.file).map_err(|e| e.to_string())?;
-    for (n, why) in &rec.bad {
-        eprintln!("warning: {}: line {n}: {why}; skipped", a.file.display());
+    let all = crate::record::read_all(&a.file).map_err(|e| e.to_string())?;
+    let sessions = all.len();
+    let shown = a.file.display().to_string();
+    let mut chosen = crate::report::select(all, a.session.as_deref(), &shown)?;
+    // Without --session, the most recent session: the one just recorded.
+    let mut rec = chosen
+        .pop()
+        .ok_or_else(|| format!("{shown}: no session in it"))?;
+    if sessions > 1 && a.session.is_none() {
+        eprintln!(
+            "note: {shown} holds {sessions} sessions; replaying the last ({}); choose with --session",
+            rec.session().unwrap_or("no id")
+        );
     }
+    for (n, why) in &rec.bad {
+        let why = crate::secrets::redact(why);
+        eprintln!("warning: {shown}: line {n}: {why}; skipped");
+    }
+    // Redacted when written; this is for a recording made otherwise.
+    let r = crate::secrets::global();
+    rec.lines = std::mem::take(&mut rec.lines)
+        .into_iter()
+        .map(|l| scrub(l, &r))
+        .collect();
     let replayer = crate::replay::Replayer::new(rec)?;
     if !std::io::stdout().is_terminal() {
         return Err("stdout is not a terminal: replay needs one; for the evidence use `warroom report FILE`".into());
@@ -245,6 +325,6 @@ fn init(a: InitArgs) -> Result<i32, String> {
 }
 
 fn validate(a: ValidateArgs) -> Result<i32, String> {
-    let mut out = std::io::stdout().lock();
+    let mut out = RedactWriter::new(std::io::stdout().lock(), crate::secrets::global());
     Ok(config::run_validate(&a.config, &mut out))
 }

@@ -4,7 +4,7 @@
 //! own task, and results travel over a channel.
 
 use crate::config::{Config, Source, SourceKind};
-use crate::sample::{PollOutcome, PollResult};
+use crate::sample::{Mono, PollOutcome, PollResult, Stamp};
 use chrono::Utc;
 use futures::FutureExt;
 use std::collections::HashMap;
@@ -32,6 +32,53 @@ struct ClientKey {
     ca_file: Option<String>,
     insecure: bool,
     connect_timeout: Duration,
+    /// The source sends a credential (a secret header or a token file): a redirect to
+    /// another host is not followed.
+    credentials: bool,
+}
+
+/// A redirect a source with credentials is not followed on: to another host or port,
+/// where its headers (an `X-Api-Key` that no client strips) would go with it.
+#[derive(Debug)]
+struct CrossHostRedirect {
+    to: String,
+}
+
+impl std::fmt::Display for CrossHostRedirect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "redirected to another host ({}); not followed, so this source's credentials stay with its own host: write the final URL in the config",
+            self.to
+        )
+    }
+}
+
+impl std::error::Error for CrossHostRedirect {}
+
+/// Up to 3 redirects; with credentials, only within the same host and port.
+fn redirect_policy(credentials: bool) -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(move |attempt| {
+        if attempt.previous().len() > 3 {
+            return attempt.error("too many redirects (more than 3)");
+        }
+        let cross = attempt.previous().last().is_some_and(|prev| {
+            let next = attempt.url();
+            prev.host_str() != next.host_str()
+                || prev.port_or_known_default() != next.port_or_known_default()
+        });
+        if credentials && cross {
+            // Host and port only: the path and query may hold a token.
+            let next = attempt.url();
+            let to = match (next.host_str(), next.port_or_known_default()) {
+                (Some(h), Some(p)) => format!("{h}:{p}"),
+                (Some(h), None) => h.to_string(),
+                _ => "an unknown host".into(),
+            };
+            return attempt.error(CrossHostRedirect { to });
+        }
+        attempt.follow()
+    })
 }
 
 /// The HTTP clients, shared: one per distinct TLS/connect setting (usually one).
@@ -54,6 +101,11 @@ impl Clients {
             ca_file: s.ca_file.clone(),
             insecure: s.insecure_tls,
             connect_timeout: s.connect_timeout(),
+            credentials: s.token_file.is_some()
+                || s.headers
+                    .keys()
+                    .any(|k| crate::secrets::is_secret_header_name(k))
+                || !crate::secrets::url_credentials(&s.url).is_empty(),
         }
     }
 
@@ -66,7 +118,9 @@ impl Clients {
             .connect_timeout(key.connect_timeout)
             .pool_idle_timeout(Duration::from_secs(90))
             .pool_max_idle_per_host(4)
-            .redirect(reqwest::redirect::Policy::limited(3))
+            .redirect(redirect_policy(key.credentials))
+            // A Referer would hand the polled URL (its query may hold a token) to the next host.
+            .referer(false)
             .user_agent(concat!("warroom/", env!("CARGO_PKG_VERSION")));
         b = tls_settings(b, key.ca_file.as_deref(), key.insecure).map_err(|err| {
             PollSetupError::CaFile {
@@ -136,9 +190,11 @@ pub async fn poll_once(client: &reqwest::Client, src: &Source) -> PollResult {
         }
         PollOutcome::Json { status, .. } => tracing::trace!(source = %src.id, status, "poll ok"),
     }
+    let done = Stamp::now();
     PollResult {
         source: src.id.clone(),
-        at: Utc::now(),
+        at: done.at,
+        mono: done.mono,
         latency_ms: started.elapsed().as_millis() as u64,
         outcome,
     }
@@ -305,6 +361,16 @@ pub(crate) fn describe_error(e: &reqwest::Error) -> String {
         let addr = rest.split('/').next().unwrap_or(rest);
         Some(format!("proxy unreachable ({addr} from {name})"))
     };
+    let mut cause: Option<&dyn std::error::Error> = Some(e);
+    while let Some(err) = cause {
+        if let Some(r) = err.downcast_ref::<CrossHostRedirect>() {
+            return r.to_string();
+        }
+        cause = err.source();
+    }
+    if e.is_redirect() {
+        return "too many redirects (more than 3)".into();
+    }
     let tls = chain.contains("certificate") || chain.contains("tls");
     let proxy = (e.is_connect() && !tls).then(via_proxy).flatten();
     if e.is_timeout() {
@@ -380,26 +446,69 @@ impl Pollers {
 }
 
 pub fn spawn_pollers(cfg: &Config, clients: &Clients, tx: mpsc::Sender<PollResult>) -> Pollers {
-    let mut triggers = HashMap::new();
-    let handles = cfg
+    spawn_pollers_with(&cfg.sources, http_poller(cfg, clients), tx)
+}
+
+/// Polling over HTTP with the shared clients: what `spawn_pollers` and `check` run.
+pub fn http_poller(cfg: &Config, clients: &Clients) -> PollFn {
+    let clients: HashMap<String, reqwest::Client> = cfg
         .sources
         .iter()
-        .filter_map(|src| {
-            let client = clients.get(src)?.clone();
+        .filter_map(|s| Some((s.id.clone(), clients.get(s)?.clone())))
+        .collect();
+    Arc::new(move |src: &Source| {
+        let client = clients.get(&src.id).cloned();
+        let src = src.clone();
+        async move {
+            match client {
+                Some(c) => poll_once(&c, &src).await,
+                None => PollResult {
+                    source: src.id.clone(),
+                    at: Utc::now(),
+                    mono: crate::sample::Mono::now(),
+                    latency_ms: 0,
+                    outcome: PollOutcome::Failed {
+                        status: None,
+                        reason: "no HTTP client for this source".into(),
+                    },
+                },
+            }
+        }
+        .boxed()
+    })
+}
+
+/// One poll of one source, as the schedulers call it.
+pub type PollFn =
+    Arc<dyn Fn(&Source) -> futures::future::BoxFuture<'static, PollResult> + Send + Sync>;
+
+/// The schedule itself: one task per source, each on its own `interval` (backing off on
+/// 429), whatever `poll` does. `check --window` and the dashboard share it.
+pub fn spawn_pollers_with(
+    sources: &[Source],
+    poll: PollFn,
+    tx: mpsc::Sender<PollResult>,
+) -> Pollers {
+    let mut triggers = HashMap::new();
+    let handles = sources
+        .iter()
+        .map(|src| {
             let src = src.clone();
+            let poll = Arc::clone(&poll);
             let tx = tx.clone();
             let trigger = Arc::new(Notify::new());
             triggers.insert(src.id.clone(), Arc::clone(&trigger));
-            Some(tokio::spawn(async move {
+            tokio::spawn(async move {
                 let mut backoff = 1u32;
                 loop {
                     let started = tokio::time::Instant::now();
-                    let res = AssertUnwindSafe(poll_once(&client, &src))
+                    let res = AssertUnwindSafe(poll(&src))
                         .catch_unwind()
                         .await
                         .unwrap_or_else(|panic| PollResult {
                             source: src.id.clone(),
                             at: Utc::now(),
+                            mono: Mono::now(),
                             latency_ms: 0,
                             outcome: PollOutcome::Failed {
                                 status: None,
@@ -410,6 +519,7 @@ pub fn spawn_pollers(cfg: &Config, clients: &Clients, tx: mpsc::Sender<PollResul
                             },
                         });
                     // 429: back off (double the interval, up to 8×) instead of hammering.
+                    // The schedule runs on tokio's monotonic clock: a wall step moves no poll.
                     backoff = match &res.outcome {
                         PollOutcome::Failed {
                             status: Some(429), ..
@@ -426,7 +536,7 @@ pub fn spawn_pollers(cfg: &Config, clients: &Clients, tx: mpsc::Sender<PollResul
                         _ = tx.closed() => return,
                     }
                 }
-            }))
+            })
         })
         .collect();
     Pollers { handles, triggers }

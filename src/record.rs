@@ -2,10 +2,14 @@
 //! as it happens, so a crash or an SSH drop loses nothing already seen. Every line is
 //! passed through the redactor before it is written: no secret reaches the file.
 //!
+//! A file may hold several sessions: `--record` onto an existing file appends a new
+//! segment, starting with its own header, and never truncates what is there.
+//!
 //! Line format, version 1 (`"v": 1` on every line, `"type"` says which):
-//! - `header`: once, first — `at`, `warroom` (version), `host`, `user`, `cutover`,
-//!   `environment`, `t0` (as configured or given), `config` (the expanded config as JSON,
-//!   secrets redacted).
+//! - `header`: first line of each session — `at`, `warroom` (version), `host`, `user`,
+//!   `cutover`, `environment`, `t0` (as configured or given), `session` (this session's
+//!   id), `rev` (the format revision within version 1), `config` (the expanded config as
+//!   JSON, secrets redacted).
 //! - `poll`: a source answered or failed — `source`, `at`, `latency_ms`, `status`, `error`
 //!   and `rows`: one per row with `key`, `signal`, `name`, `critical`, and `value` or
 //!   `no_data` (`error`/`empty`) with `reason`.
@@ -15,15 +19,35 @@
 //! - `audit`: an operator's act, here or on another screen sharing the audit log —
 //!   `user`, `host`, `kind` (`action_confirmed`, `action_result`, `verify_result`, `tick`,
 //!   `untick`, `signoff`, `t0_mark`, `step_run`, `step_run_result`) and `details`.
-//! - `end`: the session ended cleanly (`reason`). A recording without it was cut short.
+//! - `gap`: writing failed and lines were lost — `at` (the first lost line's time),
+//!   `error`, `lost` (how many lines). Written by the first write that succeeds again.
+//! - `end`: the session ended (`reason`); `lost` and `write_failed` (`at`, `error`) when
+//!   lines could not be written. A recording without it was cut short.
+//!
+//! Every line also carries `mono_ms`: milliseconds on the recording process's monotonic
+//! clock (origin arbitrary). `at` is the wall clock, shown; durations are differences of
+//! `mono_ms`, so a wall step during the session changes none. A line without it (written
+//! before it existed) is measured on its wall time instead.
+//!
+//! Revision 1 (additive, still `"v": 1`): `session` and `rev` in the header, `gap` lines,
+//! `lost`/`write_failed` on `end`, and the config's `no_data` written only when the
+//! config sets it. A revision-0 recording wrote `no_data = "warn"` for every signal, so
+//! there `warn` is read as "not set" (no data is then never a pass).
 
 use crate::engine::{Event, PollSummary, RowReading};
-use crate::sample::{NoDataKind, Reading, Ts, Value};
+use crate::sample::{Mono, NoDataKind, Reading, Stamp, Ts, Value};
 use serde::{Deserialize, Serialize};
-use std::io::Write;
+use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 pub const FORMAT_VERSION: u32 = 1;
+/// The revision within version 1 this warroom writes (see the module's doc).
+pub const FORMAT_REVISION: u32 = 1;
+/// The longest line a reader takes (a poll of a thousand rows is a few hundred KB).
+pub const MAX_LINE_BYTES: usize = 4 * 1024 * 1024;
+/// Unreadable lines named one by one; past this they are only counted.
+pub const MAX_NAMED_BAD: usize = 100;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RowLine {
@@ -55,7 +79,15 @@ pub enum Line {
         environment: Option<String>,
         #[serde(default)]
         t0: Option<Ts>,
+        /// This session's id: several sessions may share one file.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        session: Option<String>,
+        /// The format revision within version 1 (0: written before revisions existed).
+        #[serde(default)]
+        rev: u32,
         config: serde_json::Value,
+        #[serde(rename = "mono_ms", default, skip_serializing_if = "Option::is_none")]
+        mono: Option<Mono>,
     },
     Poll {
         #[serde(flatten)]
@@ -64,6 +96,8 @@ pub enum Line {
     },
     Clock {
         at: Ts,
+        #[serde(rename = "mono_ms", default, skip_serializing_if = "Option::is_none")]
+        mono: Option<Mono>,
     },
     Event {
         #[serde(flatten)]
@@ -71,16 +105,47 @@ pub enum Line {
     },
     Audit {
         at: Ts,
+        #[serde(rename = "mono_ms", default, skip_serializing_if = "Option::is_none")]
+        mono: Option<Mono>,
         user: String,
         host: String,
         kind: String,
         #[serde(default)]
         details: serde_json::Value,
     },
+    /// Lines were lost: written by the first write that succeeded after failures.
+    Gap {
+        /// The first lost line's time.
+        at: Ts,
+        #[serde(rename = "mono_ms", default, skip_serializing_if = "Option::is_none")]
+        mono: Option<Mono>,
+        error: String,
+        lost: u64,
+    },
     End {
         at: Ts,
+        #[serde(rename = "mono_ms", default, skip_serializing_if = "Option::is_none")]
+        mono: Option<Mono>,
         reason: String,
+        /// Lines this session could not write.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        lost: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        write_failed: Option<WriteFailure>,
     },
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// The first write that failed: when (the line's own time) and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WriteFailure {
+    pub at: Ts,
+    #[serde(rename = "mono_ms", default, skip_serializing_if = "Option::is_none")]
+    pub mono: Option<Mono>,
+    pub error: String,
 }
 
 /// One line as written: the version and the line.
@@ -95,12 +160,28 @@ impl Line {
     pub fn at(&self) -> Option<Ts> {
         match self {
             Line::Header { at, .. }
-            | Line::Clock { at }
+            | Line::Clock { at, .. }
             | Line::Audit { at, .. }
+            | Line::Gap { at, .. }
             | Line::End { at, .. } => Some(*at),
             Line::Poll { poll, .. } => Some(poll.at),
             Line::Event { event } => event
                 .get("at")
+                .and_then(|v| serde_json::from_value(v.clone()).ok()),
+        }
+    }
+
+    /// The line's monotonic time, when it was recorded with one.
+    pub fn mono(&self) -> Option<Mono> {
+        match self {
+            Line::Header { mono, .. }
+            | Line::Clock { mono, .. }
+            | Line::Audit { mono, .. }
+            | Line::Gap { mono, .. }
+            | Line::End { mono, .. } => *mono,
+            Line::Poll { poll, .. } => poll.mono,
+            Line::Event { event } => event
+                .get("mono_ms")
                 .and_then(|v| serde_json::from_value(v.clone()).ok()),
         }
     }
@@ -168,7 +249,7 @@ impl RowLine {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
-    #[error("cannot create the recording {path}: {source}")]
+    #[error("cannot open the recording {path}: {source}")]
     Create {
         path: String,
         #[source]
@@ -176,70 +257,196 @@ pub enum RecordError {
     },
 }
 
+/// Where the recorder's bytes go. One call is one whole buffer, made durable before it
+/// returns: a failure means the buffer may be partly written.
+pub trait Sink: Send {
+    fn put(&mut self, bytes: &[u8]) -> std::io::Result<()>;
+}
+
+/// A file: written, flushed and, when it is a regular file, synced to the disk.
+pub struct FileSink {
+    file: std::fs::File,
+    sync: bool,
+}
+
+impl FileSink {
+    pub fn new(file: std::fs::File) -> Self {
+        // fsync on a pipe or a device fails (EINVAL) without saying anything about the data.
+        let sync = file.metadata().map(|m| m.is_file()).unwrap_or(false);
+        FileSink { file, sync }
+    }
+}
+
+impl Sink for FileSink {
+    fn put(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.file.write_all(bytes)?;
+        self.file.flush()?;
+        if self.sync {
+            self.file.sync_data()?;
+        }
+        Ok(())
+    }
+}
+
+/// Any writer, flushed per line and never synced (a pipe; a test's faulty disk).
+pub struct WriterSink<W>(pub W);
+
+impl<W: Write + Send> Sink for WriterSink<W> {
+    fn put(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.0.write_all(bytes)?;
+        self.0.flush()
+    }
+}
+
+/// What the recorder managed to write. Lost lines make the recording incomplete, for
+/// good: the dashboard, `check` and `report` all say so.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Health {
+    pub written: u64,
+    pub lost: u64,
+    pub first_failure: Option<WriteFailure>,
+    pub last_error: Option<String>,
+}
+
+impl Health {
+    pub fn complete(&self) -> bool {
+        self.first_failure.is_none()
+    }
+
+    /// "write failed at 2026-11-25T21:00:03Z: No space left on device (os error 28); 12 lines lost"
+    pub fn failure_text(&self) -> Option<String> {
+        let f = self.first_failure.as_ref()?;
+        Some(failure_text(f, self.lost))
+    }
+}
+
+fn failure_text(f: &WriteFailure, lost: u64) -> String {
+    format!(
+        "write failed at {}: {}; {lost} line{} lost",
+        f.at.format("%Y-%m-%dT%H:%M:%SZ"),
+        f.error,
+        if lost == 1 { "" } else { "s" }
+    )
+}
+
+enum Item {
+    Line {
+        at: Option<Ts>,
+        mono: Option<Mono>,
+        text: String,
+    },
+    End {
+        at: Stamp,
+        reason: String,
+    },
+}
+
 /// Writes lines on a thread of its own (the keyboard never waits on the disk).
 pub struct Recorder {
-    tx: Option<std::sync::mpsc::Sender<String>>,
+    tx: Option<std::sync::mpsc::Sender<Item>>,
     thread: Option<std::thread::JoinHandle<()>>,
     redact: crate::session::Redact,
+    health: Arc<Mutex<Health>>,
+    /// Set once a write failed: the dashboard asks after every message, so no lock.
+    failed: Arc<std::sync::atomic::AtomicBool>,
     pub path: PathBuf,
 }
 
 impl Recorder {
-    pub fn create(path: &Path, redact: crate::session::Redact) -> Result<Self, RecordError> {
+    /// Open `path` for a new session: appended after whatever the file holds (earlier
+    /// sessions are evidence too), created 0600 when it does not exist.
+    pub fn append(path: &Path, redact: crate::session::Redact) -> Result<Self, RecordError> {
         use std::os::unix::fs::OpenOptionsExt;
-        let mut f = std::fs::OpenOptions::new()
+        let err = |source| RecordError::Create {
+            path: path.display().to_string(),
+            source,
+        };
+        let file = std::fs::OpenOptions::new()
             .create(true)
-            .write(true)
-            .truncate(true)
+            .append(true)
             .mode(0o600)
             .open(path)
-            .map_err(|source| RecordError::Create {
-                path: path.display().to_string(),
-                source,
-            })?;
-        let (tx, rx) = std::sync::mpsc::channel::<String>();
+            .map_err(err)?;
+        // A session cut mid-line before us: start on a fresh line, never glued to it.
+        // Unreadable (a write-only file): assume so; an empty line costs nothing.
+        let mid_line = ends_mid_line(path).unwrap_or(true);
+        Ok(Self::with_sink(
+            Box::new(FileSink::new(file)),
+            path,
+            redact,
+            mid_line,
+        ))
+    }
+
+    /// Record into an open file (e.g. a private temporary file).
+    pub fn to_file(file: std::fs::File, path: &Path, redact: crate::session::Redact) -> Self {
+        Self::with_sink(Box::new(FileSink::new(file)), path, redact, false)
+    }
+
+    /// Record into any sink; `mid_line`: what is already there ends without a newline.
+    pub fn with_sink(
+        sink: Box<dyn Sink>,
+        path: &Path,
+        redact: crate::session::Redact,
+        mid_line: bool,
+    ) -> Self {
+        let (tx, rx) = std::sync::mpsc::channel::<Item>();
+        let health = Arc::new(Mutex::new(Health::default()));
+        let failed = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let shown = path.display().to_string();
-        let thread = std::thread::spawn(move || {
-            while let Ok(line) = rx.recv() {
-                let ok = f
-                    .write_all(line.as_bytes())
-                    .and_then(|_| f.flush())
-                    .and_then(|_| f.sync_data());
-                if let Err(e) = ok {
-                    tracing::error!("recording {shown}: write failed: {e}");
-                }
-            }
-        });
-        Ok(Recorder {
+        let w = Writer {
+            sink,
+            health: Arc::clone(&health),
+            failed: Arc::clone(&failed),
+            redact: Arc::clone(&redact),
+            mid_line,
+            shown,
+        };
+        let thread = std::thread::spawn(move || w.run(rx));
+        Recorder {
             tx: Some(tx),
             thread: Some(thread),
             redact,
+            health,
+            failed,
             path: path.to_path_buf(),
-        })
-    }
-
-    pub fn write(&self, line: Line) {
-        let rec = Rec {
-            v: FORMAT_VERSION,
-            line,
-        };
-        let Ok(json) = serde_json::to_string(&rec) else {
-            return;
-        };
-        // Redact the whole line: a token can hide in a reason, a URL or an excerpt.
-        let mut text = (self.redact)(&json);
-        text.push('\n');
-        if let Some(tx) = &self.tx {
-            let _ = tx.send(text);
         }
     }
 
-    /// Write the end line and wait for everything to reach the disk.
-    pub fn finish(mut self, at: Ts, reason: &str) {
-        self.write(Line::End {
-            at,
-            reason: reason.into(),
-        });
+    pub fn write(&self, line: Line) {
+        let at = line.at();
+        let mono = line.mono();
+        let Some(text) = encode(&line, &*self.redact) else {
+            return;
+        };
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(Item::Line { at, mono, text });
+        }
+    }
+
+    /// What has been written and lost so far (lines still queued are not counted yet).
+    pub fn health(&self) -> Health {
+        lock(&self.health).clone()
+    }
+
+    /// Has any write failed yet? (Cheap: for asking after every message.)
+    pub fn failed(&self) -> bool {
+        self.failed.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Write the end line, wait for everything to reach the disk, and say how it went.
+    pub fn finish(mut self, at: Stamp, reason: &str) -> Health {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(Item::End {
+                at,
+                reason: reason.into(),
+            });
+        }
+        self.stop();
+        self.health()
+    }
+
+    fn stop(&mut self) {
         drop(self.tx.take());
         if let Some(t) = self.thread.take() {
             let _ = t.join();
@@ -249,23 +456,147 @@ impl Recorder {
 
 impl Drop for Recorder {
     fn drop(&mut self) {
-        drop(self.tx.take());
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+        self.stop();
+    }
+}
+
+fn lock(h: &Mutex<Health>) -> std::sync::MutexGuard<'_, Health> {
+    h.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// One record as text: versioned, redacted as a whole (a token can hide in a reason, a
+/// URL or an excerpt), newline-terminated.
+fn encode(line: &Line, redact: &(dyn Fn(&str) -> String + Send + Sync)) -> Option<String> {
+    let rec = Rec {
+        v: FORMAT_VERSION,
+        line: line.clone(),
+    };
+    let json = serde_json::to_string(&rec).ok()?;
+    let mut text = redact(&json);
+    text.push('\n');
+    Some(text)
+}
+
+/// Does the file end without a newline (the last session was cut mid-line)?
+fn ends_mid_line(path: &Path) -> std::io::Result<bool> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(path)?;
+    let meta = f.metadata()?;
+    if !meta.is_file() || meta.len() == 0 {
+        return Ok(false);
+    }
+    f.seek(SeekFrom::End(-1))?;
+    let mut last = [0u8; 1];
+    f.read_exact(&mut last)?;
+    Ok(last[0] != b'\n')
+}
+
+/// The recorder's thread: one `put` per record, never glued to a partial line.
+struct Writer {
+    sink: Box<dyn Sink>,
+    health: Arc<Mutex<Health>>,
+    failed: Arc<std::sync::atomic::AtomicBool>,
+    redact: crate::session::Redact,
+    /// What is on the disk may end mid-line (a failed write, or the file as found).
+    mid_line: bool,
+    shown: String,
+}
+
+impl Writer {
+    fn run(mut self, rx: std::sync::mpsc::Receiver<Item>) {
+        // Lines lost since the last write that succeeded: said in a `gap` line by the next one.
+        let mut pending: Option<(WriteFailure, u64)> = None;
+        while let Ok(item) = rx.recv() {
+            let (at, mono, text) = match item {
+                Item::Line { at, mono, text } => (at, mono, text),
+                Item::End { at, reason } => {
+                    let h = lock(&self.health).clone();
+                    let end = Line::End {
+                        at: at.at,
+                        mono: Some(at.mono),
+                        reason,
+                        // If the end line is lost too, the count misses it: a reader that
+                        // cannot see it knows the session was cut short anyway.
+                        lost: h.lost,
+                        write_failed: h.first_failure,
+                    };
+                    match encode(&end, &*self.redact) {
+                        Some(t) => (Some(at.at), Some(at.mono), t),
+                        None => continue,
+                    }
+                }
+            };
+            let mut buf = Vec::with_capacity(text.len() + 160);
+            if self.mid_line {
+                // A failed write may have left part of a line: end it, so this one stands alone.
+                buf.push(b'\n');
+            }
+            if let Some((f, lost)) = &pending {
+                let gap = Line::Gap {
+                    at: f.at,
+                    mono: f.mono,
+                    error: f.error.clone(),
+                    lost: *lost,
+                };
+                if let Some(g) = encode(&gap, &*self.redact) {
+                    buf.extend_from_slice(g.as_bytes());
+                }
+            }
+            buf.extend_from_slice(text.as_bytes());
+            match self.sink.put(&buf) {
+                Ok(()) => {
+                    self.mid_line = false;
+                    pending = None;
+                    lock(&self.health).written += 1;
+                }
+                Err(e) => {
+                    self.mid_line = true;
+                    let failure = WriteFailure {
+                        at: at.unwrap_or_else(chrono::Utc::now),
+                        mono,
+                        error: e.to_string(),
+                    };
+                    let mut h = lock(&self.health);
+                    if h.first_failure.is_none() {
+                        tracing::error!(
+                            "recording {}: write failed: {e}; the recording is incomplete",
+                            self.shown
+                        );
+                    }
+                    h.lost += 1;
+                    h.last_error = Some(failure.error.clone());
+                    h.first_failure.get_or_insert_with(|| failure.clone());
+                    drop(h);
+                    self.failed
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
+                    match &mut pending {
+                        Some((_, n)) => *n += 1,
+                        None => pending = Some((failure, 1)),
+                    }
+                }
+            }
         }
     }
 }
 
-/// A recording read back: its lines in order, and what could not be read.
+/// One session of a recording read back: its lines in order, and what could not be read.
 #[derive(Debug, Clone, Default)]
 pub struct Recording {
     pub lines: Vec<Line>,
-    /// (line number, why) for lines that are not valid records.
+    /// (line number in the file, why) for lines that are not valid records.
     pub bad: Vec<(usize, String)>,
+    /// Unreadable lines past the first `MAX_NAMED_BAD`, counted only.
+    pub bad_unnamed: usize,
     /// The last line was cut mid-way (a crash or an SSH drop while writing).
     pub truncated_tail: bool,
     /// An `end` line was found.
     pub ended: bool,
+    /// The line number of this session's header in the file.
+    pub first_line: usize,
+    /// Lines lost while recording and written about later: (first failure, lines lost).
+    pub gaps: Vec<(WriteFailure, u64)>,
+    /// The end line's account of failed writes: (first failure, every line lost).
+    pub end_failure: Option<(WriteFailure, u64)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -280,71 +611,607 @@ pub enum ReadError {
     NotARecording { path: String, why: String },
 }
 
-pub fn read(path: &Path) -> Result<Recording, ReadError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ReadError::Io {
+/// One raw line: its bytes (without the newline), or how long it was when over the cap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RawLine {
+    Text(Vec<u8>),
+    TooLong(usize),
+}
+
+/// Lines of at most `cap` bytes, read with memory bounded by the cap: a longer line is
+/// skipped to its end and reported by its length. Shared by every JSON-lines reader.
+pub struct CappedLines<R> {
+    r: R,
+    cap: usize,
+    n: usize,
+}
+
+impl<R: BufRead> CappedLines<R> {
+    pub fn new(r: R, cap: usize) -> Self {
+        CappedLines { r, cap, n: 0 }
+    }
+
+    /// The next line: (its number from 1, the line, whether a newline ended it).
+    pub fn next_line(&mut self) -> std::io::Result<Option<(usize, RawLine, bool)>> {
+        let mut buf = Vec::new();
+        let mut total = 0usize;
+        let mut over = false;
+        loop {
+            let avail = match self.r.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if avail.is_empty() {
+                if total == 0 {
+                    return Ok(None);
+                }
+                self.n += 1;
+                let line = if over {
+                    RawLine::TooLong(total)
+                } else {
+                    RawLine::Text(buf)
+                };
+                return Ok(Some((self.n, line, false)));
+            }
+            let (len, found) = match avail.iter().position(|b| *b == b'\n') {
+                Some(i) => (i, true),
+                None => (avail.len(), false),
+            };
+            total += len;
+            if !over {
+                if buf.len() + len > self.cap {
+                    over = true;
+                    buf = Vec::new();
+                } else {
+                    buf.extend_from_slice(&avail[..len]);
+                }
+            }
+            self.r.consume(len + usize::from(found));
+            if found {
+                self.n += 1;
+                let line = if over {
+                    RawLine::TooLong(total)
+                } else {
+                    RawLine::Text(buf)
+                };
+                return Ok(Some((self.n, line, true)));
+            }
+        }
+    }
+}
+
+/// Every session in the file at `path`, oldest first. Read line by line: a broken line
+/// (bad JSON, invalid UTF-8, a cut character, over `MAX_LINE_BYTES`) is named and
+/// skipped, and the rest is kept.
+pub fn read_all(path: &Path) -> Result<Vec<Recording>, ReadError> {
+    use std::os::unix::fs::FileTypeExt;
+    let io = |source| ReadError::Io {
         path: path.display().to_string(),
         source,
-    })?;
-    parse(&text).map_err(|why| ReadError::NotARecording {
-        path: path.display().to_string(),
-        why,
+    };
+    let kind = std::fs::metadata(path).map_err(io)?.file_type();
+    // A device never ends (/dev/zero, /dev/full): refuse it rather than read forever.
+    if !(kind.is_file() || kind.is_fifo()) {
+        return Err(ReadError::NotARecording {
+            path: path.display().to_string(),
+            why: "not a regular file (a device or a directory?)".into(),
+        });
+    }
+    let f = std::fs::File::open(path).map_err(io)?;
+    parse_reader(std::io::BufReader::with_capacity(64 * 1024, f)).map_err(|e| match e {
+        ParseError::Io(source) => io(source),
+        ParseError::Format(why) => ReadError::NotARecording {
+            path: path.display().to_string(),
+            why,
+        },
     })
 }
 
-/// Parse a recording's text. A bad last line without a newline is a cut tail (reported,
-/// skipped); other bad lines are reported and skipped; no header is an error.
+/// The most recent session in the file (see `read_all` for every one).
+pub fn read(path: &Path) -> Result<Recording, ReadError> {
+    let mut all = read_all(path)?;
+    all.pop().ok_or_else(|| ReadError::NotARecording {
+        path: path.display().to_string(),
+        why: "no session in it".into(),
+    })
+}
+
+/// Every session in a recording's text, oldest first.
+pub fn parse_all(text: &str) -> Result<Vec<Recording>, String> {
+    parse_reader(text.as_bytes()).map_err(|e| match e {
+        ParseError::Io(e) => e.to_string(),
+        ParseError::Format(why) => why,
+    })
+}
+
+/// The most recent session in a recording's text. A bad last line without a newline is
+/// a cut tail (reported, skipped); other bad lines are reported and skipped; no header
+/// is an error.
 pub fn parse(text: &str) -> Result<Recording, String> {
-    let mut rec = Recording::default();
-    let ends_clean = text.ends_with('\n');
-    let lines: Vec<&str> = text.lines().collect();
-    for (i, l) in lines.iter().enumerate() {
-        if l.trim().is_empty() {
+    let mut all = parse_all(text)?;
+    all.pop().ok_or_else(|| "no session in it".to_string())
+}
+
+enum ParseError {
+    Io(std::io::Error),
+    Format(String),
+}
+
+fn parse_reader<R: BufRead>(r: R) -> Result<Vec<Recording>, ParseError> {
+    let mut lines = CappedLines::new(r, MAX_LINE_BYTES);
+    let mut segments: Vec<Recording> = Vec::new();
+    // Lines before the first header, reported with the first session.
+    let mut orphans = Recording::default();
+    while let Some((n, raw, newline)) = lines.next_line().map_err(ParseError::Io)? {
+        let has_session = !segments.is_empty();
+        let cur = segments.last_mut().unwrap_or(&mut orphans);
+        let bytes = match raw {
+            RawLine::TooLong(len) => {
+                cur.note_bad(
+                    n,
+                    format!("{len} bytes, over the {MAX_LINE_BYTES}-byte line cap"),
+                );
+                continue;
+            }
+            RawLine::Text(b) => b,
+        };
+        if bytes.iter().all(|b| b.is_ascii_whitespace()) {
             continue;
         }
-        match serde_json::from_str::<Rec>(l) {
-            Ok(r) if r.v == FORMAT_VERSION => {
-                if matches!(r.line, Line::End { .. }) {
-                    rec.ended = true;
+        // Only the file's last line can be cut by a crash; earlier damage is named as such.
+        let cut = !newline;
+        let text = match std::str::from_utf8(&bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                if cut {
+                    cur.truncated_tail = true;
+                    cur.note_bad(n, "cut mid-line (the session ended while writing)".into());
+                } else {
+                    cur.note_bad(
+                        n,
+                        format!(
+                            "invalid UTF-8 at byte {} (a damaged or cut character)",
+                            e.valid_up_to() + 1
+                        ),
+                    );
                 }
-                rec.lines.push(r.line);
+                continue;
             }
-            Ok(r) => rec.bad.push((
-                i + 1,
+        };
+        match serde_json::from_str::<Rec>(text) {
+            Ok(r) if r.v == FORMAT_VERSION => match r.line {
+                Line::Header { .. } => {
+                    segments.push(Recording {
+                        first_line: n,
+                        ..Recording::default()
+                    });
+                    if let Some(s) = segments.last_mut() {
+                        s.lines.push(r.line);
+                    }
+                }
+                line => {
+                    if !has_session {
+                        cur.note_bad(n, "before the first header".into());
+                        continue;
+                    }
+                    match &line {
+                        Line::End {
+                            lost, write_failed, ..
+                        } => {
+                            cur.ended = true;
+                            if let Some(f) = write_failed {
+                                cur.end_failure = Some((f.clone(), *lost));
+                            }
+                        }
+                        Line::Gap {
+                            at,
+                            mono,
+                            error,
+                            lost,
+                        } => cur.gaps.push((
+                            WriteFailure {
+                                at: *at,
+                                mono: *mono,
+                                error: error.clone(),
+                            },
+                            *lost,
+                        )),
+                        _ => {}
+                    }
+                    cur.lines.push(line);
+                }
+            },
+            Ok(r) => cur.note_bad(
+                n,
                 format!(
                     "format version {} (this warroom reads {FORMAT_VERSION})",
                     r.v
                 ),
-            )),
+            ),
             Err(e) => {
-                if i + 1 == lines.len() && !ends_clean {
-                    rec.truncated_tail = true;
-                    rec.bad.push((
-                        i + 1,
-                        "cut mid-line (the session ended while writing)".into(),
-                    ));
+                if cut {
+                    cur.truncated_tail = true;
+                    cur.note_bad(n, "cut mid-line (the session ended while writing)".into());
                 } else {
-                    rec.bad.push((i + 1, format!("not a record: {e}")));
+                    cur.note_bad(n, format!("not a record: {e}"));
                 }
             }
         }
     }
-    match rec.lines.first() {
-        Some(Line::Header { .. }) => Ok(rec),
-        _ => Err("the first line is not a warroom header".into()),
+    let Some(first) = segments.first_mut() else {
+        return Err(ParseError::Format(
+            "no warroom header line in it".to_string(),
+        ));
+    };
+    if !orphans.bad.is_empty() || orphans.bad_unnamed > 0 {
+        let mut bad = orphans.bad;
+        bad.append(&mut first.bad);
+        first.bad = bad;
+        first.bad_unnamed += orphans.bad_unnamed;
     }
+    Ok(segments)
 }
 
 impl Recording {
+    fn note_bad(&mut self, n: usize, why: String) {
+        if self.bad.len() < MAX_NAMED_BAD {
+            self.bad.push((n, why));
+        } else {
+            self.bad_unnamed += 1;
+        }
+    }
+
     pub fn header(&self) -> Option<&Line> {
         self.lines.first()
+    }
+
+    /// The session's id, when the recording has one (revision 1 on).
+    pub fn session(&self) -> Option<&str> {
+        match self.header() {
+            Some(Line::Header { session, .. }) => session.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Why this recording does not hold the whole session, if it does not: writes that
+    /// failed, or no end line. None: complete.
+    pub fn incomplete(&self) -> Option<String> {
+        let failed = match (&self.end_failure, self.gaps.first()) {
+            (Some((f, lost)), _) => Some(failure_text(f, *lost)),
+            (None, Some((f, _))) => {
+                let lost: u64 = self.gaps.iter().map(|(_, n)| *n).sum();
+                // Without the end line, more may have been lost after the last gap line.
+                let mut t = failure_text(f, lost);
+                if !self.ended {
+                    t.push_str(" (at least), and the recording has no end line");
+                }
+                Some(t)
+            }
+            (None, None) => None,
+        };
+        if let Some(t) = failed {
+            return Some(format!("incomplete: {t}"));
+        }
+        if !self.ended || self.truncated_tail {
+            let last = self
+                .lines
+                .iter()
+                .rev()
+                .find_map(Line::at)
+                .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+                .unwrap_or_default();
+            return Some(format!(
+                "incomplete: the recording stops at {last} without an end line (cut short: the session was killed, the machine stopped, or writes failed)"
+            ));
+        }
+        None
     }
 
     /// The config the session ran with.
     pub fn config(&self) -> Result<crate::config::Config, String> {
         match self.header() {
-            Some(Line::Header { config, .. }) => serde_json::from_value(config.clone())
-                .map_err(|e| format!("the recorded config cannot be read: {e}")),
+            Some(Line::Header { config, rev, .. }) => {
+                let mut cfg: crate::config::Config = serde_json::from_value(config.clone())
+                    .map_err(|e| format!("the recorded config cannot be read: {e}"))?;
+                if *rev == 0 {
+                    // Revision 0 wrote the default `warn` for every signal: not a choice.
+                    for s in &mut cfg.signals {
+                        if s.no_data == Some(crate::config::NoDataPolicy::Warn) {
+                            s.no_data = None;
+                        }
+                    }
+                }
+                Ok(cfg)
+            }
             _ => Err("no header".into()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The recorder against a disk that fails (short writes, EIO, ENOSPC) and the reader
+    //! against damaged files: nothing is glued, nothing is silent, the rest is kept.
+    use super::*;
+    use chrono::TimeZone;
+    use std::collections::VecDeque;
+
+    fn t(s: i64) -> Ts {
+        chrono::Utc
+            .timestamp_opt(1_800_000_000 + s, 0)
+            .single()
+            .unwrap_or_default()
+    }
+
+    fn st(s: i64) -> Stamp {
+        Stamp::new(t(s), Mono(s * 1000))
+    }
+
+    #[derive(Debug, Clone, Copy)]
+    enum Fault {
+        /// Accept only this many bytes of the call (write_all calls again for the rest).
+        Short(usize),
+        Eio,
+        Enospc,
+    }
+
+    /// A disk that fails as told, call by call; accepts everything once the plan is done.
+    #[derive(Clone, Default)]
+    struct Disk {
+        out: Arc<Mutex<Vec<u8>>>,
+        plan: Arc<Mutex<VecDeque<Option<Fault>>>>,
+    }
+
+    impl Write for Disk {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let step = self.plan.lock().unwrap().pop_front().flatten();
+            let mut out = self.out.lock().unwrap();
+            match step {
+                None => {
+                    out.extend_from_slice(buf);
+                    Ok(buf.len())
+                }
+                Some(Fault::Short(n)) => {
+                    let n = n.min(buf.len());
+                    out.extend_from_slice(&buf[..n]);
+                    Ok(n)
+                }
+                Some(Fault::Eio) => Err(std::io::Error::from_raw_os_error(libc::EIO)),
+                Some(Fault::Enospc) => Err(std::io::Error::from_raw_os_error(libc::ENOSPC)),
+            }
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Disk {
+        fn then(&self, steps: &[Option<Fault>]) {
+            self.plan.lock().unwrap().extend(steps.iter().copied());
+        }
+        fn text(&self) -> Vec<u8> {
+            self.out.lock().unwrap().clone()
+        }
+    }
+
+    fn config_json() -> serde_json::Value {
+        let cfg: crate::config::Config = toml::from_str(
+            r#"
+[cutover]
+name = "t"
+[[source]]
+id = "m"
+kind = "http"
+url = "http://127.0.0.1:1/m"
+interval = "1s"
+required = false
+[[signal]]
+id = "err"
+source = "m"
+kind = "metric"
+path = ".err"
+"#,
+        )
+        .expect("config");
+        serde_json::to_value(cfg).expect("json")
+    }
+
+    fn header(at: i64, session: &str) -> Line {
+        Line::Header {
+            at: t(at),
+            warroom: "test".into(),
+            host: "h".into(),
+            user: "u".into(),
+            cutover: "t".into(),
+            environment: None,
+            t0: None,
+            session: Some(session.into()),
+            rev: FORMAT_REVISION,
+            config: config_json(),
+            mono: None,
+        }
+    }
+
+    fn recorder(disk: &Disk) -> Recorder {
+        Recorder::with_sink(
+            Box::new(WriterSink(disk.clone())),
+            Path::new("test.jsonl"),
+            Arc::new(|s: &str| s.to_string()),
+            false,
+        )
+    }
+
+    /// Write a line and wait until the recorder thread has taken it.
+    fn write_sync(r: &Recorder, line: Line) {
+        let before = r.health();
+        r.write(line);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while r.health().written + r.health().lost == before.written + before.lost {
+            assert!(std::time::Instant::now() < deadline, "recorder stuck");
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+
+    #[test]
+    fn a_short_write_then_eio_then_enospc_never_glues_lines_and_is_told() {
+        let disk = Disk::default();
+        let r = recorder(&disk);
+        write_sync(&r, header(0, "a"));
+        // A short write followed by EIO: part of the line is on the disk.
+        disk.then(&[Some(Fault::Short(10)), Some(Fault::Eio)]);
+        write_sync(
+            &r,
+            Line::Clock {
+                at: t(1),
+                mono: None,
+            },
+        );
+        disk.then(&[Some(Fault::Enospc)]);
+        write_sync(
+            &r,
+            Line::Clock {
+                at: t(2),
+                mono: None,
+            },
+        );
+        let h = r.health();
+        assert_eq!(h.lost, 2);
+        assert_eq!(h.first_failure.as_ref().map(|f| f.at), Some(t(1)));
+        assert!(h
+            .failure_text()
+            .unwrap_or_default()
+            .contains("write failed at"));
+        // The disk recovers: the next record starts on a fresh line, after a gap line.
+        write_sync(
+            &r,
+            Line::Clock {
+                at: t(3),
+                mono: None,
+            },
+        );
+        let h = r.finish(st(4), "test over");
+        assert_eq!(h.lost, 2);
+        let bytes = disk.text();
+        let text = String::from_utf8(bytes).expect("utf-8");
+        let rec = parse(&text).expect("still a recording");
+        // Line 2 is the fragment of the short write: named, skipped, not glued to line 3.
+        assert_eq!(rec.bad.len(), 1, "{:?}", rec.bad);
+        assert_eq!(rec.bad[0].0, 2);
+        assert!(rec
+            .lines
+            .iter()
+            .any(|l| matches!(l, Line::Gap { lost: 2, .. })));
+        assert!(rec.lines.iter().any(|l| *l
+            == Line::Clock {
+                at: t(3),
+                mono: None,
+            }));
+        assert!(rec.ended);
+        let why = rec.incomplete().expect("incomplete");
+        assert!(why.starts_with("incomplete: write failed at"), "{why}");
+        assert!(why.contains("2 lines lost"), "{why}");
+        // The report says so, and its verdict is never OK.
+        let rep = crate::report::build(rec).expect("report");
+        assert!(!rep.complete);
+        assert!(
+            rep.verdict.starts_with("INCOMPLETE — write failed at"),
+            "{}",
+            rep.verdict
+        );
+        assert!(crate::report::markdown(&rep).contains("incomplete: write failed at"));
+    }
+
+    #[test]
+    fn a_disk_that_stays_full_leaves_a_recording_that_says_cut_short() {
+        let disk = Disk::default();
+        let r = recorder(&disk);
+        write_sync(&r, header(0, "a"));
+        disk.then(&[Some(Fault::Enospc); 64]);
+        for s in 1..10 {
+            write_sync(
+                &r,
+                Line::Clock {
+                    at: t(s),
+                    mono: None,
+                },
+            );
+        }
+        let h = r.finish(st(10), "test over");
+        assert_eq!(h.lost, 10, "nine clocks and the end line");
+        let text = String::from_utf8(disk.text()).expect("utf-8");
+        let rec = parse(&text).expect("the header made it");
+        let why = rec.incomplete().expect("incomplete");
+        assert!(why.contains("without an end line"), "{why}");
+        let rep = crate::report::build(rec).expect("report");
+        assert!(rep.verdict.starts_with("INCOMPLETE"), "{}", rep.verdict);
+    }
+
+    #[test]
+    fn appending_after_a_cut_line_starts_a_fresh_line() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("rec.jsonl");
+        std::fs::write(&path, b"{\"v\":1,\"type\":\"clo").expect("write");
+        let r = Recorder::append(&path, Arc::new(|s: &str| s.to_string())).expect("open");
+        r.write(header(0, "b"));
+        r.finish(st(1), "done");
+        let all = read_all(&path).expect("reads");
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].session(), Some("b"));
+        assert!(all[0].ended);
+        assert_eq!(all[0].bad.len(), 1, "{:?}", all[0].bad);
+        assert_eq!(all[0].bad[0].0, 1);
+    }
+
+    #[test]
+    fn a_created_recording_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("rec.jsonl");
+        let r = Recorder::append(&path, Arc::new(|s: &str| s.to_string())).expect("open");
+        r.finish(st(0), "done");
+        let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn capped_lines_skip_a_long_line_with_bounded_memory_and_keep_counting() {
+        let mut text = b"short\n".to_vec();
+        text.extend(std::iter::repeat_n(b'x', 1000));
+        text.extend(b"\nafter\nlast");
+        let mut lines = CappedLines::new(std::io::BufReader::with_capacity(16, &text[..]), 100);
+        let mut got = Vec::new();
+        while let Some(l) = lines.next_line().expect("reads") {
+            got.push(l);
+        }
+        assert_eq!(
+            got,
+            vec![
+                (1, RawLine::Text(b"short".to_vec()), true),
+                (2, RawLine::TooLong(1000), true),
+                (3, RawLine::Text(b"after".to_vec()), true),
+                (4, RawLine::Text(b"last".to_vec()), false),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_device_is_refused_not_read_forever() {
+        let e = read_all(Path::new("/dev/zero")).expect_err("a device");
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+    }
+
+    #[test]
+    fn revision_zero_reads_the_serialised_default_as_unset() {
+        let mut h = header(0, "a");
+        if let Line::Header { rev, config, .. } = &mut h {
+            *rev = 0;
+            config["signal"][0]["no_data"] = serde_json::json!("warn");
+        }
+        let rec = Recording {
+            lines: vec![h],
+            ..Recording::default()
+        };
+        assert_eq!(rec.config().expect("config").signals[0].no_data, None);
     }
 }

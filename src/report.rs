@@ -2,10 +2,10 @@
 //! replayed through the same engine as the live screen, so the report's bands and verdict
 //! are the screen's. Deterministic: the same recording gives the same bytes.
 
-use crate::engine::{Band, EventKind, Status};
+use crate::engine::{no_data_findings, Band, Coverage, EventKind, Status};
 use crate::record::{Line, Recording};
 use crate::replay::Replayer;
-use crate::sample::{Ts, Value};
+use crate::sample::{Mono, Stamp, Ts, Value};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -13,9 +13,13 @@ use std::collections::{BTreeMap, BTreeSet};
 pub struct Report {
     pub cutover: String,
     pub environment: Option<String>,
+    /// The session's id (several sessions may share one recording file).
+    pub session: Option<String>,
     pub recorded_from: String,
     pub recorded_to: String,
     pub complete: bool,
+    /// Why the recording does not hold the whole session ("incomplete: write failed at …").
+    pub incomplete: Option<String>,
     pub t0_planned: Option<String>,
     pub t0_actual: Option<String>,
     pub people: Vec<String>,
@@ -23,6 +27,10 @@ pub struct Report {
     pub breaches: Vec<Breach>,
     pub actions: Vec<ActionReport>,
     pub signals: Vec<SignalSummary>,
+    /// Critical signals without data where a pass needed it (never had any, or went
+    /// without for longer than `stale_after`), and required sources not answering at the
+    /// end, each with why.
+    pub no_data: Vec<String>,
     pub problems: Vec<String>,
     pub verdict: String,
 }
@@ -105,15 +113,33 @@ fn round(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
+/// The later of two moments, on the monotonic clock.
+fn later(a: Stamp, b: Stamp) -> Stamp {
+    if b.mono > a.mono {
+        b
+    } else {
+        a
+    }
+}
+
 /// Build the report from a recording.
 pub fn build(rec: Recording) -> Result<Report, String> {
-    let problems: Vec<String> = rec
+    let mut problems: Vec<String> = rec
         .bad
         .iter()
         .map(|(n, why)| format!("line {n}: {why}; skipped"))
         .collect();
-    let complete = rec.ended && !rec.truncated_tail;
+    if rec.bad_unnamed > 0 {
+        problems.push(format!(
+            "{} more unreadable lines; skipped",
+            rec.bad_unnamed
+        ));
+    }
+    let incomplete = rec.incomplete();
+    let complete = incomplete.is_none();
+    let session = rec.session().map(String::from);
     let mut rp = Replayer::new(rec)?;
+    let mut coverage = Coverage::new();
     let cfg = rp.config().clone();
     let start = rp.start();
     let (header_user, header_host, env) = match rp.recording().header() {
@@ -129,19 +155,21 @@ pub fn build(rec: Recording) -> Result<Report, String> {
     people.insert(format!("{header_user}@{header_host}"));
 
     // Walk the recording once, integrating time in each state and collecting values.
-    let mut values: BTreeMap<String, Vec<(Ts, f64)>> = BTreeMap::new();
+    // Durations are monotonic (each line's `mono_ms`): a wall step inside the recording
+    // neither adds nor removes time.
+    let mut values: BTreeMap<String, Vec<(Mono, f64)>> = BTreeMap::new();
     let mut last_value: BTreeMap<String, String> = BTreeMap::new();
     let mut time_in: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
-    let mut prev_at = start;
+    let mut prev = start.mono;
     let mut step_actual: BTreeMap<usize, Ts> = BTreeMap::new();
     let mut actions: Vec<ActionReport> = Vec::new();
     let mut runs: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     let mut t0_mark: Option<Ts> = None;
     let lines = rp.recording().lines.clone();
-    for line in lines.iter().skip(1) {
-        let at = line.at().unwrap_or(prev_at);
-        if at > prev_at {
-            let dt = (at - prev_at).num_milliseconds();
+    for (i, line) in lines.iter().enumerate().skip(1) {
+        let mono = rp.mono_of(i);
+        if mono > prev {
+            let dt = (mono - prev).num_milliseconds();
             for r in &rp.state.engine.rows {
                 *time_in
                     .entry(r.key.clone())
@@ -149,10 +177,10 @@ pub fn build(rec: Recording) -> Result<Report, String> {
                     .entry(r.status.word().to_string())
                     .or_default() += dt;
             }
-            prev_at = at;
+            prev = mono;
         }
         match line {
-            Line::Poll { rows, poll } => {
+            Line::Poll { rows, .. } => {
                 for r in rows {
                     if let Some(v) = &r.value {
                         let scale = cfg
@@ -165,7 +193,7 @@ pub fn build(rec: Recording) -> Result<Report, String> {
                             values
                                 .entry(r.key.clone())
                                 .or_default()
-                                .push((poll.at, n * scale));
+                                .push((mono, n * scale));
                         }
                         let shown = match v {
                             Value::Num(n) => Value::Num(n * scale).to_string(),
@@ -181,6 +209,7 @@ pub fn build(rec: Recording) -> Result<Report, String> {
                 host,
                 kind,
                 details,
+                ..
             } => {
                 people.insert(format!("{user}@{host}"));
                 let who = format!("{user}@{host}");
@@ -288,12 +317,18 @@ pub fn build(rec: Recording) -> Result<Report, String> {
             _ => {}
         }
         rp.step();
+        // Only a poll brings data; the open stretch at the end is measured at the end.
+        if matches!(line, Line::Poll { .. }) {
+            coverage.observe(&rp.state.engine, rp.state.mono);
+        }
     }
     let end = rp.end();
     let state = &rp.state;
+    // No data is never a pass: the engine's own judgement over what was recorded.
+    let findings = no_data_findings(&state.engine, Some(&coverage), later(end, state.stamp()));
 
     // Breaches: from the engine's own band changes.
-    let mut open: BTreeMap<String, (Ts, bool)> = BTreeMap::new();
+    let mut open: BTreeMap<String, Stamp> = BTreeMap::new();
     let mut breaches = Vec::new();
     let row_info = |key: &str| {
         state.engine.rows.iter().find(|r| r.key == key).map(|r| {
@@ -306,7 +341,7 @@ pub fn build(rec: Recording) -> Result<Report, String> {
             )
         })
     };
-    let worst = |key: &str, from: Ts, to: Ts, sig: usize| -> Option<f64> {
+    let worst = |key: &str, from: Mono, to: Mono, sig: usize| -> Option<f64> {
         let vals: Vec<f64> = values
             .get(key)?
             .iter()
@@ -324,15 +359,15 @@ pub fn build(rec: Recording) -> Result<Report, String> {
             vals.into_iter().reduce(f64::max)
         }
     };
-    let close = |key: &str, from: Ts, to: Option<Ts>, breaches: &mut Vec<Breach>| {
+    let close = |key: &str, from: Stamp, to: Option<Stamp>, breaches: &mut Vec<Breach>| {
         if let Some((label, threshold, critical, unit, sig)) = row_info(key) {
             let stop = to.unwrap_or(end);
             breaches.push(Breach {
                 signal: label,
-                start: t(from),
-                end: to.map(t),
-                duration: span(stop - from),
-                worst: worst(key, from, stop, sig).map(|v| {
+                start: t(from.at),
+                end: to.map(|x| t(x.at)),
+                duration: span(stop.mono - from.mono),
+                worst: worst(key, from.mono, stop.mono, sig).map(|v| {
                     format!(
                         "{}{}",
                         Value::Num(v),
@@ -349,18 +384,18 @@ pub fn build(rec: Recording) -> Result<Report, String> {
             let crit = *to == Status::Band(Band::Crit);
             match (open.contains_key(row), crit) {
                 (false, true) => {
-                    open.insert(row.clone(), (e.at, true));
+                    open.insert(row.clone(), Stamp::new(e.at, e.mono));
                 }
                 (true, false) if matches!(to, Status::Band(_)) => {
-                    if let Some((from, _)) = open.remove(row) {
-                        close(row, from, Some(e.at), &mut breaches);
+                    if let Some(from) = open.remove(row) {
+                        close(row, from, Some(Stamp::new(e.at, e.mono)), &mut breaches);
                     }
                 }
                 _ => {}
             }
         }
     }
-    for (row, (from, _)) in open {
+    for (row, from) in open {
         close(&row, from, None, &mut breaches);
     }
     breaches.sort_by(|a, b| {
@@ -453,6 +488,43 @@ pub fn build(rec: Recording) -> Result<Report, String> {
 
     // The verdict.
     let critical: Vec<&Breach> = breaches.iter().filter(|b| b.critical).collect();
+    // `no_data = "crit"`: the signal's own rule makes missing data a critical breach.
+    let judged_crit = findings
+        .iter()
+        .filter(|f| f.counts_as == Some(Band::Crit))
+        .count();
+    let missing: Vec<&crate::engine::NoDataFinding> =
+        findings.iter().filter(|f| f.counts_as.is_none()).collect();
+    // A required source that does not answer at the end is no data too, as for `check`.
+    let sources: Vec<String> = state
+        .engine
+        .required_sources_without_data()
+        .iter()
+        .map(|s| {
+            format!(
+                "required source {}: {}",
+                s.id,
+                s.last_error.as_deref().unwrap_or("no answer")
+            )
+        })
+        .collect();
+    let mut no_data: Vec<String> = missing.iter().map(|f| f.text()).collect();
+    no_data.extend(sources.iter().cloned());
+    // The verdict names them; the "No data" section says how long and why.
+    let no_data_short = (!no_data.is_empty()).then(|| {
+        let labels: Vec<&str> = missing.iter().map(|f| f.label.as_str()).collect();
+        let mut parts = Vec::new();
+        if !labels.is_empty() {
+            parts.push(format!(
+                "{} critical signal{} without data: {}",
+                labels.len(),
+                if labels.len() == 1 { "" } else { "s" },
+                labels.join(", ")
+            ));
+        }
+        parts.extend(sources.iter().cloned());
+        format!("NO DATA — {}", parts.join("; "))
+    });
     let danger: BTreeSet<String> = cfg
         .actions
         .iter()
@@ -460,7 +532,7 @@ pub fn build(rec: Recording) -> Result<Report, String> {
         .map(|a| a.label.clone())
         .collect();
     let rollback = actions.iter().rev().find(|a| danger.contains(&a.action));
-    let verdict = match (rollback, critical.len()) {
+    let mut verdict = match (rollback, critical.len() + judged_crit) {
         (Some(a), n) => match &a.verification {
             Some(v) if v.starts_with("VERIFIED") => format!(
                 "ROLLED BACK — \"{}\" by {} at {}, {v}; {n} critical breach(es)",
@@ -477,16 +549,37 @@ pub fn build(rec: Recording) -> Result<Report, String> {
                 a.result.as_deref().unwrap_or("no result recorded")
             ),
         },
-        (None, 0) => "OK — no critical breach while recorded".to_string(),
+        (None, 0) if no_data_short.is_some() => no_data_short.clone().unwrap_or_default(),
+        (None, 0) => match &incomplete {
+            Some(why) => format!(
+                "INCOMPLETE — {}; no critical breach in what was recorded",
+                why.trim_start_matches("incomplete: ")
+            ),
+            None => "OK — no critical breach while recorded".to_string(),
+        },
         (None, n) => format!("BREACHED — {n} critical breach(es), no rollback recorded"),
     };
+    // What the lead words leave out is still said: never a clean verdict over a gap.
+    if let Some(nd) = no_data_short
+        .as_ref()
+        .filter(|_| !verdict.starts_with("NO DATA"))
+    {
+        verdict.push_str(&format!("; {nd}"));
+    }
+    if let Some(why) = &incomplete {
+        if !verdict.starts_with("INCOMPLETE") {
+            verdict.push_str(&format!("; {why}"));
+        }
+    }
 
     Ok(Report {
         cutover: cfg.cutover.name.clone(),
         environment: env,
-        recorded_from: t(start),
-        recorded_to: t(end),
+        session,
+        recorded_from: t(start.at),
+        recorded_to: t(end.at),
         complete,
+        incomplete,
         t0_planned: t0_planned.map(t),
         t0_actual: t0_actual.map(|x| {
             let how = if t0_mark.is_some() { " (marked)" } else { "" };
@@ -497,6 +590,7 @@ pub fn build(rec: Recording) -> Result<Report, String> {
         breaches,
         actions,
         signals,
+        no_data,
         problems,
         verdict,
     })
@@ -524,11 +618,17 @@ pub fn markdown(r: &Report) -> String {
         "| environment | {} |",
         r.environment.as_deref().unwrap_or("—")
     ));
+    if let Some(id) = &r.session {
+        w(format!("| session | {id} |"));
+    }
     w(format!(
         "| recorded | {} → {}{} |",
         r.recorded_from,
         r.recorded_to,
-        if r.complete { "" } else { " (cut short)" }
+        r.incomplete
+            .as_deref()
+            .map(|why| format!(" ({why})"))
+            .unwrap_or_default()
     ));
     w(format!(
         "| T0 planned | {} |",
@@ -585,6 +685,16 @@ pub fn markdown(r: &Report) -> String {
         }
     }
     w(String::new());
+    if !r.no_data.is_empty() {
+        w("## No data".into());
+        w(String::new());
+        w("Critical signals and required sources without data where a pass needed it:".into());
+        w(String::new());
+        for n in &r.no_data {
+            w(format!("- {n}"));
+        }
+        w(String::new());
+    }
     w("## Actions".into());
     w(String::new());
     if r.actions.is_empty() {
@@ -647,22 +757,96 @@ pub fn markdown(r: &Report) -> String {
     o
 }
 
-/// `warroom report`: the exit code.
+/// Which sessions of a recording file to report on: every one, or the one with `id`.
+pub fn select(all: Vec<Recording>, id: Option<&str>, path: &str) -> Result<Vec<Recording>, String> {
+    let Some(id) = id else {
+        return Ok(all);
+    };
+    let names: Vec<String> = all
+        .iter()
+        .map(|s| match s.session() {
+            Some(x) => x.to_string(),
+            None => format!("(no id: the session at line {})", s.first_line),
+        })
+        .collect();
+    match all.into_iter().find(|s| s.session() == Some(id)) {
+        Some(s) => Ok(vec![s]),
+        None => Err(format!(
+            "no session {id} in {path}; it holds: {}",
+            names.join(", ")
+        )),
+    }
+}
+
+/// Several reports in one Markdown document, oldest session first.
+pub fn markdown_all(reports: &[Report]) -> String {
+    if let [one] = reports {
+        return markdown(one);
+    }
+    let ids: Vec<String> = reports
+        .iter()
+        .map(|r| {
+            format!(
+                "{} ({} → {})",
+                r.session.as_deref().unwrap_or("no id"),
+                r.recorded_from,
+                r.recorded_to
+            )
+        })
+        .collect();
+    let mut o = format!(
+        "This recording holds {} sessions, reported one by one, oldest first: {}.\n\n",
+        reports.len(),
+        ids.join(", ")
+    );
+    for (i, r) in reports.iter().enumerate() {
+        if i > 0 {
+            o.push_str("\n---\n\n");
+        }
+        o.push_str(&markdown(r));
+    }
+    o
+}
+
+/// `warroom report`: every session in the file (or `--session ID`); the exit code.
 pub fn run(
     path: &std::path::Path,
     json: bool,
+    session: Option<&str>,
     out: &mut dyn std::io::Write,
 ) -> Result<i32, String> {
-    let rec = crate::record::read(path).map_err(|e| e.to_string())?;
-    let report = build(rec)?;
+    let all = crate::record::read_all(path).map_err(|e| e.to_string())?;
+    let chosen = select(all, session, &path.display().to_string())?;
+    let mut reports = Vec::new();
+    let mut failed = Vec::new();
+    for rec in chosen {
+        let at = rec.first_line;
+        // One unreadable session does not hide the others.
+        match build(rec) {
+            Ok(r) => reports.push(r),
+            Err(e) => failed.push(format!("the session at line {at}: {e}")),
+        }
+    }
+    if reports.is_empty() {
+        return Err(failed.join("; "));
+    }
     let text = if json {
-        serde_json::to_string_pretty(&report).map_err(|e| e.to_string())? + "\n"
+        let v = match reports.as_slice() {
+            [one] => serde_json::to_string_pretty(one),
+            many => serde_json::to_string_pretty(many),
+        };
+        v.map_err(|e| e.to_string())? + "\n"
     } else {
-        markdown(&report)
+        markdown_all(&reports)
     };
     out.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
-    for p in &report.problems {
-        eprintln!("warning: {p}");
+    for r in &reports {
+        for p in &r.problems {
+            eprintln!("warning: {}: {p}", path.display());
+        }
+    }
+    for f in &failed {
+        eprintln!("warning: {}: {f}; not reported", path.display());
     }
     Ok(0)
 }

@@ -5,7 +5,7 @@
 
 use crate::app::{Action, Msg};
 use crate::config::Config;
-use crate::sample::Ts;
+use crate::sample::{Stamp, Ts};
 use crate::session::{Redact, Session, SessionOptions};
 use crate::terminal::Screen;
 use crate::theme::Theme;
@@ -156,7 +156,7 @@ pub async fn run_watch(opts: WatchOptions) -> Result<i32, RunError> {
         user: opts.user,
         audit_log: opts.audit_log,
         redact: opts.redact,
-        now: Utc::now(),
+        now: Stamp::now(),
         record: opts.record,
     })
     .await?;
@@ -169,12 +169,10 @@ pub async fn run_watch(opts: WatchOptions) -> Result<i32, RunError> {
     let writer_ready = screen.ready();
     let mut keys_in = EventStream::new();
 
-    // Tick on the wall clock's second boundary so the T-clock never skips a second.
-    let to_next_second = 1_000 - u64::from(Utc::now().timestamp_subsec_millis().min(999));
-    let mut clock = tokio::time::interval_at(
-        Instant::now() + Duration::from_millis(to_next_second),
-        Duration::from_secs(1),
-    );
+    // Tick on the wall clock's second boundary so the T-clock never skips a second. The
+    // interval itself runs on the monotonic clock: a wall step neither bunches nor stops
+    // ticks, and each tick reads both clocks so `update` can tell a step from time passing.
+    let mut clock = tokio::time::interval_at(next_wall_second(Utc::now()), Duration::from_secs(1));
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
     let min_frame = Duration::from_millis(1_000 / u64::from(max_fps.clamp(1, 60)));
@@ -248,13 +246,27 @@ pub async fn run_watch(opts: WatchOptions) -> Result<i32, RunError> {
                 Some(Err(_)) | None => break 129,
             },
             Some(m) = inbox.recv() => session.handle(m),
-            _ = clock.tick() => session.handle(Msg::Tick(Utc::now())),
+            _ = clock.tick() => {
+                let now = Stamp::now();
+                // A step by a fraction of a second (or NTP's slewing, over hours) leaves the
+                // ticks off the wall's second boundary: realign so the T-clock never skips.
+                if !(0..100).contains(&now.at.timestamp_subsec_millis()) {
+                    clock.reset_at(next_wall_second(now.at));
+                }
+                session.handle(Msg::Tick(now));
+            }
             _ = sleep_until_opt(frame_due) => {}
         }
     };
     drop(screen);
     session.shutdown_because(exit_reason(code));
     Ok(code)
+}
+
+/// The monotonic instant of the wall clock's next second boundary.
+fn next_wall_second(now: Ts) -> Instant {
+    let to_next = 1_000 - u64::from(now.timestamp_subsec_millis().min(999));
+    Instant::now() + Duration::from_millis(to_next)
 }
 
 /// A stop asked from outside (restore, then stop) or a continue: either way the
@@ -286,7 +298,10 @@ pub async fn run_replay(
     let mut keys_in = EventStream::new();
     let mut frame = tokio::time::interval(Duration::from_millis(100));
     frame.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let (start, end) = (rp.start(), rp.end());
+    // Positions are monotonic: a wall step in the recording is replayed, not skipped over.
+    let (start, end) = (rp.start().mono, rp.end());
+    let end_at = end.at;
+    let end = end.mono;
     let mut pos = start;
     let mut paused = false;
     let mut last = Instant::now();
@@ -309,10 +324,10 @@ pub async fn run_replay(
         rp.state.notice = Some(crate::app::Notice {
             text: format!(
                 "{status} · {} / {} · Space pause · ← → seek 10s (Shift 60s) · q quit",
-                pos.format("%H:%M:%S"),
-                end.format("%H:%M:%S")
+                rp.state.now.format("%H:%M:%S"),
+                end_at.format("%H:%M:%S")
             ),
-            at: rp.state.now,
+            at: rp.state.mono,
         });
         let state = &rp.state;
         // A frame the terminal cannot take yet is skipped: the next tick draws afresh.

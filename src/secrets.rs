@@ -1,4 +1,4 @@
-//! Tokens and how they are kept out of sight (SPEC §5, FAULTS 15).
+//! Tokens and how they are kept out of sight.
 //!
 //! - `read_token_file`: a token file readable by others is refused, one readable by its
 //!   group is warned about, a symlink or anything but a regular file is refused; one
@@ -6,15 +6,19 @@
 //!   Errors name the path and the problem, never the content.
 //! - `Secret`: a token whose `Debug` and `Display` show only a short fingerprint
 //!   (`Secret(fp:1a2b3c4d)`); `expose` is for the one place that sends it.
-//! - `Redactor`: every secret value of a config (credential headers, secret-named command
-//!   environment, token files, the variables they come from), replaced by `***` in any
-//!   text before it is shown, logged, audited or recorded.
+//! - `Redactor`: one set of secrets — what the config loader marked while reading the
+//!   text (so a config from a pipe is covered like a file), credential headers, URL
+//!   credentials, token files, the environment's secret-named variables — replaced by
+//!   `***` in any text, applied last at every sink: the state's inputs (screen), the
+//!   audit writer, the recorder, the log file's writer, `check`/`validate`/`report`
+//!   output, the panic message. [`install`] makes it the process's.
 
 use crate::config::Config;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// A token file larger than this is not a token.
 pub const MAX_TOKEN_FILE_BYTES: u64 = 64 * 1024;
@@ -188,10 +192,11 @@ pub fn is_secret_env_name(name: &str) -> bool {
         "TOKEN",
         "SECRET",
         "KEY",
-        "PASSWORD",
-        "PASSWD",
+        "PASS",
         "AUTH",
         "CREDENTIAL",
+        "PRIVATE",
+        "COOKIE",
     ]
     .iter()
     .any(|w| n.contains(w))
@@ -211,10 +216,43 @@ fn split_scheme(value: &str) -> (Option<&str>, &str) {
     }
 }
 
+/// What a secret is replaced with.
+pub const MASK: &str = "***";
+
+/// A text cut by a clip (an excerpt, a reason, a capped body) may end inside a secret:
+/// pieces of a secret at least this long at a cut are removed too. Shorter ones tell next
+/// to nothing about a token and would hit ordinary words.
+pub const PIECE_MIN: usize = 6;
+
+/// Where a text was cut: its two ends, and the ellipses a clip leaves.
+const CUT_MARKS: [&str; 2] = ["…", "..."];
+
+/// Variables that say who and where, not a credential: their values stay visible even
+/// when a config puts them into a body or an argument (the audit log's `user` is one).
+pub const IDENTITY_VARS: &[&str] = &["USER", "LOGNAME", "SUDO_USER", "HOSTNAME", "HOST"];
+
+/// Values of secret-named variables of the whole environment shorter than this are not
+/// taken (`KEYTIMEOUT=1`): too short to be a credential, too likely to hit a word.
+const ENV_MIN: usize = 8;
+
+/// Query parameters whose values are credentials (`?token=…`, `?api_key=…`, `?sig=…`).
+pub fn is_secret_param_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    is_secret_header_name(&n) || n.contains("sig") || n.contains("pass") || n == "code"
+}
+
 /// Removes known secrets from any text before it is shown, logged, audited or recorded.
+///
+/// A secret is removed in every form it takes in text (as is, JSON-escaped,
+/// percent-encoded), and where a text ends or shows a clip's `…`, a piece of a secret
+/// of at least [`PIECE_MIN`] characters is removed too: a clip made before redaction
+/// (a capped body, a server that cuts its own echo) cannot leave a token's prefix.
 #[derive(Clone, Default)]
 pub struct Redactor {
-    /// Longest first, so a whole `Bearer xyz` goes before its `xyz`.
+    /// Every form of every secret, longest first, so a whole form goes before a shorter
+    /// secret inside it.
+    forms: Vec<String>,
+    /// The secrets as given, longest first: what a cut may leave a piece of.
     secrets: Vec<String>,
 }
 
@@ -224,17 +262,158 @@ impl fmt::Debug for Redactor {
     }
 }
 
+fn insert_longest_first(list: &mut Vec<String>, s: String) {
+    if list.contains(&s) {
+        return;
+    }
+    let at = list
+        .iter()
+        .position(|x| x.len() < s.len())
+        .unwrap_or(list.len());
+    list.insert(at, s);
+}
+
+/// `s` with the bytes `keep` refuses written as `%XX`.
+fn percent_encode(s: &str, keep: impl Fn(u8) -> bool, space_plus: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for &b in s.as_bytes() {
+        if space_plus && b == b' ' {
+            out.push('+');
+        } else if keep(b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// `%XX` decoded (invalid escapes and non-UTF-8 results left as they are).
+pub fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap_or_else(|_| s.to_string())
+}
+
+/// The forms a secret takes in the texts warroom handles: as is; inside JSON (our own
+/// lines and servers' bodies, some of which escape `/`); in a URL, as an encoder or a
+/// server echoing it writes it.
+fn forms_of(s: &str) -> Vec<String> {
+    let mut forms = vec![s.to_string()];
+    if let Ok(j) = serde_json::to_string(s) {
+        let j = j[1..j.len() - 1].to_string();
+        forms.push(j.replace('/', "\\/"));
+        forms.push(j);
+    }
+    let unreserved = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');
+    forms.push(percent_encode(s, unreserved, false));
+    forms.push(percent_encode(s, unreserved, true));
+    // What a URL parser leaves of a query: only these are escaped.
+    forms.push(percent_encode(
+        s,
+        |b| b > b' ' && b < 0x7f && !matches!(b, b'"' | b'#' | b'<' | b'>' | b'\''),
+        false,
+    ));
+    forms.push(percent_decode(s));
+    let mut out = Vec::new();
+    for f in forms {
+        if f.chars().count() >= MIN_REDACT_LEN && !out.contains(&f) {
+            out.push(f);
+        }
+    }
+    out
+}
+
+/// The byte ranges of a URL's credential-carrying parts: user and password of its
+/// userinfo (`true`: always a credential), the value of each query parameter and the
+/// fragment (`false`: a credential when it came from a variable or its name says so).
+/// Read from the text as written, so the ranges match what was substituted.
+pub fn url_parts(url: &str) -> Vec<(std::ops::Range<usize>, bool, &str)> {
+    let mut parts = Vec::new();
+    let authority = url.find("://").map_or(0, |i| i + 3);
+    let auth_end = url[authority..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| authority + i);
+    if let Some(at) = url[authority..auth_end].rfind('@') {
+        let ui = authority..authority + at;
+        match url[ui.clone()].find(':') {
+            Some(c) => {
+                parts.push((ui.start..ui.start + c, true, "user"));
+                parts.push((ui.start + c + 1..ui.end, true, "password"));
+            }
+            None => parts.push((ui, true, "user")),
+        }
+    }
+    let path_end = url[auth_end..]
+        .find(['?', '#'])
+        .map_or(url.len(), |i| auth_end + i);
+    let frag = url[path_end..].find('#').map(|i| path_end + i);
+    if url[path_end..].starts_with('?') {
+        let q_end = frag.unwrap_or(url.len());
+        let mut pos = path_end + 1;
+        for pair in url[path_end + 1..q_end].split('&') {
+            let (name, v_start) = match pair.find('=') {
+                Some(e) => (&pair[..e], pos + e + 1),
+                None => ("", pos),
+            };
+            parts.push((v_start..pos + pair.len(), false, name));
+            pos += pair.len() + 1;
+        }
+    }
+    if let Some(f) = frag {
+        parts.push((f + 1..url.len(), false, ""));
+    }
+    parts.retain(|(r, _, _)| !r.is_empty());
+    parts
+}
+
+/// The credentials written into a URL itself: its userinfo's password (or a user alone,
+/// as in `https://TOKEN@host/`), and the values of secret-named query parameters.
+pub fn url_credentials(url: &str) -> Vec<String> {
+    let parts = url_parts(url);
+    let has_password = parts.iter().any(|(_, _, n)| *n == "password");
+    parts
+        .into_iter()
+        .filter(|(_, userinfo, name)| {
+            if *userinfo {
+                *name == "password" || !has_password
+            } else {
+                is_secret_param_name(name)
+            }
+        })
+        .map(|(r, _, _)| url[r].to_string())
+        .collect()
+}
+
 impl Redactor {
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Every secret value in a loaded config (after `${VAR}` expansion): credential
-    /// headers of sources and action requests (whole value and the credential after
-    /// `Bearer`/`Basic`…), and secret-named `env` values of command actions. Token files
-    /// are read later: add them with `add_secret`.
+    /// Every secret of a loaded config: what the loader marked (every value a `${VAR}`
+    /// put into a header, a token file, a URL's userinfo or query, a body, an argument
+    /// or a command's environment, and every secret-named variable's value); credential
+    /// headers (the credential after `Bearer`/`Basic`…); credentials written into URLs;
+    /// secret-named `env` values of commands. Token files are read later: add them with
+    /// `add_secret`.
     pub fn from_config(cfg: &Config) -> Self {
         let mut r = Redactor::new();
+        for s in &cfg.secrets {
+            r.add(s.expose());
+        }
         let header_maps = cfg.sources.iter().map(|s| &s.headers).chain(
             cfg.actions
                 .iter()
@@ -247,7 +426,23 @@ impl Redactor {
                 }
             }
         }
-        for c in cfg.actions.iter().filter_map(|a| a.command.as_ref()) {
+        let urls = cfg.sources.iter().map(|s| s.url.as_str()).chain(
+            cfg.actions
+                .iter()
+                .filter_map(|a| a.request.as_ref().map(|q| q.url.as_str())),
+        );
+        for url in urls {
+            for c in url_credentials(url) {
+                r.add(&c);
+                r.add(&percent_decode(&c));
+            }
+        }
+        let commands = cfg
+            .actions
+            .iter()
+            .filter_map(|a| a.command.as_ref())
+            .chain(cfg.steps.iter().filter_map(|s| s.run.as_ref()));
+        for c in commands {
             for (name, value) in &c.env {
                 if is_secret_env_name(name) {
                     r.add(value);
@@ -257,44 +452,39 @@ impl Redactor {
         r
     }
 
-    /// Also the values of the secret-named variables (`${ADMIN_TOKEN}`…) that `config_text`
-    /// refers to, as `env` gives them: the parts of a header built from several variables.
-    pub fn add_env_refs(&mut self, config_text: &str, env: &dyn Fn(&str) -> Option<String>) {
-        let mut rest = config_text;
-        while let Some(i) = rest.find("${") {
-            let body = &rest[i + 2..];
-            let end = body
-                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .unwrap_or(body.len());
-            let name = &body[..end];
-            if is_secret_env_name(name) {
-                if let Some(v) = env(name) {
-                    self.add(&v);
-                    self.add(v.trim());
-                }
+    /// The values of the secret-named variables of this process's environment
+    /// (`ADMIN_TOKEN`, `AWS_SECRET_ACCESS_KEY`…): for what is printed before a config is
+    /// read, and for the commands that read no config (`report`, `replay`).
+    pub fn from_env() -> Self {
+        let mut r = Redactor::new();
+        for (k, v) in std::env::vars_os() {
+            let (Some(k), Some(v)) = (k.to_str(), v.to_str()) else {
+                continue;
+            };
+            if is_secret_env_name(k) && v.trim().chars().count() >= ENV_MIN {
+                r.add(v);
             }
-            rest = &body[end..];
         }
+        r
     }
 
     fn add_header_value(&mut self, value: &str) {
-        self.add(value);
-        self.add(value.trim());
         let (_, cred) = split_scheme(value);
         self.add(cred);
     }
 
-    /// A secret to remove from now on (shorter than `MIN_REDACT_LEN` is ignored).
+    /// A secret to remove from now on (shorter than `MIN_REDACT_LEN` is ignored), with
+    /// and without surrounding spaces.
     pub fn add(&mut self, secret: &str) {
-        if secret.chars().count() < MIN_REDACT_LEN || self.secrets.iter().any(|s| s == secret) {
-            return;
+        for s in [secret, secret.trim()] {
+            if s.chars().count() < MIN_REDACT_LEN || self.secrets.iter().any(|x| x == s) {
+                continue;
+            }
+            insert_longest_first(&mut self.secrets, s.to_string());
+            for f in forms_of(s) {
+                insert_longest_first(&mut self.forms, f);
+            }
         }
-        let at = self
-            .secrets
-            .iter()
-            .position(|s| s.len() < secret.len())
-            .unwrap_or(self.secrets.len());
-        self.secrets.insert(at, secret.to_string());
     }
 
     /// A token read from a file (sent as `Authorization: Bearer <token>`).
@@ -302,19 +492,122 @@ impl Redactor {
         self.add(secret.expose());
     }
 
+    /// Every secret of `other` too.
+    pub fn extend(&mut self, other: &Redactor) {
+        for s in &other.secrets {
+            self.add(s);
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.secrets.is_empty()
     }
 
-    /// `text` with every known secret replaced by `***`.
+    /// How many secrets it knows (forms not counted).
+    pub fn len(&self) -> usize {
+        self.secrets.len()
+    }
+
+    /// `text` with every known secret, and every piece of one left at a cut, replaced by `***`.
     pub fn redact(&self, text: &str) -> String {
+        if self.secrets.is_empty() || text.len() < MIN_REDACT_LEN {
+            return text.to_string();
+        }
         let mut out = text.to_string();
-        for s in &self.secrets {
-            if out.contains(s.as_str()) {
-                out = out.replace(s.as_str(), "***");
+        for f in &self.forms {
+            if out.contains(f.as_str()) {
+                out = out.replace(f.as_str(), MASK);
             }
         }
+        self.remove_cut_pieces(out)
+    }
+
+    /// Every string (and key) of a JSON value redacted, each on its own: a string's ends
+    /// are its cuts.
+    pub fn redact_json(&self, v: &mut serde_json::Value) {
+        if !self.secrets.is_empty() {
+            redact_json_with(v, &|t: &str| self.redact(t));
+        }
+    }
+
+    fn remove_cut_pieces(&self, text: String) -> String {
+        let mut ends = vec![text.len()];
+        let mut starts = vec![0];
+        for mark in CUT_MARKS {
+            for (i, m) in text.match_indices(mark) {
+                ends.push(i);
+                starts.push(i + m.len());
+            }
+        }
+        let mut ranges: Vec<std::ops::Range<usize>> = Vec::new();
+        for b in ends {
+            if let Some(n) = self.piece_before(&text[..b]) {
+                ranges.push(b - n..b);
+            }
+        }
+        for a in starts {
+            if let Some(n) = self.piece_after(&text[a..]) {
+                ranges.push(a..a + n);
+            }
+        }
+        if ranges.is_empty() {
+            return text;
+        }
+        ranges.sort_by_key(|r| r.start);
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        for r in ranges {
+            if r.end <= at {
+                continue;
+            }
+            out.push_str(&text[at..r.start.max(at)]);
+            out.push_str(MASK);
+            at = r.end;
+        }
+        out.push_str(&text[at..]);
         out
+    }
+
+    /// Length in bytes of the longest proper start of a secret (at least `PIECE_MIN`
+    /// characters) that `head` ends with.
+    fn piece_before(&self, head: &str) -> Option<usize> {
+        self.secrets
+            .iter()
+            .filter_map(|s| {
+                let min = s.char_indices().nth(PIECE_MIN)?.0;
+                // Only the last `s.len()` bytes of `head` can hold a start of `s`.
+                let mut from = head.len().saturating_sub(s.len() - 1);
+                while !head.is_char_boundary(from) {
+                    from += 1;
+                }
+                let window = &head[from..];
+                window
+                    .match_indices(&s[..min])
+                    .map(|(i, _)| &window[i..])
+                    .find(|piece| s.starts_with(piece) && piece.len() < s.len())
+                    .map(str::len)
+            })
+            .max()
+    }
+
+    /// Length in bytes of the longest proper end of a secret (at least `PIECE_MIN`
+    /// characters) that `tail` starts with.
+    fn piece_after(&self, tail: &str) -> Option<usize> {
+        tail.char_indices().nth(PIECE_MIN - 1)?;
+        let min = tail
+            .char_indices()
+            .nth(PIECE_MIN)
+            .map_or(tail.len(), |(i, _)| i);
+        let lead = &tail[..min];
+        self.secrets
+            .iter()
+            .filter_map(|s| {
+                s.match_indices(lead)
+                    .map(|(i, _)| &s[i..])
+                    .find(|end| end.len() < s.len() && tail.starts_with(end))
+                    .map(str::len)
+            })
+            .max()
     }
 
     /// Headers for display: a credential header shows its scheme and a fingerprint
@@ -337,6 +630,115 @@ impl Redactor {
                 (name.clone(), shown)
             })
             .collect()
+    }
+
+    /// As a `Redact` function for the sinks that take one.
+    pub fn into_fn(self: Arc<Self>) -> crate::session::Redact {
+        Arc::new(move |t: &str| self.redact(t))
+    }
+}
+
+/// Every string (and key) of a JSON value through `redact`, each on its own.
+pub fn redact_json_with(v: &mut serde_json::Value, redact: &dyn Fn(&str) -> String) {
+    match v {
+        serde_json::Value::String(s) => {
+            let r = redact(s);
+            if r != *s {
+                *s = r;
+            }
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(|x| redact_json_with(x, redact)),
+        serde_json::Value::Object(m) => {
+            let keys_change = m.keys().any(|k| redact(k) != *k);
+            if keys_change {
+                let old = std::mem::take(m);
+                for (k, mut val) in old {
+                    redact_json_with(&mut val, redact);
+                    m.insert(redact(&k), val);
+                }
+            } else {
+                m.values_mut().for_each(|x| redact_json_with(x, redact));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The process's redactor: the environment's secrets until a config is loaded, then
+/// the config's too. For the sinks no session owns — the log file, the panic message,
+/// errors printed on the way out.
+static INSTALLED: std::sync::RwLock<Option<Arc<Redactor>>> = std::sync::RwLock::new(None);
+
+/// Make `r` (with the environment's secrets added) the process's redactor.
+pub fn install(r: &Redactor) -> Arc<Redactor> {
+    let mut all = Redactor::from_env();
+    all.extend(r);
+    let all = Arc::new(all);
+    if let Ok(mut g) = INSTALLED.write() {
+        *g = Some(Arc::clone(&all));
+    }
+    all
+}
+
+/// The process's redactor (see [`install`]).
+pub fn global() -> Arc<Redactor> {
+    static ENV: std::sync::OnceLock<Arc<Redactor>> = std::sync::OnceLock::new();
+    if let Some(r) = INSTALLED.read().ok().and_then(|g| g.clone()) {
+        return r;
+    }
+    Arc::clone(ENV.get_or_init(|| Arc::new(Redactor::from_env())))
+}
+
+/// `text` through the process's redactor.
+pub fn redact(text: &str) -> String {
+    global().redact(text)
+}
+
+/// A writer that redacts what passes through it, a line at a time (a secret is never
+/// split by a flush): for stdout of `check`, `report` and `validate`, and the log file.
+pub struct RedactWriter<W: std::io::Write> {
+    inner: W,
+    redactor: Arc<Redactor>,
+    pending: Vec<u8>,
+}
+
+impl<W: std::io::Write> RedactWriter<W> {
+    pub fn new(inner: W, redactor: Arc<Redactor>) -> Self {
+        RedactWriter {
+            inner,
+            redactor,
+            pending: Vec::new(),
+        }
+    }
+
+    fn emit(&mut self, upto: usize) -> std::io::Result<()> {
+        let chunk: Vec<u8> = self.pending.drain(..upto).collect();
+        let text = String::from_utf8_lossy(&chunk);
+        self.inner.write_all(self.redactor.redact(&text).as_bytes())
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for RedactWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        if let Some(nl) = self.pending.iter().rposition(|b| *b == b'\n') {
+            self.emit(nl + 1)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let n = self.pending.len();
+        if n > 0 {
+            self.emit(n)?;
+        }
+        self.inner.flush()
+    }
+}
+
+impl<W: std::io::Write> Drop for RedactWriter<W> {
+    fn drop(&mut self) {
+        let _ = std::io::Write::flush(self);
     }
 }
 
@@ -515,21 +917,162 @@ command = { argv = ["supervisorctl", "restart", "backend"], env = { DEPLOY_TOKEN
     }
 
     #[test]
-    fn added_secrets_and_env_refs_are_redacted() {
+    fn added_secrets_are_redacted_short_ones_are_not() {
         let mut r = Redactor::new();
         r.add("abc"); // too short to redact from text
-        let s = Secret::new("file-t0ken-xyz");
-        r.add_secret(&s);
-        r.add_env_refs(
-            "url = \"${BASE_URL}\"\nx = \"${PART_SECRET}\"",
-            &|k| match k {
-                "PART_SECRET" => Some("p4rt-secret".into()),
-                "BASE_URL" => Some("http://base".into()),
-                _ => None,
-            },
-        );
+        r.add_secret(&Secret::new("file-t0ken-xyz"));
+        r.add(" p4rt-secret\n");
         let out = r.redact("abc file-t0ken-xyz p4rt-secret http://base");
         assert_eq!(out, "abc *** *** http://base");
+    }
+
+    #[test]
+    fn a_secret_is_removed_in_every_form_text_gives_it() {
+        let mut r = Redactor::new();
+        r.add("s3cr\"t/with space&more");
+        for shown in [
+            "raw s3cr\"t/with space&more end".to_string(),
+            // JSON, as our lines and most servers write it, and with `/` escaped.
+            r#"{"e":"s3cr\"t/with space&more"}"#.to_string(),
+            r#"{"e":"s3cr\"t\/with space&more"}"#.to_string(),
+            // Percent-encoded: fully, as a form, as a URL parser leaves a query.
+            "q=s3cr%22t%2Fwith%20space%26more".to_string(),
+            "q=s3cr%22t%2Fwith+space%26more".to_string(),
+            "q=s3cr%22t/with%20space&more".to_string(),
+        ] {
+            let out = r.redact(&shown);
+            assert!(out.contains("***"), "{shown} -> {out}");
+            assert!(!out.contains("with"), "{shown} -> {out}");
+        }
+    }
+
+    #[test]
+    fn a_piece_of_a_secret_left_at_a_cut_is_removed() {
+        let token = "canary-7f3a9c2e5b1d";
+        let mut r = Redactor::new();
+        r.add(token);
+        // A clip made before redaction: the text ends inside the token, or shows `…` there.
+        for (text, want) in [
+            ("GET /x?t=canary-7f3a", "GET /x?t=***"),
+            ("GET /x?t=canary-7f3a… (cut)", "GET /x?t=***… (cut)"),
+            ("GET /x?t=canary-7f3a9c...", "GET /x?t=***..."),
+            // The other end of a cut: a tail excerpt starting inside the token.
+            ("9c2e5b1d and the rest", "*** and the rest"),
+            ("head…c2e5b1d tail", "head…*** tail"),
+            ("e5b1d", "e5b1d"),
+            ("2e5b1d", "***"),
+        ] {
+            assert_eq!(r.redact(text), want, "{text}");
+        }
+        // Not at a cut, or too short to tell anything: left alone.
+        for text in ["canary-7f3a is a prefix in the middle", "ends with canar"] {
+            assert_eq!(r.redact(text), text, "{text}");
+        }
+        // No 8-character piece survives any cut of a token.
+        for cut in 0..=token.len() {
+            let head = format!("x={}", &token[..cut]);
+            let tail = format!("{} y", &token[cut..]);
+            for out in [r.redact(&head), r.redact(&tail)] {
+                for piece in token.as_bytes().windows(PIECE_MIN) {
+                    let piece = std::str::from_utf8(piece).unwrap_or_default();
+                    assert!(!out.contains(piece), "cut {cut}: {out}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn json_strings_and_keys_are_redacted_each_at_its_own_ends() {
+        let mut r = Redactor::new();
+        r.add("t0ken-abcdef-123456");
+        let mut v = serde_json::json!({
+            "excerpt": "echo: t0ken-abcdef",
+            "t0ken-abcdef-123456": [1, "ok", {"u": "a?t0ken-abcdef-123456"}],
+        });
+        r.redact_json(&mut v);
+        let text = v.to_string();
+        assert!(!text.contains("t0ken-ab"), "{text}");
+        assert_eq!(v["excerpt"], "echo: ***");
+        assert_eq!(v["***"][2]["u"], "a?***");
+    }
+
+    #[test]
+    fn the_writer_redacts_whole_lines_whatever_the_writes() {
+        let mut r = Redactor::new();
+        r.add("t0ken-abcdef-123456");
+        let mut out = Vec::new();
+        {
+            let mut w = RedactWriter::new(&mut out, Arc::new(r));
+            // A token split across writes is still one line when redacted.
+            std::io::Write::write_all(&mut w, b"first t0ken-ab").expect("write");
+            std::io::Write::write_all(&mut w, b"cdef-123456 end\nsecond t0ken-abcdef-123456")
+                .expect("write");
+        }
+        assert_eq!(
+            String::from_utf8(out).expect("utf8"),
+            "first *** end\nsecond ***"
+        );
+    }
+
+    #[test]
+    fn url_credentials_and_parts() {
+        assert_eq!(
+            url_credentials("https://bob:pa55word@h:8443/x?token=abc123&page=2&api_key=k3y#frag"),
+            vec!["pa55word", "abc123", "k3y"]
+        );
+        // A user alone is the credential (`https://TOKEN@host/`).
+        assert_eq!(
+            url_credentials("https://ghp_xyz@github.com/"),
+            vec!["ghp_xyz"]
+        );
+        assert!(url_credentials("http://localhost:5000/api/v1/health?verbose=1").is_empty());
+        let url = "http://h/p?a=1&b&c=xyz#f";
+        let parts: Vec<&str> = url_parts(url)
+            .into_iter()
+            .map(|(r, _, _)| &url[r])
+            .collect();
+        assert_eq!(parts, vec!["1", "b", "xyz", "f"]);
+    }
+
+    #[test]
+    fn from_config_takes_what_the_loader_marked() {
+        let text = r#"
+[cutover]
+name = "x"
+
+[[source]]
+id = "q"
+kind = "http"
+url = "${BASE}/v1/metrics?window=5m&sig=${PROBE}"
+
+[[action]]
+id = "rollback"
+key = "R"
+label = "Roll back"
+danger = true
+request = { url = "${BASE}/rollback", body = '{"by": "${USER}", "reason": "${REASON}", "ref": "${PROBE}"}' }
+
+[[action]]
+id = "restart"
+key = "B"
+label = "Restart"
+command = { argv = ["restart", "--target=${PROBE}", "--from", "${BASE}"] }
+"#;
+        let env = |k: &str| match k {
+            "BASE" => Some("http://127.0.0.1:5000".to_string()),
+            "PROBE" => Some("pr0be-value-77".to_string()),
+            "USER" => Some("alice".to_string()),
+            "REASON" => Some("breach on v2".to_string()),
+            _ => None,
+        };
+        let cfg = crate::config::load_str_with_env(text, "c.toml", &env).expect("loads");
+        let r = Redactor::from_config(&cfg);
+        let out = r.redact("http://127.0.0.1:5000 pr0be-value-77 alice breach on v2 window=5m");
+        // The base URL and who did it stay; the probe (query, body, argv) and the body's
+        // free text go.
+        assert_eq!(out, "http://127.0.0.1:5000 *** alice *** window=5m");
+        // Kept apart from what the file's format writes out.
+        assert!(!toml::to_string(&cfg).expect("toml").contains("secrets"));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::audit::{spawn_tail_from, AuditContext, AuditRecord, AuditTail, AuditW
 use crate::config::Config;
 use crate::poll::{spawn_pollers, Clients, PollSetupError, Pollers};
 use crate::record::{Line, Recorder};
-use crate::sample::Ts;
+use crate::sample::{Stamp, Ts};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,7 +28,7 @@ pub struct SessionOptions {
     /// None: the default under the XDG state directory for this cutover.
     pub audit_log: Option<PathBuf>,
     pub redact: Redact,
-    pub now: Ts,
+    pub now: Stamp,
     /// `--record FILE`: every sample, event and act as JSON lines.
     pub record: Option<PathBuf>,
 }
@@ -56,6 +56,8 @@ pub struct Session {
     recorder: Option<Recorder>,
     /// `state.event_seq` already recorded.
     recorded_events: u64,
+    /// The recorder's first write failure has been told to the screen.
+    record_failure_told: bool,
 }
 
 impl Session {
@@ -89,7 +91,7 @@ impl Session {
         let (audit_tx, audit_thread) = if opts.read_only {
             (None, None)
         } else {
-            let writer = AuditWriter::open(&audit_path)?;
+            let writer = AuditWriter::open(&audit_path)?.with_redaction(Arc::clone(&opts.redact));
             let (atx, thread) = spawn_writer(writer, tx.clone());
             (Some(atx), Some(thread))
         };
@@ -118,7 +120,7 @@ impl Session {
 
         let recorder = match &opts.record {
             Some(path) => {
-                let r = Recorder::create(path, Arc::clone(&opts.redact))?;
+                let r = Recorder::append(path, Arc::clone(&opts.redact))?;
                 r.write(header_line(&opts.cfg, opts.t0, &ctx, opts.now));
                 Some(r)
             }
@@ -134,6 +136,20 @@ impl Session {
             .iter()
             .map(|a| action::describe(a, &|s| redact(s)))
             .collect();
+        state.step_plans = opts
+            .cfg
+            .steps
+            .iter()
+            .map(|s| {
+                s.run
+                    .as_ref()
+                    .map(crate::app::step_plan)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|l| redact(l))
+                    .collect()
+            })
+            .collect();
         Ok((
             Session {
                 state,
@@ -147,6 +163,7 @@ impl Session {
                 audit_path,
                 recorder,
                 recorded_events: 0,
+                record_failure_told: false,
             },
             rx,
         ))
@@ -154,6 +171,7 @@ impl Session {
 
     /// Apply one message and carry out what it asks for.
     pub fn handle(&mut self, msg: Msg) {
+        let msg = redact_msg(msg, &*self.redact);
         if let Some(r) = &self.recorder {
             record_input(r, &self.state, &msg);
         }
@@ -161,6 +179,24 @@ impl Session {
             self.run(fx);
         }
         self.record_events();
+        self.check_recorder();
+    }
+
+    /// A recording that lost lines is incomplete for good: the screen must say so at once
+    /// (a lasting header badge and an event), not leave the room trusting the evidence.
+    fn check_recorder(&mut self) {
+        if self.record_failure_told {
+            return;
+        }
+        let Some(r) = self.recorder.as_ref().filter(|r| r.failed()) else {
+            return;
+        };
+        let Some(why) = r.health().failure_text() else {
+            return;
+        };
+        self.record_failure_told = true;
+        let text = format!("{}: {why}", r.path.display());
+        self.handle(Msg::RecordFailed(text));
     }
 
     fn record_events(&mut self) {
@@ -185,6 +221,7 @@ impl Session {
                 if let Some(r) = &self.recorder {
                     r.write(Line::Audit {
                         at: self.state.now,
+                        mono: Some(self.state.mono),
                         user: rec.user.clone(),
                         host: rec.host.clone(),
                         kind: rec.kind.clone(),
@@ -264,7 +301,7 @@ impl Session {
     /// As `shutdown`, saying why in the recording's end line.
     pub fn shutdown_because(mut self, reason: &str) {
         if let Some(r) = self.recorder.take() {
-            r.finish(self.state.now, reason);
+            r.finish(self.state.stamp(), reason);
         }
         self.pollers.abort();
         for t in &self.tasks {
@@ -274,6 +311,45 @@ impl Session {
         if let Some(t) = self.audit_thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+/// Everything that enters the state from outside — a server's body or error, another
+/// process's audit record, an action's result and output, a warning — passes the redactor
+/// here, whole, before anything clips it: no row, reason, banner, event or modal can show
+/// a secret, and neither can the recording or the audit lines made from them.
+fn redact_msg(msg: Msg, redact: &dyn Fn(&str) -> String) -> Msg {
+    use crate::sample::PollOutcome;
+    let report = |mut r: Report| {
+        r.summary = redact(&r.summary);
+        r.excerpt = redact(&r.excerpt);
+        r
+    };
+    match msg {
+        Msg::Poll(mut p) => {
+            match &mut p.outcome {
+                PollOutcome::Failed { reason, .. } => *reason = redact(reason),
+                PollOutcome::Json { body, .. } => crate::secrets::redact_json_with(body, redact),
+            }
+            Msg::Poll(p)
+        }
+        Msg::ActionDone { action, report: r } => Msg::ActionDone {
+            action,
+            report: report(r),
+        },
+        Msg::StepDone { step, report: r } => Msg::StepDone {
+            step,
+            report: report(r),
+        },
+        Msg::Remote(mut r) => {
+            r.user = redact(&r.user);
+            r.host = redact(&r.host);
+            crate::secrets::redact_json_with(&mut r.details, redact);
+            Msg::Remote(r)
+        }
+        Msg::AuditFailed(t) => Msg::AuditFailed(redact(&t)),
+        Msg::Warning(t) => Msg::Warning(redact(&t)),
+        other => other,
     }
 }
 
@@ -289,16 +365,20 @@ fn report_of(out: &action::ActionOutcome, by: String) -> Report {
     }
 }
 
-/// The recording's first line: who, where, and the config as it ran (redacted on write).
-pub fn header_line(cfg: &Config, t0: Option<Ts>, ctx: &AuditContext, now: Ts) -> Line {
+/// A session's first line in the recording: who, where, which session, and the config as
+/// it ran (redacted on write).
+pub fn header_line(cfg: &Config, t0: Option<Ts>, ctx: &AuditContext, now: Stamp) -> Line {
     Line::Header {
-        at: now,
+        at: now.at,
+        mono: Some(now.mono),
         warroom: env!("CARGO_PKG_VERSION").into(),
         host: ctx.host.clone(),
         user: ctx.user.clone(),
         cutover: cfg.cutover.name.clone(),
         environment: cfg.cutover.environment.clone(),
         t0,
+        session: Some(ctx.session.clone()),
+        rev: crate::record::FORMAT_REVISION,
         config: serde_json::to_value(cfg).unwrap_or_default(),
     }
 }
@@ -310,9 +390,14 @@ fn record_input(r: &Recorder, state: &State, msg: &Msg) {
             let readings = state.engine.readings(p);
             r.write(Line::poll(&readings, state.engine.summary(p), &state.cfg));
         }
-        Msg::Tick(at) => r.write(Line::Clock { at: *at }),
+        Msg::Tick(now) => r.write(Line::Clock {
+            at: now.at,
+            mono: Some(now.mono),
+        }),
+        // Another screen's act, at its wall time; measured from when this one read it.
         Msg::Remote(rm) => r.write(Line::Audit {
             at: rm.at,
+            mono: Some(state.mono),
             user: rm.user.clone(),
             host: rm.host.clone(),
             kind: rm.kind.clone(),

@@ -355,16 +355,50 @@ pub fn restore() {
     }
 }
 
-/// Restore first, then let the default hook print the message on the normal screen.
+/// Restore first, then print the message on the normal screen, redacted (a panic may
+/// quote a value that holds a token).
 pub fn install_panic_hook() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
-        let prev = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
+        std::panic::set_hook(Box::new(|info| {
             restore();
-            prev(info);
+            let thread = std::thread::current();
+            eprint!(
+                "{}",
+                panic_report(
+                    thread.name().unwrap_or("<unnamed>"),
+                    info.payload(),
+                    info.location()
+                )
+            );
+            let bt = std::backtrace::Backtrace::capture();
+            if bt.status() == std::backtrace::BacktraceStatus::Captured {
+                eprintln!("stack backtrace:\n{bt}");
+            } else {
+                eprintln!("note: run with `RUST_BACKTRACE=1` to display a backtrace");
+            }
         }));
     });
+}
+
+/// The panic's words, as the standard hook writes them, through the process's redactor.
+fn panic_report(
+    thread: &str,
+    payload: &(dyn std::any::Any + Send),
+    location: Option<&std::panic::Location<'_>>,
+) -> String {
+    let msg = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "Box<dyn Any>".into());
+    let at = location
+        .map(|l| format!(" at {}:{}:{}", l.file(), l.line(), l.column()))
+        .unwrap_or_default();
+    format!(
+        "thread '{thread}' panicked{at}:\n{}\n",
+        crate::secrets::redact(&msg)
+    )
 }
 
 #[cfg(test)]
@@ -440,5 +474,26 @@ mod tests {
             libc::close(r);
             libc::close(w);
         }
+    }
+}
+
+#[cfg(test)]
+mod panic_tests {
+    #[test]
+    fn a_panic_message_is_redacted() {
+        let mut r = crate::secrets::Redactor::new();
+        r.add("p4nic-t0ken-xyz123");
+        crate::secrets::install(&r);
+        let payload: Box<dyn std::any::Any + Send> = Box::new(format!(
+            "bad header value Bearer p4nic-t0ken-xyz123 for {:?}",
+            "x"
+        ));
+        let shown = super::panic_report("main", &*payload, Some(std::panic::Location::caller()));
+        assert!(!shown.contains("p4nic-t0ken"), "{shown}");
+        assert!(
+            shown.starts_with("thread 'main' panicked at src/terminal.rs:")
+                && shown.contains("bad header value Bearer ***"),
+            "{shown}"
+        );
     }
 }

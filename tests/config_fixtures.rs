@@ -233,3 +233,144 @@ fn truncated_and_mangled_configs_never_panic() {
         assert_eq!(validate_text(odd, "t.toml", &env, &mut sink), 2, "{odd:?}");
     }
 }
+
+// ------------------------------------------------------------------ what -c can name
+
+const BIN: &str = env!("CARGO_BIN_EXE_warroom");
+const MINIMAL: &str = "tests/fixtures/config/valid/minimal.toml";
+
+/// `warroom validate -c PATH` (or the `sh` line given): exit code and all output.
+fn validate_bin(cmd: &mut std::process::Command) -> (Option<i32>, String) {
+    let out = cmd.output().expect("run warroom");
+    (
+        out.status.code(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[test]
+fn a_device_is_refused_at_once_with_bounded_memory() {
+    // Reading /dev/zero as text never ends: it must be refused before any read.
+    let (code, out) =
+        validate_bin(std::process::Command::new(BIN).args(["validate", "-c", "/dev/zero"]));
+    assert_eq!(code, Some(2), "{out}");
+    assert_eq!(
+        out,
+        "error: cannot read config /dev/zero: it is a character device (a terminal or something like /dev/zero), not a config file; give the path of a TOML file, or pipe one in (`-c <(…)`, `-c /dev/stdin`)\n"
+    );
+    // The dashboard and check say the same, on stderr.
+    let (code, out) =
+        validate_bin(std::process::Command::new(BIN).args(["check", "-c", "/dev/zero"]));
+    assert_eq!(code, Some(2), "{out}");
+    assert!(
+        out.starts_with("warroom: cannot read config /dev/zero: it is a character device"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_huge_file_is_refused_before_reading() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = dir.path().join("huge.toml");
+    let mut text = std::fs::read_to_string(MINIMAL).expect("fixture");
+    text.push_str(&"# padding\n".repeat(5 * 1024 * 1024 / 10 + 1));
+    std::fs::write(&p, text).expect("write");
+    let (code, out) = validate_bin(
+        std::process::Command::new(BIN)
+            .args(["validate", "-c"])
+            .arg(&p),
+    );
+    assert_eq!(code, Some(2), "{out}");
+    assert!(
+        out.contains("it is 5.0 MiB, over the 4 MiB limit for a config"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_fifo_without_a_writer_never_blocks() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = dir.path().join("cutover.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&p)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    // Run with a deadline so a regression fails instead of hanging the suite.
+    let mut child = std::process::Command::new(BIN)
+        .args(["validate", "-c"])
+        .arg(&p)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run");
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if start.elapsed() > std::time::Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("validate blocked on a FIFO nobody writes to");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().expect("stdout"), &mut out)
+        .expect("read");
+    assert_eq!(status.code(), Some(2), "{out}");
+    assert!(
+        out.contains("it is a pipe and nothing came through it"),
+        "{out}"
+    );
+}
+
+#[test]
+fn invalid_utf8_is_reported_at_its_line_and_column() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = dir.path().join("latin1.toml");
+    // `é` written in Latin-1 on line 2, after `name = "Caf` (column 12).
+    std::fs::write(&p, b"[cutover]\nname = \"Caf\xe9 cutover\"\n").expect("write");
+    let (code, out) = validate_bin(
+        std::process::Command::new(BIN)
+            .args(["validate", "-c"])
+            .arg(&p),
+    );
+    assert_eq!(code, Some(2), "{out}");
+    assert_eq!(
+        out,
+        format!(
+            "{}:2:12: not UTF-8 text: byte 0xe9 here is not valid UTF-8\n  hint: save the config as UTF-8 (it may be Latin-1 or binary)\n1 problem\n",
+            p.display()
+        )
+    );
+}
+
+#[test]
+fn a_piped_config_is_read_from_stdin_and_from_process_substitution() {
+    let text = std::fs::read(MINIMAL).expect("fixture");
+    let mut child = std::process::Command::new(BIN)
+        .args(["validate", "-c", "/dev/stdin"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run");
+    std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), &text).expect("pipe");
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "ok: /dev/stdin: 1 source, 0 signals, 0 steps\n"
+    );
+    // The README's preset recipe: `-c <(warroom init --preset P)`.
+    let line = format!("'{BIN}' validate -c <('{BIN}' init --preset brokers)");
+    let (code, out) = validate_bin(
+        std::process::Command::new("bash")
+            .args(["-c", &line])
+            .env("ADMIN_TOKEN", "fixture-token-never-shown"),
+    );
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.starts_with("ok: /dev/fd/"), "{out}");
+}

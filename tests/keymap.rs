@@ -37,10 +37,12 @@ fn preset(name: &str, rollback_key: Option<&str>) -> Config {
 
 fn state(cfg: Config) -> State {
     let now = Utc.with_ymd_and_hms(2026, 3, 14, 21, 10, 0).unwrap();
-    let mut st = State::new(Arc::new(cfg), now, Some(now), "alice".into());
+    let mono = warroom::sample::Mono(1_000_000);
+    let stamp = warroom::sample::Stamp::new(now, mono);
+    let mut st = State::new(Arc::new(cfg), stamp, Some(now), "alice".into());
     // The banner as a breach raises it: it names the key that opens the rollback.
     st.engine.advised = Some(Advised {
-        since: now,
+        since: mono,
         reasons: vec!["error rate crit for 1m".into()],
     });
     st

@@ -49,17 +49,17 @@ fn press(state: &mut State, code: KeyCode) {
 
 async fn poll_into(state: &mut State, offset: i64) {
     let cfg = state.cfg.clone();
-    for r in poll_all_at(&cfg, at(offset)).await {
+    for r in poll_all_at(&cfg, stamp(offset)).await {
         let _ = update(state, Msg::Poll(r));
     }
-    let _ = update(state, Msg::Tick(at(offset)));
+    let _ = update(state, Msg::Tick(stamp(offset)));
 }
 
 #[tokio::test]
 async fn healthy_then_breach_raises_banner_and_rollback_advice() {
     let sim = start_sim(Scenario::Healthy).await;
     let cfg = demo_config(&sim);
-    let mut st = State::new(cfg, at(-30), Some(t0()), "alice".into());
+    let mut st = State::new(cfg, stamp(-30), Some(t0()), "alice".into());
     poll_into(&mut st, -30).await;
     let s = screen(&st, 100, 30);
     assert!(s.contains("T-00:30"), "{s}");
@@ -97,7 +97,7 @@ async fn healthy_then_breach_raises_banner_and_rollback_advice() {
 async fn source_down_shows_reason_and_age_never_ok() {
     let sim = start_sim(Scenario::Healthy).await;
     let cfg = demo_config(&sim);
-    let mut st = State::new(cfg, at(0), Some(t0()), "alice".into());
+    let mut st = State::new(cfg, stamp(0), Some(t0()), "alice".into());
     poll_into(&mut st, 0).await;
     sim.set_scenario(Scenario::Down);
     poll_into(&mut st, 20).await;
@@ -114,7 +114,7 @@ async fn timeline_marks_current_step_and_counts_down() {
     let sim = start_sim(Scenario::Healthy).await;
     let cfg = demo_config(&sim);
     // T+00:45: the T0 step is current, the T+1m step comes in 15 s.
-    let mut st = State::new(cfg, at(45), Some(t0()), "alice".into());
+    let mut st = State::new(cfg, stamp(45), Some(t0()), "alice".into());
     poll_into(&mut st, 45).await;
     let s = screen(&st, 100, 30);
     assert!(s.contains("T+00:45"), "{s}");
@@ -127,7 +127,7 @@ async fn timeline_marks_current_step_and_counts_down() {
 async fn keys_tick_a_checklist_item_and_open_help() {
     let sim = start_sim(Scenario::Healthy).await;
     let cfg = demo_config(&sim);
-    let mut st = State::new(cfg, at(-600), Some(t0()), "alice".into());
+    let mut st = State::new(cfg, stamp(-600), Some(t0()), "alice".into());
     poll_into(&mut st, -600).await;
     // Signals → Flags → Timeline, then tick the first item.
     press(&mut st, KeyCode::Tab);
@@ -158,7 +158,7 @@ async fn keys_tick_a_checklist_item_and_open_help() {
 async fn read_only_refuses_ticks() {
     let sim = start_sim(Scenario::Healthy).await;
     let cfg = demo_config(&sim);
-    let mut st = State::new(cfg, at(0), Some(t0()), "alice".into());
+    let mut st = State::new(cfg, stamp(0), Some(t0()), "alice".into());
     st.read_only = true;
     press(&mut st, KeyCode::Tab);
     press(&mut st, KeyCode::Tab);
@@ -174,7 +174,7 @@ async fn read_only_refuses_ticks() {
 async fn fits_80x24_and_degrades_below() {
     let sim = start_sim(Scenario::ErrorBurst).await;
     let cfg = demo_config(&sim);
-    let mut st = State::new(cfg, at(0), Some(t0()), "alice".into());
+    let mut st = State::new(cfg, stamp(0), Some(t0()), "alice".into());
     poll_into(&mut st, 0).await;
     poll_into(&mut st, 1).await;
     let s = screen(&st, 80, 24);

@@ -1,7 +1,7 @@
 //! Operator actions in the state: the confirmation modal, single flight per action,
 //! results and verification. Pure data; `update` drives it and returns effects.
 
-use crate::sample::Ts;
+use crate::sample::{Mono, Ts};
 
 /// What a confirmation is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,8 +31,10 @@ pub struct Confirm {
     pub typed: String,
     /// Why the last Enter did nothing.
     pub error: Option<String>,
+    /// Shown as the time it opened.
     pub opened_at: Ts,
-    pub last_input: Ts,
+    /// The idle time-out counts from here, on the monotonic clock.
+    pub last_input: Mono,
     /// The attempt number this confirmation would send (2+ is a retry with the same key).
     pub attempt: u32,
     /// The key that opened it: a held key repeats it, and those repeats are not typing.
@@ -71,8 +73,9 @@ pub enum Verdict {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verify {
-    pub started: Ts,
-    pub deadline: Ts,
+    /// Monotonic: a wall step neither hurries nor stalls the deadline.
+    pub started: Mono,
+    pub deadline: Mono,
     pub verdict: Option<Verdict>,
     /// Conditions not yet holding, for the countdown line.
     pub pending: Vec<String>,
@@ -85,7 +88,8 @@ pub enum RunState {
     #[default]
     Idle,
     InFlight {
-        since: Ts,
+        /// Monotonic: how long it has been in flight, and when another screen's expires.
+        since: Mono,
     },
     Done,
 }

@@ -16,7 +16,7 @@ pub use actions::*;
 pub use state::*;
 pub use update::update;
 
-use crate::sample::{PollResult, Ts};
+use crate::sample::{PollResult, Stamp};
 
 /// What a key means, independent of the key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,8 +57,8 @@ pub enum Msg {
     Poll(PollResult),
     /// A poll as recorded: what the source did and what each row read (replay).
     Readings(crate::engine::PollSummary, Vec<crate::engine::RowReading>),
-    /// The clock: the app's notion of now.
-    Tick(Ts),
+    /// The clock: the app's notion of now, on both clocks.
+    Tick(Stamp),
     /// The terminal changed size; only a redraw is needed.
     Resize,
     /// Bracketed paste: text for a modal, never a key sequence.
@@ -77,6 +77,8 @@ pub enum Msg {
     Remote(Remote),
     /// Writing the audit log failed: the room must know.
     AuditFailed(String),
+    /// The `--record` file lost lines: the evidence is incomplete (for good).
+    RecordFailed(String),
     /// Something the operator should see at start (e.g. a group-readable token file).
     Warning(String),
 }

@@ -4,7 +4,7 @@ use super::actions::{ActionRun, Modal, SignOff, StepRun};
 use super::keys::KeyMap;
 use crate::config::Config;
 use crate::engine::{Engine, Event};
-use crate::sample::Ts;
+use crate::sample::{Mono, Stamp, Ts};
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -30,14 +30,18 @@ pub struct Tick {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
     pub text: String,
-    pub at: Ts,
+    /// When it appeared, on the monotonic clock (it goes after a few seconds).
+    pub at: Mono,
 }
 
 pub struct State {
     pub cfg: Arc<Config>,
     pub engine: Engine,
-    /// The app's clock: set by ticks, never read from the system in `update` or `render`.
+    /// The app's wall clock: set by ticks, never read from the system in `update` or
+    /// `render`. For display (T-clock, timestamps) and T0 only: it follows NTP steps.
     pub now: Ts,
+    /// The app's monotonic clock, set with `now`: every duration, age and deadline.
+    pub mono: Mono,
     /// None until set by config, `--t0` or a mark.
     pub t0: Option<Ts>,
     pub events: VecDeque<Event>,
@@ -74,12 +78,16 @@ pub struct State {
     pub session: String,
     /// What each action will do (request or argv), secrets redacted: the modal's target.
     pub action_plans: Vec<Vec<String>>,
+    /// What each step's script will run, secrets redacted (empty for a step without one).
+    pub step_plans: Vec<Vec<String>>,
     /// Every key and what it does, from the config: input, help, footer and banner.
     pub keys: KeyMap,
+    /// The recording lost lines (why, first failure): a lasting header badge.
+    pub record_failed: Option<String>,
 }
 
 impl State {
-    pub fn new(cfg: Arc<Config>, now: Ts, t0: Option<Ts>, user: String) -> Self {
+    pub fn new(cfg: Arc<Config>, now: Stamp, t0: Option<Ts>, user: String) -> Self {
         let ticks = cfg
             .steps
             .iter()
@@ -87,8 +95,9 @@ impl State {
             .collect();
         let read_only = cfg.ui.read_only;
         State {
-            engine: Engine::new(Arc::clone(&cfg), now),
-            now,
+            engine: Engine::new(Arc::clone(&cfg), now.mono),
+            now: now.at,
+            mono: now.mono,
             t0,
             events: VecDeque::new(),
             event_seq: 0,
@@ -111,7 +120,13 @@ impl State {
             t0_marked_by: None,
             session: String::new(),
             action_plans: cfg.actions.iter().map(default_plan).collect(),
+            step_plans: cfg
+                .steps
+                .iter()
+                .map(|s| s.run.as_ref().map(step_plan).unwrap_or_default())
+                .collect(),
             keys: KeyMap::new(&cfg),
+            record_failed: None,
             cfg,
         }
     }
@@ -216,7 +231,13 @@ impl State {
         }
     }
 
-    /// Milliseconds since T0 (negative before it), if T0 is known.
+    /// Both clocks as the app last read them.
+    pub fn stamp(&self) -> Stamp {
+        Stamp::new(self.now, self.mono)
+    }
+
+    /// Milliseconds since T0 (negative before it), if T0 is known. T0 is a wall time, so
+    /// the T-clock follows a wall step (the one thing that should).
     pub fn t_offset_ms(&self) -> Option<i64> {
         self.t0.map(|t0| (self.now - t0).num_milliseconds())
     }
@@ -230,6 +251,29 @@ fn default_plan(a: &crate::config::ActionCfg) -> Vec<String> {
         (_, Some(c)) => vec![format!("argv: {:?}", c.argv)],
         _ => Vec::new(),
     }
+}
+
+/// The step-run modal's target lines: argv, env names (never values), cwd, time-out.
+pub fn step_plan(run: &crate::config::CommandCfg) -> Vec<String> {
+    let mut target = vec![format!("argv: {:?}", run.argv)];
+    if !run.env.is_empty() {
+        target.push(format!(
+            "env: {}",
+            run.env
+                .keys()
+                .map(|k| format!("{k}=…"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ));
+    }
+    if let Some(cwd) = &run.cwd {
+        target.push(format!("cwd: {cwd}"));
+    }
+    target.push(format!(
+        "timeout: {} · no shell, no stdin · exit status and output kept as evidence",
+        crate::config::duration::format_duration(run.timeout.0)
+    ));
+    target
 }
 
 /// `T-04:12`, `T+17:45`, `T+48:02:10` past an hour; `T0 not set` without T0.

@@ -1,5 +1,8 @@
 //! The only writer of `State`. Pure: no I/O, no system clock (time comes in `Msg::Tick`
 //! and in each poll's timestamp). What must happen outside is returned as `Effect`s.
+//!
+//! Two clocks: every duration (notices, the confirm time-out, verify deadlines, flights)
+//! is measured on `state.mono`; `state.now`, the wall clock, is only shown and stamped.
 
 use super::actions::{
     ActionRun, Confirm, ConfirmKind, Effect, Modal, Remote, Report, RunState, SignOff, Verdict,
@@ -8,7 +11,7 @@ use super::actions::{
 use super::{Action, Focus, Msg, Notice, State, Tick, EVENT_CAP};
 use crate::config::duration::format_span;
 use crate::engine::{breach_text, Event, EventKind, Severity, Status};
-use crate::sample::Ts;
+use crate::sample::{Mono, Ts};
 use serde_json::json;
 
 /// How long a footer notice stays.
@@ -17,20 +20,21 @@ const NOTICE_MS: i64 = 5_000;
 pub const CONFIRM_IDLE_MS: i64 = 30_000;
 /// The phrase that confirms a T0 mark.
 pub const T0_PHRASE: &str = "t0";
+/// The wall clock moving this much more (or less) than the monotonic one between two
+/// readings is a step (NTP, an operator's `date -s`), not scheduling jitter.
+pub const STEP_TOLERANCE_MS: i64 = 2_000;
 
 pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
     let mut fx = Vec::new();
     match msg {
         Msg::Tick(now) => {
-            if now > state.now {
-                state.now = now;
-            }
-            let ev = state.engine.tick(state.now);
+            advance_clock(state, now.at, now.mono);
+            let ev = state.engine.tick(state.stamp());
             push_events(state, ev);
             if state
                 .notice
                 .as_ref()
-                .is_some_and(|n| (state.now - n.at).num_milliseconds() > NOTICE_MS)
+                .is_some_and(|n| (state.mono - n.at).num_milliseconds() > NOTICE_MS)
             {
                 state.notice = None;
             }
@@ -40,17 +44,13 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.dirty = true;
         }
         Msg::Poll(p) => {
-            if p.at > state.now {
-                state.now = p.at;
-            }
+            advance_clock(state, p.at, p.mono);
             let ev = state.engine.ingest(&p);
             push_events(state, ev);
             state.dirty = true;
         }
         Msg::Readings(summary, readings) => {
-            if summary.at > state.now {
-                state.now = summary.at;
-            }
+            advance_clock(state, summary.at, summary.mono.unwrap_or(state.mono));
             let ev = state.engine.ingest_readings(&summary, readings);
             push_events(state, ev);
             state.dirty = true;
@@ -60,7 +60,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             if let Some(Modal::Confirm(c)) = &mut state.modal {
                 // A paste is text, never Enter: a pasted newline cannot fire anything.
                 c.typed.extend(text.chars().filter(|ch| !ch.is_control()));
-                c.last_input = state.now;
+                c.last_input = state.mono;
                 c.error = None;
             }
             state.dirty = true;
@@ -94,8 +94,47 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             notice(state, "audit log write failed: see events");
             state.dirty = true;
         }
+        Msg::RecordFailed(why) => {
+            note(
+                state,
+                Severity::Crit,
+                format!("RECORDING INCOMPLETE: {why}"),
+            );
+            state.record_failed.get_or_insert(why);
+            state.dirty = true;
+        }
     }
     fx
+}
+
+/// Move both clocks to a new reading. The monotonic clock only goes forward (a poll
+/// stamped before the last tick changes nothing); the wall clock follows the reading,
+/// backwards too, and a step between the two is told once as an event.
+fn advance_clock(state: &mut State, at: Ts, mono: Mono) {
+    if mono < state.mono {
+        return;
+    }
+    let step = (at - state.now).num_milliseconds() - (mono - state.mono).num_milliseconds();
+    state.now = at;
+    state.mono = mono;
+    if step.abs() > STEP_TOLERANCE_MS {
+        let text = format!(
+            "wall clock stepped {}: durations, bands and countdowns are unaffected",
+            format_step(step)
+        );
+        note(state, Severity::Warn, text);
+    }
+}
+
+/// `+1h00m`, `-10s`, `+2m05s`: a clock step, to the second.
+pub fn format_step(ms: i64) -> String {
+    let sign = if ms < 0 { '-' } else { '+' };
+    let s = (ms.unsigned_abs() + 500) / 1000;
+    match s {
+        0..=59 => format!("{sign}{s}s"),
+        60..=3599 => format!("{sign}{}m{:02}s", s / 60, s % 60),
+        _ => format!("{sign}{}h{:02}m", s / 3600, (s % 3600) / 60),
+    }
 }
 
 fn push_events(state: &mut State, events: Vec<Event>) {
@@ -111,11 +150,12 @@ fn push_events(state: &mut State, events: Vec<Event>) {
 }
 
 fn note(state: &mut State, severity: Severity, text: String) {
-    let at = state.now;
+    let (at, mono) = (state.now, state.mono);
     push_events(
         state,
         vec![Event {
             at,
+            mono,
             severity,
             kind: EventKind::Note { text: text.clone() },
             text,
@@ -126,7 +166,7 @@ fn note(state: &mut State, severity: Severity, text: String) {
 fn notice(state: &mut State, text: impl Into<String>) {
     state.notice = Some(Notice {
         text: text.into(),
-        at: state.now,
+        at: state.mono,
     });
 }
 
@@ -237,7 +277,7 @@ fn breach_snapshot(state: &State) -> Vec<String> {
             format!(
                 "{} {}",
                 r.effective.word().to_uppercase(),
-                breach_text(r, state.engine.signal(r), state.now)
+                breach_text(r, state.engine.signal(r), state.mono)
             )
         })
         .collect()
@@ -253,7 +293,7 @@ fn open_action(state: &mut State, i: usize, opener: Option<char>) {
     let run = &state.runs[i];
     if let RunState::InFlight { since } = run.state {
         let label = a.label.clone();
-        let held = format_span(state.now - since);
+        let held = format_span(state.mono - since);
         let by = run
             .remote_by
             .as_deref()
@@ -282,7 +322,7 @@ fn open_action(state: &mut State, i: usize, opener: Option<char>) {
         typed: String::new(),
         error: None,
         opened_at: state.now,
-        last_input: state.now,
+        last_input: state.mono,
         attempt,
         opener,
     }));
@@ -314,7 +354,7 @@ fn open_mark_t0(state: &mut State) {
         typed: String::new(),
         error: None,
         opened_at: state.now,
-        last_input: state.now,
+        last_input: state.mono,
         attempt: 1,
         opener: None,
     }));
@@ -346,7 +386,7 @@ fn open_sign_off(state: &mut State, go: bool) {
         typed: String::new(),
         error: None,
         opened_at: state.now,
-        last_input: state.now,
+        last_input: state.mono,
         attempt: 1,
         opener: None,
     }));
@@ -375,7 +415,7 @@ fn open_step_run(state: &mut State) {
         return;
     };
     if let RunState::InFlight { since } = state.step_runs[step].state {
-        let held = format_span(state.now - since);
+        let held = format_span(state.mono - since);
         notice(
             state,
             format!("this step's script is running ({held}): wait for it"),
@@ -383,25 +423,11 @@ fn open_step_run(state: &mut State) {
         return;
     }
     let st = &state.cfg.steps[step];
-    let Some(run) = &st.run else { return };
-    let mut target = vec![format!("argv: {:?}", run.argv)];
-    if !run.env.is_empty() {
-        target.push(format!(
-            "env: {}",
-            run.env
-                .keys()
-                .map(|k| format!("{k}=…"))
-                .collect::<Vec<_>>()
-                .join(" ")
-        ));
+    if st.run.is_none() {
+        return;
     }
-    if let Some(cwd) = &run.cwd {
-        target.push(format!("cwd: {cwd}"));
-    }
-    target.push(format!(
-        "timeout: {} · no shell, no stdin · exit status and output kept as evidence",
-        crate::config::duration::format_duration(run.timeout.0)
-    ));
+    // Secrets redacted (the session supplies the plans), like an action's target.
+    let target = state.step_plans.get(step).cloned().unwrap_or_default();
     state.modal = Some(Modal::Confirm(Confirm {
         kind: ConfirmKind::StepRun(step),
         title: format!("Run: {}", st.title),
@@ -411,7 +437,7 @@ fn open_step_run(state: &mut State) {
         typed: String::new(),
         error: None,
         opened_at: state.now,
-        last_input: state.now,
+        last_input: state.mono,
         attempt: state.step_runs[step].runs + 1,
         opener: state
             .keys
@@ -450,7 +476,7 @@ fn step_done(state: &mut State, step: usize, report: Report, fx: &mut Vec<Effect
 }
 
 fn on_modal_action(state: &mut State, a: Action, fx: &mut Vec<Effect>) {
-    let now = state.now;
+    let now = state.mono;
     match state.modal.as_mut() {
         Some(Modal::Menu { selected }) => match a {
             Action::Escape | Action::Menu => state.modal = None,
@@ -520,7 +546,7 @@ fn submit_confirm(state: &mut State, fx: &mut Vec<Effect>) {
             c.error = Some(format!(
                 "\"{typed}\" is not the phrase: type {phrase} exactly — nothing was sent"
             ));
-            c.last_input = state.now;
+            c.last_input = state.mono;
             return;
         }
     }
@@ -548,7 +574,7 @@ fn submit_confirm(state: &mut State, fx: &mut Vec<Effect>) {
                 return;
             }
             run.runs += 1;
-            run.state = RunState::InFlight { since: state.now };
+            run.state = RunState::InFlight { since: state.mono };
             let title = state.cfg.steps[step].title.clone();
             let argv = state.cfg.steps[step]
                 .run
@@ -609,7 +635,7 @@ fn fire(state: &mut State, i: usize, c: &Confirm, fx: &mut Vec<Effect>) {
             k
         }
     };
-    run.state = RunState::InFlight { since: state.now };
+    run.state = RunState::InFlight { since: state.mono };
     run.verify = None;
     let attempt = run.attempts;
     let (id, label) = (a.id.clone(), a.label.clone());
@@ -642,8 +668,8 @@ fn action_done(state: &mut State, i: usize, report: Report, fx: &mut Vec<Effect>
         run.idempotency_key = None;
         if let Some(v) = &a.verify {
             run.verify = Some(Verify {
-                started: state.now,
-                deadline: state.now + chrono::Duration::milliseconds(v.within.as_ms()),
+                started: state.mono,
+                deadline: state.mono + chrono::Duration::milliseconds(v.within.as_ms()),
                 verdict: None,
                 pending: v
                     .conditions
@@ -721,9 +747,9 @@ fn verify_step(state: &mut State, fx: &mut Vec<Effect>) {
         }
         let label = state.cfg.actions[i].label.clone();
         let id = state.cfg.actions[i].id.clone();
-        let now = state.now;
+        let now = state.mono;
         let verdict = if failing.is_empty() {
-            Some(Verdict::Verified { at: now })
+            Some(Verdict::Verified { at: state.now })
         } else if now >= v.deadline {
             Some(Verdict::NotVerified {
                 failing: failing.clone(),
@@ -770,7 +796,7 @@ fn verify_step(state: &mut State, fx: &mut Vec<Effect>) {
 fn expire_confirm(state: &mut State, fx: &mut Vec<Effect>) {
     let _ = fx;
     if let Some(Modal::Confirm(c)) = &state.modal {
-        if (state.now - c.last_input).num_milliseconds() >= CONFIRM_IDLE_MS {
+        if (state.mono - c.last_input).num_milliseconds() >= CONFIRM_IDLE_MS {
             let what = c.title.clone();
             state.modal = None;
             notice(
@@ -849,7 +875,10 @@ fn remote(state: &mut State, r: Remote) {
             if let Some(i) = remote_action(state, &s("action")) {
                 let run = &mut state.runs[i];
                 if !run.in_flight() {
-                    run.state = RunState::InFlight { since: r.at };
+                    // Measured from when this screen learned of it, on its own monotonic
+                    // clock: another host's wall time (or a step of ours) could only make
+                    // the flight look older and free the key too soon.
+                    run.state = RunState::InFlight { since: state.mono };
                     run.attempts = d.get("attempt").and_then(|v| v.as_u64()).unwrap_or(1) as u32;
                     run.remote_by = Some(who.clone());
                     run.verify = None;
@@ -870,6 +899,7 @@ fn remote(state: &mut State, r: Remote) {
             let ok = d.get("ok").and_then(|v| v.as_bool()).unwrap_or(false);
             if let Some(i) = remote_action(state, &s("action")) {
                 let verify = state.cfg.actions[i].verify.clone();
+                let mono = state.mono;
                 let run = &mut state.runs[i];
                 if run.remote_by.is_some() {
                     run.state = RunState::Done;
@@ -887,8 +917,8 @@ fn remote(state: &mut State, r: Remote) {
                         by: who.clone(),
                     });
                     run.verify = verify.filter(|_| ok).map(|v| Verify {
-                        started: r.at,
-                        deadline: r.at + chrono::Duration::milliseconds(v.within.as_ms()),
+                        started: mono,
+                        deadline: mono + chrono::Duration::milliseconds(v.within.as_ms()),
                         verdict: None,
                         pending: vec![format!("the verdict of {who}")],
                         remote: true,
@@ -970,8 +1000,9 @@ fn expire_remote_flights(state: &mut State) {
             (_, Some(c)) => c.timeout.as_ms(),
             _ => 0,
         };
-        if (state.now - *since).num_milliseconds() > timeout_ms + 10_000 {
+        if (state.mono - *since).num_milliseconds() > timeout_ms + 10_000 {
             let (since, by, label) = (*since, by.clone(), a.label.clone());
+            let at = state.stamp().wall_of(since);
             let run = &mut state.runs[i];
             run.state = RunState::Done;
             run.remote_by = None;
@@ -980,7 +1011,7 @@ fn expire_remote_flights(state: &mut State) {
                 unknown: true,
                 summary: format!("no result from {by}: outcome unknown — check before retrying"),
                 excerpt: String::new(),
-                at: since,
+                at,
                 duration_ms: 0,
                 by: by.clone(),
             });
@@ -1062,7 +1093,7 @@ mod tests {
     use super::*;
     use crate::app::Msg;
     use crate::config::Config;
-    use crate::sample::{PollOutcome, PollResult};
+    use crate::sample::{PollOutcome, PollResult, Stamp};
     use chrono::{TimeZone, Utc};
     use std::sync::Arc;
 
@@ -1103,9 +1134,19 @@ verify = { within = "10s", all = [{ signal = "v1", is = "== false" }] }
             .unwrap_or_default()
     }
 
+    /// Second `s` on the fake monotonic clock (its origin differs from the wall's).
+    fn m(s: i64) -> Mono {
+        Mono(5_000 + s * 1000)
+    }
+
+    /// Both clocks at second `s`, in step.
+    fn at(s: i64) -> Stamp {
+        Stamp::new(t(s), m(s))
+    }
+
     fn state() -> State {
         let cfg: Arc<Config> = Arc::new(toml::from_str(CFG).expect("test config"));
-        let mut st = State::new(cfg, t(0), None, "alice".into());
+        let mut st = State::new(cfg, at(0), None, "alice".into());
         st.session = "sess".into();
         st
     }
@@ -1201,7 +1242,7 @@ verify = { within = "10s", all = [{ signal = "v1", is = "== false" }] }
         // 30 s idle cancels.
         act(&mut st, Action::Rollback);
         type_str(&mut st, "rollback");
-        let fx = update(&mut st, Msg::Tick(t(31)));
+        let fx = update(&mut st, Msg::Tick(at(31)));
         assert!(runs(&fx).is_empty());
         assert!(st.modal.is_none());
         assert!(runs(&act(&mut st, Action::Submit)).is_empty());
@@ -1239,7 +1280,7 @@ verify = { within = "10s", all = [{ signal = "v1", is = "== false" }] }
         )));
         assert!(st.events.back().is_some_and(|e| e.text.contains("FAILED")));
         // Nothing is retried by itself: a new confirmation is needed.
-        assert!(runs(&update(&mut st, Msg::Tick(t(2)))).is_empty());
+        assert!(runs(&update(&mut st, Msg::Tick(at(2)))).is_empty());
         act(&mut st, Action::Rollback);
         type_str(&mut st, "rollback");
         let second = runs(&act(&mut st, Action::Submit));
@@ -1257,7 +1298,7 @@ verify = { within = "10s", all = [{ signal = "v1", is = "== false" }] }
         );
         assert!(st.runs[0].verify.is_some());
         // Verification polls its source each second until the flag reads false.
-        let fx = update(&mut st, Msg::Tick(t(4)));
+        let fx = update(&mut st, Msg::Tick(at(4)));
         assert!(fx.contains(&Effect::PollNow {
             sources: vec!["flags".into()]
         }));
@@ -1266,6 +1307,7 @@ verify = { within = "10s", all = [{ signal = "v1", is = "== false" }] }
             Msg::Poll(PollResult {
                 source: "flags".into(),
                 at: t(5),
+                mono: m(5),
                 latency_ms: 1,
                 outcome: PollOutcome::Json {
                     status: 200,
@@ -1273,7 +1315,7 @@ verify = { within = "10s", all = [{ signal = "v1", is = "== false" }] }
                 },
             }),
         );
-        let fx = update(&mut st, Msg::Tick(t(5)));
+        let fx = update(&mut st, Msg::Tick(at(5)));
         assert!(fx.iter().any(|e| matches!(
             e,
             Effect::Audit {
@@ -1306,13 +1348,13 @@ verify = { within = "10s", all = [{ signal = "v1", is = "== false" }] }
             },
         );
         for s in 1..10 {
-            update(&mut st, Msg::Tick(t(s)));
+            update(&mut st, Msg::Tick(at(s)));
             assert!(st.runs[0]
                 .verify
                 .as_ref()
                 .is_some_and(|v| v.verdict.is_none()));
         }
-        update(&mut st, Msg::Tick(t(10)));
+        update(&mut st, Msg::Tick(at(10)));
         assert!(matches!(
             st.runs[0].verify.as_ref().and_then(|v| v.verdict.clone()),
             Some(Verdict::NotVerified { .. })
@@ -1463,6 +1505,7 @@ verify = { within = "10s", all = [{ signal = "v1", is = "== false" }] }
             Msg::Poll(PollResult {
                 source: "flags".into(),
                 at: t(1),
+                mono: m(1),
                 latency_ms: 1,
                 outcome: PollOutcome::Json {
                     status: 200,
@@ -1516,7 +1559,7 @@ verify = { within = "10s", all = [{ signal = "v1", is = "== false" }] }
             .as_ref()
             .is_some_and(|v| v.remote && v.verdict.is_none()));
         // This screen does not verify (or audit) on its own: it waits for bob's verdict.
-        let fx = update(&mut st, Msg::Tick(t(3)));
+        let fx = update(&mut st, Msg::Tick(at(3)));
         assert!(!fx
             .iter()
             .any(|e| matches!(e, Effect::Audit { .. } | Effect::PollNow { .. })));
@@ -1546,12 +1589,218 @@ verify = { within = "10s", all = [{ signal = "v1", is = "== false" }] }
             ),
         );
         // The action's time-out is 10 s (the default): still inert at 15 s, free after 20 s.
-        update(&mut st, Msg::Tick(t(15)));
+        update(&mut st, Msg::Tick(at(15)));
         assert!(st.runs[0].in_flight());
-        update(&mut st, Msg::Tick(t(21)));
+        update(&mut st, Msg::Tick(at(21)));
         assert_eq!(st.runs[0].state, RunState::Done);
         assert!(st.runs[0].last.as_ref().is_some_and(|r| r.unknown));
         act(&mut st, Action::Rollback);
         assert!(st.text_entry(), "the key works again");
+    }
+
+    const STEP_CFG: &str = r#"
+[cutover]
+name = "t"
+rollback_when = { critical_for = "5s" }
+[[source]]
+id = "m"
+kind = "http"
+url = "http://127.0.0.1:1/m"
+interval = "1s"
+[[signal]]
+id = "err"
+source = "m"
+kind = "metric"
+path = ".err"
+critical = true
+warn = "> 1"
+crit = "> 2"
+for = "10s"
+clear_for = "10s"
+[[action]]
+id = "rollback"
+key = "r"
+label = "Roll back"
+danger = true
+request = { url = "http://127.0.0.1:1/rollback" }
+verify = { within = "20s", all = [{ signal = "err", is = "< 1" }] }
+"#;
+
+    fn step_state() -> State {
+        let cfg: Arc<Config> = Arc::new(toml::from_str(STEP_CFG).expect("test config"));
+        let mut st = State::new(cfg, at(0), Some(t(0)), "alice".into());
+        st.session = "sess".into();
+        st
+    }
+
+    fn poll_err(wall: Ts, mono: Mono, err: f64) -> Msg {
+        Msg::Poll(PollResult {
+            source: "m".into(),
+            at: wall,
+            mono,
+            latency_ms: 1,
+            outcome: PollOutcome::Json {
+                status: 200,
+                body: serde_json::json!({ "err": err }),
+            },
+        })
+    }
+
+    fn step_notes(st: &State) -> Vec<String> {
+        st.events
+            .iter()
+            .filter(|e| e.text.starts_with("wall clock stepped"))
+            .map(|e| e.text.clone())
+            .collect()
+    }
+
+    /// One second of the room: a poll (until 100 s) and a tick, the wall clock `offset`
+    /// seconds off the monotonic one.
+    fn second(st: &mut State, s: i64, offset: i64) -> Vec<Effect> {
+        let wall = |ms: i64| t(s + offset) + chrono::Duration::milliseconds(ms);
+        let mono = |ms: i64| m(s) + chrono::Duration::milliseconds(ms);
+        let mut fx = Vec::new();
+        if s <= 100 {
+            let err = if (2..60).contains(&s) { 3.0 } else { 0.5 };
+            fx.extend(update(st, poll_err(wall(200), mono(200), err)));
+        }
+        fx.extend(update(st, Msg::Tick(Stamp::new(wall(500), mono(500)))));
+        fx
+    }
+
+    #[test]
+    fn a_wall_clock_step_moves_no_band_advice_staleness_or_time_out() {
+        for (step, told) in [(10, "+10s"), (3_600, "+1h00m"), (-3_600, "-1h00m")] {
+            let (mut st, mut steady) = (step_state(), step_state());
+            for s in 0..110 {
+                // The wall clock steps at 30 s; the monotonic clock never does.
+                let offset = if s >= 30 { step } else { 0 };
+                second(&mut st, s, offset);
+                second(&mut steady, s, 0);
+                if s == 25 {
+                    for x in [&mut st, &mut steady] {
+                        act(x, Action::Rollback);
+                        type_str(x, "rollback");
+                    }
+                }
+                let ctx = format!("step {step}s, at {s}s");
+                assert_eq!(
+                    format!("{:?} {:?}", st.engine.rows, st.engine.advised),
+                    format!("{:?} {:?}", steady.engine.rows, steady.engine.advised),
+                    "{ctx}"
+                );
+                // The confirmation typed at 25 s times out 30 s later, not at the step.
+                assert_eq!(st.text_entry(), (25..55).contains(&s), "{ctx}");
+                // The T-clock and the shown time follow the wall clock.
+                assert_eq!(st.t_offset_ms(), Some((s + offset) * 1000 + 500), "{ctx}");
+                let texts = |x: &State| -> Vec<String> {
+                    x.events
+                        .iter()
+                        .filter(|e| !e.text.starts_with("wall clock stepped"))
+                        .map(|e| e.text.clone())
+                        .collect()
+                };
+                assert_eq!(texts(&st), texts(&steady), "{ctx}");
+            }
+            // The trip after `for`, the advice after its hold, the clear after
+            // `clear_for`, staleness 3 s after the last poll: as without the step.
+            let band = |x: &State, to: Status| {
+                x.events
+                    .iter()
+                    .any(|e| matches!(&e.kind, EventKind::BandChange { to: t, .. } if *t == to))
+            };
+            assert!(band(&st, Status::Band(crate::engine::Band::Crit)));
+            assert!(band(&st, Status::NoData(crate::sample::NoDataKind::Stale)));
+            assert!(st
+                .events
+                .iter()
+                .any(|e| matches!(e.kind, EventKind::RollbackAdvised { .. })));
+            assert_eq!(
+                step_notes(&st),
+                vec![format!(
+                    "wall clock stepped {told}: durations, bands and countdowns are unaffected"
+                )]
+            );
+            assert!(step_notes(&steady).is_empty());
+        }
+    }
+
+    #[test]
+    fn verify_deadline_and_remote_flights_ignore_a_wall_clock_step() {
+        for step in [3_600, -3_600] {
+            // Our own rollback: fired and succeeded at 0 s, 20 s to verify.
+            let mut st = step_state();
+            act(&mut st, Action::Rollback);
+            type_str(&mut st, "rollback");
+            assert_eq!(runs(&act(&mut st, Action::Submit)).len(), 1);
+            update(
+                &mut st,
+                Msg::ActionDone {
+                    action: 0,
+                    report: report(true, t(0)),
+                },
+            );
+            for s in 2..30 {
+                let offset = if s >= 5 { step } else { 0 };
+                second(&mut st, s, offset);
+                let verdict = st.runs[0].verify.as_ref().and_then(|v| v.verdict.clone());
+                // The error rate stays high: not verified, but only at the deadline.
+                if s < 20 {
+                    assert_eq!(verdict, None, "step {step}s, at {s}s");
+                } else {
+                    assert!(
+                        matches!(verdict, Some(Verdict::NotVerified { .. })),
+                        "step {step}s, at {s}s: {verdict:?}"
+                    );
+                }
+            }
+
+            // Another screen's rollback that never reports: free 20 s after it was seen.
+            let mut st = state();
+            update(
+                &mut st,
+                remote(
+                    "action_confirmed",
+                    t(0),
+                    serde_json::json!({"action": "rollback", "label": "Roll back"}),
+                ),
+            );
+            update(&mut st, Msg::Tick(Stamp::new(t(1 + step), m(1))));
+            update(&mut st, Msg::Tick(Stamp::new(t(20 + step), m(20))));
+            assert!(st.runs[0].in_flight(), "step {step}s");
+            update(&mut st, Msg::Tick(Stamp::new(t(21 + step), m(21))));
+            assert_eq!(st.runs[0].state, RunState::Done, "step {step}s");
+        }
+    }
+
+    #[test]
+    fn jitter_is_not_a_step_and_old_messages_move_no_clock() {
+        let mut st = state();
+        // The wall clock 1.5 s ahead of the monotonic one: scheduling, not a step.
+        update(
+            &mut st,
+            Msg::Tick(Stamp::new(t(2) + chrono::Duration::milliseconds(500), m(1))),
+        );
+        assert!(step_notes(&st).is_empty());
+        // A poll stamped before the last tick (it queued behind it) leaves the clocks.
+        let (now, mono) = (st.now, st.mono);
+        update(
+            &mut st,
+            Msg::Poll(PollResult {
+                source: "flags".into(),
+                at: t(-5_000),
+                mono: m(0),
+                latency_ms: 1,
+                outcome: PollOutcome::Json {
+                    status: 200,
+                    body: serde_json::json!({"v1": true}),
+                },
+            }),
+        );
+        assert_eq!((st.now, st.mono), (now, mono));
+        assert!(step_notes(&st).is_empty());
+        assert_eq!(format_step(-3_600_000), "-1h00m");
+        assert_eq!(format_step(125_400), "+2m05s");
+        assert_eq!(format_step(9_600), "+10s");
     }
 }

@@ -50,6 +50,9 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
+    /// Not read at all: a device, a directory, too large, a pipe nothing came through.
+    #[error("cannot read config {path}: {why}")]
+    Refused { path: String, why: String },
     #[error("{}", .0.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n"))]
     Invalid(Vec<Problem>),
 }
@@ -95,6 +98,7 @@ pub fn load_str_with_env(
         problems: Vec::new(),
         poisoned: HashSet::new(),
         expanded: HashMap::new(),
+        secrets: Vec::new(),
     };
     let mut path = Vec::new();
     let tree = ld.convert_table(doc.as_table(), &schema::ROOT, &mut path);
@@ -107,7 +111,17 @@ pub fn load_str_with_env(
             ld.push_issue(issue);
         }
     }
+    let secrets = std::mem::take(&mut ld.secrets);
     let mut problems = ld.problems;
+    // Messages already quote what was written, not values; this is for anything else.
+    let mut redactor = crate::secrets::Redactor::new();
+    for s in &secrets {
+        redactor.add(s);
+    }
+    for p in &mut problems {
+        p.message = redactor.redact(&p.message);
+        p.hint = p.hint.as_deref().map(|h| redactor.redact(h));
+    }
     if cfg.is_none() && problems.is_empty() {
         // Unreachable in practice: every failed pass reports why. Never return "invalid"
         // with nothing to show.
@@ -123,17 +137,220 @@ pub fn load_str_with_env(
     problems.sort_by_key(|p| (p.line, p.col));
     problems.dedup();
     match cfg {
-        Some(cfg) if problems.is_empty() => Ok(cfg),
+        Some(mut cfg) if problems.is_empty() => {
+            cfg.secrets = secrets
+                .into_iter()
+                .map(crate::secrets::Secret::new)
+                .collect();
+            Ok(cfg)
+        }
         _ => Err(ConfigError::Invalid(problems)),
     }
 }
 
+/// Read, once, and load the config at `path` (a file, or a pipe: `-c <(…)`, `-c /dev/stdin`).
 pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
-        path: path.display().to_string(),
-        source,
-    })?;
+    let text = read_config(path)?;
     load_str(&text, &path.display().to_string())
+}
+
+/// Largest config read: far above any real cutover, small enough that a wrong path (a
+/// log file, a dump) cannot fill the memory of a bastion host.
+pub const MAX_CONFIG_BYTES: usize = 4 * 1024 * 1024;
+
+/// A pipe that sends nothing for this long is given up on (a process substitution whose
+/// command hangs): start-up must not wait for ever.
+pub const PIPE_IDLE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The text of the config at `path`, read with bounded memory and time:
+/// - a regular file over [`MAX_CONFIG_BYTES`] is refused before it is read;
+/// - a pipe (`-c <(…)`, `-c /dev/stdin`, a named FIFO) is read to its end, at most
+///   [`MAX_CONFIG_BYTES`], giving up when nothing arrives for [`PIPE_IDLE`]; one that
+///   nothing writes to is refused at once (it is never waited on for a writer);
+/// - anything else (a device such as /dev/zero, a terminal, a directory, a socket) is
+///   refused without reading;
+/// - text that is not UTF-8 is a problem at the line and column of its first bad byte.
+pub fn read_config(path: &Path) -> Result<String, ConfigError> {
+    let shown = path.display().to_string();
+    let refused = |why: String| ConfigError::Refused {
+        path: shown.clone(),
+        why,
+    };
+    let io = |source| ConfigError::Io {
+        path: shown.clone(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    not_a_config(&meta).map_or(Ok(()), |why| Err(refused(why)))?;
+    if meta.is_file() && meta.len() > MAX_CONFIG_BYTES as u64 {
+        return Err(refused(too_large(Some(meta.len()))));
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // A FIFO nobody writes to would block the open itself.
+        opts.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = opts.open(path).map_err(io)?;
+    // Judge what was opened (the path may have changed since the look).
+    let meta = file.metadata().map_err(io)?;
+    not_a_config(&meta).map_or(Ok(()), |why| Err(refused(why)))?;
+    let bytes = if meta.is_file() {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(file, MAX_CONFIG_BYTES as u64 + 1),
+            &mut bytes,
+        )
+        .map_err(io)?;
+        if bytes.len() > MAX_CONFIG_BYTES {
+            return Err(refused(too_large(None)));
+        }
+        bytes
+    } else {
+        read_pipe(file, PIPE_IDLE).map_err(|e| match e {
+            PipeError::Io(source) => io(source),
+            PipeError::Refused(why) => refused(why),
+        })?
+    };
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let bytes = e.into_bytes();
+        // Valid up to `at`, so this is the text as an editor shows it.
+        let before = String::from_utf8_lossy(&bytes[..at]);
+        let line = before.matches('\n').count() + 1;
+        let col = before[before.rfind('\n').map_or(0, |i| i + 1)..]
+            .chars()
+            .count()
+            + 1;
+        ConfigError::Invalid(vec![Problem {
+            file: shown.clone(),
+            line,
+            col,
+            message: format!(
+                "not UTF-8 text: byte 0x{:02x} here is not valid UTF-8",
+                bytes.get(at).copied().unwrap_or(0)
+            ),
+            hint: Some("save the config as UTF-8 (it may be Latin-1 or binary)".into()),
+        }])
+    })
+}
+
+/// Why this is not something to read a config from, if it is not.
+fn not_a_config(meta: &std::fs::Metadata) -> Option<String> {
+    let t = meta.file_type();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() || t.is_file() {
+            return None;
+        }
+        let what = if t.is_char_device() {
+            "a character device (a terminal or something like /dev/zero)"
+        } else if t.is_block_device() {
+            "a block device"
+        } else if t.is_socket() {
+            "a socket"
+        } else if t.is_dir() {
+            "a directory"
+        } else {
+            "not a regular file"
+        };
+        Some(format!(
+            "it is {what}, not a config file; give the path of a TOML file, or pipe one in (`-c <(…)`, `-c /dev/stdin`)"
+        ))
+    }
+    #[cfg(not(unix))]
+    {
+        (!t.is_file()).then(|| "it is not a regular file".to_string())
+    }
+}
+
+fn too_large(size: Option<u64>) -> String {
+    let limit = MAX_CONFIG_BYTES / (1024 * 1024);
+    match size {
+        Some(n) => format!(
+            "it is {:.1} MiB, over the {limit} MiB limit for a config (is this the right file?)",
+            n as f64 / (1024.0 * 1024.0)
+        ),
+        None => format!("more than {limit} MiB arrived, over the limit for a config"),
+    }
+}
+
+enum PipeError {
+    Io(std::io::Error),
+    Refused(String),
+}
+
+/// A pipe opened non-blocking, read to its end: at most the cap, waiting at most `idle`
+/// for each next piece.
+fn read_pipe(mut file: std::fs::File, idle: std::time::Duration) -> Result<Vec<u8>, PipeError> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        match file.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => {
+                bytes.extend_from_slice(&chunk[..n]);
+                if bytes.len() > MAX_CONFIG_BYTES {
+                    return Err(PipeError::Refused(too_large(None)));
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if !wait_readable(&file, idle).map_err(PipeError::Io)? {
+                    return Err(PipeError::Refused(format!(
+                        "it is a pipe and nothing more arrived for {} s (is the command writing it stuck?)",
+                        idle.as_secs()
+                    )));
+                }
+            }
+            Err(e) => return Err(PipeError::Io(e)),
+        }
+    }
+    if bytes.is_empty() {
+        return Err(PipeError::Refused(
+            "it is a pipe and nothing came through it: no program is writing to it, or the one that did printed nothing".into(),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Wait until `file` has something to read (or its writer closed); false after `idle`.
+#[cfg(unix)]
+fn wait_readable(file: &std::fs::File, idle: std::time::Duration) -> std::io::Result<bool> {
+    use std::os::unix::io::AsRawFd;
+    let deadline = std::time::Instant::now() + idle;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Ok(false);
+        }
+        let mut pfd = libc::pollfd {
+            fd: file.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd for the duration of the call.
+        let rc = unsafe { libc::poll(&mut pfd, 1, left.as_millis().min(i32::MAX as u128) as i32) };
+        if rc > 0 {
+            return Ok(true);
+        }
+        if rc == 0 {
+            return Ok(false);
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn wait_readable(_file: &std::fs::File, _idle: std::time::Duration) -> std::io::Result<bool> {
+    Ok(true)
 }
 
 /// 1-based line and column (in characters) of a byte offset.
@@ -167,6 +384,61 @@ struct Loader<'a> {
     /// Strings changed by expansion: (value after, value as written). Messages that
     /// quote a value get the written form back, so no variable's value is ever shown.
     expanded: HashMap<Vec<Seg>, (String, String)>,
+    /// Values from the environment that must never be shown (see `note_secrets`).
+    secrets: Vec<String>,
+}
+
+/// Where in a config a value is used, as far as secrets are concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place<'a> {
+    Header(&'a str),
+    TokenFile,
+    Url,
+    Body,
+    Argv,
+    CommandEnv,
+    Other,
+}
+
+impl Place<'_> {
+    /// By the keys that end the path, so that any table with a `url`, `body`, `headers`,
+    /// `argv` or `env` is covered.
+    fn of(path: &[Seg]) -> Place<'_> {
+        fn key(s: Option<&Seg>) -> Option<&str> {
+            match s {
+                Some(Seg::Key(k)) => Some(k.as_str()),
+                _ => None,
+            }
+        }
+        let n = path.len();
+        let last = key(path.last());
+        let parent = n.checked_sub(2).and_then(|i| key(path.get(i)));
+        match (parent, last, path.last()) {
+            (Some("headers"), Some(name), _) => Place::Header(name),
+            (Some("env"), Some(_), _) => Place::CommandEnv,
+            (Some("argv"), None, Some(Seg::Index(_))) => Place::Argv,
+            (_, Some("token_file"), _) => Place::TokenFile,
+            (_, Some("url"), _) => Place::Url,
+            (_, Some("body"), _) => Place::Body,
+            _ => Place::Other,
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Place::Url => "a URL",
+            Place::Body => "a request body",
+            Place::Argv => "a command argument",
+            _ => "this value",
+        }
+    }
+}
+
+/// One `${VAR}` replaced by the environment's value: where it landed in the result.
+struct Subst {
+    name: String,
+    value: String,
+    range: std::ops::Range<usize>,
 }
 
 impl Loader<'_> {
@@ -481,6 +753,8 @@ impl Loader<'_> {
         let mut out = String::with_capacity(s.len());
         let mut rest = s;
         let mut failed = false;
+        let place = Place::of(path);
+        let mut substs: Vec<Subst> = Vec::new();
         while let Some(i) = rest.find('$') {
             out.push_str(&rest[..i]);
             let tail = &rest[i..];
@@ -522,7 +796,33 @@ impl Loader<'_> {
                 } else {
                     match ((self.env)(name), default) {
                         (Some(v), Some(d)) if v.is_empty() => out.push_str(d),
-                        (Some(v), _) => out.push_str(&v),
+                        (Some(v), _) => {
+                            if matches!(place, Place::Url | Place::Body | Place::Argv)
+                                && v.chars().any(char::is_control)
+                            {
+                                let what = if v.contains(['\n', '\r']) {
+                                    "a newline"
+                                } else {
+                                    "a control character"
+                                };
+                                self.push_at(
+                                    off,
+                                    format!(
+                                        "environment variable `{name}` has {what} in its value, which {} must not carry (the value is not shown)",
+                                        place.what()
+                                    ),
+                                    Some(format!("check how `{name}` is set: a value pasted or read from a file may keep a newline or a carriage return (`{name}=$(cat file)` drops a final newline, not a `\\r`)")),
+                                );
+                                failed = true;
+                            }
+                            let at = out.len();
+                            out.push_str(&v);
+                            substs.push(Subst {
+                                name: name.to_string(),
+                                range: at..out.len(),
+                                value: v,
+                            });
+                        }
                         (None, Some(d)) => out.push_str(d),
                         (None, None) => {
                             self.push_at(
@@ -551,7 +851,67 @@ impl Loader<'_> {
             self.expanded
                 .insert(path.to_vec(), (out.clone(), s.to_string()));
         }
+        self.note_secrets(place, &out, &substs);
         out
+    }
+
+    /// The values a `${VAR}` put into `out` that must never be shown:
+    /// - always: a secret-named variable's (`ADMIN_TOKEN`, `DB_PASSWORD`…), and any value
+    ///   in a credential header or a URL's userinfo;
+    /// - in any other header, a `token_file`, a URL's query or fragment, a request body,
+    ///   a command argument or environment: the value too, unless the config itself shows
+    ///   it (it is written literally elsewhere in the file) or it says who and where
+    ///   (`${USER}`, `${HOSTNAME}`). A value that is itself a URL counts only for its
+    ///   userinfo and query (a base URL in an argument is no secret).
+    fn note_secrets(&mut self, place: Place, out: &str, substs: &[Subst]) {
+        use crate::secrets::{is_secret_env_name, is_secret_header_name, url_parts};
+        for sub in substs {
+            let shown_anyway = |v: &str| {
+                crate::secrets::IDENTITY_VARS.contains(&sub.name.as_str()) || self.text.contains(v)
+            };
+            let mut found: Vec<String> = Vec::new();
+            let url_pieces = |url: &str, r: std::ops::Range<usize>, found: &mut Vec<String>| {
+                for (part, always, _) in url_parts(url) {
+                    let (a, b) = (part.start.max(r.start), part.end.min(r.end));
+                    if a < b && url.is_char_boundary(a) && url.is_char_boundary(b) {
+                        let piece = &url[a..b];
+                        if always || !shown_anyway(piece) {
+                            found.push(piece.to_string());
+                            found.push(crate::secrets::percent_decode(piece));
+                        }
+                    }
+                }
+            };
+            if is_secret_env_name(&sub.name) {
+                found.push(sub.value.clone());
+            } else {
+                match place {
+                    Place::Header(h) if is_secret_header_name(h) => found.push(sub.value.clone()),
+                    Place::Url => url_pieces(out, sub.range.clone(), &mut found),
+                    Place::Header(_)
+                    | Place::TokenFile
+                    | Place::Body
+                    | Place::Argv
+                    | Place::CommandEnv => {
+                        let v = sub.value.as_str();
+                        let is_url = reqwest::Url::parse(v).is_ok_and(|u| u.has_host());
+                        if is_url {
+                            url_pieces(v, 0..v.len(), &mut found);
+                        } else if !shown_anyway(v) {
+                            found.push(sub.value.clone());
+                        }
+                    }
+                    Place::Other => {}
+                }
+            }
+            for f in found {
+                if f.trim().chars().count() >= crate::secrets::MIN_REDACT_LEN
+                    && !self.secrets.contains(&f)
+                {
+                    self.secrets.push(f);
+                }
+            }
+        }
     }
 
     /// Typed deserialization. A bad optional key is reported, dropped and the pass run
@@ -938,5 +1298,197 @@ mod tests {
         assert_eq!(line_col("é=1", 2), (1, 2));
         assert_eq!(line_col("", 10), (1, 1));
         assert_eq!(line_col("a\n", 2), (1, 3));
+    }
+}
+
+#[cfg(test)]
+mod input_tests {
+    use super::*;
+    use std::io::Write;
+
+    const MINIMAL: &str = "[cutover]\nname = \"x\"\n\n[[source]]\nid = \"api\"\nkind = \"http\"\nurl = \"http://h/x\"\n";
+
+    fn refused(r: Result<String, ConfigError>) -> String {
+        match r {
+            Err(e @ ConfigError::Refused { .. }) => e.to_string(),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_device_is_refused_without_reading() {
+        // /dev/zero never ends: reading it would grow without bound.
+        let msg = refused(read_config(Path::new("/dev/zero")));
+        assert!(
+            msg.contains("/dev/zero") && msg.contains("character device"),
+            "{msg}"
+        );
+        let dir = tempfile::tempdir().expect("tmp");
+        let msg = refused(read_config(dir.path()));
+        assert!(msg.contains("a directory"), "{msg}");
+    }
+
+    #[test]
+    fn a_file_over_the_cap_is_refused_before_reading() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let p = dir.path().join("big.toml");
+        let f = std::fs::File::create(&p).expect("create");
+        // Sparse: 5 MiB of nothing, instantly.
+        f.set_len(5 * 1024 * 1024).expect("grow");
+        let msg = refused(read_config(&p));
+        assert!(
+            msg.contains("5.0 MiB") && msg.contains("4 MiB limit"),
+            "{msg}"
+        );
+    }
+
+    fn fifo(dir: &tempfile::TempDir) -> std::path::PathBuf {
+        let p = dir.path().join("cfg.fifo");
+        let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).expect("path");
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+        p
+    }
+
+    #[test]
+    fn a_fifo_nobody_writes_to_is_refused_at_once() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let p = fifo(&dir);
+        // Not a wait for a writer: that would end on the idle deadline, with other words.
+        let msg = refused(read_config(&p));
+        assert!(msg.contains("nothing came through"), "{msg}");
+    }
+
+    #[test]
+    fn a_fifo_with_a_writer_is_read_to_its_end() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let p = fifo(&dir);
+        // The writer is there before the reader (as `cat cfg > fifo &` blocked in its
+        // open would be; read-write so that this open does not block) and writes in two
+        // pieces, as a slow command would.
+        let mut w = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&p)
+            .expect("open for writing");
+        let writer = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            w.write_all(&MINIMAL.as_bytes()[..10]).expect("write");
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            w.write_all(&MINIMAL.as_bytes()[10..]).expect("write");
+        });
+        let text = read_config(&p).expect("read");
+        writer.join().expect("writer");
+        assert_eq!(text, MINIMAL);
+    }
+
+    #[test]
+    fn a_pipe_over_the_cap_is_refused_with_bounded_memory() {
+        let (r, w) = pipe();
+        let writer = std::thread::spawn(move || {
+            let mut w = w;
+            let chunk = vec![b'#'; 64 * 1024];
+            // Stops when the reader gives up (EPIPE).
+            while w.write_all(&chunk).is_ok() {}
+        });
+        let e = read_pipe(r, PIPE_IDLE);
+        assert!(matches!(&e, Err(PipeError::Refused(why)) if why.contains("4 MiB")));
+        drop(e);
+        writer.join().expect("writer");
+    }
+
+    #[test]
+    fn a_pipe_that_goes_quiet_is_given_up_on() {
+        let (r, w) = pipe();
+        let e = read_pipe(r, std::time::Duration::from_millis(300));
+        assert!(matches!(&e, Err(PipeError::Refused(why)) if why.contains("nothing more arrived")));
+        drop(w);
+    }
+
+    /// A non-blocking read end and a write end.
+    fn pipe() -> (std::fs::File, std::fs::File) {
+        use std::os::unix::io::FromRawFd;
+        let mut fds = [0; 2];
+        // SAFETY: two fds written by pipe2, each owned by one File from here on.
+        unsafe {
+            assert_eq!(
+                libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC),
+                0
+            );
+            let w = std::fs::File::from_raw_fd(fds[1]);
+            // Blocking writes: the writer waits for the reader like a real command.
+            let flags = libc::fcntl(fds[1], libc::F_GETFL);
+            libc::fcntl(fds[1], libc::F_SETFL, flags & !libc::O_NONBLOCK);
+            (std::fs::File::from_raw_fd(fds[0]), w)
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_is_located() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let p = dir.path().join("latin1.toml");
+        // Line 3, after `name = "caf` (11 characters, one of them `é` as UTF-8).
+        let mut bytes = b"[cutover]\n# r\xc3\xa9sum\xc3\xa9\nname = \"caf".to_vec();
+        bytes.push(0xe9);
+        bytes.extend_from_slice(b"\"\n");
+        std::fs::write(&p, bytes).expect("write");
+        match read_config(&p) {
+            Err(ConfigError::Invalid(ps)) => {
+                assert_eq!(ps.len(), 1);
+                let shown = ps[0].to_string();
+                assert!(
+                    shown.starts_with(&format!("{}:3:12: not UTF-8 text: byte 0xe9", p.display())),
+                    "{shown}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn env(k: &str) -> Option<String> {
+        match k {
+            "NL_TOKEN" => Some("abc123\n".into()),
+            "CR_VALUE" => Some("x\ry".into()),
+            "BELL" => Some("a\u{7}b".into()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn control_characters_from_a_variable_are_refused_by_name() {
+        for (place, var) in [
+            ("[[source]]\nid = \"a\"\nkind = \"http\"\nurl = \"http://h/x?token=${NL_TOKEN}\"\n", "NL_TOKEN"),
+            ("[[source]]\nid = \"a\"\nkind = \"http\"\nurl = \"http://h/x\"\n[[action]]\nid = \"r\"\nkey = \"R\"\nlabel = \"r\"\ndanger = true\nrequest = { url = \"http://h/r\", body = '{\"t\": \"${CR_VALUE}\"}' }\n", "CR_VALUE"),
+            ("[[source]]\nid = \"a\"\nkind = \"http\"\nurl = \"http://h/x\"\n[[action]]\nid = \"r\"\nkey = \"R\"\nlabel = \"r\"\ndanger = true\ncommand = { argv = [\"run\", \"--x=${BELL}\"] }\n", "BELL"),
+        ] {
+            let text = format!("[cutover]\nname = \"x\"\n{place}");
+            let ps = match load_str_with_env(&text, "c.toml", &env) {
+                Err(ConfigError::Invalid(ps)) => ps,
+                other => panic!("{var}: {other:?}"),
+            };
+            let shown: Vec<String> = ps.iter().map(|p| p.to_string()).collect();
+            assert_eq!(shown.len(), 1, "{shown:?}");
+            assert!(shown[0].contains(&format!("`{var}`")), "{shown:?}");
+            assert!(
+                shown[0].contains("newline") || shown[0].contains("control character"),
+                "{shown:?}"
+            );
+            for v in ["abc123", "x\ry", "a\u{7}b"] {
+                assert!(!shown[0].contains(v), "{shown:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_control_character_written_into_a_url_is_refused() {
+        let text = "[cutover]\nname = \"x\"\n[[source]]\nid = \"a\"\nkind = \"http\"\nurl = \"http://h/x\\n?a=1\"\n";
+        let shown = match load_str_with_env(text, "c.toml", &env) {
+            Err(ConfigError::Invalid(ps)) => ps[0].to_string(),
+            other => panic!("{other:?}"),
+        };
+        assert!(
+            shown.starts_with("c.toml:6:7: `url` has a newline"),
+            "{shown}"
+        );
     }
 }

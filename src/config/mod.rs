@@ -11,7 +11,7 @@ pub mod schema;
 pub mod validate;
 
 pub use duration::{Dur, Offset};
-pub use load::{load_file, load_str, load_str_with_env, ConfigError, Problem};
+pub use load::{load_file, load_str, load_str_with_env, read_config, ConfigError, Problem};
 pub use report::{run_validate, validate_text};
 
 use crate::condition::Condition;
@@ -36,6 +36,10 @@ pub struct Config {
     /// map in `app::keys` reads it, with `rollback_key` and each action's `key`.
     #[serde(default)]
     pub keys: BTreeMap<String, KeyList>,
+    /// What the loader put in from the environment that must never be shown (see
+    /// `load`): not part of the file's format, never written out.
+    #[serde(skip)]
+    pub secrets: Vec<crate::secrets::Secret>,
 }
 
 /// One key or a list of keys, as written in `[keys]`.
@@ -394,8 +398,10 @@ pub struct Signal {
     /// Its `crit` raises the banner and counts for `check`'s exit 1.
     #[serde(default)]
     pub critical: bool,
-    #[serde(default)]
-    pub no_data: NoDataPolicy,
+    /// Which band no data counts as. Unset, no data on a critical signal is never a pass
+    /// (`check` exits 3, the report says NO DATA); set, it is judged as that band.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_data: Option<NoDataPolicy>,
     /// Default: three intervals of its source.
     #[serde(default)]
     pub stale_after: Option<Dur>,

@@ -1,6 +1,6 @@
 //! `warroom validate`: every problem with its location, or a one-line summary.
 
-use super::{load_str_with_env, ConfigError};
+use super::{load_str_with_env, read_config, ConfigError};
 use std::io::Write;
 use std::path::Path;
 
@@ -8,11 +8,18 @@ use std::path::Path;
 /// 0 when it loads, 2 when it does not (or cannot be read).
 pub fn run_validate(path: &Path, out: &mut dyn Write) -> i32 {
     let file = path.display().to_string();
-    match std::fs::read_to_string(path) {
+    match read_config(path) {
         Ok(text) => validate_text(&text, &file, &|k| std::env::var(k).ok(), out),
+        // A failed write (closed pipe) changes nothing about the verdict.
+        Err(ConfigError::Invalid(problems)) => {
+            for p in &problems {
+                let _ = writeln!(out, "{p}");
+            }
+            let _ = writeln!(out, "{}", count(problems.len(), "problem"));
+            2
+        }
         Err(e) => {
-            // A failed write (closed pipe) changes nothing about the verdict.
-            let _ = writeln!(out, "error: cannot read config {file}: {e}");
+            let _ = writeln!(out, "error: {e}");
             2
         }
     }
@@ -41,8 +48,8 @@ pub fn validate_text(
             let _ = writeln!(out);
             0
         }
-        Err(ConfigError::Io { source, .. }) => {
-            let _ = writeln!(out, "error: cannot read config {file}: {source}");
+        Err(e @ (ConfigError::Io { .. } | ConfigError::Refused { .. })) => {
+            let _ = writeln!(out, "error: {e}");
             2
         }
         Err(ConfigError::Invalid(problems)) => {

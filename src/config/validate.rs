@@ -164,18 +164,20 @@ fn sources(cfg: &Config, out: &mut Out) {
         } else {
             seen.insert(&s.id, i);
         }
-        match reqwest::Url::parse(&s.url) {
-            Err(e) => out.push(
-                at("url"),
-                format!("`url` \"{}\" is not a valid URL: {e}", s.url),
-                Some("write a full URL, e.g. `url = \"${WARROOM_URL:-http://localhost:5000}/api/v1/health\"`".into()),
-            ),
-            Ok(u) if !matches!(u.scheme(), "http" | "https") => out.push(
-                at("url"),
-                format!("`url` scheme `{}` is not supported; use http or https", u.scheme()),
-                None,
-            ),
-            Ok(_) => {}
+        if !url_control(&s.url, at("url"), out) {
+            match reqwest::Url::parse(&s.url) {
+                Err(e) => out.push(
+                    at("url"),
+                    format!("`url` \"{}\" is not a valid URL: {e}", s.url),
+                    Some("write a full URL, e.g. `url = \"${WARROOM_URL:-http://localhost:5000}/api/v1/health\"`".into()),
+                ),
+                Ok(u) if !matches!(u.scheme(), "http" | "https") => out.push(
+                    at("url"),
+                    format!("`url` scheme `{}` is not supported; use http or https", u.scheme()),
+                    None,
+                ),
+                Ok(_) => {}
+            }
         }
         match (s.kind, s.query.as_deref()) {
             (SourceKind::Prometheus, None) => out.push(
@@ -228,6 +230,21 @@ fn sources(cfg: &Config, out: &mut Out) {
         headers(&s.headers, kp!["source", i], out);
         token_file(s.token_file.as_deref(), &s.headers, kp!["source", i], out);
     }
+}
+
+/// A control character written into a URL (a `\n` escape): a URL parser drops tabs and
+/// newlines without a word, so here they are an error, reported without quoting the URL
+/// (it would break the message's line). True when there was one.
+fn url_control(url: &str, at: Vec<Seg>, out: &mut Out) -> bool {
+    let bad = url.chars().any(char::is_control);
+    if bad {
+        out.push(
+            at,
+            "`url` has a newline or control character, which a URL must not carry (a URL parser would drop it without a word)",
+            Some("remove it; a URL is one line of printable text".into()),
+        );
+    }
+    bad
 }
 
 /// Header names and values, for sources and action requests. `base` is the table the
@@ -975,18 +992,20 @@ fn request(r: &super::RequestCfg, i: usize, source_ids: &[&str], out: &mut Out) 
             Some(hint),
         );
     }
-    match reqwest::Url::parse(&r.url) {
-        Err(e) => out.push(
-            at("url"),
-            format!("`url` \"{}\" is not a valid URL: {e}", r.url),
-            Some("write a full URL, e.g. `url = \"${WARROOM_URL:-http://localhost:5000}/api/v2/admin/flags\"`".into()),
-        ),
-        Ok(u) if !matches!(u.scheme(), "http" | "https") => out.push(
-            at("url"),
-            format!("`url` scheme `{}` is not supported; use http or https", u.scheme()),
-            None,
-        ),
-        Ok(_) => {}
+    if !url_control(&r.url, at("url"), out) {
+        match reqwest::Url::parse(&r.url) {
+            Err(e) => out.push(
+                at("url"),
+                format!("`url` \"{}\" is not a valid URL: {e}", r.url),
+                Some("write a full URL, e.g. `url = \"${WARROOM_URL:-http://localhost:5000}/api/v2/admin/flags\"`".into()),
+            ),
+            Ok(u) if !matches!(u.scheme(), "http" | "https") => out.push(
+                at("url"),
+                format!("`url` scheme `{}` is not supported; use http or https", u.scheme()),
+                None,
+            ),
+            Ok(_) => {}
+        }
     }
     if r.timeout.0.is_zero() {
         out.push(

@@ -87,8 +87,44 @@ pub(super) fn is_production(env: &str) -> bool {
     e == "production" || e == "prod"
 }
 
+/// The overall word, unless a critical signal has gone without data past its
+/// `stale_after` (or never had any) and nothing is in crit: then that, by name — a
+/// lasting state the room cannot read as a pass. The engine decides, as for `check`.
+fn overall(v: &View, room: usize) -> (String, ratatui::style::Style) {
+    let (word, style) = v.overall();
+    if v.counts.crit > 0 {
+        return (word, style);
+    }
+    let missing: Vec<String> = crate::engine::no_data_findings(&v.s.engine, None, v.s.stamp())
+        .into_iter()
+        .filter(|f| f.counts_as.is_none())
+        .map(|f| f.label)
+        .collect();
+    let Some(first) = missing.first() else {
+        return (word, style);
+    };
+    let more = if missing.len() > 1 {
+        format!(" +{}", missing.len() - 1)
+    } else {
+        String::new()
+    };
+    let lead = super::join_sym(super::sym(v.g.empty), "NO DATA: ");
+    let keep = room.saturating_sub(width(&lead) + width(&more)).max(8);
+    let name = if width(first) > keep {
+        let cut: String = first.chars().take(keep.saturating_sub(1)).collect();
+        format!("{cut}{}", v.g.ellipsis)
+    } else {
+        first.clone()
+    };
+    (
+        format!("{lead}{name}{more}"),
+        v.t.no_data()
+            .add_modifier(Modifier::REVERSED | Modifier::BOLD),
+    )
+}
+
 fn line1(buf: &mut Buffer, area: Rect, v: &View, clock: bool) {
-    let (overall, ostyle) = v.overall();
+    let (overall, ostyle) = overall(v, (area.width as usize / 2).max(16));
     let ow = width(&overall) as u16 + 2;
     // The left part stops short of the overall word so it is never overwritten.
     let left_area = Rect {
@@ -160,6 +196,13 @@ fn line2(buf: &mut Buffer, area: Rect, v: &View) {
         p.put(v.g.sep, v.t.muted()).put(
             &format!("SRC DOWN {}: {}", down.len(), down.join(", ")),
             v.t.crit(),
+        );
+    }
+    // Evidence that lost lines is incomplete for good: said until the screen closes.
+    if v.s.record_failed.is_some() {
+        p.put(v.g.sep, v.t.muted()).put(
+            " RECORDING INCOMPLETE ",
+            v.t.crit().add_modifier(Modifier::REVERSED),
         );
     }
     if v.s.read_only {

@@ -150,7 +150,7 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
                     let r = &v.s.step_runs[i];
                     match (&r.state, &r.last) {
                         (RunState::InFlight { since }, _) => (
-                            format!(" [running {}]", super::age(v.now(), *since)),
+                            format!(" [running {}]", super::age(v.mono(), *since)),
                             t.warn(),
                         ),
                         (_, Some(rep)) if rep.ok => (format!(" [{}]", rep.summary), t.ok()),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use warroom::config::Config;
 use warroom::poll::{poll_once, Clients};
-use warroom::sample::{PollResult, Ts};
+use warroom::sample::{Mono, PollResult, Stamp, Ts};
 use warroom::sim::{self, Profile, Scenario, SimHandle, SimOptions};
 
 pub const TOKEN: &str = "s3cr3t-test-token-4f1d";
@@ -21,6 +21,11 @@ pub fn t0() -> Ts {
 
 pub fn at(offset_secs: i64) -> Ts {
     t0() + chrono::Duration::seconds(offset_secs)
+}
+
+/// Both clocks at `offset_secs` from T0, in step (the fake monotonic origin is arbitrary).
+pub fn stamp(offset_secs: i64) -> Stamp {
+    Stamp::new(at(offset_secs), Mono(1_000_000 + offset_secs * 1000))
 }
 
 pub async fn start_sim(scenario: Scenario) -> SimHandle {
@@ -40,13 +45,14 @@ pub fn demo_config(sim: &SimHandle) -> Arc<Config> {
 }
 
 /// Poll every source once, stamping the results with a fixed time.
-pub async fn poll_all_at(cfg: &Config, when: Ts) -> Vec<PollResult> {
+pub async fn poll_all_at(cfg: &Config, when: Stamp) -> Vec<PollResult> {
     let clients = Clients::for_config(cfg).expect("clients");
     let mut out = Vec::new();
     for s in &cfg.sources {
         let client = clients.get(s).expect("client for source");
         let mut r = poll_once(client, s).await;
-        r.at = when;
+        r.at = when.at;
+        r.mono = when.mono;
         out.push(r);
     }
     out
@@ -72,7 +78,8 @@ pub async fn session_recording(
     record: Option<&std::path::Path>,
 ) -> (Session, tokio::sync::mpsc::Receiver<Msg>) {
     let mut c = (*cfg).clone();
-    let (redact, _warnings) = warroom::commands::secure(&mut c, None).expect("secrets");
+    let (redactor, _warnings) = warroom::commands::secure(&mut c).expect("secrets");
+    let redact = redactor.into_fn();
     Session::start(SessionOptions {
         cfg: Arc::new(c),
         t0: Some(chrono::Utc::now()),
@@ -80,7 +87,7 @@ pub async fn session_recording(
         user: "alice".into(),
         audit_log: Some(audit.to_path_buf()),
         redact,
-        now: chrono::Utc::now(),
+        now: Stamp::now(),
         record: record.map(|p| p.to_path_buf()),
     })
     .await
@@ -117,7 +124,7 @@ pub async fn drive_until(
         }
         tokio::select! {
             Some(m) = rx.recv() => s.handle(m),
-            _ = tick.tick() => s.handle(Msg::Tick(chrono::Utc::now())),
+            _ = tick.tick() => s.handle(Msg::Tick(Stamp::now())),
             _ = tokio::time::sleep_until(deadline) => {}
         }
     }
@@ -194,7 +201,7 @@ pub async fn check_text(cfg: Arc<Config>) -> (i32, String) {
         warroom::check::CheckOptions {
             cfg,
             window: None,
-            interval: Duration::from_secs(60),
+            interval: None,
             format: warroom::check::Format::Text,
             record: None,
             redact: Arc::new(|s: &str| s.to_string()),
