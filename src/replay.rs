@@ -112,19 +112,27 @@ impl Replayer {
                 Some(Msg::Readings(poll, readings))
             }
             Line::Clock { at } => Some(Msg::Tick(at)),
+            // A line this version cannot read as an audit event is skipped, as `report` does.
             Line::Audit {
                 at,
                 user,
                 host,
                 kind,
                 details,
-            } => Some(Msg::Remote(Remote {
-                at,
-                user,
-                host,
-                kind,
-                details,
-            })),
+            } => crate::audit::AuditEvent::from_parts(&kind, details)
+                .ok()
+                .map(|event| {
+                    Msg::Remote(Remote {
+                        at,
+                        user,
+                        host,
+                        cutover: None,
+                        environment: None,
+                        config: None,
+                        session: String::new(),
+                        event,
+                    })
+                }),
             // The engine recomputes events; the header was used at the start.
             Line::Event { .. } | Line::Header { .. } | Line::End { .. } => None,
         };

@@ -55,18 +55,30 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
                 lines.push(("Why: nothing is breaching right now.".into(), v.t.muted()));
             }
             lines.push((String::new(), text));
-            let ask = match &c.phrase {
-                Some(p) => format!("Type  {p}  then Enter to fire. Esc cancels."),
-                None => "Type your name, then Enter. Esc cancels.".into(),
-            };
-            lines.push((ask, bold));
-            lines.push((format!("> {}_", c.typed), text.add_modifier(Modifier::BOLD)));
-            let idle_left =
-                (CONFIRM_IDLE_MS - (v.now() - c.last_input).num_milliseconds()).max(0) / 1000;
-            lines.push((
-                format!("[ Cancel ] is the default: Enter on an empty line cancels · closes in {idle_left}s idle"),
-                v.t.muted(),
-            ));
+            if c.sending.is_some() {
+                // Accepted: nothing happens until the record is on disk.
+                lines.push((
+                    "Recording it in the audit log… it takes effect once the record is on disk."
+                        .into(),
+                    bold,
+                ));
+            } else {
+                let ask = match (&c.phrase, c.again) {
+                    (Some(p), true) => {
+                        format!("A SECOND ATTEMPT: type  {p}  then Enter to fire it anyway. Esc cancels.")
+                    }
+                    (Some(p), false) => format!("Type  {p}  then Enter to fire. Esc cancels."),
+                    (None, _) => "Type your name, then Enter. Esc cancels.".into(),
+                };
+                lines.push((ask, bold));
+                lines.push((format!("> {}_", c.typed), text.add_modifier(Modifier::BOLD)));
+                let idle_left =
+                    (CONFIRM_IDLE_MS - (v.now() - c.last_input).num_milliseconds()).max(0) / 1000;
+                lines.push((
+                    format!("[ Cancel ] is the default: Enter on an empty line cancels · closes in {idle_left}s idle"),
+                    v.t.muted(),
+                ));
+            }
             if let Some(e) = &c.error {
                 lines.push((e.clone(), v.t.crit()));
             }
@@ -110,6 +122,7 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
                     let run = &v.s.runs[i];
                     let status = match &run.state {
                         RunState::InFlight { .. } => " · in flight".to_string(),
+                        RunState::Recording { .. } => " · recording".to_string(),
                         RunState::Done => match &run.last {
                             Some(r) if r.ok => format!(" · last: {}", r.summary),
                             Some(r) => format!(" · FAILED: {}", r.summary),
@@ -170,6 +183,15 @@ pub(super) fn action_lines(v: &View) -> Vec<(String, Style)> {
         };
         let line = match &run.state {
             RunState::Idle => continue,
+            RunState::Recording { since } => (
+                format!(
+                    " {} {}: confirmed {} — recording it in the audit log before sending",
+                    super::sym(v.g.warn),
+                    a.label,
+                    super::age(v.now(), *since),
+                ),
+                v.t.warn(),
+            ),
             RunState::InFlight { since } => (
                 format!(
                     " {} {}: in flight {} (attempt {}{}) — its key is inert",

@@ -1,0 +1,819 @@
+//! The action state machine with a fake clock: no terminal, no network, no disk — the
+//! audit writer's answers are messages the tests send.
+use super::*;
+use crate::app::{Msg, Remote};
+use crate::audit::Competitor;
+use crate::config::Config;
+use crate::sample::{PollOutcome, PollResult};
+use chrono::{TimeZone, Utc};
+use std::sync::Arc;
+
+const CFG: &str = r#"
+[cutover]
+name = "t"
+environment = "production"
+[[source]]
+id = "flags"
+kind = "http"
+url = "http://127.0.0.1:1/flags"
+interval = "1s"
+[[signal]]
+id = "v1"
+source = "flags"
+kind = "flag"
+path = ".v1"
+[[step]]
+at = "0"
+title = "T0"
+gate = true
+checklist = ["flip"]
+run = { argv = ["true"], timeout = "5s" }
+[[cutover.phase_rule]]
+name = "rolled back"
+when = [{ signal = "v1", is = "== false" }]
+[[action]]
+id = "rollback"
+key = "r"
+label = "Roll back"
+danger = true
+request = { url = "http://127.0.0.1:1/rollback" }
+verify = { within = "10s", all = [{ signal = "v1", is = "== false" }] }
+"#;
+
+fn t(s: i64) -> Ts {
+    Utc.timestamp_opt(1_800_000_000 + s, 0)
+        .single()
+        .unwrap_or_default()
+}
+
+fn state_of(cfg: &str) -> State {
+    let cfg: Arc<Config> = Arc::new(toml::from_str(cfg).expect("test config"));
+    let mut st = State::new(cfg, t(0), None, "alice".into());
+    st.session = "sess".into();
+    st
+}
+
+fn state() -> State {
+    state_of(CFG)
+}
+
+fn act(st: &mut State, a: Action) -> Vec<Effect> {
+    update(st, Msg::Action(a))
+}
+
+fn type_str(st: &mut State, s: &str) -> Vec<Effect> {
+    s.chars().flat_map(|c| act(st, Action::Type(c))).collect()
+}
+
+fn runs(fx: &[Effect]) -> Vec<(String, u32)> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::Run {
+                idempotency_key,
+                attempt,
+                ..
+            } => Some((idempotency_key.clone(), *attempt)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The audit records asked for: (id, kind, is a claim).
+fn audits(fx: &[Effect]) -> Vec<(u64, String, bool)> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::Audit { id, event, claim } => {
+                Some((*id, event.kind().to_string(), claim.is_some()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn kinds(fx: &[Effect]) -> Vec<String> {
+    audits(fx).into_iter().map(|(_, k, _)| k).collect()
+}
+
+/// The writer answers "on disk" for every record asked for (and for those the answers
+/// lead to): everything that happened, in order.
+fn ack(st: &mut State, fx: Vec<Effect>) -> Vec<Effect> {
+    let mut all = Vec::new();
+    let mut todo = fx;
+    while !todo.is_empty() {
+        let mut next = Vec::new();
+        for e in todo {
+            if let Effect::Audit { id, .. } = &e {
+                next.extend(update(st, Msg::AuditWritten { id: *id }));
+            }
+            all.push(e);
+        }
+        todo = next;
+    }
+    all
+}
+
+fn confirm_rollback(st: &mut State, phrase: &str) -> Vec<Effect> {
+    act(st, Action::Rollback);
+    type_str(st, phrase);
+    act(st, Action::Submit)
+}
+
+/// Confirm the rollback and let its record land.
+fn fire_ok(st: &mut State, phrase: &str) -> Vec<Effect> {
+    let fx = confirm_rollback(st, phrase);
+    ack(st, fx)
+}
+
+fn report(ok: bool, at: Ts) -> Report {
+    Report {
+        ok,
+        unknown: false,
+        summary: if ok {
+            "HTTP 200".into()
+        } else {
+            "HTTP 500".into()
+        },
+        excerpt: String::new(),
+        at,
+        duration_ms: 5,
+        by: "alice".into(),
+        http_status: Some(if ok { 200 } else { 500 }),
+        exit_code: None,
+    }
+}
+
+fn done(st: &mut State, ok: bool, at: Ts) -> Vec<Effect> {
+    let fx = update(
+        st,
+        Msg::ActionDone {
+            action: 0,
+            report: report(ok, at),
+        },
+    );
+    ack(st, fx)
+}
+
+fn flag_poll(st: &mut State, at: Ts, v1: bool) {
+    update(
+        st,
+        Msg::Poll(PollResult {
+            source: "flags".into(),
+            at,
+            latency_ms: 1,
+            outcome: PollOutcome::Json {
+                status: 200,
+                body: serde_json::json!({ "v1": v1 }),
+            },
+        }),
+    );
+}
+
+fn modal(st: &State) -> &Confirm {
+    match &st.modal {
+        Some(Modal::Confirm(c)) => c,
+        other => panic!("no confirmation open: {other:?}"),
+    }
+}
+
+fn event_texts(st: &State) -> Vec<String> {
+    st.events.iter().map(|e| e.text.clone()).collect()
+}
+
+#[test]
+fn full_sequence_sends_exactly_once_and_only_after_its_record_is_on_disk() {
+    let mut st = state();
+    assert!(runs(&act(&mut st, Action::Rollback)).is_empty());
+    assert!(st.text_entry(), "R opens the confirmation");
+    assert!(runs(&type_str(&mut st, "rollback")).is_empty());
+    let fx = act(&mut st, Action::Submit);
+    assert!(runs(&fx).is_empty(), "nothing is sent before its record");
+    let recs = audits(&fx);
+    assert_eq!(recs.len(), 1);
+    let (id, kind, claim) = recs[0].clone();
+    assert_eq!((kind.as_str(), claim), ("action_confirmed", true));
+    assert!(
+        st.runs[0].in_flight(),
+        "single flight from the confirming Enter"
+    );
+    assert_eq!(
+        modal(&st).sending,
+        Some(id),
+        "the modal waits for the record"
+    );
+    // Keys while it is being recorded do nothing.
+    assert!(act(&mut st, Action::Submit).is_empty());
+    assert!(act(&mut st, Action::Escape).is_empty());
+    assert!(st.modal.is_some());
+
+    let fx = update(&mut st, Msg::AuditWritten { id });
+    assert_eq!(runs(&fx), vec![("sess-rollback-1".to_string(), 1)]);
+    assert!(st.modal.is_none());
+    // A double Enter, a held R, the action key: all inert while in flight.
+    assert!(runs(&act(&mut st, Action::Submit)).is_empty());
+    assert!(runs(&act(&mut st, Action::Rollback)).is_empty());
+    assert!(runs(&act(&mut st, Action::Key('r'))).is_empty());
+    assert!(st.modal.is_none());
+    assert!(st
+        .notice
+        .as_ref()
+        .is_some_and(|n| n.text.contains("in flight")));
+    // A duplicate answer sends nothing more.
+    assert!(runs(&update(&mut st, Msg::AuditWritten { id })).is_empty());
+}
+
+#[test]
+fn an_unwritable_audit_log_refuses_the_action_and_shows_a_lasting_badge() {
+    let mut st = state();
+    let fx = confirm_rollback(&mut st, "rollback");
+    let (id, _, _) = audits(&fx)[0].clone();
+    let fx = update(
+        &mut st,
+        Msg::AuditFailed {
+            id: Some(id),
+            reason: "No space left on device (os error 28)".into(),
+        },
+    );
+    assert!(runs(&fx).is_empty());
+    let c = modal(&st);
+    assert_eq!(
+        c.error.as_deref(),
+        Some("not sent: the audit log cannot be written (No space left on device (os error 28))")
+    );
+    assert_eq!(c.sending, None);
+    assert_eq!(st.runs[0].state, RunState::Idle, "back as it was");
+    assert_eq!(st.runs[0].attempts, 0);
+    assert!(st.audit_failing.is_some());
+    assert!(event_texts(&st)
+        .iter()
+        .any(|e| e.contains("AUDIT LOG WRITE FAILED")));
+    // The badge lasts: a tick of the clock does not clear it.
+    update(&mut st, Msg::Tick(t(20)));
+    assert!(st.audit_failing.is_some());
+    // Once a write succeeds, the action goes through and the badge clears.
+    type_str(&mut st, "rollback");
+    let fx = act(&mut st, Action::Submit);
+    let fx = ack(&mut st, fx);
+    assert_eq!(runs(&fx).len(), 1);
+    assert!(st.audit_failing.is_none());
+}
+
+#[test]
+fn ticks_sign_offs_and_t0_marks_show_only_once_recorded() {
+    let mut st = state();
+    st.focus = Focus::Timeline;
+    let fx = act(&mut st, Action::ToggleTick);
+    assert_eq!(kinds(&fx), vec!["tick"]);
+    assert!(st.ticks[0][0].is_none(), "not ticked until recorded");
+    assert!(
+        act(&mut st, Action::ToggleTick).is_empty(),
+        "one change at a time"
+    );
+    let (id, _, _) = audits(&fx)[0].clone();
+    update(
+        &mut st,
+        Msg::AuditFailed {
+            id: Some(id),
+            reason: "Input/output error (os error 5)".into(),
+        },
+    );
+    assert!(st.ticks[0][0].is_none(), "a failed record ticks nothing");
+    assert!(st.notice.as_ref().is_some_and(|n| n
+        .text
+        .contains("not ticked: the audit log cannot be written")));
+    let fx = act(&mut st, Action::ToggleTick);
+    ack(&mut st, fx);
+    assert!(st.ticks[0][0].is_some());
+
+    // Sign-off: the modal waits; a failure says so in it and signs nothing.
+    act(&mut st, Action::SignOff { go: false });
+    type_str(&mut st, "Ana (Ops)");
+    let fx = act(&mut st, Action::Submit);
+    assert_eq!(kinds(&fx), vec!["signoff"]);
+    assert!(st.signoffs[0].is_none());
+    update(
+        &mut st,
+        Msg::AuditFailed {
+            id: Some(audits(&fx)[0].0),
+            reason: "disk full".into(),
+        },
+    );
+    assert!(st.signoffs[0].is_none());
+    assert!(modal(&st)
+        .error
+        .as_deref()
+        .is_some_and(|e| e.starts_with("not signed: the audit log cannot be written")));
+    type_str(&mut st, "Ana (Ops)");
+    let fx = act(&mut st, Action::Submit);
+    ack(&mut st, fx);
+    assert_eq!(
+        st.signoffs[0].as_ref().map(|s| (s.name.as_str(), s.go)),
+        Some(("Ana (Ops)", false))
+    );
+
+    // T0: marked at the moment Enter was pressed, shown once recorded.
+    act(&mut st, Action::MarkT0);
+    type_str(&mut st, "t0");
+    let fx = act(&mut st, Action::Submit);
+    assert_eq!(kinds(&fx), vec!["t0_mark"]);
+    assert_eq!(st.t0, None);
+    update(&mut st, Msg::Tick(t(3)));
+    ack(&mut st, fx);
+    assert_eq!(st.t0, Some(t(0)));
+}
+
+#[test]
+fn negatives_send_nothing() {
+    // Wrong phrase: stays open, says why.
+    let mut st = state();
+    act(&mut st, Action::Rollback);
+    type_str(&mut st, "rollbak");
+    assert!(act(&mut st, Action::Submit).is_empty());
+    assert!(modal(&st)
+        .error
+        .as_deref()
+        .unwrap_or("")
+        .contains("not the phrase"));
+    // Esc cancels.
+    assert!(act(&mut st, Action::Escape).is_empty());
+    assert!(st.modal.is_none());
+    // `n` then Enter is a wrong phrase, not a "no".
+    act(&mut st, Action::Rollback);
+    type_str(&mut st, "n");
+    assert!(act(&mut st, Action::Submit).is_empty());
+    act(&mut st, Action::Escape);
+    // Enter on an empty field is Cancel, the default.
+    act(&mut st, Action::Rollback);
+    assert!(act(&mut st, Action::Submit).is_empty());
+    assert!(st.modal.is_none());
+    // 30 s idle cancels.
+    act(&mut st, Action::Rollback);
+    type_str(&mut st, "rollback");
+    let fx = update(&mut st, Msg::Tick(t(31)));
+    assert!(fx.is_empty());
+    assert!(st.modal.is_none());
+    assert!(act(&mut st, Action::Submit).is_empty());
+}
+
+#[test]
+fn paste_is_text_never_enter() {
+    let mut st = state();
+    act(&mut st, Action::Rollback);
+    let fx = update(&mut st, Msg::Paste("rollback\n\n".into()));
+    assert!(fx.is_empty());
+    assert!(st.text_entry());
+    let fx = act(&mut st, Action::Submit);
+    assert_eq!(runs(&ack(&mut st, fx)).len(), 1);
+}
+
+#[test]
+fn retry_reuses_the_key_and_success_starts_verification() {
+    let mut st = state();
+    let first = runs(&fire_ok(&mut st, "rollback"));
+    let fx = done(&mut st, false, t(1));
+    assert_eq!(kinds(&fx), vec!["action_result"]);
+    assert!(st.events.back().is_some_and(|e| e.text.contains("FAILED")));
+    // Nothing is retried by itself: a new confirmation is needed, with the usual phrase.
+    assert!(runs(&update(&mut st, Msg::Tick(t(2)))).is_empty());
+    let second = runs(&fire_ok(&mut st, "rollback"));
+    assert_eq!(
+        second[0].0, first[0].0,
+        "a manual retry reuses the idempotency key"
+    );
+    assert_eq!(second[0].1, 2);
+    done(&mut st, true, t(3));
+    assert!(st.runs[0].verify.is_some());
+    // Verification polls its source each second until the flag reads false.
+    let fx = update(&mut st, Msg::Tick(t(4)));
+    assert!(fx.contains(&Effect::PollNow {
+        sources: vec!["flags".into()]
+    }));
+    flag_poll(&mut st, t(5), false);
+    let fx = update(&mut st, Msg::Tick(t(5)));
+    assert_eq!(kinds(&fx), vec!["verify_result"]);
+    assert!(matches!(
+        st.runs[0].verify.as_ref().and_then(|v| v.verdict.clone()),
+        Some(Verdict::Verified { .. })
+    ));
+}
+
+#[test]
+fn a_second_attempt_after_a_success_needs_again_and_gets_a_new_key() {
+    let mut st = state();
+    let first = runs(&fire_ok(&mut st, "rollback"));
+    update(&mut st, Msg::Tick(t(1)));
+    done(&mut st, true, t(1));
+    // While it verifies, the usual phrase fires nothing.
+    act(&mut st, Action::Rollback);
+    let c = modal(&st).clone();
+    assert!(c.again);
+    assert_eq!(c.phrase.as_deref(), Some("rollback again"));
+    assert!(
+        c.target[0].contains("PREVIOUS ATTEMPT SUCCEEDED: alice"),
+        "{:?}",
+        c.target
+    );
+    assert!(c.target[1].contains("verifying"), "{:?}", c.target);
+    assert!(c.target.iter().any(|l| l.contains("NEW Idempotency-Key")));
+    type_str(&mut st, "rollback");
+    assert!(act(&mut st, Action::Submit).is_empty());
+    assert!(modal(&st)
+        .error
+        .as_deref()
+        .is_some_and(|e| e.contains("not the phrase")));
+    act(&mut st, Action::Escape);
+
+    // Verified at 5 s; the cooldown (the verify window, 10 s) runs to 15 s.
+    flag_poll(&mut st, t(5), false);
+    update(&mut st, Msg::Tick(t(5)));
+    update(&mut st, Msg::Tick(t(14)));
+    act(&mut st, Action::Rollback);
+    assert!(modal(&st).again, "still within the cooldown");
+    type_str(&mut st, "rollback again");
+    let fx = act(&mut st, Action::Submit);
+    assert!(matches!(
+        fx.iter().find_map(|e| match e {
+            Effect::Audit {
+                event: AuditEvent::ActionConfirmed(c),
+                claim: Some(r),
+                ..
+            } => Some((c.again, r.again)),
+            _ => None,
+        }),
+        Some((true, true))
+    ));
+    let second = runs(&ack(&mut st, fx));
+    assert_eq!(second.len(), 1);
+    assert_ne!(
+        second[0].0, first[0].0,
+        "a deliberate second attempt: a new key"
+    );
+}
+
+#[test]
+fn after_the_cooldown_the_usual_phrase_works_again() {
+    let cfg = CFG.replace(
+        "verify = { within = \"10s\"",
+        "cooldown = \"3s\"\nverify = { within = \"10s\"",
+    );
+    let mut st = state_of(&cfg);
+    fire_ok(&mut st, "rollback");
+    done(&mut st, true, t(0));
+    flag_poll(&mut st, t(2), false);
+    update(&mut st, Msg::Tick(t(2)));
+    update(&mut st, Msg::Tick(t(4)));
+    act(&mut st, Action::Rollback);
+    assert!(modal(&st).again, "verified at 2 s, cooldown 3 s");
+    act(&mut st, Action::Escape);
+    update(&mut st, Msg::Tick(t(6)));
+    act(&mut st, Action::Rollback);
+    assert!(!modal(&st).again);
+    assert_eq!(modal(&st).phrase.as_deref(), Some("rollback"));
+}
+
+#[test]
+fn another_screens_success_also_needs_again_here() {
+    let mut st = state();
+    update(
+        &mut st,
+        remote(
+            "action_confirmed",
+            t(1),
+            json(r#"{"action":"rollback","label":"Roll back","attempt":1}"#),
+        ),
+    );
+    update(
+        &mut st,
+        remote(
+            "action_result",
+            t(2),
+            json(r#"{"action":"rollback","ok":true,"summary":"HTTP 200 in 4 ms"}"#),
+        ),
+    );
+    act(&mut st, Action::Rollback);
+    let c = modal(&st);
+    assert!(c.again);
+    assert!(c.target[0].contains("bob@bastion2"), "{:?}", c.target);
+}
+
+#[test]
+fn a_lost_claim_sends_nothing_and_says_who_fired_it_and_when() {
+    let mut st = state();
+    let fx = confirm_rollback(&mut st, "rollback");
+    let (id, _, _) = audits(&fx)[0].clone();
+    let fx = update(
+        &mut st,
+        Msg::ClaimLost {
+            id,
+            competitor: Competitor::InFlight {
+                by: "bob@bastion2".into(),
+                since: t(0),
+                attempt: 1,
+            },
+        },
+    );
+    assert!(runs(&fx).is_empty());
+    assert_eq!(kinds(&fx), vec!["action_declined"]);
+    let err = modal(&st).error.clone().unwrap_or_default();
+    assert!(
+        err.contains("not sent: bob@bastion2 fired \"Roll back\" at") && err.contains("UTC"),
+        "{err}"
+    );
+    // Its key is inert here now, as the other screen's attempt is in flight.
+    assert_eq!(st.runs[0].remote_by.as_deref(), Some("bob@bastion2"));
+    act(&mut st, Action::Escape);
+    assert!(act(&mut st, Action::Rollback).is_empty());
+    assert!(st.modal.is_none());
+}
+
+#[test]
+fn a_claim_lost_to_a_recent_success_asks_for_the_deliberate_phrase() {
+    let mut st = state();
+    let fx = confirm_rollback(&mut st, "rollback");
+    let (id, _, _) = audits(&fx)[0].clone();
+    update(
+        &mut st,
+        Msg::ClaimLost {
+            id,
+            competitor: Competitor::Succeeded {
+                by: "bob@bastion2".into(),
+                at: t(0),
+                verdict: None,
+                until: t(20),
+            },
+        },
+    );
+    let c = modal(&st).clone();
+    assert!(c.again);
+    assert_eq!(c.phrase.as_deref(), Some("rollback again"));
+    assert!(
+        c.error
+            .as_deref()
+            .is_some_and(|e| e.contains("still verifying")),
+        "{c:?}"
+    );
+    type_str(&mut st, "rollback again");
+    let fx = act(&mut st, Action::Submit);
+    assert!(fx
+        .iter()
+        .any(|e| matches!(e, Effect::Audit { claim: Some(r), .. } if r.again)));
+    assert_eq!(runs(&ack(&mut st, fx)).len(), 1);
+}
+
+#[test]
+fn verification_fails_visibly_at_the_deadline() {
+    let mut st = state();
+    fire_ok(&mut st, "rollback");
+    done(&mut st, true, t(0));
+    for s in 1..10 {
+        update(&mut st, Msg::Tick(t(s)));
+        assert!(st.runs[0]
+            .verify
+            .as_ref()
+            .is_some_and(|v| v.verdict.is_none()));
+    }
+    update(&mut st, Msg::Tick(t(10)));
+    assert!(matches!(
+        st.runs[0].verify.as_ref().and_then(|v| v.verdict.clone()),
+        Some(Verdict::NotVerified { .. })
+    ));
+    assert!(st
+        .events
+        .back()
+        .is_some_and(|e| e.text.contains("NOT VERIFIED")));
+}
+
+#[test]
+fn read_only_refuses_every_action_tick_signoff_and_mark() {
+    let mut st = state();
+    st.read_only = true;
+    st.focus = Focus::Timeline;
+    for a in [
+        Action::Rollback,
+        Action::Key('r'),
+        Action::Menu,
+        Action::MarkT0,
+        Action::SignOff { go: true },
+        Action::ToggleTick,
+    ] {
+        let fx = act(&mut st, a);
+        assert!(fx.is_empty(), "{a:?} produced {fx:?}");
+        assert!(st.modal.is_none(), "{a:?} opened a modal");
+        assert!(
+            st.notice
+                .as_ref()
+                .is_some_and(|n| n.text.contains("read-only")),
+            "{a:?}"
+        );
+    }
+    assert!(st.ticks[0][0].is_none());
+}
+
+#[test]
+fn a_step_script_runs_once_after_its_record() {
+    let mut st = state();
+    st.focus = Focus::Timeline;
+    assert!(runs(&act(&mut st, Action::RunStep)).is_empty());
+    assert!(st.text_entry());
+    type_str(&mut st, "run");
+    let fx = act(&mut st, Action::Submit);
+    assert_eq!(kinds(&fx), vec!["step_run"]);
+    assert!(!fx.iter().any(|e| matches!(e, Effect::RunStep { .. })));
+    let fx = ack(&mut st, fx);
+    assert_eq!(
+        fx.iter()
+            .filter(|e| matches!(e, Effect::RunStep { step: 0 }))
+            .count(),
+        1
+    );
+    // While it runs, `!` is inert.
+    let fx = act(&mut st, Action::RunStep);
+    assert!(fx.is_empty() && st.modal.is_none());
+    let fx = update(
+        &mut st,
+        Msg::StepDone {
+            step: 0,
+            report: report(true, t(1)),
+        },
+    );
+    assert_eq!(kinds(&fx), vec!["step_run_result"]);
+    assert!(st.step_runs[0].last.as_ref().is_some_and(|r| r.ok));
+}
+
+#[test]
+fn phase_rules_read_the_phase_from_signals() {
+    let mut st = state();
+    assert_eq!(st.derived_phase(), None, "no data: no phase");
+    flag_poll(&mut st, t(1), false);
+    assert_eq!(st.derived_phase(), Some("rolled back"));
+}
+
+fn json(s: &str) -> serde_json::Value {
+    serde_json::from_str(s).expect("test json")
+}
+
+fn remote_in(kind: &str, at: Ts, details: serde_json::Value, environment: &str) -> Msg {
+    Msg::Remote(Remote {
+        at,
+        user: "bob".into(),
+        host: "bastion2".into(),
+        cutover: Some("t".into()),
+        environment: Some(environment.into()),
+        config: None,
+        session: "bob-session".into(),
+        event: AuditEvent::from_parts(kind, details).expect("a valid test record"),
+    })
+}
+
+fn remote(kind: &str, at: Ts, details: serde_json::Value) -> Msg {
+    remote_in(kind, at, details, "production")
+}
+
+#[test]
+fn another_instance_records_show_here() {
+    let mut st = state();
+    update(
+        &mut st,
+        remote(
+            "tick",
+            t(1),
+            json(r#"{"step": 0, "item": 0, "item_text": "flip"}"#),
+        ),
+    );
+    assert_eq!(
+        st.ticks[0][0].as_ref().map(|t| t.by.as_str()),
+        Some("bob@bastion2")
+    );
+    update(
+        &mut st,
+        remote(
+            "action_confirmed",
+            t(2),
+            json(r#"{"action": "rollback", "label": "Roll back", "attempt": 1}"#),
+        ),
+    );
+    assert!(st
+        .events
+        .back()
+        .is_some_and(|e| e.text.contains("bob@bastion2 fired \"Roll back\"")));
+}
+
+#[test]
+fn records_of_another_environment_are_warned_about_and_never_applied() {
+    let mut st = state();
+    for (kind, details) in [
+        ("t0_mark", r#"{"t0": "2027-01-15T08:00:00Z"}"#),
+        ("tick", r#"{"step": 0, "item": 0, "item_text": "flip"}"#),
+        (
+            "signoff",
+            r#"{"step": 0, "title": "T0", "decision": "GO", "name": "Sam"}"#,
+        ),
+        (
+            "action_confirmed",
+            r#"{"action": "rollback", "label": "Roll back"}"#,
+        ),
+    ] {
+        update(&mut st, remote_in(kind, t(1), json(details), "staging"));
+    }
+    assert_eq!(st.t0, None, "a staging T0 mark never sets production's");
+    assert!(st.ticks[0][0].is_none());
+    assert!(st.signoffs[0].is_none());
+    assert!(!st.runs[0].in_flight());
+    let warnings: Vec<String> = event_texts(&st)
+        .into_iter()
+        .filter(|e| e.contains("environment \"staging\""))
+        .collect();
+    assert_eq!(warnings.len(), 1, "one warning per session: {warnings:?}");
+    // Another cutover in the same file: the same.
+    let mut other = match remote("t0_mark", t(1), json(r#"{}"#)) {
+        Msg::Remote(r) => r,
+        _ => unreachable!(),
+    };
+    other.cutover = Some("another cutover".into());
+    other.session = "carol".into();
+    update(&mut st, Msg::Remote(other));
+    assert_eq!(st.t0, None);
+    // A record of this environment, on a different config: applied, and said once.
+    let mut r = match remote("t0_mark", t(2), json(r#"{}"#)) {
+        Msg::Remote(r) => r,
+        _ => unreachable!(),
+    };
+    st.config_fingerprint = "aaaa0000".into();
+    r.config = Some("bbbb1111".into());
+    update(&mut st, Msg::Remote(r));
+    assert_eq!(st.t0, Some(t(2)));
+    assert!(event_texts(&st)
+        .iter()
+        .any(|e| e.contains("different config")));
+}
+
+#[test]
+fn a_rollback_fired_on_another_screen_makes_this_key_inert_until_it_ends() {
+    let mut st = state();
+    update(
+        &mut st,
+        remote(
+            "action_confirmed",
+            t(1),
+            json(r#"{"action": "rollback", "label": "Roll back", "attempt": 1}"#),
+        ),
+    );
+    assert!(st.runs[0].in_flight());
+    // Here, R and the action key open nothing: no second rollback from the room.
+    assert!(act(&mut st, Action::Rollback).is_empty());
+    assert!(st.modal.is_none());
+    assert!(st
+        .notice
+        .as_ref()
+        .is_some_and(|n| n.text.contains("fired by bob@bastion2")));
+    update(
+        &mut st,
+        remote(
+            "action_result",
+            t(2),
+            json(r#"{"action": "rollback", "ok": true, "summary": "HTTP 200 in 4 ms"}"#),
+        ),
+    );
+    assert_eq!(st.runs[0].state, RunState::Done);
+    assert!(st.runs[0]
+        .verify
+        .as_ref()
+        .is_some_and(|v| v.remote && v.verdict.is_none()));
+    // This screen does not verify (or audit) on its own: it waits for bob's verdict.
+    let fx = update(&mut st, Msg::Tick(t(3)));
+    assert!(!fx
+        .iter()
+        .any(|e| matches!(e, Effect::Audit { .. } | Effect::PollNow { .. })));
+    update(
+        &mut st,
+        remote(
+            "verify_result",
+            t(4),
+            json(r#"{"action": "rollback", "verified": true}"#),
+        ),
+    );
+    assert!(matches!(
+        st.runs[0].verify.as_ref().and_then(|v| v.verdict.clone()),
+        Some(Verdict::Verified { .. })
+    ));
+}
+
+#[test]
+fn a_remote_attempt_that_never_reports_expires_as_outcome_unknown() {
+    let mut st = state();
+    update(
+        &mut st,
+        remote(
+            "action_confirmed",
+            t(0),
+            json(r#"{"action": "rollback", "label": "Roll back"}"#),
+        ),
+    );
+    // The action's time-out is 10 s (the default): still inert at 15 s, free after 20 s.
+    update(&mut st, Msg::Tick(t(15)));
+    assert!(st.runs[0].in_flight());
+    update(&mut st, Msg::Tick(t(21)));
+    assert_eq!(st.runs[0].state, RunState::Done);
+    assert!(st.runs[0].last.as_ref().is_some_and(|r| r.unknown));
+    act(&mut st, Action::Rollback);
+    assert!(st.text_entry(), "the key works again");
+}
