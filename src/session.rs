@@ -14,10 +14,14 @@ use crate::record::{Line, Recorder};
 use crate::sample::Ts;
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+
+/// How long shutdown waits for the audit writer to finish what is queued.
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(3);
 
 /// How often other instances' audit records are read: well within the 2 s promise.
 const TAIL_EVERY: Duration = Duration::from_millis(500);
@@ -55,6 +59,9 @@ pub struct Session {
     pollers: Pollers,
     audit_tx: Option<std::sync::mpsc::Sender<Job>>,
     audit_thread: Option<std::thread::JoinHandle<()>>,
+    /// Set at shutdown: the writer still writes what is queued but answers no more (nobody
+    /// reads the answers, and a full channel must not hold it).
+    closing: Arc<AtomicBool>,
     /// Own records on their way to disk: written to the recording once they are on disk.
     unwritten: HashMap<u64, AuditRecord>,
     tasks: Vec<JoinHandle<()>>,
@@ -92,11 +99,12 @@ impl Session {
         });
         // The wall screen only reads; an operator console must be able to write, or it
         // refuses to start rather than act without a record.
+        let closing = Arc::new(AtomicBool::new(false));
         let (audit_tx, audit_thread) = if opts.read_only {
             (None, None)
         } else {
             let writer = AuditWriter::open(&audit_path)?;
-            let (atx, thread) = spawn_writer(writer, tx.clone());
+            let (atx, thread) = spawn_writer(writer, tx.clone(), Arc::clone(&closing));
             (Some(atx), Some(thread))
         };
         // Replay what was recorded before (ticks, T0, sign-offs survive a restart) and follow.
@@ -150,6 +158,7 @@ impl Session {
                 pollers,
                 audit_tx,
                 audit_thread,
+                closing,
                 unwritten: HashMap::new(),
                 tasks,
                 audit_path,
@@ -302,9 +311,20 @@ impl Session {
         for t in &self.tasks {
             t.abort();
         }
+        self.closing.store(true, Ordering::SeqCst);
         drop(self.audit_tx.take());
         if let Some(t) = self.audit_thread.take() {
-            let _ = t.join();
+            // The queue is written out; a disk that hangs (a dead NFS mount) must not keep
+            // the terminal from being given back for ever.
+            let deadline = std::time::Instant::now() + SHUTDOWN_WAIT;
+            while !t.is_finished() && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            if t.is_finished() {
+                let _ = t.join();
+            } else {
+                tracing::warn!("the audit writer did not finish within {SHUTDOWN_WAIT:?}");
+            }
         }
     }
 }
@@ -396,17 +416,21 @@ pub enum Job {
 fn spawn_writer(
     mut writer: AuditWriter,
     back: mpsc::Sender<Msg>,
+    closing: Arc<AtomicBool>,
 ) -> (std::sync::mpsc::Sender<Job>, std::thread::JoinHandle<()>) {
     let (atx, arx) = std::sync::mpsc::channel::<Job>();
     let thread = std::thread::spawn(move || {
+        // Every queued record is written, even once nobody listens for the answers.
         while let Ok(job) = arx.recv() {
             let answer = run_job(&mut writer, job);
-            if let Some(n) = writer.take_notice() {
+            let notice = writer.take_notice();
+            if closing.load(Ordering::SeqCst) {
+                continue;
+            }
+            if let Some(n) = notice {
                 let _ = back.blocking_send(Msg::Warning(n));
             }
-            if back.blocking_send(answer).is_err() {
-                return;
-            }
+            let _ = back.blocking_send(answer);
         }
     });
     (atx, thread)

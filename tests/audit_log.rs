@@ -50,7 +50,10 @@ async fn dev_full_as_the_audit_log_sends_nothing_and_says_so_loudly() {
         "{err}"
     );
     let screen = render_text(&s.state, 120, 40);
-    assert!(screen.contains("not sent: the audit log cannot be written"), "{screen}");
+    assert!(
+        screen.contains("not sent: the audit log cannot be written"),
+        "{screen}"
+    );
     assert!(screen.contains("AUDIT LOG FAILING"), "{screen}");
     assert_eq!(s.state.runs[0].state, RunState::Idle);
 
@@ -92,10 +95,15 @@ async fn a_second_confirm_while_the_first_attempt_verifies_needs_again() {
     // The habit — R, rollback, Enter — sends nothing now.
     keys(&mut s, "R");
     let screen = render_text(&s.state, 120, 40);
-    assert!(screen.contains("PREVIOUS ATTEMPT SUCCEEDED"), "{screen}");
+    assert!(screen.contains("Previous attempt:"), "{screen}");
     assert!(screen.contains("rollback again"), "{screen}");
     keys(&mut s, "rollback\n");
     assert!(modal_error(&s.state).is_some_and(|e| e.contains("not the phrase")));
+    // On the smallest supported screen the previous attempt, the phrase and the error stay.
+    let small = render_text(&s.state, 80, 24);
+    for want in ["Previous attempt:", "rollback again", "is not the phrase"] {
+        assert!(small.contains(want), "{want} missing at 80x24:\n{small}");
+    }
     drive_until(&mut s, &mut rx, Duration::from_secs(1), |_| false).await;
     assert_eq!(rollback_posts(&sim), 1);
 
@@ -131,13 +139,15 @@ async fn a_log_renamed_under_running_screens_is_recreated_and_both_keep_seeing_e
     b.state.focus = Focus::Timeline;
     keys(&mut a, " ");
     assert!(
-        drive_until(&mut a, &mut arx, Duration::from_secs(5), |st| st.ticks[0][0]
-            .is_some())
+        drive_until(&mut a, &mut arx, Duration::from_secs(5), |st| st.ticks[0]
+            [0]
+        .is_some())
         .await
     );
     assert!(
-        drive_until(&mut b, &mut brx, Duration::from_secs(5), |st| st.ticks[0][0]
-            .is_some())
+        drive_until(&mut b, &mut brx, Duration::from_secs(5), |st| st.ticks[0]
+            [0]
+        .is_some())
         .await,
         "B sees A's tick before the rotation"
     );
@@ -254,5 +264,8 @@ fn the_default_log_of_staging_and_production_differ() {
     let p = warroom::audit::default_path_with("Brokers v1 cutover", "production", &env);
     let s = warroom::audit::default_path_with("Brokers v1 cutover", "staging", &env);
     assert_ne!(p, s);
-    assert!(p.ends_with("brokers-v1-cutover/production/audit.jsonl"), "{p:?}");
+    assert!(
+        p.ends_with("brokers-v1-cutover/production/audit.jsonl"),
+        "{p:?}"
+    );
 }

@@ -115,7 +115,11 @@ fn pid_with_arg(arg: &Path) -> Option<i32> {
                 .collect();
             let alive = std::fs::read_to_string(format!("/proc/{pid}/stat"))
                 .ok()
-                .and_then(|s| s.rsplit(')').next().map(|r| !r.trim_start().starts_with('Z')))
+                .and_then(|s| {
+                    s.rsplit(')')
+                        .next()
+                        .map(|r| !r.trim_start().starts_with('Z'))
+                })
                 .unwrap_or(false);
             alive && argv.first().is_some_and(|a| a == BIN) && argv.iter().any(|a| a == arg)
         })
@@ -151,9 +155,30 @@ async fn two_screens_confirming_the_rollback_at_once_send_exactly_one_request() 
         );
         let conf = dir.path().join("tmux.conf").display().to_string();
         t.run(&[
-            "-f", &conf, "new-session", "-d", "-s", pane, "-x", "160", "-y", "40", "--", "env",
-            &url, &token, BIN, "watch", "-c", &cfg_s, "--audit-log", &audit_s, "--t0", "now",
-            "--log-file", &log_s,
+            "-f",
+            &conf,
+            "new-session",
+            "-d",
+            "-s",
+            pane,
+            "-x",
+            "160",
+            "-y",
+            "40",
+            "--",
+            "env",
+            &url,
+            &token,
+            BIN,
+            "watch",
+            "-c",
+            &cfg_s,
+            "--audit-log",
+            &audit_s,
+            "--t0",
+            "now",
+            "--log-file",
+            &log_s,
         ]);
         t.logs.push(log);
     }
@@ -176,7 +201,15 @@ async fn two_screens_confirming_the_rollback_at_once_send_exactly_one_request() 
 
     // One tmux command: the two Enters arrive within a millisecond or so of each other.
     t.run(&[
-        "send-keys", "-t", "=audit-a:", "Enter", ";", "send-keys", "-t", "=audit-b:", "Enter",
+        "send-keys",
+        "-t",
+        "=audit-a:",
+        "Enter",
+        ";",
+        "send-keys",
+        "-t",
+        "=audit-b:",
+        "Enter",
     ]);
     let start = Instant::now();
     while rollback_posts(&sim) == 0 && start.elapsed() < WAIT {
@@ -204,8 +237,16 @@ async fn two_screens_confirming_the_rollback_at_once_send_exactly_one_request() 
         .unwrap_or_default();
     assert!(loser.contains("fired"), "{loser}");
     let log = std::fs::read_to_string(&audit).expect("audit log");
-    assert_eq!(log.matches("\"kind\":\"action_confirmed\"").count(), 1, "{log}");
-    assert_eq!(log.matches("\"kind\":\"action_declined\"").count(), 1, "{log}");
+    assert_eq!(
+        log.matches("\"kind\":\"action_confirmed\"").count(),
+        1,
+        "{log}"
+    );
+    assert_eq!(
+        log.matches("\"kind\":\"action_declined\"").count(),
+        1,
+        "{log}"
+    );
     drop(t);
     sim.shutdown().await;
 }

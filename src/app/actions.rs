@@ -23,6 +23,9 @@ pub enum ConfirmKind {
 pub struct Confirm {
     pub kind: ConfirmKind,
     pub title: String,
+    /// The previous attempt a second one follows (it succeeded): who, when, result,
+    /// verification. Empty for a first attempt or a retry after a failure.
+    pub previous: Vec<String>,
     /// The exact request or argv, secrets redacted, frozen at opening.
     pub target: Vec<String>,
     /// The breaching signals at the moment it opened.

@@ -245,8 +245,8 @@ pub(super) fn claim_lost(state: &mut State, id: u64, c: Competitor, fx: &mut Vec
             run.attempts = *attempt;
             run.verify = None;
             format!(
-                "not sent: {by} fired \"{}\" at {when} UTC (attempt {attempt}) and it has not \
-                 reported back — this screen sent nothing",
+                "not sent: {by} fired \"{}\" at {when} UTC (attempt {attempt}) — this screen \
+                 sent nothing",
                 a.label
             )
         }
@@ -265,14 +265,15 @@ pub(super) fn claim_lost(state: &mut State, id: u64, c: Competitor, fx: &mut Vec
             {
                 m.again = true;
                 m.phrase = Some(phrase.clone());
-                m.target.insert(
-                    0,
+                m.previous = vec![
+                    format!("SUCCEEDED at {when} UTC by {by} (seen in the audit log)"),
+                    format!("verification: {state_word}"),
                     format!(
-                        "PREVIOUS ATTEMPT SUCCEEDED: {by} at {when} UTC ({state_word}); a second \
-                         one until {} UTC needs a NEW Idempotency-Key",
+                        "A second attempt gets a NEW Idempotency-Key (the target applies it \
+                         again); until {} UTC it needs the phrase below.",
                         until.format("%H:%M:%S")
                     ),
-                );
+                ];
             }
             format!(
                 "not sent: {by}'s \"{}\" succeeded at {when} UTC ({state_word}) — to send a \

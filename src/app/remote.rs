@@ -3,7 +3,7 @@
 //! the file) are shown as a warning and never applied.
 
 use super::actions::{Remote, Report, RunState, SignOff, Verdict, Verify};
-use super::update::{note, notice};
+use super::update::{ask_again, note, notice};
 use super::{State, Tick};
 use crate::audit::{foreign, AuditEvent, DeclineReason};
 use crate::engine::Severity;
@@ -146,6 +146,9 @@ pub(super) fn apply(state: &mut State, r: Remote) {
                         decided: None,
                     });
                 }
+            }
+            if let Some(i) = action_index(state, &x.action).filter(|_| ok) {
+                ask_again(state, i, format!("it succeeded meanwhile, fired by {who}"));
             }
             let sev = if ok { Severity::Info } else { Severity::Crit };
             note(

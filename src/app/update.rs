@@ -270,11 +270,10 @@ fn open_action(state: &mut State, i: usize, opener: Option<char>) {
     let again = state.second_attempt_guard(i);
     let retry = run.idempotency_key.is_some();
     let attempt = if retry { run.attempts + 1 } else { 1 };
-    let mut target = Vec::new();
-    if let Some(until) = again {
-        target.extend(previous_attempt_lines(state, i, until));
-    }
-    target.extend(state.action_plans.get(i).cloned().unwrap_or_default());
+    let previous = again
+        .map(|until| previous_attempt_lines(state, i, until))
+        .unwrap_or_default();
+    let mut target = state.action_plans.get(i).cloned().unwrap_or_default();
     if retry {
         target.push(format!(
             "retry: attempt {attempt}, same Idempotency-Key as the failed attempt"
@@ -287,6 +286,7 @@ fn open_action(state: &mut State, i: usize, opener: Option<char>) {
     state.modal = Some(Modal::Confirm(Confirm {
         kind: ConfirmKind::Action(i),
         title: a.label.clone(),
+        previous,
         target,
         snapshot: breach_snapshot(state),
         phrase: Some(phrase),
@@ -345,14 +345,14 @@ pub(super) fn previous_attempt_lines(state: &State, i: usize, until: Ts) -> Vec<
     };
     vec![
         format!(
-            "PREVIOUS ATTEMPT SUCCEEDED: {} at {} UTC — {}",
-            last.by,
+            "SUCCEEDED at {} UTC by {}: {}",
             last.at.format("%H:%M:%S"),
+            last.by,
             last.summary
         ),
         format!("verification: {verification}"),
         format!(
-            "a second attempt is deliberate until {} UTC: it gets a NEW Idempotency-Key, so the target applies it again",
+            "A second attempt gets a NEW Idempotency-Key (the target applies it again); until {} UTC it needs the phrase below.",
             until.format("%H:%M:%S")
         ),
     ]
@@ -384,6 +384,7 @@ fn open_mark_t0(state: &mut State) {
     state.modal = Some(Modal::Confirm(Confirm {
         kind: ConfirmKind::MarkT0,
         title: "Mark T0 now".into(),
+        previous: Vec::new(),
         target: vec![format!(
             "T0 = the moment Enter is pressed; every screen sharing the audit log follows"
         )],
@@ -429,6 +430,7 @@ fn open_sign_off(state: &mut State, go: bool) {
     state.modal = Some(Modal::Confirm(Confirm {
         kind: ConfirmKind::SignOff { step, go },
         title: format!("{decision}: {title}"),
+        previous: Vec::new(),
         target: vec![format!(
             "sign off \"{title}\" as {decision}: type your name"
         )],
@@ -505,6 +507,7 @@ fn open_step_run(state: &mut State) {
     state.modal = Some(Modal::Confirm(Confirm {
         kind: ConfirmKind::StepRun(step),
         title: format!("Run: {}", st.title),
+        previous: Vec::new(),
         target,
         snapshot: breach_snapshot(state),
         phrase: Some("run".into()),
@@ -646,6 +649,12 @@ fn submit_confirm(state: &mut State, fx: &mut Vec<Effect>) {
                 set_modal_error(state, format!("not sent: {text}"));
                 return;
             }
+            // It succeeded (here or elsewhere) while this modal was open: a second attempt
+            // is a new decision.
+            if !c.again && state.second_attempt_guard(i).is_some() {
+                ask_again(state, i, "not sent: it succeeded meanwhile".into());
+                return;
+            }
             fire(state, i, &c, fx)
         }
         ConfirmKind::MarkT0 => {
@@ -717,6 +726,30 @@ fn submit_confirm(state: &mut State, fx: &mut Vec<Effect>) {
     if let Some(Modal::Confirm(m)) = state.modal.as_mut() {
         m.sending = Some(id);
         m.error = None;
+    }
+}
+
+/// The open confirmation of `cfg.actions[i]`, if it asks for a first attempt while a
+/// success is recent, becomes that of a deliberate second attempt: the previous attempt
+/// shown, the `… again` phrase asked for, and `why` as its error.
+pub(super) fn ask_again(state: &mut State, i: usize, why: String) {
+    let Some(until) = state.second_attempt_guard(i) else {
+        return;
+    };
+    let previous = previous_attempt_lines(state, i, until);
+    let phrase = state.cfg.actions[i].again_phrase();
+    let now = state.now;
+    if let Some(Modal::Confirm(m)) = state.modal.as_mut() {
+        if m.kind == ConfirmKind::Action(i) && !m.again && m.sending.is_none() {
+            m.again = true;
+            m.error = Some(format!(
+                "{why} — to send a second one anyway, type {phrase}"
+            ));
+            m.phrase = Some(phrase);
+            m.previous = previous;
+            m.typed.clear();
+            m.last_input = now;
+        }
     }
 }
 

@@ -408,12 +408,12 @@ fn a_second_attempt_after_a_success_needs_again_and_gets_a_new_key() {
     assert!(c.again);
     assert_eq!(c.phrase.as_deref(), Some("rollback again"));
     assert!(
-        c.target[0].contains("PREVIOUS ATTEMPT SUCCEEDED: alice"),
+        c.previous[0].contains("SUCCEEDED at") && c.previous[0].contains("by alice"),
         "{:?}",
-        c.target
+        c.previous
     );
-    assert!(c.target[1].contains("verifying"), "{:?}", c.target);
-    assert!(c.target.iter().any(|l| l.contains("NEW Idempotency-Key")));
+    assert!(c.previous[1].contains("verifying"), "{:?}", c.previous);
+    assert!(c.previous.iter().any(|l| l.contains("NEW Idempotency-Key")));
     type_str(&mut st, "rollback");
     assert!(act(&mut st, Action::Submit).is_empty());
     assert!(modal(&st)
@@ -492,7 +492,7 @@ fn another_screens_success_also_needs_again_here() {
     act(&mut st, Action::Rollback);
     let c = modal(&st);
     assert!(c.again);
-    assert!(c.target[0].contains("bob@bastion2"), "{:?}", c.target);
+    assert!(c.previous[0].contains("bob@bastion2"), "{:?}", c.previous);
 }
 
 #[test]
@@ -816,4 +816,42 @@ fn a_remote_attempt_that_never_reports_expires_as_outcome_unknown() {
     assert!(st.runs[0].last.as_ref().is_some_and(|r| r.unknown));
     act(&mut st, Action::Rollback);
     assert!(st.text_entry(), "the key works again");
+}
+
+#[test]
+fn a_success_elsewhere_while_the_modal_is_open_makes_it_a_second_attempt() {
+    let mut st = state();
+    act(&mut st, Action::Rollback);
+    type_str(&mut st, "rollback");
+    update(
+        &mut st,
+        remote(
+            "action_confirmed",
+            t(1),
+            json(r#"{"action":"rollback","label":"Roll back","attempt":1}"#),
+        ),
+    );
+    // In flight elsewhere: Enter sends nothing, and says why.
+    assert!(act(&mut st, Action::Submit).is_empty());
+    assert!(modal(&st)
+        .error
+        .as_deref()
+        .is_some_and(|e| e.contains("not sent") && e.contains("fired by bob@bastion2")));
+    update(
+        &mut st,
+        remote(
+            "action_result",
+            t(2),
+            json(r#"{"action":"rollback","ok":true,"summary":"HTTP 200 in 4 ms"}"#),
+        ),
+    );
+    let c = modal(&st).clone();
+    assert!(c.again);
+    assert_eq!(c.phrase.as_deref(), Some("rollback again"));
+    assert!(c
+        .error
+        .as_deref()
+        .is_some_and(|e| e.contains("succeeded meanwhile")));
+    type_str(&mut st, "rollback");
+    assert!(act(&mut st, Action::Submit).is_empty());
 }
