@@ -40,9 +40,15 @@ fn screen(state: &State, w: u16, h: u16) -> String {
     out
 }
 
+/// A key, with the audit log answering "on disk" for every record it leads to (a tick is
+/// shown once recorded).
 fn press(state: &mut State, code: KeyCode) {
     if let Some(a) = keys::action_for(KeyEvent::new(code, KeyModifiers::NONE), state.text_entry()) {
-        let _ = update(state, Msg::Action(a));
+        for fx in update(state, Msg::Action(a)) {
+            if let warroom::app::Effect::Audit { id, .. } = fx {
+                let _ = update(state, Msg::AuditWritten { id });
+            }
+        }
     }
 }
 
