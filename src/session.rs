@@ -149,24 +149,34 @@ impl Session {
             .iter()
             .map(|a| action::describe(a, &|s| redact(s)))
             .collect();
-        Ok((
-            Session {
-                state,
-                ctx,
-                redact: opts.redact,
-                tx,
-                pollers,
-                audit_tx,
-                audit_thread,
-                closing,
-                unwritten: HashMap::new(),
-                tasks,
-                audit_path,
-                recorder,
-                recorded_events: 0,
-            },
-            rx,
-        ))
+        // A device or a pipe keeps no record: say so before anyone tries to act.
+        let not_a_log =
+            !opts.read_only && std::fs::metadata(&audit_path).is_ok_and(|m| !m.is_file());
+        let mut session = Session {
+            state,
+            ctx,
+            redact: opts.redact,
+            tx,
+            pollers,
+            audit_tx,
+            audit_thread,
+            closing,
+            unwritten: HashMap::new(),
+            tasks,
+            audit_path,
+            recorder,
+            recorded_events: 0,
+        };
+        if not_a_log {
+            session.handle(Msg::AuditFailed {
+                id: None,
+                reason: format!(
+                    "audit log {}: not a regular file: records written there are not kept",
+                    session.audit_path.display()
+                ),
+            });
+        }
+        Ok((session, rx))
     }
 
     /// Apply one message and carry out what it asks for.

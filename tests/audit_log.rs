@@ -36,6 +36,8 @@ async fn dev_full_as_the_audit_log_sends_nothing_and_says_so_loudly() {
     let sim = start_sim(Scenario::ErrorBurst).await;
     let (mut s, mut rx) = session(demo_config(&sim), Path::new("/dev/full"), false).await;
     warm(&mut s, &mut rx).await;
+    // Known before anyone acts.
+    assert!(render_text(&s.state, 80, 24).contains("AUDIT LOG FAILING"));
 
     keys(&mut s, "Rrollback\n");
     let refused = drive_until(&mut s, &mut rx, Duration::from_secs(10), |st| {
@@ -46,7 +48,7 @@ async fn dev_full_as_the_audit_log_sends_nothing_and_says_so_loudly() {
     let err = modal_error(&s.state).unwrap_or_default();
     assert!(
         err.starts_with("not sent: the audit log cannot be written (")
-            && err.contains("No space left on device"),
+            && err.contains("not a regular file"),
         "{err}"
     );
     let screen = render_text(&s.state, 120, 40);

@@ -59,6 +59,8 @@ pub struct AuditTail {
     seen: HashSet<u64>,
     /// The path is known to be gone (said once).
     gone: bool,
+    /// The path is not a regular file (said once).
+    not_file: bool,
 }
 
 impl AuditTail {
@@ -78,9 +80,11 @@ impl AuditTail {
             bad_lines: 0,
             seen: HashSet::new(),
             gone: false,
+            not_file: false,
         };
         if from == TailFrom::End {
-            if let (Ok(meta), Ok(mut f)) = (std::fs::metadata(&t.path), File::open(&t.path)) {
+            let meta = std::fs::metadata(&t.path).ok().filter(|m| m.is_file());
+            if let (Some(meta), Ok(mut f)) = (meta, File::open(&t.path)) {
                 t.id = Some((meta.dev(), meta.ino()));
                 t.offset = meta.len();
                 // Line numbers count from the file's start, history included.
@@ -116,6 +120,19 @@ impl AuditTail {
                 return out;
             }
         };
+        if !meta.is_file() {
+            // A device reads forever (/dev/full, /dev/zero) and holds no records.
+            if !self.not_file {
+                out.push(TailItem::Rotated(format!(
+                    "audit log {} is not a regular file: other screens' records cannot be followed",
+                    self.path.display()
+                )));
+                self.not_file = true;
+            }
+            self.reset();
+            return out;
+        }
+        self.not_file = false;
         let id = (meta.dev(), meta.ino());
         if self.id != Some(id) || meta.len() < self.offset {
             if self.gone {

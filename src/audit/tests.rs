@@ -289,10 +289,16 @@ fn audit_a_partial_line_left_by_another_process_is_ended_first() {
 }
 
 #[test]
-fn audit_dev_full_refuses_every_record() {
-    let mut w = AuditWriter::open("/dev/full").unwrap();
-    let err = w.append(&ctx("s1").record(tick(0, "x"))).unwrap_err();
-    assert!(err.to_string().contains("No space left on device"), "{err}");
+fn audit_devices_are_not_audit_logs() {
+    // /dev/null would take every record and keep none; /dev/full refuses them all.
+    for dev in ["/dev/null", "/dev/full"] {
+        let mut w = AuditWriter::open(dev).unwrap();
+        let err = w.append(&ctx("s1").record(tick(0, "x"))).unwrap_err();
+        assert!(
+            err.to_string().contains("not a regular file"),
+            "{dev}: {err}"
+        );
+    }
 }
 
 #[test]
@@ -660,4 +666,16 @@ async fn audit_spawn_tail_delivers_other_sessions_live() {
         .await
         .expect("the task ends when the receiver goes")
         .unwrap();
+}
+
+#[test]
+fn audit_tail_of_a_device_says_so_once_and_reads_nothing() {
+    let mut tail = AuditTail::new("/dev/zero", "me", TailFrom::Start);
+    let first = tail.poll();
+    assert!(
+        matches!(&first[..], [TailItem::Rotated(t)] if t.contains("not a regular file")),
+        "{first:?}"
+    );
+    assert!(tail.poll().is_empty(), "said once");
+    assert_eq!(tail.bad_lines(), 0, "no endless zeros read as lines");
 }

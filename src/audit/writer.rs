@@ -85,6 +85,13 @@ impl RealFile {
 
 impl LogFile for RealFile {
     fn write_once(&mut self, buf: &[u8]) -> io::Result<usize> {
+        // A device or a pipe takes the bytes and keeps nothing (/dev/null), or keeps them
+        // where no screen can read them back: not an audit log.
+        if !self.file.metadata()?.is_file() {
+            return Err(io::Error::other(
+                "not a regular file: records written there are not kept",
+            ));
+        }
         self.file.write(buf)
     }
 
