@@ -202,7 +202,12 @@ request = {{ url = "http://{addr}/rollback", body = '{{"enabled": false}}', head
     let ctx = warroom::audit::AuditContext::current().for_config(&cfg, "bench".into());
     let mut ours = Vec::new();
     for i in 0..RUNS {
-        let mut st = State::new(Arc::clone(&cfg), chrono::Utc::now(), None, "bench".into());
+        let mut st = State::new(
+            Arc::clone(&cfg),
+            warroom::sample::Stamp::now(),
+            None,
+            "bench".into(),
+        );
         st.session = ctx.session.clone();
         update(&mut st, Msg::Action(Action::Rollback));
         for c in "rollback".chars() {
@@ -344,14 +349,15 @@ warn = "> 1.5"
 crit = "> 2.5"
 "#;
     let cfg = Arc::new(load_cfg(text, "http://127.0.0.1:9"));
-    let now = chrono::Utc::now();
+    let now = warroom::sample::Stamp::now();
     let mut st = State::new(cfg, now, None, "bench".into());
     let body = thousand_rows();
     update(
         &mut st,
         Msg::Poll(warroom::sample::PollResult {
             source: "big".into(),
-            at: now,
+            at: now.at,
+            mono: now.mono,
             latency_ms: 5,
             outcome: warroom::sample::PollOutcome::Json {
                 status: 200,
@@ -746,7 +752,7 @@ async fn detection(sim: &SimHandle, py: Option<&str>, dir: &std::path::Path) -> 
         user: "bench".into(),
         audit_log: Some(dir.join("audit-detect.jsonl")),
         redact: Arc::new(|s: &str| s.to_string()),
-        now: chrono::Utc::now(),
+        now: warroom::sample::Stamp::now(),
         record: None,
     })
     .await
@@ -818,7 +824,7 @@ while True:
             }
             tokio::select! {
                 Some(m) = rx.recv() => s.handle(m),
-                _ = tick.tick() => s.handle(Msg::Tick(chrono::Utc::now())),
+                _ = tick.tick() => s.handle(Msg::Tick(warroom::sample::Stamp::now())),
                 _ = tokio::time::sleep_until(deadline) => return None,
             }
         }

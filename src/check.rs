@@ -9,8 +9,7 @@ use crate::config::Config;
 use crate::engine::{Band, Engine, EventKind, Row, Status};
 use crate::poll::{poll_once, Clients, PollSetupError};
 use crate::record::Line;
-use crate::sample::{PollResult, Ts};
-use chrono::Utc;
+use crate::sample::{PollResult, Stamp, Ts};
 use serde::Serialize;
 use std::io::Write;
 use std::sync::Arc;
@@ -118,12 +117,14 @@ async fn poll_all(cfg: &Config, clients: &Clients) -> Vec<PollResult> {
 /// Run the check, writing lines to `out`. Returns the exit code.
 pub async fn run_check(opts: CheckOptions, out: &mut dyn Write) -> Result<i32, PollSetupError> {
     let clients = Clients::for_config(&opts.cfg)?;
-    let start = Utc::now();
+    // The window, the interval and every `for` run on the monotonic clock; wall times
+    // only stamp the lines.
+    let start = Stamp::now();
     let single = opts.window.is_none();
     let mut engine = if single {
-        Engine::single_sample(Arc::clone(&opts.cfg), start)
+        Engine::single_sample(Arc::clone(&opts.cfg), start.mono)
     } else {
-        Engine::new(Arc::clone(&opts.cfg), start)
+        Engine::new(Arc::clone(&opts.cfg), start.mono)
     };
     let deadline = opts.window.map(|w| tokio::time::Instant::now() + w);
     let temp = (opts.record.is_none() && opts.window.is_some())
@@ -148,9 +149,9 @@ pub async fn run_check(opts: CheckOptions, out: &mut dyn Write) -> Result<i32, P
     loop {
         seq += 1;
         let results = poll_all(&opts.cfg, &clients).await;
-        let mut now = Utc::now();
+        // Read after every poll finished: no poll is stamped later than this.
+        let now = Stamp::now();
         for r in &results {
-            now = now.max(r.at);
             if let Some(rec) = &recorder {
                 let readings = engine.readings(r);
                 rec.write(Line::poll(&readings, engine.summary(r), &opts.cfg));
@@ -164,7 +165,10 @@ pub async fn run_check(opts: CheckOptions, out: &mut dyn Write) -> Result<i32, P
             }
         }
         if let Some(rec) = &recorder {
-            rec.write(Line::Clock { at: now });
+            rec.write(Line::Clock {
+                at: now.at,
+                mono: Some(now.mono),
+            });
         }
         for ev in engine.tick(now) {
             if let Some(rec) = &recorder {
@@ -178,7 +182,7 @@ pub async fn run_check(opts: CheckOptions, out: &mut dyn Write) -> Result<i32, P
                 breached.push(r.key.clone());
             }
         }
-        write_poll(out, opts.format, seq, now, &engine);
+        write_poll(out, opts.format, seq, now.at, &engine);
         let Some(deadline) = deadline else { break };
         let next = tokio::time::Instant::now() + opts.interval;
         if next > deadline {
@@ -186,11 +190,11 @@ pub async fn run_check(opts: CheckOptions, out: &mut dyn Write) -> Result<i32, P
         }
         tokio::time::sleep_until(next).await;
     }
-    let now = Utc::now();
+    let now = Stamp::now();
     let breaches: Vec<String> = breached
         .iter()
         .filter_map(|k| engine.rows.iter().find(|r| &r.key == k))
-        .map(|r| crate::engine::breach_text(r, engine.signal(r), now))
+        .map(|r| crate::engine::breach_text(r, engine.signal(r), now.mono))
         .collect();
     let missing: Vec<String> = engine
         .required_sources_without_data()

@@ -4,7 +4,7 @@
 //! config, samples and clock always give the same rows, bands and events.
 
 use crate::config::{Config, SignalKind};
-use crate::sample::{NoDataKind, Ts, Value};
+use crate::sample::{Mono, NoDataKind, Stamp, Ts, Value};
 use serde::Serialize;
 use std::collections::VecDeque;
 
@@ -61,7 +61,7 @@ pub struct BaselineView {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Pending {
     pub toward: Band,
-    pub since: Ts,
+    pub since: Mono,
 }
 
 #[derive(Debug, Clone)]
@@ -76,16 +76,17 @@ pub struct Row {
     pub unit: Option<String>,
     /// Last good value (already scaled).
     pub value: Option<Value>,
-    pub last_good_at: Option<Ts>,
+    /// Every time a row keeps is monotonic: ages and staleness never follow a wall step.
+    pub last_good_at: Option<Mono>,
     /// The last sample's time, good or not.
-    pub last_sample_at: Option<Ts>,
+    pub last_sample_at: Option<Mono>,
     pub status: Status,
-    pub status_since: Ts,
+    pub status_since: Mono,
     /// Why there is no data (for error/empty/stale).
     pub reason: Option<String>,
     /// The judged band after trip/clear rules (kept through no-data states).
     pub band: Band,
-    pub band_since: Ts,
+    pub band_since: Mono,
     /// The band this row counts as: its band, or the `no_data` policy once no-data lasted.
     pub effective: Band,
     /// Consecutive samples at the current raw level.
@@ -99,7 +100,7 @@ pub struct Row {
     pub threshold: String,
     pub advice: Option<String>,
     /// For flags: when the value last changed.
-    pub changed_at: Option<Ts>,
+    pub changed_at: Option<Mono>,
     /// Levels of the last n samples for `m_of_n`.
     pub(crate) recent: VecDeque<Band>,
 }
@@ -111,8 +112,8 @@ pub struct SourceHealth {
     pub polls: u64,
     pub errors: u64,
     pub consecutive_errors: u32,
-    pub last_ok: Option<Ts>,
-    pub last_poll: Option<Ts>,
+    pub last_ok: Option<Mono>,
+    pub last_poll: Option<Mono>,
     pub last_error: Option<String>,
     pub last_latency_ms: Option<u64>,
     pub last_status: Option<u16>,
@@ -168,7 +169,11 @@ pub enum EventKind {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Event {
+    /// When, on the wall clock: what the events panel and the report show.
     pub at: Ts,
+    /// When, on the monotonic clock: what the report measures breaches with.
+    #[serde(rename = "mono_ms")]
+    pub mono: Mono,
     pub severity: Severity,
     #[serde(flatten)]
     pub kind: EventKind,
@@ -179,7 +184,7 @@ pub struct Event {
 /// The ROLLBACK ADVISED state.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Advised {
-    pub since: Ts,
+    pub since: Mono,
     pub reasons: Vec<String>,
 }
 
@@ -207,7 +212,9 @@ pub struct Engine {
     pub(crate) compiled: Vec<Compiled>,
     pub(crate) timers: Vec<Timers>,
     pub(crate) cfg: std::sync::Arc<Config>,
-    pub(crate) started: Ts,
+    pub(crate) started: Mono,
+    /// The latest monotonic time given: the measure of a recorded poll without one.
+    pub(crate) mono: Mono,
     /// Judge each sample alone (`check` without `--window`): no `for`, `m_of_n`,
     /// `clear_for` or no-data grace.
     pub(crate) instant: bool,
@@ -235,6 +242,9 @@ pub struct PollSummary {
     /// A Prometheus answer's `warnings`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
+    /// The monotonic time of the poll (absent in recordings made before it was kept).
+    #[serde(rename = "mono_ms", default, skip_serializing_if = "Option::is_none")]
+    pub mono: Option<Mono>,
 }
 
 impl PollSummary {
@@ -250,6 +260,7 @@ impl PollSummary {
             status,
             error,
             warning: None,
+            mono: Some(p.mono),
         }
     }
 }
@@ -284,9 +295,9 @@ pub(crate) struct Compiled {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Timers {
     /// Since when the raw level has been at least warn / at least crit, continuously.
-    above_since: [Option<Ts>; 2],
+    above_since: [Option<Mono>; 2],
     /// Since when the raw level has been below the band, continuously.
-    below_since: Option<Ts>,
+    below_since: Option<Mono>,
 }
 
 fn level_idx(b: Band) -> Option<usize> {
@@ -304,7 +315,9 @@ fn ms(d: i64) -> CDur {
 impl Engine {
     /// Rows for every signal without `each` exist from the start (as no data);
     /// rows of `each` signals appear when their first sample names them.
-    pub fn new(cfg: Arc<Config>, now: Ts) -> Self {
+    /// `now` is monotonic: the engine measures every duration on that clock and only
+    /// stamps events with the wall time it is given alongside.
+    pub fn new(cfg: Arc<Config>, now: Mono) -> Self {
         let compiled = cfg
             .signals
             .iter()
@@ -345,6 +358,7 @@ impl Engine {
             timers: Vec::new(),
             cfg,
             started: now,
+            mono: now,
             instant: false,
         };
         for i in 0..e.cfg.signals.len() {
@@ -358,7 +372,7 @@ impl Engine {
     }
 
     /// An engine that judges every sample on its own, for a one-shot `check`.
-    pub fn single_sample(cfg: Arc<Config>, now: Ts) -> Self {
+    pub fn single_sample(cfg: Arc<Config>, now: Mono) -> Self {
         let mut e = Engine::new(cfg, now);
         e.instant = true;
         e
@@ -374,7 +388,7 @@ impl Engine {
         key: String,
         name: Option<&str>,
         critical: bool,
-        now: Ts,
+        now: Mono,
     ) -> usize {
         let s = &self.cfg.signals[signal];
         let label = match name {
@@ -459,10 +473,12 @@ impl Engine {
     /// Apply a poll given as its summary and its readings (live, or from a recording).
     pub fn ingest_readings(&mut self, poll: &PollSummary, readings: Vec<RowReading>) -> Vec<Event> {
         let mut events = Vec::new();
-        let at = poll.at;
+        let now = Stamp::new(poll.at, poll.mono.unwrap_or(self.mono));
+        self.mono = self.mono.max(now.mono);
+        let (at, mono) = (now.at, now.mono);
         if let Some(src) = self.sources.iter_mut().find(|s| s.id == poll.source) {
             src.polls += 1;
-            src.last_poll = Some(at);
+            src.last_poll = Some(mono);
             src.last_latency_ms = Some(poll.latency_ms);
             match &poll.error {
                 None => {
@@ -472,6 +488,7 @@ impl Engine {
                         let w = warning.clone().unwrap_or_default();
                         events.push(Event {
                             at,
+                            mono,
                             severity: Severity::Warn,
                             text: format!("source {} warns: {w}", src.id),
                             kind: EventKind::Note {
@@ -483,6 +500,7 @@ impl Engine {
                     if src.consecutive_errors > 0 {
                         events.push(Event {
                             at,
+                            mono,
                             severity: Severity::Info,
                             text: format!(
                                 "source {} answers again (after {} failed polls)",
@@ -495,7 +513,7 @@ impl Engine {
                         });
                     }
                     src.consecutive_errors = 0;
-                    src.last_ok = Some(at);
+                    src.last_ok = Some(mono);
                     src.last_error = None;
                 }
                 Some(reason) => {
@@ -506,6 +524,7 @@ impl Engine {
                     if src.consecutive_errors == 1 || src.last_error.as_deref() != Some(reason) {
                         events.push(Event {
                             at,
+                            mono,
                             severity: Severity::Warn,
                             text: format!("source {} failed: {}", src.id, reason),
                             kind: EventKind::SourceError {
@@ -539,19 +558,21 @@ impl Engine {
             }
             let idx = match self.row_index(&r.key) {
                 Some(i) => i,
-                None => self.add_row(r.signal, r.key, r.name.as_deref(), r.critical, at),
+                None => self.add_row(r.signal, r.key, r.name.as_deref(), r.critical, mono),
             };
             self.rows[idx].critical = r.critical;
-            self.apply(idx, r.reading, at, &mut events);
+            self.apply(idx, r.reading, now, &mut events);
         }
         self.refresh_baselines();
-        self.evaluate_time(at, &mut events);
+        self.evaluate_time(now, &mut events);
         events
     }
 
     /// Advance the clock: stale values, `for`/`clear_for` maturing, rollback advice.
-    pub fn tick(&mut self, now: Ts) -> Vec<Event> {
+    /// Only `now.mono` decides; `now.at` stamps the events it causes.
+    pub fn tick(&mut self, now: Stamp) -> Vec<Event> {
         let mut events = Vec::new();
+        self.mono = self.mono.max(now.mono);
         self.evaluate_time(now, &mut events);
         events
     }
@@ -717,11 +738,11 @@ impl Engine {
         }
     }
 
-    fn apply(&mut self, idx: usize, reading: Reading, at: Ts, events: &mut Vec<Event>) {
+    fn apply(&mut self, idx: usize, reading: Reading, now: Stamp, events: &mut Vec<Event>) {
         let cfg = Arc::clone(&self.cfg);
         let sig = &cfg.signals[self.rows[idx].signal];
         let row = &mut self.rows[idx];
-        row.last_sample_at = Some(at);
+        row.last_sample_at = Some(now.mono);
         match reading {
             Reading::NoData { kind, reason } => {
                 row.raw = None;
@@ -729,7 +750,7 @@ impl Engine {
                 self.timers[idx] = Timers::default();
                 row.pending = None;
                 row.reason = Some(reason.clone());
-                set_status(row, Status::NoData(kind), at, Some(reason), events);
+                set_status(row, Status::NoData(kind), now, Some(reason), events);
             }
             Reading::Value(v) => {
                 let v = match (v, sig.scale) {
@@ -739,9 +760,10 @@ impl Engine {
                 if sig.kind == SignalKind::Flag {
                     if let Some(prev) = &row.value {
                         if *prev != v {
-                            row.changed_at = Some(at);
+                            row.changed_at = Some(now.mono);
                             events.push(Event {
-                                at,
+                                at: now.at,
+                                mono: now.mono,
                                 severity: Severity::Info,
                                 text: format!("flag {} changed: {} → {}", row.label, prev, v),
                                 kind: EventKind::FlagChange {
@@ -760,12 +782,12 @@ impl Engine {
                     }
                 }
                 row.value = Some(v);
-                row.last_good_at = Some(at);
+                row.last_good_at = Some(now.mono);
                 row.reason = None;
             }
         }
-        if self.rows[idx].value.is_some() && self.rows[idx].last_good_at == Some(at) {
-            self.judge(idx, at, events);
+        if self.rows[idx].value.is_some() && self.rows[idx].last_good_at == Some(now.mono) {
+            self.judge(idx, now, events);
         }
     }
 
@@ -785,7 +807,8 @@ impl Engine {
     }
 
     /// Apply a fresh good sample to the trip/clear rules.
-    fn judge(&mut self, idx: usize, at: Ts, events: &mut Vec<Event>) {
+    fn judge(&mut self, idx: usize, now: Stamp, events: &mut Vec<Event>) {
+        let at = now.mono;
         self.refresh_baseline(idx);
         let sig = self.cfg.signals[self.rows[idx].signal].clone();
         let Some(jv) = self.judged_value(idx) else {
@@ -795,7 +818,7 @@ impl Engine {
             set_status(
                 row,
                 Status::NoData(NoDataKind::Empty),
-                at,
+                now,
                 Some(reason),
                 events,
             );
@@ -830,12 +853,13 @@ impl Engine {
         }
         // Leaving a no-data state: show the band again.
         let band = row.band;
-        set_status(row, Status::Band(band), at, None, events);
-        self.step_band(idx, at, true, events);
+        set_status(row, Status::Band(band), now, None, events);
+        self.step_band(idx, now, true, events);
     }
 
     /// Move the band per `for` / `m_of_n` / `clear_for`. `on_sample` is false for clock ticks.
-    fn step_band(&mut self, idx: usize, now: Ts, on_sample: bool, events: &mut Vec<Event>) {
+    fn step_band(&mut self, idx: usize, stamp: Stamp, on_sample: bool, events: &mut Vec<Event>) {
+        let now = stamp.mono;
         let sig = &self.cfg.signals[self.rows[idx].signal];
         let (for_ms, m_of_n, clear_ms) = if self.instant {
             (0, None, 0)
@@ -892,13 +916,14 @@ impl Engine {
             if new > old {
                 row.pending = None;
             }
-            set_status(row, Status::Band(new), now, None, events);
+            set_status(row, Status::Band(new), stamp, None, events);
         }
         row.advice = advice_for(&self.cfg.signals[row.signal], row.band);
     }
 
     /// Stale detection, maturing timers, effective bands and rollback advice.
-    fn evaluate_time(&mut self, now: Ts, events: &mut Vec<Event>) {
+    fn evaluate_time(&mut self, stamp: Stamp, events: &mut Vec<Event>) {
+        let now = stamp.mono;
         for idx in 0..self.rows.len() {
             let stale_ms = self.compiled[self.rows[idx].signal].stale_after_ms;
             let (status, last_sample, last_good) = {
@@ -920,7 +945,7 @@ impl Engine {
                     set_status(
                         row,
                         Status::NoData(NoDataKind::Stale),
-                        now,
+                        stamp,
                         Some(reason),
                         events,
                     );
@@ -929,14 +954,14 @@ impl Engine {
             if matches!(self.rows[idx].status, Status::Band(_))
                 && last_sample.is_some_and(|s| now - s <= ms(stale_ms))
             {
-                self.step_band(idx, now, false, events);
+                self.step_band(idx, stamp, false, events);
             }
             self.update_effective(idx, now, stale_ms);
         }
-        self.evaluate_advice(now, events);
+        self.evaluate_advice(stamp, events);
     }
 
-    fn update_effective(&mut self, idx: usize, now: Ts, stale_ms: i64) {
+    fn update_effective(&mut self, idx: usize, now: Mono, stale_ms: i64) {
         let row = &mut self.rows[idx];
         let sig = &self.cfg.signals[row.signal];
         row.effective = match row.status {
@@ -964,7 +989,8 @@ impl Engine {
         };
     }
 
-    fn evaluate_advice(&mut self, now: Ts, events: &mut Vec<Event>) {
+    fn evaluate_advice(&mut self, stamp: Stamp, events: &mut Vec<Event>) {
+        let now = stamp.mono;
         let Some(rule) = self.cfg.cutover.rollback_when.clone() else {
             return;
         };
@@ -980,7 +1006,8 @@ impl Engine {
         match (&mut self.advised, advised) {
             (None, true) => {
                 events.push(Event {
-                    at: now,
+                    at: stamp.at,
+                    mono: now,
                     severity: Severity::Crit,
                     text: format!("ROLLBACK ADVISED: {}", reasons.join("; ")),
                     kind: EventKind::RollbackAdvised {
@@ -996,7 +1023,8 @@ impl Engine {
             (Some(_), false) => {
                 self.advised = None;
                 events.push(Event {
-                    at: now,
+                    at: stamp.at,
+                    mono: now,
                     severity: Severity::Info,
                     text: "rollback advice cleared: no critical signal in crit".into(),
                     kind: EventKind::RollbackAdviceCleared,
@@ -1079,15 +1107,21 @@ impl Engine {
     }
 }
 
-fn set_status(row: &mut Row, to: Status, at: Ts, reason: Option<String>, events: &mut Vec<Event>) {
+fn set_status(
+    row: &mut Row,
+    to: Status,
+    at: Stamp,
+    reason: Option<String>,
+    events: &mut Vec<Event>,
+) {
     if row.status == to {
         return;
     }
     let from = row.status;
     row.status = to;
-    row.status_since = at;
+    row.status_since = at.mono;
     // The initial "waiting" state leaving to ok is not news.
-    let first = row.last_sample_at == Some(at)
+    let first = row.last_sample_at == Some(at.mono)
         && row.history.len() <= 1
         && from == Status::NoData(NoDataKind::Empty)
         && to == Status::Band(Band::Ok)
@@ -1131,7 +1165,8 @@ fn set_status(row: &mut Row, to: Status, at: Ts, reason: Option<String>, events:
         ),
     };
     events.push(Event {
-        at,
+        at: at.at,
+        mono: at.mono,
         severity,
         text,
         kind: EventKind::BandChange {
@@ -1180,7 +1215,8 @@ pub fn threshold_text(sig: &Signal) -> String {
 }
 
 /// "error_rate /api/x 5.20 % (crit > 2) for 1m12s" — the banner's and advice's words.
-pub fn breach_text(row: &Row, sig: &Signal, now: Ts) -> String {
+/// `now` is monotonic, like every time a row keeps.
+pub fn breach_text(row: &Row, sig: &Signal, now: Mono) -> String {
     let what = match (row.status, &row.value) {
         (Status::NoData(k), _) => format!(
             "no data ({}{}){}",
@@ -1290,6 +1326,16 @@ mod tests {
             .single()
             .unwrap_or_default()
     }
+
+    /// Second `s` on the fake monotonic clock (its origin differs from the wall's).
+    fn m(s: i64) -> Mono {
+        Mono(7_000 + s * 1000)
+    }
+
+    /// Both clocks at second `s`, in step.
+    fn at(s: i64) -> Stamp {
+        Stamp::new(t(s), m(s))
+    }
     use chrono::Utc;
 
     fn cfg(signal_extra: &str) -> Arc<Config> {
@@ -1321,6 +1367,7 @@ crit = "> 2"
         PollResult {
             source: "m".into(),
             at: t(at),
+            mono: m(at),
             latency_ms: 5,
             outcome: PollOutcome::Json {
                 status: 200,
@@ -1333,6 +1380,7 @@ crit = "> 2"
         PollResult {
             source: "m".into(),
             at: t(at),
+            mono: m(at),
             latency_ms: 5,
             outcome: PollOutcome::Failed {
                 status: None,
@@ -1347,7 +1395,7 @@ crit = "> 2"
 
     #[test]
     fn no_for_trips_at_once_and_clears_at_once() {
-        let mut e = Engine::new(cfg(""), t(0));
+        let mut e = Engine::new(cfg(""), m(0));
         e.ingest(&poll(0, json!(0.5)));
         assert_eq!(row(&e).status, Status::Band(Band::Ok));
         let ev = e.ingest(&poll(1, json!(2.5)));
@@ -1365,7 +1413,7 @@ crit = "> 2"
 
     #[test]
     fn for_needs_the_condition_to_hold_that_long() {
-        let mut e = Engine::new(cfg("for = \"30s\""), t(0));
+        let mut e = Engine::new(cfg("for = \"30s\""), m(0));
         e.ingest(&poll(0, json!(0.5)));
         for s in 1..30 {
             e.ingest(&poll(s, json!(3.0)));
@@ -1379,7 +1427,7 @@ crit = "> 2"
 
     #[test]
     fn one_bad_sample_does_not_alert() {
-        let mut e = Engine::new(cfg("for = \"5s\""), t(0));
+        let mut e = Engine::new(cfg("for = \"5s\""), m(0));
         e.ingest(&poll(0, json!(0.5)));
         e.ingest(&poll(1, json!(9.0)));
         e.ingest(&poll(2, json!(0.5)));
@@ -1392,18 +1440,18 @@ crit = "> 2"
 
     #[test]
     fn for_matures_on_the_clock_between_samples() {
-        let mut e = Engine::new(cfg("for = \"3s\"\nstale_after = \"10s\""), t(0));
+        let mut e = Engine::new(cfg("for = \"3s\"\nstale_after = \"10s\""), m(0));
         e.ingest(&poll(0, json!(3.0)));
         assert_eq!(row(&e).band, Band::Ok);
-        e.tick(t(2));
+        e.tick(at(2));
         assert_eq!(row(&e).band, Band::Ok);
-        e.tick(t(3));
+        e.tick(at(3));
         assert_eq!(row(&e).band, Band::Crit);
     }
 
     #[test]
     fn m_of_n_trips_on_enough_recent_samples() {
-        let mut e = Engine::new(cfg("m_of_n = [3, 5]"), t(0));
+        let mut e = Engine::new(cfg("m_of_n = [3, 5]"), m(0));
         let vals = [3.0, 0.1, 3.0, 0.1];
         for (i, v) in vals.iter().enumerate() {
             e.ingest(&poll(i as i64, json!(v)));
@@ -1415,7 +1463,7 @@ crit = "> 2"
 
     #[test]
     fn clear_for_prevents_flapping() {
-        let mut e = Engine::new(cfg("clear_for = \"10s\""), t(0));
+        let mut e = Engine::new(cfg("clear_for = \"10s\""), m(0));
         e.ingest(&poll(0, json!(2.5)));
         assert_eq!(row(&e).band, Band::Crit);
         let mut band_events = 0;
@@ -1440,7 +1488,7 @@ crit = "> 2"
 
     #[test]
     fn source_error_is_error_state_not_ok_and_counted_apart() {
-        let mut e = Engine::new(cfg(""), t(0));
+        let mut e = Engine::new(cfg(""), m(0));
         e.ingest(&poll(0, json!(0.5)));
         let ev = e.ingest(&fail(1, "connection refused"));
         assert_eq!(row(&e).status, Status::NoData(NoDataKind::Error));
@@ -1449,7 +1497,7 @@ crit = "> 2"
             .as_deref()
             .unwrap_or("")
             .contains("source down"));
-        assert_eq!(row(&e).last_good_at, Some(t(0)));
+        assert_eq!(row(&e).last_good_at, Some(m(0)));
         assert!(ev
             .iter()
             .any(|e| matches!(e.kind, EventKind::SourceError { .. })));
@@ -1463,7 +1511,7 @@ crit = "> 2"
         assert!(!e.counts().all_green());
         // Default policy: counts as warn once it lasted stale_after (3 intervals).
         assert_eq!(row(&e).effective, Band::Ok);
-        e.tick(t(4));
+        e.tick(at(4));
         assert_eq!(row(&e).effective, Band::Warn);
         let ev = e.ingest(&poll(5, json!(0.5)));
         assert!(ev
@@ -1474,20 +1522,20 @@ crit = "> 2"
 
     #[test]
     fn no_data_policy_crit_counts_as_crit() {
-        let mut e = Engine::new(cfg("no_data = \"crit\""), t(0));
+        let mut e = Engine::new(cfg("no_data = \"crit\""), m(0));
         e.ingest(&fail(0, "time-out"));
-        e.tick(t(5));
+        e.tick(at(5));
         assert_eq!(row(&e).effective, Band::Crit);
         assert_eq!(e.critical_breaches().count(), 1);
     }
 
     #[test]
     fn a_value_that_stops_arriving_goes_stale() {
-        let mut e = Engine::new(cfg(""), t(0));
+        let mut e = Engine::new(cfg(""), m(0));
         e.ingest(&poll(0, json!(0.5)));
-        e.tick(t(3));
+        e.tick(at(3));
         assert_eq!(row(&e).status, Status::Band(Band::Ok));
-        e.tick(t(4));
+        e.tick(at(4));
         assert_eq!(row(&e).status, Status::NoData(NoDataKind::Stale));
         assert_eq!(
             row(&e).value,
@@ -1506,11 +1554,11 @@ crit = "> 2"
             (json!({"a": 1}), NoDataKind::Empty),
         ];
         for (v, kind) in cases {
-            let mut e = Engine::new(cfg(""), t(0));
+            let mut e = Engine::new(cfg(""), m(0));
             e.ingest(&poll(0, v.clone()));
             assert_eq!(row(&e).status, Status::NoData(kind), "{v}");
         }
-        let mut e = Engine::new(cfg(""), t(0));
+        let mut e = Engine::new(cfg(""), m(0));
         e.ingest(&poll(0, json!(-1.0)));
         assert_eq!(
             row(&e).status,
@@ -1527,7 +1575,7 @@ crit = "> 2"
 
     #[test]
     fn rollback_advised_after_critical_for() {
-        let mut e = Engine::new(cfg(""), t(0));
+        let mut e = Engine::new(cfg(""), m(0));
         e.ingest(&poll(0, json!(3.0)));
         assert!(e.advised.is_none());
         e.ingest(&poll(9, json!(3.0)));
@@ -1551,10 +1599,10 @@ crit = "> 2"
 
     #[test]
     fn single_sample_mode_ignores_trip_rules() {
-        let mut e = Engine::single_sample(cfg("for = \"5m\""), t(0));
+        let mut e = Engine::single_sample(cfg("for = \"5m\""), m(0));
         e.ingest(&poll(0, json!(3.0)));
         assert_eq!(row(&e).band, Band::Crit);
-        let mut e = Engine::single_sample(cfg(""), t(0));
+        let mut e = Engine::single_sample(cfg(""), m(0));
         e.ingest(&fail(0, "connection refused"));
         assert_eq!(row(&e).effective, Band::Warn);
         assert_eq!(e.required_sources_without_data().len(), 1);
@@ -1576,10 +1624,11 @@ kind = "health"
 critical = true
 "#;
         let c: Arc<Config> = Arc::new(toml::from_str(text).unwrap());
-        let mut e = Engine::new(c, t(0));
+        let mut e = Engine::new(c, m(0));
         e.ingest(&PollResult {
             source: "h".into(),
             at: t(0),
+            mono: m(0),
             latency_ms: 1,
             outcome: PollOutcome::Json {
                 status: 200,
@@ -1590,6 +1639,7 @@ critical = true
         e.ingest(&PollResult {
             source: "h".into(),
             at: t(1),
+            mono: m(1),
             latency_ms: 1,
             outcome: PollOutcome::Failed {
                 status: None,
@@ -1623,7 +1673,7 @@ path = ".error_rate_pct"
 crit = "> 2.0"
 "#;
         let c: Arc<Config> = Arc::new(toml::from_str(text).unwrap());
-        let mut e = Engine::new(c, t(0));
+        let mut e = Engine::new(c, m(0));
         assert!(e.rows.is_empty(), "each rows appear with data");
         e.ingest(&poll(
             0,
@@ -1679,7 +1729,7 @@ warn = "> 5"
 crit = "> 10"
 "#;
         let c: Arc<Config> = Arc::new(toml::from_str(text).unwrap());
-        let mut e = Engine::new(c, t(0));
+        let mut e = Engine::new(c, m(0));
         e.ingest(&poll(
             0,
             json!({"v1": {"p95": 100.0}, "v2": {"p95": 108.0}}),
@@ -1757,7 +1807,7 @@ crit = "> 2"
 
     #[test]
     fn prometheus_single_series_is_judged_like_any_value() {
-        let mut e = Engine::new(prom_cfg(None), t(0));
+        let mut e = Engine::new(prom_cfg(None), m(0));
         assert_eq!(e.rows.len(), 1, "the plain row exists from the start");
         e.ingest(&vector(0, &[(json!({}), "0.4")]));
         assert_eq!(row(&e).status, Status::Band(Band::Ok));
@@ -1769,7 +1819,7 @@ crit = "> 2"
 
     #[test]
     fn prometheus_nan_from_zero_traffic_is_empty_not_ok() {
-        let mut e = Engine::new(prom_cfg(None), t(0));
+        let mut e = Engine::new(prom_cfg(None), m(0));
         e.ingest(&vector(0, &[(json!({}), "NaN")]));
         let (st, reason) = status_of(&e, "err");
         assert_eq!(st, Status::NoData(NoDataKind::Empty));
@@ -1784,7 +1834,7 @@ crit = "> 2"
 
     #[test]
     fn prometheus_empty_vector_is_empty() {
-        let mut e = Engine::new(prom_cfg(None), t(0));
+        let mut e = Engine::new(prom_cfg(None), m(0));
         e.ingest(&vector(0, &[]));
         assert_eq!(
             status_of(&e, "err"),
@@ -1795,7 +1845,7 @@ crit = "> 2"
         );
         assert!(!e.counts().all_green());
         // With a template and no series yet: a placeholder row says so…
-        let mut e = Engine::new(prom_cfg(Some("{{service}}")), t(0));
+        let mut e = Engine::new(prom_cfg(Some("{{service}}")), m(0));
         assert!(e.rows.is_empty(), "series rows appear with data");
         e.ingest(&vector(0, &[]));
         assert_eq!(e.rows.len(), 1);
@@ -1819,7 +1869,7 @@ crit = "> 2"
 
     #[test]
     fn prometheus_many_series_a_row_each() {
-        let mut e = Engine::new(prom_cfg(Some("{{service}}")), t(0));
+        let mut e = Engine::new(prom_cfg(Some("{{service}}")), m(0));
         let series: Vec<_> = (0..50)
             .map(|i| {
                 (
@@ -1843,7 +1893,7 @@ crit = "> 2"
             )
         );
         // Without a template, many series cannot be one value.
-        let mut e = Engine::new(prom_cfg(None), t(0));
+        let mut e = Engine::new(prom_cfg(None), m(0));
         e.ingest(&vector(0, &series));
         let (st, reason) = status_of(&e, "err");
         assert_eq!(st, Status::NoData(NoDataKind::Empty));
@@ -1852,12 +1902,13 @@ crit = "> 2"
 
     #[test]
     fn prometheus_errors_and_warnings() {
-        let mut e = Engine::new(prom_cfg(Some("{{service}}")), t(0));
+        let mut e = Engine::new(prom_cfg(Some("{{service}}")), m(0));
         e.ingest(&vector(0, &[(json!({"service": "api"}), "0.5")]));
         // The poller's reason for a 400 with Prometheus's error body.
         let ev = e.ingest(&PollResult {
             source: "m".into(),
             at: t(1),
+            mono: m(1),
             latency_ms: 3,
             outcome: PollOutcome::Failed {
                 status: Some(400),
@@ -1900,12 +1951,13 @@ crit = "> 2"
 
     #[test]
     fn prometheus_old_sample_is_stale() {
-        let mut e = Engine::new(prom_cfg(None), t(0));
+        let mut e = Engine::new(prom_cfg(None), m(0));
         e.ingest(&vector(100, &[(json!({}), "0.5")]));
         assert_eq!(row(&e).status, Status::Band(Band::Ok));
         // The answer at 200 carries a sample from 150: older than 3 intervals (3 s).
         let mut old = vector(150, &[(json!({}), "0.7")]);
         old.at = t(200);
+        old.mono = m(200);
         e.ingest(&old);
         let (st, reason) = status_of(&e, "err");
         assert_eq!(st, Status::NoData(NoDataKind::Stale));
@@ -1916,10 +1968,108 @@ crit = "> 2"
     #[test]
     fn zero_traffic_ratio_is_no_data() {
         // A ratio over zero requests arrives as null (or is absent): empty, neither ok nor a breach.
-        let mut e = Engine::new(cfg("path = \".ratio\""), t(0));
+        let mut e = Engine::new(cfg("path = \".ratio\""), m(0));
         e.ingest(&poll(0, json!({"requests": 0, "ratio": null})));
         assert_eq!(row(&e).status, Status::NoData(NoDataKind::Empty));
         assert_eq!(e.critical_breaches().count(), 0);
         assert!(!e.counts().all_green());
+    }
+
+    /// What a row shows, without the wall clock: for comparing two runs.
+    fn shown(e: &Engine) -> Vec<String> {
+        e.rows
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {:?} {:?} {:?} since {:?}/{:?} pending {:?} reason {:?} | advised {:?} | {}",
+                    r.key,
+                    r.status,
+                    r.band,
+                    r.effective,
+                    r.status_since,
+                    r.band_since,
+                    r.pending,
+                    r.reason,
+                    e.advised,
+                    breach_text(r, e.signal(r), e.mono),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_wall_clock_step_changes_no_band_staleness_timer_or_advice() {
+        // `for` 30 s, `clear_for` 10 s, stale after 3 s, rollback advice after 10 s in crit.
+        let c = || cfg("for = \"30s\"\nclear_for = \"10s\"");
+        for step in [10, 3_600, -3_600] {
+            // The wall clock steps by `step` at 20 s (while `for` runs) and again at 65 s
+            // (while `clear_for` runs); the monotonic clock never does.
+            let wall = |s: i64| t(s + step * ((s >= 20) as i64 + (s >= 65) as i64));
+            let mut e = Engine::new(c(), m(0));
+            let mut steady = Engine::new(c(), m(0));
+            let mut changes = Vec::new();
+            for s in 0..100 {
+                let v = if (5..60).contains(&s) { 3.0 } else { 0.5 };
+                if s <= 80 {
+                    // Polls stop at 80 s: the value must go stale 3 s later, step or not.
+                    let mut p = poll(s, json!(v));
+                    steady.ingest(&p);
+                    p.at = wall(s);
+                    let ev = e.ingest(&p);
+                    assert!(ev.iter().all(|x| x.at == wall(s) && x.mono == m(s)));
+                    changes.extend(ev.into_iter().map(|x| (s, x.kind)));
+                }
+                let ev = e.tick(Stamp::new(
+                    wall(s) + CDur::milliseconds(500),
+                    m(s) + ms(500),
+                ));
+                steady.tick(Stamp::new(t(s) + CDur::milliseconds(500), m(s) + ms(500)));
+                assert_eq!(shown(&e), shown(&steady), "step {step}s, at {s}s");
+                changes.extend(ev.into_iter().map(|x| (s, x.kind)));
+                if s == 40 {
+                    assert_eq!(row(&e).band, Band::Crit, "step {step}s");
+                    assert_eq!(row(&e).status_since, m(35), "time in band is monotonic");
+                }
+            }
+            let when = |f: &dyn Fn(&EventKind) -> bool| {
+                changes
+                    .iter()
+                    .filter(|(_, k)| f(k))
+                    .map(|(s, _)| *s)
+                    .collect::<Vec<_>>()
+            };
+            let to = |want: Status| move |k: &EventKind| matches!(k, EventKind::BandChange { to, .. } if *to == want);
+            // `for` trips after 30 s, `clear_for` clears after 10 s, stale 3 s after the
+            // last sample, advice after 10 s in crit: all on the monotonic clock.
+            assert_eq!(
+                when(&to(Status::Band(Band::Crit))),
+                vec![35],
+                "step {step}s"
+            );
+            assert_eq!(when(&to(Status::Band(Band::Ok))), vec![70], "step {step}s");
+            let stale = to(Status::NoData(NoDataKind::Stale));
+            assert_eq!(when(&stale), vec![83], "step {step}s");
+            let advised = |k: &EventKind| matches!(k, EventKind::RollbackAdvised { .. });
+            assert_eq!(when(&advised), vec![45], "step {step}s");
+            let cleared = |k: &EventKind| matches!(k, EventKind::RollbackAdviceCleared);
+            assert_eq!(when(&cleared), vec![70], "step {step}s");
+        }
+    }
+
+    #[test]
+    fn rollback_advice_holds_on_the_monotonic_clock() {
+        // A +1 h step right after a breach starts is not an hour of breach.
+        let mut e = Engine::new(cfg(""), m(0));
+        e.ingest(&poll(0, json!(3.0)));
+        assert_eq!(row(&e).band, Band::Crit);
+        let mut p = poll(1, json!(3.0));
+        p.at = t(3_601);
+        e.ingest(&p);
+        e.tick(Stamp::new(t(3_602), m(2)));
+        assert!(e.advised.is_none(), "advised after 2 s of crit");
+        let text = breach_text(row(&e), e.signal(row(&e)), m(2));
+        assert!(text.ends_with("for 2s"), "{text}");
+        e.tick(Stamp::new(t(3_610), m(10)));
+        assert!(e.advised.is_some(), "the 10 s hold still runs");
     }
 }

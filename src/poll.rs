@@ -4,7 +4,7 @@
 //! own task, and results travel over a channel.
 
 use crate::config::{Config, Source, SourceKind};
-use crate::sample::{PollOutcome, PollResult};
+use crate::sample::{Mono, PollOutcome, PollResult, Stamp};
 use chrono::Utc;
 use futures::FutureExt;
 use std::collections::HashMap;
@@ -136,9 +136,11 @@ pub async fn poll_once(client: &reqwest::Client, src: &Source) -> PollResult {
         }
         PollOutcome::Json { status, .. } => tracing::trace!(source = %src.id, status, "poll ok"),
     }
+    let done = Stamp::now();
     PollResult {
         source: src.id.clone(),
-        at: Utc::now(),
+        at: done.at,
+        mono: done.mono,
         latency_ms: started.elapsed().as_millis() as u64,
         outcome,
     }
@@ -400,6 +402,7 @@ pub fn spawn_pollers(cfg: &Config, clients: &Clients, tx: mpsc::Sender<PollResul
                         .unwrap_or_else(|panic| PollResult {
                             source: src.id.clone(),
                             at: Utc::now(),
+                            mono: Mono::now(),
                             latency_ms: 0,
                             outcome: PollOutcome::Failed {
                                 status: None,
@@ -410,6 +413,7 @@ pub fn spawn_pollers(cfg: &Config, clients: &Clients, tx: mpsc::Sender<PollResul
                             },
                         });
                     // 429: back off (double the interval, up to 8×) instead of hammering.
+                    // The schedule runs on tokio's monotonic clock: a wall step moves no poll.
                     backoff = match &res.outcome {
                         PollOutcome::Failed {
                             status: Some(429), ..

@@ -16,9 +16,14 @@
 //!   `user`, `host`, `kind` (`action_confirmed`, `action_result`, `verify_result`, `tick`,
 //!   `untick`, `signoff`, `t0_mark`, `step_run`, `step_run_result`) and `details`.
 //! - `end`: the session ended cleanly (`reason`). A recording without it was cut short.
+//!
+//! Every line also carries `mono_ms`: milliseconds on the recording process's monotonic
+//! clock (origin arbitrary). `at` is the wall clock, shown; durations are differences of
+//! `mono_ms`, so a wall step during the session changes none. A line without it (written
+//! before it existed) is measured on its wall time instead.
 
 use crate::engine::{Event, PollSummary, RowReading};
-use crate::sample::{NoDataKind, Reading, Ts, Value};
+use crate::sample::{Mono, NoDataKind, Reading, Stamp, Ts, Value};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -56,6 +61,8 @@ pub enum Line {
         #[serde(default)]
         t0: Option<Ts>,
         config: serde_json::Value,
+        #[serde(rename = "mono_ms", default, skip_serializing_if = "Option::is_none")]
+        mono: Option<Mono>,
     },
     Poll {
         #[serde(flatten)]
@@ -64,6 +71,8 @@ pub enum Line {
     },
     Clock {
         at: Ts,
+        #[serde(rename = "mono_ms", default, skip_serializing_if = "Option::is_none")]
+        mono: Option<Mono>,
     },
     Event {
         #[serde(flatten)]
@@ -71,6 +80,8 @@ pub enum Line {
     },
     Audit {
         at: Ts,
+        #[serde(rename = "mono_ms", default, skip_serializing_if = "Option::is_none")]
+        mono: Option<Mono>,
         user: String,
         host: String,
         kind: String,
@@ -79,6 +90,8 @@ pub enum Line {
     },
     End {
         at: Ts,
+        #[serde(rename = "mono_ms", default, skip_serializing_if = "Option::is_none")]
+        mono: Option<Mono>,
         reason: String,
     },
 }
@@ -95,12 +108,26 @@ impl Line {
     pub fn at(&self) -> Option<Ts> {
         match self {
             Line::Header { at, .. }
-            | Line::Clock { at }
+            | Line::Clock { at, .. }
             | Line::Audit { at, .. }
             | Line::End { at, .. } => Some(*at),
             Line::Poll { poll, .. } => Some(poll.at),
             Line::Event { event } => event
                 .get("at")
+                .and_then(|v| serde_json::from_value(v.clone()).ok()),
+        }
+    }
+
+    /// The line's monotonic time, when it was recorded with one.
+    pub fn mono(&self) -> Option<Mono> {
+        match self {
+            Line::Header { mono, .. }
+            | Line::Clock { mono, .. }
+            | Line::Audit { mono, .. }
+            | Line::End { mono, .. } => *mono,
+            Line::Poll { poll, .. } => poll.mono,
+            Line::Event { event } => event
+                .get("mono_ms")
                 .and_then(|v| serde_json::from_value(v.clone()).ok()),
         }
     }
@@ -235,9 +262,10 @@ impl Recorder {
     }
 
     /// Write the end line and wait for everything to reach the disk.
-    pub fn finish(mut self, at: Ts, reason: &str) {
+    pub fn finish(mut self, at: Stamp, reason: &str) {
         self.write(Line::End {
-            at,
+            at: at.at,
+            mono: Some(at.mono),
             reason: reason.into(),
         });
         drop(self.tx.take());

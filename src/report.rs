@@ -6,7 +6,7 @@ use crate::audit::AuditEvent;
 use crate::engine::{Band, EventKind, Status};
 use crate::record::{Line, Recording};
 use crate::replay::Replayer;
-use crate::sample::{Ts, Value};
+use crate::sample::{Mono, Stamp, Ts, Value};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -130,19 +130,21 @@ pub fn build(rec: Recording) -> Result<Report, String> {
     people.insert(format!("{header_user}@{header_host}"));
 
     // Walk the recording once, integrating time in each state and collecting values.
-    let mut values: BTreeMap<String, Vec<(Ts, f64)>> = BTreeMap::new();
+    // Durations are monotonic (each line's `mono_ms`): a wall step inside the recording
+    // neither adds nor removes time.
+    let mut values: BTreeMap<String, Vec<(Mono, f64)>> = BTreeMap::new();
     let mut last_value: BTreeMap<String, String> = BTreeMap::new();
     let mut time_in: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
-    let mut prev_at = start;
+    let mut prev = start.mono;
     let mut step_actual: BTreeMap<usize, Ts> = BTreeMap::new();
     let mut actions: Vec<ActionReport> = Vec::new();
     let mut runs: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     let mut t0_mark: Option<Ts> = None;
     let lines = rp.recording().lines.clone();
-    for line in lines.iter().skip(1) {
-        let at = line.at().unwrap_or(prev_at);
-        if at > prev_at {
-            let dt = (at - prev_at).num_milliseconds();
+    for (i, line) in lines.iter().enumerate().skip(1) {
+        let mono = rp.mono_of(i);
+        if mono > prev {
+            let dt = (mono - prev).num_milliseconds();
             for r in &rp.state.engine.rows {
                 *time_in
                     .entry(r.key.clone())
@@ -150,10 +152,10 @@ pub fn build(rec: Recording) -> Result<Report, String> {
                     .entry(r.status.word().to_string())
                     .or_default() += dt;
             }
-            prev_at = at;
+            prev = mono;
         }
         match line {
-            Line::Poll { rows, poll } => {
+            Line::Poll { rows, .. } => {
                 for r in rows {
                     if let Some(v) = &r.value {
                         let scale = cfg
@@ -166,7 +168,7 @@ pub fn build(rec: Recording) -> Result<Report, String> {
                             values
                                 .entry(r.key.clone())
                                 .or_default()
-                                .push((poll.at, n * scale));
+                                .push((mono, n * scale));
                         }
                         let shown = match v {
                             Value::Num(n) => Value::Num(n * scale).to_string(),
@@ -182,6 +184,7 @@ pub fn build(rec: Recording) -> Result<Report, String> {
                 host,
                 kind,
                 details,
+                ..
             } => {
                 people.insert(format!("{user}@{host}"));
                 let who = format!("{user}@{host}");
@@ -267,7 +270,7 @@ pub fn build(rec: Recording) -> Result<Report, String> {
     let state = &rp.state;
 
     // Breaches: from the engine's own band changes.
-    let mut open: BTreeMap<String, (Ts, bool)> = BTreeMap::new();
+    let mut open: BTreeMap<String, Stamp> = BTreeMap::new();
     let mut breaches = Vec::new();
     let row_info = |key: &str| {
         state.engine.rows.iter().find(|r| r.key == key).map(|r| {
@@ -280,7 +283,7 @@ pub fn build(rec: Recording) -> Result<Report, String> {
             )
         })
     };
-    let worst = |key: &str, from: Ts, to: Ts, sig: usize| -> Option<f64> {
+    let worst = |key: &str, from: Mono, to: Mono, sig: usize| -> Option<f64> {
         let vals: Vec<f64> = values
             .get(key)?
             .iter()
@@ -298,15 +301,15 @@ pub fn build(rec: Recording) -> Result<Report, String> {
             vals.into_iter().reduce(f64::max)
         }
     };
-    let close = |key: &str, from: Ts, to: Option<Ts>, breaches: &mut Vec<Breach>| {
+    let close = |key: &str, from: Stamp, to: Option<Stamp>, breaches: &mut Vec<Breach>| {
         if let Some((label, threshold, critical, unit, sig)) = row_info(key) {
             let stop = to.unwrap_or(end);
             breaches.push(Breach {
                 signal: label,
-                start: t(from),
-                end: to.map(t),
-                duration: span(stop - from),
-                worst: worst(key, from, stop, sig).map(|v| {
+                start: t(from.at),
+                end: to.map(|x| t(x.at)),
+                duration: span(stop.mono - from.mono),
+                worst: worst(key, from.mono, stop.mono, sig).map(|v| {
                     format!(
                         "{}{}",
                         Value::Num(v),
@@ -323,18 +326,18 @@ pub fn build(rec: Recording) -> Result<Report, String> {
             let crit = *to == Status::Band(Band::Crit);
             match (open.contains_key(row), crit) {
                 (false, true) => {
-                    open.insert(row.clone(), (e.at, true));
+                    open.insert(row.clone(), Stamp::new(e.at, e.mono));
                 }
                 (true, false) if matches!(to, Status::Band(_)) => {
-                    if let Some((from, _)) = open.remove(row) {
-                        close(row, from, Some(e.at), &mut breaches);
+                    if let Some(from) = open.remove(row) {
+                        close(row, from, Some(Stamp::new(e.at, e.mono)), &mut breaches);
                     }
                 }
                 _ => {}
             }
         }
     }
-    for (row, (from, _)) in open {
+    for (row, from) in open {
         close(&row, from, None, &mut breaches);
     }
     breaches.sort_by(|a, b| {
@@ -458,8 +461,8 @@ pub fn build(rec: Recording) -> Result<Report, String> {
     Ok(Report {
         cutover: cfg.cutover.name.clone(),
         environment: env,
-        recorded_from: t(start),
-        recorded_to: t(end),
+        recorded_from: t(start.at),
+        recorded_to: t(end.at),
         complete,
         t0_planned: t0_planned.map(t),
         t0_actual: t0_actual.map(|x| {

@@ -4,7 +4,80 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+/// A wall-clock time: for display (T-clock, timestamps, event times) and T0, never
+/// for a duration. NTP may step it by any amount, either way.
 pub type Ts = DateTime<Utc>;
+
+/// Milliseconds on a monotonic clock since an arbitrary origin: every duration
+/// (`for`, `clear_for`, staleness, time in band, deadlines) is a difference of two.
+/// Unlike the wall clock it never steps; in tests it is any number.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct Mono(pub i64);
+
+impl Mono {
+    /// The process's monotonic clock (`Instant`, i.e. `CLOCK_MONOTONIC`), counted from the
+    /// first reading. Only the runtime, the pollers and `check` read it.
+    pub fn now() -> Mono {
+        static ORIGIN: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+        let origin = *ORIGIN.get_or_init(std::time::Instant::now);
+        Mono(i64::try_from(origin.elapsed().as_millis()).unwrap_or(i64::MAX))
+    }
+
+    pub fn ms(self) -> i64 {
+        self.0
+    }
+}
+
+impl std::ops::Sub for Mono {
+    type Output = chrono::Duration;
+    fn sub(self, rhs: Mono) -> chrono::Duration {
+        chrono::Duration::milliseconds(self.0.saturating_sub(rhs.0))
+    }
+}
+
+impl std::ops::Add<chrono::Duration> for Mono {
+    type Output = Mono;
+    fn add(self, rhs: chrono::Duration) -> Mono {
+        Mono(self.0.saturating_add(rhs.num_milliseconds()))
+    }
+}
+
+impl std::ops::Sub<chrono::Duration> for Mono {
+    type Output = Mono;
+    fn sub(self, rhs: chrono::Duration) -> Mono {
+        Mono(self.0.saturating_sub(rhs.num_milliseconds()))
+    }
+}
+
+/// One moment read from both clocks together: `at` to show, `mono` to measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    pub at: Ts,
+    pub mono: Mono,
+}
+
+impl Stamp {
+    pub fn new(at: Ts, mono: Mono) -> Self {
+        Stamp { at, mono }
+    }
+
+    /// Both clocks now (runtime only: `update` and the engine never read a clock).
+    pub fn now() -> Self {
+        Stamp {
+            mono: Mono::now(),
+            at: Utc::now(),
+        }
+    }
+
+    /// The wall time `mono` corresponds to, as seen from this stamp: for showing a
+    /// monotonic instant as a time of day (it follows a wall step, like the T-clock).
+    pub fn wall_of(self, mono: Mono) -> Ts {
+        self.at - (self.mono - mono)
+    }
+}
 
 /// A scalar read from a source.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -106,8 +179,9 @@ impl Reading {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PollResult {
     pub source: String,
-    /// When the poll completed.
+    /// When the poll completed, on the wall clock (shown) and the monotonic one (measured).
     pub at: Ts,
+    pub mono: Mono,
     pub latency_ms: u64,
     pub outcome: PollOutcome,
 }

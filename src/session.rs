@@ -11,7 +11,7 @@ use crate::audit::{
 use crate::config::Config;
 use crate::poll::{spawn_pollers, Clients, PollSetupError, Pollers};
 use crate::record::{Line, Recorder};
-use crate::sample::Ts;
+use crate::sample::{Stamp, Ts};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -36,7 +36,7 @@ pub struct SessionOptions {
     /// None: the default under the XDG state directory for this cutover and environment.
     pub audit_log: Option<PathBuf>,
     pub redact: Redact,
-    pub now: Ts,
+    pub now: Stamp,
     /// `--record FILE`: every sample, event and act as JSON lines.
     pub record: Option<PathBuf>,
 }
@@ -190,6 +190,7 @@ impl Session {
                 if let (Some(rec), Some(r)) = (self.unwritten.remove(id), &self.recorder) {
                     r.write(Line::Audit {
                         at: self.state.now,
+                        mono: Some(self.state.mono),
                         user: rec.user,
                         host: rec.host,
                         kind: rec.event.kind().to_string(),
@@ -315,7 +316,7 @@ impl Session {
     /// As `shutdown`, saying why in the recording's end line.
     pub fn shutdown_because(mut self, reason: &str) {
         if let Some(r) = self.recorder.take() {
-            r.finish(self.state.now, reason);
+            r.finish(self.state.stamp(), reason);
         }
         self.pollers.abort();
         for t in &self.tasks {
@@ -362,9 +363,10 @@ fn report_of(out: &action::ActionOutcome, by: String) -> Report {
 }
 
 /// The recording's first line: who, where, and the config as it ran (redacted on write).
-pub fn header_line(cfg: &Config, t0: Option<Ts>, ctx: &AuditContext, now: Ts) -> Line {
+pub fn header_line(cfg: &Config, t0: Option<Ts>, ctx: &AuditContext, now: Stamp) -> Line {
     Line::Header {
-        at: now,
+        at: now.at,
+        mono: Some(now.mono),
         warroom: env!("CARGO_PKG_VERSION").into(),
         host: ctx.host.clone(),
         user: ctx.user.clone(),
@@ -382,8 +384,12 @@ fn record_input(r: &Recorder, state: &State, msg: &Msg) {
             let readings = state.engine.readings(p);
             r.write(Line::poll(&readings, state.engine.summary(p), &state.cfg));
         }
-        Msg::Tick(at) => r.write(Line::Clock { at: *at }),
-        // A record of another cutover or environment is not applied: not evidence either.
+        Msg::Tick(now) => r.write(Line::Clock {
+            at: now.at,
+            mono: Some(now.mono),
+        }),
+        // Another screen's act, at its wall time; measured from when this one read it. A
+        // record of another cutover or environment is not applied: not evidence either.
         Msg::Remote(rm)
             if crate::audit::foreign(
                 rm.cutover.as_deref(),
@@ -395,6 +401,7 @@ fn record_input(r: &Recorder, state: &State, msg: &Msg) {
         {
             r.write(Line::Audit {
                 at: rm.at,
+                mono: Some(state.mono),
                 user: rm.user.clone(),
                 host: rm.host.clone(),
                 kind: rm.event.kind().to_string(),

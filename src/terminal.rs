@@ -1,89 +1,357 @@
-//! The terminal: raw mode and the alternate screen, always restored — on quit,
-//! error, panic and signals — and frames written as one synchronized update.
+//! The terminal: raw mode and the alternate screen, always restored — on quit, error,
+//! panic and signals — and taken back after a stop.
+//!
+//! Frames are drawn into memory and handed to one writer thread, one frame at a time:
+//! while the terminal is still taking the last frame (a stalled SSH link, a stopped tmux
+//! client) the next one is simply not drawn, so a terminal that stops reading can hold up
+//! neither the event loop nor the exit. Nothing here ever waits for the terminal to
+//! answer a query (ratatui's `Terminal::clear` asks for the cursor position and waits up
+//! to 2 s for the reply; it is never called).
 
-use crossterm::{cursor, event, execute, terminal};
+use crossterm::{cursor, event, queue, terminal};
 use ratatui::backend::CrosstermBackend;
+use ratatui::layout::{Position, Rect};
 use ratatui::Terminal;
-use std::io::{self, BufWriter, Stdout, Write};
-use std::mem::ManuallyDrop;
+use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
-pub type Term = Terminal<CrosstermBackend<BufWriter<Stdout>>>;
+/// ratatui drawing into a byte buffer; the writer thread takes the bytes to the terminal.
+pub type Term = Terminal<CrosstermBackend<FrameBuf>>;
+
+/// Where a frame is drawn: memory shared with the `Screen`, which hands it over whole.
+/// Its `flush` does nothing — ratatui flushes before the frame's last bytes.
+#[derive(Clone, Default)]
+pub struct FrameBuf(Arc<Mutex<Vec<u8>>>);
+
+impl FrameBuf {
+    fn lock(&self) -> MutexGuard<'_, Vec<u8>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl io::Write for FrameBuf {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.lock().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
 
 /// Set while the terminal is in raw/alternate mode, so restoring twice is harmless.
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 
-/// Restores the terminal when dropped, whatever path leaves the dashboard.
-pub struct TerminalGuard {
-    /// Dropped by hand: see `Drop for TerminalGuard`.
-    pub term: ManuallyDrop<Term>,
+/// How long leaving waits for the terminal to take the restore sequence. Past it the
+/// terminal is not reading (a stalled link): the tty modes are back already, and the
+/// process must still exit promptly.
+const RESTORE_WITHIN: Duration = Duration::from_millis(500);
+
+// ------------------------------------------------------------------ the writer
+
+/// What the loop hands the writer thread: at most one batch of bytes waiting.
+#[derive(Default)]
+struct Slot {
+    /// Bytes not yet taken by the writer, and their sequence number.
+    pending: Option<(u64, Vec<u8>)>,
+    /// The last sequence number handed over, and the last one fully written.
+    seq: u64,
+    written: u64,
+    /// A buffer the writer is done with, for the next frame (no allocation per frame).
+    spare: Option<Vec<u8>>,
+    /// The terminal refused a write (it went away): nothing more can be shown.
+    failed: Option<io::ErrorKind>,
 }
 
-impl TerminalGuard {
-    pub fn enter() -> io::Result<Self> {
-        install_panic_hook();
-        enter_raw()?;
-        // A large buffer so that one frame leaves in one write.
-        let backend = CrosstermBackend::new(BufWriter::with_capacity(256 * 1024, io::stdout()));
-        let mut term = Terminal::new(backend)?;
-        term.clear()?;
-        Ok(TerminalGuard {
-            term: ManuallyDrop::new(term),
-        })
+/// The only path to the terminal's output while the dashboard runs: one thread that
+/// may block in `write(2)` for as long as the terminal likes, and never holds the lock
+/// while it does.
+pub struct Output {
+    fd: libc::c_int,
+    slot: Mutex<Slot>,
+    /// Wakes the writer when bytes are handed over, and `finish` when they are written.
+    changed: Condvar,
+    /// Wakes the event loop when the writer can take another frame.
+    ready: tokio::sync::Notify,
+}
+
+impl Output {
+    fn new(fd: libc::c_int) -> Output {
+        Output {
+            fd,
+            slot: Mutex::new(Slot::default()),
+            changed: Condvar::new(),
+            ready: tokio::sync::Notify::new(),
+        }
     }
 
-    /// Leave the terminal usable, stop the process (Ctrl-Z), and come back on `fg`.
+    /// The writer for `fd`, on its own thread for the life of the process.
+    fn start(fd: libc::c_int) -> io::Result<&'static Output> {
+        let out: &'static Output = Box::leak(Box::new(Output::new(fd)));
+        std::thread::Builder::new()
+            .name("terminal-writer".into())
+            .spawn(move || out.run())?;
+        Ok(out)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Slot> {
+        self.slot.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn run(&self) {
+        loop {
+            let (seq, bytes) = {
+                let mut s = self.lock();
+                loop {
+                    if let Some(p) = s.pending.take() {
+                        break p;
+                    }
+                    s = self.changed.wait(s).unwrap_or_else(|e| e.into_inner());
+                }
+            };
+            let result = write_all(self.fd, &bytes);
+            let mut s = self.lock();
+            s.written = seq;
+            let mut bytes = bytes;
+            bytes.clear();
+            s.spare = Some(bytes);
+            let failed = result.err().map(|e| e.kind());
+            s.failed = s.failed.or(failed);
+            drop(s);
+            self.changed.notify_all();
+            self.ready.notify_one();
+            if failed.is_some() {
+                return;
+            }
+        }
+    }
+
+    /// Is the writer still holding bytes it has not started on? Then a new frame waits.
+    fn busy(&self) -> io::Result<bool> {
+        let s = self.lock();
+        match s.failed {
+            Some(kind) => Err(io::Error::new(kind, "the terminal stopped taking output")),
+            None => Ok(s.pending.is_some()),
+        }
+    }
+
+    /// Hand bytes over without waiting; anything not yet taken stays in front of them.
+    fn send(&self, bytes: &[u8]) -> io::Result<()> {
+        let mut s = self.lock();
+        if let Some(kind) = s.failed {
+            return Err(io::Error::new(kind, "the terminal stopped taking output"));
+        }
+        s.seq += 1;
+        let seq = s.seq;
+        match &mut s.pending {
+            Some((n, queued)) => {
+                queued.extend_from_slice(bytes);
+                *n = seq;
+            }
+            None => {
+                let mut buf = s.spare.take().unwrap_or_default();
+                buf.extend_from_slice(bytes);
+                s.pending = Some((seq, buf));
+            }
+        }
+        drop(s);
+        self.changed.notify_all();
+        Ok(())
+    }
+
+    /// Hand over the last bytes (the restore sequence) in place of anything not yet
+    /// taken, and wait for them to be written — for `within` at most.
+    fn finish(&self, bytes: Vec<u8>, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        let mut s = self.lock();
+        if s.failed.is_some() {
+            return false;
+        }
+        s.seq += 1;
+        let seq = s.seq;
+        s.pending = Some((seq, bytes));
+        self.changed.notify_all();
+        while s.written < seq && s.failed.is_none() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            s = self
+                .changed
+                .wait_timeout(s, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        s.written >= seq
+    }
+}
+
+/// `write(2)` until every byte is taken. Straight to the descriptor: `io::stdout()`'s
+/// lock would be held across a blocked write, and the exit path needs that lock.
+fn write_all(fd: libc::c_int, mut buf: &[u8]) -> io::Result<()> {
+    while !buf.is_empty() {
+        // SAFETY: `buf` is a live slice; write(2) reads at most `buf.len()` bytes of it.
+        let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
+        if n >= 0 {
+            buf = &buf[n as usize..];
+            continue;
+        }
+        let e = io::Error::last_os_error();
+        match e.kind() {
+            io::ErrorKind::Interrupted => {}
+            // Someone made the descriptor non-blocking: wait until it can take more.
+            io::ErrorKind::WouldBlock => {
+                let mut p = libc::pollfd {
+                    fd,
+                    events: libc::POLLOUT,
+                    revents: 0,
+                };
+                // SAFETY: one valid pollfd.
+                unsafe { libc::poll(&mut p, 1, -1) };
+            }
+            _ => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// The writer to stdout, started by the first `Screen::enter`.
+static OUTPUT: Mutex<Option<&'static Output>> = Mutex::new(None);
+
+fn stdout_output() -> io::Result<&'static Output> {
+    let mut o = OUTPUT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(out) = *o {
+        return Ok(out);
+    }
+    let out = Output::start(libc::STDOUT_FILENO)?;
+    *o = Some(out);
+    Ok(out)
+}
+
+// ------------------------------------------------------------------ the screen
+
+/// The dashboard's screen: raw mode and the alternate screen while it lives, restored
+/// when it is dropped, whatever path leaves the dashboard.
+pub struct Screen {
+    term: Term,
+    frame: FrameBuf,
+    out: &'static Output,
+}
+
+impl Screen {
+    pub fn enter() -> io::Result<Screen> {
+        install_panic_hook();
+        let out = stdout_output()?;
+        // The size comes from an ioctl; the viewport is the whole screen, so nothing
+        // asks the terminal where its cursor is.
+        let frame = FrameBuf::default();
+        let term = Terminal::new(CrosstermBackend::new(frame.clone()))?;
+        let mut screen = Screen { term, frame, out };
+        screen.take_terminal()?;
+        Ok(screen)
+    }
+
+    /// Raw mode, the alternate screen, the cursor hidden, and the next frame drawn whole.
+    /// Also after a stop, when the shell may have reset the tty and the screen: raw mode
+    /// is left and entered again because crossterm remembers it as still on.
+    fn take_terminal(&mut self) -> io::Result<()> {
+        let _ = terminal::disable_raw_mode();
+        terminal::enable_raw_mode()?;
+        ACTIVE.store(true, Ordering::SeqCst);
+        let mut seq = Vec::new();
+        queue!(
+            seq,
+            terminal::EnterAlternateScreen,
+            cursor::Hide,
+            event::EnableBracketedPaste
+        )?;
+        self.out.send(&seq)?;
+        // Clears the screen and forgets the last frame (the clear goes out with the
+        // next one) — what `Terminal::clear` does, without its cursor query.
+        let size = self.term.size()?;
+        self.term.resize(Rect::from((Position::ORIGIN, size)))
+    }
+
+    /// Draw one frame, as one synchronized update so a slow link never shows half of
+    /// one. `Ok(false)`: the terminal has not taken the last frame yet; nothing was
+    /// drawn, try again when `ready` fires. `Err`: the terminal is gone.
+    pub fn draw(&mut self, render: impl FnOnce(&mut ratatui::Frame)) -> io::Result<bool> {
+        if self.out.busy()? {
+            return Ok(false);
+        }
+        queue!(self.term.backend_mut(), terminal::BeginSynchronizedUpdate)?;
+        self.term.draw(render)?;
+        queue!(self.term.backend_mut(), terminal::EndSynchronizedUpdate)?;
+        let mut buf = self.frame.lock();
+        let sent = self.out.send(&buf);
+        buf.clear();
+        sent.map(|()| true)
+    }
+
+    /// Fires when the writer can take another frame (after `draw` said `false`).
+    pub fn ready(&self) -> &'static tokio::sync::Notify {
+        &self.out.ready
+    }
+
+    /// Leave the terminal usable, stop the process (Ctrl-Z, or a SIGTSTP from outside),
+    /// and take the terminal back once continued.
     pub fn suspend(&mut self) -> io::Result<()> {
         restore();
-        #[cfg(unix)]
-        // SAFETY: raising a signal on our own process; SIGTSTP's default action stops us.
-        unsafe {
-            libc::raise(libc::SIGTSTP);
-        }
-        enter_raw()?;
-        self.term.clear()
+        stop_self();
+        self.take_terminal()
+    }
+
+    /// Continued after a stop nobody could catch (SIGSTOP): the shell had the terminal
+    /// meanwhile, so raw mode and the alternate screen are taken again and all redrawn.
+    pub fn resume(&mut self) -> io::Result<()> {
+        self.take_terminal()
     }
 }
 
-impl Drop for TerminalGuard {
+impl Drop for Screen {
     fn drop(&mut self) {
-        // ratatui's own Drop shows the cursor it hid and `eprintln!`s if that fails. When
-        // the terminal has gone away (SSH drop) it fails, and so does that eprintln! on the
-        // dead stderr — a panic, exit 101 instead of 129. Show it through ratatui first;
-        // if that fails, the terminal is gone and ratatui's Drop is skipped (all it holds
-        // is a write buffer for that dead terminal).
-        let shown = self.term.show_cursor().is_ok();
         restore();
-        if shown {
-            // SAFETY: dropped once, here; the guard is never used after its Drop.
-            unsafe { ManuallyDrop::drop(&mut self.term) }
-        }
     }
 }
 
-fn enter_raw() -> io::Result<()> {
-    terminal::enable_raw_mode()?;
-    ACTIVE.store(true, Ordering::SeqCst);
-    execute!(
-        io::stdout(),
-        terminal::EnterAlternateScreen,
-        cursor::Hide,
-        event::EnableBracketedPaste
-    )
+/// Stop as SIGTSTP's default action would: our own handler set aside for the moment,
+/// so the kernel's rules still hold (a process group that nobody could continue — an
+/// orphaned one — is not stopped).
+fn stop_self() {
+    // SAFETY: sigaction with valid pointers to zeroed (SIG_DFL) and saved actions, and
+    // raise on our own thread; the saved action is put back once continued.
+    unsafe {
+        let default: libc::sigaction = std::mem::zeroed();
+        let mut saved: libc::sigaction = std::mem::zeroed();
+        if libc::sigaction(libc::SIGTSTP, &default, &mut saved) != 0 {
+            return;
+        }
+        libc::raise(libc::SIGTSTP);
+        libc::sigaction(libc::SIGTSTP, &saved, std::ptr::null_mut());
+    }
 }
 
-/// Idempotent; errors are ignored because there is nothing better to do on the way out.
+/// Idempotent and bounded: the tty modes first (that never waits for output), then the
+/// screen sequences through the writer, waited for `RESTORE_WITHIN` at most. Errors are
+/// ignored because there is nothing better to do on the way out.
 pub fn restore() {
-    if ACTIVE.swap(false, Ordering::SeqCst) {
-        let _ = terminal::disable_raw_mode();
-        let mut out = io::stdout();
-        let _ = execute!(
-            out,
-            event::DisableBracketedPaste,
-            terminal::LeaveAlternateScreen,
-            cursor::Show
-        );
-        let _ = out.flush();
+    if !ACTIVE.swap(false, Ordering::SeqCst) {
+        return;
+    }
+    let _ = terminal::disable_raw_mode();
+    let mut seq = Vec::new();
+    let _ = queue!(
+        seq,
+        terminal::EndSynchronizedUpdate,
+        event::DisableBracketedPaste,
+        terminal::LeaveAlternateScreen,
+        cursor::Show
+    );
+    // Active implies a writer: the screen is only entered through it.
+    if let Some(out) = *OUTPUT.lock().unwrap_or_else(|e| e.into_inner()) {
+        out.finish(seq, RESTORE_WITHIN);
     }
 }
 
@@ -99,10 +367,78 @@ pub fn install_panic_hook() {
     });
 }
 
-/// One frame as one synchronized update, so a slow SSH link never shows half a frame.
-pub fn draw(term: &mut Term, render: impl FnOnce(&mut ratatui::Frame)) -> io::Result<()> {
-    execute!(term.backend_mut(), terminal::BeginSynchronizedUpdate)?;
-    term.draw(render)?;
-    execute!(term.backend_mut(), terminal::EndSynchronizedUpdate)?;
-    term.backend_mut().flush()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A pipe nobody reads, as a terminal whose reader stopped: (read end, write end).
+    fn stalled_pipe() -> (libc::c_int, libc::c_int) {
+        let mut fds = [0; 2];
+        // SAFETY: pipe(2) fills two descriptors.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        (fds[0], fds[1])
+    }
+
+    #[test]
+    fn a_terminal_that_stops_reading_never_blocks_the_caller() {
+        let (r, w) = stalled_pipe();
+        let out = Output::start(w).expect("writer thread");
+        let frame = vec![b'x'; 256 * 1024]; // more than a pipe holds
+        out.send(&frame).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while out.busy().unwrap() {
+            assert!(Instant::now() < deadline, "the writer never took the frame");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        // The writer is now blocked in write(2): one more frame waits behind it, and
+        // every later one is not drawn — each call returns at once.
+        let started = Instant::now();
+        out.send(&frame).unwrap();
+        for _ in 0..100 {
+            assert!(
+                out.busy().unwrap(),
+                "at most one frame queued behind the blocked one"
+            );
+        }
+        // Leaving gives up after its bound instead of waiting for the reader.
+        assert!(!out.finish(b"bye".to_vec(), Duration::from_millis(200)));
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(5), "{took:?}");
+        // SAFETY: closing our own descriptors; the blocked writer then fails with EPIPE.
+        unsafe {
+            libc::close(r);
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while out.busy().is_ok() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(out.busy().is_err(), "a dead terminal is reported");
+        assert!(out.send(b"x").is_err());
+        unsafe {
+            libc::close(w);
+        }
+    }
+
+    #[test]
+    fn bytes_reach_the_terminal_in_order() {
+        let (r, w) = stalled_pipe();
+        let out = Output::start(w).expect("writer thread");
+        out.send(b"one ").unwrap();
+        out.send(b"two ").unwrap();
+        assert!(out.finish(b"three".to_vec(), Duration::from_secs(10)));
+        let mut buf = [0u8; 64];
+        // SAFETY: reading into a live buffer from our own pipe.
+        let n = unsafe { libc::read(r, buf.as_mut_ptr().cast(), buf.len()) };
+        let got = String::from_utf8_lossy(&buf[..n.max(0) as usize]).into_owned();
+        // `finish` replaces what was not taken yet, never what was written.
+        assert!(got.ends_with("three"), "{got:?}");
+        assert!(
+            got == "one two three" || got == "one three" || got == "three",
+            "{got:?}"
+        );
+        unsafe {
+            libc::close(r);
+            libc::close(w);
+        }
+    }
 }

@@ -89,9 +89,12 @@ async fn wrong_phrase_esc_and_idle_send_nothing() {
     assert!(s.state.modal.is_none(), "Enter on empty cancels");
     keys(&mut s, "Rrollback");
     // 30 s without typing: the fake clock jumps, the modal closes itself.
-    s.handle(Msg::Tick(
-        chrono::Utc::now() + chrono::Duration::seconds(31),
-    ));
+    let later = chrono::Duration::seconds(31);
+    let now = warroom::sample::Stamp::now();
+    s.handle(Msg::Tick(warroom::sample::Stamp::new(
+        now.at + later,
+        now.mono + later,
+    )));
     assert!(s.state.modal.is_none());
     keys(&mut s, "\n");
     drive_until(&mut s, &mut rx, Duration::from_millis(800), |_| false).await;

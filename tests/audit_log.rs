@@ -201,7 +201,7 @@ async fn session_in(
         user: "alice".into(),
         audit_log: Some(audit.to_path_buf()),
         redact,
-        now: chrono::Utc::now(),
+        now: warroom::sample::Stamp::now(),
         record: None,
     })
     .await

@@ -210,20 +210,23 @@ async fn replay_shows_what_the_live_screen_showed_at_that_instant() {
     )
     .await;
     // A fixed clock: polls are stamped half a second into each fake second, ticks on it.
-    let base = s.state.now;
+    let base = s.state.stamp();
     let mut snapshot = None;
     for k in 0..10i64 {
         let until = tokio::time::Instant::now() + Duration::from_millis(1100);
         while let Ok(Some(m)) = tokio::time::timeout_at(until, rx.recv()).await {
             match m {
                 Msg::Poll(mut p) => {
-                    p.at = base + chrono::Duration::milliseconds(k * 1000 + 500);
+                    let d = chrono::Duration::milliseconds(k * 1000 + 500);
+                    p.at = base.at + d;
+                    p.mono = base.mono + d;
                     s.handle(Msg::Poll(p));
                 }
                 other => s.handle(other),
             }
         }
-        let now = base + chrono::Duration::seconds(k + 1);
+        let d = chrono::Duration::seconds(k + 1);
+        let now = warroom::sample::Stamp::new(base.at + d, base.mono + d);
         s.handle(Msg::Tick(now));
         if k == 3 {
             sim.set_scenario(Scenario::ErrorBurst);
@@ -239,8 +242,8 @@ async fn replay_shows_what_the_live_screen_showed_at_that_instant() {
         "the instant should show the breach:\n{live}"
     );
     let mut rp = Replayer::new(record::read(&rec_path).expect("recording")).expect("replayer");
-    rp.seek(at);
+    rp.seek(at.mono);
     let replayed = render_text(&rp.state, 100, 30);
-    assert_eq!(replayed, live, "replay differs from live at {at}");
+    assert_eq!(replayed, live, "replay differs from live at {}", at.at);
     sim.shutdown().await;
 }

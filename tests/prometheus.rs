@@ -94,7 +94,7 @@ async fn sends_the_instant_query_with_headers() {
         &[("p", &url, r#"sum by (service) (rate(x{code=~"5.."}[1m]))"#)],
         "[[signal]]\nid = \"e\"\nsource = \"p\"\nkind = \"metric\"\nname = \"{{service}}\"\n",
     );
-    let mut e = Engine::new(Arc::clone(&cfg), chrono::Utc::now());
+    let mut e = Engine::new(Arc::clone(&cfg), warroom::sample::Mono::now());
     poll_into(&cfg, &mut e).await;
     let head = seen.lock().expect("lock").join("\n");
     assert!(
@@ -145,7 +145,7 @@ async fn prometheus_error_bodies_are_the_reason() {
             &[("p", &url, "up")],
             "[[signal]]\nid = \"e\"\nsource = \"p\"\nkind = \"metric\"\n",
         );
-        let mut e = Engine::new(Arc::clone(&cfg), chrono::Utc::now());
+        let mut e = Engine::new(Arc::clone(&cfg), warroom::sample::Mono::now());
         let out = poll_into(&cfg, &mut e).await;
         assert_eq!(failed_reason(&out[0]), want, "{line}");
         assert_eq!(e.rows[0].status, Status::NoData(NoDataKind::Error));
@@ -161,7 +161,7 @@ async fn prometheus_error_bodies_are_the_reason() {
         &[("p", &url, "up")],
         "[[signal]]\nid = \"e\"\nsource = \"p\"\nkind = \"metric\"\n",
     );
-    let mut e = Engine::new(Arc::clone(&cfg), chrono::Utc::now());
+    let mut e = Engine::new(Arc::clone(&cfg), warroom::sample::Mono::now());
     let out = poll_into(&cfg, &mut e).await;
     assert_eq!(failed_reason(&out[0]), "HTTP 503 Service Unavailable");
     assert_eq!(
@@ -368,7 +368,7 @@ async fn real_prometheus_scrapes_the_simulator_and_signals_breach() {
         ],
         SIGNALS,
     );
-    let mut e = Engine::new(Arc::clone(&cfg), chrono::Utc::now());
+    let mut e = Engine::new(Arc::clone(&cfg), warroom::sample::Mono::now());
 
     // Data arrives: two scrapes in the window give a rate.
     poll_until(

@@ -230,7 +230,7 @@ critical = true
         let c = Arc::new(c);
         let clients = Clients::for_config(&c).expect("clients");
         let r = poll_once(clients.get(&c.sources[0]).expect("client"), &c.sources[0]).await;
-        let mut e = Engine::new(c.clone(), r.at);
+        let mut e = Engine::new(c.clone(), r.mono);
         e.ingest(&r);
         assert_eq!(e.rows[0].status, want, "{}", String::from_utf8_lossy(body));
     }
@@ -247,8 +247,8 @@ async fn one_source_down_is_not_green() {
     drop(l);
     c.sources[1].url = format!("http://{dead}/api/check-files");
     let c = Arc::new(c);
-    let mut e = Engine::new(c.clone(), at(0));
-    for r in poll_all_at(&c, at(0)).await {
+    let mut e = Engine::new(c.clone(), stamp(0).mono);
+    for r in poll_all_at(&c, stamp(0)).await {
         e.ingest(&r);
     }
     let counts = e.counts();

@@ -1,4 +1,4 @@
-//! End-to-end terminal tests (SPEC §6, FAULTS 18–20): the real `warroom` binary runs
+//! End-to-end terminal tests: the real `warroom` binary runs
 //! inside tmux, and the tests read what a person would see — `capture-pane`, the
 //! alternate-screen and cursor flags, the tty modes (`stty`) left behind, exit codes —
 //! and whether the process is still there.
@@ -7,8 +7,12 @@
 //! equivalent of `-L <unique>` that leaves no socket file behind), killed by a Drop guard, so
 //! the tests run in parallel. Without tmux they are skipped, unless `CI` is set.
 //!
-//! FAULTS 17 (panic → terminal restored) is not covered here: nothing outside the
-//! process can make the dashboard panic, and production code carries no test hooks.
+//! Panics (terminal restored) are not covered here: nothing outside the process can
+//! make the dashboard panic, and production code carries no test hooks.
+//!
+//! A few tests need a terminal tmux cannot play: one that never answers a query, or one
+//! whose reader stops reading. They open a pty pair themselves (`posix_openpt`) and
+//! start the dashboard on its slave side.
 //!
 //! Linux only: processes are found and checked through `/proc`.
 
@@ -412,6 +416,27 @@ fn ctrl_c_key_quits_with_0_and_restores_the_terminal() {
     end_and_check("ctrlc", |t, _| t.send_keys(&["C-c"]), 0);
 }
 
+#[test]
+fn sigquit_exits_131_and_restores_the_terminal() {
+    // Its default would dump core with the terminal left raw on the alternate screen.
+    end_and_check("quit", |_, pid| send_signal(pid, libc::SIGQUIT), 131);
+}
+
+#[test]
+fn sigusr1_exits_138_and_restores_the_terminal() {
+    end_and_check("usr1", |_, pid| send_signal(pid, libc::SIGUSR1), 138);
+}
+
+#[test]
+fn sigusr2_exits_140_and_restores_the_terminal() {
+    end_and_check("usr2", |_, pid| send_signal(pid, libc::SIGUSR2), 140);
+}
+
+#[test]
+fn sigalrm_exits_142_and_restores_the_terminal() {
+    end_and_check("alrm", |_, pid| send_signal(pid, libc::SIGALRM), 142);
+}
+
 // ------------------------------------------------------------------ the terminal going away
 
 /// Kill the session under the dashboard (an SSH drop); a second session keeps the
@@ -617,6 +642,401 @@ fn ssh_drop_while_suspended_exits_129_within_2s() {
         "exit code after SIGHUP while suspended\nlog:\n{}",
         std::fs::read_to_string(&t.log).unwrap_or_default()
     );
+}
+
+/// The tty modes of the pane's terminal, read from outside: `icanon echo isig` in
+/// cooked mode, `-icanon -echo -isig` in raw mode.
+fn tty_modes(t: &Tmux) -> String {
+    let tty = t.display("#{pane_tty}");
+    let out = Command::new("stty")
+        .args(["-F", &tty, "-a"])
+        .output()
+        .expect("run stty");
+    let all = String::from_utf8_lossy(&out.stdout).into_owned();
+    all.split(|c: char| c.is_whitespace() || c == ';')
+        .filter(|w| ["icanon", "-icanon", "echo", "-echo", "isig", "-isig"].contains(w))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn raw(modes: &str) -> bool {
+    let w: Vec<&str> = modes.split(' ').collect();
+    w.contains(&"-icanon") && w.contains(&"-echo")
+}
+
+/// Taken back after a stop: alternate screen, raw mode, the whole frame drawn again
+/// (the panel titles are never part of a clock tick's redraw), and keys reach it.
+fn assert_taken_back(t: &Tmux, pid: i32, what: &str) {
+    t.wait(&format!("the dashboard taken back {what}"), WAIT, |t| {
+        t.display("#{alternate_on}") == "1"
+            && raw(&tty_modes(t))
+            && t.capture().contains("Signals")
+            && t.capture().contains("Timeline")
+            && !t.capture().contains("shell$")
+    });
+    assert_ne!(proc_state(pid), Some('T'));
+    // Keys reach it (and raw mode means they are not echoed).
+    t.send_keys(&["?"]);
+    t.wait_text("show / hide this help");
+    t.send_keys(&["Escape"]);
+}
+
+#[test]
+fn sigtstp_from_outside_restores_then_stops_and_fg_takes_the_terminal_back() {
+    let Some(t) = Tmux::new("xtstp") else { return };
+    let pid = dashboard_in_interactive_shell(&t);
+    send_signal(pid, libc::SIGTSTP);
+    // Restored first, like Ctrl-Z, then stopped.
+    t.wait(
+        "the dashboard stopped and the normal screen back",
+        WAIT,
+        |t| proc_state(pid) == Some('T') && t.display("#{alternate_on}") == "0",
+    );
+    assert_eq!(
+        t.display("#{cursor_flag}"),
+        "1",
+        "cursor hidden while stopped"
+    );
+    t.type_line(&format!("sh {}", sh_quote(&t.path("stty.sh"))));
+    t.wait_text("STTY: ");
+    assert_cooked(&t.capture(), 1);
+
+    t.type_line("fg");
+    assert_taken_back(&t, pid, "after fg");
+    t.send_keys(&["q"]);
+    t.wait("the dashboard to exit after fg", WAIT, |_| exited(pid));
+    t.type_line("echo EXIT=$?");
+    t.wait_text("EXIT=0");
+    assert_eq!(t.display("#{alternate_on}"), "0");
+}
+
+#[test]
+fn sigstop_then_sigcont_takes_the_terminal_back_and_redraws_everything() {
+    let Some(t) = Tmux::new("stop") else { return };
+    t.start_wrapped_demo(80, 24, &[]);
+    t.wait_dashboard();
+    let pid = t.warroom_pid();
+    // SIGSTOP cannot be caught: the terminal stays as it was. Meanwhile the shell takes
+    // it back as shells do: its own tty modes, the normal screen, a prompt.
+    send_signal(pid, libc::SIGSTOP);
+    t.wait("the dashboard stopped", WAIT, |_| {
+        proc_state(pid) == Some('T')
+    });
+    let tty = t.display("#{pane_tty}");
+    let ok = Command::new("stty")
+        .args(["-F", &tty, "sane"])
+        .status()
+        .expect("run stty");
+    assert!(ok.success());
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&tty)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, b"\x1b[?1049l\x1b[2J\x1b[Hshell$ "))
+        .expect("write to the pane's tty");
+    t.wait("the shell's screen", WAIT, |t| {
+        t.display("#{alternate_on}") == "0" && t.capture().contains("shell$")
+    });
+    assert!(!raw(&tty_modes(&t)), "stty sane took");
+
+    send_signal(pid, libc::SIGCONT);
+    assert_taken_back(&t, pid, "after SIGCONT");
+    t.send_keys(&["q"]);
+    assert_restored(&t, 0);
+}
+
+// ------------------------------------------------------------------ a terminal of our own
+
+/// The dashboard on the slave side of a pty pair opened here, as its controlling
+/// terminal. The master is ours: read it, or (to stall the dashboard) never read it.
+struct OwnPty {
+    master: std::fs::File,
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl OwnPty {
+    fn start(name: &str, cols: u16, rows: u16) -> OwnPty {
+        use std::os::fd::FromRawFd;
+        use std::os::unix::process::CommandExt;
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("warroom-ownpty-{name}-"))
+            .tempdir()
+            .expect("temp dir");
+        // SAFETY: plain libc pty calls on a descriptor we own; ptsname_r writes into `buf`.
+        let (master, slave_path) = unsafe {
+            let fd = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
+            assert!(fd >= 0, "posix_openpt: {}", std::io::Error::last_os_error());
+            assert_eq!(libc::grantpt(fd), 0, "grantpt");
+            assert_eq!(libc::unlockpt(fd), 0, "unlockpt");
+            let mut buf = [0 as libc::c_char; 128];
+            assert_eq!(
+                libc::ptsname_r(fd, buf.as_mut_ptr(), buf.len()),
+                0,
+                "ptsname_r"
+            );
+            let path = std::ffi::CStr::from_ptr(buf.as_ptr())
+                .to_string_lossy()
+                .into_owned();
+            (std::fs::File::from_raw_fd(fd), path)
+        };
+        let p = OwnPty::resize_fd(&master, cols, rows);
+        assert_eq!(p, 0, "TIOCSWINSZ");
+        let slave = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&slave_path)
+            .expect("open the pty slave");
+        let log = dir.path().join("warroom.log");
+        let mut cmd = Command::new(BIN);
+        cmd.args(["demo", "--log-file", log.to_str().unwrap()])
+            .env("TERM", "xterm-256color")
+            .env_remove("NO_COLOR")
+            .env_remove("COLORTERM")
+            .stdin(slave.try_clone().unwrap())
+            .stdout(slave.try_clone().unwrap())
+            .stderr(slave);
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                // Its own session, with the pty as controlling terminal (SIGWINCH, SIGHUP).
+                if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = cmd.spawn().expect("spawn warroom on the pty");
+        OwnPty {
+            master,
+            child,
+            _dir: dir,
+        }
+    }
+
+    fn resize_fd(master: &std::fs::File, cols: u16, rows: u16) -> i32 {
+        use std::os::fd::AsRawFd;
+        let ws = libc::winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: TIOCSWINSZ reads one winsize.
+        unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws) }
+    }
+
+    fn resize(&self, cols: u16, rows: u16) {
+        OwnPty::resize_fd(&self.master, cols, rows);
+    }
+
+    fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// Read everything the dashboard writes, on a thread, never answering anything.
+    fn read_all(&self) -> std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (mut m, s2) = (self.master.try_clone().unwrap(), seen.clone());
+        std::thread::spawn(move || {
+            let mut b = [0u8; 16 * 1024];
+            while let Ok(n @ 1..) = std::io::Read::read(&mut m, &mut b) {
+                s2.lock().unwrap().extend_from_slice(&b[..n]);
+            }
+        });
+        seen
+    }
+
+    /// Read (on this thread) until `needle` has been written, answering cursor-position
+    /// queries as a terminal would; then stop. Returns what was read.
+    fn read_until_answering(&self, needle: &str, limit: Duration) -> String {
+        use std::os::fd::AsRawFd;
+        let start = Instant::now();
+        let mut seen = Vec::new();
+        let mut b = [0u8; 16 * 1024];
+        while !String::from_utf8_lossy(&seen).contains(needle) {
+            assert!(start.elapsed() < limit, "no {needle:?} within {limit:?}");
+            let mut pfd = libc::pollfd {
+                fd: self.master.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd.
+            if unsafe { libc::poll(&mut pfd, 1, 100) } <= 0 {
+                continue;
+            }
+            let n = std::io::Read::read(&mut &self.master, &mut b).expect("read the master");
+            let asks = b[..n].windows(4).filter(|w| *w == b"\x1b[6n").count();
+            seen.extend_from_slice(&b[..n]);
+            for _ in 0..asks {
+                self.type_keys(b"\x1b[1;1R");
+            }
+        }
+        String::from_utf8_lossy(&seen).into_owned()
+    }
+
+    fn type_keys(&self, keys: &[u8]) {
+        std::io::Write::write_all(&mut &self.master, keys).expect("write to the pty master");
+    }
+
+    /// Wait for the exit, up to `limit`: the exit code, or `None` if still running.
+    fn exit_within(&mut self, limit: Duration) -> Option<i32> {
+        let start = Instant::now();
+        loop {
+            if let Some(st) = self.child.try_wait().expect("try_wait") {
+                return Some(st.code().unwrap_or_else(|| {
+                    use std::os::unix::process::ExitStatusExt;
+                    128 + st.signal().unwrap_or(0)
+                }));
+            }
+            if start.elapsed() > limit {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for OwnPty {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn start_up_never_waits_for_the_terminal_to_answer() {
+    // A terminal that never answers a query (a slow link, a multiplexer that drops it).
+    let mut p = OwnPty::start("noanswer", 80, 24);
+    let seen = p.read_all();
+    let started = Instant::now();
+    let text = || String::from_utf8_lossy(&seen.lock().unwrap()).into_owned();
+    while !text().contains("Signals") {
+        assert!(
+            started.elapsed() < WAIT,
+            "no dashboard after {WAIT:?}; output {:?}",
+            text()
+        );
+        assert!(
+            p.child.try_wait().unwrap().is_none(),
+            "exited: {:?}",
+            text()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Past the 2 s a query would have waited, it is still up, and it never asked.
+    std::thread::sleep(Duration::from_secs(3).saturating_sub(started.elapsed()));
+    assert!(
+        p.child.try_wait().unwrap().is_none(),
+        "exited: {:?}",
+        text()
+    );
+    assert!(
+        !text().contains("\x1b[6n"),
+        "the dashboard asked the terminal for its cursor position"
+    );
+    p.type_keys(b"q");
+    assert_eq!(p.exit_within(EXIT_WITHIN), Some(0), "{:?}", text());
+}
+
+/// Is a thread of `pid` blocked writing to its stdout? `None` when the kernel will not say.
+fn blocked_writing_stdout(pid: i32) -> Option<bool> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let mut any_readable = false;
+    for t in tasks.flatten() {
+        let Ok(sc) = std::fs::read_to_string(t.path().join("syscall")) else {
+            continue;
+        };
+        any_readable = true;
+        let mut f = sc.split_whitespace();
+        let nr = f.next().and_then(|n| n.parse::<i64>().ok());
+        if nr == Some(libc::SYS_write) && f.next() == Some("0x1") {
+            return Some(true);
+        }
+    }
+    any_readable.then_some(false)
+}
+
+/// Bytes waiting in the master for a reader (what the stalled terminal has not taken).
+fn queued(master: &std::fs::File) -> i32 {
+    use std::os::fd::AsRawFd;
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int.
+    unsafe { libc::ioctl(master.as_raw_fd(), libc::FIONREAD, &mut n) };
+    n
+}
+
+/// Start the dashboard on a pty nobody reads and make it draw (resizes redraw the whole
+/// screen) until its output is blocked in the kernel.
+fn stalled_dashboard(name: &str) -> OwnPty {
+    let p = OwnPty::start(name, 200, 60);
+    // Up as on any terminal (a query answered), then nobody reads any more.
+    p.read_until_answering("Signals", WAIT);
+    let start = Instant::now();
+    let mut last = (0, Instant::now());
+    let mut wide = true;
+    loop {
+        wide = !wide;
+        p.resize(if wide { 200 } else { 199 }, 60);
+        std::thread::sleep(Duration::from_millis(100));
+        let q = queued(&p.master);
+        let blocked = match blocked_writing_stdout(p.pid()) {
+            Some(b) => b,
+            // Without /proc's view: the queue full and no longer growing for a second.
+            None => q > 4096 && q == last.0 && last.1.elapsed() > Duration::from_secs(1),
+        };
+        if q != last.0 {
+            last = (q, Instant::now());
+        }
+        if blocked && q > 0 {
+            // Still blocked a moment later: not a write that was just finishing.
+            std::thread::sleep(Duration::from_millis(300));
+            if blocked_writing_stdout(p.pid()) != Some(false) {
+                eprintln!(
+                    "{name}: output blocked with {q} bytes queued after {:?}",
+                    start.elapsed()
+                );
+                return p;
+            }
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{name}: the dashboard's output never blocked ({q} bytes queued)"
+        );
+    }
+}
+
+fn exits_promptly_while_output_is_blocked(name: &str, how: impl FnOnce(&OwnPty), code: i32) {
+    let mut p = stalled_dashboard(name);
+    let start = Instant::now();
+    how(&p);
+    let got = p.exit_within(GONE_WITHIN);
+    let took = start.elapsed();
+    eprintln!("{name}: {got:?} after {took:?}");
+    assert_eq!(
+        got,
+        Some(code),
+        "{name}: still running {took:?} after the signal while its terminal was not reading"
+    );
+}
+
+#[test]
+fn sigterm_ends_the_dashboard_within_2s_while_terminal_output_is_blocked() {
+    exits_promptly_while_output_is_blocked(
+        "blockterm",
+        |p| send_signal(p.pid(), libc::SIGTERM),
+        143,
+    );
+}
+
+#[test]
+fn sighup_ends_the_dashboard_within_2s_while_terminal_output_is_blocked() {
+    exits_promptly_while_output_is_blocked("blockhup", |p| send_signal(p.pid(), libc::SIGHUP), 129);
+}
+
+#[test]
+fn the_quit_key_still_works_while_terminal_output_is_blocked() {
+    // The loop is never held by the terminal: keys are read and acted on.
+    exits_promptly_while_output_is_blocked("blockq", |p| p.type_keys(b"q"), 0);
 }
 
 // ------------------------------------------------------------------ sizes

@@ -8,7 +8,7 @@ use common::*;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
-use warroom::app::{keys, update, Msg, State};
+use warroom::app::{update, Msg, State};
 use warroom::sim::Scenario;
 use warroom::theme::{ColorDepth, Theme, ThemeOptions};
 
@@ -43,7 +43,8 @@ fn screen(state: &State, w: u16, h: u16) -> String {
 /// A key, with the audit log answering "on disk" for every record it leads to (a tick is
 /// shown once recorded).
 fn press(state: &mut State, code: KeyCode) {
-    if let Some(a) = keys::action_for(KeyEvent::new(code, KeyModifiers::NONE), state.text_entry()) {
+    let key = KeyEvent::new(code, KeyModifiers::NONE);
+    if let Some(a) = state.keys.action_for(key, state.text_entry()) {
         for fx in update(state, Msg::Action(a)) {
             if let warroom::app::Effect::Audit { id, .. } = fx {
                 let _ = update(state, Msg::AuditWritten { id });
@@ -54,17 +55,17 @@ fn press(state: &mut State, code: KeyCode) {
 
 async fn poll_into(state: &mut State, offset: i64) {
     let cfg = state.cfg.clone();
-    for r in poll_all_at(&cfg, at(offset)).await {
+    for r in poll_all_at(&cfg, stamp(offset)).await {
         let _ = update(state, Msg::Poll(r));
     }
-    let _ = update(state, Msg::Tick(at(offset)));
+    let _ = update(state, Msg::Tick(stamp(offset)));
 }
 
 #[tokio::test]
 async fn healthy_then_breach_raises_banner_and_rollback_advice() {
     let sim = start_sim(Scenario::Healthy).await;
     let cfg = demo_config(&sim);
-    let mut st = State::new(cfg, at(-30), Some(t0()), "alice".into());
+    let mut st = State::new(cfg, stamp(-30), Some(t0()), "alice".into());
     poll_into(&mut st, -30).await;
     let s = screen(&st, 100, 30);
     assert!(s.contains("T-00:30"), "{s}");
@@ -102,7 +103,7 @@ async fn healthy_then_breach_raises_banner_and_rollback_advice() {
 async fn source_down_shows_reason_and_age_never_ok() {
     let sim = start_sim(Scenario::Healthy).await;
     let cfg = demo_config(&sim);
-    let mut st = State::new(cfg, at(0), Some(t0()), "alice".into());
+    let mut st = State::new(cfg, stamp(0), Some(t0()), "alice".into());
     poll_into(&mut st, 0).await;
     sim.set_scenario(Scenario::Down);
     poll_into(&mut st, 20).await;
@@ -119,7 +120,7 @@ async fn timeline_marks_current_step_and_counts_down() {
     let sim = start_sim(Scenario::Healthy).await;
     let cfg = demo_config(&sim);
     // T+00:45: the T0 step is current, the T+1m step comes in 15 s.
-    let mut st = State::new(cfg, at(45), Some(t0()), "alice".into());
+    let mut st = State::new(cfg, stamp(45), Some(t0()), "alice".into());
     poll_into(&mut st, 45).await;
     let s = screen(&st, 100, 30);
     assert!(s.contains("T+00:45"), "{s}");
@@ -132,7 +133,7 @@ async fn timeline_marks_current_step_and_counts_down() {
 async fn keys_tick_a_checklist_item_and_open_help() {
     let sim = start_sim(Scenario::Healthy).await;
     let cfg = demo_config(&sim);
-    let mut st = State::new(cfg, at(-600), Some(t0()), "alice".into());
+    let mut st = State::new(cfg, stamp(-600), Some(t0()), "alice".into());
     poll_into(&mut st, -600).await;
     // Signals → Flags → Timeline, then tick the first item.
     press(&mut st, KeyCode::Tab);
@@ -148,8 +149,8 @@ async fn keys_tick_a_checklist_item_and_open_help() {
 
     press(&mut st, KeyCode::Char('?'));
     let s = screen(&st, 100, 30);
-    for (k, what) in keys::HELP {
-        assert!(s.contains(what), "help lacks {k}: {what}\n{s}");
+    for (k, what) in st.keys.help(&st.cfg) {
+        assert!(s.contains(what.as_str()), "help lacks {k}: {what}\n{s}");
     }
     press(&mut st, KeyCode::Esc);
     let s = screen(&st, 100, 30);
@@ -163,7 +164,7 @@ async fn keys_tick_a_checklist_item_and_open_help() {
 async fn read_only_refuses_ticks() {
     let sim = start_sim(Scenario::Healthy).await;
     let cfg = demo_config(&sim);
-    let mut st = State::new(cfg, at(0), Some(t0()), "alice".into());
+    let mut st = State::new(cfg, stamp(0), Some(t0()), "alice".into());
     st.read_only = true;
     press(&mut st, KeyCode::Tab);
     press(&mut st, KeyCode::Tab);
@@ -179,7 +180,7 @@ async fn read_only_refuses_ticks() {
 async fn fits_80x24_and_degrades_below() {
     let sim = start_sim(Scenario::ErrorBurst).await;
     let cfg = demo_config(&sim);
-    let mut st = State::new(cfg, at(0), Some(t0()), "alice".into());
+    let mut st = State::new(cfg, stamp(0), Some(t0()), "alice".into());
     poll_into(&mut st, 0).await;
     poll_into(&mut st, 1).await;
     let s = screen(&st, 80, 24);

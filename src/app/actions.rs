@@ -2,7 +2,7 @@
 //! results and verification. Pure data; `update` drives it and returns effects.
 
 use crate::audit::{AuditEvent, ClaimRule};
-use crate::sample::Ts;
+use crate::sample::{Mono, Ts};
 
 /// What a confirmation is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,8 +35,10 @@ pub struct Confirm {
     pub typed: String,
     /// Why the last Enter did nothing.
     pub error: Option<String>,
+    /// Shown as the time it opened.
     pub opened_at: Ts,
-    pub last_input: Ts,
+    /// The idle time-out counts from here, on the monotonic clock.
+    pub last_input: Mono,
     /// The attempt number this confirmation would send (2+ is a retry with the same key).
     pub attempt: u32,
     /// The key that opened it: a held key repeats it, and those repeats are not typing.
@@ -86,15 +88,16 @@ pub enum Verdict {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verify {
-    pub started: Ts,
-    pub deadline: Ts,
+    /// Monotonic: a wall step neither hurries nor stalls the deadline.
+    pub started: Mono,
+    pub deadline: Mono,
     pub verdict: Option<Verdict>,
     /// Conditions not yet holding, for the countdown line.
     pub pending: Vec<String>,
     /// Another screen fired the action and verifies it; this one only shows its verdict.
     pub remote: bool,
-    /// When the verdict came.
-    pub decided: Option<Ts>,
+    /// When the verdict came (monotonic: the cooldown counts from it).
+    pub decided: Option<Mono>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -104,10 +107,11 @@ pub enum RunState {
     /// Confirmed: the confirmation is being written (and the flight claimed) before
     /// anything is sent.
     Recording {
-        since: Ts,
+        since: Mono,
     },
     InFlight {
-        since: Ts,
+        /// Monotonic: how long it has been in flight, and when another screen's expires.
+        since: Mono,
     },
     Done,
 }
@@ -124,6 +128,9 @@ pub struct ActionRun {
     /// Who fired it when another screen did (`user@host`): this screen's key stays inert
     /// until that attempt ends, so the room never sends two rollbacks.
     pub remote_by: Option<String>,
+    /// When the last attempt ended (monotonic): the cooldown of an action without
+    /// verification counts from it.
+    pub ended: Option<Mono>,
 }
 
 impl ActionRun {

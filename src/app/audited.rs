@@ -75,7 +75,7 @@ pub(super) fn written(state: &mut State, id: u64, fx: &mut Vec<Effect>) {
     };
     close_modal_of(state, id);
     let user = state.user.clone();
-    let now = state.now;
+    let now = state.mono;
     match what {
         Awaiting::Action {
             action,
@@ -239,8 +239,10 @@ pub(super) fn claim_lost(state: &mut State, id: u64, c: Competitor, fx: &mut Vec
     let text = match &c {
         Competitor::InFlight { attempt, .. } => {
             // Its key is inert here too from now on, as if its record had arrived.
+            // Measured from now on this screen's monotonic clock, as a remote record is.
+            let mono = state.mono;
             let run = &mut state.runs[action];
-            run.state = RunState::InFlight { since };
+            run.state = RunState::InFlight { since: mono };
             run.remote_by = Some(by.clone());
             run.attempts = *attempt;
             run.verify = None;

@@ -1,7 +1,7 @@
 //! The app: messages in, pure `update`, state out (see STYLE.md's shape).
 //!
 //! ```text
-//! crossterm keys ─► keys::action_for ─► Msg::Action ─┐
+//! crossterm keys ─► KeyMap ─► Msg::Action ───────────┐
 //! poll tasks ─────────────────────────► Msg::Poll ───┼─► update(&mut State, Msg)  (no I/O, no clock)
 //! 1 s clock ──────────────────────────► Msg::Tick ───┘            │
 //!                                                    ui::render(&State) when dirty
@@ -18,7 +18,7 @@ pub use actions::*;
 pub use state::*;
 pub use update::update;
 
-use crate::sample::{PollResult, Ts};
+use crate::sample::{PollResult, Stamp};
 
 /// What a key means, independent of the key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,7 +44,7 @@ pub enum Action {
     },
     /// Run the selected step's command (`!`).
     RunStep,
-    /// A printable key with no built-in meaning: maybe an action's key.
+    /// An action's key (`[[action]] key`): opens that action's confirmation.
     Key(char),
     /// Text entry in a modal.
     Type(char),
@@ -59,8 +59,8 @@ pub enum Msg {
     Poll(PollResult),
     /// A poll as recorded: what the source did and what each row read (replay).
     Readings(crate::engine::PollSummary, Vec<crate::engine::RowReading>),
-    /// The clock: the app's notion of now.
-    Tick(Ts),
+    /// The clock: the app's notion of now, on both clocks.
+    Tick(Stamp),
     /// The terminal changed size; only a redraw is needed.
     Resize,
     /// Bracketed paste: text for a modal, never a key sequence.

@@ -84,9 +84,13 @@ pub(super) fn apply(state: &mut State, r: Remote) {
         }
         AuditEvent::ActionConfirmed(c) => {
             if let Some(i) = action_index(state, &c.action) {
+                let mono = state.mono;
                 let run = &mut state.runs[i];
                 if !run.in_flight() {
-                    run.state = RunState::InFlight { since: r.at };
+                    // Measured from when this screen learned of it, on its own monotonic
+                    // clock: another host's wall time (or a step of ours) could only make
+                    // the flight look older and free the key too soon.
+                    run.state = RunState::InFlight { since: mono };
                     run.attempts = c.attempt;
                     run.remote_by = Some(who.clone());
                     run.verify = None;
@@ -122,10 +126,12 @@ pub(super) fn apply(state: &mut State, r: Remote) {
             let ok = x.ok;
             if let Some(i) = action_index(state, &x.action) {
                 let verify = state.cfg.actions[i].verify.clone();
+                let mono = state.mono;
                 let run = &mut state.runs[i];
                 if run.remote_by.is_some() {
                     run.state = RunState::Done;
                     run.remote_by = None;
+                    run.ended = Some(mono);
                     run.last = Some(Report {
                         ok,
                         unknown: x.outcome_unknown,
@@ -138,8 +144,8 @@ pub(super) fn apply(state: &mut State, r: Remote) {
                         exit_code: x.exit_code,
                     });
                     run.verify = verify.filter(|_| ok).map(|v| Verify {
-                        started: r.at,
-                        deadline: r.at + chrono::Duration::milliseconds(v.within.as_ms()),
+                        started: mono,
+                        deadline: mono + chrono::Duration::milliseconds(v.within.as_ms()),
                         verdict: None,
                         pending: vec![format!("the verdict of {who}")],
                         remote: true,
@@ -177,6 +183,7 @@ pub(super) fn apply(state: &mut State, r: Remote) {
         }
         AuditEvent::VerifyResult(v) => {
             if let Some(i) = action_index(state, &v.action) {
+                let mono = state.mono;
                 if let Some(vf) = state.runs[i].verify.as_mut().filter(|vf| vf.remote) {
                     vf.verdict = Some(if v.verified {
                         Verdict::Verified { at: r.at }
@@ -185,7 +192,7 @@ pub(super) fn apply(state: &mut State, r: Remote) {
                             failing: v.failing.clone(),
                         }
                     });
-                    vf.decided = Some(r.at);
+                    vf.decided = Some(mono);
                 }
             }
             let sev = if v.verified {

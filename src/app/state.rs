@@ -1,9 +1,10 @@
 //! Everything the screen shows. `update` is its only writer; `ui::render` only reads it.
 
 use super::actions::{ActionRun, Modal, Pending, RunState, SignOff, StepRun};
+use super::keys::KeyMap;
 use crate::config::Config;
 use crate::engine::{Engine, Event};
-use crate::sample::Ts;
+use crate::sample::{Mono, Stamp, Ts};
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -29,14 +30,18 @@ pub struct Tick {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
     pub text: String,
-    pub at: Ts,
+    /// When it appeared, on the monotonic clock (it goes after a few seconds).
+    pub at: Mono,
 }
 
 pub struct State {
     pub cfg: Arc<Config>,
     pub engine: Engine,
-    /// The app's clock: set by ticks, never read from the system in `update` or `render`.
+    /// The app's wall clock: set by ticks, never read from the system in `update` or
+    /// `render`. For display (T-clock, timestamps) and T0 only: it follows NTP steps.
     pub now: Ts,
+    /// The app's monotonic clock, set with `now`: every duration, age and deadline.
+    pub mono: Mono,
     /// None until set by config, `--t0` or a mark.
     pub t0: Option<Ts>,
     pub events: VecDeque<Event>,
@@ -85,10 +90,12 @@ pub struct State {
     /// Other sessions already warned about (another environment, another config): one
     /// warning each, not one per record.
     pub warned_sessions: std::collections::BTreeSet<String>,
+    /// Every key and what it does, from the config: input, help, footer and banner.
+    pub keys: KeyMap,
 }
 
 impl State {
-    pub fn new(cfg: Arc<Config>, now: Ts, t0: Option<Ts>, user: String) -> Self {
+    pub fn new(cfg: Arc<Config>, now: Stamp, t0: Option<Ts>, user: String) -> Self {
         let ticks = cfg
             .steps
             .iter()
@@ -96,8 +103,9 @@ impl State {
             .collect();
         let read_only = cfg.ui.read_only;
         State {
-            engine: Engine::new(Arc::clone(&cfg), now),
-            now,
+            engine: Engine::new(Arc::clone(&cfg), now.mono),
+            now: now.at,
+            mono: now.mono,
             t0,
             events: VecDeque::new(),
             event_seq: 0,
@@ -125,6 +133,7 @@ impl State {
             audit_failing: None,
             config_fingerprint: String::new(),
             warned_sessions: Default::default(),
+            keys: KeyMap::new(&cfg),
             cfg,
         }
     }
@@ -169,26 +178,22 @@ impl State {
     /// While `cfg.actions[i]`'s last attempt (here or on another screen) succeeded and is
     /// verifying, or its verdict is younger than the action's cooldown: until when a second
     /// attempt needs the deliberate `… again` phrase.
-    pub fn second_attempt_guard(&self, i: usize) -> Option<Ts> {
+    pub fn second_attempt_guard(&self, i: usize) -> Option<Mono> {
         let (run, a) = (self.runs.get(i)?, self.cfg.actions.get(i)?);
         if run.state != RunState::Done {
             return None;
         }
-        let last = run.last.as_ref().filter(|r| r.ok)?;
+        run.last.as_ref().filter(|r| r.ok)?;
         let (success_at, verify_ms, verdict_at) = match &run.verify {
             Some(v) => (
                 v.started,
                 Some((v.deadline - v.started).num_milliseconds()),
                 v.decided,
             ),
-            None => (
-                last.at + chrono::Duration::milliseconds(last.duration_ms as i64),
-                None,
-                None,
-            ),
+            None => (run.ended?, None, None),
         };
         let until = crate::audit::guard_until(success_at, verify_ms, verdict_at, a.cooldown_ms());
-        (self.now < until).then_some(until)
+        (self.mono < until).then_some(until)
     }
 
     /// The environment this screen belongs to (`default` when the config names none).
@@ -259,7 +264,13 @@ impl State {
         }
     }
 
-    /// Milliseconds since T0 (negative before it), if T0 is known.
+    /// Both clocks as the app last read them.
+    pub fn stamp(&self) -> Stamp {
+        Stamp::new(self.now, self.mono)
+    }
+
+    /// Milliseconds since T0 (negative before it), if T0 is known. T0 is a wall time, so
+    /// the T-clock follows a wall step (the one thing that should).
     pub fn t_offset_ms(&self) -> Option<i64> {
         self.t0.map(|t0| (self.now - t0).num_milliseconds())
     }

@@ -1,5 +1,8 @@
 //! The only writer of `State`. Pure: no I/O, no system clock (time comes in `Msg::Tick`
 //! and in each poll's timestamp). What must happen outside is returned as `Effect`s.
+//!
+//! Two clocks: every duration (notices, the confirm time-out, verify deadlines, flights)
+//! is measured on `state.mono`; `state.now`, the wall clock, is only shown and stamped.
 
 use super::actions::{
     ActionRun, Awaiting, Confirm, ConfirmKind, Effect, Modal, Report, RunState, SignOff, Verdict,
@@ -10,7 +13,7 @@ use super::{Action, Focus, Msg, Notice, State, Tick, EVENT_CAP};
 use crate::audit::{self as log, AuditEvent, Decision, Outcome};
 use crate::config::duration::format_span;
 use crate::engine::{breach_text, Event, EventKind, Severity, Status};
-use crate::sample::Ts;
+use crate::sample::{Mono, Ts};
 
 /// How long a footer notice stays.
 const NOTICE_MS: i64 = 5_000;
@@ -18,20 +21,21 @@ const NOTICE_MS: i64 = 5_000;
 pub const CONFIRM_IDLE_MS: i64 = 30_000;
 /// The phrase that confirms a T0 mark.
 pub const T0_PHRASE: &str = "t0";
+/// The wall clock moving this much more (or less) than the monotonic one between two
+/// readings is a step (NTP, an operator's `date -s`), not scheduling jitter.
+pub const STEP_TOLERANCE_MS: i64 = 2_000;
 
 pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
     let mut fx = Vec::new();
     match msg {
         Msg::Tick(now) => {
-            if now > state.now {
-                state.now = now;
-            }
-            let ev = state.engine.tick(state.now);
+            advance_clock(state, now.at, now.mono);
+            let ev = state.engine.tick(state.stamp());
             push_events(state, ev);
             if state
                 .notice
                 .as_ref()
-                .is_some_and(|n| (state.now - n.at).num_milliseconds() > NOTICE_MS)
+                .is_some_and(|n| (state.mono - n.at).num_milliseconds() > NOTICE_MS)
             {
                 state.notice = None;
             }
@@ -41,17 +45,13 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.dirty = true;
         }
         Msg::Poll(p) => {
-            if p.at > state.now {
-                state.now = p.at;
-            }
+            advance_clock(state, p.at, p.mono);
             let ev = state.engine.ingest(&p);
             push_events(state, ev);
             state.dirty = true;
         }
         Msg::Readings(summary, readings) => {
-            if summary.at > state.now {
-                state.now = summary.at;
-            }
+            advance_clock(state, summary.at, summary.mono.unwrap_or(state.mono));
             let ev = state.engine.ingest_readings(&summary, readings);
             push_events(state, ev);
             state.dirty = true;
@@ -62,7 +62,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             if let Some(Modal::Confirm(c)) = state.modal.as_mut().filter(|_| !busy) {
                 // A paste is text, never Enter: a pasted newline cannot fire anything.
                 c.typed.extend(text.chars().filter(|ch| !ch.is_control()));
-                c.last_input = state.now;
+                c.last_input = state.mono;
                 c.error = None;
             }
             state.dirty = true;
@@ -108,6 +108,36 @@ fn sending(state: &State) -> bool {
     matches!(&state.modal, Some(Modal::Confirm(c)) if c.sending.is_some())
 }
 
+/// Move both clocks to a new reading. The monotonic clock only goes forward (a poll
+/// stamped before the last tick changes nothing); the wall clock follows the reading,
+/// backwards too, and a step between the two is told once as an event.
+fn advance_clock(state: &mut State, at: Ts, mono: Mono) {
+    if mono < state.mono {
+        return;
+    }
+    let step = (at - state.now).num_milliseconds() - (mono - state.mono).num_milliseconds();
+    state.now = at;
+    state.mono = mono;
+    if step.abs() > STEP_TOLERANCE_MS {
+        let text = format!(
+            "wall clock stepped {}: durations, bands and countdowns are unaffected",
+            format_step(step)
+        );
+        note(state, Severity::Warn, text);
+    }
+}
+
+/// `+1h00m`, `-10s`, `+2m05s`: a clock step, to the second.
+pub fn format_step(ms: i64) -> String {
+    let sign = if ms < 0 { '-' } else { '+' };
+    let s = (ms.unsigned_abs() + 500) / 1000;
+    match s {
+        0..=59 => format!("{sign}{s}s"),
+        60..=3599 => format!("{sign}{}m{:02}s", s / 60, s % 60),
+        _ => format!("{sign}{}h{:02}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
 fn push_events(state: &mut State, events: Vec<Event>) {
     for e in events {
         tracing::info!(target: "warroom::events", "{}", e.text);
@@ -121,11 +151,12 @@ fn push_events(state: &mut State, events: Vec<Event>) {
 }
 
 pub(super) fn note(state: &mut State, severity: Severity, text: String) {
-    let at = state.now;
+    let (at, mono) = (state.now, state.mono);
     push_events(
         state,
         vec![Event {
             at,
+            mono,
             severity,
             kind: EventKind::Note { text: text.clone() },
             text,
@@ -136,7 +167,7 @@ pub(super) fn note(state: &mut State, severity: Severity, text: String) {
 pub(super) fn notice(state: &mut State, text: impl Into<String>) {
     state.notice = Some(Notice {
         text: text.into(),
-        at: state.now,
+        at: state.mono,
     });
 }
 
@@ -189,7 +220,7 @@ fn on_action(state: &mut State, a: Action, fx: &mut Vec<Effect>) {
             }
         }
         Action::Rollback => match state.rollback_action() {
-            Some(i) => open_action(state, i, state.cfg.cutover.rollback_key.chars().next()),
+            Some(i) => open_action(state, i, state.keys.rollback().and_then(|c| c.as_char())),
             None => notice(
                 state,
                 "no rollback: the config has no action with danger = true",
@@ -247,7 +278,7 @@ fn breach_snapshot(state: &State) -> Vec<String> {
             format!(
                 "{} {}",
                 r.effective.word().to_uppercase(),
-                breach_text(r, state.engine.signal(r), state.now)
+                breach_text(r, state.engine.signal(r), state.mono)
             )
         })
         .collect()
@@ -293,7 +324,7 @@ fn open_action(state: &mut State, i: usize, opener: Option<char>) {
         typed: String::new(),
         error: None,
         opened_at: state.now,
-        last_input: state.now,
+        last_input: state.mono,
         attempt,
         opener,
         again: again.is_some(),
@@ -310,7 +341,7 @@ pub(super) fn in_flight_text(state: &State, i: usize) -> Option<String> {
             "{label} is being recorded in the audit log: its key is inert until it is sent"
         )),
         RunState::InFlight { since } => {
-            let held = format_span(state.now - since);
+            let held = format_span(state.mono - since);
             let by = run
                 .remote_by
                 .as_deref()
@@ -325,7 +356,8 @@ pub(super) fn in_flight_text(state: &State, i: usize) -> Option<String> {
 }
 
 /// The previous (successful) attempt, for the modal of a second one.
-pub(super) fn previous_attempt_lines(state: &State, i: usize, until: Ts) -> Vec<String> {
+pub(super) fn previous_attempt_lines(state: &State, i: usize, until: Mono) -> Vec<String> {
+    let until = state.stamp().wall_of(until);
     let run = &state.runs[i];
     let Some(last) = &run.last else {
         return Vec::new();
@@ -335,7 +367,7 @@ pub(super) fn previous_attempt_lines(state: &State, i: usize, until: Ts) -> Vec<
         Some(v) => match &v.verdict {
             None => format!(
                 "verifying, {}s left",
-                (v.deadline - state.now).num_seconds().max(0)
+                (v.deadline - state.mono).num_seconds().max(0)
             ),
             Some(Verdict::Verified { at }) => format!("VERIFIED at {} UTC", at.format("%H:%M:%S")),
             Some(Verdict::NotVerified { failing }) => {
@@ -393,7 +425,7 @@ fn open_mark_t0(state: &mut State) {
         typed: String::new(),
         error: None,
         opened_at: state.now,
-        last_input: state.now,
+        last_input: state.mono,
         attempt: 1,
         opener: None,
         again: false,
@@ -439,7 +471,7 @@ fn open_sign_off(state: &mut State, go: bool) {
         typed: String::new(),
         error: None,
         opened_at: state.now,
-        last_input: state.now,
+        last_input: state.mono,
         attempt: 1,
         opener: None,
         again: false,
@@ -471,7 +503,7 @@ fn open_step_run(state: &mut State) {
     };
     match state.step_runs[step].state {
         RunState::InFlight { since } => {
-            let held = format_span(state.now - since);
+            let held = format_span(state.mono - since);
             notice(
                 state,
                 format!("this step's script is running ({held}): wait for it"),
@@ -514,9 +546,12 @@ fn open_step_run(state: &mut State) {
         typed: String::new(),
         error: None,
         opened_at: state.now,
-        last_input: state.now,
+        last_input: state.mono,
         attempt: state.step_runs[step].runs + 1,
-        opener: Some('!'),
+        opener: state
+            .keys
+            .keys_for(Action::RunStep)
+            .find_map(|c| c.as_char()),
         again: false,
         sending: None,
     }));
@@ -563,7 +598,7 @@ fn step_done(state: &mut State, step: usize, report: Report, fx: &mut Vec<Effect
 }
 
 fn on_modal_action(state: &mut State, a: Action, fx: &mut Vec<Effect>) {
-    let now = state.now;
+    let now = state.mono;
     match state.modal.as_mut() {
         Some(Modal::Menu { selected }) => match a {
             Action::Escape | Action::Menu => state.modal = None,
@@ -636,7 +671,7 @@ fn submit_confirm(state: &mut State, fx: &mut Vec<Effect>) {
             c.error = Some(format!(
                 "\"{typed}\" is not the phrase: type {phrase} exactly — nothing was sent"
             ));
-            c.last_input = state.now;
+            c.last_input = state.mono;
             return;
         }
     }
@@ -680,7 +715,7 @@ fn submit_confirm(state: &mut State, fx: &mut Vec<Effect>) {
             }
             let prev = run.clone();
             run.runs += 1;
-            run.state = RunState::Recording { since: state.now };
+            run.state = RunState::Recording { since: state.mono };
             let title = state.cfg.steps[step].title.clone();
             let argv = state.cfg.steps[step]
                 .run
@@ -738,7 +773,7 @@ pub(super) fn ask_again(state: &mut State, i: usize, why: String) {
     };
     let previous = previous_attempt_lines(state, i, until);
     let phrase = state.cfg.actions[i].again_phrase();
-    let now = state.now;
+    let now = state.mono;
     if let Some(Modal::Confirm(m)) = state.modal.as_mut() {
         if m.kind == ConfirmKind::Action(i) && !m.again && m.sending.is_none() {
             m.again = true;
@@ -759,7 +794,7 @@ pub(super) fn set_modal_error(state: &mut State, text: String) {
         m.error = Some(text);
         m.sending = None;
         m.typed.clear();
-        m.last_input = state.now;
+        m.last_input = state.mono;
     } else {
         notice(state, text);
     }
@@ -782,7 +817,7 @@ fn fire(state: &mut State, i: usize, c: &Confirm, fx: &mut Vec<Effect>) -> u64 {
             k
         }
     };
-    run.state = RunState::Recording { since: state.now };
+    run.state = RunState::Recording { since: state.mono };
     run.verify = None;
     let attempt = run.attempts;
     audit(
@@ -811,9 +846,11 @@ fn action_done(state: &mut State, i: usize, report: Report, fx: &mut Vec<Effect>
     let Some(a) = state.cfg.actions.get(i).cloned() else {
         return;
     };
+    let mono = state.mono;
     let run: &mut ActionRun = &mut state.runs[i];
     run.state = RunState::Done;
     run.remote_by = None;
+    run.ended = Some(mono);
     let ok = report.ok;
     let key = run.idempotency_key.clone().unwrap_or_default();
     if ok {
@@ -821,8 +858,8 @@ fn action_done(state: &mut State, i: usize, report: Report, fx: &mut Vec<Effect>
         run.idempotency_key = None;
         if let Some(v) = &a.verify {
             run.verify = Some(Verify {
-                started: state.now,
-                deadline: state.now + chrono::Duration::milliseconds(v.within.as_ms()),
+                started: state.mono,
+                deadline: state.mono + chrono::Duration::milliseconds(v.within.as_ms()),
                 verdict: None,
                 pending: v
                     .conditions
@@ -916,9 +953,9 @@ fn verify_step(state: &mut State, fx: &mut Vec<Effect>) {
         }
         let label = state.cfg.actions[i].label.clone();
         let id = state.cfg.actions[i].id.clone();
-        let now = state.now;
+        let now = state.mono;
         let verdict = if failing.is_empty() {
-            Some(Verdict::Verified { at: now })
+            Some(Verdict::Verified { at: state.now })
         } else if now >= v.deadline {
             Some(Verdict::NotVerified {
                 failing: failing.clone(),
@@ -989,7 +1026,8 @@ fn expire_confirm(state: &mut State, fx: &mut Vec<Effect>) {
     let _ = fx;
     if let Some(Modal::Confirm(c)) = &state.modal {
         // Accepted and being recorded: not idle, waiting for the disk.
-        if c.sending.is_none() && (state.now - c.last_input).num_milliseconds() >= CONFIRM_IDLE_MS {
+        if c.sending.is_none() && (state.mono - c.last_input).num_milliseconds() >= CONFIRM_IDLE_MS
+        {
             let what = c.title.clone();
             state.modal = None;
             notice(
@@ -1015,8 +1053,9 @@ fn expire_remote_flights(state: &mut State) {
             continue;
         };
         let a = &state.cfg.actions[i];
-        if (state.now - *since).num_milliseconds() > remote_flight_ms(a) {
+        if (state.mono - *since).num_milliseconds() > remote_flight_ms(a) {
             let (since, by, label) = (*since, by.clone(), a.label.clone());
+            let at = state.stamp().wall_of(since);
             let run = &mut state.runs[i];
             run.state = RunState::Done;
             run.remote_by = None;
@@ -1025,7 +1064,7 @@ fn expire_remote_flights(state: &mut State) {
                 unknown: true,
                 summary: format!("no result from {by}: outcome unknown — check before retrying"),
                 excerpt: String::new(),
-                at: since,
+                at,
                 duration_ms: 0,
                 by: by.clone(),
                 http_status: None,

@@ -4,7 +4,7 @@ use super::*;
 use crate::app::{Msg, Remote};
 use crate::audit::Competitor;
 use crate::config::Config;
-use crate::sample::{PollOutcome, PollResult};
+use crate::sample::{Mono, PollOutcome, PollResult, Stamp};
 use chrono::{TimeZone, Utc};
 use std::sync::Arc;
 
@@ -46,9 +46,19 @@ fn t(s: i64) -> Ts {
         .unwrap_or_default()
 }
 
+/// Second `s` on the fake monotonic clock (its origin differs from the wall's).
+fn m(s: i64) -> Mono {
+    Mono(5_000 + s * 1000)
+}
+
+/// Both clocks at second `s`, in step.
+fn at(s: i64) -> Stamp {
+    Stamp::new(t(s), m(s))
+}
+
 fn state_of(cfg: &str) -> State {
     let cfg: Arc<Config> = Arc::new(toml::from_str(cfg).expect("test config"));
-    let mut st = State::new(cfg, t(0), None, "alice".into());
+    let mut st = State::new(cfg, at(0), None, "alice".into());
     st.session = "sess".into();
     st
 }
@@ -153,12 +163,13 @@ fn done(st: &mut State, ok: bool, at: Ts) -> Vec<Effect> {
     ack(st, fx)
 }
 
-fn flag_poll(st: &mut State, at: Ts, v1: bool) {
+fn flag_poll(st: &mut State, s: i64, v1: bool) {
     update(
         st,
         Msg::Poll(PollResult {
             source: "flags".into(),
-            at,
+            at: t(s),
+            mono: m(s),
             latency_ms: 1,
             outcome: PollOutcome::Json {
                 status: 200,
@@ -247,7 +258,7 @@ fn an_unwritable_audit_log_refuses_the_action_and_shows_a_lasting_badge() {
         .iter()
         .any(|e| e.contains("AUDIT LOG WRITE FAILED")));
     // The badge lasts: a tick of the clock does not clear it.
-    update(&mut st, Msg::Tick(t(20)));
+    update(&mut st, Msg::Tick(at(20)));
     assert!(st.audit_failing.is_some());
     // Once a write succeeds, the action goes through and the badge clears.
     type_str(&mut st, "rollback");
@@ -316,7 +327,7 @@ fn ticks_sign_offs_and_t0_marks_show_only_once_recorded() {
     let fx = act(&mut st, Action::Submit);
     assert_eq!(kinds(&fx), vec!["t0_mark"]);
     assert_eq!(st.t0, None);
-    update(&mut st, Msg::Tick(t(3)));
+    update(&mut st, Msg::Tick(at(3)));
     ack(&mut st, fx);
     assert_eq!(st.t0, Some(t(0)));
 }
@@ -348,7 +359,7 @@ fn negatives_send_nothing() {
     // 30 s idle cancels.
     act(&mut st, Action::Rollback);
     type_str(&mut st, "rollback");
-    let fx = update(&mut st, Msg::Tick(t(31)));
+    let fx = update(&mut st, Msg::Tick(at(31)));
     assert!(fx.is_empty());
     assert!(st.modal.is_none());
     assert!(act(&mut st, Action::Submit).is_empty());
@@ -373,7 +384,7 @@ fn retry_reuses_the_key_and_success_starts_verification() {
     assert_eq!(kinds(&fx), vec!["action_result"]);
     assert!(st.events.back().is_some_and(|e| e.text.contains("FAILED")));
     // Nothing is retried by itself: a new confirmation is needed, with the usual phrase.
-    assert!(runs(&update(&mut st, Msg::Tick(t(2)))).is_empty());
+    assert!(runs(&update(&mut st, Msg::Tick(at(2)))).is_empty());
     let second = runs(&fire_ok(&mut st, "rollback"));
     assert_eq!(
         second[0].0, first[0].0,
@@ -383,12 +394,12 @@ fn retry_reuses_the_key_and_success_starts_verification() {
     done(&mut st, true, t(3));
     assert!(st.runs[0].verify.is_some());
     // Verification polls its source each second until the flag reads false.
-    let fx = update(&mut st, Msg::Tick(t(4)));
+    let fx = update(&mut st, Msg::Tick(at(4)));
     assert!(fx.contains(&Effect::PollNow {
         sources: vec!["flags".into()]
     }));
-    flag_poll(&mut st, t(5), false);
-    let fx = update(&mut st, Msg::Tick(t(5)));
+    flag_poll(&mut st, 5, false);
+    let fx = update(&mut st, Msg::Tick(at(5)));
     assert_eq!(kinds(&fx), vec!["verify_result"]);
     assert!(matches!(
         st.runs[0].verify.as_ref().and_then(|v| v.verdict.clone()),
@@ -400,7 +411,7 @@ fn retry_reuses_the_key_and_success_starts_verification() {
 fn a_second_attempt_after_a_success_needs_again_and_gets_a_new_key() {
     let mut st = state();
     let first = runs(&fire_ok(&mut st, "rollback"));
-    update(&mut st, Msg::Tick(t(1)));
+    update(&mut st, Msg::Tick(at(1)));
     done(&mut st, true, t(1));
     // While it verifies, the usual phrase fires nothing.
     act(&mut st, Action::Rollback);
@@ -423,9 +434,9 @@ fn a_second_attempt_after_a_success_needs_again_and_gets_a_new_key() {
     act(&mut st, Action::Escape);
 
     // Verified at 5 s; the cooldown (the verify window, 10 s) runs to 15 s.
-    flag_poll(&mut st, t(5), false);
-    update(&mut st, Msg::Tick(t(5)));
-    update(&mut st, Msg::Tick(t(14)));
+    flag_poll(&mut st, 5, false);
+    update(&mut st, Msg::Tick(at(5)));
+    update(&mut st, Msg::Tick(at(14)));
     act(&mut st, Action::Rollback);
     assert!(modal(&st).again, "still within the cooldown");
     type_str(&mut st, "rollback again");
@@ -458,13 +469,13 @@ fn after_the_cooldown_the_usual_phrase_works_again() {
     let mut st = state_of(&cfg);
     fire_ok(&mut st, "rollback");
     done(&mut st, true, t(0));
-    flag_poll(&mut st, t(2), false);
-    update(&mut st, Msg::Tick(t(2)));
-    update(&mut st, Msg::Tick(t(4)));
+    flag_poll(&mut st, 2, false);
+    update(&mut st, Msg::Tick(at(2)));
+    update(&mut st, Msg::Tick(at(4)));
     act(&mut st, Action::Rollback);
     assert!(modal(&st).again, "verified at 2 s, cooldown 3 s");
     act(&mut st, Action::Escape);
-    update(&mut st, Msg::Tick(t(6)));
+    update(&mut st, Msg::Tick(at(6)));
     act(&mut st, Action::Rollback);
     assert!(!modal(&st).again);
     assert_eq!(modal(&st).phrase.as_deref(), Some("rollback"));
@@ -565,13 +576,13 @@ fn verification_fails_visibly_at_the_deadline() {
     fire_ok(&mut st, "rollback");
     done(&mut st, true, t(0));
     for s in 1..10 {
-        update(&mut st, Msg::Tick(t(s)));
+        update(&mut st, Msg::Tick(at(s)));
         assert!(st.runs[0]
             .verify
             .as_ref()
             .is_some_and(|v| v.verdict.is_none()));
     }
-    update(&mut st, Msg::Tick(t(10)));
+    update(&mut st, Msg::Tick(at(10)));
     assert!(matches!(
         st.runs[0].verify.as_ref().and_then(|v| v.verdict.clone()),
         Some(Verdict::NotVerified { .. })
@@ -643,7 +654,7 @@ fn a_step_script_runs_once_after_its_record() {
 fn phase_rules_read_the_phase_from_signals() {
     let mut st = state();
     assert_eq!(st.derived_phase(), None, "no data: no phase");
-    flag_poll(&mut st, t(1), false);
+    flag_poll(&mut st, 1, false);
     assert_eq!(st.derived_phase(), Some("rolled back"));
 }
 
@@ -779,7 +790,7 @@ fn a_rollback_fired_on_another_screen_makes_this_key_inert_until_it_ends() {
         .as_ref()
         .is_some_and(|v| v.remote && v.verdict.is_none()));
     // This screen does not verify (or audit) on its own: it waits for bob's verdict.
-    let fx = update(&mut st, Msg::Tick(t(3)));
+    let fx = update(&mut st, Msg::Tick(at(3)));
     assert!(!fx
         .iter()
         .any(|e| matches!(e, Effect::Audit { .. } | Effect::PollNow { .. })));
@@ -809,9 +820,9 @@ fn a_remote_attempt_that_never_reports_expires_as_outcome_unknown() {
         ),
     );
     // The action's time-out is 10 s (the default): still inert at 15 s, free after 20 s.
-    update(&mut st, Msg::Tick(t(15)));
+    update(&mut st, Msg::Tick(at(15)));
     assert!(st.runs[0].in_flight());
-    update(&mut st, Msg::Tick(t(21)));
+    update(&mut st, Msg::Tick(at(21)));
     assert_eq!(st.runs[0].state, RunState::Done);
     assert!(st.runs[0].last.as_ref().is_some_and(|r| r.unknown));
     act(&mut st, Action::Rollback);
@@ -854,4 +865,211 @@ fn a_success_elsewhere_while_the_modal_is_open_makes_it_a_second_attempt() {
         .is_some_and(|e| e.contains("succeeded meanwhile")));
     type_str(&mut st, "rollback");
     assert!(act(&mut st, Action::Submit).is_empty());
+}
+
+const STEP_CFG: &str = r#"
+[cutover]
+name = "t"
+rollback_when = { critical_for = "5s" }
+[[source]]
+id = "m"
+kind = "http"
+url = "http://127.0.0.1:1/m"
+interval = "1s"
+[[signal]]
+id = "err"
+source = "m"
+kind = "metric"
+path = ".err"
+critical = true
+warn = "> 1"
+crit = "> 2"
+for = "10s"
+clear_for = "10s"
+[[action]]
+id = "rollback"
+key = "r"
+label = "Roll back"
+danger = true
+request = { url = "http://127.0.0.1:1/rollback" }
+verify = { within = "20s", all = [{ signal = "err", is = "< 1" }] }
+"#;
+
+fn step_state() -> State {
+    let cfg: Arc<Config> = Arc::new(toml::from_str(STEP_CFG).expect("test config"));
+    let mut st = State::new(cfg, at(0), Some(t(0)), "alice".into());
+    st.session = "sess".into();
+    st
+}
+
+fn poll_err(wall: Ts, mono: Mono, err: f64) -> Msg {
+    Msg::Poll(PollResult {
+        source: "m".into(),
+        at: wall,
+        mono,
+        latency_ms: 1,
+        outcome: PollOutcome::Json {
+            status: 200,
+            body: serde_json::json!({ "err": err }),
+        },
+    })
+}
+
+fn step_notes(st: &State) -> Vec<String> {
+    st.events
+        .iter()
+        .filter(|e| e.text.starts_with("wall clock stepped"))
+        .map(|e| e.text.clone())
+        .collect()
+}
+
+/// One second of the room: a poll (until 100 s) and a tick, the wall clock `offset`
+/// seconds off the monotonic one.
+fn second(st: &mut State, s: i64, offset: i64) -> Vec<Effect> {
+    let wall = |ms: i64| t(s + offset) + chrono::Duration::milliseconds(ms);
+    let mono = |ms: i64| m(s) + chrono::Duration::milliseconds(ms);
+    let mut fx = Vec::new();
+    if s <= 100 {
+        let err = if (2..60).contains(&s) { 3.0 } else { 0.5 };
+        fx.extend(update(st, poll_err(wall(200), mono(200), err)));
+    }
+    fx.extend(update(st, Msg::Tick(Stamp::new(wall(500), mono(500)))));
+    fx
+}
+
+#[test]
+fn a_wall_clock_step_moves_no_band_advice_staleness_or_time_out() {
+    for (step, told) in [(10, "+10s"), (3_600, "+1h00m"), (-3_600, "-1h00m")] {
+        let (mut st, mut steady) = (step_state(), step_state());
+        for s in 0..110 {
+            // The wall clock steps at 30 s; the monotonic clock never does.
+            let offset = if s >= 30 { step } else { 0 };
+            second(&mut st, s, offset);
+            second(&mut steady, s, 0);
+            if s == 25 {
+                for x in [&mut st, &mut steady] {
+                    act(x, Action::Rollback);
+                    type_str(x, "rollback");
+                }
+            }
+            let ctx = format!("step {step}s, at {s}s");
+            assert_eq!(
+                format!("{:?} {:?}", st.engine.rows, st.engine.advised),
+                format!("{:?} {:?}", steady.engine.rows, steady.engine.advised),
+                "{ctx}"
+            );
+            // The confirmation typed at 25 s times out 30 s later, not at the step.
+            assert_eq!(st.text_entry(), (25..55).contains(&s), "{ctx}");
+            // The T-clock and the shown time follow the wall clock.
+            assert_eq!(st.t_offset_ms(), Some((s + offset) * 1000 + 500), "{ctx}");
+            let texts = |x: &State| -> Vec<String> {
+                x.events
+                    .iter()
+                    .filter(|e| !e.text.starts_with("wall clock stepped"))
+                    .map(|e| e.text.clone())
+                    .collect()
+            };
+            assert_eq!(texts(&st), texts(&steady), "{ctx}");
+        }
+        // The trip after `for`, the advice after its hold, the clear after
+        // `clear_for`, staleness 3 s after the last poll: as without the step.
+        let band = |x: &State, to: Status| {
+            x.events
+                .iter()
+                .any(|e| matches!(&e.kind, EventKind::BandChange { to: t, .. } if *t == to))
+        };
+        assert!(band(&st, Status::Band(crate::engine::Band::Crit)));
+        assert!(band(&st, Status::NoData(crate::sample::NoDataKind::Stale)));
+        assert!(st
+            .events
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::RollbackAdvised { .. })));
+        assert_eq!(
+            step_notes(&st),
+            vec![format!(
+                "wall clock stepped {told}: durations, bands and countdowns are unaffected"
+            )]
+        );
+        assert!(step_notes(&steady).is_empty());
+    }
+}
+
+#[test]
+fn verify_deadline_and_remote_flights_ignore_a_wall_clock_step() {
+    for step in [3_600, -3_600] {
+        // Our own rollback: fired and succeeded at 0 s, 20 s to verify.
+        let mut st = step_state();
+        act(&mut st, Action::Rollback);
+        type_str(&mut st, "rollback");
+        let fx = act(&mut st, Action::Submit);
+        assert_eq!(runs(&ack(&mut st, fx)).len(), 1);
+        update(
+            &mut st,
+            Msg::ActionDone {
+                action: 0,
+                report: report(true, t(0)),
+            },
+        );
+        for s in 2..30 {
+            let offset = if s >= 5 { step } else { 0 };
+            second(&mut st, s, offset);
+            let verdict = st.runs[0].verify.as_ref().and_then(|v| v.verdict.clone());
+            // The error rate stays high: not verified, but only at the deadline.
+            if s < 20 {
+                assert_eq!(verdict, None, "step {step}s, at {s}s");
+            } else {
+                assert!(
+                    matches!(verdict, Some(Verdict::NotVerified { .. })),
+                    "step {step}s, at {s}s: {verdict:?}"
+                );
+            }
+        }
+
+        // Another screen's rollback that never reports: free 20 s after it was seen.
+        let mut st = state();
+        update(
+            &mut st,
+            remote(
+                "action_confirmed",
+                t(0),
+                serde_json::json!({"action": "rollback", "label": "Roll back"}),
+            ),
+        );
+        update(&mut st, Msg::Tick(Stamp::new(t(1 + step), m(1))));
+        update(&mut st, Msg::Tick(Stamp::new(t(20 + step), m(20))));
+        assert!(st.runs[0].in_flight(), "step {step}s");
+        update(&mut st, Msg::Tick(Stamp::new(t(21 + step), m(21))));
+        assert_eq!(st.runs[0].state, RunState::Done, "step {step}s");
+    }
+}
+
+#[test]
+fn jitter_is_not_a_step_and_old_messages_move_no_clock() {
+    let mut st = state();
+    // The wall clock 1.5 s ahead of the monotonic one: scheduling, not a step.
+    update(
+        &mut st,
+        Msg::Tick(Stamp::new(t(2) + chrono::Duration::milliseconds(500), m(1))),
+    );
+    assert!(step_notes(&st).is_empty());
+    // A poll stamped before the last tick (it queued behind it) leaves the clocks.
+    let (now, mono) = (st.now, st.mono);
+    update(
+        &mut st,
+        Msg::Poll(PollResult {
+            source: "flags".into(),
+            at: t(-5_000),
+            mono: m(0),
+            latency_ms: 1,
+            outcome: PollOutcome::Json {
+                status: 200,
+                body: serde_json::json!({"v1": true}),
+            },
+        }),
+    );
+    assert_eq!((st.now, st.mono), (now, mono));
+    assert!(step_notes(&st).is_empty());
+    assert_eq!(format_step(-3_600_000), "-1h00m");
+    assert_eq!(format_step(125_400), "+2m05s");
+    assert_eq!(format_step(9_600), "+10s");
 }

@@ -222,12 +222,17 @@ pub struct ClaimRule {
 /// Until when a success at `success_at` makes a second attempt need the deliberate phrase:
 /// through its verification (to the verdict, or the verify deadline when no verdict came)
 /// and `cooldown_ms` after it.
-pub fn guard_until(
-    success_at: Ts,
+/// Generic over the clock: a screen measures on its monotonic clock, a claim compares
+/// records of several processes on the wall clock they share.
+pub fn guard_until<T>(
+    success_at: T,
     verify_ms: Option<i64>,
-    verdict_at: Option<Ts>,
+    verdict_at: Option<T>,
     cooldown_ms: i64,
-) -> Ts {
+) -> T
+where
+    T: Copy + std::ops::Add<chrono::Duration, Output = T>,
+{
     let decided = verdict_at
         .unwrap_or_else(|| success_at + chrono::Duration::milliseconds(verify_ms.unwrap_or(0)));
     decided + chrono::Duration::milliseconds(cooldown_ms)

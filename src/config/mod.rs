@@ -32,6 +32,53 @@ pub struct Config {
     pub actions: Vec<ActionCfg>,
     #[serde(default)]
     pub ui: Ui,
+    /// `[keys]`: the built-in keys rebound, by name (`tick = ["Space", "x"]`); the key
+    /// map in `app::keys` reads it, with `rollback_key` and each action's `key`.
+    #[serde(default)]
+    pub keys: BTreeMap<String, KeyList>,
+}
+
+/// One key or a list of keys, as written in `[keys]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum KeyList {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl KeyList {
+    pub fn keys(&self) -> &[String] {
+        match self {
+            KeyList::One(k) => std::slice::from_ref(k),
+            KeyList::Many(ks) => ks,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for KeyList {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = KeyList;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a key (\"x\", \"Space\", \"F9\") or a list of keys")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<KeyList, E> {
+                Ok(KeyList::One(s.to_string()))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<KeyList, A::Error> {
+                let mut ks = Vec::new();
+                while let Some(k) = a.next_element::<String>()? {
+                    ks.push(k);
+                }
+                Ok(KeyList::Many(ks))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// An operator action (SPEC §5): a request or a command, fired only after the
@@ -40,7 +87,7 @@ pub struct Config {
 #[serde(deny_unknown_fields)]
 pub struct ActionCfg {
     pub id: String,
-    /// One character; the first `danger` action is also bound to the rollback key.
+    /// One character; the first `danger` action is also opened by the rollback key.
     pub key: String,
     pub label: String,
     /// A rollback or anything else that changes production: drawn in danger style.
@@ -176,7 +223,8 @@ pub struct Cutover {
     /// Raise ROLLBACK ADVISED when the rule holds.
     #[serde(default)]
     pub rollback_when: Option<RollbackWhen>,
-    /// Key named in the banner as the one that opens the rollback.
+    /// The key that opens the first `danger` action, named in the banner: one
+    /// character or a key name (`F9`, `Ctrl-R`).
     #[serde(default = "default_rollback_key")]
     pub rollback_key: String,
     /// The phase derived from signals (e.g. cohortlens's flags): the first rule whose

@@ -76,6 +76,8 @@ pub static ROOT: TableSchema = TableSchema {
         ("step", Shape::Tables(&STEP)),
         ("action", Shape::Tables(&ACTION)),
         ("ui", Shape::Table(&UI)),
+        // Names are checked against the key map's built-ins by `validate`.
+        ("keys", Shape::Map),
     ],
     required: &["cutover"],
 };

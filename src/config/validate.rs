@@ -6,6 +6,7 @@
 
 use super::schema::{did_you_mean, kp, Seg};
 use super::{Config, JudgeOn, SignalKind, SourceKind};
+use crate::app::keys::{Chord, KeyMap, KeyProblem, Origin, BUILTINS, KEY_NAMES};
 use crate::path::JsonPath;
 use std::collections::{BTreeMap, HashMap};
 
@@ -77,6 +78,7 @@ pub fn validate_with(
     signals(cfg, &mut out);
     steps(cfg, &mut out);
     actions(cfg, &mut out);
+    keys(cfg, &mut out);
     ui(cfg, &mut out);
     out.issues
 }
@@ -108,16 +110,6 @@ fn cutover(cfg: &Config, out: &mut Out) {
                 super::duration::format_offset(c.window_start.0)
             ),
             None,
-        );
-    }
-    if c.rollback_key.chars().count() != 1 {
-        out.push(
-            kp!["cutover", "rollback_key"],
-            format!(
-                "`rollback_key` \"{}\" must be a single character",
-                c.rollback_key
-            ),
-            Some("e.g. `rollback_key = \"R\"`".into()),
         );
     }
     if let Some(rw) = &c.rollback_when {
@@ -662,24 +654,6 @@ fn unknown_signal(cfg: &Config, id: &str, at: Vec<Seg>, what: &str, out: &mut Ou
     );
 }
 
-/// Keys the dashboard itself answers to; an action may not take them (the rollback key
-/// is allowed for the first `danger` action, which it opens).
-pub const BUILTIN_KEYS: &[(char, &str)] = &[
-    ('q', "quit"),
-    ('?', "help"),
-    ('j', "next row"),
-    ('k', "previous row"),
-    ('x', "tick"),
-    (' ', "tick"),
-    ('\t', "focus"),
-    ('n', "jump to now"),
-    ('t', "mark T0"),
-    ('a', "the action menu"),
-    ('g', "GO sign-off"),
-    ('G', "NO-GO sign-off"),
-    ('!', "run the selected step's command"),
-];
-
 pub const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
 
 /// Longest `verify.within`: a verification is watched live, not for hours.
@@ -688,26 +662,199 @@ pub const MAX_VERIFY_WITHIN: std::time::Duration = std::time::Duration::from_sec
 /// Longest `cooldown`: past a day a second attempt is a new decision anyway.
 pub const MAX_COOLDOWN: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
-fn key_name(c: char) -> String {
-    match c {
-        ' ' => "Space".into(),
-        '\t' => "Tab".into(),
-        c => format!("`{c}`"),
+/// A key as messages name it: a character quoted (`` `R` ``), a named key bare (Space).
+fn key_name(c: Chord) -> String {
+    match c.as_char() {
+        Some(ch) if ch != ' ' => format!("`{ch}`"),
+        _ => c.name(),
+    }
+}
+
+/// The keys, checked by building the dashboard's own key map: a key that cannot be read
+/// or is bound twice is reported where it was written.
+fn keys(cfg: &Config, out: &mut Out) {
+    let (map, problems) = KeyMap::build(cfg);
+    let first_danger = cfg.actions.iter().position(|a| a.danger);
+    let action_id = |i: usize| cfg.actions.get(i).map_or("?", |a| a.id.as_str());
+    let rollback = map
+        .rollback()
+        .map(|c| format!(", and {} for the rollback", key_name(c)))
+        .unwrap_or_default();
+    let builtins = format!(
+        "built-in keys: {}{rollback}",
+        map.builtin_keys()
+            .into_iter()
+            .map(key_name)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    const RESERVED: &str =
+        "Ctrl-C, Ctrl-Z, Esc and Enter are reserved (quit, suspend, cancel, confirm)";
+    for p in problems {
+        match p {
+            KeyProblem::Unreadable {
+                origin: Origin::Action(i),
+                why,
+                ..
+            } => {
+                let at = kp!["action", i, "key"];
+                if why.contains("control") {
+                    out.push(
+                        at,
+                        "`key` is a control character",
+                        Some("use a letter or digit, e.g. `key = \"D\"`".into()),
+                    );
+                } else {
+                    out.push(
+                        at,
+                        format!(
+                            "`key` \"{}\" must be exactly one character",
+                            cfg.actions[i].key.escape_debug()
+                        ),
+                        Some("e.g. `key = \"D\"`".into()),
+                    );
+                }
+            }
+            KeyProblem::Unreadable {
+                origin: Origin::Rollback,
+                why,
+                ..
+            } => out.push(
+                kp!["cutover", "rollback_key"],
+                format!(
+                    "`rollback_key` \"{}\" is not a key: {why}",
+                    cfg.cutover.rollback_key.escape_debug()
+                ),
+                Some(format!(
+                    "write one character (`rollback_key = \"R\"`) or a key name ({KEY_NAMES}), optionally after Ctrl- or Alt-"
+                )),
+            ),
+            KeyProblem::Unreadable {
+                origin: Origin::Builtin { name, .. },
+                index,
+                why,
+            } => {
+                let mut at = kp!["keys", name];
+                let text = cfg.keys.get(name).map(|l| l.keys()).unwrap_or_default();
+                let text = text.get(index.unwrap_or(0)).map_or("", |t| t.as_str());
+                if let Some(i) = index {
+                    at.push(Seg::Index(i));
+                }
+                out.push(
+                    at,
+                    format!("`{name}` \"{}\" is not a key: {why}", text.escape_debug()),
+                    Some(format!(
+                        "write one character or a key name ({KEY_NAMES}), optionally after Ctrl- or Alt-; several as a list: `{name} = [\"F5\", \"5\"]`"
+                    )),
+                );
+            }
+            KeyProblem::Unreadable {
+                origin: Origin::Fixed,
+                ..
+            } => {}
+            KeyProblem::UnknownName(name) => {
+                let hint = if name == "rollback" || name == "rollback_key" {
+                    "the rollback key is `rollback_key` in [cutover]".to_string()
+                } else {
+                    let names = BUILTINS.iter().map(|b| b.name);
+                    match did_you_mean(&name, names) {
+                        Some(m) => format!("did you mean `{m}`?"),
+                        None => format!(
+                            "[keys] rebinds: {}",
+                            BUILTINS.iter().map(|b| b.name).collect::<Vec<_>>().join(", ")
+                        ),
+                    }
+                };
+                out.push_key(
+                    kp!["keys", name.as_str()],
+                    format!("`{name}` is not a built-in key to rebind"),
+                    Some(hint),
+                );
+            }
+            KeyProblem::Twice {
+                chord,
+                earlier,
+                later,
+            } => {
+                let k = key_name(chord);
+                match (earlier, later) {
+                    (Origin::Action(j), Origin::Action(i)) => {
+                        let line = out.line(kp!["action", j, "key"]);
+                        out.push(
+                            kp!["action", i, "key"],
+                            format!(
+                                "key {k} is bound twice: action `{}` and action `{}` (line {line})",
+                                action_id(i),
+                                action_id(j)
+                            ),
+                            Some("give each action its own key".into()),
+                        );
+                    }
+                    (Origin::Builtin { name, .. }, Origin::Action(i)) => out.push(
+                        kp!["action", i, "key"],
+                        format!("key {k} is bound twice: it is a built-in key ({name})"),
+                        Some(format!(
+                            "{builtins}; choose another, or rebind `{name}` in [keys]"
+                        )),
+                    ),
+                    (Origin::Action(j), Origin::Rollback) => {
+                        let hint = match first_danger {
+                            Some(d) => format!(
+                                "{k} opens the first `danger` action (`{}`, line {}); give this one another key",
+                                action_id(d),
+                                out.line(kp!["action", d, "key"])
+                            ),
+                            None => "the rollback key is only for the first `danger = true` action; mark this action `danger = true` if it is the rollback, else give it another key".into(),
+                        };
+                        out.push(
+                            kp!["action", j, "key"],
+                            format!("key {k} is bound twice: it is the rollback key"),
+                            Some(hint),
+                        );
+                    }
+                    (Origin::Builtin { name, .. }, Origin::Rollback) => out.push(
+                        kp!["cutover", "rollback_key"],
+                        format!("`rollback_key` {k} is bound twice: it is a built-in key ({name})"),
+                        Some(format!("choose another, or rebind `{name}` in [keys]")),
+                    ),
+                    (Origin::Fixed, Origin::Rollback) => out.push(
+                        kp!["cutover", "rollback_key"],
+                        format!("`rollback_key` {k} cannot be used: {RESERVED}"),
+                        Some("e.g. `rollback_key = \"R\"`".into()),
+                    ),
+                    (Origin::Fixed, Origin::Builtin { name, .. }) => out.push(
+                        kp!["keys", name],
+                        format!("key {k} cannot be rebound: {RESERVED}"),
+                        None,
+                    ),
+                    (Origin::Fixed, Origin::Action(i)) => out.push(
+                        kp!["action", i, "key"],
+                        format!("key {k} cannot be an action's key: {RESERVED}"),
+                        None,
+                    ),
+                    (Origin::Builtin { name: first, rebound }, Origin::Builtin { name, .. }) => {
+                        // Report it in [keys], where the clash was written.
+                        let (at, other) = if rebound { (first, name) } else { (name, first) };
+                        out.push(
+                            kp!["keys", at],
+                            format!("key {k} is bound twice: `{first}` and `{name}`"),
+                            Some(format!(
+                                "choose another key, or rebind `{other}` in [keys] too"
+                            )),
+                        );
+                    }
+                    // Action keys are bound after built-ins, the rollback key last.
+                    (_, Origin::Builtin { .. } | Origin::Fixed) | (Origin::Rollback, _) => {}
+                }
+            }
+        }
     }
 }
 
 fn actions(cfg: &Config, out: &mut Out) {
     let source_ids: Vec<&str> = cfg.sources.iter().map(|s| s.id.as_str()).collect();
     let signal_ids: Vec<&str> = cfg.signals.iter().map(|s| s.id.as_str()).collect();
-    let rollback_key = cfg
-        .cutover
-        .rollback_key
-        .chars()
-        .next()
-        .filter(|_| cfg.cutover.rollback_key.chars().count() == 1);
-    let first_danger = cfg.actions.iter().position(|a| a.danger);
     let mut ids: HashMap<&str, usize> = HashMap::new();
-    let mut keys: HashMap<char, usize> = HashMap::new();
     for (i, a) in cfg.actions.iter().enumerate() {
         let at = |k: &str| kp!["action", i, k];
         if a.id.trim().is_empty() {
@@ -733,77 +880,7 @@ fn actions(cfg: &Config, out: &mut Out) {
             );
         }
 
-        // The key: one character, bound once.
-        let mut chars = a.key.chars();
-        match (chars.next(), chars.next()) {
-            (Some(c), None) => {
-                if let Some(&first) = keys.get(&c) {
-                    let line = out.line(kp!["action", first, "key"]);
-                    out.push(
-                        at("key"),
-                        format!(
-                            "key {} is bound twice: action `{}` and action `{}` (line {line})",
-                            key_name(c),
-                            a.id,
-                            cfg.actions[first].id
-                        ),
-                        Some("give each action its own key".into()),
-                    );
-                } else if Some(c) == rollback_key && first_danger != Some(i) {
-                    let hint = match first_danger {
-                        Some(d) => format!(
-                            "{} opens the first `danger` action (`{}`, line {}); give this one another key",
-                            key_name(c),
-                            cfg.actions[d].id,
-                            out.line(kp!["action", d, "key"])
-                        ),
-                        None => "the rollback key is only for the first `danger = true` action; mark this action `danger = true` if it is the rollback, else give it another key".into(),
-                    };
-                    out.push(
-                        at("key"),
-                        format!("key {} is bound twice: it is the rollback key", key_name(c)),
-                        Some(hint),
-                    );
-                } else if let Some((_, what)) = BUILTIN_KEYS.iter().find(|(k, _)| *k == c) {
-                    let what = if what.starts_with("a built-in") {
-                        String::new()
-                    } else {
-                        format!(" ({what})")
-                    };
-                    out.push(
-                        at("key"),
-                        format!("key {} is bound twice: it is a built-in key{what}", key_name(c)),
-                        Some(format!(
-                            "built-in keys: {}, and the rollback key for the first `danger` action; choose another",
-                            BUILTIN_KEYS.iter().map(|(k, _)| key_name(*k)).collect::<Vec<_>>().join(" ")
-                        )),
-                    );
-                } else {
-                    keys.insert(c, i);
-                }
-                if c.is_control() && c != '\t' {
-                    out.push(
-                        at("key"),
-                        "`key` is a control character",
-                        Some("use a letter or digit, e.g. `key = \"D\"`".into()),
-                    );
-                }
-            }
-            _ => out.push(
-                at("key"),
-                format!(
-                    "`key` \"{}\" must be exactly one character",
-                    a.key.escape_debug()
-                ),
-                Some("e.g. `key = \"D\"`".into()),
-            ),
-        }
-        // The first danger action is also on the rollback key: nothing else may hold it.
-        if first_danger == Some(i) {
-            if let Some(r) = rollback_key {
-                keys.entry(r).or_insert(i);
-            }
-        }
+        // Its key is checked with every other key, in `keys`.
 
         match (&a.request, &a.command) {
             (Some(_), Some(_)) => out.push(

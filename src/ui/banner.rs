@@ -56,7 +56,7 @@ pub(super) fn key_hint(v: &View) -> String {
 
 /// One breach as text: the engine's words, so the banner, the advice and `check` agree.
 pub(super) fn breach_text(v: &View, r: &Row) -> String {
-    crate::engine::breach_text(r, v.s.engine.signal(r), v.now())
+    crate::engine::breach_text(r, v.s.engine.signal(r), v.mono())
 }
 
 pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {

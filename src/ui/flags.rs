@@ -59,7 +59,7 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
                     p.space().put(g.band(b), t.band(b));
                 }
                 if let Some(at) = r.changed_at {
-                    p.put(&format!("  changed {} ago", age(v.now(), at)), t.muted());
+                    p.put(&format!("  changed {} ago", age(v.mono(), at)), t.muted());
                 }
             }
             (Status::Band(_), None) => {
@@ -71,7 +71,7 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
                     p.space().put(reason, t.no_data());
                 }
                 if let Some(at) = r.last_good_at {
-                    p.put(&format!("  last good {} ago", age(v.now(), at)), t.muted());
+                    p.put(&format!("  last good {} ago", age(v.mono(), at)), t.muted());
                 }
             }
         }

@@ -1,16 +1,14 @@
-//! Footer: the current notice and the few keys that matter most.
+//! Footer: the current notice and the few keys that matter most, as the key map binds them.
 
 use super::{Pen, View};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
-pub(super) const HINT: &str = "? help  q quit  Tab focus  Space tick";
-
 pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
     let Some(mut p) = Pen::new(buf, area, 0) else {
         return;
     };
-    let hint = format!("{HINT} ");
+    let hint = format!("{} ", v.s.keys.footer_hint());
     let hint_w = super::width(&hint);
     if let Some(n) = &v.s.notice {
         p.put(" ", v.t.text());

@@ -1,7 +1,7 @@
-//! Help overlay: a centred popup listing every key of `keys::HELP`.
+//! Help overlay: a centred popup listing every key of the key map.
 
 use super::{Pen, View};
-use crate::app::keys::HELP;
+use crate::app::Action;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
@@ -17,16 +17,24 @@ fn keys_text(keys: &str, ascii: bool) -> String {
     }
 }
 
+fn close_hint(v: &View) -> String {
+    match v.s.keys.name_for(Action::ToggleHelp) {
+        Some(k) => format!(" Esc or {k} to close "),
+        None => " Esc to close ".into(),
+    }
+}
+
 pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
     let ascii = v.g.current.is_ascii();
-    let key_w = HELP
+    let help = v.s.keys.help(&v.s.cfg);
+    let key_w = help
         .iter()
         .map(|(k, _)| super::width(&keys_text(k, ascii)))
         .max()
         .unwrap_or(0);
-    let text_w = HELP.iter().map(|(_, d)| super::width(d)).max().unwrap_or(0);
+    let text_w = help.iter().map(|(_, d)| super::width(d)).max().unwrap_or(0);
     let want_w = (key_w + text_w + 6) as u16;
-    let want_h = HELP.len() as u16 + 4;
+    let want_h = help.len() as u16 + 4;
     let w = want_w.min(area.width);
     let h = want_h.min(area.height);
     let popup = Rect {
@@ -41,10 +49,10 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
         .border_set(v.g.border)
         .border_style(v.t.accent())
         .title(Line::styled(" Help ", v.t.accent()))
-        .title_bottom(Line::styled(" Esc or ? to close ", v.t.muted()));
+        .title_bottom(Line::styled(close_hint(v), v.t.muted()));
     let inner = block.inner(popup);
     block.render(popup, buf);
-    for (i, (k, d)) in HELP.iter().enumerate() {
+    for (i, (k, d)) in help.iter().enumerate() {
         let Some(mut p) = Pen::new(buf, inner, i as u16 + 1) else {
             break;
         };

@@ -1,7 +1,8 @@
 //! Rendering: plain functions per screen region that only read `State`.
 //!
 //! No I/O and no system clock here: every age and countdown is computed from
-//! `state.now`, so a frame is a pure function of (state, theme, size).
+//! `state.mono` (a wall step moves none of them) and the times shown from `state.now`,
+//! so a frame is a pure function of (state, theme, size).
 
 mod banner;
 mod compact;
@@ -22,7 +23,7 @@ use crate::app::{Focus, State};
 use crate::config::duration::format_duration;
 use crate::config::SignalKind;
 use crate::engine::{Band, Counts, Row};
-use crate::sample::Ts;
+use crate::sample::{Mono, Ts};
 use crate::theme::{Glyphs, Theme};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -117,8 +118,14 @@ impl<'a> View<'a> {
         }
     }
 
+    /// The wall clock: for times of day and the T-clock.
     pub fn now(&self) -> Ts {
         self.s.now
+    }
+
+    /// The monotonic clock: for every age and countdown.
+    pub fn mono(&self) -> Mono {
+        self.s.mono
     }
 
     /// The phase: the latest `phase` named at or before the current step, else its title.
@@ -138,8 +145,9 @@ impl<'a> View<'a> {
             .or(Some(steps[cur].title.as_str()))
     }
 
-    pub fn rollback_key(&self) -> &'a str {
-        &self.s.cfg.cutover.rollback_key
+    /// The key that opens the rollback, as the key map binds it.
+    pub fn rollback_key(&self) -> String {
+        self.s.keys.rollback().map(|c| c.name()).unwrap_or_default()
     }
 
     pub fn focused(&self, f: Focus) -> bool {
@@ -211,8 +219,8 @@ pub(crate) fn fmt_secs(secs: i64) -> String {
     format_duration(Duration::from_secs(secs as u64))
 }
 
-/// Age of `then` at `now` (never negative: clocks of sources may run ahead).
-pub(crate) fn age(now: Ts, then: Ts) -> String {
+/// Age of `then` at `now`, both monotonic (never shown negative).
+pub(crate) fn age(now: Mono, then: Mono) -> String {
     fmt_secs((now - then).num_seconds())
 }
 

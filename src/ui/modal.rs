@@ -91,7 +91,7 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
                 tail.push((ask, bold));
                 tail.push((format!("> {}_", c.typed), text.add_modifier(Modifier::BOLD)));
                 let idle_left =
-                    (CONFIRM_IDLE_MS - (v.now() - c.last_input).num_milliseconds()).max(0) / 1000;
+                    (CONFIRM_IDLE_MS - (v.mono() - c.last_input).num_milliseconds()).max(0) / 1000;
                 tail.push((
                     format!("[ Cancel ] is the default: Enter on an empty line cancels · closes in {idle_left}s idle"),
                     v.t.muted(),
@@ -255,7 +255,7 @@ pub(super) fn action_lines(v: &View) -> Vec<(String, Style)> {
                     " {} {}: confirmed {} — recording it in the audit log before sending",
                     super::sym(v.g.warn),
                     a.label,
-                    super::age(v.now(), *since),
+                    super::age(v.mono(), *since),
                 ),
                 v.t.warn(),
             ),
@@ -264,7 +264,7 @@ pub(super) fn action_lines(v: &View) -> Vec<(String, Style)> {
                     " {} {}: in flight {} (attempt {}{}) — its key is inert",
                     super::sym(v.g.warn),
                     a.label,
-                    super::age(v.now(), *since),
+                    super::age(v.mono(), *since),
                     run.attempts,
                     run.remote_by
                         .as_deref()
@@ -298,7 +298,7 @@ pub(super) fn action_lines(v: &View) -> Vec<(String, Style)> {
                             v.t.ok(),
                         ),
                         Some((vf, None)) => {
-                            let left = (vf.deadline - v.now()).num_seconds().max(0);
+                            let left = (vf.deadline - v.mono()).num_seconds().max(0);
                             (
                                 format!(
                                     " {} {}: {} · verifying, {left}s left: waiting for {}",

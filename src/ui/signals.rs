@@ -137,7 +137,7 @@ fn row(buf: &mut Buffer, area: Rect, y: u16, r: &Row, selected: bool, c: &Cols, 
         // never the last value as if it were current.
         _ => {
             let last = match r.last_good_at {
-                Some(at) => format!("last good {} ago", age(v.now(), at)),
+                Some(at) => format!("last good {} ago", age(v.mono(), at)),
                 None => "never had data".into(),
             };
             let w = (c.status - c.value - 1) as usize;
@@ -147,7 +147,7 @@ fn row(buf: &mut Buffer, area: Rect, y: u16, r: &Row, selected: bool, c: &Cols, 
     p.col(c.status);
     p.put(g.status(r.status), status_style);
     p.col(c.since);
-    p.put(&age(v.now(), r.status_since), t.muted());
+    p.put(&age(v.mono(), r.status_since), t.muted());
     p.col(c.extra);
     for (i, (text, style)) in extras(r, v).into_iter().enumerate() {
         // A stub of a word helps nobody: stop when fewer than a few columns remain.
@@ -235,7 +235,7 @@ fn extras(r: &Row, v: &View) -> Vec<(String, Style)> {
 pub(super) fn trip_text(r: &Row, v: &View) -> Option<String> {
     let pend = r.pending?;
     let sig = v.s.cfg.signals.get(r.signal);
-    let elapsed = (v.now() - pend.since).num_milliseconds();
+    let elapsed = (v.mono() - pend.since).num_milliseconds();
     let word = pend.toward.word();
     if pend.toward > r.band {
         if let Some(f) = sig.and_then(|s| s.for_) {

@@ -1,13 +1,12 @@
 //! Screens drawn on `TestBackend` from a hand-built `State` with a fixed clock.
 
 use super::*;
-use crate::app::keys::HELP;
 use crate::app::{Notice, Tick};
 use crate::config::Config;
 use crate::engine::{
     Advised, BaselineView, Engine, Event, EventKind, Pending, Severity, SourceHealth, Status,
 };
-use crate::sample::{NoDataKind, Value};
+use crate::sample::{Mono, NoDataKind, Stamp, Value};
 use crate::theme::{ColorDepth, ThemeOptions};
 use chrono::{Duration as CDur, TimeZone, Utc};
 use ratatui::backend::TestBackend;
@@ -142,6 +141,16 @@ fn ago(s: i64) -> Ts {
     now() - CDur::seconds(s)
 }
 
+/// The fake monotonic clock's now: an origin unrelated to the wall clock's.
+fn mono_now() -> Mono {
+    Mono(50_000_000)
+}
+
+/// `s` seconds ago on the monotonic clock.
+fn mago(s: i64) -> Mono {
+    mono_now() - CDur::seconds(s)
+}
+
 fn row(key: &str, signal: usize, label: &str, kind: SignalKind, status: Status) -> Row {
     let band = match status {
         Status::Band(b) => b,
@@ -156,12 +165,12 @@ fn row(key: &str, signal: usize, label: &str, kind: SignalKind, status: Status) 
         unit: None,
         value: None,
         last_good_at: None,
-        last_sample_at: Some(ago(2)),
+        last_sample_at: Some(mago(2)),
         status,
-        status_since: ago(30),
+        status_since: mago(30),
         reason: None,
         band,
-        band_since: ago(30),
+        band_since: mago(30),
         effective: band,
         streak: 1,
         raw: Some(band),
@@ -178,7 +187,7 @@ fn row(key: &str, signal: usize, label: &str, kind: SignalKind, status: Status) 
 fn state() -> State {
     let cfg: Config = toml::from_str(CFG).expect("test config parses");
     let cfg = Arc::new(cfg);
-    let mut engine = Engine::new(cfg.clone(), ago(3600));
+    let mut engine = Engine::new(cfg.clone(), mago(3600));
 
     let mut p95 = row(
         "p95",
@@ -190,9 +199,9 @@ fn state() -> State {
     p95.critical = true;
     p95.unit = Some("ms".into());
     p95.value = Some(Value::Num(2400.0));
-    p95.last_good_at = Some(ago(2));
-    p95.band_since = ago(72);
-    p95.status_since = ago(72);
+    p95.last_good_at = Some(mago(2));
+    p95.band_since = mago(72);
+    p95.status_since = mago(72);
     p95.threshold = "warn > 1000 · crit > 2000".into();
     p95.history = (0..40).map(|i| 800.0 + (i * 40) as f64).collect();
     p95.streak = 5;
@@ -217,7 +226,7 @@ fn state() -> State {
     err.threshold = "warn > 1 · crit > 2".into();
     err.pending = Some(Pending {
         toward: Band::Crit,
-        since: ago(10),
+        since: mago(10),
     });
     err.recent = [Band::Warn, Band::Crit, Band::Crit].into_iter().collect();
     err.raw = Some(Band::Crit);
@@ -241,7 +250,7 @@ fn state() -> State {
         Status::NoData(NoDataKind::Error),
     );
     health.reason = Some("connection refused".into());
-    health.last_good_at = Some(ago(45));
+    health.last_good_at = Some(mago(45));
     health.value = Some(Value::Num(200.0));
 
     let mut m = row(
@@ -261,7 +270,7 @@ fn state() -> State {
         Status::NoData(NoDataKind::Stale),
     );
     q.reason = Some("no sample for 2m".into());
-    q.last_good_at = Some(ago(120));
+    q.last_good_at = Some(mago(120));
     q.value = Some(Value::Num(17.0));
     q.effective = Band::Warn;
 
@@ -273,7 +282,7 @@ fn state() -> State {
         Status::Band(Band::Ok),
     );
     f1.value = Some(Value::Bool(true));
-    f1.changed_at = Some(ago(180));
+    f1.changed_at = Some(mago(180));
     let mut f2 = row(
         "shadow_mode",
         7,
@@ -289,8 +298,8 @@ fn state() -> State {
             id: "metrics".into(),
             required: true,
             polls: 100,
-            last_ok: Some(ago(2)),
-            last_poll: Some(ago(2)),
+            last_ok: Some(mago(2)),
+            last_poll: Some(mago(2)),
             last_latency_ms: Some(120),
             last_status: Some(200),
             ..Default::default()
@@ -301,8 +310,8 @@ fn state() -> State {
             polls: 100,
             errors: 3,
             consecutive_errors: 3,
-            last_ok: Some(ago(45)),
-            last_poll: Some(ago(1)),
+            last_ok: Some(mago(45)),
+            last_poll: Some(mago(1)),
             last_error: Some("connection refused".into()),
             last_latency_ms: Some(840),
             ..Default::default()
@@ -317,20 +326,26 @@ fn state() -> State {
     ] {
         events.push_back(Event {
             at: ago(s),
+            mono: mago(s),
             severity: sev,
             kind: EventKind::Note { text: text.into() },
             text: text.into(),
         });
     }
 
-    let mut st = State::new(cfg, now(), Some(ago(17 * 60 + 45)), "alice".into());
+    let mut st = State::new(
+        cfg,
+        Stamp::new(now(), mono_now()),
+        Some(ago(17 * 60 + 45)),
+        "alice".into(),
+    );
     // T+17:45
     st.engine = engine;
     st.events = events;
     st.selected_item = (2, 1);
     st.notice = Some(Notice {
         text: "ticked: flip v2_primary".into(),
-        at: ago(3),
+        at: mago(3),
     });
     st.ticks[2][0] = Some(Tick {
         by: "alice".into(),
@@ -446,9 +461,10 @@ fn banner_uses_the_configured_key_and_advice() {
     let mut st = state();
     let mut cfg = (*st.cfg).clone();
     cfg.cutover.rollback_key = "F9".into();
+    st.keys = crate::app::keys::KeyMap::new(&cfg);
     st.cfg = Arc::new(cfg);
     st.engine.advised = Some(Advised {
-        since: ago(5),
+        since: mago(5),
         reasons: vec!["p95 latency crit for 1m12s".into()],
     });
     let s = screen(&st, 100, 30);
@@ -531,7 +547,7 @@ fn pending_trip_counts_down_with_for() {
     r.effective = Band::Warn;
     r.pending = Some(Pending {
         toward: Band::Crit,
-        since: ago(10),
+        since: mago(10),
     });
     let s = screen(&st, 120, 40);
     assert!(
@@ -636,9 +652,11 @@ fn help_overlay_lists_every_entry() {
     let mut st = state();
     st.show_help = true;
     let s = screen(&st, 80, 24);
-    for (k, d) in HELP {
-        assert!(s.contains(k), "{k} missing\n{s}");
-        assert!(s.contains(d), "{d} missing\n{s}");
+    let help = st.keys.help(&st.cfg);
+    assert!(help.len() >= 15, "{help:?}");
+    for (k, d) in &help {
+        assert!(s.contains(k.as_str()), "{k} missing\n{s}");
+        assert!(s.contains(d.as_str()), "{d} missing\n{s}");
     }
 }
 
@@ -791,4 +809,30 @@ fn helpers() {
     assert_eq!(Value::Num(1.5).with_unit(Some("%")), "1.50%");
     assert_eq!(Value::Num(840.0).with_unit(Some("ms")), "840 ms");
     assert_eq!(Value::Bool(false).with_unit(None), "false");
+}
+
+#[test]
+fn a_wall_clock_step_moves_the_t_clock_and_no_age() {
+    let st = state();
+    let before = screen(&st, 120, 40);
+    let mut stepped = state();
+    // NTP steps the wall clock back an hour; the monotonic clock runs on.
+    stepped.now = now() - CDur::hours(1);
+    let after = screen(&stepped, 120, 40);
+    assert!(before.contains("20:41:07 UTC"), "{before}");
+    assert!(after.contains("19:41:07 UTC"), "{after}");
+    assert_eq!(
+        stepped
+            .t_offset_ms()
+            .zip(st.t_offset_ms())
+            .map(|(a, b)| b - a),
+        Some(3_600_000),
+        "the T-clock follows the step"
+    );
+    for row in ["p95 latency  ", "error rate  ", "api health", "queue depth"] {
+        assert_eq!(line_with(&after, row), line_with(&before, row), "{row}");
+    }
+    assert!(line_with(&after, "api health").contains("last good 45s ago"));
+    assert!(line_with(&after, "v2_primary").contains("changed 3m ago"));
+    assert!(line_with(&after, "BREACH").contains("for 1m12s"));
 }

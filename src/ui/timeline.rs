@@ -34,10 +34,13 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
         match (v.t_off, v.next) {
             (None, _) => {
                 p.put("T0 not set", t.warn());
-                if v.s.read_only {
-                    p.put(" - steps shown by offset", t.muted());
-                } else {
-                    p.put(" - press t to mark it (confirmed)", t.muted());
+                match v.s.keys.name_for(crate::app::Action::MarkT0) {
+                    Some(k) if !v.s.read_only => {
+                        p.put(&format!(" - press {k} to mark it (confirmed)"), t.muted());
+                    }
+                    _ => {
+                        p.put(" - steps shown by offset", t.muted());
+                    }
                 }
             }
             (Some(off), Some(n)) => {
@@ -147,7 +150,7 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
                     let r = &v.s.step_runs[i];
                     match (&r.state, &r.last) {
                         (RunState::InFlight { since }, _) => (
-                            format!(" [running {}]", super::age(v.now(), *since)),
+                            format!(" [running {}]", super::age(v.mono(), *since)),
                             t.warn(),
                         ),
                         (_, Some(rep)) if rep.ok => (format!(" [{}]", rep.summary), t.ok()),

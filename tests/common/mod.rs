@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use warroom::config::Config;
 use warroom::poll::{poll_once, Clients};
-use warroom::sample::{PollResult, Ts};
+use warroom::sample::{Mono, PollResult, Stamp, Ts};
 use warroom::sim::{self, Profile, Scenario, SimHandle, SimOptions};
 
 pub const TOKEN: &str = "s3cr3t-test-token-4f1d";
@@ -21,6 +21,11 @@ pub fn t0() -> Ts {
 
 pub fn at(offset_secs: i64) -> Ts {
     t0() + chrono::Duration::seconds(offset_secs)
+}
+
+/// Both clocks at `offset_secs` from T0, in step (the fake monotonic origin is arbitrary).
+pub fn stamp(offset_secs: i64) -> Stamp {
+    Stamp::new(at(offset_secs), Mono(1_000_000 + offset_secs * 1000))
 }
 
 pub async fn start_sim(scenario: Scenario) -> SimHandle {
@@ -40,19 +45,20 @@ pub fn demo_config(sim: &SimHandle) -> Arc<Config> {
 }
 
 /// Poll every source once, stamping the results with a fixed time.
-pub async fn poll_all_at(cfg: &Config, when: Ts) -> Vec<PollResult> {
+pub async fn poll_all_at(cfg: &Config, when: Stamp) -> Vec<PollResult> {
     let clients = Clients::for_config(cfg).expect("clients");
     let mut out = Vec::new();
     for s in &cfg.sources {
         let client = clients.get(s).expect("client for source");
         let mut r = poll_once(client, s).await;
-        r.at = when;
+        r.at = when.at;
+        r.mono = when.mono;
         out.push(r);
     }
     out
 }
 
-use warroom::app::{keys, Msg, State};
+use warroom::app::{Msg, State};
 use warroom::session::{Session, SessionOptions};
 
 /// A session (the dashboard without the terminal) on `cfg`, auditing to `audit`.
@@ -80,7 +86,7 @@ pub async fn session_recording(
         user: "alice".into(),
         audit_log: Some(audit.to_path_buf()),
         redact,
-        now: chrono::Utc::now(),
+        now: Stamp::now(),
         record: record.map(|p| p.to_path_buf()),
     })
     .await
@@ -96,7 +102,7 @@ pub fn keys(s: &mut Session, input: &str) {
             c => crossterm::event::KeyCode::Char(c),
         };
         let ev = crossterm::event::KeyEvent::new(code, crossterm::event::KeyModifiers::NONE);
-        if let Some(a) = keys::action_for(ev, s.state.text_entry()) {
+        if let Some(a) = s.state.keys.action_for(ev, s.state.text_entry()) {
             s.handle(Msg::Action(a));
         }
     }
@@ -117,7 +123,7 @@ pub async fn drive_until(
         }
         tokio::select! {
             Some(m) = rx.recv() => s.handle(m),
-            _ = tick.tick() => s.handle(Msg::Tick(chrono::Utc::now())),
+            _ = tick.tick() => s.handle(Msg::Tick(Stamp::now())),
             _ = tokio::time::sleep_until(deadline) => {}
         }
     }
