@@ -171,8 +171,9 @@ struct Wire {
 }
 
 /// From the confirming Enter (`update` with `Submit`) to the first byte of the request at a
-/// loopback server, through the same `update` → effect → `action::execute` path the
-/// dashboard uses; against spawning `curl -X POST` / a `python3 -c` urllib POST.
+/// loopback server, through the same `update` → claim + fsync of the audit record →
+/// `AuditWritten` → effect → `action::execute` path the dashboard uses; against spawning
+/// `curl -X POST` / a `python3 -c` urllib POST.
 async fn confirm_to_wire(py: Option<&str>) -> Wire {
     let (addr, seen) = arrival_server().await;
     let text = format!(
@@ -192,6 +193,13 @@ request = {{ url = "http://{addr}/rollback", body = '{{"enabled": false}}', head
 "#
     );
     let cfg: Arc<Config> = Arc::new(toml::from_str(&text).expect("bench config"));
+    // The write-ahead record is part of the path: claimed, written and fsynced to a real
+    // file on the build's disk (not a tmpfs) before the request may start.
+    let disk = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
+    let audit_dir = tempfile::tempdir_in(&disk).expect("audit dir");
+    let mut writer =
+        warroom::audit::AuditWriter::open(audit_dir.path().join("audit.jsonl")).expect("audit");
+    let ctx = warroom::audit::AuditContext::current().for_config(&cfg, "bench".into());
     let mut ours = Vec::new();
     for i in 0..RUNS {
         let mut st = State::new(
@@ -200,12 +208,24 @@ request = {{ url = "http://{addr}/rollback", body = '{{"enabled": false}}', head
             None,
             "bench".into(),
         );
+        st.session = ctx.session.clone();
         update(&mut st, Msg::Action(Action::Rollback));
         for c in "rollback".chars() {
             update(&mut st, Msg::Action(Action::Type(c)));
         }
         let t0 = Instant::now();
-        let fx = update(&mut st, Msg::Action(Action::Submit));
+        let mut fx = Vec::new();
+        for e in update(&mut st, Msg::Action(Action::Submit)) {
+            if let Effect::Audit { id, event, claim } = e {
+                let rec = ctx.record(event);
+                let job = match claim {
+                    Some(rule) => warroom::session::Job::Claim { id, rec, rule },
+                    None => warroom::session::Job::Append { id, rec },
+                };
+                let answer = warroom::session::run_job(&mut writer, job);
+                fx.extend(update(&mut st, answer));
+            }
+        }
         for e in fx {
             if let Effect::Run {
                 action,
@@ -903,6 +923,16 @@ fn main() {
         );
         return;
     }
+    // `PERF_ONLY=wire`: only the confirm-to-wire row, printed to stderr.
+    if std::env::var("PERF_ONLY").as_deref() == Ok("wire") {
+        let wire = rt.block_on(confirm_to_wire(None));
+        eprintln!(
+            "confirm-to-wire (with the audit claim and fsync) p50 / p99: {} ({} runs)",
+            p50_p99(&wire.ours),
+            wire.ours.len()
+        );
+        return;
+    }
     step("render: 1,000 rows");
     let render = render_1000(py, dir.path());
     let (wire, f20, f500, keys, detect) = rt.block_on(async {
@@ -1073,7 +1103,8 @@ fn main() {
          `?` written to the pty → end of the frame showing the help overlay read back; the \
          naive tools take no input. Render: `ui::render_to` in-process; jq = the per-refresh \
          command with its spawn; Python = parse + format in a running interpreter. \
-         Confirm-to-wire: `update(Submit)` → effect → `action::execute` in-process vs spawning \
+         Confirm-to-wire: `update(Submit)` → the audit claim, written and fsynced to a file on \
+         the build disk → `AuditWritten` → effect → `action::execute` in-process vs spawning \
          `curl -X POST` / `python3 -c`. Detection: a `Session` (in-process) vs `watch` in a pty \
          and a Python poller, side by side.\n\n\
          Machine: {}. Command: `cargo bench --bench perf`.\n",

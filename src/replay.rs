@@ -124,6 +124,7 @@ impl Replayer {
                 Some(Msg::Readings(poll, readings))
             }
             Line::Clock { at, .. } => Some(Msg::Tick(Stamp::new(at, mono))),
+            // A line this version cannot read as an audit event is skipped, as `report` does.
             Line::Audit {
                 at,
                 user,
@@ -131,13 +132,20 @@ impl Replayer {
                 kind,
                 details,
                 ..
-            } => Some(Msg::Remote(Remote {
-                at,
-                user,
-                host,
-                kind,
-                details,
-            })),
+            } => crate::audit::AuditEvent::from_parts(&kind, details)
+                .ok()
+                .map(|event| {
+                    Msg::Remote(Remote {
+                        at,
+                        user,
+                        host,
+                        cutover: None,
+                        environment: None,
+                        config: None,
+                        session: String::new(),
+                        event,
+                    })
+                }),
             // Where the recording lost lines, the replay says so as the live screen did.
             Line::Gap {
                 at, error, lost, ..

@@ -2,6 +2,7 @@
 //! replayed through the same engine as the live screen, so the report's bands and verdict
 //! are the screen's. Deterministic: the same recording gives the same bytes.
 
+use crate::audit::AuditEvent;
 use crate::engine::{no_data_findings, Band, Coverage, EventKind, Status};
 use crate::record::{Line, Recording};
 use crate::replay::Replayer;
@@ -213,105 +214,78 @@ pub fn build(rec: Recording) -> Result<Report, String> {
             } => {
                 people.insert(format!("{user}@{host}"));
                 let who = format!("{user}@{host}");
-                let step = details
-                    .get("step")
-                    .and_then(|v| v.as_u64())
-                    .map(|v| v as usize);
-                if let Some(s) = step {
-                    if matches!(kind.as_str(), "tick" | "signoff" | "step_run") {
-                        step_actual.entry(s).or_insert(*at);
-                    }
-                }
-                let text = |k: &str| {
-                    details
-                        .get(k)
-                        .and_then(|v| v.as_str())
-                        .unwrap_or("")
-                        .to_string()
+                let label_of = |id: &str| {
+                    cfg.actions
+                        .iter()
+                        .find(|a| a.id == id)
+                        .map(|a| a.label.clone())
+                        .unwrap_or_else(|| id.to_string())
                 };
-                let attempt = details.get("attempt").and_then(|v| v.as_u64()).unwrap_or(1);
-                match kind.as_str() {
-                    "t0_mark" => t0_mark = Some(*at),
-                    "action_confirmed" => actions.push(ActionReport {
-                        action: text("label"),
+                match AuditEvent::from_parts(kind, details.clone()) {
+                    Ok(
+                        AuditEvent::Tick(crate::audit::TickItem { step, .. })
+                        | AuditEvent::Signoff(crate::audit::Signoff { step, .. })
+                        | AuditEvent::StepRun(crate::audit::StepRun { step, .. }),
+                    ) => {
+                        step_actual.entry(step).or_insert(*at);
+                    }
+                    Ok(AuditEvent::T0Mark(_)) => t0_mark = Some(*at),
+                    Ok(AuditEvent::ActionConfirmed(c)) => actions.push(ActionReport {
+                        action: c.label,
                         by: who,
                         at: t(*at),
-                        attempt,
-                        request: details
-                            .get("target")
-                            .and_then(|v| v.get(0))
-                            .and_then(|v| v.as_str())
-                            .unwrap_or("")
-                            .to_string(),
+                        attempt: u64::from(c.attempt),
+                        request: c.target.first().cloned().unwrap_or_default(),
                         result: None,
                         verification: None,
                     }),
-                    "action_result" => {
-                        let id = text("action");
-                        let label = cfg
-                            .actions
-                            .iter()
-                            .find(|a| a.id == id)
-                            .map(|a| a.label.clone())
-                            .unwrap_or(id);
+                    Ok(AuditEvent::ActionResult(x)) => {
+                        let label = label_of(&x.action);
                         if let Some(a) = actions
                             .iter_mut()
                             .rev()
-                            .find(|a| a.action == label && a.attempt == attempt)
+                            .find(|a| a.action == label && a.attempt == u64::from(x.attempt))
                         {
-                            a.result = Some(format!("{} at {}", text("summary"), hms(*at)));
+                            a.result = Some(format!("{} at {}", x.summary, hms(*at)));
                         }
                     }
-                    "verify_result" => {
-                        let id = text("action");
-                        let label = cfg
-                            .actions
-                            .iter()
-                            .find(|a| a.id == id)
-                            .map(|a| a.label.clone())
-                            .unwrap_or(id);
-                        let ok = details
-                            .get("verified")
-                            .and_then(|v| v.as_bool())
-                            .unwrap_or(false);
-                        let what = if ok {
-                            format!("VERIFIED at {} (after {})", hms(*at), text("after"))
+                    Ok(AuditEvent::VerifyResult(v)) => {
+                        let label = label_of(&v.action);
+                        let what = if v.verified {
+                            format!(
+                                "VERIFIED at {} (after {})",
+                                hms(*at),
+                                v.after.as_deref().unwrap_or("")
+                            )
                         } else {
-                            let failing: Vec<String> = details
-                                .get("failing")
-                                .and_then(|v| v.as_array())
-                                .map(|a| {
-                                    a.iter()
-                                        .filter_map(|x| x.as_str().map(String::from))
-                                        .collect()
-                                })
-                                .unwrap_or_default();
-                            format!("NOT VERIFIED by {}: {}", hms(*at), failing.join(", "))
+                            format!("NOT VERIFIED by {}: {}", hms(*at), v.failing.join(", "))
                         };
                         if let Some(a) = actions.iter_mut().rev().find(|a| a.action == label) {
                             a.verification = Some(what);
                         }
                     }
-                    "step_run_result" => {
-                        if let Some(s) = step {
-                            let excerpt: String = text("excerpt")
-                                .lines()
-                                .take(5)
-                                .collect::<Vec<_>>()
-                                .join(" / ");
-                            runs.entry(s).or_default().push(format!(
-                                "{} by {who} at {}{}",
-                                text("summary"),
-                                hms(*at),
-                                if excerpt.is_empty() {
-                                    String::new()
-                                } else {
-                                    format!(": {excerpt}")
-                                }
-                            ));
-                        }
+                    Ok(AuditEvent::StepRunResult(r)) => {
+                        let excerpt: String =
+                            r.excerpt.lines().take(5).collect::<Vec<_>>().join(" / ");
+                        runs.entry(r.step).or_default().push(format!(
+                            "{} by {who} at {}{}",
+                            r.summary,
+                            hms(*at),
+                            if excerpt.is_empty() {
+                                String::new()
+                            } else {
+                                format!(": {excerpt}")
+                            }
+                        ));
                     }
-                    _ => {}
+                    // One vocabulary with the screen: a line this version cannot read as
+                    // an audit event tells nothing here either.
+                    Ok(
+                        AuditEvent::Untick(_)
+                        | AuditEvent::ActionDeclined(_)
+                        | AuditEvent::Other { .. },
+                    )
+                    | Err(_) => {}
                 }
             }
             _ => {}

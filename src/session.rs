@@ -2,18 +2,26 @@
 //! (written and followed), and the effects `update` asks for. The runtime adds the
 //! terminal; tests drive a `Session` directly and render its state on a TestBackend.
 
-use crate::action::{self, Attempt};
+use crate::action::{self, ActionResult, Attempt};
 use crate::app::{update, Effect, Msg, Remote, Report, State};
-use crate::audit::{spawn_tail_from, AuditContext, AuditRecord, AuditTail, AuditWriter, TailFrom};
+use crate::audit::{
+    spawn_tail_from, AuditContext, AuditEvent, AuditRecord, AuditTail, AuditWriter, ClaimRule,
+    Claimed, TailFrom, TailItem,
+};
 use crate::config::Config;
 use crate::poll::{spawn_pollers, Clients, PollSetupError, Pollers};
 use crate::record::{Line, Recorder};
 use crate::sample::{Stamp, Ts};
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+
+/// How long shutdown waits for the audit writer to finish what is queued.
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(3);
 
 /// How often other instances' audit records are read: well within the 2 s promise.
 const TAIL_EVERY: Duration = Duration::from_millis(500);
@@ -25,7 +33,7 @@ pub struct SessionOptions {
     pub t0: Option<Ts>,
     pub read_only: bool,
     pub user: String,
-    /// None: the default under the XDG state directory for this cutover.
+    /// None: the default under the XDG state directory for this cutover and environment.
     pub audit_log: Option<PathBuf>,
     pub redact: Redact,
     pub now: Stamp,
@@ -49,8 +57,13 @@ pub struct Session {
     redact: Redact,
     tx: mpsc::Sender<Msg>,
     pollers: Pollers,
-    audit_tx: Option<std::sync::mpsc::Sender<AuditRecord>>,
+    audit_tx: Option<std::sync::mpsc::Sender<Job>>,
     audit_thread: Option<std::thread::JoinHandle<()>>,
+    /// Set at shutdown: the writer still writes what is queued but answers no more (nobody
+    /// reads the answers, and a full channel must not hold it).
+    closing: Arc<AtomicBool>,
+    /// Own records on their way to disk: written to the recording once they are on disk.
+    unwritten: HashMap<u64, AuditRecord>,
     tasks: Vec<JoinHandle<()>>,
     pub audit_path: PathBuf,
     recorder: Option<Recorder>,
@@ -66,7 +79,8 @@ impl Session {
         opts: SessionOptions,
     ) -> Result<(Session, mpsc::Receiver<Msg>), SessionError> {
         let clients = Clients::for_config(&opts.cfg)?;
-        let ctx = AuditContext::current();
+        let fingerprint = crate::audit::fingerprint(&opts.cfg, &*opts.redact);
+        let ctx = AuditContext::current().for_config(&opts.cfg, fingerprint.clone());
         let (tx, rx) = mpsc::channel::<Msg>(1024);
         let mut tasks = Vec::new();
 
@@ -82,21 +96,21 @@ impl Session {
             }
         }));
 
-        let audit_path = opts
-            .audit_log
-            .clone()
-            .unwrap_or_else(|| crate::audit::default_path(&opts.cfg.cutover.name));
+        let audit_path = opts.audit_log.clone().unwrap_or_else(|| {
+            crate::audit::default_path(&opts.cfg.cutover.name, opts.cfg.cutover.environment_name())
+        });
         // The wall screen only reads; an operator console must be able to write, or it
         // refuses to start rather than act without a record.
+        let closing = Arc::new(AtomicBool::new(false));
         let (audit_tx, audit_thread) = if opts.read_only {
             (None, None)
         } else {
             let writer = AuditWriter::open(&audit_path)?.with_redaction(Arc::clone(&opts.redact));
-            let (atx, thread) = spawn_writer(writer, tx.clone());
+            let (atx, thread) = spawn_writer(writer, tx.clone(), Arc::clone(&closing));
             (Some(atx), Some(thread))
         };
         // Replay what was recorded before (ticks, T0, sign-offs survive a restart) and follow.
-        let (rtx, mut rrx) = mpsc::channel::<AuditRecord>(256);
+        let (rtx, mut rrx) = mpsc::channel::<TailItem>(256);
         tasks.push(spawn_tail_from(
             AuditTail::new(&audit_path, &ctx.session, TailFrom::Start),
             rtx,
@@ -104,15 +118,15 @@ impl Session {
         ));
         let fwd = tx.clone();
         tasks.push(tokio::spawn(async move {
-            while let Some(r) = rrx.recv().await {
-                let remote = Remote {
-                    at: r.at,
-                    user: r.user,
-                    host: r.host,
-                    kind: r.kind,
-                    details: r.details,
+            while let Some(item) = rrx.recv().await {
+                let msg = match item {
+                    TailItem::Record(r) => Msg::Remote(Remote::from(r)),
+                    TailItem::Bad { line, why } => Msg::Warning(format!(
+                        "audit log line {line} skipped: {why} — the lines after it are read"
+                    )),
+                    TailItem::Rotated(text) => Msg::Warning(text),
                 };
-                if fwd.send(Msg::Remote(remote)).await.is_err() {
+                if fwd.send(msg).await.is_err() {
                     return;
                 }
             }
@@ -129,6 +143,7 @@ impl Session {
         let mut state = State::new(Arc::clone(&opts.cfg), opts.now, opts.t0, opts.user);
         state.read_only |= opts.read_only;
         state.session = ctx.session.clone();
+        state.config_fingerprint = fingerprint;
         let redact = Arc::clone(&opts.redact);
         state.action_plans = opts
             .cfg
@@ -150,23 +165,35 @@ impl Session {
                     .collect()
             })
             .collect();
-        Ok((
-            Session {
-                state,
-                ctx,
-                redact: opts.redact,
-                tx,
-                pollers,
-                audit_tx,
-                audit_thread,
-                tasks,
-                audit_path,
-                recorder,
-                recorded_events: 0,
-                record_failure_told: false,
-            },
-            rx,
-        ))
+        // A device or a pipe keeps no record: say so before anyone tries to act.
+        let not_a_log =
+            !opts.read_only && std::fs::metadata(&audit_path).is_ok_and(|m| !m.is_file());
+        let mut session = Session {
+            state,
+            ctx,
+            redact: opts.redact,
+            tx,
+            pollers,
+            audit_tx,
+            audit_thread,
+            closing,
+            unwritten: HashMap::new(),
+            tasks,
+            audit_path,
+            recorder,
+            recorded_events: 0,
+            record_failure_told: false,
+        };
+        if not_a_log {
+            session.handle(Msg::AuditFailed {
+                id: None,
+                reason: format!(
+                    "audit log {}: not a regular file: records written there are not kept",
+                    session.audit_path.display()
+                ),
+            });
+        }
+        Ok((session, rx))
     }
 
     /// Apply one message and carry out what it asks for.
@@ -174,6 +201,25 @@ impl Session {
         let msg = redact_msg(msg, &*self.redact);
         if let Some(r) = &self.recorder {
             record_input(r, &self.state, &msg);
+        }
+        match &msg {
+            // Own acts go into the recording once they are on disk, as they happened.
+            Msg::AuditWritten { id } => {
+                if let (Some(rec), Some(r)) = (self.unwritten.remove(id), &self.recorder) {
+                    r.write(Line::Audit {
+                        at: self.state.now,
+                        mono: Some(self.state.mono),
+                        user: rec.user,
+                        host: rec.host,
+                        kind: rec.event.kind().to_string(),
+                        details: rec.event.details(),
+                    });
+                }
+            }
+            Msg::AuditFailed { id: Some(id), .. } | Msg::ClaimLost { id, .. } => {
+                self.unwritten.remove(id);
+            }
+            _ => {}
         }
         for fx in update(&mut self.state, msg) {
             self.run(fx);
@@ -216,23 +262,7 @@ impl Session {
 
     fn run(&mut self, fx: Effect) {
         match fx {
-            Effect::Audit { kind, details } => {
-                let rec = self.ctx.record(kind, details);
-                if let Some(r) = &self.recorder {
-                    r.write(Line::Audit {
-                        at: self.state.now,
-                        mono: Some(self.state.mono),
-                        user: rec.user.clone(),
-                        host: rec.host.clone(),
-                        kind: rec.kind.clone(),
-                        details: rec.details.clone(),
-                    });
-                }
-                let sent = self.audit_tx.as_ref().is_some_and(|t| t.send(rec).is_ok());
-                if !sent && !self.state.read_only {
-                    self.handle(Msg::AuditFailed("the audit writer has stopped".into()));
-                }
-            }
+            Effect::Audit { id, event, claim } => self.audit(id, event, claim),
             Effect::PollNow { sources } => {
                 for s in sources {
                     self.pollers.poll_now(&s);
@@ -252,6 +282,7 @@ impl Session {
                     command: Some(run),
                     confirm: None,
                     verify: None,
+                    cooldown: None,
                 };
                 let redact = Arc::clone(&self.redact);
                 let tx = self.tx.clone();
@@ -293,6 +324,26 @@ impl Session {
         }
     }
 
+    /// Hand a record to the writer thread; its answer comes back as a message. Nothing
+    /// waits here: the keyboard never waits on the disk.
+    fn audit(&mut self, id: u64, event: AuditEvent, claim: Option<ClaimRule>) {
+        let rec = self.ctx.record(event);
+        if self.recorder.is_some() {
+            self.unwritten.insert(id, rec.clone());
+        }
+        let job = match claim {
+            Some(rule) => Job::Claim { id, rec, rule },
+            None => Job::Append { id, rec },
+        };
+        let sent = self.audit_tx.as_ref().is_some_and(|t| t.send(job).is_ok());
+        if !sent {
+            self.handle(Msg::AuditFailed {
+                id: Some(id),
+                reason: "the audit writer has stopped".into(),
+            });
+        }
+    }
+
     /// Stop the tasks and let the audit writer finish what is queued.
     pub fn shutdown(self) {
         self.shutdown_because("quit");
@@ -307,9 +358,20 @@ impl Session {
         for t in &self.tasks {
             t.abort();
         }
+        self.closing.store(true, Ordering::SeqCst);
         drop(self.audit_tx.take());
         if let Some(t) = self.audit_thread.take() {
-            let _ = t.join();
+            // The queue is written out; a disk that hangs (a dead NFS mount) must not keep
+            // the terminal from being given back for ever.
+            let deadline = std::time::Instant::now() + SHUTDOWN_WAIT;
+            while !t.is_finished() && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            if t.is_finished() {
+                let _ = t.join();
+            } else {
+                tracing::warn!("the audit writer did not finish within {SHUTDOWN_WAIT:?}");
+            }
         }
     }
 }
@@ -344,10 +406,18 @@ fn redact_msg(msg: Msg, redact: &dyn Fn(&str) -> String) -> Msg {
         Msg::Remote(mut r) => {
             r.user = redact(&r.user);
             r.host = redact(&r.host);
-            crate::secrets::redact_json_with(&mut r.details, redact);
+            // Redaction only rewrites strings, so the event always reads back as itself.
+            let mut details = r.event.details();
+            crate::secrets::redact_json_with(&mut details, redact);
+            if let Ok(event) = crate::audit::AuditEvent::from_parts(r.event.kind(), details) {
+                r.event = event;
+            }
             Msg::Remote(r)
         }
-        Msg::AuditFailed(t) => Msg::AuditFailed(redact(&t)),
+        Msg::AuditFailed { id, reason } => Msg::AuditFailed {
+            id,
+            reason: redact(&reason),
+        },
         Msg::Warning(t) => Msg::Warning(redact(&t)),
         other => other,
     }
@@ -362,6 +432,16 @@ fn report_of(out: &action::ActionOutcome, by: String) -> Report {
         at: out.started_at,
         duration_ms: out.duration_ms,
         by,
+        http_status: match out.result {
+            ActionResult::Http { status }
+            | ActionResult::HttpError { status }
+            | ActionResult::Redirect { status, .. } => Some(status),
+            _ => None,
+        },
+        exit_code: match out.result {
+            ActionResult::Exited { code } => Some(code),
+            _ => None,
+        },
     }
 }
 
@@ -394,35 +474,83 @@ fn record_input(r: &Recorder, state: &State, msg: &Msg) {
             at: now.at,
             mono: Some(now.mono),
         }),
-        // Another screen's act, at its wall time; measured from when this one read it.
-        Msg::Remote(rm) => r.write(Line::Audit {
-            at: rm.at,
-            mono: Some(state.mono),
-            user: rm.user.clone(),
-            host: rm.host.clone(),
-            kind: rm.kind.clone(),
-            details: rm.details.clone(),
-        }),
+        // Another screen's act, at its wall time; measured from when this one read it. A
+        // record of another cutover or environment is not applied: not evidence either.
+        Msg::Remote(rm)
+            if crate::audit::foreign(
+                rm.cutover.as_deref(),
+                rm.environment.as_deref(),
+                &state.cfg.cutover.name,
+                state.environment(),
+            )
+            .is_none() =>
+        {
+            r.write(Line::Audit {
+                at: rm.at,
+                mono: Some(state.mono),
+                user: rm.user.clone(),
+                host: rm.host.clone(),
+                kind: rm.event.kind().to_string(),
+                details: rm.event.details(),
+            })
+        }
         _ => {}
     }
 }
 
+/// What the writer thread is asked to do.
+pub enum Job {
+    Append {
+        id: u64,
+        rec: AuditRecord,
+    },
+    /// Claim the action's flight, then append `rec` (its confirmation) if no other attempt
+    /// holds it.
+    Claim {
+        id: u64,
+        rec: AuditRecord,
+        rule: ClaimRule,
+    },
+}
+
 /// Audit records are written (and fsynced) on a thread of their own so the keyboard
-/// never waits on the disk. A failed write comes back as a message for the screen.
+/// never waits on the disk. Every record is answered: written, failed, or (for a claim)
+/// lost to another attempt; a rotated log is announced.
 fn spawn_writer(
     mut writer: AuditWriter,
     back: mpsc::Sender<Msg>,
-) -> (
-    std::sync::mpsc::Sender<AuditRecord>,
-    std::thread::JoinHandle<()>,
-) {
-    let (atx, arx) = std::sync::mpsc::channel::<AuditRecord>();
+    closing: Arc<AtomicBool>,
+) -> (std::sync::mpsc::Sender<Job>, std::thread::JoinHandle<()>) {
+    let (atx, arx) = std::sync::mpsc::channel::<Job>();
     let thread = std::thread::spawn(move || {
-        while let Ok(rec) = arx.recv() {
-            if let Err(e) = writer.append(&rec) {
-                let _ = back.blocking_send(Msg::AuditFailed(e.to_string()));
+        // Every queued record is written, even once nobody listens for the answers.
+        while let Ok(job) = arx.recv() {
+            let answer = run_job(&mut writer, job);
+            let notice = writer.take_notice();
+            if closing.load(Ordering::SeqCst) {
+                continue;
             }
+            if let Some(n) = notice {
+                let _ = back.blocking_send(Msg::Warning(n));
+            }
+            let _ = back.blocking_send(answer);
         }
     });
     (atx, thread)
+}
+
+/// Carry out one job; the answer for the loop.
+pub fn run_job(writer: &mut AuditWriter, job: Job) -> Msg {
+    let (id, result) = match job {
+        Job::Append { id, rec } => (id, writer.append(&rec).map(|()| Claimed::Won)),
+        Job::Claim { id, rec, rule } => (id, writer.claim(&rec, &rule, chrono::Utc::now())),
+    };
+    match result {
+        Ok(Claimed::Won) => Msg::AuditWritten { id },
+        Ok(Claimed::Lost(competitor)) => Msg::ClaimLost { id, competitor },
+        Err(e) => Msg::AuditFailed {
+            id: Some(id),
+            reason: e.to_string(),
+        },
+    }
 }

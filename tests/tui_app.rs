@@ -40,10 +40,16 @@ fn screen(state: &State, w: u16, h: u16) -> String {
     out
 }
 
+/// A key, with the audit log answering "on disk" for every record it leads to (a tick is
+/// shown once recorded).
 fn press(state: &mut State, code: KeyCode) {
     let key = KeyEvent::new(code, KeyModifiers::NONE);
     if let Some(a) = state.keys.action_for(key, state.text_entry()) {
-        let _ = update(state, Msg::Action(a));
+        for fx in update(state, Msg::Action(a)) {
+            if let warroom::app::Effect::Audit { id, .. } = fx {
+                let _ = update(state, Msg::AuditWritten { id });
+            }
+        }
     }
 }
 

@@ -48,6 +48,7 @@ fn action_req(r: RequestCfg) -> ActionCfg {
         command: None,
         confirm: None,
         verify: None,
+        cooldown: None,
     }
 }
 
@@ -66,6 +67,7 @@ fn action_cmd(argv: &[&str], timeout: Duration) -> ActionCfg {
         }),
         confirm: None,
         verify: None,
+        cooldown: None,
     }
 }
 

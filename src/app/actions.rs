@@ -1,6 +1,7 @@
 //! Operator actions in the state: the confirmation modal, single flight per action,
 //! results and verification. Pure data; `update` drives it and returns effects.
 
+use crate::audit::{AuditEvent, ClaimRule};
 use crate::sample::{Mono, Ts};
 
 /// What a confirmation is for.
@@ -22,6 +23,9 @@ pub enum ConfirmKind {
 pub struct Confirm {
     pub kind: ConfirmKind,
     pub title: String,
+    /// The previous attempt a second one follows (it succeeded): who, when, result,
+    /// verification. Empty for a first attempt or a retry after a failure.
+    pub previous: Vec<String>,
     /// The exact request or argv, secrets redacted, frozen at opening.
     pub target: Vec<String>,
     /// The breaching signals at the moment it opened.
@@ -39,8 +43,15 @@ pub struct Confirm {
     pub attempt: u32,
     /// The key that opened it: a held key repeats it, and those repeats are not typing.
     pub opener: Option<char>,
+    /// A deliberate second attempt after one that succeeded: the phrase ends in `again`.
+    pub again: bool,
+    /// Enter was accepted and the act is being recorded in the audit log (this audit id):
+    /// nothing happens until the record is on disk, and the modal says what came of it.
+    pub sending: Option<u64>,
 }
 
+// One modal at a time: its size is not worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Modal {
     Confirm(Confirm),
@@ -63,6 +74,10 @@ pub struct Report {
     pub at: Ts,
     pub duration_ms: u64,
     pub by: String,
+    /// The HTTP status, when an answer came.
+    pub http_status: Option<u16>,
+    /// The command's exit code, when it exited.
+    pub exit_code: Option<i32>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -81,12 +96,19 @@ pub struct Verify {
     pub pending: Vec<String>,
     /// Another screen fired the action and verifies it; this one only shows its verdict.
     pub remote: bool,
+    /// When the verdict came (monotonic: the cooldown counts from it).
+    pub decided: Option<Mono>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum RunState {
     #[default]
     Idle,
+    /// Confirmed: the confirmation is being written (and the flight claimed) before
+    /// anything is sent.
+    Recording {
+        since: Mono,
+    },
     InFlight {
         /// Monotonic: how long it has been in flight, and when another screen's expires.
         since: Mono,
@@ -106,11 +128,18 @@ pub struct ActionRun {
     /// Who fired it when another screen did (`user@host`): this screen's key stays inert
     /// until that attempt ends, so the room never sends two rollbacks.
     pub remote_by: Option<String>,
+    /// When the last attempt ended (monotonic): the cooldown of an action without
+    /// verification counts from it.
+    pub ended: Option<Mono>,
 }
 
 impl ActionRun {
+    /// Confirmed and not ended: recording, or sent and waiting for its result.
     pub fn in_flight(&self) -> bool {
-        matches!(self.state, RunState::InFlight { .. })
+        matches!(
+            self.state,
+            RunState::InFlight { .. } | RunState::Recording { .. }
+        )
     }
 }
 
@@ -129,11 +158,77 @@ pub struct Remote {
     pub at: Ts,
     pub user: String,
     pub host: String,
-    pub kind: String,
-    pub details: serde_json::Value,
+    /// The writer's cutover, environment and config fingerprint (absent in old records and
+    /// in recordings).
+    pub cutover: Option<String>,
+    pub environment: Option<String>,
+    pub config: Option<String>,
+    /// The writing process (empty when unknown, e.g. in a replay).
+    pub session: String,
+    pub event: AuditEvent,
+}
+
+impl From<crate::audit::AuditRecord> for Remote {
+    fn from(r: crate::audit::AuditRecord) -> Self {
+        Remote {
+            at: r.at,
+            user: r.user,
+            host: r.host,
+            cutover: r.cutover,
+            environment: r.environment,
+            config: r.config,
+            session: r.session,
+            event: r.event,
+        }
+    }
+}
+
+/// What waits for an audit record to be on disk before it takes effect.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Awaiting {
+    /// Send `cfg.actions[action]` once its confirmation is recorded; on failure the run
+    /// goes back to `prev`.
+    Action {
+        action: usize,
+        idempotency_key: String,
+        attempt: u32,
+        prev: ActionRun,
+    },
+    /// Run the step's script once `step_run` is recorded.
+    StepRun {
+        step: usize,
+        prev: StepRun,
+    },
+    /// Tick (`Some`) or untick (`None`) the item once recorded.
+    Tick {
+        step: usize,
+        item: usize,
+        tick: Option<super::Tick>,
+    },
+    SignOff {
+        step: usize,
+        signoff: SignOff,
+    },
+    T0 {
+        at: Ts,
+    },
+    /// A result, verdict or decline: nothing waits on it, but the room must know if it is
+    /// missing from the log (`what` names it).
+    Record {
+        what: String,
+    },
+}
+
+/// An audit record on its way to disk.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pending {
+    pub id: u64,
+    pub what: Awaiting,
 }
 
 /// I/O that `update` asks the runtime to do.
+// A few effects per message, consumed at once: not worth boxing the record.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     /// Send the request or run the command of `cfg.actions[action]`, once.
@@ -142,10 +237,13 @@ pub enum Effect {
         idempotency_key: String,
         attempt: u32,
     },
-    /// Append one record to the audit log.
+    /// Append one record to the audit log and answer `Msg::AuditWritten { id }` once it is
+    /// on disk (or `AuditFailed`). With `claim`, first claim the action's flight for every
+    /// process sharing the log: a competing attempt answers `Msg::ClaimLost` instead.
     Audit {
-        kind: &'static str,
-        details: serde_json::Value,
+        id: u64,
+        event: AuditEvent,
+        claim: Option<ClaimRule>,
     },
     /// Poll these sources now (verification polls at 1 s).
     PollNow { sources: Vec<String> },

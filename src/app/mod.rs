@@ -8,7 +8,9 @@
 //! ```
 
 pub mod actions;
+mod audited;
 pub mod keys;
+mod remote;
 pub mod state;
 pub mod update;
 
@@ -75,8 +77,22 @@ pub enum Msg {
     },
     /// Another warroom process wrote to the shared audit log.
     Remote(Remote),
-    /// Writing the audit log failed: the room must know.
-    AuditFailed(String),
+    /// The audit record of this id is on disk: what waited for it may happen now.
+    AuditWritten {
+        id: u64,
+    },
+    /// The audit record of this id (or, without an id, the audit writer itself) failed:
+    /// what waited for it does not happen, and the room must know.
+    AuditFailed {
+        id: Option<u64>,
+        reason: String,
+    },
+    /// The claim of this id found another attempt holding the action's flight: nothing was
+    /// written or sent.
+    ClaimLost {
+        id: u64,
+        competitor: crate::audit::Competitor,
+    },
     /// The `--record` file lost lines: the evidence is incomplete (for good).
     RecordFailed(String),
     /// Something the operator should see at start (e.g. a group-readable token file).

@@ -1,6 +1,6 @@
 //! Everything the screen shows. `update` is its only writer; `ui::render` only reads it.
 
-use super::actions::{ActionRun, Modal, SignOff, StepRun};
+use super::actions::{ActionRun, Modal, Pending, RunState, SignOff, StepRun};
 use super::keys::KeyMap;
 use crate::config::Config;
 use crate::engine::{Engine, Event};
@@ -80,6 +80,18 @@ pub struct State {
     pub action_plans: Vec<Vec<String>>,
     /// What each step's script will run, secrets redacted (empty for a step without one).
     pub step_plans: Vec<Vec<String>>,
+    /// The last audit record id handed out (`Effect::Audit`).
+    pub audit_seq: u64,
+    /// Audit records on their way to disk, and what waits for each.
+    pub pending: Vec<Pending>,
+    /// Why the audit log cannot be written, while it cannot (the header says so until a
+    /// write succeeds).
+    pub audit_failing: Option<String>,
+    /// This screen's config fingerprint, stamped on its records.
+    pub config_fingerprint: String,
+    /// Other sessions already warned about (another environment, another config): one
+    /// warning each, not one per record.
+    pub warned_sessions: std::collections::BTreeSet<String>,
     /// Every key and what it does, from the config: input, help, footer and banner.
     pub keys: KeyMap,
     /// The recording lost lines (why, first failure): a lasting header badge.
@@ -125,6 +137,11 @@ impl State {
                 .iter()
                 .map(|s| s.run.as_ref().map(step_plan).unwrap_or_default())
                 .collect(),
+            audit_seq: 0,
+            pending: Vec::new(),
+            audit_failing: None,
+            config_fingerprint: String::new(),
+            warned_sessions: Default::default(),
             keys: KeyMap::new(&cfg),
             record_failed: None,
             cfg,
@@ -166,6 +183,32 @@ impl State {
     /// The action the rollback key opens: the first `danger` action.
     pub fn rollback_action(&self) -> Option<usize> {
         self.cfg.actions.iter().position(|a| a.danger)
+    }
+
+    /// While `cfg.actions[i]`'s last attempt (here or on another screen) succeeded and is
+    /// verifying, or its verdict is younger than the action's cooldown: until when a second
+    /// attempt needs the deliberate `… again` phrase.
+    pub fn second_attempt_guard(&self, i: usize) -> Option<Mono> {
+        let (run, a) = (self.runs.get(i)?, self.cfg.actions.get(i)?);
+        if run.state != RunState::Done {
+            return None;
+        }
+        run.last.as_ref().filter(|r| r.ok)?;
+        let (success_at, verify_ms, verdict_at) = match &run.verify {
+            Some(v) => (
+                v.started,
+                Some((v.deadline - v.started).num_milliseconds()),
+                v.decided,
+            ),
+            None => (run.ended?, None, None),
+        };
+        let until = crate::audit::guard_until(success_at, verify_ms, verdict_at, a.cooldown_ms());
+        (self.mono < until).then_some(until)
+    }
+
+    /// The environment this screen belongs to (`default` when the config names none).
+    pub fn environment(&self) -> &str {
+        self.cfg.cutover.environment_name()
     }
 
     /// Index of the step the cutover is in: the last one whose offset has passed.

@@ -5,14 +5,15 @@
 //! is measured on `state.mono`; `state.now`, the wall clock, is only shown and stamped.
 
 use super::actions::{
-    ActionRun, Confirm, ConfirmKind, Effect, Modal, Remote, Report, RunState, SignOff, Verdict,
+    ActionRun, Awaiting, Confirm, ConfirmKind, Effect, Modal, Report, RunState, SignOff, Verdict,
     Verify,
 };
+use super::audited::{self, audit};
 use super::{Action, Focus, Msg, Notice, State, Tick, EVENT_CAP};
+use crate::audit::{self as log, AuditEvent, Decision, Outcome};
 use crate::config::duration::format_span;
 use crate::engine::{breach_text, Event, EventKind, Severity, Status};
 use crate::sample::{Mono, Ts};
-use serde_json::json;
 
 /// How long a footer notice stays.
 const NOTICE_MS: i64 = 5_000;
@@ -57,7 +58,8 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::Resize => state.dirty = true,
         Msg::Paste(text) => {
-            if let Some(Modal::Confirm(c)) = &mut state.modal {
+            let busy = sending(state);
+            if let Some(Modal::Confirm(c)) = state.modal.as_mut().filter(|_| !busy) {
                 // A paste is text, never Enter: a pasted newline cannot fire anything.
                 c.typed.extend(text.chars().filter(|ch| !ch.is_control()));
                 c.last_input = state.mono;
@@ -78,20 +80,23 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.dirty = true;
         }
         Msg::Remote(r) => {
-            remote(state, r);
+            super::remote::apply(state, r);
             state.dirty = true;
         }
         Msg::Warning(text) => {
             note(state, Severity::Warn, text);
             state.dirty = true;
         }
-        Msg::AuditFailed(why) => {
-            note(
-                state,
-                Severity::Crit,
-                format!("AUDIT LOG WRITE FAILED: {why}"),
-            );
-            notice(state, "audit log write failed: see events");
+        Msg::AuditWritten { id } => {
+            audited::written(state, id, &mut fx);
+            state.dirty = true;
+        }
+        Msg::AuditFailed { id, reason } => {
+            audited::failed(state, id, reason);
+            state.dirty = true;
+        }
+        Msg::ClaimLost { id, competitor } => {
+            audited::claim_lost(state, id, competitor, &mut fx);
             state.dirty = true;
         }
         Msg::RecordFailed(why) => {
@@ -105,6 +110,11 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
     }
     fx
+}
+
+/// The open confirmation was accepted and waits for its audit record.
+fn sending(state: &State) -> bool {
+    matches!(&state.modal, Some(Modal::Confirm(c)) if c.sending.is_some())
 }
 
 /// Move both clocks to a new reading. The monotonic clock only goes forward (a poll
@@ -149,7 +159,7 @@ fn push_events(state: &mut State, events: Vec<Event>) {
     }
 }
 
-fn note(state: &mut State, severity: Severity, text: String) {
+pub(super) fn note(state: &mut State, severity: Severity, text: String) {
     let (at, mono) = (state.now, state.mono);
     push_events(
         state,
@@ -163,7 +173,7 @@ fn note(state: &mut State, severity: Severity, text: String) {
     );
 }
 
-fn notice(state: &mut State, text: impl Into<String>) {
+pub(super) fn notice(state: &mut State, text: impl Into<String>) {
     state.notice = Some(Notice {
         text: text.into(),
         at: state.mono,
@@ -287,49 +297,118 @@ fn open_action(state: &mut State, i: usize, opener: Option<char>) {
     if refuse_read_only(state, "actions") {
         return;
     }
-    let Some(a) = state.cfg.actions.get(i) else {
+    let Some(a) = state.cfg.actions.get(i).cloned() else {
         return;
     };
     let run = &state.runs[i];
-    if let RunState::InFlight { since } = run.state {
-        let label = a.label.clone();
-        let held = format_span(state.mono - since);
-        let by = run
-            .remote_by
-            .as_deref()
-            .map(|b| format!(", fired by {b}"))
-            .unwrap_or_default();
-        notice(
-            state,
-            format!("{label} is in flight ({held}{by}): its key is inert until it ends"),
-        );
+    if let Some(text) = in_flight_text(state, i) {
+        notice(state, text);
         return;
     }
+    // A second attempt after one that succeeded is a deliberate decision: the modal names
+    // the previous attempt and asks for a different phrase.
+    let again = state.second_attempt_guard(i);
     let retry = run.idempotency_key.is_some();
     let attempt = if retry { run.attempts + 1 } else { 1 };
+    let previous = again
+        .map(|until| previous_attempt_lines(state, i, until))
+        .unwrap_or_default();
     let mut target = state.action_plans.get(i).cloned().unwrap_or_default();
     if retry {
         target.push(format!(
             "retry: attempt {attempt}, same Idempotency-Key as the failed attempt"
         ));
     }
+    let phrase = match again {
+        Some(_) => a.again_phrase(),
+        None => a.confirm_phrase().to_string(),
+    };
     state.modal = Some(Modal::Confirm(Confirm {
         kind: ConfirmKind::Action(i),
         title: a.label.clone(),
+        previous,
         target,
         snapshot: breach_snapshot(state),
-        phrase: Some(a.confirm_phrase().to_string()),
+        phrase: Some(phrase),
         typed: String::new(),
         error: None,
         opened_at: state.now,
         last_input: state.mono,
         attempt,
         opener,
+        again: again.is_some(),
+        sending: None,
     }));
+}
+
+/// Why `cfg.actions[i]`'s key is inert now, if it is: an attempt being recorded or sent.
+pub(super) fn in_flight_text(state: &State, i: usize) -> Option<String> {
+    let (run, a) = (state.runs.get(i)?, state.cfg.actions.get(i)?);
+    let label = &a.label;
+    match run.state {
+        RunState::Recording { .. } => Some(format!(
+            "{label} is being recorded in the audit log: its key is inert until it is sent"
+        )),
+        RunState::InFlight { since } => {
+            let held = format_span(state.mono - since);
+            let by = run
+                .remote_by
+                .as_deref()
+                .map(|b| format!(", fired by {b}"))
+                .unwrap_or_default();
+            Some(format!(
+                "{label} is in flight ({held}{by}): its key is inert until it ends"
+            ))
+        }
+        RunState::Idle | RunState::Done => None,
+    }
+}
+
+/// The previous (successful) attempt, for the modal of a second one.
+pub(super) fn previous_attempt_lines(state: &State, i: usize, until: Mono) -> Vec<String> {
+    let until = state.stamp().wall_of(until);
+    let run = &state.runs[i];
+    let Some(last) = &run.last else {
+        return Vec::new();
+    };
+    let verification = match &run.verify {
+        None => "none configured".to_string(),
+        Some(v) => match &v.verdict {
+            None => format!(
+                "verifying, {}s left",
+                (v.deadline - state.mono).num_seconds().max(0)
+            ),
+            Some(Verdict::Verified { at }) => format!("VERIFIED at {} UTC", at.format("%H:%M:%S")),
+            Some(Verdict::NotVerified { failing }) => {
+                format!("NOT VERIFIED: {}", failing.join(", "))
+            }
+        },
+    };
+    vec![
+        format!(
+            "SUCCEEDED at {} UTC by {}: {}",
+            last.at.format("%H:%M:%S"),
+            last.by,
+            last.summary
+        ),
+        format!("verification: {verification}"),
+        format!(
+            "A second attempt gets a NEW Idempotency-Key (the target applies it again); until {} UTC it needs the phrase below.",
+            until.format("%H:%M:%S")
+        ),
+    ]
 }
 
 fn open_mark_t0(state: &mut State) {
     if refuse_read_only(state, "T0 marks") {
+        return;
+    }
+    if state
+        .pending
+        .iter()
+        .any(|p| matches!(p.what, Awaiting::T0 { .. }))
+    {
+        notice(state, "a T0 mark is being recorded in the audit log");
         return;
     }
     if let Some(t0) = state.t0 {
@@ -346,6 +425,7 @@ fn open_mark_t0(state: &mut State) {
     state.modal = Some(Modal::Confirm(Confirm {
         kind: ConfirmKind::MarkT0,
         title: "Mark T0 now".into(),
+        previous: Vec::new(),
         target: vec![format!(
             "T0 = the moment Enter is pressed; every screen sharing the audit log follows"
         )],
@@ -357,6 +437,8 @@ fn open_mark_t0(state: &mut State) {
         last_input: state.mono,
         attempt: 1,
         opener: None,
+        again: false,
+        sending: None,
     }));
 }
 
@@ -373,11 +455,23 @@ fn open_sign_off(state: &mut State, go: bool) {
         );
         return;
     };
+    if state
+        .pending
+        .iter()
+        .any(|p| matches!(p.what, Awaiting::SignOff { step: s, .. } if s == step))
+    {
+        notice(
+            state,
+            "a sign-off of this gate is being recorded in the audit log",
+        );
+        return;
+    }
     let title = state.cfg.steps[step].title.clone();
     let decision = if go { "GO" } else { "NO-GO" };
     state.modal = Some(Modal::Confirm(Confirm {
         kind: ConfirmKind::SignOff { step, go },
         title: format!("{decision}: {title}"),
+        previous: Vec::new(),
         target: vec![format!(
             "sign off \"{title}\" as {decision}: type your name"
         )],
@@ -389,6 +483,8 @@ fn open_sign_off(state: &mut State, go: bool) {
         last_input: state.mono,
         attempt: 1,
         opener: None,
+        again: false,
+        sending: None,
     }));
 }
 
@@ -414,13 +510,20 @@ fn open_step_run(state: &mut State) {
         );
         return;
     };
-    if let RunState::InFlight { since } = state.step_runs[step].state {
-        let held = format_span(state.mono - since);
-        notice(
-            state,
-            format!("this step's script is running ({held}): wait for it"),
-        );
-        return;
+    match state.step_runs[step].state {
+        RunState::InFlight { since } => {
+            let held = format_span(state.mono - since);
+            notice(
+                state,
+                format!("this step's script is running ({held}): wait for it"),
+            );
+            return;
+        }
+        RunState::Recording { .. } => {
+            notice(state, "this step's run is being recorded in the audit log");
+            return;
+        }
+        RunState::Idle | RunState::Done => {}
     }
     let st = &state.cfg.steps[step];
     if st.run.is_none() {
@@ -431,6 +534,7 @@ fn open_step_run(state: &mut State) {
     state.modal = Some(Modal::Confirm(Confirm {
         kind: ConfirmKind::StepRun(step),
         title: format!("Run: {}", st.title),
+        previous: Vec::new(),
         target,
         snapshot: breach_snapshot(state),
         phrase: Some("run".into()),
@@ -443,6 +547,8 @@ fn open_step_run(state: &mut State) {
             .keys
             .keys_for(Action::RunStep)
             .find_map(|c| c.as_char()),
+        again: false,
+        sending: None,
     }));
 }
 
@@ -451,13 +557,24 @@ fn step_done(state: &mut State, step: usize, report: Report, fx: &mut Vec<Effect
         return;
     };
     let title = st.title.clone();
-    fx.push(Effect::Audit {
-        kind: "step_run_result",
-        details: json!({
-            "step": step, "title": title, "ok": report.ok, "summary": report.summary,
-            "duration_ms": report.duration_ms, "excerpt": report.excerpt,
+    audit(
+        state,
+        fx,
+        AuditEvent::StepRunResult(log::StepRunResult {
+            step,
+            title: title.clone(),
+            ok: report.ok,
+            outcome: Some(Outcome::of(report.ok, report.unknown)),
+            exit_code: report.exit_code,
+            summary: report.summary.clone(),
+            duration_ms: report.duration_ms,
+            excerpt: report.excerpt.clone(),
         }),
-    });
+        Awaiting::Record {
+            what: format!("the result of the script of \"{title}\""),
+        },
+        None,
+    );
     let (sev, text) = if report.ok {
         (
             Severity::Info,
@@ -499,6 +616,9 @@ fn on_modal_action(state: &mut State, a: Action, fx: &mut Vec<Effect>) {
             }
             _ => {}
         },
+        // Accepted and being recorded: the outcome comes from the audit log, not from keys.
+        Some(Modal::Confirm(c)) if c.sending.is_some() && a == Action::Quit => state.quit = true,
+        Some(Modal::Confirm(c)) if c.sending.is_some() => {}
         Some(Modal::Confirm(c)) => match a {
             Action::Quit => state.quit = true,
             Action::Escape => {
@@ -551,118 +671,183 @@ fn submit_confirm(state: &mut State, fx: &mut Vec<Effect>) {
         }
     }
     let c = c.clone();
-    state.modal = None;
-    match c.kind {
-        ConfirmKind::Action(i) => fire(state, i, &c, fx),
+    // Nothing takes effect here: each act waits for its audit record (see `audited`), and
+    // the modal stays up, saying so, until the record is on disk or refused.
+    let id = match c.kind {
+        ConfirmKind::Action(i) => {
+            if let Some(text) = in_flight_text(state, i) {
+                set_modal_error(state, format!("not sent: {text}"));
+                return;
+            }
+            // It succeeded (here or elsewhere) while this modal was open: a second attempt
+            // is a new decision.
+            if !c.again && state.second_attempt_guard(i).is_some() {
+                ask_again(state, i, "not sent: it succeeded meanwhile".into());
+                return;
+            }
+            fire(state, i, &c, fx)
+        }
         ConfirmKind::MarkT0 => {
-            state.t0 = Some(state.now);
-            state.t0_marked_by = Some((state.user.clone(), state.now));
-            let text = format!(
-                "{} marked T0 at {} UTC",
-                state.user,
-                state.now.format("%H:%M:%S")
-            );
-            note(state, Severity::Info, text);
-            fx.push(Effect::Audit {
-                kind: "t0_mark",
-                details: json!({ "t0": state.now }),
-            });
+            if state.t0.is_some() {
+                state.modal = None;
+                notice(state, "T0 was set meanwhile (see events): nothing marked");
+                return;
+            }
+            let at = state.now;
+            audit(
+                state,
+                fx,
+                AuditEvent::T0Mark(log::T0Mark { t0: Some(at) }),
+                Awaiting::T0 { at },
+                None,
+            )
         }
         ConfirmKind::StepRun(step) => {
             let run = &mut state.step_runs[step];
-            if matches!(run.state, RunState::InFlight { .. }) {
+            if !matches!(run.state, RunState::Idle | RunState::Done) {
+                state.modal = None;
                 return;
             }
+            let prev = run.clone();
             run.runs += 1;
-            run.state = RunState::InFlight { since: state.mono };
+            run.state = RunState::Recording { since: state.mono };
             let title = state.cfg.steps[step].title.clone();
             let argv = state.cfg.steps[step]
                 .run
                 .as_ref()
                 .map(|r| r.argv.clone())
                 .unwrap_or_default();
-            fx.push(Effect::Audit {
-                kind: "step_run",
-                details: json!({ "step": step, "title": title, "argv": argv, "snapshot": c.snapshot }),
-            });
-            fx.push(Effect::RunStep { step });
-            let user = state.user.clone();
-            note(
+            audit(
                 state,
-                Severity::Info,
-                format!("{user} ran the script of \"{title}\""),
-            );
+                fx,
+                AuditEvent::StepRun(log::StepRun {
+                    step,
+                    title,
+                    argv,
+                    snapshot: c.snapshot.clone(),
+                }),
+                Awaiting::StepRun { step, prev },
+                None,
+            )
         }
         ConfirmKind::SignOff { step, go } => {
-            let decision = if go { "GO" } else { "NO-GO" };
             let title = state.cfg.steps[step].title.clone();
-            state.signoffs[step] = Some(SignOff {
+            let signoff = SignOff {
                 name: typed.clone(),
                 go,
                 at: state.now,
                 by: state.user.clone(),
-            });
-            let sev = if go { Severity::Info } else { Severity::Crit };
-            note(
+            };
+            audit(
                 state,
-                sev,
-                format!("{decision} signed by {typed} for \"{title}\""),
-            );
-            fx.push(Effect::Audit {
-                kind: "signoff",
-                details: json!({
-                    "step": step, "title": title, "decision": decision, "name": typed,
-                    "snapshot": c.snapshot,
+                fx,
+                AuditEvent::Signoff(log::Signoff {
+                    step,
+                    title,
+                    decision: Decision::of(go),
+                    name: typed,
+                    snapshot: c.snapshot.clone(),
                 }),
-            });
+                Awaiting::SignOff { step, signoff },
+                None,
+            )
+        }
+    };
+    if let Some(Modal::Confirm(m)) = state.modal.as_mut() {
+        m.sending = Some(id);
+        m.error = None;
+    }
+}
+
+/// The open confirmation of `cfg.actions[i]`, if it asks for a first attempt while a
+/// success is recent, becomes that of a deliberate second attempt: the previous attempt
+/// shown, the `… again` phrase asked for, and `why` as its error.
+pub(super) fn ask_again(state: &mut State, i: usize, why: String) {
+    let Some(until) = state.second_attempt_guard(i) else {
+        return;
+    };
+    let previous = previous_attempt_lines(state, i, until);
+    let phrase = state.cfg.actions[i].again_phrase();
+    let now = state.mono;
+    if let Some(Modal::Confirm(m)) = state.modal.as_mut() {
+        if m.kind == ConfirmKind::Action(i) && !m.again && m.sending.is_none() {
+            m.again = true;
+            m.error = Some(format!(
+                "{why} — to send a second one anyway, type {phrase}"
+            ));
+            m.phrase = Some(phrase);
+            m.previous = previous;
+            m.typed.clear();
+            m.last_input = now;
         }
     }
 }
 
-/// Send once: single flight starts here and ends with `Msg::ActionDone`.
-fn fire(state: &mut State, i: usize, c: &Confirm, fx: &mut Vec<Effect>) {
-    let a = &state.cfg.actions[i];
-    let run = &mut state.runs[i];
-    if run.in_flight() {
-        return;
+/// Say in the open confirmation why Enter did nothing (it stays open: Esc closes it).
+pub(super) fn set_modal_error(state: &mut State, text: String) {
+    if let Some(Modal::Confirm(m)) = state.modal.as_mut() {
+        m.error = Some(text);
+        m.sending = None;
+        m.typed.clear();
+        m.last_input = state.mono;
+    } else {
+        notice(state, text);
     }
+}
+
+/// Confirmed: record (and claim) first. Single flight starts here; the request goes out
+/// on `Msg::AuditWritten` and the flight ends with `Msg::ActionDone`.
+fn fire(state: &mut State, i: usize, c: &Confirm, fx: &mut Vec<Effect>) -> u64 {
+    let a = state.cfg.actions[i].clone();
+    let rule = audited::claim_rule(state, i, c.again);
+    let session = state.session.clone();
+    let run = &mut state.runs[i];
+    let prev = run.clone();
     run.attempts += 1;
     let key = match &run.idempotency_key {
         Some(k) => k.clone(),
         None => {
-            let k = format!("{}-{}-{}", state.session, a.id, run.attempts);
+            let k = format!("{session}-{}-{}", a.id, run.attempts);
             run.idempotency_key = Some(k.clone());
             k
         }
     };
-    run.state = RunState::InFlight { since: state.mono };
+    run.state = RunState::Recording { since: state.mono };
     run.verify = None;
     let attempt = run.attempts;
-    let (id, label) = (a.id.clone(), a.label.clone());
-    fx.push(Effect::Audit {
-        kind: "action_confirmed",
-        details: json!({
-            "action": id, "label": label, "attempt": attempt,
-            "idempotency_key": key, "target": c.target, "snapshot": c.snapshot,
+    audit(
+        state,
+        fx,
+        AuditEvent::ActionConfirmed(log::Confirmed {
+            action: a.id.clone(),
+            label: a.label.clone(),
+            attempt,
+            idempotency_key: key.clone(),
+            target: c.target.clone(),
+            snapshot: c.snapshot.clone(),
+            again: c.again,
         }),
-    });
-    fx.push(Effect::Run {
-        action: i,
-        idempotency_key: key,
-        attempt,
-    });
-    let text = format!("{} fired \"{label}\" (attempt {attempt})", state.user);
-    note(state, Severity::Warn, text);
+        Awaiting::Action {
+            action: i,
+            idempotency_key: key,
+            attempt,
+            prev,
+        },
+        Some(rule),
+    )
 }
 
 fn action_done(state: &mut State, i: usize, report: Report, fx: &mut Vec<Effect>) {
     let Some(a) = state.cfg.actions.get(i).cloned() else {
         return;
     };
+    let mono = state.mono;
     let run: &mut ActionRun = &mut state.runs[i];
     run.state = RunState::Done;
     run.remote_by = None;
+    run.ended = Some(mono);
     let ok = report.ok;
+    let key = run.idempotency_key.clone().unwrap_or_default();
     if ok {
         // A later confirmation is a new action with a new key.
         run.idempotency_key = None;
@@ -677,15 +862,22 @@ fn action_done(state: &mut State, i: usize, report: Report, fx: &mut Vec<Effect>
                     .map(|c| format!("{} {}", c.signal, c.is))
                     .collect(),
                 remote: false,
+                decided: None,
             });
         }
     }
-    fx.push(Effect::Audit {
-        kind: "action_result",
-        details: json!({
-            "action": a.id, "attempt": run.attempts, "ok": ok, "outcome_unknown": report.unknown,
-            "summary": report.summary, "duration_ms": report.duration_ms, "excerpt": report.excerpt,
-        }),
+    let event = AuditEvent::ActionResult(log::ActionResult {
+        action: a.id.clone(),
+        attempt: run.attempts,
+        ok,
+        outcome_unknown: report.unknown,
+        outcome: Some(Outcome::of(ok, report.unknown)),
+        http_status: report.http_status,
+        exit_code: report.exit_code,
+        duration_ms: report.duration_ms,
+        idempotency_key: key,
+        summary: report.summary.clone(),
+        excerpt: report.excerpt.clone(),
     });
     let (sev, text) = if ok {
         (
@@ -702,6 +894,15 @@ fn action_done(state: &mut State, i: usize, report: Report, fx: &mut Vec<Effect>
         )
     };
     run.last = Some(report);
+    audit(
+        state,
+        fx,
+        event,
+        Awaiting::Record {
+            what: format!("the result of \"{}\"", a.label),
+        },
+        None,
+    );
     note(state, sev, text);
     if ok && a.verify.is_some() {
         verify_step(state, fx);
@@ -760,6 +961,9 @@ fn verify_step(state: &mut State, fx: &mut Vec<Effect>) {
         if let Some(vv) = &mut state.runs[i].verify {
             vv.pending = failing.clone();
             vv.verdict = verdict.clone();
+            if verdict.is_some() {
+                vv.decided = Some(now);
+            }
         }
         match verdict {
             Some(Verdict::Verified { .. }) => {
@@ -769,10 +973,20 @@ fn verify_step(state: &mut State, fx: &mut Vec<Effect>) {
                     Severity::Info,
                     format!("\"{label}\" VERIFIED in {took}"),
                 );
-                fx.push(Effect::Audit {
-                    kind: "verify_result",
-                    details: json!({ "action": id, "verified": true, "after": took }),
-                });
+                audit(
+                    state,
+                    fx,
+                    AuditEvent::VerifyResult(log::VerifyResult {
+                        action: id,
+                        verified: true,
+                        after: Some(took),
+                        failing: Vec::new(),
+                    }),
+                    Awaiting::Record {
+                        what: format!("the verdict on \"{label}\""),
+                    },
+                    None,
+                );
             }
             Some(Verdict::NotVerified { failing }) => {
                 note(
@@ -783,10 +997,20 @@ fn verify_step(state: &mut State, fx: &mut Vec<Effect>) {
                         failing.join(", ")
                     ),
                 );
-                fx.push(Effect::Audit {
-                    kind: "verify_result",
-                    details: json!({ "action": id, "verified": false, "failing": failing }),
-                });
+                audit(
+                    state,
+                    fx,
+                    AuditEvent::VerifyResult(log::VerifyResult {
+                        action: id,
+                        verified: false,
+                        after: None,
+                        failing,
+                    }),
+                    Awaiting::Record {
+                        what: format!("the verdict on \"{label}\""),
+                    },
+                    None,
+                );
             }
             None => fx.push(Effect::PollNow { sources }),
         }
@@ -796,7 +1020,9 @@ fn verify_step(state: &mut State, fx: &mut Vec<Effect>) {
 fn expire_confirm(state: &mut State, fx: &mut Vec<Effect>) {
     let _ = fx;
     if let Some(Modal::Confirm(c)) = &state.modal {
-        if (state.mono - c.last_input).num_milliseconds() >= CONFIRM_IDLE_MS {
+        // Accepted and being recorded: not idle, waiting for the disk.
+        if c.sending.is_none() && (state.mono - c.last_input).num_milliseconds() >= CONFIRM_IDLE_MS
+        {
             let what = c.title.clone();
             state.modal = None;
             notice(
@@ -807,183 +1033,10 @@ fn expire_confirm(state: &mut State, fx: &mut Vec<Effect>) {
     }
 }
 
-/// Apply another process's audit record: the room sees one cutover.
-fn remote(state: &mut State, r: Remote) {
-    let who = format!("{}@{}", r.user, r.host);
-    let d = &r.details;
-    let s = |k: &str| d.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
-    let n = |k: &str| d.get(k).and_then(|v| v.as_u64()).map(|v| v as usize);
-    match r.kind.as_str() {
-        "tick" | "untick" => {
-            if let (Some(step), Some(item)) = (n("step"), n("item")) {
-                if let Some(slot) = state.ticks.get_mut(step).and_then(|v| v.get_mut(item)) {
-                    *slot = (r.kind == "tick").then(|| Tick {
-                        by: who.clone(),
-                        at: r.at,
-                    });
-                    let verb = if r.kind == "tick" {
-                        "ticked"
-                    } else {
-                        "unticked"
-                    };
-                    note(
-                        state,
-                        Severity::Info,
-                        format!("{who} {verb} \"{}\"", s("item_text")),
-                    );
-                }
-            }
-        }
-        "t0_mark" => {
-            let t0 = d
-                .get("t0")
-                .and_then(|v| serde_json::from_value::<Ts>(v.clone()).ok())
-                .unwrap_or(r.at);
-            if state.t0.is_none() {
-                state.t0 = Some(t0);
-                state.t0_marked_by = Some((who.clone(), r.at));
-            }
-            note(
-                state,
-                Severity::Info,
-                format!("{who} marked T0 at {} UTC", t0.format("%H:%M:%S")),
-            );
-        }
-        "signoff" => {
-            if let Some(step) = n("step").filter(|s| *s < state.signoffs.len()) {
-                let go = s("decision") == "GO";
-                state.signoffs[step] = Some(SignOff {
-                    name: s("name"),
-                    go,
-                    at: r.at,
-                    by: who.clone(),
-                });
-                let sev = if go { Severity::Info } else { Severity::Crit };
-                note(
-                    state,
-                    sev,
-                    format!(
-                        "{} signed by {} ({who}) for \"{}\"",
-                        s("decision"),
-                        s("name"),
-                        s("title")
-                    ),
-                );
-            }
-        }
-        "action_confirmed" => {
-            if let Some(i) = remote_action(state, &s("action")) {
-                let run = &mut state.runs[i];
-                if !run.in_flight() {
-                    // Measured from when this screen learned of it, on its own monotonic
-                    // clock: another host's wall time (or a step of ours) could only make
-                    // the flight look older and free the key too soon.
-                    run.state = RunState::InFlight { since: state.mono };
-                    run.attempts = d.get("attempt").and_then(|v| v.as_u64()).unwrap_or(1) as u32;
-                    run.remote_by = Some(who.clone());
-                    run.verify = None;
-                }
-            }
-            notice(state, format!("{who} fired \"{}\"", s("label")));
-            note(
-                state,
-                Severity::Crit,
-                format!(
-                    "{who} fired \"{}\" (attempt {})",
-                    s("label"),
-                    d.get("attempt").and_then(|v| v.as_u64()).unwrap_or(1)
-                ),
-            );
-        }
-        "action_result" => {
-            let ok = d.get("ok").and_then(|v| v.as_bool()).unwrap_or(false);
-            if let Some(i) = remote_action(state, &s("action")) {
-                let verify = state.cfg.actions[i].verify.clone();
-                let mono = state.mono;
-                let run = &mut state.runs[i];
-                if run.remote_by.is_some() {
-                    run.state = RunState::Done;
-                    run.remote_by = None;
-                    run.last = Some(Report {
-                        ok,
-                        unknown: d
-                            .get("outcome_unknown")
-                            .and_then(|v| v.as_bool())
-                            .unwrap_or(false),
-                        summary: format!("{} (by {who})", s("summary")),
-                        excerpt: s("excerpt"),
-                        at: r.at,
-                        duration_ms: d.get("duration_ms").and_then(|v| v.as_u64()).unwrap_or(0),
-                        by: who.clone(),
-                    });
-                    run.verify = verify.filter(|_| ok).map(|v| Verify {
-                        started: mono,
-                        deadline: mono + chrono::Duration::milliseconds(v.within.as_ms()),
-                        verdict: None,
-                        pending: vec![format!("the verdict of {who}")],
-                        remote: true,
-                    });
-                }
-            }
-            let sev = if ok { Severity::Info } else { Severity::Crit };
-            note(
-                state,
-                sev,
-                format!(
-                    "{who}: \"{}\" {}: {}",
-                    s("action"),
-                    if ok { "succeeded" } else { "FAILED" },
-                    s("summary")
-                ),
-            );
-        }
-        "step_run_result" => {
-            let ok = d.get("ok").and_then(|v| v.as_bool()).unwrap_or(false);
-            let sev = if ok { Severity::Info } else { Severity::Crit };
-            note(
-                state,
-                sev,
-                format!("{who}: step \"{}\" script {}", s("title"), s("summary")),
-            );
-        }
-        "verify_result" => {
-            let ok = d.get("verified").and_then(|v| v.as_bool()).unwrap_or(false);
-            if let Some(i) = remote_action(state, &s("action")) {
-                if let Some(v) = state.runs[i].verify.as_mut().filter(|v| v.remote) {
-                    let failing = d
-                        .get("failing")
-                        .and_then(|f| f.as_array())
-                        .map(|a| {
-                            a.iter()
-                                .filter_map(|x| x.as_str().map(String::from))
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    v.verdict = Some(if ok {
-                        Verdict::Verified { at: r.at }
-                    } else {
-                        Verdict::NotVerified { failing }
-                    });
-                }
-            }
-            let sev = if ok { Severity::Info } else { Severity::Crit };
-            note(
-                state,
-                sev,
-                format!(
-                    "{who}: \"{}\" {}",
-                    s("action"),
-                    if ok { "VERIFIED" } else { "NOT VERIFIED" }
-                ),
-            );
-        }
-        _ => {}
-    }
-}
-
-/// The local index of an action another screen named, by id.
-fn remote_action(state: &State, id: &str) -> Option<usize> {
-    state.cfg.actions.iter().position(|a| a.id == id)
+/// How long another screen's unanswered attempt holds the flight: the action's time-out and
+/// a margin for the result to reach the log.
+pub(super) fn remote_flight_ms(a: &crate::config::ActionCfg) -> i64 {
+    a.timeout_ms() + 10_000
 }
 
 /// Another screen's attempt that never reported back (it crashed, or its SSH dropped):
@@ -995,12 +1048,7 @@ fn expire_remote_flights(state: &mut State) {
             continue;
         };
         let a = &state.cfg.actions[i];
-        let timeout_ms = match (&a.request, &a.command) {
-            (Some(r), _) => r.timeout.as_ms(),
-            (_, Some(c)) => c.timeout.as_ms(),
-            _ => 0,
-        };
-        if (state.mono - *since).num_milliseconds() > timeout_ms + 10_000 {
+        if (state.mono - *since).num_milliseconds() > remote_flight_ms(a) {
             let (since, by, label) = (*since, by.clone(), a.label.clone());
             let at = state.stamp().wall_of(since);
             let run = &mut state.runs[i];
@@ -1014,6 +1062,8 @@ fn expire_remote_flights(state: &mut State) {
                 at,
                 duration_ms: 0,
                 by: by.clone(),
+                http_status: None,
+                exit_code: None,
             });
             note(
                 state,
@@ -1060,747 +1110,54 @@ fn toggle_tick(state: &mut State, fx: &mut Vec<Effect>) {
         notice(state, "this step has no checklist item to tick");
         return;
     };
+    if state
+        .pending
+        .iter()
+        .any(|p| matches!(p.what, Awaiting::Tick { step, item, .. } if (step, item) == (s, i)))
+    {
+        notice(
+            state,
+            "the last change to this item is still being recorded",
+        );
+        return;
+    }
     let title = step.title.clone();
-    let now: Ts = state.now;
-    let user = state.user.clone();
-    let Some(slot) = state.ticks.get_mut(s).and_then(|v| v.get_mut(i)) else {
+    let Some(slot) = state.ticks.get(s).and_then(|v| v.get(i)) else {
         return;
     };
-    let (kind, verb) = if slot.is_some() {
-        *slot = None;
-        ("untick", "unticked")
-    } else {
-        *slot = Some(Tick {
-            by: user.clone(),
-            at: now,
-        });
-        ("tick", "ticked")
-    };
-    fx.push(Effect::Audit {
-        kind,
-        details: json!({ "step": s, "item": i, "step_title": title, "item_text": item }),
+    // Shown once recorded: until then the item keeps its state, and the footer says why.
+    let tick = slot.is_none().then(|| Tick {
+        by: state.user.clone(),
+        at: state.now,
     });
-    note(
+    let what = log::TickItem {
+        step: s,
+        item: i,
+        step_title: title,
+        item_text: item.clone(),
+    };
+    let event = if tick.is_some() {
+        AuditEvent::Tick(what)
+    } else {
+        AuditEvent::Untick(what)
+    };
+    audit(
         state,
-        Severity::Info,
-        format!("{user} {verb} \"{item}\" ({title})"),
+        fx,
+        event,
+        Awaiting::Tick {
+            step: s,
+            item: i,
+            tick,
+        },
+        None,
     );
+    notice(state, format!("{RECORDING}\"{item}\"…"));
 }
+
+/// The footer while a tick waits for its record (cleared once it is recorded).
+pub(super) const RECORDING: &str = "recording in the audit log: ";
 
 #[cfg(test)]
-mod tests {
-    //! The action state machine with a fake clock: no terminal, no network.
-    use super::*;
-    use crate::app::Msg;
-    use crate::config::Config;
-    use crate::sample::{PollOutcome, PollResult, Stamp};
-    use chrono::{TimeZone, Utc};
-    use std::sync::Arc;
-
-    const CFG: &str = r#"
-[cutover]
-name = "t"
-[[source]]
-id = "flags"
-kind = "http"
-url = "http://127.0.0.1:1/flags"
-interval = "1s"
-[[signal]]
-id = "v1"
-source = "flags"
-kind = "flag"
-path = ".v1"
-[[step]]
-at = "0"
-title = "T0"
-gate = true
-checklist = ["flip"]
-run = { argv = ["true"], timeout = "5s" }
-[[cutover.phase_rule]]
-name = "rolled back"
-when = [{ signal = "v1", is = "== false" }]
-[[action]]
-id = "rollback"
-key = "r"
-label = "Roll back"
-danger = true
-request = { url = "http://127.0.0.1:1/rollback" }
-verify = { within = "10s", all = [{ signal = "v1", is = "== false" }] }
-"#;
-
-    fn t(s: i64) -> Ts {
-        Utc.timestamp_opt(1_800_000_000 + s, 0)
-            .single()
-            .unwrap_or_default()
-    }
-
-    /// Second `s` on the fake monotonic clock (its origin differs from the wall's).
-    fn m(s: i64) -> Mono {
-        Mono(5_000 + s * 1000)
-    }
-
-    /// Both clocks at second `s`, in step.
-    fn at(s: i64) -> Stamp {
-        Stamp::new(t(s), m(s))
-    }
-
-    fn state() -> State {
-        let cfg: Arc<Config> = Arc::new(toml::from_str(CFG).expect("test config"));
-        let mut st = State::new(cfg, at(0), None, "alice".into());
-        st.session = "sess".into();
-        st
-    }
-
-    fn act(st: &mut State, a: Action) -> Vec<Effect> {
-        update(st, Msg::Action(a))
-    }
-
-    fn type_str(st: &mut State, s: &str) -> Vec<Effect> {
-        s.chars().flat_map(|c| act(st, Action::Type(c))).collect()
-    }
-
-    fn runs(fx: &[Effect]) -> Vec<(String, u32)> {
-        fx.iter()
-            .filter_map(|e| match e {
-                Effect::Run {
-                    idempotency_key,
-                    attempt,
-                    ..
-                } => Some((idempotency_key.clone(), *attempt)),
-                _ => None,
-            })
-            .collect()
-    }
-
-    fn report(ok: bool, at: Ts) -> Report {
-        Report {
-            ok,
-            unknown: false,
-            summary: if ok {
-                "HTTP 200".into()
-            } else {
-                "HTTP 500".into()
-            },
-            excerpt: String::new(),
-            at,
-            duration_ms: 5,
-            by: "alice".into(),
-        }
-    }
-
-    #[test]
-    fn full_sequence_sends_exactly_once() {
-        let mut st = state();
-        assert!(runs(&act(&mut st, Action::Rollback)).is_empty());
-        assert!(st.text_entry(), "R opens the confirmation");
-        assert!(runs(&type_str(&mut st, "rollback")).is_empty());
-        let fx = act(&mut st, Action::Submit);
-        assert_eq!(runs(&fx), vec![("sess-rollback-1".to_string(), 1)]);
-        assert!(fx.iter().any(|e| matches!(
-            e,
-            Effect::Audit {
-                kind: "action_confirmed",
-                ..
-            }
-        )));
-        // A double Enter, a held R, the action key: all inert while in flight.
-        assert!(runs(&act(&mut st, Action::Submit)).is_empty());
-        assert!(runs(&act(&mut st, Action::Rollback)).is_empty());
-        assert!(runs(&act(&mut st, Action::Key('r'))).is_empty());
-        assert!(st.modal.is_none());
-        assert!(st
-            .notice
-            .as_ref()
-            .is_some_and(|n| n.text.contains("in flight")));
-    }
-
-    #[test]
-    fn negatives_send_nothing() {
-        // Wrong phrase: stays open, says why.
-        let mut st = state();
-        act(&mut st, Action::Rollback);
-        type_str(&mut st, "rollbak");
-        assert!(runs(&act(&mut st, Action::Submit)).is_empty());
-        match &st.modal {
-            Some(Modal::Confirm(c)) => {
-                assert!(c.error.as_deref().unwrap_or("").contains("not the phrase"))
-            }
-            other => panic!("modal closed: {other:?}"),
-        }
-        // Esc cancels.
-        assert!(runs(&act(&mut st, Action::Escape)).is_empty());
-        assert!(st.modal.is_none());
-        // `n` then Enter is a wrong phrase, not a "no".
-        act(&mut st, Action::Rollback);
-        type_str(&mut st, "n");
-        assert!(runs(&act(&mut st, Action::Submit)).is_empty());
-        act(&mut st, Action::Escape);
-        // Enter on an empty field is Cancel, the default.
-        act(&mut st, Action::Rollback);
-        assert!(runs(&act(&mut st, Action::Submit)).is_empty());
-        assert!(st.modal.is_none());
-        // 30 s idle cancels.
-        act(&mut st, Action::Rollback);
-        type_str(&mut st, "rollback");
-        let fx = update(&mut st, Msg::Tick(at(31)));
-        assert!(runs(&fx).is_empty());
-        assert!(st.modal.is_none());
-        assert!(runs(&act(&mut st, Action::Submit)).is_empty());
-    }
-
-    #[test]
-    fn paste_is_text_never_enter() {
-        let mut st = state();
-        act(&mut st, Action::Rollback);
-        let fx = update(&mut st, Msg::Paste("rollback\n\n".into()));
-        assert!(runs(&fx).is_empty());
-        assert!(st.text_entry());
-        assert_eq!(runs(&act(&mut st, Action::Submit)).len(), 1);
-    }
-
-    #[test]
-    fn retry_reuses_the_key_and_success_starts_verification() {
-        let mut st = state();
-        act(&mut st, Action::Rollback);
-        type_str(&mut st, "rollback");
-        let first = runs(&act(&mut st, Action::Submit));
-        let fx = update(
-            &mut st,
-            Msg::ActionDone {
-                action: 0,
-                report: report(false, t(1)),
-            },
-        );
-        assert!(fx.iter().any(|e| matches!(
-            e,
-            Effect::Audit {
-                kind: "action_result",
-                ..
-            }
-        )));
-        assert!(st.events.back().is_some_and(|e| e.text.contains("FAILED")));
-        // Nothing is retried by itself: a new confirmation is needed.
-        assert!(runs(&update(&mut st, Msg::Tick(at(2)))).is_empty());
-        act(&mut st, Action::Rollback);
-        type_str(&mut st, "rollback");
-        let second = runs(&act(&mut st, Action::Submit));
-        assert_eq!(
-            second[0].0, first[0].0,
-            "a manual retry reuses the idempotency key"
-        );
-        assert_eq!(second[0].1, 2);
-        update(
-            &mut st,
-            Msg::ActionDone {
-                action: 0,
-                report: report(true, t(3)),
-            },
-        );
-        assert!(st.runs[0].verify.is_some());
-        // Verification polls its source each second until the flag reads false.
-        let fx = update(&mut st, Msg::Tick(at(4)));
-        assert!(fx.contains(&Effect::PollNow {
-            sources: vec!["flags".into()]
-        }));
-        update(
-            &mut st,
-            Msg::Poll(PollResult {
-                source: "flags".into(),
-                at: t(5),
-                mono: m(5),
-                latency_ms: 1,
-                outcome: PollOutcome::Json {
-                    status: 200,
-                    body: serde_json::json!({"v1": false}),
-                },
-            }),
-        );
-        let fx = update(&mut st, Msg::Tick(at(5)));
-        assert!(fx.iter().any(|e| matches!(
-            e,
-            Effect::Audit {
-                kind: "verify_result",
-                ..
-            }
-        )));
-        assert!(matches!(
-            st.runs[0].verify.as_ref().and_then(|v| v.verdict.clone()),
-            Some(Verdict::Verified { .. })
-        ));
-        // After success the next rollback is a new action with a new key.
-        act(&mut st, Action::Rollback);
-        type_str(&mut st, "rollback");
-        let third = runs(&act(&mut st, Action::Submit));
-        assert_ne!(third[0].0, first[0].0);
-    }
-
-    #[test]
-    fn verification_fails_visibly_at_the_deadline() {
-        let mut st = state();
-        act(&mut st, Action::Rollback);
-        type_str(&mut st, "rollback");
-        act(&mut st, Action::Submit);
-        update(
-            &mut st,
-            Msg::ActionDone {
-                action: 0,
-                report: report(true, t(0)),
-            },
-        );
-        for s in 1..10 {
-            update(&mut st, Msg::Tick(at(s)));
-            assert!(st.runs[0]
-                .verify
-                .as_ref()
-                .is_some_and(|v| v.verdict.is_none()));
-        }
-        update(&mut st, Msg::Tick(at(10)));
-        assert!(matches!(
-            st.runs[0].verify.as_ref().and_then(|v| v.verdict.clone()),
-            Some(Verdict::NotVerified { .. })
-        ));
-        assert!(st
-            .events
-            .back()
-            .is_some_and(|e| e.text.contains("NOT VERIFIED")));
-    }
-
-    #[test]
-    fn read_only_refuses_every_action_tick_signoff_and_mark() {
-        let mut st = state();
-        st.read_only = true;
-        st.focus = Focus::Timeline;
-        for a in [
-            Action::Rollback,
-            Action::Key('r'),
-            Action::Menu,
-            Action::MarkT0,
-            Action::SignOff { go: true },
-            Action::ToggleTick,
-        ] {
-            let fx = act(&mut st, a);
-            assert!(fx.is_empty(), "{a:?} produced {fx:?}");
-            assert!(st.modal.is_none(), "{a:?} opened a modal");
-            assert!(
-                st.notice
-                    .as_ref()
-                    .is_some_and(|n| n.text.contains("read-only")),
-                "{a:?}"
-            );
-        }
-        assert!(st.ticks[0][0].is_none());
-    }
-
-    #[test]
-    fn t0_mark_and_sign_off_are_confirmed_and_audited() {
-        let mut st = state();
-        act(&mut st, Action::MarkT0);
-        type_str(&mut st, "t0");
-        let fx = act(&mut st, Action::Submit);
-        assert!(fx.iter().any(|e| matches!(
-            e,
-            Effect::Audit {
-                kind: "t0_mark",
-                ..
-            }
-        )));
-        assert_eq!(st.t0, Some(t(0)));
-        st.focus = Focus::Timeline;
-        act(&mut st, Action::SignOff { go: true });
-        type_str(&mut st, "Ana (Ops)");
-        let fx = act(&mut st, Action::Submit);
-        assert!(fx.iter().any(|e| matches!(
-            e,
-            Effect::Audit {
-                kind: "signoff",
-                ..
-            }
-        )));
-        assert_eq!(
-            st.signoffs[0].as_ref().map(|s| s.name.as_str()),
-            Some("Ana (Ops)")
-        );
-    }
-
-    #[test]
-    fn another_instance_records_show_here() {
-        let mut st = state();
-        update(
-            &mut st,
-            Msg::Remote(Remote {
-                at: t(1),
-                user: "bob".into(),
-                host: "bastion2".into(),
-                kind: "tick".into(),
-                details: serde_json::json!({"step": 0, "item": 0, "item_text": "flip"}),
-            }),
-        );
-        assert_eq!(
-            st.ticks[0][0].as_ref().map(|t| t.by.as_str()),
-            Some("bob@bastion2")
-        );
-        update(
-            &mut st,
-            Msg::Remote(Remote {
-                at: t(2),
-                user: "bob".into(),
-                host: "bastion2".into(),
-                kind: "action_confirmed".into(),
-                details: serde_json::json!({"action": "rollback", "label": "Roll back", "attempt": 1}),
-            }),
-        );
-        assert!(st
-            .events
-            .back()
-            .is_some_and(|e| e.text.contains("bob@bastion2 fired \"Roll back\"")));
-    }
-
-    #[test]
-    fn a_step_script_runs_once_after_confirmation() {
-        let mut st = state();
-        st.focus = Focus::Timeline;
-        assert!(runs(&act(&mut st, Action::RunStep)).is_empty());
-        assert!(st.text_entry());
-        type_str(&mut st, "run");
-        let fx = act(&mut st, Action::Submit);
-        assert_eq!(
-            fx.iter()
-                .filter(|e| matches!(e, Effect::RunStep { step: 0 }))
-                .count(),
-            1
-        );
-        assert!(fx.iter().any(|e| matches!(
-            e,
-            Effect::Audit {
-                kind: "step_run",
-                ..
-            }
-        )));
-        // While it runs, `!` is inert.
-        let fx = act(&mut st, Action::RunStep);
-        assert!(fx.is_empty() && st.modal.is_none());
-        let fx = update(
-            &mut st,
-            Msg::StepDone {
-                step: 0,
-                report: report(true, t(1)),
-            },
-        );
-        assert!(fx.iter().any(|e| matches!(
-            e,
-            Effect::Audit {
-                kind: "step_run_result",
-                ..
-            }
-        )));
-        assert!(st.step_runs[0].last.as_ref().is_some_and(|r| r.ok));
-    }
-
-    #[test]
-    fn phase_rules_read_the_phase_from_signals() {
-        let mut st = state();
-        assert_eq!(st.derived_phase(), None, "no data: no phase");
-        update(
-            &mut st,
-            Msg::Poll(PollResult {
-                source: "flags".into(),
-                at: t(1),
-                mono: m(1),
-                latency_ms: 1,
-                outcome: PollOutcome::Json {
-                    status: 200,
-                    body: serde_json::json!({"v1": false}),
-                },
-            }),
-        );
-        assert_eq!(st.derived_phase(), Some("rolled back"));
-    }
-
-    fn remote(kind: &str, at: Ts, details: serde_json::Value) -> Msg {
-        Msg::Remote(Remote {
-            at,
-            user: "bob".into(),
-            host: "bastion2".into(),
-            kind: kind.into(),
-            details,
-        })
-    }
-
-    #[test]
-    fn a_rollback_fired_on_another_screen_makes_this_key_inert_until_it_ends() {
-        let mut st = state();
-        update(
-            &mut st,
-            remote(
-                "action_confirmed",
-                t(1),
-                serde_json::json!({"action": "rollback", "label": "Roll back", "attempt": 1}),
-            ),
-        );
-        assert!(st.runs[0].in_flight());
-        // Here, R and the action key open nothing: no second rollback from the room.
-        assert!(act(&mut st, Action::Rollback).is_empty());
-        assert!(st.modal.is_none());
-        assert!(st
-            .notice
-            .as_ref()
-            .is_some_and(|n| n.text.contains("fired by bob@bastion2")));
-        update(
-            &mut st,
-            remote(
-                "action_result",
-                t(2),
-                serde_json::json!({"action": "rollback", "ok": true, "summary": "HTTP 200 in 4 ms"}),
-            ),
-        );
-        assert_eq!(st.runs[0].state, RunState::Done);
-        assert!(st.runs[0]
-            .verify
-            .as_ref()
-            .is_some_and(|v| v.remote && v.verdict.is_none()));
-        // This screen does not verify (or audit) on its own: it waits for bob's verdict.
-        let fx = update(&mut st, Msg::Tick(at(3)));
-        assert!(!fx
-            .iter()
-            .any(|e| matches!(e, Effect::Audit { .. } | Effect::PollNow { .. })));
-        update(
-            &mut st,
-            remote(
-                "verify_result",
-                t(4),
-                serde_json::json!({"action": "rollback", "verified": true}),
-            ),
-        );
-        assert!(matches!(
-            st.runs[0].verify.as_ref().and_then(|v| v.verdict.clone()),
-            Some(Verdict::Verified { .. })
-        ));
-    }
-
-    #[test]
-    fn a_remote_attempt_that_never_reports_expires_as_outcome_unknown() {
-        let mut st = state();
-        update(
-            &mut st,
-            remote(
-                "action_confirmed",
-                t(0),
-                serde_json::json!({"action": "rollback", "label": "Roll back"}),
-            ),
-        );
-        // The action's time-out is 10 s (the default): still inert at 15 s, free after 20 s.
-        update(&mut st, Msg::Tick(at(15)));
-        assert!(st.runs[0].in_flight());
-        update(&mut st, Msg::Tick(at(21)));
-        assert_eq!(st.runs[0].state, RunState::Done);
-        assert!(st.runs[0].last.as_ref().is_some_and(|r| r.unknown));
-        act(&mut st, Action::Rollback);
-        assert!(st.text_entry(), "the key works again");
-    }
-
-    const STEP_CFG: &str = r#"
-[cutover]
-name = "t"
-rollback_when = { critical_for = "5s" }
-[[source]]
-id = "m"
-kind = "http"
-url = "http://127.0.0.1:1/m"
-interval = "1s"
-[[signal]]
-id = "err"
-source = "m"
-kind = "metric"
-path = ".err"
-critical = true
-warn = "> 1"
-crit = "> 2"
-for = "10s"
-clear_for = "10s"
-[[action]]
-id = "rollback"
-key = "r"
-label = "Roll back"
-danger = true
-request = { url = "http://127.0.0.1:1/rollback" }
-verify = { within = "20s", all = [{ signal = "err", is = "< 1" }] }
-"#;
-
-    fn step_state() -> State {
-        let cfg: Arc<Config> = Arc::new(toml::from_str(STEP_CFG).expect("test config"));
-        let mut st = State::new(cfg, at(0), Some(t(0)), "alice".into());
-        st.session = "sess".into();
-        st
-    }
-
-    fn poll_err(wall: Ts, mono: Mono, err: f64) -> Msg {
-        Msg::Poll(PollResult {
-            source: "m".into(),
-            at: wall,
-            mono,
-            latency_ms: 1,
-            outcome: PollOutcome::Json {
-                status: 200,
-                body: serde_json::json!({ "err": err }),
-            },
-        })
-    }
-
-    fn step_notes(st: &State) -> Vec<String> {
-        st.events
-            .iter()
-            .filter(|e| e.text.starts_with("wall clock stepped"))
-            .map(|e| e.text.clone())
-            .collect()
-    }
-
-    /// One second of the room: a poll (until 100 s) and a tick, the wall clock `offset`
-    /// seconds off the monotonic one.
-    fn second(st: &mut State, s: i64, offset: i64) -> Vec<Effect> {
-        let wall = |ms: i64| t(s + offset) + chrono::Duration::milliseconds(ms);
-        let mono = |ms: i64| m(s) + chrono::Duration::milliseconds(ms);
-        let mut fx = Vec::new();
-        if s <= 100 {
-            let err = if (2..60).contains(&s) { 3.0 } else { 0.5 };
-            fx.extend(update(st, poll_err(wall(200), mono(200), err)));
-        }
-        fx.extend(update(st, Msg::Tick(Stamp::new(wall(500), mono(500)))));
-        fx
-    }
-
-    #[test]
-    fn a_wall_clock_step_moves_no_band_advice_staleness_or_time_out() {
-        for (step, told) in [(10, "+10s"), (3_600, "+1h00m"), (-3_600, "-1h00m")] {
-            let (mut st, mut steady) = (step_state(), step_state());
-            for s in 0..110 {
-                // The wall clock steps at 30 s; the monotonic clock never does.
-                let offset = if s >= 30 { step } else { 0 };
-                second(&mut st, s, offset);
-                second(&mut steady, s, 0);
-                if s == 25 {
-                    for x in [&mut st, &mut steady] {
-                        act(x, Action::Rollback);
-                        type_str(x, "rollback");
-                    }
-                }
-                let ctx = format!("step {step}s, at {s}s");
-                assert_eq!(
-                    format!("{:?} {:?}", st.engine.rows, st.engine.advised),
-                    format!("{:?} {:?}", steady.engine.rows, steady.engine.advised),
-                    "{ctx}"
-                );
-                // The confirmation typed at 25 s times out 30 s later, not at the step.
-                assert_eq!(st.text_entry(), (25..55).contains(&s), "{ctx}");
-                // The T-clock and the shown time follow the wall clock.
-                assert_eq!(st.t_offset_ms(), Some((s + offset) * 1000 + 500), "{ctx}");
-                let texts = |x: &State| -> Vec<String> {
-                    x.events
-                        .iter()
-                        .filter(|e| !e.text.starts_with("wall clock stepped"))
-                        .map(|e| e.text.clone())
-                        .collect()
-                };
-                assert_eq!(texts(&st), texts(&steady), "{ctx}");
-            }
-            // The trip after `for`, the advice after its hold, the clear after
-            // `clear_for`, staleness 3 s after the last poll: as without the step.
-            let band = |x: &State, to: Status| {
-                x.events
-                    .iter()
-                    .any(|e| matches!(&e.kind, EventKind::BandChange { to: t, .. } if *t == to))
-            };
-            assert!(band(&st, Status::Band(crate::engine::Band::Crit)));
-            assert!(band(&st, Status::NoData(crate::sample::NoDataKind::Stale)));
-            assert!(st
-                .events
-                .iter()
-                .any(|e| matches!(e.kind, EventKind::RollbackAdvised { .. })));
-            assert_eq!(
-                step_notes(&st),
-                vec![format!(
-                    "wall clock stepped {told}: durations, bands and countdowns are unaffected"
-                )]
-            );
-            assert!(step_notes(&steady).is_empty());
-        }
-    }
-
-    #[test]
-    fn verify_deadline_and_remote_flights_ignore_a_wall_clock_step() {
-        for step in [3_600, -3_600] {
-            // Our own rollback: fired and succeeded at 0 s, 20 s to verify.
-            let mut st = step_state();
-            act(&mut st, Action::Rollback);
-            type_str(&mut st, "rollback");
-            assert_eq!(runs(&act(&mut st, Action::Submit)).len(), 1);
-            update(
-                &mut st,
-                Msg::ActionDone {
-                    action: 0,
-                    report: report(true, t(0)),
-                },
-            );
-            for s in 2..30 {
-                let offset = if s >= 5 { step } else { 0 };
-                second(&mut st, s, offset);
-                let verdict = st.runs[0].verify.as_ref().and_then(|v| v.verdict.clone());
-                // The error rate stays high: not verified, but only at the deadline.
-                if s < 20 {
-                    assert_eq!(verdict, None, "step {step}s, at {s}s");
-                } else {
-                    assert!(
-                        matches!(verdict, Some(Verdict::NotVerified { .. })),
-                        "step {step}s, at {s}s: {verdict:?}"
-                    );
-                }
-            }
-
-            // Another screen's rollback that never reports: free 20 s after it was seen.
-            let mut st = state();
-            update(
-                &mut st,
-                remote(
-                    "action_confirmed",
-                    t(0),
-                    serde_json::json!({"action": "rollback", "label": "Roll back"}),
-                ),
-            );
-            update(&mut st, Msg::Tick(Stamp::new(t(1 + step), m(1))));
-            update(&mut st, Msg::Tick(Stamp::new(t(20 + step), m(20))));
-            assert!(st.runs[0].in_flight(), "step {step}s");
-            update(&mut st, Msg::Tick(Stamp::new(t(21 + step), m(21))));
-            assert_eq!(st.runs[0].state, RunState::Done, "step {step}s");
-        }
-    }
-
-    #[test]
-    fn jitter_is_not_a_step_and_old_messages_move_no_clock() {
-        let mut st = state();
-        // The wall clock 1.5 s ahead of the monotonic one: scheduling, not a step.
-        update(
-            &mut st,
-            Msg::Tick(Stamp::new(t(2) + chrono::Duration::milliseconds(500), m(1))),
-        );
-        assert!(step_notes(&st).is_empty());
-        // A poll stamped before the last tick (it queued behind it) leaves the clocks.
-        let (now, mono) = (st.now, st.mono);
-        update(
-            &mut st,
-            Msg::Poll(PollResult {
-                source: "flags".into(),
-                at: t(-5_000),
-                mono: m(0),
-                latency_ms: 1,
-                outcome: PollOutcome::Json {
-                    status: 200,
-                    body: serde_json::json!({"v1": true}),
-                },
-            }),
-        );
-        assert_eq!((st.now, st.mono), (now, mono));
-        assert!(step_notes(&st).is_empty());
-        assert_eq!(format_step(-3_600_000), "-1h00m");
-        assert_eq!(format_step(125_400), "+2m05s");
-        assert_eq!(format_step(9_600), "+10s");
-    }
-}
+#[path = "update_tests.rs"]
+mod tests;

@@ -106,11 +106,42 @@ pub struct ActionCfg {
     pub confirm: Option<String>,
     #[serde(default)]
     pub verify: Option<VerifyCfg>,
+    /// After an attempt succeeded, how long past its verdict a second attempt still needs
+    /// the deliberate `… again` phrase; default: the verify window, or 60 s without one.
+    #[serde(default)]
+    pub cooldown: Option<Dur>,
 }
+
+/// The cooldown of an action without `verify` and without its own `cooldown`.
+const DEFAULT_COOLDOWN_MS: i64 = 60_000;
 
 impl ActionCfg {
     pub fn confirm_phrase(&self) -> &str {
         self.confirm.as_deref().unwrap_or(&self.id)
+    }
+
+    /// The phrase of a deliberate second attempt after a success: the usual phrase and
+    /// `again`, so the usual phrase typed from habit fires nothing.
+    pub fn again_phrase(&self) -> String {
+        format!("{} again", self.confirm_phrase())
+    }
+
+    /// See `cooldown`.
+    pub fn cooldown_ms(&self) -> i64 {
+        match (&self.cooldown, &self.verify) {
+            (Some(c), _) => c.as_ms(),
+            (None, Some(v)) => v.within.as_ms(),
+            (None, None) => DEFAULT_COOLDOWN_MS,
+        }
+    }
+
+    /// How long the request or command may take (0 when it has neither).
+    pub fn timeout_ms(&self) -> i64 {
+        match (&self.request, &self.command) {
+            (Some(r), _) => r.timeout.as_ms(),
+            (_, Some(c)) => c.timeout.as_ms(),
+            _ => 0,
+        }
     }
 }
 
@@ -220,6 +251,20 @@ fn default_window_start() -> Offset {
 fn default_window_end() -> Offset {
     Offset(60 * 60_000)
 }
+/// The environment of a config that names none: its audit log and records say so.
+pub const DEFAULT_ENVIRONMENT: &str = "default";
+
+impl Cutover {
+    /// `[cutover] environment`, or `default` when it is not set.
+    pub fn environment_name(&self) -> &str {
+        self.environment
+            .as_deref()
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .unwrap_or(DEFAULT_ENVIRONMENT)
+    }
+}
+
 fn default_rollback_key() -> String {
     "R".into()
 }

@@ -192,6 +192,7 @@ pub static ACTION: TableSchema = TableSchema {
         ("command", Shape::Table(&COMMAND)),
         ("confirm", Shape::Any),
         ("verify", Shape::Table(&VERIFY)),
+        ("cooldown", Shape::Any),
     ],
     required: &["id", "key", "label"],
 };

@@ -676,6 +676,9 @@ pub const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
 /// Longest `verify.within`: a verification is watched live, not for hours.
 pub const MAX_VERIFY_WITHIN: std::time::Duration = std::time::Duration::from_secs(3600);
 
+/// Longest `cooldown`: past a day a second attempt is a new decision anyway.
+pub const MAX_COOLDOWN: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
 /// A key as messages name it: a character quoted (`` `R` ``), a named key bare (Space).
 fn key_name(c: Chord) -> String {
     match c.as_char() {
@@ -933,6 +936,20 @@ fn actions(cfg: &Config, out: &mut Out) {
                     None,
                 );
             }
+        }
+
+        if let Some(c) = a.cooldown.filter(|c| c.0 > MAX_COOLDOWN) {
+            out.push(
+                kp!["action", i, "cooldown"],
+                format!(
+                    "`cooldown` ({}) is more than 24h",
+                    super::duration::format_duration(c.0)
+                ),
+                Some(
+                    "e.g. `cooldown = \"5m\"`: how long after a success a second attempt needs `… again`"
+                        .into(),
+                ),
+            );
         }
 
         if let Some(v) = &a.verify {

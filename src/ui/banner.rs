@@ -15,20 +15,43 @@ pub(super) fn lines_wanted(v: &View, wide: bool) -> u16 {
 
 /// What to press, or why nothing can be pressed here.
 pub(super) fn key_hint(v: &View) -> String {
+    use crate::app::{RunState, Verdict};
     if v.s.read_only {
-        "read-only: roll back from an operator console".into()
-    } else if v.s.rollback_action().is_none() {
-        "no rollback action in the config".into()
-    } else if v
-        .s
-        .rollback_action()
-        .and_then(|i| v.s.runs[i].verify.as_ref())
-        .is_some_and(|vf| matches!(vf.verdict, Some(crate::app::Verdict::Verified { .. })))
-    {
-        "rolled back and verified: waiting for the rows to clear".into()
-    } else {
-        format!("press {} to roll back", v.rollback_key())
+        return "read-only: roll back from an operator console".into();
     }
+    let Some(i) = v.s.rollback_action() else {
+        return "no rollback action in the config".into();
+    };
+    let run = &v.s.runs[i];
+    let verdict = run.verify.as_ref().and_then(|vf| vf.verdict.as_ref());
+    if matches!(verdict, Some(Verdict::Verified { .. })) {
+        return "rolled back and verified: waiting for the rows to clear".into();
+    }
+    let by = run
+        .remote_by
+        .as_deref()
+        .or(run.last.as_ref().map(|r| r.by.as_str()))
+        .unwrap_or("");
+    match run.state {
+        RunState::Recording { .. } => {
+            return "rollback confirmed: recording it, then sending".into()
+        }
+        RunState::InFlight { .. } => {
+            return format!("rollback in flight (by {by}): wait for its result")
+        }
+        RunState::Idle | RunState::Done => {}
+    }
+    // After a success the banner never invites a second rollback: the modal asks for the
+    // deliberate phrase if someone still wants one.
+    if v.s.second_attempt_guard(i).is_some() {
+        return match verdict {
+            None => format!("rolled back by {by}: verifying"),
+            Some(_) => format!(
+                "rolled back by {by} but NOT VERIFIED: check the target before a second rollback"
+            ),
+        };
+    }
+    format!("press {} to roll back", v.rollback_key())
 }
 
 /// One breach as text: the engine's words, so the banner, the advice and `check` agree.

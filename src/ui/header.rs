@@ -184,8 +184,9 @@ fn line2(buf: &mut Buffer, area: Rect, v: &View) {
         .filter(|s| !s.is_down() && s.last_ok.is_some())
         .count();
     let sstyle = if ok == total { v.t.ok() } else { v.t.warn() };
-    p.put(" ", v.t.text())
-        .put(&format!("sources {ok}/{total} ok"), sstyle);
+    p.put(" ", v.t.text());
+    audit_badge(&mut p, v);
+    p.put(&format!("sources {ok}/{total} ok"), sstyle);
     let down: Vec<&str> = e
         .sources
         .iter()
@@ -228,6 +229,18 @@ fn line2(buf: &mut Buffer, area: Rect, v: &View) {
             .put(&format!("worst {worst}ms"), v.t.muted());
     }
     p.put_right(&format!("{} UTC ", hms(v.now())), v.t.muted());
+}
+
+/// While the audit log cannot be written, first on the line so no width cuts it: every
+/// action, tick, sign-off and T0 mark is refused until a write succeeds.
+fn audit_badge(p: &mut Pen, v: &View) {
+    if v.s.audit_failing.is_some() {
+        p.put(
+            &format!(" {} AUDIT LOG FAILING: acts refused ", super::sym(v.g.crit)),
+            v.t.crit().add_modifier(Modifier::REVERSED),
+        )
+        .put(v.g.sep, v.t.muted());
+    }
 }
 
 /// Third header line on a wall screen: the current step and the countdown to the next.

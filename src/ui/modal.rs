@@ -30,46 +30,106 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
                 ConfirmKind::SignOff { go, .. } => !go,
             };
             let frame_style = if danger { v.t.danger() } else { v.t.accent() };
-            let mut lines: Vec<(String, Style)> = Vec::new();
             let text = v.t.text();
             let bold = text.add_modifier(Modifier::BOLD);
-            lines.push((
+            // Long lines that must be read whole (the previous attempt, why Enter did
+            // nothing) wrap to the popup's width instead of being cut.
+            let wrap_w = (area.width.min(100) as usize).saturating_sub(6).max(20);
+            let mut head: Vec<(String, Style)> = Vec::new();
+            if !c.previous.is_empty() {
+                head.push((
+                    "Previous attempt:".into(),
+                    v.t.warn().add_modifier(Modifier::BOLD),
+                ));
+                for l in &c.previous {
+                    for w in wrap(l, wrap_w - 2) {
+                        head.push((format!("  {w}"), v.t.warn()));
+                    }
+                }
+            }
+            head.push((
                 format!(
                     "What will run (frozen at {} UTC):",
                     c.opened_at.format("%H:%M:%S")
                 ),
                 bold,
             ));
-            for t in &c.target {
-                lines.push((format!("  {t}"), text));
-            }
+            let mut target: Vec<(String, Style)> =
+                c.target.iter().map(|t| (format!("  {t}"), text)).collect();
+            let mut why: Vec<(String, Style)> = Vec::new();
             if !c.snapshot.is_empty() {
-                lines.push(("Why: breaching when this opened:".into(), bold));
-                for s in c.snapshot.iter().take(4) {
-                    lines.push((format!("  {s}"), v.t.crit()));
-                }
-                if c.snapshot.len() > 4 {
-                    lines.push((format!("  (+{} more)", c.snapshot.len() - 4), v.t.muted()));
-                }
+                why.push(("Why: breaching when this opened:".into(), bold));
+                why.extend(c.snapshot.iter().map(|s| (format!("  {s}"), v.t.crit())));
             } else if matches!(c.kind, ConfirmKind::Action(_)) {
-                lines.push(("Why: nothing is breaching right now.".into(), v.t.muted()));
+                why.push(("Why: nothing is breaching right now.".into(), v.t.muted()));
             }
-            lines.push((String::new(), text));
-            let ask = match &c.phrase {
-                Some(p) => format!("Type  {p}  then Enter to fire. Esc cancels."),
-                None => "Type your name, then Enter. Esc cancels.".into(),
+            let mut tail: Vec<(String, Style)> = vec![(String::new(), text)];
+            let in_flight = match c.kind {
+                ConfirmKind::Action(i) => v.s.runs.get(i).is_some_and(|r| r.in_flight()),
+                _ => false,
             };
-            lines.push((ask, bold));
-            lines.push((format!("> {}_", c.typed), text.add_modifier(Modifier::BOLD)));
-            let idle_left =
-                (CONFIRM_IDLE_MS - (v.mono() - c.last_input).num_milliseconds()).max(0) / 1000;
-            lines.push((
-                format!("[ Cancel ] is the default: Enter on an empty line cancels · closes in {idle_left}s idle"),
-                v.t.muted(),
-            ));
-            if let Some(e) = &c.error {
-                lines.push((e.clone(), v.t.crit()));
+            if c.sending.is_some() {
+                // Accepted: nothing happens until the record is on disk.
+                tail.push((
+                    "Recording it in the audit log… it takes effect once the record is on disk."
+                        .into(),
+                    bold,
+                ));
+            } else if in_flight {
+                tail.push((
+                    "It is in flight from another screen: nothing can be sent. Esc closes.".into(),
+                    bold,
+                ));
+            } else {
+                let ask = match (&c.phrase, c.again) {
+                    (Some(p), true) => {
+                        format!("A SECOND ATTEMPT: type  {p}  then Enter to fire it anyway. Esc cancels.")
+                    }
+                    (Some(p), false) => format!("Type  {p}  then Enter to fire. Esc cancels."),
+                    (None, _) => "Type your name, then Enter. Esc cancels.".into(),
+                };
+                tail.push((ask, bold));
+                tail.push((format!("> {}_", c.typed), text.add_modifier(Modifier::BOLD)));
+                let idle_left =
+                    (CONFIRM_IDLE_MS - (v.mono() - c.last_input).num_milliseconds()).max(0) / 1000;
+                tail.push((
+                    format!("[ Cancel ] is the default: Enter on an empty line cancels · closes in {idle_left}s idle"),
+                    v.t.muted(),
+                ));
             }
+            if let Some(e) = &c.error {
+                for w in wrap(e, wrap_w) {
+                    tail.push((w, v.t.crit()));
+                }
+            }
+            // On a short screen the prompt and the error must stay: the snapshot gives way
+            // first (to one row), then the target's last lines.
+            let room = area.height.saturating_sub(2) as usize;
+            let total = |t: &[(String, Style)], w: &[(String, Style)]| {
+                head.len() + t.len() + w.len() + tail.len()
+            };
+            let mut shown = c.snapshot.len().min(4);
+            while shown > 1 && total(&target, &why[..(1 + shown).min(why.len())]) > room {
+                shown -= 1;
+            }
+            if c.snapshot.len() > shown {
+                why.truncate(1 + shown);
+                why.push((
+                    format!("  (+{} more)", c.snapshot.len() - shown),
+                    v.t.muted(),
+                ));
+            }
+            let over = total(&target, &why).saturating_sub(room);
+            if over > 0 && target.len() > 1 {
+                let keep = target.len().saturating_sub(over + 1).max(1);
+                let cut = target.len() - keep;
+                target.truncate(keep);
+                target.push((format!("  (+{cut} more lines)"), v.t.muted()));
+            }
+            let mut lines = head;
+            lines.extend(target);
+            lines.extend(why);
+            lines.extend(tail);
             let want_w = lines
                 .iter()
                 .map(|(l, _)| super::width(l) as u16 + 4)
@@ -110,6 +170,7 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
                     let run = &v.s.runs[i];
                     let status = match &run.state {
                         RunState::InFlight { .. } => " · in flight".to_string(),
+                        RunState::Recording { .. } => " · recording".to_string(),
                         RunState::Done => match &run.last {
                             Some(r) if r.ok => format!(" · last: {}", r.summary),
                             Some(r) => format!(" · FAILED: {}", r.summary),
@@ -161,6 +222,25 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
     }
 }
 
+/// `s` in lines of at most `max` columns, broken at spaces (a longer word stays whole).
+fn wrap(s: &str, max: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut line = String::new();
+    for word in s.split(' ') {
+        if !line.is_empty() && super::width(&line) + 1 + super::width(word) > max {
+            out.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() || out.is_empty() {
+        out.push(line);
+    }
+    out
+}
+
 /// One status line per action that has run: in flight, result, verification.
 pub(super) fn action_lines(v: &View) -> Vec<(String, Style)> {
     let mut out = Vec::new();
@@ -170,6 +250,15 @@ pub(super) fn action_lines(v: &View) -> Vec<(String, Style)> {
         };
         let line = match &run.state {
             RunState::Idle => continue,
+            RunState::Recording { since } => (
+                format!(
+                    " {} {}: confirmed {} — recording it in the audit log before sending",
+                    super::sym(v.g.warn),
+                    a.label,
+                    super::age(v.mono(), *since),
+                ),
+                v.t.warn(),
+            ),
             RunState::InFlight { since } => (
                 format!(
                     " {} {}: in flight {} (attempt {}{}) — its key is inert",

@@ -1,0 +1,242 @@
+//! Records other `warroom` processes wrote to the shared audit log, applied here: the room
+//! sees one cutover. Records of another cutover or environment (a staging screen sharing
+//! the file) are shown as a warning and never applied.
+
+use super::actions::{Remote, Report, RunState, SignOff, Verdict, Verify};
+use super::update::{ask_again, note, notice};
+use super::{State, Tick};
+use crate::audit::{foreign, AuditEvent, DeclineReason};
+use crate::engine::Severity;
+
+pub(super) fn apply(state: &mut State, r: Remote) {
+    let who = format!("{}@{}", r.user, r.host);
+    if let Some(other) = foreign(
+        r.cutover.as_deref(),
+        r.environment.as_deref(),
+        &state.cfg.cutover.name,
+        state.environment(),
+    ) {
+        if state.warned_sessions.insert(format!("env:{}", r.session)) {
+            let here = state.environment().to_string();
+            note(
+                state,
+                Severity::Warn,
+                format!(
+                    "the audit log holds records of {other} (by {who}): ignored — this screen \
+                     is \"{here}\" and applies only its own (check --audit-log)"
+                ),
+            );
+        }
+        return;
+    }
+    if let Some(fp) = r
+        .config
+        .as_deref()
+        .filter(|fp| !state.config_fingerprint.is_empty() && *fp != state.config_fingerprint)
+    {
+        if state.warned_sessions.insert(format!("cfg:{}", r.session)) {
+            let here = state.config_fingerprint.clone();
+            note(
+                state,
+                Severity::Warn,
+                format!(
+                    "{who} runs a different config of this cutover (fingerprint {fp}, here {here})"
+                ),
+            );
+        }
+    }
+    match r.event {
+        AuditEvent::Tick(t) => tick(state, &who, r.at, t, true),
+        AuditEvent::Untick(t) => tick(state, &who, r.at, t, false),
+        AuditEvent::T0Mark(m) => {
+            let t0 = m.t0.unwrap_or(r.at);
+            if state.t0.is_none() {
+                state.t0 = Some(t0);
+                state.t0_marked_by = Some((who.clone(), r.at));
+            }
+            note(
+                state,
+                Severity::Info,
+                format!("{who} marked T0 at {} UTC", t0.format("%H:%M:%S")),
+            );
+        }
+        AuditEvent::Signoff(s) => {
+            if s.step < state.signoffs.len() {
+                let go = s.decision.is_go();
+                state.signoffs[s.step] = Some(SignOff {
+                    name: s.name.clone(),
+                    go,
+                    at: r.at,
+                    by: who.clone(),
+                });
+                let sev = if go { Severity::Info } else { Severity::Crit };
+                note(
+                    state,
+                    sev,
+                    format!(
+                        "{} signed by {} ({who}) for \"{}\"",
+                        s.decision.word(),
+                        s.name,
+                        s.title
+                    ),
+                );
+            }
+        }
+        AuditEvent::ActionConfirmed(c) => {
+            if let Some(i) = action_index(state, &c.action) {
+                let mono = state.mono;
+                let run = &mut state.runs[i];
+                if !run.in_flight() {
+                    // Measured from when this screen learned of it, on its own monotonic
+                    // clock: another host's wall time (or a step of ours) could only make
+                    // the flight look older and free the key too soon.
+                    run.state = RunState::InFlight { since: mono };
+                    run.attempts = c.attempt;
+                    run.remote_by = Some(who.clone());
+                    run.verify = None;
+                }
+            }
+            let again = if c.again {
+                ", a deliberate second attempt"
+            } else {
+                ""
+            };
+            notice(state, format!("{who} fired \"{}\"", c.label));
+            note(
+                state,
+                Severity::Crit,
+                format!("{who} fired \"{}\" (attempt {}{again})", c.label, c.attempt),
+            );
+        }
+        AuditEvent::ActionDeclined(d) => {
+            let why = match d.reason {
+                DeclineReason::InFlight => "in flight",
+                DeclineReason::RecentSuccess => "recently succeeded",
+            };
+            note(
+                state,
+                Severity::Info,
+                format!(
+                    "{who} confirmed \"{}\" too: not sent, {}'s attempt had {why}",
+                    d.label, d.by
+                ),
+            );
+        }
+        AuditEvent::ActionResult(x) => {
+            let ok = x.ok;
+            if let Some(i) = action_index(state, &x.action) {
+                let verify = state.cfg.actions[i].verify.clone();
+                let mono = state.mono;
+                let run = &mut state.runs[i];
+                if run.remote_by.is_some() {
+                    run.state = RunState::Done;
+                    run.remote_by = None;
+                    run.ended = Some(mono);
+                    run.last = Some(Report {
+                        ok,
+                        unknown: x.outcome_unknown,
+                        summary: format!("{} (by {who})", x.summary),
+                        excerpt: x.excerpt.clone(),
+                        at: r.at,
+                        duration_ms: x.duration_ms,
+                        by: who.clone(),
+                        http_status: x.http_status,
+                        exit_code: x.exit_code,
+                    });
+                    run.verify = verify.filter(|_| ok).map(|v| Verify {
+                        started: mono,
+                        deadline: mono + chrono::Duration::milliseconds(v.within.as_ms()),
+                        verdict: None,
+                        pending: vec![format!("the verdict of {who}")],
+                        remote: true,
+                        decided: None,
+                    });
+                }
+            }
+            if let Some(i) = action_index(state, &x.action).filter(|_| ok) {
+                ask_again(state, i, format!("it succeeded meanwhile, fired by {who}"));
+            }
+            let sev = if ok { Severity::Info } else { Severity::Crit };
+            note(
+                state,
+                sev,
+                format!(
+                    "{who}: \"{}\" {}: {}",
+                    x.action,
+                    if ok { "succeeded" } else { "FAILED" },
+                    x.summary
+                ),
+            );
+        }
+        AuditEvent::StepRun(s) => note(
+            state,
+            Severity::Info,
+            format!("{who} ran the script of \"{}\"", s.title),
+        ),
+        AuditEvent::StepRunResult(s) => {
+            let sev = if s.ok { Severity::Info } else { Severity::Crit };
+            note(
+                state,
+                sev,
+                format!("{who}: step \"{}\" script {}", s.title, s.summary),
+            );
+        }
+        AuditEvent::VerifyResult(v) => {
+            if let Some(i) = action_index(state, &v.action) {
+                let mono = state.mono;
+                if let Some(vf) = state.runs[i].verify.as_mut().filter(|vf| vf.remote) {
+                    vf.verdict = Some(if v.verified {
+                        Verdict::Verified { at: r.at }
+                    } else {
+                        Verdict::NotVerified {
+                            failing: v.failing.clone(),
+                        }
+                    });
+                    vf.decided = Some(mono);
+                }
+            }
+            let sev = if v.verified {
+                Severity::Info
+            } else {
+                Severity::Crit
+            };
+            note(
+                state,
+                sev,
+                format!(
+                    "{who}: \"{}\" {}",
+                    v.action,
+                    if v.verified {
+                        "VERIFIED"
+                    } else {
+                        "NOT VERIFIED"
+                    }
+                ),
+            );
+        }
+        AuditEvent::Other { kind, .. } => {
+            tracing::debug!("audit record of unknown kind {kind} from {who}: not applied");
+        }
+    }
+}
+
+fn tick(state: &mut State, who: &str, at: crate::sample::Ts, t: crate::audit::TickItem, on: bool) {
+    let Some(slot) = state.ticks.get_mut(t.step).and_then(|v| v.get_mut(t.item)) else {
+        return;
+    };
+    *slot = on.then(|| Tick {
+        by: who.to_string(),
+        at,
+    });
+    let verb = if on { "ticked" } else { "unticked" };
+    note(
+        state,
+        Severity::Info,
+        format!("{who} {verb} \"{}\"", t.item_text),
+    );
+}
+
+/// The local index of an action another screen named, by id.
+fn action_index(state: &State, id: &str) -> Option<usize> {
+    state.cfg.actions.iter().position(|a| a.id == id)
+}
