@@ -231,15 +231,32 @@ impl SystemState {
         if gap.is_zero() {
             return;
         }
-        let steps = gap.as_secs_f64().ceil().clamp(1.0, 3600.0) as u32;
-        let dt = gap / steps;
-        for k in 0..steps {
-            let mid = self.counted_until + dt * k + dt / 2;
-            let readings = self.readings_at(mid);
-            self.counters.add(&readings, dt);
-            self.history.add(self.clock.unix_ms(mid), dt, &readings);
+        if gap > Duration::from_secs(3600) {
+            // Only the last hour is kept second by second; older traffic is counted coarsely.
+            let steps = 3600;
+            let dt = gap / steps;
+            for k in 0..steps {
+                self.count_piece(self.counted_until + dt * k, dt);
+            }
+        } else {
+            // Pieces end on the wall clock's whole seconds, so every second the gap spans is
+            // in the history (equal steps could put two of them in one second and skip one).
+            let mut from = self.counted_until;
+            while from < now {
+                let into_second = self.clock.unix_ms(from) % 1000;
+                let to = (from + Duration::from_millis(1000 - into_second)).min(now);
+                self.count_piece(from, to - from);
+                from = to;
+            }
         }
         self.counted_until = now;
+    }
+
+    fn count_piece(&mut self, from: Instant, dt: Duration) {
+        let mid = from + dt / 2;
+        let readings = self.readings_at(mid);
+        self.counters.add(&readings, dt);
+        self.history.add(self.clock.unix_ms(mid), dt, &readings);
     }
 
     /// The last hour, second by second, up to the last `advance`.

@@ -106,7 +106,7 @@ impl P<'_> {
             return Ok(Node::Not(Box::new(self.unary()?)));
         }
         let head = self.atom()?;
-        self.postfix(head)
+        self.postfix(head, false)
     }
 
     fn atom(&mut self) -> Result<Node, String> {
@@ -195,12 +195,13 @@ impl P<'_> {
         }
     }
 
-    /// What follows a projection: `.field…`, `[n]…`, more projections; stops at operators.
+    /// What follows a projection: `.field…`, `[n]…`, more projections. It stops at operators
+    /// and at a flatten `[]`, which (as in JMESPath) applies to the whole projection.
     fn projection_rhs(&mut self) -> Result<Node, String> {
-        self.postfix(Node::Identity)
+        self.postfix(Node::Identity, true)
     }
 
-    fn postfix(&mut self, mut node: Node) -> Result<Node, String> {
+    fn postfix(&mut self, mut node: Node, in_projection: bool) -> Result<Node, String> {
         loop {
             match self.peek() {
                 Some(b'.') => {
@@ -208,19 +209,34 @@ impl P<'_> {
                     if self.peek() == Some(b'*') {
                         self.i += 1;
                         let rhs = self.projection_rhs()?;
-                        return Ok(Node::Project {
+                        node = Node::Project {
                             left: Box::new(node),
                             kind: Proj::Values,
                             rhs: Box::new(rhs),
-                        });
+                        };
+                        continue;
                     }
                     let f = self.atom()?;
                     node = Node::Sub(Box::new(node), Box::new(f));
                 }
-                Some(b'[') => return self.bracket(node),
+                Some(b'[') => {
+                    if in_projection && self.is_flatten() {
+                        return Ok(node);
+                    }
+                    node = self.bracket(node)?;
+                }
                 _ => return Ok(node),
             }
         }
+    }
+
+    /// Whether the `[` at the cursor opens a flatten `[]`.
+    fn is_flatten(&mut self) -> bool {
+        let save = self.i;
+        self.i += 1;
+        let flat = self.peek() == Some(b']');
+        self.i = save;
+        flat
     }
 
     fn bracket(&mut self, left: Node) -> Result<Node, String> {
@@ -271,7 +287,7 @@ impl P<'_> {
                     return self.err("expected ]");
                 }
                 self.i += 1;
-                self.postfix(Node::Index(Box::new(left), n))
+                Ok(Node::Index(Box::new(left), n))
             }
             _ if left == Node::Identity => {
                 let mut items = vec![self.pipe()?];
@@ -283,7 +299,7 @@ impl P<'_> {
                     return self.err("expected ]");
                 }
                 self.i += 1;
-                self.postfix(Node::MultiList(items))
+                Ok(Node::MultiList(items))
             }
             _ => self.err("unexpected token in brackets"),
         }
