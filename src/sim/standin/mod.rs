@@ -269,6 +269,19 @@ impl Standins {
         std::env::join_paths(dirs).unwrap_or_else(|_| self.dir.path().as_os_str().to_owned())
     }
 
+    /// Puts the stand-ins first on this process's `PATH` and sets the control URL, so every
+    /// command it runs from now on (they inherit the environment) meets the stand-ins.
+    ///
+    /// For a process that drills one simulator (`warroom demo`). Call it before the process
+    /// starts anything that reads the environment from other threads (polls, DNS lookups):
+    /// changing it under them is a data race. Tests in one process drive several simulators
+    /// at once, so they give each command its own `env()` instead.
+    pub fn export_to_process(&self) {
+        for (k, v) in self.env() {
+            std::env::set_var(k, v);
+        }
+    }
+
     /// What a command run in the drill needs: `PATH` with the stand-ins first and the
     /// control URL.
     pub fn env(&self) -> Vec<(String, String)> {

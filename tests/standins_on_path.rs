@@ -1,0 +1,150 @@
+//! The stand-ins as the presets' commands meet them: programs named `aws`, `docker` and
+//! `mongosh` found on `PATH` (links to the built binary), answering from a running simulator
+//! with the real CLIs' output, and the rollbacks they perform changing that simulator.
+
+mod common;
+
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+use warroom::sim::{hse, Profile, Scenario};
+
+/// Runs `program` by name, as a command source would, with `env` on top of this process's.
+fn run(env: &[(String, String)], program: &str, args: &[&str]) -> Output {
+    Command::new(program)
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .env("AWS_REGION", "eu-west-1")
+        .output()
+        .unwrap_or_else(|e| panic!("{program} runs: {e}"))
+}
+
+fn stdout(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "{:?}: {}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_on_path_reads_and_writes_the_simulated_split() {
+    let sim = common::start_profile(Profile::Hse, Scenario::Healthy).await;
+    let s = common::standins(&sim);
+    let env = s.env();
+    let get = [
+        "ssm",
+        "get-parameter",
+        "--name",
+        hse::PARAMETER,
+        "--query",
+        "Parameter.Value",
+        "--output",
+        "text",
+    ];
+    let e = env.clone();
+    let o = tokio::task::spawn_blocking(move || run(&e, "aws", &get))
+        .await
+        .unwrap();
+    assert_eq!(stdout(&o), "10\n");
+    // The rollback as the runbook writes it moves the simulator's split.
+    let e = env.clone();
+    let put = [
+        "ssm",
+        "put-parameter",
+        "--name",
+        hse::PARAMETER,
+        "--value",
+        "0",
+        "--type",
+        "String",
+        "--overwrite",
+    ];
+    let o = tokio::task::spawn_blocking(move || run(&e, "aws", &put))
+        .await
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    assert_eq!(v["Version"], 2, "{v}");
+    assert_eq!(sim.parameter(hse::PARAMETER).as_deref(), Some("0"));
+    let e = env.clone();
+    let o = tokio::task::spawn_blocking(move || run(&e, "aws", &get))
+        .await
+        .unwrap();
+    assert_eq!(stdout(&o), "0\n");
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn docker_and_mongosh_on_path_answer_from_their_simulators() {
+    let cl = common::start_profile(Profile::Cohortlens, Scenario::ErrorBurst).await;
+    let edn = common::start_profile(Profile::Edn360, Scenario::ErrorBurst).await;
+    // Two drills at once: each command meets its own simulator.
+    let (s1, s2) = (common::standins(&cl), common::standins(&edn));
+    assert_ne!(s1.dir(), s2.dir());
+    let (e1, e2) = (s1.env(), s2.env());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let errors = loop {
+        let e = e1.clone();
+        let o = tokio::task::spawn_blocking(move || {
+            run(
+                &e,
+                "docker",
+                &["logs", "--since", "5m", "cohortlens-api-ts"],
+            )
+        })
+        .await
+        .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        // The runbook's `docker logs … 2>&1 | grep -i error | wc -l`.
+        let n = String::from_utf8_lossy(&o.stderr)
+            .lines()
+            .chain(String::from_utf8_lossy(&o.stdout).lines())
+            .filter(|l| l.to_lowercase().contains("error"))
+            .count();
+        if n > 0 || Instant::now() > deadline {
+            break n;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert!(errors > 0, "an error burst logs errors");
+    let js = "print(JSON.stringify({plans: db.training_plans.countDocuments({snapshot_id: {$exists: false}})}))";
+    let o = tokio::task::spawn_blocking(move || {
+        run(
+            &e2,
+            "mongosh",
+            &["mongodb://127.0.0.1:27017/edn360", "--quiet", "--eval", js],
+        )
+    })
+    .await
+    .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("mongosh prints JSON");
+    assert!(v["plans"].as_u64().expect("a count") > 0, "{v}");
+    cl.shutdown().await;
+    edn.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stand_in_without_its_simulator_fails_and_says_why() {
+    let sim = common::start_profile(Profile::Hse, Scenario::Healthy).await;
+    let s = common::standins(&sim);
+    let dir = s.dir().to_path_buf();
+    let path: Vec<(String, String)> = s.env().into_iter().filter(|(k, _)| k == "PATH").collect();
+    let o = tokio::task::spawn_blocking(move || {
+        let mut c = Command::new("aws");
+        c.args(["ssm", "get-parameter", "--name", hse::PARAMETER])
+            .envs(path.iter().map(|(k, v)| (k, v)))
+            .env("AWS_REGION", "eu-west-1")
+            .env_remove(warroom::sim::standin::CONTROL_ENV);
+        c.output().expect("aws runs")
+    })
+    .await
+    .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("WARROOM_SIM_CONTROL is not set"), "{err}");
+    // The links leave with the drill.
+    drop(s);
+    assert!(!dir.exists());
+    sim.shutdown().await;
+}
