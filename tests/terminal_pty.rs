@@ -1221,3 +1221,35 @@ fn stdout_not_a_terminal_exits_2_pointing_to_check() {
     assert_eq!(code, 2, "warroom demo | cat: {err}\n{report}");
     assert!(err.contains("not a terminal"), "{err}");
 }
+
+// ------------------------------------------------------------------ drills through the stand-ins
+
+/// The hse preset's SSM rollback runs the real program name, `aws`: in the demo it meets the
+/// stand-in the demo put first on its PATH, which moves the simulator's split, and the
+/// action is verified by the split the dashboard reads back.
+#[test]
+fn demo_runs_a_presets_aws_rollback_through_the_stand_in() {
+    let Some(t) = Tmux::new("standins") else {
+        return;
+    };
+    // Its own audit log: a rollback recorded by an earlier drill would ask for a second attempt.
+    let audit = t.path("audit.jsonl");
+    let mut argv = t.demo_argv(&[]);
+    argv.extend(["--profile", "hse", "--scenario", "error-burst"]);
+    argv.extend(["--audit-log", audit.as_str()]);
+    t.start(100, 30, &argv);
+    t.wait_dashboard();
+    t.wait_text("traffic split %  10");
+    t.send_keys(&["S"]);
+    t.wait_text("Type  ssm-split-0");
+    t.send_keys(&["-l", "ssm-split-0"]);
+    t.send_keys(&["Enter"]);
+    t.wait("the SSM rollback verified", Duration::from_secs(20), |t| {
+        t.capture().contains("split → 0 % VERIFIED")
+    });
+    assert!(
+        t.capture().contains("traffic split %  0"),
+        "{}",
+        t.capture()
+    );
+}

@@ -282,11 +282,11 @@ impl Standins {
         }
     }
 
-    /// What a command run in the drill needs: `PATH` with the stand-ins first and the
-    /// control URL.
+    /// What a command run in the drill needs: `PATH` with the stand-ins first, the control
+    /// URL, and a region when this process's environment names none.
     pub fn env(&self) -> Vec<(String, String)> {
         let path = std::env::var_os("PATH");
-        vec![
+        let mut env = vec![
             (
                 "PATH".into(),
                 self.path_env(path.as_deref())
@@ -294,7 +294,17 @@ impl Standins {
                     .into_owned(),
             ),
             (CONTROL_ENV.into(), self.control_url.clone()),
-        ]
+        ];
+        // `aws` refuses to run without a region, as the real CLI does; on a machine with no
+        // AWS set-up a drill gets the simulated account's.
+        let unset = |k: &str| std::env::var_os(k).is_none_or(|v| v.is_empty());
+        if unset("AWS_REGION") && unset("AWS_DEFAULT_REGION") {
+            env.push((
+                "AWS_DEFAULT_REGION".into(),
+                super::vendor::aws::DEFAULT_REGION.into(),
+            ));
+        }
+        env
     }
 }
 

@@ -783,6 +783,13 @@ fn standins_dir_links_every_tool_refuses_real_programs_and_goes_away() {
     let env: BTreeMap<String, String> = s.env().into_iter().collect();
     assert!(env["PATH"].starts_with(&format!("{}:", dir.display())));
     assert_eq!(env[CONTROL_ENV], "http://127.0.0.1:1");
+    let no_region = ["AWS_REGION", "AWS_DEFAULT_REGION"]
+        .iter()
+        .all(|k| std::env::var_os(k).is_none_or(|v| v.is_empty()));
+    assert_eq!(
+        env.get("AWS_DEFAULT_REGION").map(String::as_str),
+        no_region.then_some("us-east-1")
+    );
     // Installing again over our own links is fine; over a real program it is refused.
     install(&dir, &exe).unwrap();
     let other = tempfile::tempdir().unwrap();
