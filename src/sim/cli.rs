@@ -125,8 +125,11 @@ async fn run_cli_with(opts: SimOptions, standins: Option<&std::path::Path>) -> i
         handle.control_url()
     ));
     if let Some(dir) = standins {
+        let region = super::standin::default_region()
+            .map(|(k, v)| format!(" {k}={v}"))
+            .unwrap_or_default();
         out(format_args!(
-            "                export PATH={}:\"$PATH\" {}={}",
+            "                export PATH={}:\"$PATH\" {}={}{region}",
             dir.display(),
             super::standin::CONTROL_ENV,
             handle.control_url()

@@ -295,17 +295,20 @@ impl Standins {
             ),
             (CONTROL_ENV.into(), self.control_url.clone()),
         ];
-        // `aws` refuses to run without a region, as the real CLI does; on a machine with no
-        // AWS set-up a drill gets the simulated account's.
-        let unset = |k: &str| std::env::var_os(k).is_none_or(|v| v.is_empty());
-        if unset("AWS_REGION") && unset("AWS_DEFAULT_REGION") {
-            env.push((
-                "AWS_DEFAULT_REGION".into(),
-                super::vendor::aws::DEFAULT_REGION.into(),
-            ));
+        if let Some((k, v)) = default_region() {
+            env.push((k.into(), v.into()));
         }
         env
     }
+}
+
+/// `aws` refuses to run without a region, as the real CLI does: when this process's
+/// environment names none, a drill gets the simulated account's (`AWS_DEFAULT_REGION`, so an
+/// `AWS_REGION` given to one command still wins).
+pub fn default_region() -> Option<(&'static str, &'static str)> {
+    let unset = |k: &str| std::env::var_os(k).is_none_or(|v| v.is_empty());
+    (unset("AWS_REGION") && unset("AWS_DEFAULT_REGION"))
+        .then_some(("AWS_DEFAULT_REGION", super::vendor::aws::DEFAULT_REGION))
 }
 
 /// Links every stand-in in `dir` to `exe`. An existing entry is replaced only when it is
