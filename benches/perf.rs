@@ -352,9 +352,9 @@ crit = "> 2.5"
     let now = warroom::sample::Stamp::now();
     let mut st = State::new(cfg, now, None, "bench".into());
     let body = thousand_rows();
-    update(
-        &mut st,
-        Msg::Poll(warroom::sample::PollResult {
+    let poll = Msg::readings(
+        &st.engine,
+        &warroom::sample::PollResult {
             source: "big".into(),
             at: now.at,
             mono: now.mono,
@@ -363,8 +363,9 @@ crit = "> 2.5"
                 status: 200,
                 body: body.clone(),
             },
-        }),
+        },
     );
+    update(&mut st, poll);
     assert_eq!(st.engine.rows.len(), 1000, "1,000 rows ingested");
     let theme =
         warroom::theme::Theme::load(None, warroom::theme::ThemeOptions::default()).expect("theme");
@@ -812,7 +813,7 @@ while True:
     // Drive the session (as the runtime would) until `done` or `limit`.
     async fn drive(
         s: &mut Session,
-        rx: &mut tokio::sync::mpsc::Receiver<Msg>,
+        rx: &mut warroom::session::Inbox,
         limit: Duration,
         done: impl Fn(&Session) -> bool,
     ) -> Option<Instant> {
@@ -823,7 +824,7 @@ while True:
                 return Some(Instant::now());
             }
             tokio::select! {
-                Some(m) = rx.recv() => s.handle(m),
+                Some(m) = rx.recv() => s.receive(m),
                 _ = tick.tick() => s.handle(Msg::Tick(warroom::sample::Stamp::now())),
                 _ = tokio::time::sleep_until(deadline) => return None,
             }

@@ -42,7 +42,7 @@ pub struct CheckOptions {
     /// `--record FILE`. A window is recorded even without it (to a private temporary
     /// file) so the report's summary can close the output.
     pub record: Option<std::path::PathBuf>,
-    pub redact: crate::session::Redact,
+    pub redact: crate::secrets::Redact,
 }
 
 pub const EXIT_OK: i32 = 0;
@@ -278,7 +278,7 @@ async fn run_with(opts: CheckOptions, poll: PollFn, out: &mut dyn Write) -> i32 
     let ctx = AuditContext::current();
     let mut rec = open_recording(&opts);
     if let Some(r) = &rec.recorder {
-        r.write(crate::session::header_line(&cfg, None, &ctx, start));
+        r.write(crate::record::header_line(&cfg, None, &ctx, start));
     }
     if let Some(e) = &rec.open_error {
         let _ = writeln!(out, "warning: {e}; not recording");
@@ -304,11 +304,12 @@ async fn run_with(opts: CheckOptions, poll: PollFn, out: &mut dyn Write) -> i32 
                   breached: &mut Vec<String>,
                   rec: &Option<Recorder>,
                   r: &PollResult| {
+        // Read once: the recording keeps exactly what the engine is given.
+        let (summary, readings) = engine.extract(r);
         if let Some(rec) = rec {
-            let readings = engine.readings(r);
-            rec.write(Line::poll(&readings, engine.summary(r), &cfg));
+            rec.write(Line::poll(&readings, summary.clone(), &cfg));
         }
-        for ev in engine.ingest(r) {
+        for ev in engine.ingest_readings(&summary, readings) {
             tracing::info!(target: "warroom::events", "{}", ev.text);
             if let Some(rec) = rec {
                 rec.write(Line::event(&ev));

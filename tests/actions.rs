@@ -9,7 +9,7 @@ use std::time::Duration;
 use warroom::app::{Msg, RunState, Verdict};
 use warroom::sim::Scenario;
 /// Wait until the first polls are in (the rollback modal snapshots the breaches).
-async fn warm(s: &mut warroom::session::Session, rx: &mut tokio::sync::mpsc::Receiver<Msg>) {
+async fn warm(s: &mut warroom::session::Session, rx: &mut warroom::session::Inbox) {
     drive_until(s, rx, Duration::from_secs(5), |st| {
         st.engine.sources.iter().all(|src| src.polls > 0)
     })

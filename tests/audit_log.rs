@@ -9,11 +9,11 @@ use common::*;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-use warroom::app::{Focus, Modal, Msg, RunState, State};
+use warroom::app::{Focus, Modal, RunState, State};
 use warroom::session::{Session, SessionOptions};
 use warroom::sim::Scenario;
 
-async fn warm(s: &mut Session, rx: &mut tokio::sync::mpsc::Receiver<Msg>) {
+async fn warm(s: &mut Session, rx: &mut warroom::session::Inbox) {
     drive_until(s, rx, Duration::from_secs(5), |st| {
         st.engine.sources.iter().all(|src| src.polls > 0)
     })
@@ -190,10 +190,10 @@ async fn session_in(
     sim: &warroom::sim::SimHandle,
     environment: &str,
     audit: &Path,
-) -> (Session, tokio::sync::mpsc::Receiver<Msg>) {
+) -> (Session, warroom::session::Inbox) {
     let mut c = (*demo_config(sim)).clone();
     c.cutover.environment = Some(environment.into());
-    let (redactor, _) = warroom::commands::secure(&mut c).expect("secrets");
+    let (redactor, _) = warroom::secure::secure(&mut c).expect("secrets");
     let redact = redactor.into_fn();
     Session::start(SessionOptions {
         cfg: Arc::new(c),

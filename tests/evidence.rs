@@ -11,6 +11,7 @@ use warroom::config::Dur;
 use warroom::record;
 use warroom::replay::Replayer;
 use warroom::report;
+use warroom::session::Input;
 use warroom::sim::Scenario;
 
 const FIXTURE: &str = "tests/fixtures/recordings/drill.jsonl";
@@ -216,13 +217,13 @@ async fn replay_shows_what_the_live_screen_showed_at_that_instant() {
         let until = tokio::time::Instant::now() + Duration::from_millis(1100);
         while let Ok(Some(m)) = tokio::time::timeout_at(until, rx.recv()).await {
             match m {
-                Msg::Poll(mut p) => {
+                Input::Poll(mut p) => {
                     let d = chrono::Duration::milliseconds(k * 1000 + 500);
                     p.at = base.at + d;
                     p.mono = base.mono + d;
-                    s.handle(Msg::Poll(p));
+                    s.poll(p);
                 }
-                other => s.handle(other),
+                other => s.receive(other),
             }
         }
         let d = chrono::Duration::seconds(k + 1);

@@ -17,7 +17,7 @@ use warroom::sim::Scenario;
 
 const FIXTURE: &str = "tests/fixtures/recordings/drill.jsonl";
 
-fn plain() -> warroom::session::Redact {
+fn plain() -> warroom::secrets::Redact {
     Arc::new(|s: &str| s.to_string())
 }
 
@@ -537,7 +537,8 @@ fn the_header_names_a_critical_signal_that_never_had_data() {
                 body: serde_json::json!({"error_rate": 0.5}),
             },
         };
-        update(&mut st, Msg::Poll(p));
+        let poll = Msg::readings(&st.engine, &p);
+        update(&mut st, poll);
         update(&mut st, Msg::Tick(stamp(s)));
     }
     let screen = render_text(&st, 100, 30);
@@ -554,7 +555,8 @@ fn the_header_names_a_critical_signal_that_never_had_data() {
             body: serde_json::json!({"err": 0.5}),
         },
     };
-    update(&mut st, Msg::Poll(p));
+    let poll = Msg::readings(&st.engine, &p);
+    update(&mut st, poll);
     update(&mut st, Msg::Tick(stamp(11)));
     assert!(!render_text(&st, 100, 30).contains("NO DATA: error rate"));
 }

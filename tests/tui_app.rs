@@ -56,7 +56,8 @@ fn press(state: &mut State, code: KeyCode) {
 async fn poll_into(state: &mut State, offset: i64) {
     let cfg = state.cfg.clone();
     for r in poll_all_at(&cfg, stamp(offset)).await {
-        let _ = update(state, Msg::Poll(r));
+        let poll = Msg::readings(&state.engine, &r);
+        let _ = update(state, poll);
     }
     let _ = update(state, Msg::Tick(stamp(offset)));
 }

@@ -96,6 +96,9 @@ pub struct State {
     pub keys: KeyMap,
     /// The recording lost lines (why, first failure): a lasting header badge.
     pub record_failed: Option<String>,
+    /// A replay on the dashboard: how it is played (the footer says so). None live, and
+    /// for a replay that only rebuilds the state (the report, a seek in a test).
+    pub replaying: Option<super::Replaying>,
 }
 
 impl State {
@@ -144,6 +147,7 @@ impl State {
             warned_sessions: Default::default(),
             keys: KeyMap::new(&cfg),
             record_failed: None,
+            replaying: None,
             cfg,
         }
     }

@@ -44,18 +44,13 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             verify_step(state, &mut fx);
             state.dirty = true;
         }
-        Msg::Poll(p) => {
-            advance_clock(state, p.at, p.mono);
-            let ev = state.engine.ingest(&p);
-            push_events(state, ev);
-            state.dirty = true;
-        }
         Msg::Readings(summary, readings) => {
             advance_clock(state, summary.at, summary.mono.unwrap_or(state.mono));
             let ev = state.engine.ingest_readings(&summary, readings);
             push_events(state, ev);
             state.dirty = true;
         }
+        Msg::Replay(p) => super::playback::apply(state, p),
         Msg::Resize => state.dirty = true,
         Msg::Paste(text) => {
             let busy = sending(state);
@@ -109,6 +104,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.dirty = true;
         }
     }
+    super::playback::status(state);
     fx
 }
 
@@ -197,6 +193,8 @@ fn on_action(state: &mut State, a: Action, fx: &mut Vec<Effect>) {
     match a {
         Action::Quit => state.quit = true,
         Action::Suspend => {} // handled by the runtime: it owns the terminal
+        // Answered by the replay task: it owns the replay's position.
+        Action::TogglePause | Action::Seek(_) => {}
         Action::ToggleHelp => state.show_help = true,
         Action::Escape => state.notice = None,
         Action::FocusNext | Action::FocusPrev => {

@@ -181,6 +181,7 @@ fn row(key: &str, signal: usize, label: &str, kind: SignalKind, status: Status) 
         advice: None,
         changed_at: None,
         recent: VecDeque::new(),
+        timers: Default::default(),
     }
 }
 

@@ -66,7 +66,7 @@ pub async fn session(
     cfg: Arc<Config>,
     audit: &std::path::Path,
     read_only: bool,
-) -> (Session, tokio::sync::mpsc::Receiver<Msg>) {
+) -> (Session, warroom::session::Inbox) {
     session_recording(cfg, audit, read_only, None).await
 }
 
@@ -76,9 +76,9 @@ pub async fn session_recording(
     audit: &std::path::Path,
     read_only: bool,
     record: Option<&std::path::Path>,
-) -> (Session, tokio::sync::mpsc::Receiver<Msg>) {
+) -> (Session, warroom::session::Inbox) {
     let mut c = (*cfg).clone();
-    let (redactor, _warnings) = warroom::commands::secure(&mut c).expect("secrets");
+    let (redactor, _warnings) = warroom::secure::secure(&mut c).expect("secrets");
     let redact = redactor.into_fn();
     Session::start(SessionOptions {
         cfg: Arc::new(c),
@@ -112,7 +112,7 @@ pub fn keys(s: &mut Session, input: &str) {
 /// Feed the session its messages and a real clock until `done` holds or `limit` passes.
 pub async fn drive_until(
     s: &mut Session,
-    rx: &mut tokio::sync::mpsc::Receiver<Msg>,
+    rx: &mut warroom::session::Inbox,
     limit: Duration,
     done: impl Fn(&State) -> bool,
 ) -> bool {
@@ -123,7 +123,7 @@ pub async fn drive_until(
             return true;
         }
         tokio::select! {
-            Some(m) = rx.recv() => s.handle(m),
+            Some(m) = rx.recv() => s.receive(m),
             _ = tick.tick() => s.handle(Msg::Tick(Stamp::now())),
             _ = tokio::time::sleep_until(deadline) => {}
         }
