@@ -461,4 +461,62 @@ crit = "> 2"
         let text = crate::engine::breach_text(row, rp.state.engine.signal(row), rp.state.mono);
         assert!(text.ends_with("for 10s"), "{text}");
     }
+
+    /// Everything the task has sent so far.
+    fn drain(rx: &mut mpsc::Receiver<Msg>) -> Vec<Msg> {
+        std::iter::from_fn(|| rx.try_recv().ok()).collect()
+    }
+
+    fn last_at(msgs: &[Msg]) -> Option<(Mono, bool)> {
+        msgs.iter().rev().find_map(|m| match m {
+            Msg::Replay(Playback::At { mono, paused }) => Some((*mono, *paused)),
+            _ => None,
+        })
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_replay_task_plays_pauses_silently_and_rewinds_for_a_seek_back() {
+        let tape = Tape::new(recording()).expect("tape");
+        let (tx, mut rx) = mpsc::channel(100_000);
+        let (control, asked) = mpsc::channel(4);
+        let task = tokio::spawn(play(tape, 10.0, tx, asked));
+        // A second at ×10: ten recorded seconds fed, polls and clock lines alike.
+        tokio::time::sleep(Duration::from_millis(1_050)).await;
+        let sent = drain(&mut rx);
+        let (pos, paused) = last_at(&sent).expect("the clock");
+        assert!(!paused);
+        assert!(
+            (Mono(40_000 + 9_000)..=Mono(40_000 + 11_000)).contains(&pos),
+            "{pos:?}"
+        );
+        assert!(sent.iter().any(|m| matches!(m, Msg::Readings(..))));
+
+        control.send(Control::TogglePause).await.expect("send");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let (at, paused) = last_at(&drain(&mut rx)).expect("the pause");
+        assert!(paused && at >= pos);
+        // Paused: nothing at all, however long.
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        assert!(drain(&mut rx).is_empty());
+
+        // A seek back starts the state again and feeds it up to the new position.
+        control.send(Control::Seek(-5)).await.expect("send");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let sent = drain(&mut rx);
+        assert!(matches!(
+            sent.first(),
+            Some(Msg::Replay(Playback::Rewind { .. }))
+        ));
+        assert_eq!(
+            last_at(&sent),
+            Some((at - chrono::Duration::seconds(5), true))
+        );
+        let mut rp = Replayer::new(recording()).expect("replayer");
+        for m in sent {
+            rp.apply(m);
+        }
+        assert_eq!(rp.state.mono, at - chrono::Duration::seconds(5));
+        drop(control);
+        task.await.expect("the task ends with its control");
+    }
 }
