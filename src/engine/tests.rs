@@ -282,6 +282,39 @@ fn rollback_advised_after_critical_for() {
 }
 
 #[test]
+fn breach_text_names_the_crit_condition_itself() {
+    // A condition whose own words look like another part of the threshold text.
+    let c: Arc<Config> = Arc::new(
+        toml::from_str(
+            r#"
+[cutover]
+name = "test"
+[[source]]
+id = "m"
+kind = "http"
+url = "http://127.0.0.1:1/m"
+[[signal]]
+id = "mode"
+source = "m"
+kind = "flag"
+path = ".mode"
+critical = true
+warn = '== "v1 · crit soon"'
+crit = '== "v0"'
+"#,
+        )
+        .expect("config"),
+    );
+    let mut e = Engine::new(c, m(0));
+    e.ingest(&poll(0, json!({"mode": "v0"})));
+    let r = row(&e);
+    assert_eq!(r.band, Band::Crit);
+    assert_eq!(r.threshold, r#"warn == "v1 · crit soon" · crit == "v0""#);
+    let text = breach_text(r, e.signal(r), m(5));
+    assert_eq!(text, r#"mode v0 (crit == "v0") for 5s"#);
+}
+
+#[test]
 fn single_sample_mode_ignores_trip_rules() {
     let mut e = Engine::single_sample(cfg("for = \"5m\""), m(0));
     e.ingest(&poll(0, json!(3.0)));
