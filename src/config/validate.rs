@@ -106,8 +106,8 @@ fn cutover(cfg: &Config, out: &mut Out) {
             kp!["cutover", "window_end"],
             format!(
                 "`window_end` ({}) must be after `window_start` ({})",
-                super::duration::format_offset(c.window_end.0),
-                super::duration::format_offset(c.window_start.0)
+                crate::timefmt::format_offset(c.window_end.0),
+                crate::timefmt::format_offset(c.window_start.0)
             ),
             None,
         );
@@ -214,8 +214,8 @@ fn sources(cfg: &Config, out: &mut Out) {
                 at("connect_timeout"),
                 format!(
                     "`connect_timeout` ({}) is longer than `timeout` ({}), which covers the whole poll",
-                    super::duration::format_duration(s.connect_timeout()),
-                    super::duration::format_duration(s.timeout.0)
+                    crate::timefmt::format_duration(s.connect_timeout()),
+                    crate::timefmt::format_duration(s.timeout.0)
                 ),
                 Some("make `connect_timeout` at most `timeout`".into()),
             );
@@ -494,9 +494,9 @@ fn signals(cfg: &Config, out: &mut Out) {
                     at("stale_after"),
                     format!(
                         "`stale_after` ({}) is shorter than source `{}`'s interval ({}): every value would be stale",
-                        super::duration::format_duration(stale.0),
+                        crate::timefmt::format_duration(stale.0),
                         src.id,
-                        super::duration::format_duration(src.interval.0)
+                        crate::timefmt::format_duration(src.interval.0)
                     ),
                     None,
                 );
@@ -594,7 +594,7 @@ fn steps(cfg: &Config, out: &mut Out) {
                     format!(
                         "step \"{}\" at {} is written twice (first on line {line})",
                         s.title,
-                        super::duration::format_offset(s.at.0)
+                        crate::timefmt::format_offset(s.at.0)
                     ),
                     Some("merge the two steps' checklists".into()),
                 );
@@ -943,7 +943,7 @@ fn actions(cfg: &Config, out: &mut Out) {
                 kp!["action", i, "cooldown"],
                 format!(
                     "`cooldown` ({}) is more than 24h",
-                    super::duration::format_duration(c.0)
+                    crate::timefmt::format_duration(c.0)
                 ),
                 Some(
                     "e.g. `cooldown = \"5m\"`: how long after a success a second attempt needs `… again`"
@@ -959,7 +959,7 @@ fn actions(cfg: &Config, out: &mut Out) {
                     vp("within"),
                     format!(
                         "`within` ({}) must be more than 0 and at most 1h",
-                        super::duration::format_duration(v.within.0)
+                        crate::timefmt::format_duration(v.within.0)
                     ),
                     Some(
                         "e.g. `within = \"2m\"`: how long to watch the signals after the action"

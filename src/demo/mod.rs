@@ -1,8 +1,8 @@
 //! `warroom demo` (simulator + dashboard, zero setup) and `warroom sim`.
 
 use crate::cli::{DemoArgs, SimArgs};
-use crate::config::duration::parse_duration;
 use crate::sim::{self, Profile, Scenario, Script, SimOptions};
+use crate::timefmt::parse_duration;
 use chrono::Utc;
 
 /// The bundled config the demo watches.
