@@ -2,11 +2,12 @@
 
 use crate::check::{run_check, CheckOptions};
 use crate::cli::{CheckArgs, Cli, Command, InitArgs, UiArgs, ValidateArgs, WatchArgs};
-use crate::config::{self, duration::parse_duration, Config};
+use crate::config::{self, Config};
 use crate::runtime::{current_user, run_watch, WatchOptions};
 use crate::sample::Ts;
 use crate::secrets::{RedactWriter, Redactor};
 use crate::theme::{ColorDepth, Theme, ThemeOptions};
+use crate::timefmt::parse_duration;
 use chrono::{DateTime, Utc};
 use std::io::IsTerminal;
 use std::sync::Arc;

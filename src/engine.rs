@@ -935,7 +935,7 @@ impl Engine {
                 if now - lg > ms(stale_ms) {
                     let reason = format!(
                         "no new sample within {} (stale_after)",
-                        crate::config::duration::format_span(ms(stale_ms))
+                        crate::timefmt::format_span(ms(stale_ms))
                     );
                     let row = &mut self.rows[idx];
                     row.raw = None;
@@ -1241,7 +1241,7 @@ pub fn breach_text(row: &Row, sig: &Signal, now: Mono) -> String {
     } else {
         format!(" ({crit})")
     };
-    let held = crate::config::duration::format_span(now - row.band_since.min(row.status_since));
+    let held = crate::timefmt::format_span(now - row.band_since.min(row.status_since));
     // Back under the threshold but waiting out `clear_for`: say so, not "breach".
     if let Some(p) = row
         .pending
@@ -1421,7 +1421,7 @@ impl NoDataFinding {
     /// "err /api/x: never had data (source down: time-out)"
     pub fn text(&self) -> String {
         // To the nearest second: a 3 s window seen from 9 ms in is "3s", not "2s".
-        let span = |ms: i64| crate::config::duration::format_span(CDur::milliseconds(ms + 500));
+        let span = crate::timefmt::format_span_nearest_ms;
         let what = match self.missing {
             Missing::Sample => "no data in this sample".to_string(),
             Missing::Never => format!("never had data ({} without)", span(self.longest_ms)),

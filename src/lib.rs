@@ -27,4 +27,5 @@ pub mod session;
 pub mod sim;
 pub mod terminal;
 pub mod theme;
+pub mod timefmt;
 pub mod ui;
