@@ -173,7 +173,7 @@ impl Pace {
         if !slow && wait <= self.interval * 2 {
             return None;
         }
-        let f = crate::config::duration::format_duration;
+        let f = crate::timefmt::format_duration;
         Some(format!(
             "{id} fell behind its {} interval: {} poll{} in {}; slowest answer {}; longest wait between answers {}",
             f(self.interval),
@@ -609,11 +609,6 @@ async fn run_with(opts: CheckOptions, poll: PollFn, out: &mut dyn Write) -> i32 
     code
 }
 
-/// To a tenth of a second: "1.2s", not "1.234s".
-fn round_ms(d: Duration) -> Duration {
-    Duration::from_millis((d.as_millis() as u64 + 50) / 100 * 100)
-}
-
 fn note_breach(engine: &Engine, kind: &EventKind, breached: &mut Vec<String>) {
     if let EventKind::BandChange { row, .. } = kind {
         if engine
@@ -669,7 +664,7 @@ fn write_poll(
         Format::Text => {
             let c = engine.counts();
             // Which sources answered since the last line, and which did not.
-            let f = crate::config::duration::format_duration;
+            let f = crate::timefmt::format_duration_tenths;
             let said: Vec<String> = engine
                 .sources
                 .iter()
@@ -687,13 +682,13 @@ fn write_poll(
                     };
                     match (n, age(&s.id)) {
                         (0, Some((a, p))) if p.last_answer.is_none() => {
-                            format!("{} no answer yet ({})", s.id, f(round_ms(a)))
+                            format!("{} no answer yet ({})", s.id, f(a))
                         }
                         (0, Some((a, p))) if a > p.interval => {
-                            format!("{} no answer for {}", s.id, f(round_ms(a)))
+                            format!("{} no answer for {}", s.id, f(a))
                         }
                         // Answered within its interval: not due again yet.
-                        (0, Some((a, _))) => format!("{} {state} {} ago", s.id, f(round_ms(a))),
+                        (0, Some((a, _))) => format!("{} {state} {} ago", s.id, f(a)),
                         (0, None) => format!("{} no answer", s.id),
                         _ => format!("{} {state}{times}", s.id),
                     }

@@ -2,8 +2,9 @@
 
 use crate::check::{run_check, CheckOptions};
 use crate::cli::{CheckArgs, Cli, Command, InitArgs, ValidateArgs, WatchArgs};
-use crate::config::{self, duration::parse_duration, Config};
+use crate::config::{self, Config};
 use crate::secrets::{RedactWriter, Redactor};
+use crate::timefmt::parse_duration;
 use std::io::IsTerminal;
 use std::sync::Arc;
 

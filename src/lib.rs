@@ -6,8 +6,9 @@
 //! before it — but for `config`, whose checks still reach the app's key map and prom's
 //! templates (a test reads the source and refuses any other circle):
 //!
-//! - foundations: `sample` (values, readings, the two clocks), `condition`, `path`,
-//!   `secrets` (the redactor), `logging`, `terminal`;
+//! - foundations: `sample` (values, readings, the two clocks), `timefmt` (lengths of
+//!   time, the T-clock), `condition`, `path`, `secrets` (the redactor), `logging`,
+//!   `terminal`;
 //! - the config: `config` (loading, validation), `prom` (Prometheus answers), `secure`
 //!   (a loaded config's secrets);
 //! - judging and I/O: `engine` (bands, trip/clear, advice), `poll`, `action`;
@@ -24,6 +25,7 @@ pub mod path;
 pub mod sample;
 pub mod secrets;
 pub mod terminal;
+pub mod timefmt;
 
 // The config.
 pub mod config;

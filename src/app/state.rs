@@ -318,47 +318,7 @@ pub fn step_plan(run: &crate::config::CommandCfg) -> Vec<String> {
     }
     target.push(format!(
         "timeout: {} · no shell, no stdin · exit status and output kept as evidence",
-        crate::config::duration::format_duration(run.timeout.0)
+        crate::timefmt::format_duration(run.timeout.0)
     ));
     target
-}
-
-/// `T-04:12`, `T+17:45`, `T+48:02:10` past an hour; `T0 not set` without T0.
-///
-/// ```
-/// use warroom::app::format_t_clock;
-/// assert_eq!(format_t_clock(Some(-252_000)), "T-04:12");
-/// assert_eq!(format_t_clock(None), "T0 not set");
-/// ```
-pub fn format_t_clock(offset_ms: Option<i64>) -> String {
-    let Some(ms) = offset_ms else {
-        return "T0 not set".into();
-    };
-    // Before T0 count down whole seconds remaining (ceil), after count up (floor).
-    let (sign, secs) = if ms < 0 {
-        ('-', (-ms + 999) / 1000)
-    } else {
-        ('+', ms / 1000)
-    };
-    let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
-    if h > 0 {
-        format!("T{sign}{h}:{m:02}:{s:02}")
-    } else {
-        format!("T{sign}{m:02}:{s:02}")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn t_clock_formats() {
-        assert_eq!(format_t_clock(Some(-252_000)), "T-04:12");
-        assert_eq!(format_t_clock(Some(1_065_000)), "T+17:45");
-        assert_eq!(format_t_clock(Some(0)), "T+00:00");
-        assert_eq!(format_t_clock(Some(-500)), "T-00:01");
-        assert_eq!(format_t_clock(Some(3_723_000)), "T+1:02:03");
-        assert_eq!(format_t_clock(None), "T0 not set");
-    }
 }

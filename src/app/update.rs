@@ -11,9 +11,9 @@ use super::actions::{
 use super::audited::{self, audit};
 use super::{Action, Focus, Msg, Notice, State, Tick, EVENT_CAP};
 use crate::audit::{self as log, AuditEvent, Decision, Outcome};
-use crate::config::duration::format_span;
 use crate::engine::{breach_text, Event, EventKind, Severity, Status};
 use crate::sample::{Mono, Ts};
+use crate::timefmt::format_span;
 
 /// How long a footer notice stays.
 const NOTICE_MS: i64 = 5_000;
@@ -126,20 +126,9 @@ fn advance_clock(state: &mut State, at: Ts, mono: Mono) {
     if step.abs() > STEP_TOLERANCE_MS {
         let text = format!(
             "wall clock stepped {}: durations, bands and countdowns are unaffected",
-            format_step(step)
+            crate::timefmt::format_clock_step(step)
         );
         note(state, Severity::Warn, text);
-    }
-}
-
-/// `+1h00m`, `-10s`, `+2m05s`: a clock step, to the second.
-pub fn format_step(ms: i64) -> String {
-    let sign = if ms < 0 { '-' } else { '+' };
-    let s = (ms.unsigned_abs() + 500) / 1000;
-    match s {
-        0..=59 => format!("{sign}{s}s"),
-        60..=3599 => format!("{sign}{}m{:02}s", s / 60, s % 60),
-        _ => format!("{sign}{}h{:02}m", s / 3600, (s % 3600) / 60),
     }
 }
 

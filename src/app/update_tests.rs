@@ -1075,7 +1075,7 @@ fn jitter_is_not_a_step_and_old_messages_move_no_clock() {
     update(&mut st, poll);
     assert_eq!((st.now, st.mono), (now, mono));
     assert!(step_notes(&st).is_empty());
-    assert_eq!(format_step(-3_600_000), "-1h00m");
-    assert_eq!(format_step(125_400), "+2m05s");
-    assert_eq!(format_step(9_600), "+10s");
+    assert_eq!(crate::timefmt::format_clock_step(-3_600_000), "-1h00m");
+    assert_eq!(crate::timefmt::format_clock_step(125_400), "+2m05s");
+    assert_eq!(crate::timefmt::format_clock_step(9_600), "+10s");
 }

@@ -6,7 +6,6 @@ use super::model::{Band, Status};
 use super::Engine;
 use crate::config::{NoDataPolicy, SignalKind};
 use crate::sample::{Mono, Stamp, Ts};
-use chrono::Duration as CDur;
 use serde::Serialize;
 
 /// The band a no-data row counts as: the signal's `no_data` policy, or without one warn
@@ -119,7 +118,7 @@ impl NoDataFinding {
     /// "err /api/x: never had data (source down: time-out)"
     pub fn text(&self) -> String {
         // To the nearest second: a 3 s window seen from 9 ms in is "3s", not "2s".
-        let span = |ms: i64| crate::config::duration::format_span(CDur::milliseconds(ms + 500));
+        let span = crate::timefmt::format_span_nearest_ms;
         let what = match self.missing {
             Missing::Sample => "no data in this sample".to_string(),
             Missing::Never => format!("never had data ({} without)", span(self.longest_ms)),

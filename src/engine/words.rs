@@ -3,9 +3,9 @@
 
 use super::model::{Band, Row, Status};
 use crate::condition::Condition;
-use crate::config::duration::format_span;
 use crate::config::{JudgeOn, Signal};
 use crate::sample::{Mono, Value};
+use crate::timefmt::format_span;
 
 /// "Δ " when a signal is judged on the delta to its baseline, "Δ% " on the percent delta.
 fn judged_on(sig: &Signal) -> &'static str {

@@ -13,7 +13,7 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
     let last = area.height.saturating_sub(1);
     // Line 1: T-clock, environment, overall word.
     if let Some(mut p) = Pen::new(buf, area, y) {
-        let clock = crate::app::format_t_clock(v.t_off);
+        let clock = crate::timefmt::format_t_clock(v.t_off);
         p.put(&clock, t.accent().add_modifier(Modifier::REVERSED))
             .space();
         if let Some(env) = v.s.cfg.cutover.environment.as_deref() {
@@ -129,7 +129,7 @@ pub(super) fn too_small(buf: &mut Buffer, area: Rect, v: &View) {
         p.put("terminal too small", v.t.warn());
     }
     if let Some(mut p) = Pen::new(buf, area, 1) {
-        p.put(&crate::app::format_t_clock(v.t_off), v.t.accent());
+        p.put(&crate::timefmt::format_t_clock(v.t_off), v.t.accent());
         let (overall, style) = v.overall();
         p.space().put(&overall, style);
     }

@@ -1,7 +1,8 @@
 //! Events panel: newest first, time, severity symbol and word, text.
 
-use super::{hms, panel, Pen, View};
+use super::{panel, Pen, View};
 use crate::app::Focus;
+use crate::timefmt::hms;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 

@@ -1,9 +1,10 @@
 //! Flags panel: each flag's value and when it last changed.
 
-use super::{age, panel, Pen, View};
+use super::{panel, Pen, View};
 use crate::app::Focus;
 use crate::config::SignalKind;
 use crate::engine::{Band, Status};
+use crate::timefmt::age;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 

@@ -1,12 +1,13 @@
 //! Header: who, where, when (T-clock), and whether the pollers are healthy.
 
-use super::{hms, width, Pen, View};
+use super::{width, Pen, View};
+use crate::timefmt::{countdown, format_t_clock, format_t_offset, hms};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 
 pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
-    let clock = crate::app::format_t_clock(v.t_off);
+    let clock = format_t_clock(v.t_off);
     // On a wall screen the clock is drawn big, three lines high, left of the text.
     if area.height >= 3 {
         if let Some(rows) = big_text(&clock, v.g.current.is_ascii()) {
@@ -133,7 +134,7 @@ fn line1(buf: &mut Buffer, area: Rect, v: &View, clock: bool) {
     };
     if let Some(mut p) = Pen::new(buf, left_area, 0) {
         if clock {
-            let clock = crate::app::format_t_clock(v.t_off);
+            let clock = format_t_clock(v.t_off);
             p.put(
                 &format!(" {clock} "),
                 v.t.accent().add_modifier(Modifier::REVERSED),
@@ -261,8 +262,8 @@ fn line3(buf: &mut Buffer, area: Rect, v: &View) {
             .put(
                 &format!(
                     "{} in {}",
-                    super::timeline::t_offset(steps[n].at.0),
-                    super::countdown(steps[n].at.0 - off)
+                    format_t_offset(steps[n].at.0),
+                    countdown(steps[n].at.0 - off)
                 ),
                 v.t.accent(),
             )

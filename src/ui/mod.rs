@@ -20,7 +20,6 @@ mod timeline;
 mod tests;
 
 use crate::app::{Focus, State};
-use crate::config::duration::format_duration;
 use crate::config::SignalKind;
 use crate::engine::{Band, Counts, Row};
 use crate::sample::{Mono, Ts};
@@ -30,7 +29,6 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Widget};
-use std::time::Duration;
 
 /// Draws the whole screen for the frame's size.
 pub fn render(frame: &mut ratatui::Frame, state: &State, theme: &Theme) {
@@ -209,35 +207,6 @@ fn join_sym(sym: &str, word: &str) -> String {
     } else {
         format!("{sym} {word}")
     }
-}
-
-/// Seconds as `0s`, `45s`, `1m12s`, `2h05m`.
-pub(crate) fn fmt_secs(secs: i64) -> String {
-    if secs <= 0 {
-        return "0s".into();
-    }
-    format_duration(Duration::from_secs(secs as u64))
-}
-
-/// Age of `then` at `now`, both monotonic (never shown negative).
-pub(crate) fn age(now: Mono, then: Mono) -> String {
-    fmt_secs((now - then).num_seconds())
-}
-
-/// A countdown as `04:12` or `1:02:03`, rounding up so it never shows 00:00 early.
-pub(crate) fn countdown(ms: i64) -> String {
-    let secs = (ms.max(0) + 999) / 1000;
-    let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
-    if h > 0 {
-        format!("{h}:{m:02}:{s:02}")
-    } else {
-        format!("{m:02}:{s:02}")
-    }
-}
-
-/// `HH:MM:SS` in UTC (the audit log's zone).
-pub(crate) fn hms(t: Ts) -> String {
-    t.format("%H:%M:%S").to_string()
 }
 
 pub(crate) fn width(s: &str) -> usize {

@@ -255,7 +255,7 @@ pub(super) fn action_lines(v: &View) -> Vec<(String, Style)> {
                     " {} {}: confirmed {} — recording it in the audit log before sending",
                     super::sym(v.g.warn),
                     a.label,
-                    super::age(v.mono(), *since),
+                    crate::timefmt::age(v.mono(), *since),
                 ),
                 v.t.warn(),
             ),
@@ -264,7 +264,7 @@ pub(super) fn action_lines(v: &View) -> Vec<(String, Style)> {
                     " {} {}: in flight {} (attempt {}{}) — its key is inert",
                     super::sym(v.g.warn),
                     a.label,
-                    super::age(v.mono(), *since),
+                    crate::timefmt::age(v.mono(), *since),
                     run.attempts,
                     run.remote_by
                         .as_deref()

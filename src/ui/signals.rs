@@ -2,11 +2,12 @@
 //! band, threshold, trip progress, baseline and advice. Only visible rows are
 //! drawn, so 1,000 rows cost what a screenful costs.
 
-use super::{age, fmt_secs, panel, Pen, View};
+use super::{panel, Pen, View};
 use crate::app::Focus;
 use crate::config::SignalKind;
 use crate::engine::{Row, Status};
 use crate::sample::Value;
+use crate::timefmt::{age, format_secs};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
@@ -240,7 +241,7 @@ pub(super) fn trip_text(r: &Row, v: &View) -> Option<String> {
     if pend.toward > r.band {
         if let Some(f) = sig.and_then(|s| s.for_) {
             let left = (f.as_ms() - elapsed).max(0);
-            return Some(format!("{word} in {}", fmt_secs((left + 999) / 1000)));
+            return Some(format!("{word} in {}", format_secs((left + 999) / 1000)));
         }
         if let Some([m, n]) = sig.and_then(|s| s.m_of_n) {
             let k = r
@@ -258,7 +259,7 @@ pub(super) fn trip_text(r: &Row, v: &View) -> Option<String> {
             let left = (f.as_ms() - elapsed).max(0);
             return Some(format!(
                 "clears to {word} in {}",
-                fmt_secs((left + 999) / 1000)
+                format_secs((left + 999) / 1000)
             ));
         }
         Some(format!("clearing to {word}"))

@@ -802,11 +802,11 @@ fn snapshot_compact_79x23() {
 
 #[test]
 fn helpers() {
-    assert_eq!(countdown(252_000), "04:12");
-    assert_eq!(countdown(1), "00:01");
-    assert_eq!(countdown(3_723_000), "1:02:03");
-    assert_eq!(fmt_secs(72), "1m12s");
-    assert_eq!(fmt_secs(0), "0s");
+    assert_eq!(crate::timefmt::countdown(252_000), "04:12");
+    assert_eq!(crate::timefmt::countdown(1), "00:01");
+    assert_eq!(crate::timefmt::countdown(3_723_000), "1:02:03");
+    assert_eq!(crate::timefmt::format_secs(72), "1m12s");
+    assert_eq!(crate::timefmt::format_secs(0), "0s");
     assert_eq!(Value::Num(1.5).with_unit(Some("%")), "1.50%");
     assert_eq!(Value::Num(840.0).with_unit(Some("ms")), "840 ms");
     assert_eq!(Value::Bool(false).with_unit(None), "false");

@@ -1,10 +1,10 @@
 //! Timeline panel: steps within the window, the current one marked, the
 //! countdown to the next, and each step's checklist with who ticked what.
 
-use super::{countdown, panel, Pen, View};
+use super::{panel, Pen, View};
 use crate::app::Focus;
 use crate::app::RunState;
-use crate::config::duration::format_offset;
+use crate::timefmt::{age, countdown, format_t_offset};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
@@ -46,7 +46,7 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
             (Some(off), Some(n)) => {
                 let st = &cfg.steps[n];
                 p.put("next: ", t.muted())
-                    .put(&format!("{} ", t_offset(st.at.0)), t.accent())
+                    .put(&format!("{} ", format_t_offset(st.at.0)), t.accent())
                     .put(&format!("in {}", countdown(st.at.0 - off)), t.accent())
                     .put("  ", t.text());
                 let room = p.room();
@@ -124,7 +124,7 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
                 p.put(" ", t.text());
                 p.put(if is_current { g.current } else { " " }, t.accent());
                 p.put(" ", t.text())
-                    .put(&format!("{:<7}", t_offset(st.at.0)), style);
+                    .put(&format!("{:<7}", format_t_offset(st.at.0)), style);
                 if st.gate {
                     p.put("GATE", t.warn().add_modifier(Modifier::REVERSED))
                         .put(" ", t.text());
@@ -149,10 +149,9 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
                 let script = st.run.as_ref().map(|_| {
                     let r = &v.s.step_runs[i];
                     match (&r.state, &r.last) {
-                        (RunState::InFlight { since }, _) => (
-                            format!(" [running {}]", super::age(v.mono(), *since)),
-                            t.warn(),
-                        ),
+                        (RunState::InFlight { since }, _) => {
+                            (format!(" [running {}]", age(v.mono(), *since)), t.warn())
+                        }
                         (_, Some(rep)) if rep.ok => (format!(" [{}]", rep.summary), t.ok()),
                         (_, Some(rep)) => (format!(" [FAILED {}]", rep.summary), t.crit()),
                         _ => (" [! to run]".to_string(), t.muted()),
@@ -237,21 +236,12 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
                     }
                     first = false;
                     let st = &cfg.steps[i];
-                    p.put(&format!("{} {}", t_offset(st.at.0), st.title), style);
+                    p.put(&format!("{} {}", format_t_offset(st.at.0), st.title), style);
                     if p.room() == 0 {
                         break;
                     }
                 }
             }
         }
-    }
-}
-
-/// `T-15m`, `T0`, `T+30m`: offsets read the same as the T-clock.
-pub(super) fn t_offset(ms: i64) -> String {
-    if ms == 0 {
-        "T0".into()
-    } else {
-        format!("T{}", format_offset(ms))
     }
 }
