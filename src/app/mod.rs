@@ -8,9 +8,7 @@
 //! ```
 
 pub mod actions;
-mod audited;
 pub mod keys;
-mod remote;
 pub mod state;
 pub mod update;
 

@@ -4,9 +4,9 @@
 //! `AuditWritten`, `AuditFailed` or `ClaimLost`, and only then does the act happen — or is
 //! refused, saying why. Pure, like the rest of `update`.
 
-use super::actions::{Awaiting, Effect, Modal, Pending, RunState};
-use super::update::{note, notice, remote_flight_ms, set_modal_error, RECORDING};
-use super::State;
+use super::{note, notice, remote_flight_ms, set_modal_error, RECORDING};
+use crate::app::actions::{Awaiting, Effect, Modal, Pending, RunState};
+use crate::app::State;
 use crate::audit::{AuditEvent, ClaimRule, Competitor, DeclineReason, Declined};
 use crate::engine::Severity;
 

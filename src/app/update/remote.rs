@@ -2,9 +2,9 @@
 //! sees one cutover. Records of another cutover or environment (a staging screen sharing
 //! the file) are shown as a warning and never applied.
 
-use super::actions::{Remote, Report, RunState, SignOff, Verdict, Verify};
-use super::update::{ask_again, note, notice};
-use super::{State, Tick};
+use super::{ask_again, note, notice};
+use crate::app::actions::{Remote, Report, RunState, SignOff, Verdict, Verify};
+use crate::app::{State, Tick};
 use crate::audit::{foreign, AuditEvent, DeclineReason};
 use crate::engine::Severity;
 

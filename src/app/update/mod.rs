@@ -4,16 +4,19 @@
 //! Two clocks: every duration (notices, the confirm time-out, verify deadlines, flights)
 //! is measured on `state.mono`; `state.now`, the wall clock, is only shown and stamped.
 
+mod audited;
+mod remote;
+
 use super::actions::{
     ActionRun, Awaiting, Confirm, ConfirmKind, Effect, Modal, Report, RunState, SignOff, Verdict,
     Verify,
 };
-use super::audited::{self, audit};
 use super::{Action, Focus, Msg, Notice, State, Tick, EVENT_CAP};
 use crate::audit::{self as log, AuditEvent, Decision, Outcome};
 use crate::config::duration::format_span;
 use crate::engine::{breach_text, Event, EventKind, Severity, Status};
 use crate::sample::{Mono, Ts};
+use audited::audit;
 
 /// How long a footer notice stays.
 const NOTICE_MS: i64 = 5_000;
@@ -80,7 +83,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.dirty = true;
         }
         Msg::Remote(r) => {
-            super::remote::apply(state, r);
+            remote::apply(state, r);
             state.dirty = true;
         }
         Msg::Warning(text) => {
@@ -1159,5 +1162,4 @@ fn toggle_tick(state: &mut State, fx: &mut Vec<Effect>) {
 pub(super) const RECORDING: &str = "recording in the audit log: ";
 
 #[cfg(test)]
-#[path = "update_tests.rs"]
 mod tests;
