@@ -7,14 +7,15 @@
 //!                                                    ui::render(&State) when dirty
 //! ```
 
-pub mod actions;
 pub mod keys;
 pub mod state;
 pub mod update;
 
-pub use actions::*;
 pub use state::*;
-pub use update::update;
+pub use update::{
+    update, ActionRun, Awaiting, Confirm, ConfirmKind, Effect, Modal, Pending, Remote, Report,
+    RunState, StepRun, Verdict, Verify,
+};
 
 use crate::sample::{PollResult, Stamp};
 

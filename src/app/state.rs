@@ -1,7 +1,7 @@
 //! Everything the screen shows. `update` is its only writer; `ui::render` only reads it.
 
-use super::actions::{ActionRun, Modal, Pending, RunState, SignOff, StepRun};
 use super::keys::KeyMap;
+use super::update::{ActionRun, Modal, Pending, RunState, StepRun};
 use crate::config::Config;
 use crate::engine::{Engine, Event};
 use crate::sample::{Mono, Stamp, Ts};
@@ -24,6 +24,15 @@ pub enum Focus {
 pub struct Tick {
     pub by: String,
     pub at: Ts,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignOff {
+    pub name: String,
+    pub go: bool,
+    pub at: Ts,
+    /// The account that typed it (may differ from the name typed).
+    pub by: String,
 }
 
 /// A short message in the footer, e.g. "read-only" or "T0 not set".
