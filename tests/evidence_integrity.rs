@@ -221,7 +221,7 @@ async fn the_dashboard_recording_to_dev_full_shows_a_lasting_badge_and_an_event(
     )
     .await;
     let told = drive_until(&mut s, &mut rx, Duration::from_secs(10), |st| {
-        st.record_failed.is_some()
+        st.recording_failed().is_some()
     })
     .await;
     assert!(told, "the write failure never reached the screen");
@@ -229,7 +229,7 @@ async fn the_dashboard_recording_to_dev_full_shows_a_lasting_badge_and_an_event(
     assert!(screen.contains("RECORDING INCOMPLETE"), "{screen}");
     assert!(s
         .state
-        .events
+        .events()
         .iter()
         .any(|e| e.text.contains("RECORDING INCOMPLETE") && e.text.contains("/dev/full")));
     // It lasts: more polls and ticks do not clear it.
