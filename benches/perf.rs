@@ -207,8 +207,8 @@ request = {{ url = "http://{addr}/rollback", body = '{{"enabled": false}}', head
             warroom::sample::Stamp::now(),
             None,
             "bench".into(),
-        );
-        st.session = ctx.session.clone();
+        )
+        .in_session(ctx.session.clone(), "bench".into());
         update(&mut st, Msg::Action(Action::Rollback));
         for c in "rollback".chars() {
             update(&mut st, Msg::Action(Action::Type(c)));
@@ -353,7 +353,7 @@ crit = "> 2.5"
     let mut st = State::new(cfg, now, None, "bench".into());
     let body = thousand_rows();
     let poll = Msg::readings(
-        &st.engine,
+        st.engine(),
         &warroom::sample::PollResult {
             source: "big".into(),
             at: now.at,
@@ -366,7 +366,7 @@ crit = "> 2.5"
         },
     );
     update(&mut st, poll);
-    assert_eq!(st.engine.rows.len(), 1000, "1,000 rows ingested");
+    assert_eq!(st.engine().rows.len(), 1000, "1,000 rows ingested");
     let theme =
         warroom::theme::Theme::load(None, warroom::theme::ThemeOptions::default()).expect("theme");
     let area = Rect::new(0, 0, 200, 60);
@@ -805,7 +805,7 @@ while True:
 
     let crit = |s: &Session| {
         s.state
-            .engine
+            .engine()
             .rows
             .iter()
             .any(|r| r.effective == Band::Crit)
@@ -831,7 +831,7 @@ while True:
         }
     }
     let _ = drive(&mut s, &mut rx, Duration::from_secs(3), |s| {
-        !s.state.engine.rows.is_empty()
+        !s.state.engine().rows.is_empty()
     })
     .await;
     let trials = if quick() { 3 } else { 10 };

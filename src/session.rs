@@ -132,10 +132,9 @@ impl Session {
             }
             None => None,
         };
-        let mut state = State::new(Arc::clone(&opts.cfg), opts.now, opts.t0, opts.user);
+        let mut state = State::new(Arc::clone(&opts.cfg), opts.now, opts.t0, opts.user)
+            .in_session(ctx.session.clone(), fingerprint);
         state.read_only |= opts.read_only;
-        state.session = ctx.session.clone();
-        state.config_fingerprint = fingerprint;
         let redact = Arc::clone(&opts.redact);
         state.action_plans = opts
             .cfg

@@ -109,24 +109,27 @@ async fn a_real_drill_records_and_reports_the_rollback() {
     drive_until(&mut s, &mut rx, Duration::from_secs(3), |_| false).await;
     sim.set_scenario(Scenario::ErrorBurst);
     let advised = drive_until(&mut s, &mut rx, Duration::from_secs(10), |st| {
-        st.engine.advised.is_some()
+        st.engine().advised.is_some()
     })
     .await;
     assert!(advised, "no rollback advice");
     keys(&mut s, "Rrollback\n");
     let verified = drive_until(&mut s, &mut rx, Duration::from_secs(20), |st| {
-        matches!(st.runs[0].state, RunState::Done)
+        matches!(st.action_runs()[0].state, RunState::Done)
             && matches!(
-                st.runs[0].verify.as_ref().and_then(|v| v.verdict.clone()),
+                st.action_runs()[0]
+                    .verify
+                    .as_ref()
+                    .and_then(|v| v.verdict.clone()),
                 Some(Verdict::Verified { .. })
             )
-            && st.engine.advised.is_none()
+            && st.engine().advised.is_none()
     })
     .await;
     assert!(
         verified,
         "not verified and recovered: {:?}",
-        s.state.runs[0]
+        s.state.action_runs()[0]
     );
     s.shutdown_because("test over");
 

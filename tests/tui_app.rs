@@ -8,6 +8,7 @@ use common::*;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
+use std::sync::Arc;
 use warroom::app::{update, Msg, State};
 use warroom::sim::Scenario;
 use warroom::theme::{ColorDepth, Theme, ThemeOptions};
@@ -44,7 +45,7 @@ fn screen(state: &State, w: u16, h: u16) -> String {
 /// shown once recorded).
 fn press(state: &mut State, code: KeyCode) {
     let key = KeyEvent::new(code, KeyModifiers::NONE);
-    if let Some(a) = state.keys.action_for(key, state.text_entry()) {
+    if let Some(a) = state.keys().action_for(key, state.text_entry()) {
         for fx in update(state, Msg::Action(a)) {
             if let warroom::app::Effect::Audit { id, .. } = fx {
                 let _ = update(state, Msg::AuditWritten { id });
@@ -54,9 +55,9 @@ fn press(state: &mut State, code: KeyCode) {
 }
 
 async fn poll_into(state: &mut State, offset: i64) {
-    let cfg = state.cfg.clone();
+    let cfg = state.config().clone();
     for r in poll_all_at(&cfg, stamp(offset)).await {
-        let poll = Msg::readings(&state.engine, &r);
+        let poll = Msg::readings(state.engine(), &r);
         let _ = update(state, poll);
     }
     let _ = update(state, Msg::Tick(stamp(offset)));
@@ -146,31 +147,32 @@ async fn keys_tick_a_checklist_item_and_open_help() {
     assert!(s.contains("alice ticked"), "{s}");
     // Untick.
     press(&mut st, KeyCode::Char(' '));
-    assert!(st.ticks[0][0].is_none());
+    assert!(st.ticks()[0][0].is_none());
 
     press(&mut st, KeyCode::Char('?'));
     let s = screen(&st, 100, 30);
-    for (k, what) in st.keys.help(&st.cfg) {
+    for (k, what) in st.keys().help(st.config()) {
         assert!(s.contains(what.as_str()), "help lacks {k}: {what}\n{s}");
     }
     press(&mut st, KeyCode::Esc);
     let s = screen(&st, 100, 30);
     assert!(!s.contains("show / hide this help"), "{s}");
     press(&mut st, KeyCode::Char('q'));
-    assert!(st.quit);
+    assert!(st.wants_quit());
     sim.shutdown().await;
 }
 
 #[tokio::test]
 async fn read_only_refuses_ticks() {
     let sim = start_sim(Scenario::Healthy).await;
-    let cfg = demo_config(&sim);
-    let mut st = State::new(cfg, stamp(0), Some(t0()), "alice".into());
-    st.read_only = true;
+    // `[ui] read_only = true`, as a watch-only screen's config says.
+    let mut cfg = (*demo_config(&sim)).clone();
+    cfg.ui.read_only = true;
+    let mut st = State::new(Arc::new(cfg), stamp(0), Some(t0()), "alice".into());
     press(&mut st, KeyCode::Tab);
     press(&mut st, KeyCode::Tab);
     press(&mut st, KeyCode::Char(' '));
-    assert!(st.ticks[0][0].is_none());
+    assert!(st.ticks()[0][0].is_none());
     let s = screen(&st, 100, 30);
     assert!(s.contains("read-only"), "{s}");
     assert!(s.contains("READ-ONLY"), "{s}");

@@ -7,18 +7,17 @@
 //! replay task (instead of polls and clock) ─► the same ────┘  ui::render(&State) when dirty
 //! ```
 
-pub mod actions;
-mod audited;
 pub mod keys;
 pub mod playback;
-mod remote;
 pub mod state;
 pub mod update;
 
-pub use actions::*;
 pub use playback::{Playback, Replaying};
 pub use state::*;
-pub use update::update;
+pub use update::{
+    update, ActionRun, Awaiting, Confirm, ConfirmKind, Effect, Modal, Pending, Remote, Report,
+    RunState, StepRun, Verdict, Verify,
+};
 
 use crate::sample::Stamp;
 

@@ -103,7 +103,7 @@ pub fn keys(s: &mut Session, input: &str) {
             c => crossterm::event::KeyCode::Char(c),
         };
         let ev = crossterm::event::KeyEvent::new(code, crossterm::event::KeyModifiers::NONE);
-        if let Some(a) = s.state.keys.action_for(ev, s.state.text_entry()) {
+        if let Some(a) = s.state.keys().action_for(ev, s.state.text_entry()) {
             s.handle(Msg::Action(a));
         }
     }
@@ -182,14 +182,14 @@ pub fn load_preset(name: &str, sim: &SimHandle) -> Config {
 
 /// A row by key, or a panic listing the rows there are.
 pub fn row<'a>(st: &'a State, key: &str) -> &'a warroom::engine::Row {
-    st.engine
+    st.engine()
         .rows
         .iter()
         .find(|r| r.key == key)
         .unwrap_or_else(|| {
             panic!(
                 "no row {key}; rows: {:?}",
-                st.engine.rows.iter().map(|r| &r.key).collect::<Vec<_>>()
+                st.engine().rows.iter().map(|r| &r.key).collect::<Vec<_>>()
             )
         })
 }
@@ -230,11 +230,11 @@ pub fn num(st: &State, key: &str) -> f64 {
 
 /// Every source answered and every row has a value.
 pub fn all_polled(st: &State) -> bool {
-    st.engine.sources.iter().all(|s| s.polls > 0)
-        && st.engine.rows.iter().all(|r| r.value.is_some())
+    st.engine().sources.iter().all(|s| s.polls > 0)
+        && st.engine().rows.iter().all(|r| r.value.is_some())
 }
 
 /// Every source has been polled at least twice (trip rules need more than one sample).
 pub fn polled_twice(st: &State) -> bool {
-    st.engine.sources.iter().all(|s| s.polls >= 2)
+    st.engine().sources.iter().all(|s| s.polls >= 2)
 }

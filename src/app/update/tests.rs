@@ -1,10 +1,11 @@
 //! The action state machine with a fake clock: no terminal, no network, no disk — the
 //! audit writer's answers are messages the tests send.
 use super::*;
-use crate::app::{Msg, Remote};
+use crate::app::{Action, Focus, Msg, Remote};
 use crate::audit::Competitor;
 use crate::config::Config;
-use crate::sample::{Mono, PollOutcome, PollResult, Stamp};
+use crate::engine::{EventKind, Status};
+use crate::sample::{Mono, PollOutcome, PollResult, Stamp, Ts};
 use chrono::{TimeZone, Utc};
 use std::sync::Arc;
 
