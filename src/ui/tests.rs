@@ -483,7 +483,7 @@ fn banner_styled_impossible_to_miss_and_absent_without_breach() {
     let y = s.lines().position(|l| l.contains("BREACH")).unwrap() as u16;
     // The whole line, edge to edge, carries the banner style.
     for x in [0, 40, 79] {
-        assert_eq!(buf[(x, y)].bg, t.banner().bg.unwrap(), "x={x}");
+        assert_eq!(buf[(x, y)].bg, t.style(Role::Banner).bg.unwrap(), "x={x}");
     }
     let mut calm = state();
     calm.engine.rows[0].effective = Band::Warn;
@@ -608,7 +608,10 @@ fn timeline_selection_highlighted_when_focused() {
         .chars()
         .position(|c| c == '▸');
     assert!(x.is_some(), "{s}");
-    assert_eq!(buf[(x.unwrap() as u16, y)].bg, t.selected().bg.unwrap());
+    assert_eq!(
+        buf[(x.unwrap() as u16, y)].bg,
+        t.style(Role::Selected).bg.unwrap()
+    );
 }
 
 #[test]
@@ -836,3 +839,4 @@ fn a_wall_clock_step_moves_the_t_clock_and_no_age() {
     assert!(line_with(&after, "v2_primary").contains("changed 3m ago"));
     assert!(line_with(&after, "BREACH").contains("for 1m12s"));
 }
+
