@@ -73,6 +73,19 @@ pub fn render_to(buf: &mut Buffer, area: Rect, state: &State, theme: &Theme) {
     }
 }
 
+/// The screen as text, one string per row, cell by cell: what a reader of the
+/// screen sees, without styles (tests, snapshots and recordings compare these).
+pub fn dump(buf: &Buffer) -> Vec<String> {
+    let area = buf.area;
+    (area.top()..area.bottom())
+        .map(|y| {
+            (area.left()..area.right())
+                .map(|x| buf[(x, y)].symbol())
+                .collect()
+        })
+        .collect()
+}
+
 /// What every region reads, derived once per frame.
 pub(crate) struct View<'a> {
     pub state: &'a State,

@@ -373,14 +373,7 @@ fn draw(state: &State, theme: &Theme, w: u16, h: u16) -> Buffer {
 }
 
 fn text(buf: &Buffer) -> String {
-    let mut s = String::new();
-    for y in 0..buf.area.height {
-        for x in 0..buf.area.width {
-            s.push_str(buf[(x, y)].symbol());
-        }
-        s.push('\n');
-    }
-    s
+    dump(buf).into_iter().map(|l| l + "\n").collect()
 }
 
 fn screen(state: &State, w: u16, h: u16) -> String {
