@@ -34,7 +34,7 @@ pub async fn run(cli: Cli) -> i32 {
         }
         Some(Command::Replay(a)) => replay(a).await,
         Some(Command::Demo(a)) => crate::demo::run(a).await,
-        Some(Command::Sim(a)) => crate::demo::run_sim(a).await,
+        Some(Command::Sim(a)) => crate::sim::cli::run(a).await,
     };
     match result {
         Ok(code) => code,

@@ -1,7 +1,6 @@
-//! `warroom demo` (simulator + dashboard, zero setup) and `warroom sim`.
+//! `warroom demo` (simulator + dashboard, zero setup).
 
-use crate::cli::{DemoArgs, SimArgs};
-use crate::config::duration::parse_duration;
+use crate::cli::DemoArgs;
 use crate::sim::{self, Profile, Scenario, Script, SimOptions};
 use chrono::Utc;
 
@@ -101,29 +100,6 @@ pub async fn run(a: DemoArgs) -> Result<i32, String> {
     let code = crate::commands::dashboard(cfg, &ui).await;
     sim.shutdown().await;
     code
-}
-
-pub async fn run_sim(a: SimArgs) -> Result<i32, String> {
-    crate::logging::init(a.log_file.as_deref())?;
-    let mut opts = SimOptions::new(parse_profile(&a.profile)?);
-    opts.scenario = parse_scenario(&a.scenario)?;
-    opts.listen = a
-        .listen
-        .parse()
-        .map_err(|e| format!("--listen `{}`: {e} (write e.g. 127.0.0.1:5000)", a.listen))?;
-    opts.control_listen = a
-        .control
-        .as_deref()
-        .map(|c| c.parse().map_err(|e| format!("--control `{c}`: {e}")))
-        .transpose()?;
-    opts.script = a
-        .script
-        .as_deref()
-        .map(|s| s.parse::<Script>().map_err(|e| format!("--script: {e}")))
-        .transpose()?;
-    opts.token = a.token.filter(|t| !t.is_empty());
-    opts.slow_delay = parse_duration(&a.slow_delay).map_err(|e| format!("--slow-delay: {e}"))?;
-    Ok(sim::run_cli(opts).await)
 }
 
 /// A token for the demo's own simulator when ADMIN_TOKEN is not set: unguessable

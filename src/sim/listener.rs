@@ -3,22 +3,32 @@
 //!
 //! `down` must mean connection refused *at once*, so the listening socket lives in a slot that
 //! `set_scenario` empties synchronously (dropping it closes the fd), rather than inside a task.
+//! `DataListener` decides when to empty and refill it, and what to say when the address was
+//! taken in the meantime.
 
+use super::state::{lock, SimEvent};
 use std::collections::HashMap;
 use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::Notify;
 
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic elsewhere must not take the simulator down with it: the data stays usable.
-    m.lock().unwrap_or_else(|e| e.into_inner())
+/// What a failed bind says: the common causes in words, the rest as the OS puts it.
+pub(crate) fn io_reason(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::AddrInUse => "address in use".into(),
+        io::ErrorKind::AddrNotAvailable => "address not available on this host".into(),
+        io::ErrorKind::PermissionDenied => {
+            "permission denied (ports below 1024 need privileges)".into()
+        }
+        _ => e.to_string(),
+    }
 }
 
 /// Binds with SO_REUSEADDR so the address can be taken again right after `down`, even with
@@ -66,6 +76,124 @@ impl Slot {
     }
 }
 
+/// The data listener's address and whether it is open, kept to match the scenario.
+pub(crate) struct DataListener {
+    slot: Arc<Slot>,
+    addr: SocketAddr,
+    /// Last re-bind failure; the mutex also serializes opening and closing.
+    error: Mutex<Option<String>>,
+    /// Set by shutdown: nothing re-binds after it.
+    stopped: AtomicBool,
+    /// A re-bind retry task is running.
+    retrying: AtomicBool,
+    rt: tokio::runtime::Handle,
+}
+
+impl DataListener {
+    /// `slot` holds the bound socket (or nothing, to start `down`); needs a tokio runtime.
+    pub(crate) fn new(slot: Arc<Slot>, addr: SocketAddr) -> Self {
+        DataListener {
+            slot,
+            addr,
+            error: Mutex::new(None),
+            stopped: AtomicBool::new(false),
+            retrying: AtomicBool::new(false),
+            rt: tokio::runtime::Handle::current(),
+        }
+    }
+
+    /// The address it is (re-)bound on, also while closed.
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub(crate) fn is_up(&self) -> bool {
+        self.slot.is_up()
+    }
+
+    /// Why the last re-bind failed, while it still does.
+    pub(crate) fn error(&self) -> Option<String> {
+        lock(&self.error).clone()
+    }
+
+    /// What `axum::serve` accepts from.
+    pub(crate) fn accept_from(&self) -> SlotListener {
+        SlotListener {
+            slot: self.slot.clone(),
+            addr: self.addr,
+        }
+    }
+
+    /// Opens or closes the socket as `want_up` says (asked under the lock, so concurrent
+    /// scenario changes settle on the last one) and reports each change through `emit`.
+    /// Returns true when the socket should be open but could not be.
+    pub(crate) fn reconcile(
+        &self,
+        want_up: impl FnOnce() -> bool,
+        emit: impl Fn(SimEvent),
+    ) -> bool {
+        let mut err = lock(&self.error);
+        if self.stopped.load(Ordering::SeqCst) {
+            return false;
+        }
+        let want_up = want_up();
+        if want_up && !self.slot.is_up() {
+            let _rt = self.rt.enter();
+            match bind(self.addr) {
+                Ok(l) => {
+                    self.slot.install(l);
+                    *err = None;
+                    emit(SimEvent::ListenerReopened);
+                }
+                Err(e) => {
+                    let msg = format!("cannot listen on {} again: {}", self.addr, io_reason(&e));
+                    // Say it once, not on every retry.
+                    if err.as_deref() != Some(msg.as_str()) {
+                        tracing::warn!("sim: {msg}");
+                        emit(SimEvent::ListenerError(msg.clone()));
+                        *err = Some(msg);
+                    }
+                    return true;
+                }
+            }
+        } else if !want_up {
+            *err = None;
+            if self.slot.is_up() {
+                self.slot.close();
+                emit(SimEvent::ListenerClosed);
+            }
+        }
+        false
+    }
+
+    /// Takes the retry duty; false when a retry task already runs.
+    pub(crate) fn claim_retry(&self) -> bool {
+        !self.retrying.swap(true, Ordering::SeqCst)
+    }
+
+    pub(crate) fn release_retry(&self) {
+        self.retrying.store(false, Ordering::SeqCst);
+    }
+
+    pub(crate) fn spawn(&self, task: impl std::future::Future<Output = ()> + Send + 'static) {
+        self.rt.spawn(task);
+    }
+
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::SeqCst)
+    }
+
+    /// From now on nothing re-binds.
+    pub(crate) fn mark_stopped(&self) {
+        self.stopped.store(true, Ordering::SeqCst);
+    }
+
+    /// Closes the socket and cuts its connections.
+    pub(crate) fn close(&self) {
+        self.slot.close();
+    }
+}
+
 /// A duplicate handle to a connection's socket, used only to shut it down from outside.
 struct Killer(Option<std::net::TcpStream>);
 
@@ -105,8 +233,8 @@ fn dup(_: &TcpStream) -> Option<std::net::TcpStream> {
 
 /// What `axum::serve` accepts from: waits while the slot is empty (down) instead of failing.
 pub(crate) struct SlotListener {
-    pub(crate) slot: Arc<Slot>,
-    pub(crate) addr: SocketAddr,
+    slot: Arc<Slot>,
+    addr: SocketAddr,
 }
 
 impl axum::serve::Listener for SlotListener {

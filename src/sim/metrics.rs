@@ -6,7 +6,7 @@
 //! Prometheus histogram buckets come from one model and agree with each other.
 
 use super::scenario::Scenario;
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 use std::time::Duration;
 
 /// One endpoint of a profile.
@@ -16,6 +16,16 @@ pub struct EndpointSpec {
     pub critical: bool,
     /// Requests per second at normal load.
     pub base_rps: f64,
+}
+
+/// An endpoint of a profile's `ENDPOINTS`: its path (or system), whether it is critical, its
+/// normal request rate.
+pub const fn ep(path: &'static str, critical: bool, base_rps: f64) -> EndpointSpec {
+    EndpointSpec {
+        path,
+        critical,
+        base_rps,
+    }
 }
 
 /// The state of one endpoint at one instant.
@@ -102,8 +112,15 @@ pub fn noise(bucket: u64, a: u64, b: u64) -> f64 {
 /// Values change every this many milliseconds of wall time.
 pub const NOISE_BUCKET_MS: u64 = 2_000;
 
-fn span(lo: f64, hi: f64, n: f64) -> f64 {
+/// The point `n` (0-1) of the way from `lo` to `hi`.
+pub fn span(lo: f64, hi: f64, n: f64) -> f64 {
     lo + (hi - lo) * n
+}
+
+/// `x` rounded to `decimals` places, as the JSON bodies show numbers.
+pub fn round(x: f64, decimals: i32) -> f64 {
+    let p = 10f64.powi(decimals);
+    (x * p).round() / p
 }
 
 /// The endpoint that flaps in `flapping`: the first critical one.
@@ -228,6 +245,12 @@ pub struct Band {
     pub p95: (f64, f64),
 }
 
+impl Band {
+    pub const fn new(err: (f64, f64), p95: (f64, f64)) -> Self {
+        Band { err, p95 }
+    }
+}
+
 /// The ranges one faulty path shows in each data scenario, for profiles whose thresholds are
 /// not the brokers' ones (cohortlens, edn360, hse).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -241,6 +264,20 @@ pub struct Bands {
     pub flap_high: Band,
     /// `degrade-then-recover` at its worst (`degrade_factor` = 1).
     pub degraded: Band,
+}
+
+impl Bands {
+    /// A path no scenario touches: `band` whatever happens.
+    pub const fn steady(band: Band) -> Self {
+        Bands {
+            healthy: band,
+            burst: band,
+            spike: band,
+            flap_low: band,
+            flap_high: band,
+            degraded: band,
+        }
+    }
 }
 
 /// p95 of a log-normal path whose p99 is `p99_ms` (the inverse of `Reading::p99_ms`).
@@ -326,6 +363,26 @@ pub fn summarize(readings: &[Reading]) -> Reading {
         rps,
         error_rate_pct: err,
         p95_ms: hi,
+    }
+}
+
+/// `{key="value"}`, the labels of one exposition sample.
+pub(crate) fn label(key: &str, value: &str) -> String {
+    format!("{{{key}=\"{value}\"}}")
+}
+
+/// Appends one gauge family to an exposition text: its HELP and TYPE lines, then
+/// `name{labels} value` per sample (`labels` is `""` or from `label`).
+pub(crate) fn gauge<V: fmt::Display>(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    samples: impl IntoIterator<Item = (String, V)>,
+) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} gauge");
+    for (labels, v) in samples {
+        let _ = writeln!(out, "{name}{labels} {v}");
     }
 }
 
@@ -424,168 +481,5 @@ impl Counters {
         }
         out.push_str(extra);
         out
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const EPS: [EndpointSpec; 3] = [
-        EndpointSpec {
-            path: "/a",
-            critical: true,
-            base_rps: 10.0,
-        },
-        EndpointSpec {
-            path: "/b",
-            critical: false,
-            base_rps: 5.0,
-        },
-        EndpointSpec {
-            path: "/c",
-            critical: true,
-            base_rps: 2.0,
-        },
-    ];
-
-    fn all(s: Scenario, elapsed_s: u64, w: f64, bucket: u64) -> Vec<Reading> {
-        (0..EPS.len())
-            .map(|i| reading(s, Duration::from_secs(elapsed_s), w, &EPS, i, bucket))
-            .collect()
-    }
-
-    #[test]
-    fn noise_is_deterministic_and_in_range() {
-        for b in 0..1000 {
-            let n = noise(b, 3, 4);
-            assert!((0.0..1.0).contains(&n));
-            assert_eq!(n, noise(b, 3, 4));
-        }
-    }
-
-    #[test]
-    fn lognormal_quantiles_agree_with_cdf() {
-        let r = Reading {
-            rps: 1.0,
-            error_rate_pct: 0.0,
-            p95_ms: 1000.0,
-        };
-        assert!((r.cdf(1000.0) - 0.95).abs() < 1e-4);
-        assert!((r.cdf(r.p99_ms()) - 0.99).abs() < 1e-4);
-        assert!((r.cdf(r.median_ms()) - 0.5).abs() < 1e-6);
-    }
-
-    #[test]
-    fn scenario_ranges_hold_for_every_bucket() {
-        for b in 0..500 {
-            for r in all(Scenario::Healthy, 10, 1.0, b) {
-                assert!((0.1..=0.6).contains(&r.error_rate_pct));
-                assert!((250.0..=600.0).contains(&r.p95_ms));
-            }
-            for (ep, r) in EPS.iter().zip(all(Scenario::ErrorBurst, 10, 1.0, b)) {
-                if ep.critical {
-                    assert!((5.0..=12.0).contains(&r.error_rate_pct));
-                } else {
-                    assert!(r.error_rate_pct < 2.0);
-                }
-            }
-            for (ep, r) in EPS.iter().zip(all(Scenario::LatencySpike, 10, 1.0, b)) {
-                if ep.critical {
-                    assert!((1800.0..=3000.0).contains(&r.p95_ms));
-                } else {
-                    assert!(r.p95_ms < 1200.0);
-                }
-            }
-            // Rolled back: healthy whatever the scenario.
-            for r in all(Scenario::ErrorBurst, 10, 0.0, b).into_iter().chain(all(
-                Scenario::LatencySpike,
-                10,
-                0.0,
-                b,
-            )) {
-                assert!(r.error_rate_pct <= 0.6 && r.p95_ms <= 600.0);
-            }
-        }
-    }
-
-    #[test]
-    fn flapping_crosses_both_thresholds_every_few_seconds() {
-        let at = |ms: u64| {
-            reading(
-                Scenario::Flapping,
-                Duration::from_millis(ms),
-                1.0,
-                &EPS,
-                0,
-                7,
-            )
-        };
-        assert!(at(1_000).error_rate_pct < 2.0 && at(1_000).p95_ms < 1200.0);
-        assert!(at(3_000).error_rate_pct > 2.0 && at(3_000).p95_ms > 1200.0);
-        assert!(at(6_000).error_rate_pct < 2.0);
-        assert!(at(8_000).error_rate_pct > 2.0);
-        // The others stay healthy.
-        let other = reading(Scenario::Flapping, Duration::from_secs(3), 1.0, &EPS, 2, 7);
-        assert!(other.error_rate_pct <= 0.6);
-    }
-
-    #[test]
-    fn degrade_then_recover_shape() {
-        let crit_err = |s: u64| all(Scenario::DegradeThenRecover, s, 1.0, 1)[0].error_rate_pct;
-        assert!(crit_err(0) <= 0.6);
-        assert!(crit_err(30) > 2.0, "halfway up is already over crit");
-        assert!(crit_err(75) >= 8.0);
-        assert!(crit_err(150) <= 0.6);
-        assert!(crit_err(1000) <= 0.6);
-        let p95 = all(Scenario::DegradeThenRecover, 75, 1.0, 1)[0].p95_ms;
-        assert!(p95 > 2000.0);
-    }
-
-    #[test]
-    fn summary_is_a_mixture() {
-        let rs = all(Scenario::LatencySpike, 0, 1.0, 3);
-        let s = summarize(&rs);
-        let min = rs.iter().map(|r| r.p95_ms).fold(f64::MAX, f64::min);
-        let max = rs.iter().map(|r| r.p95_ms).fold(0.0, f64::max);
-        assert!(s.p95_ms > min && s.p95_ms <= max, "{s:?}");
-        assert_eq!(summarize(&[]).rps, 0.0);
-    }
-
-    #[test]
-    fn counters_are_monotonic_and_consistent() {
-        let mut c = Counters::new(EPS.len());
-        let mut prev: Vec<f64> = Vec::new();
-        for step in 0..50u64 {
-            let s = if step % 10 < 5 {
-                Scenario::ErrorBurst
-            } else {
-                Scenario::Healthy
-            };
-            c.add(&all(s, step, 1.0, step), Duration::from_secs(1));
-            let text = c.render(&EPS, "");
-            let vals: Vec<f64> = text
-                .lines()
-                .filter(|l| !l.starts_with('#'))
-                .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
-                .collect();
-            if !prev.is_empty() {
-                assert_eq!(vals.len(), prev.len());
-                for (a, b) in prev.iter().zip(&vals) {
-                    assert!(b >= a, "counter went down: {a} -> {b}");
-                }
-            }
-            prev = vals;
-        }
-        let text = c.render(&EPS, "");
-        let count_line = text
-            .lines()
-            .find(|l| l.starts_with("http_request_duration_seconds_count{path=\"/a\"}"))
-            .unwrap();
-        let inf_line = text
-            .lines()
-            .find(|l| l.contains("path=\"/a\",le=\"+Inf\""))
-            .unwrap();
-        assert_eq!(count_line.rsplit(' ').next(), inf_line.rsplit(' ').next());
     }
 }

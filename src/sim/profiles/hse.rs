@@ -1,9 +1,9 @@
-//! The HSE profile (seed 004: strangler-fig migration on AWS with a traffic split): the ALB
+//! The HSE profile (a strangler-fig migration on AWS with a traffic split): the ALB
 //! readiness check, the traffic split percent (`TRAFFIC_SPLIT_PERCENT`, SSM parameter
 //! `/hse/traffic-split-percent`, feature flag `traffic_split_iot_core`) and the old and new
 //! systems' error rate and p99 side by side, with drift.
 //!
-//! The split starts at 10 (week 5). Scenario faults hit the new system only, in proportion
+//! The split starts at 10 (the migration's week 5). Scenario faults hit the new system only, in proportion
 //! to its share of the traffic (`flapping` at full strength from 10 % up); setting the split
 //! to 0 is **the rollback**: traffic moves back to the old system over ~3 s and the new
 //! system's numbers (and the drift) recover. The old system is always healthy.
@@ -14,7 +14,8 @@
 //! - `GET /health/readiness` → `{"status":"ok","checks":{"database":"ok","redis":"ok",
 //!   "devices_grpc":"ok"}}`.
 //! - `GET /health` → `{"status":"ok","traffic_split_percent":u8,"serving":"old"|"split"|
-//!   "new"}` (runbook: "verificar que tráfico vuelve a sistema viejo").
+//!   "new"}` (to check that traffic is back on the old system: "verificar que tráfico vuelve a
+//!   sistema viejo").
 //! - `GET /admin/traffic-split` → `{"percent":u8,"effective_percent":f64,"parameter":
 //!   "/hse/traffic-split-percent","feature_flag":"traffic_split_iot_core"}`
 //!   (`effective_percent` ramps to `percent` over ~3 s after a change).
@@ -24,15 +25,15 @@
 //!   "traffic_split_percent":u8,"effective_split_percent":f64,"old":{"requests":u64,
 //!   "error_rate_pct":f64,"p50_ms":f64,"p95_ms":f64,"p99_ms":f64},"new":{same},
 //!   "overall":{same, traffic-weighted},"drift_pct":f64}`. `drift_pct` is the discrepancy
-//!   rate between the systems' answers (runbook alert: > 1 %). Error rate 3 decimals, ms 1.
+//!   rate between the systems' answers (the migration alerts over 1 %). Error rate 3 decimals, ms 1.
 //! - `GET|POST /api/iot/events` → `{"ok":true,"served_by":"old"|"new"}`, routed by the split,
 //!   500 at the serving system's error rate.
 //! - `/metrics`: `http_requests_total` etc. with `path="old_system"` / `path="new_system"`
-//!   (the runbook's `traffic_split.old_system` / `.new_system`); gauges
+//!   (as the migration's `traffic_split.old_system` / `.new_system`); gauges
 //!   `hse_traffic_split_percent`, `hse_error_rate_pct{system}`, `hse_p99_ms{system}`,
 //!   `hse_drift_pct` (the JSON's values).
 //!
-//! Numbers (runbook targets: error rate < 0.1 %, p99 < 500 ms, drift ≤ 1 %): healthy old
+//! Numbers (the migration's targets: error rate < 0.1 %, p99 < 500 ms, drift ≤ 1 %): healthy old
 //! 0.02-0.08 % / p99 250-420 ms, new 0.01-0.06 % / p99 220-400 ms, drift 0.1-0.5 %. New
 //! system at 100 %: `error-burst` 8-15 % (so 0.8-1.5 % at a 10 % split), drift 15-25 %;
 //! `latency-spike` p99 3500-4500 ms (≈ 550-800 ms at 10 %); `flapping` alternates
@@ -40,34 +41,20 @@
 //! 1.1-1.4 % (3 s); `degrade-then-recover` up to 5-8 % and p99 3500-4200 ms, drift 12-18 %
 //! (over the thresholds at its worst from a 10 % split up).
 
-use super::metrics::{
-    banded, degrade_factor, flapping_high, noise, p95_from_p99, summarize, Band, Bands,
-    EndpointSpec, Reading,
+use crate::sim::endpoint::{self, ok, simulated_failure, Answer, Call};
+use crate::sim::metrics::{
+    banded, degrade_factor, ep, flapping_high, gauge, label, noise, p95_from_p99, round, span,
+    summarize, Band, Bands, EndpointSpec, Reading,
 };
-use super::{json_error, json_response, ProfileSpec, ReadCtx, Scenario, Shared, SimEvent};
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
-use axum::routing::get;
-use axum::Router;
+use crate::sim::profile::{Lever, Method, ProfileSpec, Rollback, Route};
+use crate::sim::scenario::Scenario;
+use crate::sim::state::{ReadCtx, Sim, SimEvent};
 use serde_json::{json, Value};
-use std::fmt::Write as _;
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
 
 pub const PARAMETER: &str = "/hse/traffic-split-percent";
 pub const FEATURE_FLAG: &str = "traffic_split_iot_core";
-/// The split at start (week 5 of the runbook).
+/// The split at start (week 5 of the migration).
 pub const INITIAL_SPLIT: u8 = 10;
-
-const fn ep(path: &'static str, critical: bool, base_rps: f64) -> EndpointSpec {
-    EndpointSpec {
-        path,
-        critical,
-        base_rps,
-    }
-}
 
 pub const ENDPOINTS: [EndpointSpec; 2] = [
     ep("old_system", false, 100.0),
@@ -82,33 +69,36 @@ pub static SPEC: ProfileSpec = ProfileSpec {
     version: "2.0.0",
     endpoints: &ENDPOINTS,
     flags: &[],
-    rollback_flag: "",
-    rolled_back_value: false,
+    rollback: Rollback {
+        lever: Lever::Weight,
+        method: Method::Post,
+        path: "/admin/traffic-split",
+        body: r#"{"percent": 0}"#,
+    },
     initial_weight: INITIAL_SPLIT as f64 / 100.0,
     routes: &[
-        ("GET", "/health/readiness", "readiness (ALB health check)"),
-        ("GET", "/health", "health with the split"),
-        (
-            "GET",
+        Route::get("/health/readiness", readiness).shown("readiness (ALB health check)"),
+        Route::get("/health", health).shown("health with the split"),
+        Route::get("/admin/traffic-split", get_split)
+            .admin()
+            .shown("{\"percent\": n} (bearer token)"),
+        Route::new(
+            &[Method::Post, Method::Put],
             "/admin/traffic-split",
-            "{\"percent\": n} (bearer token)",
-        ),
-        (
-            "POST",
-            "/admin/traffic-split",
-            "{\"percent\": 0|10|50|100}; 0 is the rollback (PUT too)",
-        ),
-        (
-            "GET",
-            "/admin/metrics",
-            "old vs new error_rate_pct / p99_ms, drift_pct",
-        ),
-        (
-            "GET",
-            "/api/iot/events",
-            "served by old or new per the split",
-        ),
+            set_split,
+        )
+        .admin()
+        .shown("{\"percent\": 0|10|50|100}; 0 is the rollback (PUT too)"),
+        Route::get("/admin/metrics", admin_metrics)
+            .admin()
+            .shown("old vs new error_rate_pct / p99_ms, drift_pct"),
+        Route::new(&[Method::Get, Method::Post], "/api/iot/events", events)
+            .shown("served by old or new per the split"),
     ],
+    mirrors: &[],
+    serve: None,
+    readings,
+    gauges,
 };
 
 const fn b99(err: (f64, f64), p99: (f64, f64)) -> (f64, f64, f64, f64) {
@@ -137,15 +127,7 @@ fn new_bands() -> Bands {
 }
 
 fn old_bands() -> Bands {
-    let h = band(OLD_HEALTHY);
-    Bands {
-        healthy: h,
-        burst: h,
-        spike: h,
-        flap_low: h,
-        flap_high: h,
-        degraded: h,
-    }
+    Bands::steady(band(OLD_HEALTHY))
 }
 
 /// How hard the faults hit the new system at this effective split (0-1).
@@ -155,10 +137,6 @@ fn intensity(ctx: &ReadCtx) -> f64 {
         Scenario::Flapping => (k * 10.0).min(1.0),
         _ => k,
     }
-}
-
-fn span(lo: f64, hi: f64, n: f64) -> f64 {
-    lo + (hi - lo) * n
 }
 
 pub(crate) fn drift_pct(ctx: &ReadCtx) -> f64 {
@@ -197,11 +175,6 @@ pub(crate) fn readings(ctx: &ReadCtx) -> Vec<Reading> {
         NEW as u64,
     );
     vec![old, new]
-}
-
-fn round(x: f64, decimals: i32) -> f64 {
-    let p = 10f64.powi(decimals);
-    (x * p).round() / p
 }
 
 fn entry(r: &Reading) -> Value {
@@ -244,79 +217,58 @@ pub(crate) fn metrics_json(
     })
 }
 
-pub(crate) fn prometheus_extra(ctx: &ReadCtx, readings: &[Reading]) -> String {
-    let mut out = String::new();
+/// The `/metrics` gauges: the metrics JSON's values per system.
+pub(crate) fn gauges(ctx: &ReadCtx, readings: &[Reading], out: &mut String) {
+    let systems = [(OLD, "old"), (NEW, "new")];
+    let per_system = |value: fn(&Reading) -> f64| {
+        systems
+            .iter()
+            .filter_map(move |(i, sys)| Some((label("system", sys), value(readings.get(*i)?))))
+    };
     // The effective split: equal to the set one once the ~3 s ramp is over.
-    out.push_str("# HELP hse_traffic_split_percent Share of traffic on the new system (%).\n");
-    out.push_str("# TYPE hse_traffic_split_percent gauge\n");
-    let _ = writeln!(
+    gauge(
         out,
-        "hse_traffic_split_percent {}",
-        round(ctx.weight * 100.0, 1)
+        "hse_traffic_split_percent",
+        "Share of traffic on the new system (%).",
+        [(String::new(), round(ctx.weight * 100.0, 1))],
     );
-    out.push_str("# HELP hse_error_rate_pct Error rate per system over 60 s (%).\n");
-    out.push_str("# TYPE hse_error_rate_pct gauge\n");
-    for (i, sys) in [(OLD, "old"), (NEW, "new")] {
-        if let Some(r) = readings.get(i) {
-            let _ = writeln!(
-                out,
-                "hse_error_rate_pct{{system=\"{sys}\"}} {}",
-                round(r.error_rate_pct, 3)
-            );
-        }
-    }
-    out.push_str("# HELP hse_p99_ms p99 latency per system (ms).\n");
-    out.push_str("# TYPE hse_p99_ms gauge\n");
-    for (i, sys) in [(OLD, "old"), (NEW, "new")] {
-        if let Some(r) = readings.get(i) {
-            let _ = writeln!(
-                out,
-                "hse_p99_ms{{system=\"{sys}\"}} {}",
-                round(r.p99_ms(), 1)
-            );
-        }
-    }
-    out.push_str("# HELP hse_drift_pct Discrepancy rate between old and new answers (%).\n");
-    out.push_str("# TYPE hse_drift_pct gauge\n");
-    let _ = writeln!(out, "hse_drift_pct {}", round(drift_pct(ctx), 3));
-    out
+    gauge(
+        out,
+        "hse_error_rate_pct",
+        "Error rate per system over 60 s (%).",
+        per_system(|r| round(r.error_rate_pct, 3)),
+    );
+    gauge(
+        out,
+        "hse_p99_ms",
+        "p99 latency per system (ms).",
+        per_system(|r| round(r.p99_ms(), 1)),
+    );
+    gauge(
+        out,
+        "hse_drift_pct",
+        "Discrepancy rate between old and new answers (%).",
+        [(String::new(), round(drift_pct(ctx), 3))],
+    );
 }
 
-pub(crate) fn routes() -> Router<Arc<Shared>> {
-    Router::new()
-        .route("/health/readiness", get(readiness))
-        .route("/health", get(health))
-        .route(
-            "/admin/traffic-split",
-            get(get_split).post(set_split).put(set_split),
-        )
-        .route("/admin/metrics", get(admin_metrics))
-        .route("/api/iot/events", get(events).post(events))
+fn readiness(_: &Sim, _: &Call) -> Answer {
+    ok(json!({"status": "ok", "checks": {"database": "ok", "redis": "ok", "devices_grpc": "ok"}}))
 }
 
-async fn readiness() -> Response {
-    json_response(
-        StatusCode::OK,
-        json!({"status": "ok", "checks": {"database": "ok", "redis": "ok", "devices_grpc": "ok"}}),
-    )
-}
-
-async fn health(State(sh): State<Arc<Shared>>) -> Response {
-    let split = split_of(sh.weight_target());
+fn health(sim: &Sim, _: &Call) -> Answer {
+    let split = split_of(sim.weight_target());
     let serving = match split {
         0 => "old",
         100 => "new",
         _ => "split",
     };
-    json_response(
-        StatusCode::OK,
-        json!({"status": "ok", "traffic_split_percent": split, "serving": serving}),
-    )
+    ok(json!({"status": "ok", "traffic_split_percent": split, "serving": serving}))
 }
 
-fn split_body(sh: &Shared) -> Value {
-    let split = split_of(sh.weight_target());
-    let effective = sh.with_now(|ctx, _, _| ctx.weight);
+fn split_body(sim: &Sim) -> Value {
+    let split = split_of(sim.weight_target());
+    let effective = sim.with_now(|ctx, _, _| ctx.weight);
     json!({
         "percent": split,
         "effective_percent": round(effective * 100.0, 1),
@@ -325,11 +277,8 @@ fn split_body(sh: &Shared) -> Value {
     })
 }
 
-async fn get_split(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    if let Some(resp) = sh.admin_denied(&headers) {
-        return resp;
-    }
-    json_response(StatusCode::OK, split_body(&sh))
+fn get_split(sim: &Sim, _: &Call) -> Answer {
+    ok(split_body(sim))
 }
 
 #[derive(serde::Deserialize)]
@@ -338,67 +287,51 @@ struct SetSplit {
     percent: u8,
 }
 
-async fn set_split(State(sh): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Some(resp) = sh.admin_denied(&headers) {
-        return resp;
-    }
-    let req: SetSplit = match serde_json::from_slice(&body) {
+fn set_split(sim: &Sim, call: &Call) -> Answer {
+    let req: SetSplit = match serde_json::from_slice(&call.body) {
         Ok(v) if v.percent <= 100 => v,
         Ok(SetSplit { percent }) => {
-            return json_error(
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-                format!("percent {percent} is out of range: give 0-100 (steps 0, 10, 50, 100)"),
-            )
+            return Err(endpoint::bad_request(format!(
+                "percent {percent} is out of range: give 0-100 (steps 0, 10, 50, 100)"
+            )))
         }
         Err(e) => {
-            return json_error(
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-                format!("expected a JSON body {{\"percent\": 0|10|50|100}}: {e}"),
-            )
+            return Err(endpoint::bad_request(format!(
+                "expected a JSON body {{\"percent\": 0|10|50|100}}: {e}"
+            )))
         }
     };
-    let previous = split_of(sh.set_weight_target(f64::from(req.percent) / 100.0));
+    let previous = split_of(sim.set_weight_target(f64::from(req.percent) / 100.0));
     if previous != req.percent {
-        sh.emit(SimEvent::ValueChanged {
+        sim.emit(SimEvent::ValueChanged {
             name: FEATURE_FLAG.to_string(),
             from: previous.to_string(),
             to: req.percent.to_string(),
         });
     }
-    let mut body = split_body(&sh);
+    let mut body = split_body(sim);
     if let Some(o) = body.as_object_mut() {
         o.insert("previous_percent".into(), json!(previous));
     }
-    json_response(StatusCode::OK, body)
+    ok(body)
 }
 
-async fn admin_metrics(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    if let Some(resp) = sh.admin_denied(&headers) {
-        return resp;
-    }
-    let split = split_of(sh.weight_target());
-    let body = sh.with_now(|ctx, readings, at| {
-        let at = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        metrics_json(ctx, readings, split, &at)
-    });
-    json_response(StatusCode::OK, body)
+fn admin_metrics(sim: &Sim, _: &Call) -> Answer {
+    let split = split_of(sim.weight_target());
+    endpoint::report(sim, |ctx, readings, at| {
+        metrics_json(ctx, readings, split, at)
+    })
 }
 
-/// Routed by the split like the runbook's interceptor (a request counter instead of a hash of
-/// the user id), failing at the serving system's error rate.
-async fn events(State(sh): State<Arc<Shared>>) -> Response {
-    let n = sh.served.load(Ordering::Relaxed);
-    let k = sh.with_now(|ctx, _, _| ctx.weight);
+/// Routed by the split like the migration's interceptor (a request counter instead of a hash
+/// of the user id), failing at the serving system's error rate.
+fn events(sim: &Sim, _: &Call) -> Answer {
+    let n = sim.served();
+    let k = sim.with_now(|ctx, _, _| ctx.weight);
     let idx = if noise(n, 5, 5) < k { NEW } else { OLD };
     let served_by = if idx == NEW { "new" } else { "old" };
-    if sh.serve_fails(idx) {
-        return json_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
-            format!("simulated failure on the {served_by} system"),
-        );
+    if sim.serve_fails(idx) {
+        return Ok(simulated_failure(format!("the {served_by} system")));
     }
-    json_response(StatusCode::OK, json!({"ok": true, "served_by": served_by}))
+    ok(json!({"ok": true, "served_by": served_by}))
 }

@@ -1,6 +1,6 @@
-//! The EDN360 profile (seed 002: legacy collections → `client_drawers`, Spanish runbook): the
-//! monitoring endpoints of phases 1 and 3, the duplicate and plan checks of the decision table
-//! (§10), and the phase 3 rollback.
+//! The EDN360 profile (legacy collections → `client_drawers`): the monitoring endpoints of
+//! phases 1 and 3, the duplicate and plan checks of the go/no-go decision table, and the phase 3
+//! rollback.
 //!
 //! The real rollback is a **command**: `USE_CLIENT_DRAWER_READ=false` in `/app/backend/.env`
 //! and `sudo supervisorctl restart backend`. The simulator has no backend to restart, so it
@@ -15,8 +15,8 @@
 //! Reads then come from the legacy (AS IS) path and every number below recovers within ~3 s.
 //!
 //! Every `/admin/*` endpoint, GET included, needs `Authorization: Bearer <token>` when the
-//! simulator has a token; each is also served under `/api/admin/*` (the runbook's §12 curls).
-//! Rates are fractions 0-1 as the runbook's code returns them (`matching / total`), with a
+//! simulator has a token; each is also served under `/api/admin/*` (where the migration's own
+//! checks call them). Rates are fractions 0-1 as the migration's code returns them (`matching / total`), with a
 //! `_pct` twin in percent for thresholds written like the decision table.
 //!
 //! - `GET /admin/monitoring/dual-write-stats` → `{"total_validations":u64,"matching":u64,
@@ -56,30 +56,22 @@
 //! duplicate (3 s); `degrade-then-recover` match and success 99 → 85 → 99 % with up to 6
 //! duplicates and 40 plans without snapshot at the worst.
 
-use super::metrics::{banded, degrade_factor, flapping_high, Band, Bands, EndpointSpec, Reading};
-use super::{json_error, json_response, ProfileSpec, ReadCtx, Scenario, Shared};
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use crate::sim::endpoint::{self, json_error, json_response, ok, Answer, Call};
+use crate::sim::metrics::{
+    banded, degrade_factor, ep, flapping_high, gauge, noise, round, span, Band, Bands,
+    EndpointSpec, Reading,
+};
+use crate::sim::profile::{Lever, Method, ProfileSpec, Rollback, Route, Serve};
+use crate::sim::scenario::Scenario;
+use crate::sim::state::{ReadCtx, Sim};
+use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
-use axum::Router;
 use serde_json::{json, Value};
-use std::fmt::Write as _;
-use std::sync::Arc;
 
 /// `false` is the phase 3 rollback.
 pub const FLAG_READ: &str = "USE_CLIENT_DRAWER_READ";
 /// `false` is the phase 1 rollback.
 pub const FLAG_WRITE: &str = "USE_CLIENT_DRAWER_WRITE";
-
-const fn ep(path: &'static str, critical: bool, base_rps: f64) -> EndpointSpec {
-    EndpointSpec {
-        path,
-        critical,
-        base_rps,
-    }
-}
 
 pub const ENDPOINTS: [EndpointSpec; 2] = [
     ep("/api/edn360/plans/generate", true, 0.5),
@@ -99,47 +91,56 @@ pub static SPEC: ProfileSpec = ProfileSpec {
     version: "3.2.0",
     endpoints: &ENDPOINTS,
     flags: &[(FLAG_READ, true), (FLAG_WRITE, true)],
-    rollback_flag: FLAG_READ,
-    rolled_back_value: false,
+    rollback: Rollback {
+        lever: Lever::Flag {
+            name: FLAG_READ,
+            rolled_back: false,
+        },
+        method: Method::Post,
+        path: "/admin/drill/client-drawer-read",
+        body: r#"{"enabled": false}"#,
+    },
     initial_weight: 1.0,
     routes: &[
-        (
-            "GET",
-            "/admin/monitoring/dual-write-stats",
-            "match_rate (bearer token; also under /api)",
-        ),
-        (
-            "GET",
-            "/admin/monitoring/switch-status",
-            "success_rate of TO BE jobs",
-        ),
-        (
-            "GET",
-            "/admin/monitoring/duplicates",
-            "duplicates detected in drawers",
-        ),
-        (
-            "GET",
+        Route::get("/admin/monitoring/dual-write-stats", dual_write_stats)
+            .admin()
+            .shown("match_rate (bearer token; also under /api)"),
+        Route::get("/admin/monitoring/switch-status", switch_status)
+            .admin()
+            .shown("success_rate of TO BE jobs"),
+        Route::get("/admin/monitoring/duplicates", duplicates)
+            .admin()
+            .shown("duplicates detected in drawers"),
+        Route::get(
             "/admin/monitoring/plans-without-snapshot",
-            "plans without snapshot_id",
-        ),
-        ("GET", "/admin/monitoring/summary", "all of the above"),
-        (
-            "POST",
-            "/admin/drill/client-drawer-read",
-            "{\"enabled\": false} = USE_CLIENT_DRAWER_READ=false + restart: the rollback",
-        ),
-        (
-            "POST",
-            "/admin/drill/client-drawer-write",
-            "{\"enabled\": bool}: USE_CLIENT_DRAWER_WRITE",
-        ),
-        ("GET", "/admin/drill/flags", "the two env flags"),
+            plans_without_snapshot,
+        )
+        .admin()
+        .shown("plans without snapshot_id"),
+        Route::get("/admin/monitoring/summary", summary)
+            .admin()
+            .shown("all of the above"),
+        Route::post("/admin/drill/client-drawer-read", set_read)
+            .admin()
+            .shown("{\"enabled\": false} = USE_CLIENT_DRAWER_READ=false + restart: the rollback"),
+        Route::post("/admin/drill/client-drawer-write", set_write)
+            .admin()
+            .shown("{\"enabled\": bool}: USE_CLIENT_DRAWER_WRITE"),
+        Route::get("/admin/drill/flags", endpoint::flags)
+            .admin()
+            .shown("the two env flags"),
     ],
+    mirrors: &["/api"],
+    serve: Some(Serve {
+        handler: serve,
+        shown: None,
+    }),
+    readings,
+    gauges,
 };
 
 const fn band(err: (f64, f64), p95: (f64, f64)) -> Band {
-    Band { err, p95 }
+    Band::new(err, p95)
 }
 
 const P95_OK: (f64, f64) = (300.0, 700.0);
@@ -164,14 +165,7 @@ const MATCH_BANDS: Bands = Bands {
     degraded: band((14.5, 15.5), P95_OK),
 };
 
-const HEALTHY_ONLY: Bands = Bands {
-    healthy: band((0.05, 0.3), P95_OK),
-    burst: band((0.05, 0.3), P95_OK),
-    spike: band((0.05, 0.3), P95_OK),
-    flap_low: band((0.05, 0.3), P95_OK),
-    flap_high: band((0.05, 0.3), P95_OK),
-    degraded: band((0.05, 0.3), P95_OK),
-};
+const HEALTHY_ONLY: Bands = Bands::steady(band((0.05, 0.3), P95_OK));
 
 /// Everything the monitoring endpoints show at one instant.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -198,7 +192,7 @@ impl Numbers {
     }
 }
 
-/// As the runbook computes it: 0 when there is nothing to compare.
+/// As the migration's own check computes it: 0 when there is nothing to compare.
 fn ratio(a: u64, b: u64) -> f64 {
     if b == 0 {
         0.0
@@ -207,18 +201,9 @@ fn ratio(a: u64, b: u64) -> f64 {
     }
 }
 
-fn round(x: f64, decimals: i32) -> f64 {
-    let p = 10f64.powi(decimals);
-    (x * p).round() / p
-}
-
-fn span(lo: f64, hi: f64, n: f64) -> f64 {
-    lo + (hi - lo) * n
-}
-
 /// Duplicates and plans without snapshot at full weight, before rounding.
 fn counts_at_full(ctx: &ReadCtx) -> (f64, f64) {
-    let n = |salt| super::metrics::noise(ctx.bucket, 77, salt);
+    let n = |salt| noise(ctx.bucket, 77, salt);
     match ctx.scenario {
         Scenario::ErrorBurst => (span(3.0, 9.0, n(1)), span(20.0, 60.0, n(2))),
         Scenario::Flapping if flapping_high(ctx.elapsed) => (1.0, 0.0),
@@ -288,117 +273,58 @@ pub(crate) fn readings(ctx: &ReadCtx) -> Vec<Reading> {
     vec![generate, submit]
 }
 
-pub(crate) fn prometheus_extra(ctx: &ReadCtx, _readings: &[Reading]) -> String {
+/// The `/metrics` gauges: the monitoring endpoints' numbers.
+pub(crate) fn gauges(ctx: &ReadCtx, _readings: &[Reading], out: &mut String) {
     let n = numbers(ctx);
-    let mut out = String::new();
-    let mut gauge = |name: &str, help: &str, v: String| {
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} gauge");
-        let _ = writeln!(out, "{name} {v}");
-    };
-    gauge(
+    let mut one = |name: &str, help: &str, v: f64| gauge(out, name, help, [(String::new(), v)]);
+    one(
         "edn360_dual_write_match_rate",
         "Dual-write validations that matched, last hour (0-1).",
-        n.match_rate().to_string(),
+        n.match_rate(),
     );
-    gauge(
+    one(
         "edn360_switch_success_rate",
         "TO BE generation jobs completed, last 24 h (0-1).",
-        n.success_rate().to_string(),
+        n.success_rate(),
     );
-    gauge(
+    one(
         "edn360_duplicates_detected",
         "Duplicate followups detected in drawers.",
-        n.duplicates.to_string(),
+        n.duplicates as f64,
     );
-    gauge(
+    one(
         "edn360_plans_without_snapshot_id",
         "Training and nutrition plans without snapshot_id.",
-        n.plans_without_snapshot().to_string(),
+        n.plans_without_snapshot() as f64,
     );
-    gauge(
+    one(
         "edn360_to_be_jobs",
         "TO BE generation jobs, last 24 h.",
-        n.to_be_jobs.to_string(),
+        n.to_be_jobs as f64,
     );
-    out
 }
 
-pub(crate) fn routes() -> Router<Arc<Shared>> {
-    let mut r = Router::new();
-    for prefix in ["", "/api"] {
-        r = r
-            .route(
-                &format!("{prefix}/admin/monitoring/dual-write-stats"),
-                get(dual_write_stats),
-            )
-            .route(
-                &format!("{prefix}/admin/monitoring/switch-status"),
-                get(switch_status),
-            )
-            .route(
-                &format!("{prefix}/admin/monitoring/duplicates"),
-                get(duplicates),
-            )
-            .route(
-                &format!("{prefix}/admin/monitoring/plans-without-snapshot"),
-                get(plans_without_snapshot),
-            )
-            .route(&format!("{prefix}/admin/monitoring/summary"), get(summary))
-            .route(&format!("{prefix}/admin/drill/flags"), get(drill_flags))
-            .route(
-                &format!("{prefix}/admin/drill/client-drawer-read"),
-                post(set_read),
-            )
-            .route(
-                &format!("{prefix}/admin/drill/client-drawer-write"),
-                post(set_write),
-            );
-    }
-    r.route(
-        ENDPOINTS[GENERATE].path,
-        get(generate_plan).post(generate_plan),
-    )
-    .route(ENDPOINTS[SUBMIT].path, get(submit).post(submit))
+/// 200 with `f(numbers, ctx)` of now.
+fn view(sim: &Sim, f: impl FnOnce(&Numbers, &ReadCtx) -> Value) -> Answer {
+    ok(sim.with_now(|ctx, _, _| f(&numbers(ctx), ctx)))
 }
 
-fn flag_of(sh: &Shared, name: &str) -> bool {
-    sh.flags().get(name).copied().unwrap_or(false)
-}
-
-/// Checks the token, then answers with `f(numbers, flags)`.
-fn admin_view(
-    sh: &Shared,
-    headers: &HeaderMap,
-    f: impl FnOnce(&Numbers, &ReadCtx) -> Value,
-) -> Response {
-    if let Some(resp) = sh.admin_denied(headers) {
-        return resp;
-    }
-    let body = sh.with_now(|ctx, _, _| f(&numbers(ctx), ctx));
-    json_response(StatusCode::OK, body)
-}
-
-fn ctx_flag(ctx: &ReadCtx, name: &str) -> bool {
-    ctx.flags.get(name).copied().unwrap_or(false)
-}
-
-async fn dual_write_stats(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    admin_view(&sh, &headers, |n, ctx| {
+fn dual_write_stats(sim: &Sim, _: &Call) -> Answer {
+    view(sim, |n, ctx| {
         json!({
             "total_validations": n.total_validations,
             "matching": n.matching,
             "match_rate": n.match_rate(),
             "match_rate_pct": round(n.match_rate() * 100.0, 2),
-            FLAG_WRITE: ctx_flag(ctx, FLAG_WRITE),
+            FLAG_WRITE: ctx.flag(FLAG_WRITE),
         })
     })
 }
 
-async fn switch_status(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    admin_view(&sh, &headers, |n, ctx| {
+fn switch_status(sim: &Sim, _: &Call) -> Answer {
+    view(sim, |n, ctx| {
         json!({
-            FLAG_READ: ctx_flag(ctx, FLAG_READ),
+            FLAG_READ: ctx.flag(FLAG_READ),
             "to_be_jobs": n.to_be_jobs,
             "completed": n.completed,
             "success_rate": n.success_rate(),
@@ -408,8 +334,8 @@ async fn switch_status(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> Res
     })
 }
 
-async fn duplicates(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    admin_view(&sh, &headers, |n, _| {
+fn duplicates(sim: &Sim, _: &Call) -> Answer {
+    view(sim, |n, _| {
         let items: Vec<Value> = (0..n.duplicates)
             .map(|i| {
                 json!({
@@ -422,8 +348,8 @@ async fn duplicates(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> Respon
     })
 }
 
-async fn plans_without_snapshot(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    admin_view(&sh, &headers, |n, _| {
+fn plans_without_snapshot(sim: &Sim, _: &Call) -> Answer {
+    view(sim, |n, _| {
         json!({
             "plans_without_snapshot_id": n.plans_without_snapshot(),
             "training_plans": n.training_without_snapshot,
@@ -432,8 +358,8 @@ async fn plans_without_snapshot(State(sh): State<Arc<Shared>>, headers: HeaderMa
     })
 }
 
-async fn summary(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    admin_view(&sh, &headers, |n, ctx| {
+fn summary(sim: &Sim, _: &Call) -> Answer {
+    view(sim, |n, ctx| {
         json!({
             "match_rate": n.match_rate(),
             "match_rate_pct": round(n.match_rate() * 100.0, 2),
@@ -441,48 +367,43 @@ async fn summary(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> Response 
             "success_rate_pct": round(n.success_rate() * 100.0, 2),
             "duplicates": n.duplicates,
             "plans_without_snapshot_id": n.plans_without_snapshot(),
-            FLAG_READ: ctx_flag(ctx, FLAG_READ),
-            FLAG_WRITE: ctx_flag(ctx, FLAG_WRITE),
+            FLAG_READ: ctx.flag(FLAG_READ),
+            FLAG_WRITE: ctx.flag(FLAG_WRITE),
         })
     })
 }
 
-async fn drill_flags(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    if let Some(resp) = sh.admin_denied(&headers) {
-        return resp;
-    }
-    json_response(StatusCode::OK, json!({"flags": sh.flags()}))
-}
-
 /// Sets the env flag and "restarts the backend" (the change takes effect at once, the
 /// numbers follow over ~3 s).
-fn set_env_flag(sh: &Shared, headers: &HeaderMap, body: &Bytes, name: &str) -> Response {
-    let enabled = match super::enabled_body(sh, headers, body) {
-        Ok(v) => v,
-        Err(resp) => return *resp,
-    };
-    sh.set_flag(name, enabled);
-    json_response(
-        StatusCode::OK,
-        json!({name: enabled, "restarted": "backend", "flags": sh.flags()}),
-    )
+fn set_env_flag(sim: &Sim, call: &Call, name: &str) -> Answer {
+    let enabled = endpoint::enabled(call)?;
+    sim.set_flag(name, enabled);
+    ok(json!({name: enabled, "restarted": "backend", "flags": sim.flags()}))
 }
 
-async fn set_read(State(sh): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    set_env_flag(&sh, &headers, &body, FLAG_READ)
+fn set_read(sim: &Sim, call: &Call) -> Answer {
+    set_env_flag(sim, call, FLAG_READ)
 }
 
-async fn set_write(State(sh): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    set_env_flag(&sh, &headers, &body, FLAG_WRITE)
+fn set_write(sim: &Sim, call: &Call) -> Answer {
+    set_env_flag(sim, call, FLAG_WRITE)
 }
 
-async fn generate_plan(State(sh): State<Arc<Shared>>) -> Response {
-    let read_from = if flag_of(&sh, FLAG_READ) {
+/// The served paths: plan generation fails at the job failure rate; the questionnaire
+/// answers whether it dual-writes.
+fn serve(sim: &Sim, idx: usize) -> Response {
+    if idx != GENERATE {
+        return json_response(
+            StatusCode::OK,
+            json!({"ok": true, "dual_write": sim.flag(FLAG_WRITE)}),
+        );
+    }
+    let read_from = if sim.flag(FLAG_READ) {
         "client_drawer"
     } else {
         "legacy"
     };
-    if sh.serve_fails(GENERATE) {
+    if sim.serve_fails(GENERATE) {
         return json_error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "job_failed",
@@ -490,11 +411,4 @@ async fn generate_plan(State(sh): State<Arc<Shared>>) -> Response {
         );
     }
     json_response(StatusCode::OK, json!({"ok": true, "read_from": read_from}))
-}
-
-async fn submit(State(sh): State<Arc<Shared>>) -> Response {
-    json_response(
-        StatusCode::OK,
-        json!({"ok": true, "dual_write": flag_of(&sh, FLAG_WRITE)}),
-    )
 }

@@ -1,11 +1,10 @@
-//! The CohortLens profile (seeds 000 and 001: the Python v1 → TypeScript v2 migration): the
-//! v2 admin API with its phase flags (beta → shadow → cutover → deprecation), the v2 health
+//! The CohortLens profile (the Python v1 → TypeScript v2 migration): the v2 admin API with its phase flags (beta → shadow → cutover → deprecation), the v2 health
 //! check, and v1 and v2 error rate and p95 side by side. Scenario faults hit v2 (the new
 //! system) in proportion to the share of traffic v2 serves as primary; v1 always stays healthy.
 //!
 //! Every `/api/v2/admin/*` endpoint, GET included, needs `Authorization: Bearer <token>` when
-//! the simulator has a token (401 otherwise; the runbook's un-authenticated `curl … | jq` polls
-//! must send it). POST bodies are optional for the phase actions and ignored.
+//! the simulator has a token (401 otherwise, so a poll written as a bare `curl … | jq` must
+//! send it). POST bodies are optional for the phase actions and ignored.
 //!
 //! - `GET /api/v2/health` → `{"status":"ok","version":"2.0.0","v2_enabled":bool}` (open).
 //! - `GET /api/v2/admin/flags` → `{"flags":{"v2_enabled":bool,"v2_primary":bool,
@@ -15,8 +14,8 @@
 //!   cutover, else `shadow_mode` → shadow, else `v2_enabled` → beta, else v1_only.
 //!   Initial state: cutover (`v2_enabled`, `v2_primary`, `migration_logging` true; the others
 //!   false).
-//! - `POST /api/v2/admin/flags` with `{"flag":"v2_enabled","enabled":true}` (seed 000) or
-//!   `{"v2_enabled":true,…}` (seed 001, several at once) → the same body as `GET`; and
+//! - `POST /api/v2/admin/flags` with `{"flag":"v2_enabled","enabled":true}` (one flag) or
+//!   `{"v2_enabled":true,…}` (several at once) → the same body as `GET`; and
 //!   `POST /api/v2/admin/flags/{name}` with `{"enabled":bool}` → same. 400 bad body, 404
 //!   unknown flag. `v2_enabled=false` is the kill switch: it also clears `v2_primary` and
 //!   `shadow_mode`. `v2_primary=false` is the rollback.
@@ -43,23 +42,23 @@
 //! - `/metrics` also has `cohortlens_error_rate_pct{version}`, `cohortlens_p95_ms{version}`
 //!   (the JSON's values) and `cohortlens_v2_traffic_ratio`.
 //!
-//! Numbers (runbook thresholds: alert at error rate > 0.1 % or p95 > 2000 ms, roll back
-//! at error rate > 1 % or p95 > 2000 ms): healthy 0.01-0.08 % and 150-450 ms; `error-burst` v2 at 2-6 %;
+//! Numbers, against the migration's thresholds (alert at error rate > 0.1 % or p95 > 2000 ms,
+//! roll back at error rate > 1 % or p95 > 2000 ms): healthy 0.01-0.08 % and 150-450 ms;
+//! `error-burst` v2 at 2-6 %;
 //! `latency-spike` v2 p95 2300-3500 ms; `flapping` v2 alternates 0.85-0.95 % / 1800-1950 ms
 //! (2 s) and 1.1-1.4 % / 2050-2250 ms (3 s); `degrade-then-recover` v2 up to 3-4 % and
 //! 2600-3000 ms (60 s up, 30 s hold, 60 s down).
 
-use super::metrics::{banded, summarize, Band, Bands, EndpointSpec, Reading};
-use super::{json_error, json_response, ProfileSpec, ReadCtx, Scenario, Shared};
-use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use crate::sim::endpoint::{self, json_error, ok, simulated_failure, unknown_flag, Answer, Call};
+use crate::sim::metrics::{
+    banded, ep, gauge, label, round, summarize, Band, Bands, EndpointSpec, Reading,
+};
+use crate::sim::profile::{Lever, Method, ProfileSpec, Rollback, Route, Serve};
+use crate::sim::scenario::Scenario;
+use crate::sim::state::{ReadCtx, Sim};
+use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
-use axum::Router;
 use serde_json::{json, Map, Value};
-use std::fmt::Write as _;
-use std::sync::Arc;
 
 pub const FLAG_V2_ENABLED: &str = "v2_enabled";
 /// `false` is the rollback (`rollback-to-v1`).
@@ -67,14 +66,6 @@ pub const FLAG_V2_PRIMARY: &str = "v2_primary";
 pub const FLAG_SHADOW_MODE: &str = "shadow_mode";
 pub const FLAG_V1_DEPRECATED: &str = "v1_deprecated";
 pub const FLAG_MIGRATION_LOGGING: &str = "migration_logging";
-
-const fn ep(path: &'static str, critical: bool, base_rps: f64) -> EndpointSpec {
-    EndpointSpec {
-        path,
-        critical,
-        base_rps,
-    }
-}
 
 /// v1 paths first, then v2 (critical: the new system the cutover watches).
 pub const ENDPOINTS: [EndpointSpec; 4] = [
@@ -99,84 +90,75 @@ pub static SPEC: ProfileSpec = ProfileSpec {
         (FLAG_V1_DEPRECATED, false),
         (FLAG_MIGRATION_LOGGING, true),
     ],
-    rollback_flag: FLAG_V2_PRIMARY,
-    rolled_back_value: false,
+    rollback: Rollback {
+        lever: Lever::Flag {
+            name: FLAG_V2_PRIMARY,
+            rolled_back: false,
+        },
+        method: Method::Post,
+        path: "/api/v2/admin/rollback-to-v1",
+        body: "",
+    },
     initial_weight: 1.0,
     routes: &[
-        ("GET", "/api/v2/health", "v2 health"),
-        (
-            "GET",
-            "/api/v2/admin/flags",
-            "flags and .migration_status (bearer token)",
-        ),
-        (
-            "POST",
-            "/api/v2/admin/flags",
-            "set a flag: {\"flag\": \"v2_enabled\", \"enabled\": true}",
-        ),
-        (
-            "GET",
-            "/api/v2/admin/metrics",
-            "v1 and v2 error_rate_pct / p95_ms side by side",
-        ),
-        (
-            "POST",
-            "/api/v2/admin/enable-shadow-mode",
-            "phase 2: v1 primary, v2 shadows",
-        ),
-        ("POST", "/api/v2/admin/migrate-to-v2", "phase 3: v2 primary"),
-        (
-            "POST",
-            "/api/v2/admin/rollback-to-v1",
-            "the rollback: v1 primary again",
-        ),
-        (
-            "POST",
+        Route::get("/api/v2/health", health).shown("v2 health"),
+        Route::get("/api/v2/admin/flags", flags)
+            .admin()
+            .shown("flags and .migration_status (bearer token)"),
+        Route::post("/api/v2/admin/flags", post_flags)
+            .admin()
+            .shown("set a flag: {\"flag\": \"v2_enabled\", \"enabled\": true}"),
+        Route::post("/api/v2/admin/flags/{name}", post_flag).admin(),
+        Route::get("/api/v2/admin/metrics", admin_metrics)
+            .admin()
+            .shown("v1 and v2 error_rate_pct / p95_ms side by side"),
+        Route::post("/api/v2/admin/enable-shadow-mode", enable_shadow_mode)
+            .admin()
+            .shown("phase 2: v1 primary, v2 shadows"),
+        Route::post("/api/v2/admin/migrate-to-v2", migrate_to_v2)
+            .admin()
+            .shown("phase 3: v2 primary"),
+        Route::post("/api/v2/admin/rollback-to-v1", rollback_to_v1)
+            .admin()
+            .shown("the rollback: v1 primary again"),
+        Route::post(
             "/api/v2/admin/complete-v1-deprecation",
-            "phase 4: v1 answers 410",
-        ),
-        (
-            "GET",
+            complete_v1_deprecation,
+        )
+        .admin()
+        .shown("phase 4: v1 answers 410"),
+    ],
+    mirrors: &[],
+    serve: Some(Serve {
+        handler: serve,
+        shown: Some((
             "/api/v1/predict, /api/v2/predict, …/segment",
             "the served paths",
-        ),
-    ],
+        )),
+    }),
+    readings,
+    gauges,
 };
 
-const fn band(err: (f64, f64), p95: (f64, f64)) -> Band {
-    Band { err, p95 }
-}
-
-const HEALTHY: Band = band((0.01, 0.08), (150.0, 450.0));
+const HEALTHY: Band = Band::new((0.01, 0.08), (150.0, 450.0));
 
 /// v2's numbers per scenario.
 pub const V2_BANDS: Bands = Bands {
     healthy: HEALTHY,
-    burst: band((2.0, 6.0), (300.0, 700.0)),
-    spike: band((0.01, 0.08), (2300.0, 3500.0)),
-    flap_low: band((0.85, 0.95), (1800.0, 1950.0)),
-    flap_high: band((1.1, 1.4), (2050.0, 2250.0)),
-    degraded: band((3.0, 4.0), (2600.0, 3000.0)),
+    burst: Band::new((2.0, 6.0), (300.0, 700.0)),
+    spike: Band::new((0.01, 0.08), (2300.0, 3500.0)),
+    flap_low: Band::new((0.85, 0.95), (1800.0, 1950.0)),
+    flap_high: Band::new((1.1, 1.4), (2050.0, 2250.0)),
+    degraded: Band::new((3.0, 4.0), (2600.0, 3000.0)),
 };
 
 /// v1 never has faults.
-const V1_BANDS: Bands = Bands {
-    healthy: HEALTHY,
-    burst: HEALTHY,
-    spike: HEALTHY,
-    flap_low: HEALTHY,
-    flap_high: HEALTHY,
-    degraded: HEALTHY,
-};
-
-fn flag(ctx: &ReadCtx, name: &str) -> bool {
-    ctx.flags.get(name).copied().unwrap_or(false)
-}
+const V1_BANDS: Bands = Bands::steady(HEALTHY);
 
 pub(crate) fn readings(ctx: &ReadCtx) -> Vec<Reading> {
     let w = ctx.weight.clamp(0.0, 1.0);
-    let shadow = flag(ctx, FLAG_SHADOW_MODE);
-    let v1_gone = flag(ctx, FLAG_V1_DEPRECATED);
+    let shadow = ctx.flag(FLAG_SHADOW_MODE);
+    let v1_gone = ctx.flag(FLAG_V1_DEPRECATED);
     ENDPOINTS
         .iter()
         .enumerate()
@@ -211,11 +193,6 @@ pub(crate) fn readings(ctx: &ReadCtx) -> Vec<Reading> {
         .collect()
 }
 
-fn round(x: f64, decimals: i32) -> f64 {
-    let p = 10f64.powi(decimals);
-    (x * p).round() / p
-}
-
 fn entry(r: &Reading) -> Value {
     json!({
         "requests": (r.rps * 60.0).round() as u64,
@@ -234,7 +211,7 @@ fn side(readings: &[Reading], idx: [usize; 2]) -> Reading {
 }
 
 fn primary(ctx: &ReadCtx) -> &'static str {
-    if flag(ctx, FLAG_V2_PRIMARY) {
+    if ctx.flag(FLAG_V2_PRIMARY) {
         "v2"
     } else {
         "v1"
@@ -269,73 +246,47 @@ pub(crate) fn metrics_json(ctx: &ReadCtx, readings: &[Reading], generated_at: &s
     })
 }
 
-pub(crate) fn prometheus_extra(ctx: &ReadCtx, readings: &[Reading]) -> String {
-    let mut out = String::new();
+/// The `/metrics` gauges: the metrics JSON's per-version values and v2's traffic share.
+pub(crate) fn gauges(ctx: &ReadCtx, readings: &[Reading], out: &mut String) {
     let sides = [("v1", side(readings, V1)), ("v2", side(readings, V2))];
-    out.push_str("# HELP cohortlens_error_rate_pct Error rate per version over 60 s (%).\n");
-    out.push_str("# TYPE cohortlens_error_rate_pct gauge\n");
-    for (v, r) in &sides {
-        let _ = writeln!(
-            out,
-            "cohortlens_error_rate_pct{{version=\"{v}\"}} {}",
-            round(r.error_rate_pct, 3)
-        );
-    }
-    out.push_str("# HELP cohortlens_p95_ms p95 latency per version (ms).\n");
-    out.push_str("# TYPE cohortlens_p95_ms gauge\n");
-    for (v, r) in &sides {
-        let _ = writeln!(
-            out,
-            "cohortlens_p95_ms{{version=\"{v}\"}} {}",
-            round(r.p95_ms, 1)
-        );
-    }
-    out.push_str("# HELP cohortlens_v2_traffic_ratio Share of traffic v2 serves as primary.\n");
-    out.push_str("# TYPE cohortlens_v2_traffic_ratio gauge\n");
-    let _ = writeln!(out, "cohortlens_v2_traffic_ratio {}", round(ctx.weight, 3));
-    out
+    gauge(
+        out,
+        "cohortlens_error_rate_pct",
+        "Error rate per version over 60 s (%).",
+        sides
+            .iter()
+            .map(|(v, r)| (label("version", v), round(r.error_rate_pct, 3))),
+    );
+    gauge(
+        out,
+        "cohortlens_p95_ms",
+        "p95 latency per version (ms).",
+        sides
+            .iter()
+            .map(|(v, r)| (label("version", v), round(r.p95_ms, 1))),
+    );
+    gauge(
+        out,
+        "cohortlens_v2_traffic_ratio",
+        "Share of traffic v2 serves as primary.",
+        [(String::new(), round(ctx.weight, 3))],
+    );
 }
 
-pub(crate) fn routes() -> Router<Arc<Shared>> {
-    let mut r = Router::new()
-        .route("/api/v2/health", get(health))
-        .route("/api/v2/admin/flags", get(get_flags).post(post_flags))
-        .route("/api/v2/admin/flags/{name}", post(post_flag))
-        .route("/api/v2/admin/metrics", get(admin_metrics))
-        .route("/api/v2/admin/enable-shadow-mode", post(enable_shadow_mode))
-        .route("/api/v2/admin/migrate-to-v2", post(migrate_to_v2))
-        .route("/api/v2/admin/rollback-to-v1", post(rollback_to_v1))
-        .route(
-            "/api/v2/admin/complete-v1-deprecation",
-            post(complete_v1_deprecation),
-        );
-    for (idx, e) in ENDPOINTS.iter().enumerate() {
-        let h = move |State(sh): State<Arc<Shared>>| async move { endpoint(sh, idx) };
-        r = r.route(e.path, get(h).post(h));
-    }
-    r
+fn health(sim: &Sim, _: &Call) -> Answer {
+    ok(json!({"status": "ok", "version": SPEC.version, "v2_enabled": sim.flag(FLAG_V2_ENABLED)}))
 }
 
-fn flag_of(sh: &Shared, name: &str) -> bool {
-    sh.flags().get(name).copied().unwrap_or(false)
-}
-
-async fn health(State(sh): State<Arc<Shared>>) -> Response {
-    json_response(
-        StatusCode::OK,
-        json!({"status": "ok", "version": SPEC.version, "v2_enabled": flag_of(&sh, FLAG_V2_ENABLED)}),
-    )
-}
-
-fn flags_body(sh: &Shared) -> Value {
-    sh.with_now(|ctx, _, _| {
-        let phase = if flag(ctx, FLAG_V1_DEPRECATED) {
+/// The flags and the migration phase they mean.
+fn flags_body(sim: &Sim) -> Value {
+    sim.with_now(|ctx, _, _| {
+        let phase = if ctx.flag(FLAG_V1_DEPRECATED) {
             "deprecation"
-        } else if flag(ctx, FLAG_V2_PRIMARY) {
+        } else if ctx.flag(FLAG_V2_PRIMARY) {
             "cutover"
-        } else if flag(ctx, FLAG_SHADOW_MODE) {
+        } else if ctx.flag(FLAG_SHADOW_MODE) {
             "shadow"
-        } else if flag(ctx, FLAG_V2_ENABLED) {
+        } else if ctx.flag(FLAG_V2_ENABLED) {
             "beta"
         } else {
             "v1_only"
@@ -351,43 +302,20 @@ fn flags_body(sh: &Shared) -> Value {
     })
 }
 
-async fn get_flags(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    if let Some(resp) = sh.admin_denied(&headers) {
-        return resp;
-    }
-    json_response(StatusCode::OK, flags_body(&sh))
-}
-
-fn known_flags() -> String {
-    SPEC.flags
-        .iter()
-        .map(|(n, _)| *n)
-        .collect::<Vec<_>>()
-        .join(", ")
+fn flags(sim: &Sim, _: &Call) -> Answer {
+    ok(flags_body(sim))
 }
 
 /// Sets one flag with the kill-switch rule; false for an unknown flag.
-fn apply(sh: &Shared, name: &str, value: bool) -> bool {
-    if sh.set_flag(name, value).is_none() {
+fn apply(sim: &Sim, name: &str, value: bool) -> bool {
+    if sim.set_flag(name, value).is_none() {
         return false;
     }
     if name == FLAG_V2_ENABLED && !value {
-        sh.set_flag(FLAG_V2_PRIMARY, false);
-        sh.set_flag(FLAG_SHADOW_MODE, false);
+        sim.set_flag(FLAG_V2_PRIMARY, false);
+        sim.set_flag(FLAG_SHADOW_MODE, false);
     }
     true
-}
-
-fn bad_body(detail: String) -> Response {
-    json_error(StatusCode::BAD_REQUEST, "bad_request", detail)
-}
-
-fn unknown_flag(name: &str) -> Response {
-    json_error(
-        StatusCode::NOT_FOUND,
-        "unknown_flag",
-        format!("no flag `{name}`; known flags: {}", known_flags()),
-    )
 }
 
 /// `{"flag": name, "enabled": bool}` or `{name: bool, …}`.
@@ -414,159 +342,128 @@ fn parse_flag_body(body: &[u8]) -> Result<Vec<(String, bool)>, String> {
         .collect()
 }
 
-async fn post_flags(State(sh): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Some(resp) = sh.admin_denied(&headers) {
-        return resp;
-    }
-    let changes = match parse_flag_body(&body) {
-        Ok(c) => c,
-        Err(e) => {
-            return bad_body(format!(
-                "expected {{\"flag\": \"v2_enabled\", \"enabled\": true}} or {{\"v2_enabled\": true}}: {e}"
-            ))
-        }
-    };
+fn post_flags(sim: &Sim, call: &Call) -> Answer {
+    let changes = parse_flag_body(&call.body).map_err(|e| {
+        endpoint::bad_request(format!(
+            "expected {{\"flag\": \"v2_enabled\", \"enabled\": true}} or {{\"v2_enabled\": true}}: {e}"
+        ))
+    })?;
     // All or nothing: check every name before changing any.
-    let known = sh.flags();
+    let known = sim.flags();
     if let Some((name, _)) = changes.iter().find(|(n, _)| !known.contains_key(n)) {
-        return unknown_flag(name);
+        return Err(unknown_flag(&SPEC, name));
     }
     for (name, value) in &changes {
-        apply(&sh, name, *value);
+        apply(sim, name, *value);
     }
-    json_response(StatusCode::OK, flags_body(&sh))
+    flags(sim, call)
 }
 
-async fn post_flag(
-    State(sh): State<Arc<Shared>>,
-    Path(name): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let enabled = match super::enabled_body(&sh, &headers, &body) {
-        Ok(v) => v,
-        Err(resp) => return *resp,
-    };
-    if apply(&sh, &name, enabled) {
-        json_response(StatusCode::OK, flags_body(&sh))
+fn post_flag(sim: &Sim, call: &Call) -> Answer {
+    let enabled = endpoint::enabled(call)?;
+    if apply(sim, &call.param, enabled) {
+        flags(sim, call)
     } else {
-        unknown_flag(&name)
+        Err(unknown_flag(&SPEC, &call.param))
     }
 }
 
-fn action_response(sh: &Shared, message: &str, status: Value) -> Response {
-    let flags = sh.flags();
-    json_response(
-        StatusCode::OK,
-        json!({"message": message, "status": status, "flags": flags}),
-    )
+/// A phase action: sets `changes` in order, then answers with its message and status.
+fn phase(sim: &Sim, changes: &[(&str, bool)], message: &str, status: Value) -> Answer {
+    for (name, value) in changes {
+        sim.set_flag(name, *value);
+    }
+    ok(json!({"message": message, "status": status, "flags": sim.flags()}))
 }
 
-async fn enable_shadow_mode(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    if let Some(resp) = sh.admin_denied(&headers) {
-        return resp;
-    }
-    sh.set_flag(FLAG_V2_ENABLED, true);
-    sh.set_flag(FLAG_SHADOW_MODE, true);
-    sh.set_flag(FLAG_V2_PRIMARY, false);
-    action_response(
-        &sh,
+fn enable_shadow_mode(sim: &Sim, _: &Call) -> Answer {
+    phase(
+        sim,
+        &[
+            (FLAG_V2_ENABLED, true),
+            (FLAG_SHADOW_MODE, true),
+            (FLAG_V2_PRIMARY, false),
+        ],
         "Shadow mode enabled",
         json!("v1 primary with v2 shadows enabled"),
     )
 }
 
-async fn migrate_to_v2(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    if let Some(resp) = sh.admin_denied(&headers) {
-        return resp;
-    }
-    sh.set_flag(FLAG_V2_ENABLED, true);
-    sh.set_flag(FLAG_SHADOW_MODE, false);
-    sh.set_flag(FLAG_MIGRATION_LOGGING, true);
-    sh.set_flag(FLAG_V2_PRIMARY, true);
-    action_response(
-        &sh,
+fn migrate_to_v2(sim: &Sim, _: &Call) -> Answer {
+    phase(
+        sim,
+        &[
+            (FLAG_V2_ENABLED, true),
+            (FLAG_SHADOW_MODE, false),
+            (FLAG_MIGRATION_LOGGING, true),
+            (FLAG_V2_PRIMARY, true),
+        ],
         "Migrated to v2 primary",
         json!({"v2_primary": true, "shadow_mode": false, "migration_logging": true}),
     )
 }
 
-async fn rollback_to_v1(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    if let Some(resp) = sh.admin_denied(&headers) {
-        return resp;
-    }
-    sh.set_flag(FLAG_V2_PRIMARY, false);
-    sh.set_flag(FLAG_SHADOW_MODE, false);
-    sh.set_flag(FLAG_V1_DEPRECATED, false);
-    action_response(
-        &sh,
+fn rollback_to_v1(sim: &Sim, _: &Call) -> Answer {
+    phase(
+        sim,
+        &[
+            (FLAG_V2_PRIMARY, false),
+            (FLAG_SHADOW_MODE, false),
+            (FLAG_V1_DEPRECATED, false),
+        ],
         "Rolled back to v1 primary",
         json!({"v2_primary": false, "shadow_mode": false, "v1_deprecated": false}),
     )
 }
 
-async fn complete_v1_deprecation(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    if let Some(resp) = sh.admin_denied(&headers) {
-        return resp;
-    }
-    if !flag_of(&sh, FLAG_V2_PRIMARY) {
-        return json_error(
+fn complete_v1_deprecation(sim: &Sim, _: &Call) -> Answer {
+    if !sim.flag(FLAG_V2_PRIMARY) {
+        return Err(endpoint::refuse(
             StatusCode::CONFLICT,
             "conflict",
             "v2 is not primary: run migrate-to-v2 first",
-        );
+        ));
     }
-    sh.set_flag(FLAG_V1_DEPRECATED, true);
-    action_response(
-        &sh,
+    phase(
+        sim,
+        &[(FLAG_V1_DEPRECATED, true)],
         "v1 marked as deprecated",
         json!({"v1_deprecated": true, "v1_endpoints": "returning 410 Gone"}),
     )
 }
 
-async fn admin_metrics(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    if let Some(resp) = sh.admin_denied(&headers) {
-        return resp;
-    }
-    let body = sh.with_now(|ctx, readings, at| {
-        let at = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        metrics_json(ctx, readings, &at)
-    });
-    json_response(StatusCode::OK, body)
+fn admin_metrics(sim: &Sim, _: &Call) -> Answer {
+    endpoint::report(sim, metrics_json)
 }
 
 /// The served paths: v1 answers 410 once deprecated; v2 503 while disabled, else fails at
 /// its reported error rate.
-fn endpoint(sh: Arc<Shared>, idx: usize) -> Response {
+fn serve(sim: &Sim, idx: usize) -> Response {
     let path = ENDPOINTS.get(idx).map(|e| e.path).unwrap_or("");
     if V2.contains(&idx) {
-        if !flag_of(&sh, FLAG_V2_ENABLED) {
+        if !sim.flag(FLAG_V2_ENABLED) {
             return json_error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "v2_disabled",
                 "v2 is disabled (v2_enabled = false)",
             );
         }
-        if sh.serve_fails(idx) {
-            return json_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal_error",
-                format!("simulated failure on {path} (v2)"),
-            );
+        if sim.serve_fails(idx) {
+            return simulated_failure(format!("{path} (v2)"));
         }
-        return json_response(
+        return endpoint::json_response(
             StatusCode::OK,
             json!({"ok": true, "path": path, "served_by": "v2"}),
         );
     }
-    if flag_of(&sh, FLAG_V1_DEPRECATED) {
+    if sim.flag(FLAG_V1_DEPRECATED) {
         return json_error(
             StatusCode::GONE,
             "gone",
             format!("{path}: v1 is deprecated; use /api/v2"),
         );
     }
-    json_response(
+    endpoint::json_response(
         StatusCode::OK,
         json!({"ok": true, "path": path, "served_by": "v1"}),
     )
