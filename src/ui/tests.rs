@@ -832,4 +832,3 @@ fn a_wall_clock_step_moves_the_t_clock_and_no_age() {
     assert!(line_with(&after, "v2_primary").contains("changed 3m ago"));
     assert!(line_with(&after, "BREACH").contains("for 1m12s"));
 }
-
