@@ -2,15 +2,15 @@
 //! rollback — with the preset's own `rollback_key` and with another one — and the
 //! help overlay and footer name the keys that work.
 
+mod common;
+
 use chrono::{TimeZone, Utc};
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
+use common::render_text;
 use std::sync::Arc;
 use warroom::app::keys::Chord;
 use warroom::app::{update, Action, ConfirmKind, Modal, Msg, State};
 use warroom::config::Config;
 use warroom::engine::{Advised, Engine};
-use warroom::theme::{ColorDepth, Theme, ThemeOptions};
 
 const PRESETS: &[&str] = &["cohortlens", "brokers", "edn360", "hse"];
 
@@ -55,30 +55,6 @@ fn state(cfg: Config) -> State {
     State::with_engine(engine, stamp, Some(now), "alice".into())
 }
 
-fn screen(st: &State, w: u16, h: u16) -> String {
-    let theme = Theme::load(
-        None,
-        ThemeOptions {
-            no_color: false,
-            ascii: false,
-            depth: ColorDepth::TrueColor,
-        },
-    )
-    .expect("default theme");
-    let mut term = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
-    term.draw(|f| warroom::ui::render(f, st, &theme))
-        .expect("draw");
-    let buf = term.backend().buffer().clone();
-    (0..buf.area.height)
-        .map(|y| {
-            (0..buf.area.width)
-                .map(|x| buf[(x, y)].symbol())
-                .collect::<String>()
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 /// The key named by "press X to roll back" on the banner.
 fn banner_key(s: &str) -> String {
     let line = s
@@ -96,7 +72,7 @@ fn banner_key(s: &str) -> String {
 
 /// Press the key the banner names, as the terminal delivers it, through the map.
 fn press_banner_key(st: &mut State) -> (String, Option<Action>) {
-    let key = banner_key(&screen(st, 120, 40));
+    let key = banner_key(&render_text(st, 120, 40));
     let chord = Chord::parse(&key).unwrap_or_else(|e| panic!("banner key {key:?}: {e}"));
     let action = st.keys().action_for(chord.event(), st.text_entry());
     if let Some(a) = action {
@@ -155,7 +131,7 @@ fn every_preset_follows_its_rollback_key_when_it_is_changed() {
         let _ = update(&mut st, Msg::Action(Action::Escape));
         let _ = update(&mut st, Msg::Action(Action::ToggleHelp));
         assert!(st.modal().is_none() && st.help_shown());
-        let help = screen(&st, 120, 40);
+        let help = render_text(&st, 120, 40);
         let row = help
             .lines()
             .find(|l| l.contains("roll back: open"))
@@ -195,7 +171,7 @@ fn the_footer_and_help_name_rebound_keys() {
     };
     let cfg = warroom::config::load::load_str_with_env(&text, "<c>", &env).expect("loads");
     let mut st = quiet_state(cfg);
-    let s = screen(&st, 120, 40);
+    let s = render_text(&st, 120, 40);
     assert!(s.contains("F1 help  q quit  Tab focus  T tick"), "{s}");
     // The key the footer names for help opens it; the old one does nothing.
     let old = Chord::parse("?").unwrap().event();
@@ -204,7 +180,7 @@ fn the_footer_and_help_name_rebound_keys() {
     let a = st.keys().action_for(f1, false).expect("F1 is bound");
     let _ = update(&mut st, Msg::Action(a));
     assert!(st.help_shown());
-    let s = screen(&st, 120, 40);
+    let s = render_text(&st, 120, 40);
     assert!(s.contains("Esc or F1 to close"), "{s}");
     assert!(s.contains("tick / untick"), "{s}");
     let tick_row = s.lines().find(|l| l.contains("tick / untick")).unwrap();

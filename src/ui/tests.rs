@@ -374,14 +374,7 @@ fn draw(state: &State, theme: &Theme, w: u16, h: u16) -> Buffer {
 }
 
 fn text(buf: &Buffer) -> String {
-    let mut s = String::new();
-    for y in 0..buf.area.height {
-        for x in 0..buf.area.width {
-            s.push_str(buf[(x, y)].symbol());
-        }
-        s.push('\n');
-    }
-    s
+    dump(buf).into_iter().map(|l| l + "\n").collect()
 }
 
 fn screen(state: &State, w: u16, h: u16) -> String {
@@ -484,7 +477,7 @@ fn banner_styled_impossible_to_miss_and_absent_without_breach() {
     let y = s.lines().position(|l| l.contains("BREACH")).unwrap() as u16;
     // The whole line, edge to edge, carries the banner style.
     for x in [0, 40, 79] {
-        assert_eq!(buf[(x, y)].bg, t.banner().bg.unwrap(), "x={x}");
+        assert_eq!(buf[(x, y)].bg, t.style(Role::Banner).bg.unwrap(), "x={x}");
     }
     let mut calm = state();
     calm.engine.rows[0].effective = Band::Warn;
@@ -609,7 +602,10 @@ fn timeline_selection_highlighted_when_focused() {
         .chars()
         .position(|c| c == '▸');
     assert!(x.is_some(), "{s}");
-    assert_eq!(buf[(x.unwrap() as u16, y)].bg, t.selected().bg.unwrap());
+    assert_eq!(
+        buf[(x.unwrap() as u16, y)].bg,
+        t.style(Role::Selected).bg.unwrap()
+    );
 }
 
 #[test]

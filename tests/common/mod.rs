@@ -138,15 +138,10 @@ pub fn render_text(state: &State, w: u16, h: u16) -> String {
     let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).expect("term");
     term.draw(|f| warroom::ui::render(f, state, &theme))
         .expect("draw");
-    let buf = term.backend().buffer().clone();
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        for x in 0..buf.area.width {
-            out.push_str(buf[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
-    out
+    warroom::ui::dump(term.backend().buffer())
+        .into_iter()
+        .map(|l| l + "\n")
+        .collect()
 }
 
 pub fn rollback_posts(sim: &SimHandle) -> usize {

@@ -8,9 +8,9 @@ use super::navigate::{notice, refuse_read_only};
 use super::Effect;
 use crate::app::{Action, Awaiting, Focus, RunState, SignOff, State, Verdict};
 use crate::audit::{self as log, AuditEvent, Decision};
-use crate::timefmt::format_span;
 use crate::engine::breach_text;
 use crate::sample::{Mono, Stamp, Ts};
+use crate::timefmt::format_span;
 
 /// A confirmation left alone this long cancels itself.
 pub const CONFIRM_IDLE_MS: i64 = 30_000;

@@ -7,9 +7,9 @@ use super::navigate::note;
 use super::Effect;
 use crate::app::{Awaiting, Confirm, State};
 use crate::audit::{self as log, AuditEvent, ClaimRule, Outcome};
-use crate::timefmt::format_span;
 use crate::engine::{Severity, Status};
 use crate::sample::{Mono, Ts};
+use crate::timefmt::format_span;
 
 /// The result of one attempt, as the screen and the audit log tell it.
 #[derive(Debug, Clone, PartialEq)]
