@@ -207,8 +207,8 @@ request = {{ url = "http://{addr}/rollback", body = '{{"enabled": false}}', head
             warroom::sample::Stamp::now(),
             None,
             "bench".into(),
-        );
-        st.session = ctx.session.clone();
+        )
+        .in_session(ctx.session.clone(), "bench".into());
         update(&mut st, Msg::Action(Action::Rollback));
         for c in "rollback".chars() {
             update(&mut st, Msg::Action(Action::Type(c)));
@@ -352,9 +352,9 @@ crit = "> 2.5"
     let now = warroom::sample::Stamp::now();
     let mut st = State::new(cfg, now, None, "bench".into());
     let body = thousand_rows();
-    update(
-        &mut st,
-        Msg::Poll(warroom::sample::PollResult {
+    let poll = Msg::readings(
+        st.engine(),
+        &warroom::sample::PollResult {
             source: "big".into(),
             at: now.at,
             mono: now.mono,
@@ -363,9 +363,10 @@ crit = "> 2.5"
                 status: 200,
                 body: body.clone(),
             },
-        }),
+        },
     );
-    assert_eq!(st.engine.rows.len(), 1000, "1,000 rows ingested");
+    update(&mut st, poll);
+    assert_eq!(st.engine().rows.len(), 1000, "1,000 rows ingested");
     let theme =
         warroom::theme::Theme::load(None, warroom::theme::ThemeOptions::default()).expect("theme");
     let area = Rect::new(0, 0, 200, 60);
@@ -804,7 +805,7 @@ while True:
 
     let crit = |s: &Session| {
         s.state
-            .engine
+            .engine()
             .rows
             .iter()
             .any(|r| r.effective == Band::Crit)
@@ -812,7 +813,7 @@ while True:
     // Drive the session (as the runtime would) until `done` or `limit`.
     async fn drive(
         s: &mut Session,
-        rx: &mut tokio::sync::mpsc::Receiver<Msg>,
+        rx: &mut warroom::session::Inbox,
         limit: Duration,
         done: impl Fn(&Session) -> bool,
     ) -> Option<Instant> {
@@ -823,14 +824,14 @@ while True:
                 return Some(Instant::now());
             }
             tokio::select! {
-                Some(m) = rx.recv() => s.handle(m),
+                Some(m) = rx.recv() => s.receive(m),
                 _ = tick.tick() => s.handle(Msg::Tick(warroom::sample::Stamp::now())),
                 _ = tokio::time::sleep_until(deadline) => return None,
             }
         }
     }
     let _ = drive(&mut s, &mut rx, Duration::from_secs(3), |s| {
-        !s.state.engine.rows.is_empty()
+        !s.state.engine().rows.is_empty()
     })
     .await;
     let trials = if quick() { 3 } else { 10 };

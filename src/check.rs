@@ -42,7 +42,7 @@ pub struct CheckOptions {
     /// `--record FILE`. A window is recorded even without it (to a private temporary
     /// file) so the report's summary can close the output.
     pub record: Option<std::path::PathBuf>,
-    pub redact: crate::session::Redact,
+    pub redact: crate::secrets::Redact,
 }
 
 pub const EXIT_OK: i32 = 0;
@@ -173,7 +173,7 @@ impl Pace {
         if !slow && wait <= self.interval * 2 {
             return None;
         }
-        let f = crate::config::duration::format_duration;
+        let f = crate::timefmt::format_duration;
         Some(format!(
             "{id} fell behind its {} interval: {} poll{} in {}; slowest answer {}; longest wait between answers {}",
             f(self.interval),
@@ -278,7 +278,7 @@ async fn run_with(opts: CheckOptions, poll: PollFn, out: &mut dyn Write) -> i32 
     let ctx = AuditContext::current();
     let mut rec = open_recording(&opts);
     if let Some(r) = &rec.recorder {
-        r.write(crate::session::header_line(&cfg, None, &ctx, start));
+        r.write(crate::record::header_line(&cfg, None, &ctx, start));
     }
     if let Some(e) = &rec.open_error {
         let _ = writeln!(out, "warning: {e}; not recording");
@@ -304,11 +304,12 @@ async fn run_with(opts: CheckOptions, poll: PollFn, out: &mut dyn Write) -> i32 
                   breached: &mut Vec<String>,
                   rec: &Option<Recorder>,
                   r: &PollResult| {
+        // Read once: the recording keeps exactly what the engine is given.
+        let (summary, readings) = engine.extract(r);
         if let Some(rec) = rec {
-            let readings = engine.readings(r);
-            rec.write(Line::poll(&readings, engine.summary(r), &cfg));
+            rec.write(Line::poll(&readings, summary.clone(), &cfg));
         }
-        for ev in engine.ingest(r) {
+        for ev in engine.ingest_readings(&summary, readings) {
             tracing::info!(target: "warroom::events", "{}", ev.text);
             if let Some(rec) = rec {
                 rec.write(Line::event(&ev));
@@ -608,11 +609,6 @@ async fn run_with(opts: CheckOptions, poll: PollFn, out: &mut dyn Write) -> i32 
     code
 }
 
-/// To a tenth of a second: "1.2s", not "1.234s".
-fn round_ms(d: Duration) -> Duration {
-    Duration::from_millis((d.as_millis() as u64 + 50) / 100 * 100)
-}
-
 fn note_breach(engine: &Engine, kind: &EventKind, breached: &mut Vec<String>) {
     if let EventKind::BandChange { row, .. } = kind {
         if engine
@@ -668,7 +664,7 @@ fn write_poll(
         Format::Text => {
             let c = engine.counts();
             // Which sources answered since the last line, and which did not.
-            let f = crate::config::duration::format_duration;
+            let f = crate::timefmt::format_duration_tenths;
             let said: Vec<String> = engine
                 .sources
                 .iter()
@@ -686,13 +682,13 @@ fn write_poll(
                     };
                     match (n, age(&s.id)) {
                         (0, Some((a, p))) if p.last_answer.is_none() => {
-                            format!("{} no answer yet ({})", s.id, f(round_ms(a)))
+                            format!("{} no answer yet ({})", s.id, f(a))
                         }
                         (0, Some((a, p))) if a > p.interval => {
-                            format!("{} no answer for {}", s.id, f(round_ms(a)))
+                            format!("{} no answer for {}", s.id, f(a))
                         }
                         // Answered within its interval: not due again yet.
-                        (0, Some((a, _))) => format!("{} {state} {} ago", s.id, f(round_ms(a))),
+                        (0, Some((a, _))) => format!("{} {state} {} ago", s.id, f(a)),
                         (0, None) => format!("{} no answer", s.id),
                         _ => format!("{} {state}{times}", s.id),
                     }

@@ -1,30 +1,62 @@
 //! warroom: a terminal dashboard for the war room of a production cutover.
 //!
 //! input → `Action` → pure `app::update` → effects (polls, …) → state → `ui::render`.
+//!
+//! The modules by layer, each using only modules of its own layer and of the layers
+//! before it — but for `config`, whose checks still reach the app's key map and prom's
+//! templates (a test reads the source and refuses any other circle):
+//!
+//! - foundations: `sample` (values, readings, the two clocks), `timefmt` (lengths of
+//!   time, the T-clock), `condition`, `path`, `secrets` (the redactor), `logging`,
+//!   `terminal`;
+//! - the config: `config` (loading, validation), `prom` (Prometheus answers), `secure`
+//!   (a loaded config's secrets);
+//! - judging and I/O: `engine` (bands, trip/clear, advice), `poll`, `action`;
+//! - evidence: `audit` (the shared audit log, identity), `record` (`--record`);
+//! - the app: `app` (state, messages, pure `update`), `theme`, `ui` (render only);
+//! - running it: `session` (live inputs and effects), `replay`, `report`, `check`,
+//!   `runtime` (dashboard start-up and the one loop), `cli`, `sim`, `presets`, `demo`,
+//!   `commands`.
 
+// Foundations.
+pub mod condition;
+pub mod logging;
+pub mod path;
+pub mod sample;
+pub mod secrets;
+pub mod terminal;
+pub mod timefmt;
+
+// The config.
+pub mod config;
+pub mod prom;
+pub mod secure;
+
+// Judging and I/O.
 pub mod action;
-pub mod app;
+pub mod engine;
+pub mod poll;
+
+// Evidence.
 pub mod audit;
+pub mod record;
+
+// The app.
+pub mod app;
+pub mod theme;
+pub mod ui;
+
+// Running it.
 pub mod check;
 pub mod cli;
 pub mod commands;
-pub mod condition;
-pub mod config;
 pub mod demo;
-pub mod engine;
-pub mod logging;
-pub mod path;
-pub mod poll;
 pub mod presets;
-pub mod prom;
-pub mod record;
 pub mod replay;
 pub mod report;
 pub mod runtime;
-pub mod sample;
-pub mod secrets;
 pub mod session;
 pub mod sim;
-pub mod terminal;
-pub mod theme;
-pub mod ui;
+
+#[cfg(test)]
+mod layering;

@@ -171,10 +171,7 @@ pub async fn poll_once(client: &reqwest::Client, src: &Source) -> PollResult {
         Ok(o) => o,
         Err(_) => PollOutcome::Failed {
             status: None,
-            reason: format!(
-                "time-out after {}",
-                crate::config::duration::format_duration(total)
-            ),
+            reason: format!("time-out after {}", crate::timefmt::format_duration(total)),
         },
     };
     let outcome = match outcome {

@@ -260,10 +260,8 @@ fn read_sample(s: Option<&Json>, kind: SignalKind, at: Ts, stale_after_ms: i64) 
                 kind: NoDataKind::Stale,
                 reason: format!(
                     "the sample is {} old (stale_after {})",
-                    crate::config::duration::format_span(age),
-                    crate::config::duration::format_span(chrono::Duration::milliseconds(
-                        stale_after_ms
-                    ))
+                    crate::timefmt::format_span(age),
+                    crate::timefmt::format_span(chrono::Duration::milliseconds(stale_after_ms))
                 ),
             };
         }

@@ -226,6 +226,29 @@ impl Line {
     }
 }
 
+/// A session's first line in the recording: who, where, which session, and the config as
+/// it ran (redacted on write).
+pub fn header_line(
+    cfg: &crate::config::Config,
+    t0: Option<Ts>,
+    ctx: &crate::audit::AuditContext,
+    now: Stamp,
+) -> Line {
+    Line::Header {
+        at: now.at,
+        mono: Some(now.mono),
+        warroom: env!("CARGO_PKG_VERSION").into(),
+        host: ctx.host.clone(),
+        user: ctx.user.clone(),
+        cutover: cfg.cutover.name.clone(),
+        environment: cfg.cutover.environment.clone(),
+        t0,
+        session: Some(ctx.session.clone()),
+        rev: FORMAT_REVISION,
+        config: serde_json::to_value(cfg).unwrap_or_default(),
+    }
+}
+
 impl RowLine {
     /// Back to the engine's reading (the signal id resolved against the config).
     pub fn reading(&self, cfg: &crate::config::Config) -> Option<RowReading> {
@@ -345,7 +368,7 @@ enum Item {
 pub struct Recorder {
     tx: Option<std::sync::mpsc::Sender<Item>>,
     thread: Option<std::thread::JoinHandle<()>>,
-    redact: crate::session::Redact,
+    redact: crate::secrets::Redact,
     health: Arc<Mutex<Health>>,
     /// Set once a write failed: the dashboard asks after every message, so no lock.
     failed: Arc<std::sync::atomic::AtomicBool>,
@@ -355,7 +378,7 @@ pub struct Recorder {
 impl Recorder {
     /// Open `path` for a new session: appended after whatever the file holds (earlier
     /// sessions are evidence too), created 0600 when it does not exist.
-    pub fn append(path: &Path, redact: crate::session::Redact) -> Result<Self, RecordError> {
+    pub fn append(path: &Path, redact: crate::secrets::Redact) -> Result<Self, RecordError> {
         use std::os::unix::fs::OpenOptionsExt;
         let err = |source| RecordError::Create {
             path: path.display().to_string(),
@@ -379,7 +402,7 @@ impl Recorder {
     }
 
     /// Record into an open file (e.g. a private temporary file).
-    pub fn to_file(file: std::fs::File, path: &Path, redact: crate::session::Redact) -> Self {
+    pub fn to_file(file: std::fs::File, path: &Path, redact: crate::secrets::Redact) -> Self {
         Self::with_sink(Box::new(FileSink::new(file)), path, redact, false)
     }
 
@@ -387,7 +410,7 @@ impl Recorder {
     pub fn with_sink(
         sink: Box<dyn Sink>,
         path: &Path,
-        redact: crate::session::Redact,
+        redact: crate::secrets::Redact,
         mid_line: bool,
     ) -> Self {
         let (tx, rx) = std::sync::mpsc::channel::<Item>();
@@ -496,7 +519,7 @@ struct Writer {
     sink: Box<dyn Sink>,
     health: Arc<Mutex<Health>>,
     failed: Arc<std::sync::atomic::AtomicBool>,
-    redact: crate::session::Redact,
+    redact: crate::secrets::Redact,
     /// What is on the disk may end mid-line (a failed write, or the file as found).
     mid_line: bool,
     shown: String,

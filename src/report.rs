@@ -7,6 +7,7 @@ use crate::engine::{no_data_findings, Band, Coverage, EventKind, Status};
 use crate::record::{Line, Recording};
 use crate::replay::Replayer;
 use crate::sample::{Mono, Stamp, Ts, Value};
+use crate::timefmt::{format_span, hms};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -92,14 +93,6 @@ pub struct SignalSummary {
 
 fn t(ts: Ts) -> String {
     ts.format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
-
-fn hms(ts: Ts) -> String {
-    ts.format("%H:%M:%S").to_string()
-}
-
-fn span(d: chrono::Duration) -> String {
-    crate::config::duration::format_span(d)
 }
 
 fn pct(sorted: &[f64], p: f64) -> Option<f64> {
@@ -340,7 +333,7 @@ pub fn build(rec: Recording) -> Result<Report, String> {
                 signal: label,
                 start: t(from.at),
                 end: to.map(|x| t(x.at)),
-                duration: span(stop.mono - from.mono),
+                duration: format_span(stop.mono - from.mono),
                 worst: worst(key, from.mono, stop.mono, sig).map(|v| {
                     format!(
                         "{}{}",
@@ -390,7 +383,7 @@ pub fn build(rec: Recording) -> Result<Report, String> {
         .iter()
         .enumerate()
         .map(|(i, st)| StepReport {
-            at: crate::config::duration::format_offset(st.at.0),
+            at: crate::timefmt::format_offset(st.at.0),
             title: st.title.clone(),
             planned: plan_base.map(|b| t(b + chrono::Duration::milliseconds(st.at.0))),
             actual: step_actual.get(&i).map(|a| t(*a)),
@@ -703,7 +696,7 @@ pub fn markdown(r: &Report) -> String {
         let time: Vec<String> = s
             .time_in
             .iter()
-            .map(|(k, v)| format!("{k} {}", span(chrono::Duration::seconds(*v))))
+            .map(|(k, v)| format!("{k} {}", format_span(chrono::Duration::seconds(*v))))
             .collect();
         w(format!(
             "| {} | {} | {}{unit} | {}{unit} | {}{unit} | {}{unit} | {} | {} |",

@@ -1,20 +1,31 @@
-//! The dashboard's event loop: one `select!` over keys, poll results, the clock and
-//! signals; `update` on each message; at most one frame per `1/max_fps`, and only
-//! when something changed or the clock's second ticked — and only when the terminal
-//! has taken the last one, so a stalled terminal never holds the loop.
+//! The dashboard: its start-up (config secured, T0, theme) and its one event loop — one
+//! `select!` over signals, keys, the inbox and the clock; `update` on each message; at
+//! most one frame per `1/max_fps`, and only when something changed or the clock's
+//! second ticked — and only when the terminal has taken the last one, so a stalled
+//! terminal never holds the loop.
+//!
+//! Live, the inbox is a session's (polls read into readings, audit answers, action
+//! results) and the clock is the system's. A replay has no session and no live clock:
+//! its task feeds the same loop the recorded inputs and the replay's clock, and its
+//! keys (pause, seek) go to that task.
 
-use crate::app::{Action, Msg};
+use crate::app::{update, Action, Msg, State};
+use crate::cli::UiArgs;
 use crate::config::Config;
+use crate::replay::{Control, Tape};
 use crate::sample::{Stamp, Ts};
-use crate::session::{Redact, Session, SessionOptions};
+use crate::secrets::Redact;
+use crate::session::{Inbox, Input, Session, SessionOptions};
 use crate::terminal::Screen;
-use crate::theme::Theme;
-use chrono::Utc;
+use crate::theme::{ColorDepth, Theme, ThemeOptions};
+use chrono::{DateTime, Utc};
 use crossterm::event::{Event as CEvent, EventStream};
 use futures::StreamExt;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::signal::unix::{signal, Signal, SignalKind};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 pub struct WatchOptions {
@@ -113,43 +124,68 @@ fn exit_reason(code: i32) -> &'static str {
     }
 }
 
-/// Who is at the keyboard: `SUDO_USER`, `USER`, `LOGNAME`, then the account of our uid.
-pub fn current_user() -> String {
-    ["SUDO_USER", "USER", "LOGNAME"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|s| !s.is_empty()))
-        .or_else(account_name)
-        .unwrap_or_else(|| "unknown".into())
+/// The dashboard on a loaded config (`watch` and `demo`): its secrets known to the
+/// redactor, T0 and the theme resolved, then run until quit.
+pub async fn dashboard(cfg: Config, ui: &UiArgs) -> Result<i32, String> {
+    let t0 = resolve_t0(ui.t0.as_deref(), &cfg, Utc::now())?;
+    let theme = load_theme(ui, &cfg)?;
+    let mut cfg = cfg;
+    let (redactor, warnings) = crate::secure::secure(&mut cfg)?;
+    run_watch(WatchOptions {
+        cfg: Arc::new(cfg),
+        t0,
+        theme,
+        read_only: ui.read_only,
+        user: crate::audit::current_user(),
+        audit_log: ui.audit_log.clone(),
+        redact: redactor.into_fn(),
+        warnings,
+        record: ui.record.clone(),
+    })
+    .await
+    .map_err(|e| e.to_string())
 }
 
-/// The passwd name of the real uid (tmux and cron often leave USER unset).
-fn account_name() -> Option<String> {
-    // SAFETY: getpwuid_r writes only into the buffers we pass and sets `result`
-    // to null or to `pwd`; the name is copied out before the buffers go away.
-    unsafe {
-        let uid = libc::getuid();
-        let mut pwd: libc::passwd = std::mem::zeroed();
-        let mut buf = vec![0 as libc::c_char; 1024];
-        let mut result: *mut libc::passwd = std::ptr::null_mut();
-        let rc = libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr(), buf.len(), &mut result);
-        if rc != 0 || result.is_null() || pwd.pw_name.is_null() {
-            return Some(format!("uid{uid}"));
+/// `--t0` beats the config; `now` is now.
+pub fn resolve_t0(flag: Option<&str>, cfg: &Config, now: Ts) -> Result<Option<Ts>, String> {
+    let parse = |s: &str, from: &str| -> Result<Ts, String> {
+        if s.trim() == "now" {
+            return Ok(now);
         }
-        Some(
-            std::ffi::CStr::from_ptr(pwd.pw_name)
-                .to_string_lossy()
-                .into_owned(),
-        )
+        DateTime::parse_from_rfc3339(s.trim())
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| format!("{from}: `{s}` is not an RFC 3339 time ({e}); write e.g. 2026-11-25T21:00:00Z or `now`"))
+    };
+    match (flag, cfg.cutover.t0.as_deref()) {
+        (Some(f), _) => parse(f, "--t0").map(Some),
+        (None, Some(c)) => parse(c, "[cutover] t0").map(Some),
+        (None, None) => Ok(None),
     }
+}
+
+/// The theme the flags and the config ask for, with `NO_COLOR` and the terminal's depth.
+pub fn load_theme(ui: &UiArgs, cfg: &Config) -> Result<Theme, String> {
+    let env = |k: &str| std::env::var(k).ok();
+    let no_color = ui.no_color || env("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let ascii = ui.ascii || cfg.ui.ascii;
+    let name = ui.theme.as_deref().or(cfg.ui.theme.as_deref());
+    Theme::load(
+        name,
+        ThemeOptions {
+            no_color,
+            ascii,
+            depth: ColorDepth::detect(&env),
+        },
+    )
+    .map_err(|e| e.to_string())
 }
 
 /// Run the dashboard until quit, a signal, or the terminal going away.
 /// Returns the process exit code (0 on quit, 128+n for a signal).
 pub async fn run_watch(opts: WatchOptions) -> Result<i32, RunError> {
-    let mut signals = Signals::new()?;
-
+    let signals = Signals::new()?;
     let max_fps = opts.cfg.ui.max_fps;
-    let (mut session, mut inbox) = Session::start(SessionOptions {
+    let (mut session, inbox) = Session::start(SessionOptions {
         cfg: opts.cfg,
         t0: opts.t0,
         read_only: opts.read_only,
@@ -164,10 +200,107 @@ pub async fn run_watch(opts: WatchOptions) -> Result<i32, RunError> {
         session.handle(Msg::Warning(w));
     }
     tracing::info!("audit log: {}", session.audit_path.display());
+    let session = Box::new(session);
+    run_loop(Feed::Live { session, inbox }, signals, &opts.theme, max_fps).await
+}
 
+/// `warroom replay`: the dashboard fed from a recording at `speed`, read-only. Space
+/// pauses, ← → seek 10 s (Shift: 60 s), the T-clock follows the recorded time.
+pub async fn run_replay(tape: Tape, theme: Theme, speed: f64) -> Result<i32, RunError> {
+    let signals = Signals::new()?;
+    let max_fps = tape.config().ui.max_fps;
+    let state = crate::replay::dashboard_state(&tape, speed);
+    let (tx, inbox) = mpsc::channel(1024);
+    let (control, asked) = mpsc::channel(16);
+    let task = tokio::spawn(crate::replay::play(tape, speed, tx, asked));
+    let feed = Feed::Replay {
+        state: Box::new(state),
+        inbox,
+        control,
+        task,
+    };
+    run_loop(feed, signals, &theme, max_fps).await
+}
+
+/// Where the loop's state and inputs come from.
+enum Feed {
+    /// A session: pollers, the audit log, actions; the system clock ticks.
+    Live { session: Box<Session>, inbox: Inbox },
+    /// A recording's replay task: its inputs and clock; its keys go back to it.
+    Replay {
+        state: Box<State>,
+        inbox: mpsc::Receiver<Msg>,
+        control: mpsc::Sender<Control>,
+        task: JoinHandle<()>,
+    },
+}
+
+impl Feed {
+    fn state(&mut self) -> &mut State {
+        match self {
+            Feed::Live { session, .. } => &mut session.state,
+            Feed::Replay { state, .. } => state,
+        }
+    }
+
+    fn is_live(&self) -> bool {
+        matches!(self, Feed::Live { .. })
+    }
+
+    async fn recv(&mut self) -> Option<Input> {
+        match self {
+            Feed::Live { inbox, .. } => inbox.recv().await,
+            Feed::Replay { inbox, .. } => inbox.recv().await.map(Input::Msg),
+        }
+    }
+
+    fn receive(&mut self, input: Input) {
+        match (self, input) {
+            (Feed::Live { session, .. }, input) => session.receive(input),
+            // A replay is read-only: effects (audit writes, polls) are not carried out.
+            (Feed::Replay { state, .. }, Input::Msg(m)) => {
+                let _ = update(state, m);
+            }
+            (Feed::Replay { .. }, Input::Poll(_)) => {}
+        }
+    }
+
+    fn handle(&mut self, msg: Msg) {
+        self.receive(Input::Msg(msg));
+    }
+
+    /// A key's action: a replay's pause and seek go to its task, the rest to `update`.
+    fn act(&mut self, a: Action) {
+        let asked = match a {
+            Action::TogglePause => Control::TogglePause,
+            Action::Seek(secs) => Control::Seek(secs),
+            a => return self.handle(Msg::Action(a)),
+        };
+        if let Feed::Replay { control, .. } = self {
+            // A full queue is a held key: dropping a press loses nothing that matters.
+            let _ = control.try_send(asked);
+        }
+    }
+
+    fn finish(self, code: i32) {
+        match self {
+            Feed::Live { session, .. } => session.shutdown_because(exit_reason(code)),
+            Feed::Replay { task, .. } => task.abort(),
+        }
+    }
+}
+
+/// The one loop, live or replayed.
+async fn run_loop(
+    mut feed: Feed,
+    mut signals: Signals,
+    theme: &Theme,
+    max_fps: u32,
+) -> Result<i32, RunError> {
     let mut screen = Screen::enter().map_err(RunError::Terminal)?;
     let writer_ready = screen.ready();
     let mut keys_in = EventStream::new();
+    let live = feed.is_live();
 
     // Tick on the wall clock's second boundary so the T-clock never skips a second. The
     // interval itself runs on the monotonic clock: a wall step neither bunches nor stops
@@ -177,7 +310,6 @@ pub async fn run_watch(opts: WatchOptions) -> Result<i32, RunError> {
 
     let min_frame = Duration::from_millis(1_000 / u64::from(max_fps.clamp(1, 60)));
     let mut last_draw = Instant::now() - min_frame;
-    let theme = opts.theme;
 
     // A key or paste is drawn at once: the frame cap paces only what polls and the clock
     // redraw, so a key never waits out the rest of a poll's frame (up to 1/max_fps).
@@ -185,9 +317,9 @@ pub async fn run_watch(opts: WatchOptions) -> Result<i32, RunError> {
     // A frame is due but the terminal has not taken the last one yet (a stalled link).
     let mut held = false;
     let code = loop {
-        let state = &mut session.state;
+        let state = feed.state();
         if state.dirty && !held && (input || last_draw.elapsed() >= min_frame) {
-            match screen.draw(|f| crate::ui::render(f, state, &theme)) {
+            match screen.draw(|f| crate::ui::render(f, state, theme)) {
                 Ok(true) => {
                     state.dirty = false;
                     last_draw = Instant::now();
@@ -215,12 +347,12 @@ pub async fn run_watch(opts: WatchOptions) -> Result<i32, RunError> {
                         tracing::warn!("cannot take the terminal back, exiting: {e}");
                         break 129;
                     }
-                    session.handle(Msg::Resize);
+                    feed.handle(Msg::Resize);
                 }
             },
             _ = writer_ready.notified(), if held => held = false,
             ev = keys_in.next() => match ev {
-                Some(Ok(CEvent::Key(k))) => match session.state.keys.action_for(k, text_entry) {
+                Some(Ok(CEvent::Key(k))) => match feed.state().keys.action_for(k, text_entry) {
                     Some(Action::Suspend) => {
                         if let Err(e) = screen.suspend() {
                             // Resumed without a terminal: it went away while we were
@@ -228,38 +360,38 @@ pub async fn run_watch(opts: WatchOptions) -> Result<i32, RunError> {
                             tracing::warn!("cannot resume the terminal, exiting: {e}");
                             break 129;
                         }
-                        session.handle(Msg::Resize);
+                        feed.handle(Msg::Resize);
                     }
                     Some(a) => {
-                        session.handle(Msg::Action(a));
+                        feed.act(a);
                         input = true;
                     }
                     None => {}
                 },
                 Some(Ok(CEvent::Paste(text))) => {
-                    session.handle(Msg::Paste(text));
+                    feed.handle(Msg::Paste(text));
                     input = true;
                 }
-                Some(Ok(CEvent::Resize(..))) => session.handle(Msg::Resize),
+                Some(Ok(CEvent::Resize(..))) => feed.handle(Msg::Resize),
                 Some(Ok(_)) => {}
                 // The input side closed or failed: the terminal is gone.
                 Some(Err(_)) | None => break 129,
             },
-            Some(m) = inbox.recv() => session.handle(m),
-            _ = clock.tick() => {
+            Some(m) = feed.recv() => feed.receive(m),
+            _ = clock.tick(), if live => {
                 let now = Stamp::now();
                 // A step by a fraction of a second (or NTP's slewing, over hours) leaves the
                 // ticks off the wall's second boundary: realign so the T-clock never skips.
                 if !(0..100).contains(&now.at.timestamp_subsec_millis()) {
                     clock.reset_at(next_wall_second(now.at));
                 }
-                session.handle(Msg::Tick(now));
+                feed.handle(Msg::Tick(now));
             }
             _ = sleep_until_opt(frame_due) => {}
         }
     };
     drop(screen);
-    session.shutdown_because(exit_reason(code));
+    feed.finish(code);
     Ok(code)
 }
 
@@ -283,102 +415,4 @@ async fn sleep_until_opt(at: Option<Instant>) {
         Some(t) => tokio::time::sleep_until(t).await,
         None => std::future::pending().await,
     }
-}
-
-/// `warroom replay`: the dashboard fed from a recording at `speed`, read-only.
-/// Space pauses, ← → seek 10 s (Shift: 60 s), the T-clock follows the recorded time.
-pub async fn run_replay(
-    mut rp: crate::replay::Replayer,
-    theme: Theme,
-    speed: f64,
-) -> Result<i32, RunError> {
-    use crossterm::event::{KeyCode, KeyModifiers};
-    let mut signals = Signals::new()?;
-    let mut screen = Screen::enter().map_err(RunError::Terminal)?;
-    let mut keys_in = EventStream::new();
-    let mut frame = tokio::time::interval(Duration::from_millis(100));
-    frame.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    // Positions are monotonic: a wall step in the recording is replayed, not skipped over.
-    let (start, end) = (rp.start().mono, rp.end());
-    let end_at = end.at;
-    let end = end.mono;
-    let mut pos = start;
-    let mut paused = false;
-    let mut last = Instant::now();
-    rp.seek(pos);
-    let code = loop {
-        let wall = last.elapsed();
-        last = Instant::now();
-        if !paused && pos < end {
-            let adv = chrono::Duration::milliseconds((wall.as_secs_f64() * speed * 1000.0) as i64);
-            pos = (pos + adv).min(end);
-            rp.seek(pos);
-        }
-        let status = if pos >= end {
-            "REPLAY ended".to_string()
-        } else if paused {
-            "REPLAY paused".to_string()
-        } else {
-            format!("REPLAY ×{speed}")
-        };
-        rp.state.notice = Some(crate::app::Notice {
-            text: format!(
-                "{status} · {} / {} · Space pause · ← → seek 10s (Shift 60s) · q quit",
-                rp.state.now.format("%H:%M:%S"),
-                end_at.format("%H:%M:%S")
-            ),
-            at: rp.state.mono,
-        });
-        let state = &rp.state;
-        // A frame the terminal cannot take yet is skipped: the next tick draws afresh.
-        if screen
-            .draw(|f| crate::ui::render(f, state, &theme))
-            .is_err()
-        {
-            break 129;
-        }
-        if rp.state.quit {
-            break 0;
-        }
-        tokio::select! {
-            biased;
-            sig = signals.next() => match sig {
-                Sig::Exit(code) => break code,
-                Sig::Stop | Sig::Continued => {
-                    if take_back(&mut screen, &sig).is_err() {
-                        break 129;
-                    }
-                }
-            },
-            ev = keys_in.next() => match ev {
-                Some(Ok(CEvent::Key(k))) if k.kind != crossterm::event::KeyEventKind::Release => {
-                    let step = if k.modifiers.contains(KeyModifiers::SHIFT) { 60 } else { 10 };
-                    match k.code {
-                        KeyCode::Char(' ') => paused = !paused,
-                        KeyCode::Left => {
-                            pos = (pos - chrono::Duration::seconds(step)).max(start);
-                            rp.seek(pos);
-                        }
-                        KeyCode::Right => {
-                            pos = (pos + chrono::Duration::seconds(step)).min(end);
-                            rp.seek(pos);
-                        }
-                        _ => match rp.state.keys.action_for(k, false) {
-                            Some(Action::Suspend) if screen.suspend().is_err() => break 129,
-                            Some(Action::Suspend) => {}
-                            Some(a) => {
-                                let _ = crate::app::update(&mut rp.state, Msg::Action(a));
-                            }
-                            None => {}
-                        },
-                    }
-                }
-                Some(Ok(_)) => {}
-                Some(Err(_)) | None => break 129,
-            },
-            _ = frame.tick() => {}
-        }
-    };
-    drop(screen);
-    Ok(code)
 }

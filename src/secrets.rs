@@ -13,7 +13,6 @@
 //!   audit writer, the recorder, the log file's writer, `check`/`validate`/`report`
 //!   output, the panic message. [`install`] makes it the process's.
 
-use crate::config::Config;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Read;
@@ -26,6 +25,10 @@ pub const MAX_TOKEN_FILE_BYTES: u64 = 64 * 1024;
 /// Secrets shorter than this are not redacted from free text: replacing every `a` or
 /// `ok` would destroy the text and tell as much about the secret.
 pub const MIN_REDACT_LEN: usize = 4;
+
+/// A redaction as the sinks take it (the audit writer, the recorder, a session): the
+/// process's redactor, or a session's own.
+pub type Redact = Arc<dyn Fn(&str) -> String + Send + Sync>;
 
 /// FNV-1a (64 bit), folded to 8 hex digits. Not cryptographic: it tells two tokens apart
 /// on screen and in the audit log, it does not protect a guessable one.
@@ -403,55 +406,6 @@ impl Redactor {
         Self::default()
     }
 
-    /// Every secret of a loaded config: what the loader marked (every value a `${VAR}`
-    /// put into a header, a token file, a URL's userinfo or query, a body, an argument
-    /// or a command's environment, and every secret-named variable's value); credential
-    /// headers (the credential after `Bearer`/`Basic`…); credentials written into URLs;
-    /// secret-named `env` values of commands. Token files are read later: add them with
-    /// `add_secret`.
-    pub fn from_config(cfg: &Config) -> Self {
-        let mut r = Redactor::new();
-        for s in &cfg.secrets {
-            r.add(s.expose());
-        }
-        let header_maps = cfg.sources.iter().map(|s| &s.headers).chain(
-            cfg.actions
-                .iter()
-                .filter_map(|a| a.request.as_ref().map(|q| &q.headers)),
-        );
-        for headers in header_maps {
-            for (name, value) in headers {
-                if is_secret_header_name(name) {
-                    r.add_header_value(value);
-                }
-            }
-        }
-        let urls = cfg.sources.iter().map(|s| s.url.as_str()).chain(
-            cfg.actions
-                .iter()
-                .filter_map(|a| a.request.as_ref().map(|q| q.url.as_str())),
-        );
-        for url in urls {
-            for c in url_credentials(url) {
-                r.add(&c);
-                r.add(&percent_decode(&c));
-            }
-        }
-        let commands = cfg
-            .actions
-            .iter()
-            .filter_map(|a| a.command.as_ref())
-            .chain(cfg.steps.iter().filter_map(|s| s.run.as_ref()));
-        for c in commands {
-            for (name, value) in &c.env {
-                if is_secret_env_name(name) {
-                    r.add(value);
-                }
-            }
-        }
-        r
-    }
-
     /// The values of the secret-named variables of this process's environment
     /// (`ADMIN_TOKEN`, `AWS_SECRET_ACCESS_KEY`…): for what is printed before a config is
     /// read, and for the commands that read no config (`report`, `replay`).
@@ -468,7 +422,8 @@ impl Redactor {
         r
     }
 
-    fn add_header_value(&mut self, value: &str) {
+    /// A credential header's value: the credential after its scheme (`Bearer …`).
+    pub fn add_header_value(&mut self, value: &str) {
         let (_, cred) = split_scheme(value);
         self.add(cred);
     }
@@ -633,7 +588,7 @@ impl Redactor {
     }
 
     /// As a `Redact` function for the sinks that take one.
-    pub fn into_fn(self: Arc<Self>) -> crate::session::Redact {
+    pub fn into_fn(self: Arc<Self>) -> Redact {
         Arc::new(move |t: &str| self.redact(t))
     }
 }
@@ -745,6 +700,7 @@ impl<W: std::io::Write> Drop for RedactWriter<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
     use std::os::unix::fs::PermissionsExt;
 
     const TOKEN: &str = "tok-5ecret-abc123";
@@ -900,7 +856,7 @@ command = { argv = ["supervisorctl", "restart", "backend"], env = { DEPLOY_TOKEN
 
     #[test]
     fn redact_removes_every_config_secret_from_any_text() {
-        let r = Redactor::from_config(&cfg());
+        let r = crate::secure::redactor(&cfg());
         let text = format!(
             "GET failed: header Bearer {TOKEN}; raw {TOKEN}, key key-zzz-999, \
              cookie session=c00kie-val, env d3ploy-tok, mode fast, accept application/json"
@@ -1066,7 +1022,7 @@ command = { argv = ["restart", "--target=${PROBE}", "--from", "${BASE}"] }
             _ => None,
         };
         let cfg = crate::config::load_str_with_env(text, "c.toml", &env).expect("loads");
-        let r = Redactor::from_config(&cfg);
+        let r = crate::secure::redactor(&cfg);
         let out = r.redact("http://127.0.0.1:5000 pr0be-value-77 alice breach on v2 window=5m");
         // The base URL and who did it stay; the probe (query, body, argv) and the body's
         // free text go.
@@ -1078,7 +1034,7 @@ command = { argv = ["restart", "--target=${PROBE}", "--from", "${BASE}"] }
     #[test]
     fn redact_headers_shows_scheme_and_fingerprint_only() {
         let cfg = cfg();
-        let r = Redactor::from_config(&cfg);
+        let r = crate::secure::redactor(&cfg);
         let shown = r.redact_headers(&cfg.sources[0].headers);
         let get = |n: &str| {
             shown

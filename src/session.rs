@@ -11,7 +11,8 @@ use crate::audit::{
 use crate::config::Config;
 use crate::poll::{spawn_pollers, Clients, PollSetupError, Pollers};
 use crate::record::{Line, Recorder};
-use crate::sample::{Stamp, Ts};
+use crate::sample::{PollResult, Stamp, Ts};
+use crate::secrets::Redact;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,8 +26,6 @@ const SHUTDOWN_WAIT: Duration = Duration::from_secs(3);
 
 /// How often other instances' audit records are read: well within the 2 s promise.
 const TAIL_EVERY: Duration = Duration::from_millis(500);
-
-pub type Redact = Arc<dyn Fn(&str) -> String + Send + Sync>;
 
 pub struct SessionOptions {
     pub cfg: Arc<Config>,
@@ -74,27 +73,18 @@ pub struct Session {
 }
 
 impl Session {
-    /// Start polling and auditing. Every message for `handle` arrives on the receiver.
-    pub async fn start(
-        opts: SessionOptions,
-    ) -> Result<(Session, mpsc::Receiver<Msg>), SessionError> {
+    /// Start polling and auditing. Everything for `receive` arrives in the inbox.
+    pub async fn start(opts: SessionOptions) -> Result<(Session, Inbox), SessionError> {
         let clients = Clients::for_config(&opts.cfg)?;
         let fingerprint = crate::audit::fingerprint(&opts.cfg, &*opts.redact);
         let ctx = AuditContext::current().for_config(&opts.cfg, fingerprint.clone());
         let (tx, rx) = mpsc::channel::<Msg>(1024);
         let mut tasks = Vec::new();
 
-        // Polls arrive on their own channel and are forwarded, so pollers know nothing of the app.
-        let (ptx, mut prx) = mpsc::channel(256);
+        // Polls arrive on their own channel: they are read (into each row's reading) here,
+        // against the rows the engine has, before `update` sees them.
+        let (ptx, prx) = mpsc::channel(256);
         let pollers = spawn_pollers(&opts.cfg, &clients, ptx);
-        let fwd = tx.clone();
-        tasks.push(tokio::spawn(async move {
-            while let Some(p) = prx.recv().await {
-                if fwd.send(Msg::Poll(p)).await.is_err() {
-                    return;
-                }
-            }
-        }));
 
         let audit_path = opts.audit_log.clone().unwrap_or_else(|| {
             crate::audit::default_path(&opts.cfg.cutover.name, opts.cfg.cutover.environment_name())
@@ -135,15 +125,16 @@ impl Session {
         let recorder = match &opts.record {
             Some(path) => {
                 let r = Recorder::append(path, Arc::clone(&opts.redact))?;
-                r.write(header_line(&opts.cfg, opts.t0, &ctx, opts.now));
+                r.write(crate::record::header_line(
+                    &opts.cfg, opts.t0, &ctx, opts.now,
+                ));
                 Some(r)
             }
             None => None,
         };
-        let mut state = State::new(Arc::clone(&opts.cfg), opts.now, opts.t0, opts.user);
+        let mut state = State::new(Arc::clone(&opts.cfg), opts.now, opts.t0, opts.user)
+            .in_session(ctx.session.clone(), fingerprint);
         state.read_only |= opts.read_only;
-        state.session = ctx.session.clone();
-        state.config_fingerprint = fingerprint;
         let redact = Arc::clone(&opts.redact);
         state.action_plans = opts
             .cfg
@@ -193,12 +184,40 @@ impl Session {
                 ),
             });
         }
-        Ok((session, rx))
+        Ok((
+            session,
+            Inbox {
+                msgs: rx,
+                polls: prx,
+            },
+        ))
+    }
+
+    /// Take one input from the inbox.
+    pub fn receive(&mut self, input: Input) {
+        match input {
+            Input::Msg(m) => self.handle(m),
+            Input::Poll(p) => self.poll(p),
+        }
+    }
+
+    /// A poll becomes readings once, here: redacted whole (before any reading clips a
+    /// secret out of recognition), read against the engine's rows, then applied — and
+    /// recorded — as exactly those readings.
+    pub fn poll(&mut self, p: PollResult) {
+        let p = redact_poll(p, &*self.redact);
+        let msg = Msg::readings(&self.state.engine, &p);
+        self.apply(msg);
     }
 
     /// Apply one message and carry out what it asks for.
     pub fn handle(&mut self, msg: Msg) {
         let msg = redact_msg(msg, &*self.redact);
+        self.apply(msg);
+    }
+
+    /// `handle` for a message already redacted.
+    fn apply(&mut self, msg: Msg) {
         if let Some(r) = &self.recorder {
             record_input(r, &self.state, &msg);
         }
@@ -381,19 +400,31 @@ impl Session {
 /// here, whole, before anything clips it: no row, reason, banner, event or modal can show
 /// a secret, and neither can the recording or the audit lines made from them.
 fn redact_msg(msg: Msg, redact: &dyn Fn(&str) -> String) -> Msg {
-    use crate::sample::PollOutcome;
+    use crate::sample::{Reading, Value};
     let report = |mut r: Report| {
         r.summary = redact(&r.summary);
         r.excerpt = redact(&r.excerpt);
         r
     };
     match msg {
-        Msg::Poll(mut p) => {
-            match &mut p.outcome {
-                PollOutcome::Failed { reason, .. } => *reason = redact(reason),
-                PollOutcome::Json { body, .. } => crate::secrets::redact_json_with(body, redact),
+        Msg::Readings(mut summary, mut readings) => {
+            let opt = |s: &mut Option<String>| {
+                if let Some(s) = s {
+                    *s = redact(s);
+                }
+            };
+            opt(&mut summary.error);
+            opt(&mut summary.warning);
+            for r in &mut readings {
+                r.key = redact(&r.key);
+                opt(&mut r.name);
+                match &mut r.reading {
+                    Reading::NoData { reason, .. } => *reason = redact(reason),
+                    Reading::Value(Value::Str(s)) => *s = redact(s),
+                    Reading::Value(_) => {}
+                }
             }
-            Msg::Poll(p)
+            Msg::Readings(summary, readings)
         }
         Msg::ActionDone { action, report: r } => Msg::ActionDone {
             action,
@@ -423,6 +454,16 @@ fn redact_msg(msg: Msg, redact: &dyn Fn(&str) -> String) -> Msg {
     }
 }
 
+/// A poll's failure reason and its whole body, redacted.
+fn redact_poll(mut p: PollResult, redact: &dyn Fn(&str) -> String) -> PollResult {
+    use crate::sample::PollOutcome;
+    match &mut p.outcome {
+        PollOutcome::Failed { reason, .. } => *reason = redact(reason),
+        PollOutcome::Json { body, .. } => crate::secrets::redact_json_with(body, redact),
+    }
+    p
+}
+
 fn report_of(out: &action::ActionOutcome, by: String) -> Report {
     Report {
         ok: out.is_success(),
@@ -445,30 +486,11 @@ fn report_of(out: &action::ActionOutcome, by: String) -> Report {
     }
 }
 
-/// A session's first line in the recording: who, where, which session, and the config as
-/// it ran (redacted on write).
-pub fn header_line(cfg: &Config, t0: Option<Ts>, ctx: &AuditContext, now: Stamp) -> Line {
-    Line::Header {
-        at: now.at,
-        mono: Some(now.mono),
-        warroom: env!("CARGO_PKG_VERSION").into(),
-        host: ctx.host.clone(),
-        user: ctx.user.clone(),
-        cutover: cfg.cutover.name.clone(),
-        environment: cfg.cutover.environment.clone(),
-        t0,
-        session: Some(ctx.session.clone()),
-        rev: crate::record::FORMAT_REVISION,
-        config: serde_json::to_value(cfg).unwrap_or_default(),
-    }
-}
-
 /// Inputs are recorded before they are applied, so a replay feeds the same sequence.
 fn record_input(r: &Recorder, state: &State, msg: &Msg) {
     match msg {
-        Msg::Poll(p) => {
-            let readings = state.engine.readings(p);
-            r.write(Line::poll(&readings, state.engine.summary(p), &state.cfg));
+        Msg::Readings(summary, readings) => {
+            r.write(Line::poll(readings, summary.clone(), &state.cfg))
         }
         Msg::Tick(now) => r.write(Line::Clock {
             at: now.at,
@@ -495,6 +517,31 @@ fn record_input(r: &Recorder, state: &State, msg: &Msg) {
             })
         }
         _ => {}
+    }
+}
+
+/// What reaches a session from outside.
+#[derive(Debug)]
+pub enum Input {
+    Msg(Msg),
+    /// A poll, still to be read into readings (`Session::poll`).
+    Poll(PollResult),
+}
+
+/// A session's inbox: its messages, and its pollers' results.
+pub struct Inbox {
+    msgs: mpsc::Receiver<Msg>,
+    polls: mpsc::Receiver<PollResult>,
+}
+
+impl Inbox {
+    /// The next input; None once nothing can arrive any more.
+    pub async fn recv(&mut self) -> Option<Input> {
+        tokio::select! {
+            Some(m) = self.msgs.recv() => Some(Input::Msg(m)),
+            Some(p) = self.polls.recv() => Some(Input::Poll(p)),
+            else => None,
+        }
     }
 }
 

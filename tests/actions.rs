@@ -9,9 +9,9 @@ use std::time::Duration;
 use warroom::app::{Msg, RunState, Verdict};
 use warroom::sim::Scenario;
 /// Wait until the first polls are in (the rollback modal snapshots the breaches).
-async fn warm(s: &mut warroom::session::Session, rx: &mut tokio::sync::mpsc::Receiver<Msg>) {
+async fn warm(s: &mut warroom::session::Session, rx: &mut warroom::session::Inbox) {
     drive_until(s, rx, Duration::from_secs(5), |st| {
-        st.engine.sources.iter().all(|src| src.polls > 0)
+        st.engine().sources.iter().all(|src| src.polls > 0)
     })
     .await;
 }
@@ -33,15 +33,15 @@ async fn one_authorised_post_after_the_full_sequence_then_verified() {
 
     keys(&mut s, "rollback\n");
     let done = drive_until(&mut s, &mut rx, Duration::from_secs(20), |st| {
-        st.runs[0]
+        st.action_runs()[0]
             .verify
             .as_ref()
             .is_some_and(|v| v.verdict.is_some())
     })
     .await;
-    assert!(done, "no verdict: {:?}", s.state.runs[0]);
+    assert!(done, "no verdict: {:?}", s.state.action_runs()[0]);
     assert!(matches!(
-        s.state.runs[0]
+        s.state.action_runs()[0]
             .verify
             .as_ref()
             .and_then(|v| v.verdict.clone()),
@@ -86,7 +86,7 @@ async fn wrong_phrase_esc_and_idle_send_nothing() {
     keys(&mut s, "\x1b");
     keys(&mut s, "Rn\n\x1b");
     keys(&mut s, "R\n");
-    assert!(s.state.modal.is_none(), "Enter on empty cancels");
+    assert!(s.state.modal().is_none(), "Enter on empty cancels");
     keys(&mut s, "Rrollback");
     // 30 s without typing: the fake clock jumps, the modal closes itself.
     let later = chrono::Duration::seconds(31);
@@ -95,7 +95,7 @@ async fn wrong_phrase_esc_and_idle_send_nothing() {
         now.at + later,
         now.mono + later,
     )));
-    assert!(s.state.modal.is_none());
+    assert!(s.state.modal().is_none());
     keys(&mut s, "\n");
     drive_until(&mut s, &mut rx, Duration::from_millis(800), |_| false).await;
     assert_eq!(rollback_posts(&sim), 0);
@@ -113,7 +113,7 @@ async fn held_key_double_enter_and_paste_send_one() {
     s.handle(Msg::Paste("rollback\n".into()));
     keys(&mut s, "\n\n\nRRR\n\n");
     drive_until(&mut s, &mut rx, Duration::from_secs(5), |st| {
-        matches!(st.runs[0].state, RunState::Done)
+        matches!(st.action_runs()[0].state, RunState::Done)
     })
     .await;
     keys(&mut s, "\n\n");
@@ -133,7 +133,7 @@ async fn unauthorized_is_a_clear_error_and_a_retry_reuses_the_key() {
     warm(&mut s, &mut rx).await;
     keys(&mut s, "Rrollback\n");
     drive_until(&mut s, &mut rx, Duration::from_secs(5), |st| {
-        matches!(st.runs[0].state, RunState::Done)
+        matches!(st.action_runs()[0].state, RunState::Done)
     })
     .await;
     let screen = render_text(&s.state, 120, 40);
@@ -145,7 +145,7 @@ async fn unauthorized_is_a_clear_error_and_a_retry_reuses_the_key() {
     assert_eq!(rollback_posts(&sim), 1);
     keys(&mut s, "Rrollback\n");
     drive_until(&mut s, &mut rx, Duration::from_secs(5), |st| {
-        st.runs[0].attempts == 2 && matches!(st.runs[0].state, RunState::Done)
+        st.action_runs()[0].attempts == 2 && matches!(st.action_runs()[0].state, RunState::Done)
     })
     .await;
     let posts: Vec<_> = sim
@@ -180,10 +180,10 @@ async fn refused_and_time_out_are_reported_never_retried() {
     sim.set_scenario(Scenario::Down);
     keys(&mut s, "Rrollback\n");
     drive_until(&mut s, &mut rx, Duration::from_secs(5), |st| {
-        matches!(st.runs[0].state, RunState::Done)
+        matches!(st.action_runs()[0].state, RunState::Done)
     })
     .await;
-    let last = s.state.runs[0].last.clone().expect("a result");
+    let last = s.state.action_runs()[0].last.clone().expect("a result");
     assert!(!last.ok && !last.unknown, "{last:?}");
     assert!(
         last.summary.contains("nothing was sent"),
@@ -195,10 +195,10 @@ async fn refused_and_time_out_are_reported_never_retried() {
     sim.set_scenario(Scenario::Slow);
     keys(&mut s, "Rrollback\n");
     drive_until(&mut s, &mut rx, Duration::from_secs(10), |st| {
-        st.runs[0].attempts == 2 && matches!(st.runs[0].state, RunState::Done)
+        st.action_runs()[0].attempts == 2 && matches!(st.action_runs()[0].state, RunState::Done)
     })
     .await;
-    let last = s.state.runs[0].last.clone().expect("a result");
+    let last = s.state.action_runs()[0].last.clone().expect("a result");
     assert!(last.unknown, "{last:?}");
     let screen = render_text(&s.state, 120, 40);
     assert!(screen.contains("OUTCOME UNKNOWN"), "{screen}");
@@ -231,7 +231,7 @@ async fn server_error_500_is_reported() {
     let (mut s, mut rx) = session(Arc::new(cfg), &audit_path(&dir), false).await;
     keys(&mut s, "Rrollback\n");
     drive_until(&mut s, &mut rx, Duration::from_secs(5), |st| {
-        matches!(st.runs[0].state, RunState::Done)
+        matches!(st.action_runs()[0].state, RunState::Done)
     })
     .await;
     let screen = render_text(&s.state, 120, 40);
@@ -256,7 +256,7 @@ async fn verification_fails_visibly_when_the_system_does_not_flip() {
     let (mut s, mut rx) = session(Arc::new(cfg), &audit_path(&dir), false).await;
     keys(&mut s, "Rrollback\n");
     let done = drive_until(&mut s, &mut rx, Duration::from_secs(8), |st| {
-        st.runs[0]
+        st.action_runs()[0]
             .verify
             .as_ref()
             .is_some_and(|v| v.verdict.is_some())
@@ -276,7 +276,7 @@ async fn read_only_refuses_every_action() {
     let (mut s, mut rx) = session(demo_config(&sim), &audit_path(&dir), true).await;
     warm(&mut s, &mut rx).await;
     keys(&mut s, "Rrollback\nDrollback\naEtg");
-    assert!(s.state.modal.is_none());
+    assert!(s.state.modal().is_none());
     let screen = render_text(&s.state, 100, 30);
     assert!(screen.contains("read-only"), "{screen}");
     drive_until(&mut s, &mut rx, Duration::from_millis(500), |_| false).await;
@@ -306,10 +306,10 @@ async fn command_actions_run_argv_without_a_shell() {
     let (mut s, mut rx) = session(Arc::new(cfg), &audit_path(&dir), false).await;
     keys(&mut s, "Rrollback\n");
     drive_until(&mut s, &mut rx, Duration::from_secs(5), |st| {
-        matches!(st.runs[0].state, RunState::Done)
+        matches!(st.action_runs()[0].state, RunState::Done)
     })
     .await;
-    assert!(s.state.runs[0].last.as_ref().is_some_and(|r| r.ok));
+    assert!(s.state.action_runs()[0].last.as_ref().is_some_and(|r| r.ok));
     assert!(
         marker.exists(),
         "the argument arrived as one literal file name"
@@ -331,12 +331,12 @@ async fn two_instances_sharing_an_audit_log_see_each_others_rollback() {
     warm(&mut a, &mut arx).await;
     keys(&mut a, "Rrollback\n");
     drive_until(&mut a, &mut arx, Duration::from_secs(5), |st| {
-        matches!(st.runs[0].state, RunState::Done)
+        matches!(st.action_runs()[0].state, RunState::Done)
     })
     .await;
     let started = std::time::Instant::now();
     let seen = drive_until(&mut b, &mut brx, Duration::from_secs(3), |st| {
-        st.events
+        st.events()
             .iter()
             .any(|e| e.text.contains("fired \"Disable Brokers v1 modules"))
     })
@@ -345,7 +345,7 @@ async fn two_instances_sharing_an_audit_log_see_each_others_rollback() {
         seen,
         "B never saw A's rollback: {:?}\naudit: {}",
         b.state
-            .events
+            .events()
             .iter()
             .map(|e| e.text.clone())
             .collect::<Vec<_>>(),

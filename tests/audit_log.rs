@@ -9,26 +9,37 @@ use common::*;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-use warroom::app::{Focus, Modal, Msg, RunState, State};
+use warroom::app::{Action, Focus, Modal, Msg, RunState, State};
 use warroom::session::{Session, SessionOptions};
 use warroom::sim::Scenario;
 
-async fn warm(s: &mut Session, rx: &mut tokio::sync::mpsc::Receiver<Msg>) {
+async fn warm(s: &mut Session, rx: &mut warroom::session::Inbox) {
     drive_until(s, rx, Duration::from_secs(5), |st| {
-        st.engine.sources.iter().all(|src| src.polls > 0)
+        st.engine().sources.iter().all(|src| src.polls > 0)
     })
     .await;
 }
 
+/// Tab to the timeline, as the operator does.
+fn focus_timeline(s: &mut Session) {
+    for _ in 0..4 {
+        if s.state.focus() == Focus::Timeline {
+            return;
+        }
+        s.handle(Msg::Action(Action::FocusNext));
+    }
+    assert_eq!(s.state.focus(), Focus::Timeline, "Tab reaches the timeline");
+}
+
 fn modal_error(st: &State) -> Option<String> {
-    match &st.modal {
+    match st.modal() {
         Some(Modal::Confirm(c)) => c.error.clone(),
         _ => None,
     }
 }
 
 fn events(st: &State) -> Vec<String> {
-    st.events.iter().map(|e| e.text.clone()).collect()
+    st.events().iter().map(|e| e.text.clone()).collect()
 }
 
 #[tokio::test]
@@ -57,17 +68,17 @@ async fn dev_full_as_the_audit_log_sends_nothing_and_says_so_loudly() {
         "{screen}"
     );
     assert!(screen.contains("AUDIT LOG FAILING"), "{screen}");
-    assert_eq!(s.state.runs[0].state, RunState::Idle);
+    assert_eq!(s.state.action_runs()[0].state, RunState::Idle);
 
     // A tick is not shown as done either.
     keys(&mut s, "\x1b");
-    s.state.focus = Focus::Timeline;
+    focus_timeline(&mut s);
     keys(&mut s, " ");
     drive_until(&mut s, &mut rx, Duration::from_secs(5), |st| {
-        st.events.iter().any(|e| e.text.contains("NOT TICKED"))
+        st.events().iter().any(|e| e.text.contains("NOT TICKED"))
     })
     .await;
-    assert!(s.state.ticks[0][0].is_none());
+    assert!(s.state.ticks()[0][0].is_none());
     assert!(events(&s.state).iter().any(|e| e.contains("NOT TICKED")));
 
     // Nothing reached the simulator, however long we wait.
@@ -87,10 +98,10 @@ async fn a_second_confirm_while_the_first_attempt_verifies_needs_again() {
     warm(&mut s, &mut rx).await;
     keys(&mut s, "Rrollback\n");
     drive_until(&mut s, &mut rx, Duration::from_secs(10), |st| {
-        st.runs[0].state == RunState::Done
+        st.action_runs()[0].state == RunState::Done
     })
     .await;
-    assert!(s.state.runs[0].last.as_ref().is_some_and(|r| r.ok));
+    assert!(s.state.action_runs()[0].last.as_ref().is_some_and(|r| r.ok));
     let screen = render_text(&s.state, 120, 40);
     assert!(!screen.contains("press R to roll back"), "{screen}");
 
@@ -112,7 +123,7 @@ async fn a_second_confirm_while_the_first_attempt_verifies_needs_again() {
     // Deliberately: a second request, with a new key.
     keys(&mut s, "\x1bRrollback again\n");
     drive_until(&mut s, &mut rx, Duration::from_secs(10), |st| {
-        st.runs[0].attempts == 2 && st.runs[0].state == RunState::Done
+        st.action_runs()[0].attempts == 2 && st.action_runs()[0].state == RunState::Done
     })
     .await;
     let posts: Vec<_> = sim
@@ -137,17 +148,17 @@ async fn a_log_renamed_under_running_screens_is_recreated_and_both_keep_seeing_e
     let path = audit_path(&dir);
     let (mut a, mut arx) = session(demo_config(&sim), &path, false).await;
     let (mut b, mut brx) = session(demo_config(&sim), &path, false).await;
-    a.state.focus = Focus::Timeline;
-    b.state.focus = Focus::Timeline;
+    focus_timeline(&mut a);
+    focus_timeline(&mut b);
     keys(&mut a, " ");
     assert!(
-        drive_until(&mut a, &mut arx, Duration::from_secs(5), |st| st.ticks[0]
+        drive_until(&mut a, &mut arx, Duration::from_secs(5), |st| st.ticks()[0]
             [0]
         .is_some())
         .await
     );
     assert!(
-        drive_until(&mut b, &mut brx, Duration::from_secs(5), |st| st.ticks[0]
+        drive_until(&mut b, &mut brx, Duration::from_secs(5), |st| st.ticks()[0]
             [0]
         .is_some())
         .await,
@@ -157,9 +168,9 @@ async fn a_log_renamed_under_running_screens_is_recreated_and_both_keep_seeing_e
     std::fs::rename(&path, dir.path().join("audit.jsonl.1")).expect("rename");
     keys(&mut a, " ");
     let recorded = drive_until(&mut a, &mut arx, Duration::from_secs(5), |st| {
-        st.ticks[0][0].is_none()
+        st.ticks()[0][0].is_none()
             && st
-                .events
+                .events()
                 .iter()
                 .any(|e| e.text.contains("renamed, replaced or deleted"))
     })
@@ -168,16 +179,18 @@ async fn a_log_renamed_under_running_screens_is_recreated_and_both_keep_seeing_e
     let fresh = std::fs::read_to_string(&path).expect("a new log at the path");
     assert!(fresh.contains("\"kind\":\"untick\""), "{fresh}");
     let seen = drive_until(&mut b, &mut brx, Duration::from_secs(5), |st| {
-        st.ticks[0][0].is_none()
+        st.ticks()[0][0].is_none()
     })
     .await;
     assert!(seen, "B never saw the untick: {:?}", events(&b.state));
 
     // And the other way round, into the same new file.
-    b.state.selected_item = (0, 1);
+    // j: the next checklist item.
+    b.handle(Msg::Action(Action::Move(1)));
+    assert_eq!(b.state.selected_item(), (0, 1));
     keys(&mut b, " ");
     let seen = drive_until(&mut a, &mut arx, Duration::from_secs(5), |st| {
-        st.ticks[0][1].is_some()
+        st.ticks()[0][1].is_some()
     })
     .await;
     assert!(seen, "A never saw B's tick: {:?}", events(&a.state));
@@ -190,10 +203,10 @@ async fn session_in(
     sim: &warroom::sim::SimHandle,
     environment: &str,
     audit: &Path,
-) -> (Session, tokio::sync::mpsc::Receiver<Msg>) {
+) -> (Session, warroom::session::Inbox) {
     let mut c = (*demo_config(sim)).clone();
     c.cutover.environment = Some(environment.into());
-    let (redactor, _) = warroom::commands::secure(&mut c).expect("secrets");
+    let (redactor, _) = warroom::secure::secure(&mut c).expect("secrets");
     let redact = redactor.into_fn();
     Session::start(SessionOptions {
         cfg: Arc::new(c),
@@ -220,39 +233,39 @@ async fn staging_records_in_a_shared_log_never_change_a_production_screen() {
     keys(&mut staging, "tt0\n");
     assert!(
         drive_until(&mut staging, &mut srx, Duration::from_secs(5), |st| st
-            .t0
+            .t0()
             .is_some())
         .await
     );
-    staging.state.focus = Focus::Timeline;
+    focus_timeline(&mut staging);
     keys(&mut staging, " ");
     assert!(
         drive_until(&mut staging, &mut srx, Duration::from_secs(5), |st| {
-            st.t0.is_some() && st.ticks[0][0].is_some()
+            st.t0().is_some() && st.ticks()[0][0].is_some()
         })
         .await
     );
     let warned = drive_until(&mut prod, &mut prx, Duration::from_secs(5), |st| {
-        st.events
+        st.events()
             .iter()
             .any(|e| e.text.contains("environment \"staging\""))
     })
     .await;
     assert!(warned, "{:?}", events(&prod.state));
     drive_until(&mut prod, &mut prx, Duration::from_secs(1), |_| false).await;
-    assert_eq!(prod.state.t0, None, "staging's T0 mark was adopted");
-    assert!(prod.state.ticks[0][0].is_none());
+    assert_eq!(prod.state.t0(), None, "staging's T0 mark was adopted");
+    assert!(prod.state.ticks()[0][0].is_none());
 
     // A production screen started later replays the file from its start: still not adopted.
     let (mut later, mut lrx) = session_in(&sim, "production", &shared).await;
     let warned = drive_until(&mut later, &mut lrx, Duration::from_secs(5), |st| {
-        st.events
+        st.events()
             .iter()
             .any(|e| e.text.contains("environment \"staging\""))
     })
     .await;
     assert!(warned);
-    assert_eq!(later.state.t0, None);
+    assert_eq!(later.state.t0(), None);
     let log = std::fs::read_to_string(&shared).expect("log");
     assert!(log.contains("\"environment\":\"staging\""), "{log}");
     staging.shutdown();

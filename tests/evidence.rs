@@ -11,6 +11,7 @@ use warroom::config::Dur;
 use warroom::record;
 use warroom::replay::Replayer;
 use warroom::report;
+use warroom::session::Input;
 use warroom::sim::Scenario;
 
 const FIXTURE: &str = "tests/fixtures/recordings/drill.jsonl";
@@ -108,24 +109,27 @@ async fn a_real_drill_records_and_reports_the_rollback() {
     drive_until(&mut s, &mut rx, Duration::from_secs(3), |_| false).await;
     sim.set_scenario(Scenario::ErrorBurst);
     let advised = drive_until(&mut s, &mut rx, Duration::from_secs(10), |st| {
-        st.engine.advised.is_some()
+        st.engine().advised.is_some()
     })
     .await;
     assert!(advised, "no rollback advice");
     keys(&mut s, "Rrollback\n");
     let verified = drive_until(&mut s, &mut rx, Duration::from_secs(20), |st| {
-        matches!(st.runs[0].state, RunState::Done)
+        matches!(st.action_runs()[0].state, RunState::Done)
             && matches!(
-                st.runs[0].verify.as_ref().and_then(|v| v.verdict.clone()),
+                st.action_runs()[0]
+                    .verify
+                    .as_ref()
+                    .and_then(|v| v.verdict.clone()),
                 Some(Verdict::Verified { .. })
             )
-            && st.engine.advised.is_none()
+            && st.engine().advised.is_none()
     })
     .await;
     assert!(
         verified,
         "not verified and recovered: {:?}",
-        s.state.runs[0]
+        s.state.action_runs()[0]
     );
     s.shutdown_because("test over");
 
@@ -216,13 +220,13 @@ async fn replay_shows_what_the_live_screen_showed_at_that_instant() {
         let until = tokio::time::Instant::now() + Duration::from_millis(1100);
         while let Ok(Some(m)) = tokio::time::timeout_at(until, rx.recv()).await {
             match m {
-                Msg::Poll(mut p) => {
+                Input::Poll(mut p) => {
                     let d = chrono::Duration::milliseconds(k * 1000 + 500);
                     p.at = base.at + d;
                     p.mono = base.mono + d;
-                    s.handle(Msg::Poll(p));
+                    s.poll(p);
                 }
-                other => s.handle(other),
+                other => s.receive(other),
             }
         }
         let d = chrono::Duration::seconds(k + 1);

@@ -17,7 +17,7 @@ use warroom::sim::Scenario;
 
 const FIXTURE: &str = "tests/fixtures/recordings/drill.jsonl";
 
-fn plain() -> warroom::session::Redact {
+fn plain() -> warroom::secrets::Redact {
     Arc::new(|s: &str| s.to_string())
 }
 
@@ -221,7 +221,7 @@ async fn the_dashboard_recording_to_dev_full_shows_a_lasting_badge_and_an_event(
     )
     .await;
     let told = drive_until(&mut s, &mut rx, Duration::from_secs(10), |st| {
-        st.record_failed.is_some()
+        st.recording_failed().is_some()
     })
     .await;
     assert!(told, "the write failure never reached the screen");
@@ -229,7 +229,7 @@ async fn the_dashboard_recording_to_dev_full_shows_a_lasting_badge_and_an_event(
     assert!(screen.contains("RECORDING INCOMPLETE"), "{screen}");
     assert!(s
         .state
-        .events
+        .events()
         .iter()
         .any(|e| e.text.contains("RECORDING INCOMPLETE") && e.text.contains("/dev/full")));
     // It lasts: more polls and ticks do not clear it.
@@ -537,7 +537,8 @@ fn the_header_names_a_critical_signal_that_never_had_data() {
                 body: serde_json::json!({"error_rate": 0.5}),
             },
         };
-        update(&mut st, Msg::Poll(p));
+        let poll = Msg::readings(st.engine(), &p);
+        update(&mut st, poll);
         update(&mut st, Msg::Tick(stamp(s)));
     }
     let screen = render_text(&st, 100, 30);
@@ -554,7 +555,8 @@ fn the_header_names_a_critical_signal_that_never_had_data() {
             body: serde_json::json!({"err": 0.5}),
         },
     };
-    update(&mut st, Msg::Poll(p));
+    let poll = Msg::readings(st.engine(), &p);
+    update(&mut st, poll);
     update(&mut st, Msg::Tick(stamp(11)));
     assert!(!render_text(&st, 100, 30).contains("NO DATA: error rate"));
 }

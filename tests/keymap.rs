@@ -2,15 +2,15 @@
 //! rollback — with the preset's own `rollback_key` and with another one — and the
 //! help overlay and footer name the keys that work.
 
+mod common;
+
 use chrono::{TimeZone, Utc};
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
+use common::render_text;
 use std::sync::Arc;
 use warroom::app::keys::Chord;
 use warroom::app::{update, Action, ConfirmKind, Modal, Msg, State};
 use warroom::config::Config;
-use warroom::engine::Advised;
-use warroom::theme::{ColorDepth, Theme, ThemeOptions};
+use warroom::engine::{Advised, Engine};
 
 const PRESETS: &[&str] = &["cohortlens", "brokers", "edn360", "hse"];
 
@@ -35,41 +35,24 @@ fn preset(name: &str, rollback_key: Option<&str>) -> Config {
         .unwrap_or_else(|e| panic!("{name} with rollback_key {rollback_key:?}: {e}"))
 }
 
+/// A screen at 21:10, with no reading yet.
+fn quiet_state(cfg: Config) -> State {
+    let now = Utc.with_ymd_and_hms(2026, 3, 14, 21, 10, 0).unwrap();
+    let stamp = warroom::sample::Stamp::new(now, warroom::sample::Mono(1_000_000));
+    State::new(Arc::new(cfg), stamp, Some(now), "alice".into())
+}
+
 fn state(cfg: Config) -> State {
     let now = Utc.with_ymd_and_hms(2026, 3, 14, 21, 10, 0).unwrap();
     let mono = warroom::sample::Mono(1_000_000);
     let stamp = warroom::sample::Stamp::new(now, mono);
-    let mut st = State::new(Arc::new(cfg), stamp, Some(now), "alice".into());
+    let mut engine = Engine::new(Arc::new(cfg), mono);
     // The banner as a breach raises it: it names the key that opens the rollback.
-    st.engine.advised = Some(Advised {
+    engine.advised = Some(Advised {
         since: mono,
         reasons: vec!["error rate crit for 1m".into()],
     });
-    st
-}
-
-fn screen(st: &State, w: u16, h: u16) -> String {
-    let theme = Theme::load(
-        None,
-        ThemeOptions {
-            no_color: false,
-            ascii: false,
-            depth: ColorDepth::TrueColor,
-        },
-    )
-    .expect("default theme");
-    let mut term = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
-    term.draw(|f| warroom::ui::render(f, st, &theme))
-        .expect("draw");
-    let buf = term.backend().buffer().clone();
-    (0..buf.area.height)
-        .map(|y| {
-            (0..buf.area.width)
-                .map(|x| buf[(x, y)].symbol())
-                .collect::<String>()
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    State::with_engine(engine, stamp, Some(now), "alice".into())
 }
 
 /// The key named by "press X to roll back" on the banner.
@@ -89,9 +72,9 @@ fn banner_key(s: &str) -> String {
 
 /// Press the key the banner names, as the terminal delivers it, through the map.
 fn press_banner_key(st: &mut State) -> (String, Option<Action>) {
-    let key = banner_key(&screen(st, 120, 40));
+    let key = banner_key(&render_text(st, 120, 40));
     let chord = Chord::parse(&key).unwrap_or_else(|e| panic!("banner key {key:?}: {e}"));
-    let action = st.keys.action_for(chord.event(), st.text_entry());
+    let action = st.keys().action_for(chord.event(), st.text_entry());
     if let Some(a) = action {
         let _ = update(st, Msg::Action(a));
     }
@@ -102,7 +85,7 @@ fn rollback_opened(st: &State) -> bool {
     let danger = st
         .rollback_action()
         .expect("the preset has a danger action");
-    matches!(&st.modal, Some(Modal::Confirm(c)) if c.kind == ConfirmKind::Action(danger))
+    matches!(st.modal(), Some(Modal::Confirm(c)) if c.kind == ConfirmKind::Action(danger))
 }
 
 #[test]
@@ -114,7 +97,7 @@ fn every_preset_opens_the_rollback_on_the_key_its_banner_names() {
         assert!(
             rollback_opened(&st),
             "{name}: {key} ({action:?}) did not open the rollback; modal {:?}",
-            st.modal.as_ref().map(|_| "other")
+            st.modal().map(|_| "other")
         );
     }
 }
@@ -136,18 +119,19 @@ fn every_preset_follows_its_rollback_key_when_it_is_changed() {
         let mut st = state(preset(name, Some(key)));
         let r = Chord::parse("R").unwrap().event();
         assert_ne!(
-            st.keys.action_for(r, false),
+            st.keys().action_for(r, false),
             Some(Action::Rollback),
             "{name}"
         );
-        if let Some(a) = st.keys.action_for(r, false) {
+        if let Some(a) = st.keys().action_for(r, false) {
             let _ = update(&mut st, Msg::Action(a));
         }
         assert!(!rollback_opened(&st), "{name}: R still opens the rollback");
         // The help overlay names the configured key beside the rollback.
-        st.modal = None;
-        st.show_help = true;
-        let help = screen(&st, 120, 40);
+        let _ = update(&mut st, Msg::Action(Action::Escape));
+        let _ = update(&mut st, Msg::Action(Action::ToggleHelp));
+        assert!(st.modal().is_none() && st.help_shown());
+        let help = render_text(&st, 120, 40);
         let row = help
             .lines()
             .find(|l| l.contains("roll back: open"))
@@ -168,10 +152,10 @@ fn an_action_on_r_is_reachable_once_the_rollback_moves() {
     cfg.actions[other].key = "R".into();
     let mut st = state(cfg);
     let r = Chord::parse("R").unwrap().event();
-    let a = st.keys.action_for(r, false).expect("R is bound");
+    let a = st.keys().action_for(r, false).expect("R is bound");
     let _ = update(&mut st, Msg::Action(a));
     assert!(
-        matches!(&st.modal, Some(Modal::Confirm(c)) if c.kind == ConfirmKind::Action(other)),
+        matches!(st.modal(), Some(Modal::Confirm(c)) if c.kind == ConfirmKind::Action(other)),
         "R opens the action bound to it"
     );
 }
@@ -186,18 +170,17 @@ fn the_footer_and_help_name_rebound_keys() {
         _ => None,
     };
     let cfg = warroom::config::load::load_str_with_env(&text, "<c>", &env).expect("loads");
-    let mut st = state(cfg);
-    st.engine.advised = None;
-    let s = screen(&st, 120, 40);
+    let mut st = quiet_state(cfg);
+    let s = render_text(&st, 120, 40);
     assert!(s.contains("F1 help  q quit  Tab focus  T tick"), "{s}");
     // The key the footer names for help opens it; the old one does nothing.
     let old = Chord::parse("?").unwrap().event();
-    assert_eq!(st.keys.action_for(old, false), None);
+    assert_eq!(st.keys().action_for(old, false), None);
     let f1 = Chord::parse("F1").unwrap().event();
-    let a = st.keys.action_for(f1, false).expect("F1 is bound");
+    let a = st.keys().action_for(f1, false).expect("F1 is bound");
     let _ = update(&mut st, Msg::Action(a));
-    assert!(st.show_help);
-    let s = screen(&st, 120, 40);
+    assert!(st.help_shown());
+    let s = render_text(&st, 120, 40);
     assert!(s.contains("Esc or F1 to close"), "{s}");
     assert!(s.contains("tick / untick"), "{s}");
     let tick_row = s.lines().find(|l| l.contains("tick / untick")).unwrap();

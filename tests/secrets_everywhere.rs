@@ -341,6 +341,10 @@ impl Screen {
 
     fn key(&self, key: &str) {
         self.tmux(&["send-keys", "-t", "redact-canary", key]);
+        if key == "Escape" {
+            // A key that follows Esc within the terminal's escape time reads as Alt-<key>.
+            std::thread::sleep(Duration::from_millis(400));
+        }
     }
 
     fn wait_for(&mut self, what: &str) {

@@ -37,7 +37,7 @@ fn brisk(sim: &SimHandle) -> Arc<Config> {
     Arc::new(cfg)
 }
 fn polled_twice(st: &warroom::app::State) -> bool {
-    st.engine.sources.iter().all(|s| s.polls >= 2)
+    st.engine().sources.iter().all(|s| s.polls >= 2)
 }
 
 #[test]
@@ -108,7 +108,7 @@ async fn healthy_flags_and_signals_read_correctly() {
     assert_eq!(row(st, "files_ok").value, Some(Value::Bool(true)));
     // One row per endpoint of the metrics, the critical ones marked.
     let errs: Vec<_> = st
-        .engine
+        .engine()
         .rows
         .iter()
         .filter(|r| r.key.starts_with("endpoint_errors["))
@@ -122,10 +122,10 @@ async fn healthy_flags_and_signals_read_correctly() {
         assert_eq!(r.critical, CRITICAL.contains(&path), "{}", r.key);
         assert_eq!(r.unit.as_deref(), Some("%"));
     }
-    for r in &st.engine.rows {
+    for r in &st.engine().rows {
         assert_eq!(r.status, Status::Band(Band::Ok), "{} {:?}", r.key, r.value);
     }
-    assert!(st.engine.advised.is_none());
+    assert!(st.engine().advised.is_none());
     let screen = render_text(st, 140, 45);
     assert!(screen.contains("Brokers v1 modules"), "{screen}");
     assert!(!screen.contains(TOKEN));
@@ -139,14 +139,14 @@ async fn a_breach_on_critical_endpoints_advises_and_the_rollback_verifies() {
     let dir = tempfile::tempdir().expect("tmp");
     let (mut s, mut rx) = session(brisk(&sim), &audit_path(&dir), false).await;
     let advised = drive_until(&mut s, &mut rx, Duration::from_secs(8), |st| {
-        st.engine.advised.is_some()
+        st.engine().advised.is_some()
     })
     .await;
     assert!(advised, "no ROLLBACK ADVISED");
     // Critical endpoints (5-12 % errors) are crit; the others (< 2 %) are not.
     for r in s
         .state
-        .engine
+        .engine()
         .rows
         .iter()
         .filter(|r| r.key.starts_with("endpoint_errors["))
@@ -178,24 +178,24 @@ async fn a_breach_on_critical_endpoints_advises_and_the_rollback_verifies() {
 
     keys(&mut s, "rollback\n");
     let done = drive_until(&mut s, &mut rx, Duration::from_secs(12), |st| {
-        st.runs[0]
+        st.action_runs()[0]
             .verify
             .as_ref()
             .is_some_and(|v| v.verdict.is_some())
     })
     .await;
-    assert!(done, "no verdict: {:?}", s.state.runs[0]);
-    assert!(matches!(s.state.runs[0].state, RunState::Done));
+    assert!(done, "no verdict: {:?}", s.state.action_runs()[0]);
+    assert!(matches!(s.state.action_runs()[0].state, RunState::Done));
     assert!(
         matches!(
-            s.state.runs[0]
+            s.state.action_runs()[0]
                 .verify
                 .as_ref()
                 .and_then(|v| v.verdict.clone()),
             Some(Verdict::Verified { .. })
         ),
         "{:?}",
-        s.state.runs[0].verify
+        s.state.action_runs()[0].verify
     );
     let posts: Vec<_> = sim
         .requests()

@@ -75,7 +75,7 @@ async fn flags_phase_and_side_by_side_metrics_read_from_the_preset() {
         assert_eq!(b.row, base);
         assert!(b.value.is_some() && b.delta.is_some(), "{key}: {b:?}");
     }
-    for r in &st.engine.rows {
+    for r in &st.engine().rows {
         assert_eq!(
             r.status,
             Status::Band(Band::Ok),
@@ -85,7 +85,7 @@ async fn flags_phase_and_side_by_side_metrics_read_from_the_preset() {
         );
     }
     assert_eq!(row(st, "v2_err").threshold, "warn > 0.1 · crit > 1");
-    assert!(st.engine.advised.is_none());
+    assert!(st.engine().advised.is_none());
 
     let screen = render_text(st, 140, 50);
     assert!(screen.contains("phase: cutover"), "{screen}");
@@ -115,7 +115,7 @@ async fn error_burst_goes_crit_advises_rollback_and_r_rolls_back_to_v1() {
     let dir = tempfile::tempdir().expect("tmp");
     let (mut s, mut rx) = session(Arc::new(preset(&sim)), &audit_path(&dir), false).await;
     let advised = drive_until(&mut s, &mut rx, Duration::from_secs(8), |st| {
-        st.engine.advised.is_some()
+        st.engine().advised.is_some()
     })
     .await;
     assert!(advised, "no rollback advice");
@@ -144,23 +144,23 @@ async fn error_burst_goes_crit_advises_rollback_and_r_rolls_back_to_v1() {
 
     keys(&mut s, "rollback-to-v1\n");
     let done = drive_until(&mut s, &mut rx, Duration::from_secs(10), |st| {
-        st.runs[0]
+        st.action_runs()[0]
             .verify
             .as_ref()
             .is_some_and(|v| v.verdict.is_some())
     })
     .await;
-    assert!(done, "no verdict: {:?}", s.state.runs[0]);
+    assert!(done, "no verdict: {:?}", s.state.action_runs()[0]);
     assert!(
         matches!(
-            s.state.runs[0]
+            s.state.action_runs()[0]
                 .verify
                 .as_ref()
                 .and_then(|v| v.verdict.clone()),
             Some(Verdict::Verified { .. })
         ),
         "{:?}",
-        s.state.runs[0]
+        s.state.action_runs()[0]
     );
     let posts: Vec<_> = sim
         .requests()
@@ -193,7 +193,7 @@ async fn latency_spike_turns_the_p95_row_crit() {
     let dir = tempfile::tempdir().expect("tmp");
     let (mut s, mut rx) = session(Arc::new(preset(&sim)), &audit_path(&dir), false).await;
     let advised = drive_until(&mut s, &mut rx, Duration::from_secs(8), |st| {
-        st.engine.advised.is_some()
+        st.engine().advised.is_some()
     })
     .await;
     assert!(advised, "no rollback advice");

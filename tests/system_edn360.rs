@@ -102,14 +102,14 @@ async fn healthy_flags_and_rates_read_correctly() {
     assert_eq!(num(row(st, "duplicates")), 0.0);
     assert_eq!(num(row(st, "plans_without_snapshot_id")), 0.0);
     assert!(num(row(st, "to_be_jobs")) > 0.0);
-    for r in &st.engine.rows {
+    for r in &st.engine().rows {
         assert_eq!(r.status, Status::Band(Band::Ok), "{} {:?}", r.key, r.value);
     }
     assert!(row(st, "match_rate")
         .advice
         .as_deref()
         .is_some_and(|a| a.contains("OK")));
-    assert!(st.engine.advised.is_none());
+    assert!(st.engine().advised.is_none());
     s.shutdown();
     sim.shutdown().await;
 }
@@ -122,7 +122,7 @@ async fn the_decision_table_advises_and_the_command_rollback_verifies() {
     // 1. The preset as shipped: the modal shows the runbook's commands. Esc: nothing runs.
     let (mut s, mut rx) = session(brisk(preset(&sim)), &audit_path(&dir), false).await;
     let advised = drive_until(&mut s, &mut rx, Duration::from_secs(8), |st| {
-        st.engine.advised.is_some()
+        st.engine().advised.is_some()
     })
     .await;
     assert!(advised, "no ROLLBACK ADVISED");
@@ -145,7 +145,7 @@ async fn the_decision_table_advises_and_the_command_rollback_verifies() {
         .as_deref()
         .is_some_and(|a| a.contains("PAUSA")));
     // A pause is not a rollback: only the two rates advise it.
-    let reasons = st.engine.advised.as_ref().unwrap().reasons.join("; ");
+    let reasons = st.engine().advised.as_ref().unwrap().reasons.join("; ");
     assert!(!reasons.contains("duplicados"), "{reasons}");
     let screen = render_text(st, 160, 50);
     assert!(screen.contains("ROLLBACK ADVISED"), "{screen}");
@@ -166,7 +166,7 @@ async fn the_decision_table_advises_and_the_command_rollback_verifies() {
         "{screen}"
     );
     keys(&mut s, "\x1b");
-    assert!(s.state.modal.is_none());
+    assert!(s.state.modal().is_none());
     s.shutdown();
     assert_eq!(sim.flag("USE_CLIENT_DRAWER_READ"), Some(true));
 
@@ -199,34 +199,34 @@ async fn the_decision_table_advises_and_the_command_rollback_verifies() {
     ]);
     let (mut s, mut rx) = session(brisk(cfg), &audit_path(&dir), false).await;
     drive_until(&mut s, &mut rx, Duration::from_secs(5), |st| {
-        st.engine.advised.is_some()
+        st.engine().advised.is_some()
     })
     .await;
     keys(&mut s, "Rrollback\n");
     let ran = drive_until(&mut s, &mut rx, Duration::from_secs(5), |st| {
-        matches!(st.runs[0].state, RunState::Done)
+        matches!(st.action_runs()[0].state, RunState::Done)
     })
     .await;
-    assert!(ran && s.state.runs[0].last.as_ref().is_some_and(|r| r.ok));
+    assert!(ran && s.state.action_runs()[0].last.as_ref().is_some_and(|r| r.ok));
     keys(&mut s, "Brestart\n");
     let done = drive_until(&mut s, &mut rx, Duration::from_secs(12), |st| {
-        st.runs[1]
+        st.action_runs()[1]
             .verify
             .as_ref()
             .is_some_and(|v| v.verdict.is_some())
     })
     .await;
-    assert!(done, "no verdict: {:?}", s.state.runs[1]);
+    assert!(done, "no verdict: {:?}", s.state.action_runs()[1]);
     assert!(
         matches!(
-            s.state.runs[1]
+            s.state.action_runs()[1]
                 .verify
                 .as_ref()
                 .and_then(|v| v.verdict.clone()),
             Some(Verdict::Verified { .. })
         ),
         "{:?}",
-        s.state.runs[1]
+        s.state.action_runs()[1]
     );
     let posts: Vec<_> = sim
         .requests()
@@ -239,7 +239,7 @@ async fn the_decision_table_advises_and_the_command_rollback_verifies() {
     assert_eq!(sim.flag("USE_CLIENT_DRAWER_READ"), Some(false));
     // Reads back on AS IS: the rates recover within seconds.
     let recovered = drive_until(&mut s, &mut rx, Duration::from_secs(8), |st| {
-        st.engine
+        st.engine()
             .rows
             .iter()
             .find(|r| r.key == "success_rate")

@@ -35,7 +35,7 @@ fn value(st: &State, key: &str) -> Option<Value> {
     row(st, key).value.clone()
 }
 fn action_index(st: &State, id: &str) -> usize {
-    st.cfg
+    st.config()
         .actions
         .iter()
         .position(|a| a.id == id)
@@ -43,7 +43,10 @@ fn action_index(st: &State, id: &str) -> usize {
 }
 
 fn verdict(st: &State, i: usize) -> Option<Verdict> {
-    st.runs[i].verify.as_ref().and_then(|v| v.verdict.clone())
+    st.action_runs()[i]
+        .verify
+        .as_ref()
+        .and_then(|v| v.verdict.clone())
 }
 
 /// What the simulator's open `/health` says now.
@@ -109,7 +112,7 @@ async fn split_and_old_new_side_by_side_read_from_the_preset() {
         assert_eq!(row(st, key).status, Status::Band(Band::Ok), "{key}");
     }
     assert_ne!(row(st, "p99_ratio").status, Status::Band(Band::Crit));
-    assert!(st.engine.advised.is_none());
+    assert!(st.engine().advised.is_none());
 
     let screen = render_text(st, 140, 50);
     assert!(screen.contains("new error rate"), "{screen}");
@@ -140,7 +143,7 @@ async fn error_burst_goes_crit_advises_rollback_and_r_sets_the_split_to_0() {
     let dir = tempfile::tempdir().expect("tmp");
     let (mut s, mut rx) = session(Arc::new(preset(&sim)), &audit_path(&dir), false).await;
     let advised = drive_until(&mut s, &mut rx, Duration::from_secs(8), |st| {
-        st.engine.advised.is_some()
+        st.engine().advised.is_some()
     })
     .await;
     assert!(advised, "no rollback advice");
@@ -181,11 +184,11 @@ async fn error_burst_goes_crit_advises_rollback_and_r_sets_the_split_to_0() {
         verdict(st, i).is_some()
     })
     .await;
-    assert!(done, "no verdict: {:?}", s.state.runs[i]);
+    assert!(done, "no verdict: {:?}", s.state.action_runs()[i]);
     assert!(
         matches!(verdict(&s.state, i), Some(Verdict::Verified { .. })),
         "{:?}",
-        s.state.runs[i]
+        s.state.action_runs()[i]
     );
     let posts: Vec<_> = sim
         .requests()
@@ -274,13 +277,13 @@ async fn the_ssm_variant_runs_the_runbooks_argv() {
     );
     keys(&mut s, "ssm-split-0\n");
     drive_until(&mut s, &mut rx, Duration::from_secs(5), |st| {
-        matches!(st.runs[i].state, RunState::Done) || st.runs[i].verify.is_some()
+        matches!(st.action_runs()[i].state, RunState::Done) || st.action_runs()[i].verify.is_some()
     })
     .await;
     assert!(
-        s.state.runs[i].last.as_ref().is_some_and(|r| r.ok),
+        s.state.action_runs()[i].last.as_ref().is_some_and(|r| r.ok),
         "{:?}",
-        s.state.runs[i]
+        s.state.action_runs()[i]
     );
     let args = std::fs::read_to_string(&recorded).expect("aws ran");
     assert_eq!(
@@ -311,11 +314,11 @@ async fn the_ssm_variant_runs_the_runbooks_argv() {
         verdict(st, i).is_some()
     })
     .await;
-    assert!(done, "no verdict: {:?}", s.state.runs[i]);
+    assert!(done, "no verdict: {:?}", s.state.action_runs()[i]);
     assert!(
         matches!(verdict(&s.state, i), Some(Verdict::Verified { .. })),
         "{:?}",
-        s.state.runs[i]
+        s.state.action_runs()[i]
     );
     s.shutdown();
     sim.shutdown().await;
@@ -327,7 +330,7 @@ async fn latency_spike_turns_the_p99_row_crit() {
     let dir = tempfile::tempdir().expect("tmp");
     let (mut s, mut rx) = session(Arc::new(preset(&sim)), &audit_path(&dir), false).await;
     let advised = drive_until(&mut s, &mut rx, Duration::from_secs(8), |st| {
-        st.engine.advised.is_some()
+        st.engine().advised.is_some()
     })
     .await;
     assert!(advised, "no rollback advice");

@@ -1222,6 +1222,115 @@ fn stdout_not_a_terminal_exits_2_pointing_to_check() {
     assert!(err.contains("not a terminal"), "{err}");
 }
 
+// ------------------------------------------------------------------ replay
+
+/// A recording of 200 s: a poll and a clock line each second from 12:00:00 UTC.
+fn recording_200s() -> String {
+    let cfg: warroom::config::Config = toml::from_str(
+        "[cutover]\nname = \"replayed\"\n[[source]]\nid = \"m\"\nkind = \"http\"\n\
+         url = \"http://127.0.0.1:1/m\"\ninterval = \"1s\"\n[[signal]]\nid = \"err\"\n\
+         source = \"m\"\nkind = \"metric\"\npath = \".err\"\ncrit = \"> 2\"\n",
+    )
+    .expect("config");
+    let wall = |s: i64| format!("2026-11-25T12:{:02}:{:02}Z", s / 60, s % 60);
+    let mut text = serde_json::json!({
+        "v": 1, "type": "header", "at": wall(0), "mono_ms": 5_000, "warroom": "t",
+        "host": "h", "user": "u", "cutover": "replayed",
+        "config": serde_json::to_value(&cfg).expect("config as JSON"),
+    })
+    .to_string();
+    for s in 1..=200 {
+        for line in [
+            serde_json::json!({"v": 1, "type": "poll", "source": "m", "at": wall(s),
+                "mono_ms": 5_000 + s * 1000, "latency_ms": 1, "status": 200,
+                "rows": [{"key": "err", "signal": "err", "value": 0.5}]}),
+            serde_json::json!({"v": 1, "type": "clock", "at": wall(s), "mono_ms": 5_000 + s * 1000}),
+        ] {
+            text.push('\n');
+            text.push_str(&line.to_string());
+        }
+    }
+    text + "\n"
+}
+
+/// The replay's position as its footer shows it ("REPLAY paused · 12:00:03 / …"), in
+/// seconds since 12:00:00.
+fn replay_position(screen: &str) -> Option<i64> {
+    let at = screen.find("REPLAY ")?;
+    let time = screen[at..]
+        .split(" · ")
+        .nth(1)?
+        .split_whitespace()
+        .next()?;
+    let mut f = time.split(':').map(|p| p.parse::<i64>().ok());
+    let (h, m, s) = (f.next()??, f.next()??, f.next()??);
+    Some((h - 12) * 3600 + m * 60 + s)
+}
+
+#[test]
+fn a_paused_replay_writes_nothing_and_seeks_on_its_keys() {
+    let Some(t) = Tmux::new("replay") else { return };
+    let rec = t.path("rec.jsonl");
+    std::fs::write(&rec, recording_200s()).expect("write the recording");
+    let run = t.path("run.sh");
+    let log = t.log.to_str().unwrap().to_string();
+    let argv = [
+        "sh",
+        &run,
+        "env",
+        "-u",
+        "NO_COLOR",
+        BIN,
+        "replay",
+        &rec,
+        "--speed",
+        "1",
+        "--log-file",
+        &log,
+    ];
+    t.start(120, 30, &argv);
+    t.wait_text("REPLAY ×1");
+    t.send_keys(&["Space"]);
+    t.wait_text("REPLAY paused");
+    let screen = t.capture();
+    let paused_at = replay_position(&screen).unwrap_or_else(|| panic!("no position:\n{screen}"));
+
+    // Paused: not one byte reaches the terminal, however long it stays paused.
+    let bytes = t.path("paused.bytes");
+    t.tmux(&[
+        "pipe-pane",
+        "-t",
+        "=w:",
+        "-o",
+        &format!("cat > {}", sh_quote(&bytes)),
+    ]);
+    std::thread::sleep(Duration::from_millis(2_500));
+    t.tmux(&["pipe-pane", "-t", "=w:"]);
+    let written = std::fs::metadata(&bytes).map(|m| m.len()).unwrap_or(0);
+    assert_eq!(written, 0, "{written} bytes written while paused");
+    assert_eq!(replay_position(&t.capture()), Some(paused_at));
+
+    // The seek keys move the position, paused as it is: ahead 10 s, ahead 60 s, back 10 s.
+    for (keys, to) in [
+        (&["Right"][..], paused_at + 10),
+        (&["S-Right"][..], paused_at + 70),
+        (&["Left"][..], paused_at + 60),
+    ] {
+        t.send_keys(keys);
+        t.wait(&format!("the replay at +{to}s after {keys:?}"), WAIT, |t| {
+            replay_position(&t.capture()) == Some(to)
+        });
+    }
+    assert!(t.capture().contains("REPLAY paused"), "{}", t.capture());
+    // Playing again, the position moves on.
+    t.send_keys(&["Space"]);
+    t.wait("the replay playing on", WAIT, |t| {
+        replay_position(&t.capture()).is_some_and(|p| p > paused_at + 60)
+    });
+    t.send_keys(&["q"]);
+    assert_restored(&t, 0);
+}
+
 // ------------------------------------------------------------------ drills through the stand-ins
 
 /// The hse preset's SSM rollback runs the real program name, `aws`: in the demo it meets the

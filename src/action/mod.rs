@@ -14,9 +14,9 @@ mod exec;
 
 pub use exec::execute;
 
-use crate::config::duration::format_duration;
 use crate::config::ActionCfg;
 use crate::sample::Ts;
+use crate::timefmt::{format_duration, format_elapsed_ms};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -156,7 +156,7 @@ impl ActionResult {
 
     /// One line for the events panel; `duration_ms` is the attempt's duration.
     pub fn summary(&self, duration_ms: u64) -> String {
-        let took = human_ms(duration_ms);
+        let took = format_elapsed_ms(duration_ms);
         match self {
             ActionResult::Http { status } => format!("HTTP {status} in {took}"),
             ActionResult::HttpError { status } if matches!(status, 401 | 403) => format!(
@@ -177,7 +177,7 @@ impl ActionResult {
             ActionResult::NotSent { reason } => format!("not sent ({reason}): nothing was sent"),
             ActionResult::TimedOut { after_ms } => format!(
                 "time-out after {}: outcome unknown — check before retrying",
-                human_timeout(*after_ms)
+                format_duration(Duration::from_millis(*after_ms))
             ),
             ActionResult::ResetAfterSend { reason } => {
                 format!("{reason} after sending: outcome unknown — check before retrying")
@@ -186,28 +186,12 @@ impl ActionResult {
             ActionResult::Signalled { signal } => format!("ended by signal {signal} in {took}"),
             ActionResult::Killed { after_ms } => format!(
                 "killed after {}: outcome unknown — check before retrying",
-                human_timeout(*after_ms)
+                format_duration(Duration::from_millis(*after_ms))
             ),
             ActionResult::NotFound { program } => format!("not found: no program `{program}`"),
             ActionResult::SpawnFailed(reason) => format!("cannot start: {reason}"),
         }
     }
-}
-
-/// `45 ms`, `1.2s`, `2m05s`: the event panel's duration style.
-fn human_ms(ms: u64) -> String {
-    if ms < 1_000 {
-        format!("{ms} ms")
-    } else if ms < 60_000 {
-        format!("{:.1}s", ms as f64 / 1000.0)
-    } else {
-        format_duration(Duration::from_secs(ms / 1000))
-    }
-}
-
-/// A configured time-out as written (`10s`, `1m`).
-fn human_timeout(ms: u64) -> String {
-    format_duration(Duration::from_millis(ms))
 }
 
 /// Header names whose values are credentials: shown as `Bearer ***` / `***`.

@@ -31,6 +31,13 @@ impl Chord {
         }
     }
 
+    const fn shift(code: KeyCode) -> Chord {
+        Chord {
+            code,
+            mods: KeyModifiers::SHIFT,
+        }
+    }
+
     const fn ctrl(c: char) -> Chord {
         Chord {
             code: KeyCode::Char(c),
@@ -290,6 +297,16 @@ const FIXED: &[(Chord, Action)] = &[
     (Chord::key(KeyCode::Enter), Action::Submit),
 ];
 
+/// A replay's own keys, ahead of every other: Space plays and pauses, ← → seek 10 s
+/// (Shift: 60 s). A replay ticks nothing, so Space is free for it.
+const REPLAY: &[(Chord, Action)] = &[
+    (Chord::char(' '), Action::TogglePause),
+    (Chord::key(KeyCode::Left), Action::Seek(-10)),
+    (Chord::key(KeyCode::Right), Action::Seek(10)),
+    (Chord::shift(KeyCode::Left), Action::Seek(-60)),
+    (Chord::shift(KeyCode::Right), Action::Seek(60)),
+];
+
 /// Where a binding comes from, so a clash can be reported where it was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
@@ -342,6 +359,20 @@ pub struct KeyMap {
 impl KeyMap {
     pub fn new(cfg: &Config) -> KeyMap {
         Self::build(cfg).0
+    }
+
+    /// The map of a replay: the config's, with the replay's own keys (`REPLAY`) first.
+    pub fn for_replay(cfg: &Config) -> KeyMap {
+        let mut map = KeyMap::new(cfg);
+        map.bindings
+            .retain(|b| !REPLAY.iter().any(|(chord, _)| *chord == b.chord));
+        let replay = REPLAY.iter().map(|&(chord, action)| Binding {
+            chord,
+            action,
+            origin: Origin::Fixed,
+        });
+        map.bindings.splice(0..0, replay);
+        map
     }
 
     /// The map and every problem met on the way, in the order the keys are taken:
@@ -472,7 +503,7 @@ impl KeyMap {
         }
         let chord = Chord::of(&key);
         let a = self.bindings.iter().find(|b| b.chord == chord)?.action;
-        if key.kind == KeyEventKind::Repeat && !matches!(a, Action::Move(_)) {
+        if key.kind == KeyEventKind::Repeat && !matches!(a, Action::Move(_) | Action::Seek(_)) {
             return None;
         }
         Some(a)
@@ -542,6 +573,15 @@ impl KeyMap {
         let mut rows = vec![
             row(&[Action::ToggleHelp], "show / hide this help"),
             row(&[Action::Quit], "quit"),
+            row(&[Action::TogglePause], "replay: play / pause"),
+            row(
+                &[Action::Seek(-10), Action::Seek(10)],
+                "replay: seek 10 s back / ahead",
+            ),
+            row(
+                &[Action::Seek(-60), Action::Seek(60)],
+                "replay: seek 60 s back / ahead",
+            ),
             row(
                 &[Action::FocusNext, Action::FocusPrev],
                 "move focus between panels",

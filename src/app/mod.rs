@@ -1,24 +1,25 @@
 //! The app: messages in, pure `update`, state out (see STYLE.md's shape).
 //!
 //! ```text
-//! crossterm keys ─► KeyMap ─► Msg::Action ───────────┐
-//! poll tasks ─────────────────────────► Msg::Poll ───┼─► update(&mut State, Msg)  (no I/O, no clock)
-//! 1 s clock ──────────────────────────► Msg::Tick ───┘            │
-//!                                                    ui::render(&State) when dirty
+//! crossterm keys ─► KeyMap ─► Msg::Action ─────────────────┐
+//! poll tasks ─► session: poll → readings ─► Msg::Readings ─┼─► update(&mut State, Msg)  (no I/O, no clock)
+//! 1 s clock ────────────────────────────────► Msg::Tick ───┤            │
+//! replay task (instead of polls and clock) ─► the same ────┘  ui::render(&State) when dirty
 //! ```
 
-pub mod actions;
-mod audited;
 pub mod keys;
-mod remote;
+pub mod playback;
 pub mod state;
 pub mod update;
 
-pub use actions::*;
+pub use playback::{Playback, Replaying};
 pub use state::*;
-pub use update::update;
+pub use update::{
+    update, ActionRun, Awaiting, Confirm, ConfirmKind, Effect, Modal, Pending, Remote, Report,
+    RunState, StepRun, Verdict, Verify,
+};
 
-use crate::sample::{PollResult, Stamp};
+use crate::sample::Stamp;
 
 /// What a key means, independent of the key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +47,10 @@ pub enum Action {
     RunStep,
     /// An action's key (`[[action]] key`): opens that action's confirmation.
     Key(char),
+    /// A replay's play / pause (its own key: the replay task answers it).
+    TogglePause,
+    /// A replay's seek, in seconds either way.
+    Seek(i32),
     /// Text entry in a modal.
     Type(char),
     Backspace,
@@ -56,9 +61,11 @@ pub enum Action {
 #[derive(Debug, Clone)]
 pub enum Msg {
     Action(Action),
-    Poll(PollResult),
-    /// A poll as recorded: what the source did and what each row read (replay).
+    /// A poll, read once: what the source did and what each row read. Live polls are
+    /// read by the session; a replay feeds them as recorded.
     Readings(crate::engine::PollSummary, Vec<crate::engine::RowReading>),
+    /// A replay's clock, or its rewind for a seek back.
+    Replay(Playback),
     /// The clock: the app's notion of now, on both clocks.
     Tick(Stamp),
     /// The terminal changed size; only a redraw is needed.
@@ -97,4 +104,12 @@ pub enum Msg {
     RecordFailed(String),
     /// Something the operator should see at start (e.g. a group-readable token file).
     Warning(String),
+}
+
+impl Msg {
+    /// A poll read into readings against `engine`'s rows: what `update` is given for it.
+    pub fn readings(engine: &crate::engine::Engine, poll: &crate::sample::PollResult) -> Msg {
+        let (summary, readings) = engine.extract(poll);
+        Msg::Readings(summary, readings)
+    }
 }

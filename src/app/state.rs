@@ -1,7 +1,11 @@
 //! Everything the screen shows. `update` is its only writer; `ui::render` only reads it.
+//!
+//! The fields are crate-private: outside the crate (integration tests, benches) the state
+//! is read through its accessors and changed only by sending `update` a message. A test
+//! that needs a state `update` cannot reach starts from a constructor (`with_engine`).
 
-use super::actions::{ActionRun, Modal, Pending, RunState, SignOff, StepRun};
 use super::keys::KeyMap;
+use super::update::{ActionRun, Modal, Pending, RunState, StepRun};
 use crate::config::Config;
 use crate::engine::{Engine, Event};
 use crate::sample::{Mono, Stamp, Ts};
@@ -26,6 +30,15 @@ pub struct Tick {
     pub at: Ts,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignOff {
+    pub name: String,
+    pub go: bool,
+    pub at: Ts,
+    /// The account that typed it (may differ from the name typed).
+    pub by: String,
+}
+
 /// A short message in the footer, e.g. "read-only" or "T0 not set".
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
@@ -35,67 +48,70 @@ pub struct Notice {
 }
 
 pub struct State {
-    pub cfg: Arc<Config>,
-    pub engine: Engine,
+    pub(crate) cfg: Arc<Config>,
+    pub(crate) engine: Engine,
     /// The app's wall clock: set by ticks, never read from the system in `update` or
     /// `render`. For display (T-clock, timestamps) and T0 only: it follows NTP steps.
-    pub now: Ts,
+    pub(crate) now: Ts,
     /// The app's monotonic clock, set with `now`: every duration, age and deadline.
-    pub mono: Mono,
+    pub(crate) mono: Mono,
     /// None until set by config, `--t0` or a mark.
-    pub t0: Option<Ts>,
-    pub events: VecDeque<Event>,
+    pub(crate) t0: Option<Ts>,
+    pub(crate) events: VecDeque<Event>,
     /// How many events were ever pushed (the panel keeps the last `EVENT_CAP`).
-    pub event_seq: u64,
+    pub(crate) event_seq: u64,
     /// `ticks[step][item]`.
-    pub ticks: Vec<Vec<Option<Tick>>>,
-    pub focus: Focus,
+    pub(crate) ticks: Vec<Vec<Option<Tick>>>,
+    pub(crate) focus: Focus,
     /// Selected row in the signals panel (index into visible metric/health rows).
-    pub selected_signal: usize,
-    pub selected_flag: usize,
-    pub selected_event: usize,
+    pub(crate) selected_signal: usize,
+    pub(crate) selected_flag: usize,
+    pub(crate) selected_event: usize,
     /// Selected checklist item in the timeline: (step, item).
-    pub selected_item: (usize, usize),
-    pub show_help: bool,
-    pub read_only: bool,
+    pub(crate) selected_item: (usize, usize),
+    pub(crate) show_help: bool,
+    pub(crate) read_only: bool,
     /// Who ticks: `SUDO_USER`/`USER`.
-    pub user: String,
-    pub notice: Option<Notice>,
-    pub quit: bool,
+    pub(crate) user: String,
+    pub(crate) notice: Option<Notice>,
+    pub(crate) quit: bool,
     /// Something changed since the last frame.
-    pub dirty: bool,
+    pub(crate) dirty: bool,
     /// The open modal (confirmation or action menu), if any.
-    pub modal: Option<Modal>,
+    pub(crate) modal: Option<Modal>,
     /// `runs[i]` is the single-flight state of `cfg.actions[i]`.
-    pub runs: Vec<ActionRun>,
+    pub(crate) runs: Vec<ActionRun>,
     /// `signoffs[step]` for GO/NO-GO gates.
-    pub signoffs: Vec<Option<SignOff>>,
+    pub(crate) signoffs: Vec<Option<SignOff>>,
     /// `step_runs[step]`: the step's `run` command, its single flight and evidence.
-    pub step_runs: Vec<StepRun>,
+    pub(crate) step_runs: Vec<StepRun>,
     /// Who marked T0 from a dashboard, and when.
-    pub t0_marked_by: Option<(String, Ts)>,
+    pub(crate) t0_marked_by: Option<(String, Ts)>,
     /// This process's id in the audit log; idempotency keys derive from it.
-    pub session: String,
+    pub(crate) session: String,
     /// What each action will do (request or argv), secrets redacted: the modal's target.
-    pub action_plans: Vec<Vec<String>>,
+    pub(crate) action_plans: Vec<Vec<String>>,
     /// What each step's script will run, secrets redacted (empty for a step without one).
-    pub step_plans: Vec<Vec<String>>,
+    pub(crate) step_plans: Vec<Vec<String>>,
     /// The last audit record id handed out (`Effect::Audit`).
-    pub audit_seq: u64,
+    pub(crate) audit_seq: u64,
     /// Audit records on their way to disk, and what waits for each.
-    pub pending: Vec<Pending>,
+    pub(crate) pending: Vec<Pending>,
     /// Why the audit log cannot be written, while it cannot (the header says so until a
     /// write succeeds).
-    pub audit_failing: Option<String>,
+    pub(crate) audit_failing: Option<String>,
     /// This screen's config fingerprint, stamped on its records.
-    pub config_fingerprint: String,
+    pub(crate) config_fingerprint: String,
     /// Other sessions already warned about (another environment, another config): one
     /// warning each, not one per record.
-    pub warned_sessions: std::collections::BTreeSet<String>,
+    pub(crate) warned_sessions: std::collections::BTreeSet<String>,
     /// Every key and what it does, from the config: input, help, footer and banner.
-    pub keys: KeyMap,
+    pub(crate) keys: KeyMap,
     /// The recording lost lines (why, first failure): a lasting header badge.
-    pub record_failed: Option<String>,
+    pub(crate) record_failed: Option<String>,
+    /// A replay on the dashboard: how it is played (the footer says so). None live, and
+    /// for a replay that only rebuilds the state (the report, a seek in a test).
+    pub(crate) replaying: Option<super::Replaying>,
 }
 
 impl State {
@@ -144,8 +160,163 @@ impl State {
             warned_sessions: Default::default(),
             keys: KeyMap::new(&cfg),
             record_failed: None,
+            replaying: None,
             cfg,
         }
+    }
+
+    /// A screen over an engine already fed (a fixture, a judged window): the config is the
+    /// engine's, and everything else starts as `new` starts it.
+    pub fn with_engine(engine: Engine, now: Stamp, t0: Option<Ts>, user: String) -> Self {
+        let mut state = State::new(Arc::clone(&engine.cfg), now, t0, user);
+        state.engine = engine;
+        state
+    }
+
+    /// This screen as one session of the audit log, set once at start: its id (idempotency
+    /// keys derive from it) and its config fingerprint (stamped on its records).
+    pub fn in_session(mut self, session: String, config_fingerprint: String) -> Self {
+        self.session = session;
+        self.config_fingerprint = config_fingerprint;
+        self
+    }
+
+    // Read accessors: only `update` writes the fields.
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// Every row's band, value and timers, and the rollback advice.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The app's wall clock (display and T0 only).
+    pub fn now(&self) -> Ts {
+        self.now
+    }
+
+    /// The app's monotonic clock (every duration, age and deadline).
+    pub fn mono(&self) -> Mono {
+        self.mono
+    }
+
+    pub fn t0(&self) -> Option<Ts> {
+        self.t0
+    }
+
+    /// Who marked T0 from a dashboard, and when (None when it came from the config or
+    /// `--t0`).
+    pub fn t0_marked_by(&self) -> Option<&(String, Ts)> {
+        self.t0_marked_by.as_ref()
+    }
+
+    /// The events panel, oldest first (the last `EVENT_CAP`).
+    pub fn events(&self) -> &VecDeque<Event> {
+        &self.events
+    }
+
+    /// How many events were ever pushed, the dropped ones included.
+    pub fn events_total(&self) -> u64 {
+        self.event_seq
+    }
+
+    /// `ticks()[step][item]`: who ticked each checklist item, and when.
+    pub fn ticks(&self) -> &[Vec<Option<Tick>>] {
+        &self.ticks
+    }
+
+    pub fn focus(&self) -> Focus {
+        self.focus
+    }
+
+    /// The selected checklist item in the timeline: (step, item).
+    pub fn selected_item(&self) -> (usize, usize) {
+        self.selected_item
+    }
+
+    pub fn help_shown(&self) -> bool {
+        self.show_help
+    }
+
+    pub fn read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// Who acts on this screen (`SUDO_USER`/`USER`).
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    /// The footer's short message, while it lasts.
+    pub fn notice(&self) -> Option<&Notice> {
+        self.notice.as_ref()
+    }
+
+    /// The operator asked to quit.
+    pub fn wants_quit(&self) -> bool {
+        self.quit
+    }
+
+    /// The open modal (confirmation or action menu), if any.
+    pub fn modal(&self) -> Option<&Modal> {
+        self.modal.as_ref()
+    }
+
+    /// `action_runs()[i]`: single flight, results and verification of `cfg.actions[i]`.
+    pub fn action_runs(&self) -> &[ActionRun] {
+        &self.runs
+    }
+
+    /// `signoffs()[step]`: a gate's GO/NO-GO, once recorded.
+    pub fn signoffs(&self) -> &[Option<SignOff>] {
+        &self.signoffs
+    }
+
+    /// `step_runs()[step]`: a step's script, its single flight and evidence.
+    pub fn step_runs(&self) -> &[StepRun] {
+        &self.step_runs
+    }
+
+    /// This process's id in the audit log.
+    pub fn session(&self) -> &str {
+        &self.session
+    }
+
+    /// This screen's config fingerprint, stamped on its records.
+    pub fn config_fingerprint(&self) -> &str {
+        &self.config_fingerprint
+    }
+
+    /// What each action will do (request or argv), secrets redacted.
+    pub fn action_plans(&self) -> &[Vec<String>] {
+        &self.action_plans
+    }
+
+    /// What each step's script will run, secrets redacted.
+    pub fn step_plans(&self) -> &[Vec<String>] {
+        &self.step_plans
+    }
+
+    /// Audit records on their way to disk, and what waits for each.
+    pub fn pending_records(&self) -> &[Pending] {
+        &self.pending
+    }
+
+    /// Why the audit log cannot be written, while it cannot.
+    pub fn audit_failing(&self) -> Option<&str> {
+        self.audit_failing.as_deref()
+    }
+
+    /// Why the recording lost lines (its first failure), once it has.
+    pub fn recording_failed(&self) -> Option<&str> {
+        self.record_failed.as_deref()
+    }
+
+    /// Every key and what it does.
+    pub fn keys(&self) -> &KeyMap {
+        &self.keys
     }
 
     /// Is the keyboard typing into a text field?
@@ -265,7 +436,8 @@ impl State {
         }
     }
 
-    pub fn set_selected(&mut self, focus: Focus, i: usize) {
+    // Only `update` moves the selection.
+    pub(crate) fn set_selected(&mut self, focus: Focus, i: usize) {
         match focus {
             Focus::Signals => self.selected_signal = i,
             Focus::Flags => self.selected_flag = i,
@@ -314,47 +486,7 @@ pub fn step_plan(run: &crate::config::CommandCfg) -> Vec<String> {
     }
     target.push(format!(
         "timeout: {} · no shell, no stdin · exit status and output kept as evidence",
-        crate::config::duration::format_duration(run.timeout.0)
+        crate::timefmt::format_duration(run.timeout.0)
     ));
     target
-}
-
-/// `T-04:12`, `T+17:45`, `T+48:02:10` past an hour; `T0 not set` without T0.
-///
-/// ```
-/// use warroom::app::format_t_clock;
-/// assert_eq!(format_t_clock(Some(-252_000)), "T-04:12");
-/// assert_eq!(format_t_clock(None), "T0 not set");
-/// ```
-pub fn format_t_clock(offset_ms: Option<i64>) -> String {
-    let Some(ms) = offset_ms else {
-        return "T0 not set".into();
-    };
-    // Before T0 count down whole seconds remaining (ceil), after count up (floor).
-    let (sign, secs) = if ms < 0 {
-        ('-', (-ms + 999) / 1000)
-    } else {
-        ('+', ms / 1000)
-    };
-    let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
-    if h > 0 {
-        format!("T{sign}{h}:{m:02}:{s:02}")
-    } else {
-        format!("T{sign}{m:02}:{s:02}")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn t_clock_formats() {
-        assert_eq!(format_t_clock(Some(-252_000)), "T-04:12");
-        assert_eq!(format_t_clock(Some(1_065_000)), "T+17:45");
-        assert_eq!(format_t_clock(Some(0)), "T+00:00");
-        assert_eq!(format_t_clock(Some(-500)), "T-00:01");
-        assert_eq!(format_t_clock(Some(3_723_000)), "T+1:02:03");
-        assert_eq!(format_t_clock(None), "T0 not set");
-    }
 }

@@ -10,10 +10,12 @@
 //! both send. Secrets must be redacted by the caller before they reach a record.
 
 mod event;
+mod identity;
 mod tail;
 mod writer;
 
 pub use event::*;
+pub use identity::{current_user, hostname, new_session_id, ssh_client};
 pub use tail::{spawn_tail, spawn_tail_from, AuditTail, TailFrom, TailItem};
 pub use writer::{
     guard_until, AuditWriter, ClaimRule, Claimed, Competitor, LogFile, Opener, RealFile,
@@ -212,7 +214,7 @@ impl AuditContext {
     pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Self {
         AuditContext {
             host: hostname(),
-            user: crate::runtime::current_user(),
+            user: current_user(),
             ssh_client: ssh_client(env),
             pid: std::process::id(),
             session: new_session_id(),
@@ -263,34 +265,6 @@ pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     h
-}
-
-/// The first field of `SSH_CLIENT` ("ip port port"), else of `SSH_CONNECTION`.
-pub fn ssh_client(env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
-    ["SSH_CLIENT", "SSH_CONNECTION"]
-        .iter()
-        .find_map(|k| env(k).and_then(|v| v.split_whitespace().next().map(str::to_string)))
-}
-
-/// An id unique enough to tell this process's records from another's: time, pid and std's
-/// per-process random SipHash keys.
-pub fn new_session_id() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_i64(Utc::now().timestamp_nanos_opt().unwrap_or_default());
-    h.write_u32(std::process::id());
-    format!("{:016x}", h.finish())
-}
-
-fn hostname() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: gethostname writes at most buf.len() bytes into buf.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc != 0 {
-        return "unknown".into();
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    String::from_utf8_lossy(&buf[..end]).into_owned()
 }
 
 /// `$XDG_STATE_HOME/warroom/<cutover>/<environment>/audit.jsonl`, else under

@@ -167,7 +167,7 @@ pub struct AuditWriter {
     /// Something the screen should be told (the log was rotated), not yet taken.
     notice: Option<String>,
     /// The session's redactor; without one, the process's.
-    redact: Option<crate::session::Redact>,
+    redact: Option<crate::secrets::Redact>,
 }
 
 impl std::fmt::Debug for AuditWriter {
@@ -353,7 +353,7 @@ impl AuditWriter {
     }
 
     /// Redact every record with `redact` (the session's) instead of the process's.
-    pub fn with_redaction(mut self, redact: crate::session::Redact) -> Self {
+    pub fn with_redaction(mut self, redact: crate::secrets::Redact) -> Self {
         self.redact = Some(redact);
         self
     }

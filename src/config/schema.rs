@@ -1,6 +1,15 @@
 //! The keys each config table accepts, for "unknown key" and "did you mean" with a
-//! location for every mistake (serde stops at the first). A test below proves these
-//! lists equal what serde accepts, so they cannot drift from the types in `mod.rs`.
+//! location for every mistake (serde stops at the first). Each table's schema sits beside
+//! its type in the table's module; here are the shapes, the top level and the list of
+//! all of them. A test below proves these lists equal what serde accepts, so they cannot
+//! drift from the types.
+
+pub use super::action::{ACTION, COMMAND, REQUEST, VERIFY, VERIFY_COND};
+pub use super::cutover::{CUTOVER, PHASE_RULE, ROLLBACK_WHEN};
+pub use super::signal::{ADVICE, JUDGE_ON, NO_DATA, SIGNAL, SIGNAL_KINDS};
+pub use super::source::{SOURCE, SOURCE_KINDS};
+pub use super::step::STEP;
+pub use super::ui::UI;
 
 /// One step of a location inside the document: `["signal", 2, "warn"]`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -62,11 +71,6 @@ impl TableSchema {
     }
 }
 
-pub const SOURCE_KINDS: &[&str] = &["http", "prometheus"];
-pub const SIGNAL_KINDS: &[&str] = &["flag", "metric", "health"];
-pub const NO_DATA: &[&str] = &["ok", "warn", "crit"];
-pub const JUDGE_ON: &[&str] = &["value", "delta", "deltapct"];
-
 pub static ROOT: TableSchema = TableSchema {
     name: "the top level",
     keys: &[
@@ -80,169 +84,6 @@ pub static ROOT: TableSchema = TableSchema {
         ("keys", Shape::Map),
     ],
     required: &["cutover"],
-};
-
-pub static CUTOVER: TableSchema = TableSchema {
-    name: "[cutover]",
-    keys: &[
-        ("name", Shape::Any),
-        ("environment", Shape::Any),
-        ("t0", Shape::Any),
-        ("window_start", Shape::Any),
-        ("window_end", Shape::Any),
-        ("rollback_when", Shape::Table(&ROLLBACK_WHEN)),
-        ("rollback_key", Shape::Any),
-        ("phase_rule", Shape::Tables(&PHASE_RULE)),
-    ],
-    required: &["name"],
-};
-
-pub static PHASE_RULE: TableSchema = TableSchema {
-    name: "[[cutover.phase_rule]]",
-    keys: &[("name", Shape::Any), ("when", Shape::Tables(&VERIFY_COND))],
-    required: &["name", "when"],
-};
-
-pub static ROLLBACK_WHEN: TableSchema = TableSchema {
-    name: "[cutover.rollback_when]",
-    keys: &[("critical_for", Shape::Any), ("min_signals", Shape::Any)],
-    required: &[],
-};
-
-pub static SOURCE: TableSchema = TableSchema {
-    name: "[[source]]",
-    keys: &[
-        ("id", Shape::Any),
-        ("kind", Shape::Enum(SOURCE_KINDS)),
-        ("url", Shape::Any),
-        ("query", Shape::Any),
-        ("interval", Shape::Any),
-        ("timeout", Shape::Any),
-        ("connect_timeout", Shape::Any),
-        ("headers", Shape::Map),
-        ("max_body_bytes", Shape::Any),
-        ("required", Shape::Any),
-        ("token_file", Shape::Any),
-        ("ca_file", Shape::Any),
-        ("insecure_tls", Shape::Any),
-    ],
-    required: &["id", "kind", "url"],
-};
-
-pub static SIGNAL: TableSchema = TableSchema {
-    name: "[[signal]]",
-    keys: &[
-        ("id", Shape::Any),
-        ("source", Shape::Any),
-        ("label", Shape::Any),
-        ("kind", Shape::Enum(SIGNAL_KINDS)),
-        ("path", Shape::Any),
-        ("each", Shape::Any),
-        ("name", Shape::Any),
-        ("critical_if", Shape::Any),
-        ("unit", Shape::Any),
-        ("scale", Shape::Any),
-        ("baseline", Shape::Any),
-        ("on", Shape::Enum(JUDGE_ON)),
-        ("warn", Shape::Any),
-        ("crit", Shape::Any),
-        ("for", Shape::Any),
-        ("m_of_n", Shape::Any),
-        ("clear_for", Shape::Any),
-        ("critical", Shape::Any),
-        ("no_data", Shape::Enum(NO_DATA)),
-        ("stale_after", Shape::Any),
-        ("advice", Shape::Table(&ADVICE)),
-    ],
-    required: &["id", "source", "kind"],
-};
-
-pub static ADVICE: TableSchema = TableSchema {
-    name: "[signal.advice]",
-    keys: &[
-        ("ok", Shape::Any),
-        ("warn", Shape::Any),
-        ("crit", Shape::Any),
-    ],
-    required: &[],
-};
-
-pub static STEP: TableSchema = TableSchema {
-    name: "[[step]]",
-    keys: &[
-        ("at", Shape::Any),
-        ("title", Shape::Any),
-        ("phase", Shape::Any),
-        ("checklist", Shape::Any),
-        ("gate", Shape::Any),
-        ("run", Shape::Table(&COMMAND)),
-        ("expect", Shape::Tables(&VERIFY_COND)),
-    ],
-    required: &["at", "title"],
-};
-
-pub static ACTION: TableSchema = TableSchema {
-    name: "[[action]]",
-    keys: &[
-        ("id", Shape::Any),
-        ("key", Shape::Any),
-        ("label", Shape::Any),
-        ("danger", Shape::Any),
-        ("request", Shape::Table(&REQUEST)),
-        ("command", Shape::Table(&COMMAND)),
-        ("confirm", Shape::Any),
-        ("verify", Shape::Table(&VERIFY)),
-        ("cooldown", Shape::Any),
-    ],
-    required: &["id", "key", "label"],
-};
-
-pub static REQUEST: TableSchema = TableSchema {
-    name: "[action.request]",
-    keys: &[
-        ("method", Shape::Any),
-        ("url", Shape::Any),
-        ("headers", Shape::Map),
-        ("body", Shape::Any),
-        ("timeout", Shape::Any),
-        ("token_file", Shape::Any),
-        ("tls_from", Shape::Any),
-    ],
-    required: &["url"],
-};
-
-pub static COMMAND: TableSchema = TableSchema {
-    name: "[action.command]",
-    keys: &[
-        ("argv", Shape::Argv),
-        ("timeout", Shape::Any),
-        ("env", Shape::Map),
-        ("cwd", Shape::Any),
-    ],
-    required: &["argv"],
-};
-
-pub static VERIFY: TableSchema = TableSchema {
-    name: "[action.verify]",
-    keys: &[("within", Shape::Any), ("all", Shape::Tables(&VERIFY_COND))],
-    required: &["within", "all"],
-};
-
-pub static VERIFY_COND: TableSchema = TableSchema {
-    name: "[[action.verify.all]]",
-    keys: &[("signal", Shape::Any), ("is", Shape::Any)],
-    required: &["signal", "is"],
-};
-
-pub static UI: TableSchema = TableSchema {
-    name: "[ui]",
-    keys: &[
-        ("theme", Shape::Any),
-        ("max_fps", Shape::Any),
-        ("read_only", Shape::Any),
-        ("ascii", Shape::Any),
-    ],
-    required: &[],
 };
 
 /// Every table, for "`interval` belongs in [[source]]".

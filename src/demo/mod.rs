@@ -109,7 +109,7 @@ pub async fn run(a: DemoArgs) -> Result<i32, String> {
         sim.shutdown().await;
         return Err("stdout is not a terminal: the demo needs one".into());
     }
-    let code = crate::commands::dashboard(cfg, &ui).await;
+    let code = crate::runtime::dashboard(cfg, &ui).await;
     sim.shutdown().await;
     drop(standins);
     code

@@ -8,7 +8,7 @@ use super::profile::Profile;
 use super::scenario::{Scenario, Script};
 use super::state::{ChangedBy, SimEvent};
 use crate::cli::SimArgs;
-use crate::config::duration::parse_duration;
+use crate::timefmt::parse_duration;
 use chrono::Utc;
 use std::fmt;
 use std::io::Write as _;

@@ -1,6 +1,6 @@
 //! Scenarios (what the simulated system is doing) and scripts (scenarios in sequence).
 
-use crate::config::duration::{format_duration, parse_duration};
+use crate::timefmt::{format_duration, parse_duration};
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;

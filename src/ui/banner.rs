@@ -3,6 +3,7 @@
 
 use super::{Pen, View};
 use crate::engine::Row;
+use crate::theme::Role;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
@@ -10,19 +11,21 @@ use ratatui::layout::Rect;
 pub(super) fn lines_wanted(v: &View, wide: bool) -> u16 {
     let cap = if wide { 3 } else { 1 };
     let breaches = v.breaches.len().min(cap) as u16;
-    breaches + u16::from(v.s.engine.advised.is_some()) + super::modal::action_lines(v).len() as u16
+    breaches
+        + u16::from(v.state.engine.advised.is_some())
+        + super::modal::action_lines(v).len() as u16
 }
 
 /// What to press, or why nothing can be pressed here.
 pub(super) fn key_hint(v: &View) -> String {
     use crate::app::{RunState, Verdict};
-    if v.s.read_only {
+    if v.state.read_only {
         return "read-only: roll back from an operator console".into();
     }
-    let Some(i) = v.s.rollback_action() else {
+    let Some(i) = v.state.rollback_action() else {
         return "no rollback action in the config".into();
     };
-    let run = &v.s.runs[i];
+    let run = &v.state.runs[i];
     let verdict = run.verify.as_ref().and_then(|vf| vf.verdict.as_ref());
     if matches!(verdict, Some(Verdict::Verified { .. })) {
         return "rolled back and verified: waiting for the rows to clear".into();
@@ -43,7 +46,7 @@ pub(super) fn key_hint(v: &View) -> String {
     }
     // After a success the banner never invites a second rollback: the modal asks for the
     // deliberate phrase if someone still wants one.
-    if v.s.second_attempt_guard(i).is_some() {
+    if v.state.second_attempt_guard(i).is_some() {
         return match verdict {
             None => format!("rolled back by {by}: verifying"),
             Some(_) => format!(
@@ -56,37 +59,37 @@ pub(super) fn key_hint(v: &View) -> String {
 
 /// One breach as text: the engine's words, so the banner, the advice and `check` agree.
 pub(super) fn breach_text(v: &View, r: &Row) -> String {
-    crate::engine::breach_text(r, v.s.engine.signal(r), v.mono())
+    crate::engine::breach_text(r, v.state.engine.signal(r), v.mono())
 }
 
 pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
     if area.height == 0 {
         return;
     }
-    let style = v.t.banner();
+    let style = v.style(Role::Banner);
     let hint = key_hint(v);
     let mut row = 0;
     // What the operators did comes first: in flight, result, verification.
     for (text, st) in super::modal::action_lines(v) {
         if let Some(mut p) = Pen::new(buf, area, row) {
             p.fill(st);
-            p.put_fit(&text, usize::MAX, st, v.g.ellipsis);
+            p.put_fit(&text, usize::MAX, st, v.glyphs.ellipsis);
         }
         row += 1;
     }
     if row >= area.height {
         return;
     }
-    if let Some(adv) = &v.s.engine.advised {
+    if let Some(adv) = &v.state.engine.advised {
         if let Some(mut p) = Pen::new(buf, area, row) {
             p.fill(style);
             let text = format!(
                 " {}ROLLBACK ADVISED: {} {} {hint} ",
                 sym_sp(v),
                 adv.reasons.join("; "),
-                v.g.dash
+                v.glyphs.dash
             );
-            p.put_fit(&text, usize::MAX, style, v.g.ellipsis);
+            p.put_fit(&text, usize::MAX, style, v.glyphs.ellipsis);
         }
         row += 1;
     }
@@ -106,17 +109,22 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
             " {}BREACH {}{tail} {} {hint} ",
             sym_sp(v),
             breach_text(v, r),
-            v.g.dash
+            v.glyphs.dash
         );
         // The key hint must survive a narrow screen: cut the breach text, not the hint.
-        let hint_part = format!(" {} {hint} ", v.g.dash);
+        let hint_part = format!(" {} {hint} ", v.glyphs.dash);
         let room = p.room();
         if super::width(&text) > room && room > super::width(&hint_part) + 10 {
             let body = format!(" {}BREACH {}{tail}", sym_sp(v), breach_text(v, r));
-            p.put_fit(&body, room - super::width(&hint_part), style, v.g.ellipsis);
+            p.put_fit(
+                &body,
+                room - super::width(&hint_part),
+                style,
+                v.glyphs.ellipsis,
+            );
             p.put(&hint_part, style);
         } else {
-            p.put_fit(&text, room, style, v.g.ellipsis);
+            p.put_fit(&text, room, style, v.glyphs.ellipsis);
         }
         row += 1;
     }
@@ -124,10 +132,5 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
 
 /// The crit symbol and a space, or nothing for ASCII (whose glyphs are words).
 pub(super) fn sym_sp(v: &View) -> String {
-    let s = super::sym(v.g.crit);
-    if s.is_empty() {
-        String::new()
-    } else {
-        format!("{s} ")
-    }
+    v.glyphs.crit.before("")
 }

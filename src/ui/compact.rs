@@ -3,24 +3,27 @@
 
 use super::{banner, layout, Pen, View};
 use crate::engine::{Band, Status};
+use crate::theme::Role;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 
 pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
-    let (t, g) = (v.t, v.g);
     let mut y = 0u16;
     let last = area.height.saturating_sub(1);
     // Line 1: T-clock, environment, overall word.
     if let Some(mut p) = Pen::new(buf, area, y) {
-        let clock = crate::app::format_t_clock(v.t_off);
-        p.put(&clock, t.accent().add_modifier(Modifier::REVERSED))
-            .space();
-        if let Some(env) = v.s.cfg.cutover.environment.as_deref() {
+        let clock = crate::timefmt::format_t_clock(v.t_offset_ms);
+        p.put(
+            &clock,
+            v.style(Role::Accent).add_modifier(Modifier::REVERSED),
+        )
+        .space();
+        if let Some(env) = v.state.cfg.cutover.environment.as_deref() {
             let style = if super::header::is_production(env) {
-                t.danger()
+                v.style(Role::Danger)
             } else {
-                t.accent()
+                v.style(Role::Accent)
             };
             p.put(&env.to_uppercase(), style).space();
         }
@@ -30,16 +33,16 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
     }
     // The banner, one line each, before anything else.
     let hint = banner::key_hint(v);
-    if let Some(adv) = &v.s.engine.advised {
+    if let Some(adv) = &v.state.engine.advised {
         if y < last {
             if let Some(mut p) = Pen::new(buf, area, y) {
-                p.fill(t.banner());
+                p.fill(v.style(Role::Banner));
                 let s = format!(
                     "ROLLBACK ADVISED: {} {} {hint}",
                     adv.reasons.join("; "),
-                    g.dash
+                    v.glyphs.dash
                 );
-                p.put_fit(&s, usize::MAX, t.banner(), g.ellipsis);
+                p.put_fit(&s, usize::MAX, v.style(Role::Banner), v.glyphs.ellipsis);
                 y += 1;
             }
         }
@@ -47,7 +50,7 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
     if let Some(r) = v.breaches.first() {
         if y < last {
             if let Some(mut p) = Pen::new(buf, area, y) {
-                p.fill(t.banner());
+                p.fill(v.style(Role::Banner));
                 let more = v.breaches.len() - 1;
                 let more = if more > 0 {
                     format!(" (+{more})")
@@ -58,9 +61,9 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
                     "{}BREACH {}{more} {} {hint}",
                     banner::sym_sp(v),
                     banner::breach_text(v, r),
-                    g.dash
+                    v.glyphs.dash
                 );
-                p.put_fit(&s, usize::MAX, t.banner(), g.ellipsis);
+                p.put_fit(&s, usize::MAX, v.style(Role::Banner), v.glyphs.ellipsis);
                 y += 1;
             }
         }
@@ -69,67 +72,76 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
     if let Some(mut p) = Pen::new(buf, area, y) {
         let c = &v.counts;
         // Worst first: on a narrow screen the end of the line is what is lost.
-        p.put(&format!("crit {}", c.crit), t.crit())
-            .put(g.sep, t.muted())
-            .put(&format!("warn {}", c.warn), t.warn())
-            .put(g.sep, t.muted())
-            .put(&format!("no data {}", c.no_data), t.no_data())
-            .put(g.sep, t.muted())
-            .put(&format!("ok {}", c.ok), t.ok());
+        p.put(&format!("crit {}", c.crit), v.style(Role::Crit))
+            .put(v.glyphs.sep, v.style(Role::Muted))
+            .put(&format!("warn {}", c.warn), v.style(Role::Warn))
+            .put(v.glyphs.sep, v.style(Role::Muted))
+            .put(&format!("no data {}", c.no_data), v.style(Role::NoData))
+            .put(v.glyphs.sep, v.style(Role::Muted))
+            .put(&format!("ok {}", c.ok), v.style(Role::Ok));
         y += 1;
     }
     if let Some(mut p) = Pen::new(buf, area, y) {
-        let e = &v.s.engine;
-        let total = e.sources.len().max(v.s.cfg.sources.len());
+        let e = &v.state.engine;
+        let total = e.sources.len().max(v.state.cfg.sources.len());
         let down = v.counts.sources_down;
         if down > 0 {
-            p.put(&format!("SRC DOWN {down} of {total}"), t.crit());
+            p.put(&format!("SRC DOWN {down} of {total}"), v.style(Role::Crit));
         } else {
-            p.put(&format!("sources {total}, none down"), t.muted());
+            p.put(&format!("sources {total}, none down"), v.style(Role::Muted));
         }
-        if v.s.read_only {
-            p.put(g.sep, t.muted())
-                .put("READ-ONLY", t.accent().add_modifier(Modifier::REVERSED));
+        if v.state.read_only {
+            p.put(v.glyphs.sep, v.style(Role::Muted)).put(
+                "READ-ONLY",
+                v.style(Role::Accent).add_modifier(Modifier::REVERSED),
+            );
         }
         y += 1;
     }
     // The rows that are not ok, worst first, while lines remain (one kept for the size note).
-    let mut bad: Vec<_> =
-        v.s.engine
-            .rows
-            .iter()
-            .filter(|r| !matches!(r.status, Status::Band(Band::Ok)))
-            .collect();
+    let mut bad: Vec<_> = v
+        .state
+        .engine
+        .rows
+        .iter()
+        .filter(|r| !matches!(r.status, Status::Band(Band::Ok)))
+        .collect();
     bad.sort_by_key(|r| std::cmp::Reverse((r.effective, r.critical)));
     for r in bad.into_iter().take(last.saturating_sub(y) as usize) {
         let Some(mut p) = Pen::new(buf, area, y) else {
             break;
         };
-        p.put(&format!("{:<7}", g.status(r.status)), t.status(r.status))
-            .space();
+        p.put(
+            &format!("{:<7}", v.glyphs.status(r.status).label()),
+            v.theme.status(r.status),
+        )
+        .space();
         let val = match (r.status, &r.value) {
             (Status::Band(_), Some(val)) => val.with_unit(r.unit.as_deref()),
             _ => r.reason.clone().unwrap_or_else(|| "no data".into()),
         };
         let s = format!("{} {val}", r.label);
-        p.put_fit(&s, usize::MAX, t.text(), g.ellipsis);
+        p.put_fit(&s, usize::MAX, v.style(Role::Text), v.glyphs.ellipsis);
         y += 1;
     }
     if let Some(mut p) = Pen::new(buf, area, last) {
         if y <= last {
             let (w, h) = layout::MIN_FULL;
             let s = format!("{}x{} - full view needs {w}x{h}", area.width, area.height);
-            p.put_fit(&s, usize::MAX, t.muted(), g.ellipsis);
+            p.put_fit(&s, usize::MAX, v.style(Role::Muted), v.glyphs.ellipsis);
         }
     }
 }
 
 pub(super) fn too_small(buf: &mut Buffer, area: Rect, v: &View) {
     if let Some(mut p) = Pen::new(buf, area, 0) {
-        p.put("terminal too small", v.t.warn());
+        p.put("terminal too small", v.style(Role::Warn));
     }
     if let Some(mut p) = Pen::new(buf, area, 1) {
-        p.put(&crate::app::format_t_clock(v.t_off), v.t.accent());
+        p.put(
+            &crate::timefmt::format_t_clock(v.t_offset_ms),
+            v.style(Role::Accent),
+        );
         let (overall, style) = v.overall();
         p.space().put(&overall, style);
     }

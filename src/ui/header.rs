@@ -1,17 +1,19 @@
 //! Header: who, where, when (T-clock), and whether the pollers are healthy.
 
-use super::{hms, width, Pen, View};
+use super::{width, Pen, View};
+use crate::theme::Role;
+use crate::timefmt::{countdown, format_t_clock, format_t_offset, hms};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 
 pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
-    let clock = crate::app::format_t_clock(v.t_off);
+    let clock = format_t_clock(v.t_offset_ms);
     // On a wall screen the clock is drawn big, three lines high, left of the text.
     if area.height >= 3 {
-        if let Some(rows) = big_text(&clock, v.g.current.is_ascii()) {
+        if let Some(rows) = big_text(&clock, v.glyphs.ascii) {
             let w = rows.iter().map(|r| super::width(r)).max().unwrap_or(0) as u16 + 2;
-            let style = v.t.accent();
+            let style = v.style(Role::Accent);
             for (i, r) in rows.iter().enumerate() {
                 if let Some(mut p) = Pen::new(buf, area, i as u16) {
                     p.put(" ", style).put(r, style);
@@ -95,11 +97,12 @@ fn overall(v: &View, room: usize) -> (String, ratatui::style::Style) {
     if v.counts.crit > 0 {
         return (word, style);
     }
-    let missing: Vec<String> = crate::engine::no_data_findings(&v.s.engine, None, v.s.stamp())
-        .into_iter()
-        .filter(|f| f.counts_as.is_none())
-        .map(|f| f.label)
-        .collect();
+    let missing: Vec<String> =
+        crate::engine::no_data_findings(&v.state.engine, None, v.state.stamp())
+            .into_iter()
+            .filter(|f| f.counts_as.is_none())
+            .map(|f| f.label)
+            .collect();
     let Some(first) = missing.first() else {
         return (word, style);
     };
@@ -108,17 +111,17 @@ fn overall(v: &View, room: usize) -> (String, ratatui::style::Style) {
     } else {
         String::new()
     };
-    let lead = super::join_sym(super::sym(v.g.empty), "NO DATA: ");
+    let lead = v.glyphs.empty.before("NO DATA: ");
     let keep = room.saturating_sub(width(&lead) + width(&more)).max(8);
     let name = if width(first) > keep {
         let cut: String = first.chars().take(keep.saturating_sub(1)).collect();
-        format!("{cut}{}", v.g.ellipsis)
+        format!("{cut}{}", v.glyphs.ellipsis)
     } else {
         first.clone()
     };
     (
         format!("{lead}{name}{more}"),
-        v.t.no_data()
+        v.style(Role::NoData)
             .add_modifier(Modifier::REVERSED | Modifier::BOLD),
     )
 }
@@ -133,37 +136,38 @@ fn line1(buf: &mut Buffer, area: Rect, v: &View, clock: bool) {
     };
     if let Some(mut p) = Pen::new(buf, left_area, 0) {
         if clock {
-            let clock = crate::app::format_t_clock(v.t_off);
+            let clock = format_t_clock(v.t_offset_ms);
             p.put(
                 &format!(" {clock} "),
-                v.t.accent().add_modifier(Modifier::REVERSED),
+                v.style(Role::Accent).add_modifier(Modifier::REVERSED),
             );
         }
         p.space();
-        if let Some(env) = v.s.cfg.cutover.environment.as_deref() {
+        if let Some(env) = v.state.cfg.cutover.environment.as_deref() {
             let style = if is_production(env) {
-                v.t.danger()
+                v.style(Role::Danger)
             } else {
-                v.t.accent()
+                v.style(Role::Accent)
             };
             p.put(&format!(" {} ", env.to_uppercase()), style).space();
         }
         // The phase matters more than the name everyone in the room knows: cut the name first.
         let phase_w = v
             .phase()
-            .map(|ph| super::width(v.g.sep) + super::width(ph) + 7)
+            .map(|ph| super::width(v.glyphs.sep) + super::width(ph) + 7)
             .unwrap_or(0);
         let name_room = p.room().saturating_sub(phase_w).clamp(8, 32);
         p.put_fit(
-            &v.s.cfg.cutover.name,
+            &v.state.cfg.cutover.name,
             name_room,
-            v.t.text().add_modifier(Modifier::BOLD),
-            v.g.ellipsis,
+            v.style(Role::Text).add_modifier(Modifier::BOLD),
+            v.glyphs.ellipsis,
         );
         if let Some(phase) = v.phase() {
-            p.put(v.g.sep, v.t.muted()).put("phase: ", v.t.muted());
+            p.put(v.glyphs.sep, v.style(Role::Muted))
+                .put("phase: ", v.style(Role::Muted));
             let room = p.room();
-            p.put_fit(phase, room, v.t.text(), v.g.ellipsis);
+            p.put_fit(phase, room, v.style(Role::Text), v.glyphs.ellipsis);
         }
     }
     if let Some(mut p) = Pen::new(buf, area, 0) {
@@ -175,16 +179,20 @@ fn line2(buf: &mut Buffer, area: Rect, v: &View) {
     let Some(mut p) = Pen::new(buf, area, 1) else {
         return;
     };
-    let e = &v.s.engine;
-    let total = e.sources.len().max(v.s.cfg.sources.len());
+    let e = &v.state.engine;
+    let total = e.sources.len().max(v.state.cfg.sources.len());
     // Ok means answered at least once and not failing now: a source never polled is not ok.
     let ok = e
         .sources
         .iter()
         .filter(|s| !s.is_down() && s.last_ok.is_some())
         .count();
-    let sstyle = if ok == total { v.t.ok() } else { v.t.warn() };
-    p.put(" ", v.t.text());
+    let sstyle = if ok == total {
+        v.style(Role::Ok)
+    } else {
+        v.style(Role::Warn)
+    };
+    p.put(" ", v.style(Role::Text));
     audit_badge(&mut p, v);
     p.put(&format!("sources {ok}/{total} ok"), sstyle);
     let down: Vec<&str> = e
@@ -194,52 +202,55 @@ fn line2(buf: &mut Buffer, area: Rect, v: &View) {
         .map(|s| s.id.as_str())
         .collect();
     if !down.is_empty() {
-        p.put(v.g.sep, v.t.muted()).put(
+        p.put(v.glyphs.sep, v.style(Role::Muted)).put(
             &format!("SRC DOWN {}: {}", down.len(), down.join(", ")),
-            v.t.crit(),
+            v.style(Role::Crit),
         );
     }
     // Evidence that lost lines is incomplete for good: said until the screen closes.
-    if v.s.record_failed.is_some() {
-        p.put(v.g.sep, v.t.muted()).put(
+    if v.state.record_failed.is_some() {
+        p.put(v.glyphs.sep, v.style(Role::Muted)).put(
             " RECORDING INCOMPLETE ",
-            v.t.crit().add_modifier(Modifier::REVERSED),
+            v.style(Role::Crit).add_modifier(Modifier::REVERSED),
         );
     }
-    if v.s.read_only {
-        p.put(v.g.sep, v.t.muted())
-            .put(" READ-ONLY ", v.t.accent().add_modifier(Modifier::REVERSED));
+    if v.state.read_only {
+        p.put(v.glyphs.sep, v.style(Role::Muted)).put(
+            " READ-ONLY ",
+            v.style(Role::Accent).add_modifier(Modifier::REVERSED),
+        );
     }
-    let insecure: Vec<&str> =
-        v.s.cfg
-            .sources
-            .iter()
-            .filter(|s| s.insecure_tls)
-            .map(|s| s.id.as_str())
-            .collect();
+    let insecure: Vec<&str> = v
+        .state
+        .cfg
+        .sources
+        .iter()
+        .filter(|s| s.insecure_tls)
+        .map(|s| s.id.as_str())
+        .collect();
     if !insecure.is_empty() {
-        p.put(v.g.sep, v.t.muted()).put(
-            &format!("{} INSECURE TLS: {}", v.g.warning, insecure.join(", ")),
-            v.t.warn(),
+        p.put(v.glyphs.sep, v.style(Role::Muted)).put(
+            &format!("{} INSECURE TLS: {}", v.glyphs.warning, insecure.join(", ")),
+            v.style(Role::Warn),
         );
     }
     // Latency last: it is the first thing to give way on a narrow screen.
     if let Some(worst) = e.sources.iter().filter_map(|s| s.last_latency_ms).max() {
-        p.put(v.g.sep, v.t.muted())
-            .put(&format!("worst {worst}ms"), v.t.muted());
+        p.put(v.glyphs.sep, v.style(Role::Muted))
+            .put(&format!("worst {worst}ms"), v.style(Role::Muted));
     }
-    p.put_right(&format!("{} UTC ", hms(v.now())), v.t.muted());
+    p.put_right(&format!("{} UTC ", hms(v.now())), v.style(Role::Muted));
 }
 
 /// While the audit log cannot be written, first on the line so no width cuts it: every
 /// action, tick, sign-off and T0 mark is refused until a write succeeds.
 fn audit_badge(p: &mut Pen, v: &View) {
-    if v.s.audit_failing.is_some() {
+    if v.state.audit_failing.is_some() {
         p.put(
-            &format!(" {} AUDIT LOG FAILING: acts refused ", super::sym(v.g.crit)),
-            v.t.crit().add_modifier(Modifier::REVERSED),
+            &format!(" {} AUDIT LOG FAILING: acts refused ", v.glyphs.crit.symbol),
+            v.style(Role::Crit).add_modifier(Modifier::REVERSED),
         )
-        .put(v.g.sep, v.t.muted());
+        .put(v.glyphs.sep, v.style(Role::Muted));
     }
 }
 
@@ -248,25 +259,28 @@ fn line3(buf: &mut Buffer, area: Rect, v: &View) {
     let Some(mut p) = Pen::new(buf, area, 2) else {
         return;
     };
-    let steps = &v.s.cfg.steps;
-    p.put(" ", v.t.text());
-    if let Some(c) = v.current {
-        p.put(v.g.current, v.t.accent())
-            .put(" now: ", v.t.muted())
-            .put(&steps[c].title, v.t.text().add_modifier(Modifier::BOLD));
+    let steps = &v.state.cfg.steps;
+    p.put(" ", v.style(Role::Text));
+    if let Some(c) = v.current_step {
+        p.put(v.glyphs.current, v.style(Role::Accent))
+            .put(" now: ", v.style(Role::Muted))
+            .put(
+                &steps[c].title,
+                v.style(Role::Text).add_modifier(Modifier::BOLD),
+            );
     }
-    if let (Some(n), Some(off)) = (v.next, v.t_off) {
-        p.put(v.g.sep, v.t.muted())
-            .put("next: ", v.t.muted())
+    if let (Some(n), Some(off)) = (v.next_step, v.t_offset_ms) {
+        p.put(v.glyphs.sep, v.style(Role::Muted))
+            .put("next: ", v.style(Role::Muted))
             .put(
                 &format!(
                     "{} in {}",
-                    super::timeline::t_offset(steps[n].at.0),
-                    super::countdown(steps[n].at.0 - off)
+                    format_t_offset(steps[n].at.0),
+                    countdown(steps[n].at.0 - off)
                 ),
-                v.t.accent(),
+                v.style(Role::Accent),
             )
-            .put(" ", v.t.text())
-            .put(&steps[n].title, v.t.text());
+            .put(" ", v.style(Role::Text))
+            .put(&steps[n].title, v.style(Role::Text));
     }
 }

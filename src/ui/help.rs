@@ -2,6 +2,7 @@
 
 use super::{Pen, View};
 use crate::app::Action;
+use crate::theme::Role;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
@@ -18,15 +19,15 @@ fn keys_text(keys: &str, ascii: bool) -> String {
 }
 
 fn close_hint(v: &View) -> String {
-    match v.s.keys.name_for(Action::ToggleHelp) {
+    match v.state.keys.name_for(Action::ToggleHelp) {
         Some(k) => format!(" Esc or {k} to close "),
         None => " Esc to close ".into(),
     }
 }
 
 pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
-    let ascii = v.g.current.is_ascii();
-    let help = v.s.keys.help(&v.s.cfg);
+    let ascii = v.glyphs.ascii;
+    let help = v.state.keys.help(&v.state.cfg);
     let key_w = help
         .iter()
         .map(|(k, _)| super::width(&keys_text(k, ascii)))
@@ -46,21 +47,21 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
     Clear.render(popup, buf);
     let block = Block::new()
         .borders(Borders::ALL)
-        .border_set(v.g.border)
-        .border_style(v.t.accent())
-        .title(Line::styled(" Help ", v.t.accent()))
-        .title_bottom(Line::styled(close_hint(v), v.t.muted()));
+        .border_set(v.glyphs.border)
+        .border_style(v.style(Role::Accent))
+        .title(Line::styled(" Help ", v.style(Role::Accent)))
+        .title_bottom(Line::styled(close_hint(v), v.style(Role::Muted)));
     let inner = block.inner(popup);
     block.render(popup, buf);
     for (i, (k, d)) in help.iter().enumerate() {
         let Some(mut p) = Pen::new(buf, inner, i as u16 + 1) else {
             break;
         };
-        p.put(" ", v.t.text()).put(
+        p.put(" ", v.style(Role::Text)).put(
             &keys_text(k, ascii),
-            v.t.text().add_modifier(Modifier::BOLD),
+            v.style(Role::Text).add_modifier(Modifier::BOLD),
         );
         p.col(key_w as u16 + 3);
-        p.put(d, v.t.text());
+        p.put(d, v.style(Role::Text));
     }
 }

@@ -1,24 +1,28 @@
 //! Where each region goes, by terminal size.
 //!
-//! 80×24 and up (panels are a titled top rule: a full box would cost two rows each):
+//! 80×24 and up, drawn here with `--ascii` (panels are a titled top rule: a full box
+//! would cost two rows each); `modal.rs` and `help.rs` pop up centred over any size:
 //! ```text
-//!  T+17:45   PRODUCTION  brokers cut… · phase: cutover  ✖ 1 CRIT 1 WARN 4 NO DATA   header (2;
-//!  sources 1/2 ok · SRC DOWN 1: flags · ⚠ INSECURE TLS: flags · worst 840ms          3 with big clock)
-//!  ✖ BREACH p95 latency 2400 ms (crit > 2000) for 1m12s — press R to roll back      banner (0–4)
-//!  ▶ Signals 6 ────────────────────────────────────────────────────────────────
-//! ▸★ p95 latency     2400 ms ▁▂▃▄▅▆▇█ ✖ CRIT  1m12s  warn > 1000 · crit > …       signals: the rows
-//!    api health  last good 45s ago   ? ERROR 30s    connection refused            they need, ≤ 55 %
-//!  Timeline ───────────────────────  Flags 2 ──────────────────────────────
-//!  next: T+30m in 12:15  Verify      v2_primary  true  changed 3m ago             timeline │ flags
-//!    T-5m   GATE Go / No-Go          Events 3 ─────────────────────────────                │ ──────
-//!  ▶ T0     Switch traffic to v2     20:39:55 ✖ CRIT  p95 latency ok -> cr…                │ events
-//!     [x] flip v2_primary  by alice 20:24
-//!  ticked: flip v2_primary           ? help  q quit  Tab focus  Space tick        footer (1)
+//! +----------------------------------------------------------------+
+//! | T+17:45  PRODUCTION  brokers cut... | phase: cutover   1 CRIT  |  header.rs (2 lines; 3 from 120x40)
+//! | sources 1/2 ok | SRC DOWN 1: flags | worst 840ms  20:41:07 UTC |
+//! | BREACH p95 latency 2400 ms (crit > 2000) for 1m12s - press R   |  banner.rs (none when calm)
+//! | > Signals 6 ------------------------------------------------   |  signals.rs (up to 55 % of the body)
+//! | >* p95 latency   2400 ms .:-=+*# [CRIT]  1m12s  warn > 1000    |
+//! |    api health    last good 45s ago [ERROR] 30s  refused        |
+//! | Timeline --------------------  Flags 2 --------------------    |  timeline.rs (left half), flags.rs
+//! | next: T+30m in 12:15           v2_primary  true  changed 3m    |    (its rows, up to half the right)
+//! |   T-5m  GATE unsigned Go/No-Go Events 3 -------------------    |  events.rs (the rest of the right)
+//! | > T0    Switch traffic to v2   20:39:55 [CRIT]  p95 latency    |
+//! |    [x] flip v2_primary  by alice 20:24                         |
+//! | ticked: flip v2_primary        ? help  q quit  Tab focus       |  footer.rs (1 line)
+//! +----------------------------------------------------------------+
 //! ```
-//! Larger terminals keep this shape and give every region more rows; from
-//! 120×32 ("wide") the banner shows up to three breaches and sparklines and
-//! labels get wider; extra columns go to each signal row's tail (threshold,
-//! trip progress, baseline, advice).
+//! The banner has a line per action under way or just ended, one for ROLLBACK ADVISED
+//! and one per breach. Larger terminals keep this shape and give every region more
+//! rows; from 120×32 ("wide") the banner shows up to three breaches and sparklines and
+//! labels get wider; extra columns go to each signal row's tail (threshold, trip
+//! progress, baseline, advice).
 //!
 //! From 120×40 the header grows to three lines with a big T-clock at its left.
 //!

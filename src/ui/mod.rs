@@ -1,4 +1,6 @@
-//! Rendering: plain functions per screen region that only read `State`.
+//! The whole screen: plain functions per screen region, one file each, that only read
+//! `State`; `layout.rs` says where each region goes. Here: what every region reads
+//! (`View`), the `Pen` they write with, and the panel frame.
 //!
 //! No I/O and no system clock here: every age and countdown is computed from
 //! `state.mono` (a wall step moves none of them) and the times shown from `state.now`,
@@ -20,17 +22,15 @@ mod timeline;
 mod tests;
 
 use crate::app::{Focus, State};
-use crate::config::duration::format_duration;
 use crate::config::SignalKind;
 use crate::engine::{Band, Counts, Row};
 use crate::sample::{Mono, Ts};
-use crate::theme::{Glyphs, Theme};
+use crate::theme::{Glyphs, Role, Theme};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Widget};
-use std::time::Duration;
 
 /// Draws the whole screen for the frame's size.
 pub fn render(frame: &mut ratatui::Frame, state: &State, theme: &Theme) {
@@ -71,71 +71,91 @@ pub fn render_to(buf: &mut Buffer, area: Rect, state: &State, theme: &Theme) {
     }
 }
 
-/// Values derived once per frame and shared by the regions.
+/// The screen as text, one string per row, cell by cell: what a reader of the
+/// screen sees, without styles (tests, snapshots and recordings compare these).
+pub fn dump(buf: &Buffer) -> Vec<String> {
+    let area = buf.area;
+    (area.top()..area.bottom())
+        .map(|y| {
+            (area.left()..area.right())
+                .map(|x| buf[(x, y)].symbol())
+                .collect()
+        })
+        .collect()
+}
+
+/// What every region reads, derived once per frame.
 pub(crate) struct View<'a> {
-    pub s: &'a State,
-    pub t: &'a Theme,
-    pub g: &'a Glyphs,
+    pub state: &'a State,
+    pub theme: &'a Theme,
+    pub glyphs: &'a Glyphs,
     pub counts: Counts,
     /// Critical rows whose effective band is crit: the banner's subject.
     pub breaches: Vec<&'a Row>,
-    pub t_off: Option<i64>,
+    /// Wall time since T0 in milliseconds (negative before it); `None` until T0 is set.
+    pub t_offset_ms: Option<i64>,
     /// Index into `cfg.steps` of the last step at or before now.
-    pub current: Option<usize>,
+    pub current_step: Option<usize>,
     /// Index into `cfg.steps` of the first step after now.
-    pub next: Option<usize>,
+    pub next_step: Option<usize>,
 }
 
 impl<'a> View<'a> {
-    pub fn new(s: &'a State, t: &'a Theme) -> Self {
-        let t_off = s.t_offset_ms();
-        let (mut current, mut next) = (None, None);
-        if let Some(off) = t_off {
-            for (i, st) in s.cfg.steps.iter().enumerate() {
+    pub fn new(state: &'a State, theme: &'a Theme) -> Self {
+        let t_offset_ms = state.t_offset_ms();
+        let steps = &state.cfg.steps;
+        let (mut current_step, mut next_step) = (None, None);
+        if let Some(off) = t_offset_ms {
+            for (i, st) in steps.iter().enumerate() {
                 if st.at.0 <= off {
-                    if current.is_none_or(|c: usize| s.cfg.steps[c].at.0 <= st.at.0) {
-                        current = Some(i);
+                    if current_step.is_none_or(|c: usize| steps[c].at.0 <= st.at.0) {
+                        current_step = Some(i);
                     }
-                } else if next.is_none_or(|n: usize| s.cfg.steps[n].at.0 > st.at.0) {
-                    next = Some(i);
+                } else if next_step.is_none_or(|n: usize| steps[n].at.0 > st.at.0) {
+                    next_step = Some(i);
                 }
             }
         }
         View {
-            s,
-            t,
-            g: t.glyphs(),
-            counts: s.engine.counts(),
-            breaches: s
+            state,
+            theme,
+            glyphs: theme.glyphs(),
+            counts: state.engine.counts(),
+            breaches: state
                 .engine
                 .rows
                 .iter()
                 .filter(|r| r.critical && r.effective == Band::Crit)
                 .collect(),
-            t_off,
-            current,
-            next,
+            t_offset_ms,
+            current_step,
+            next_step,
         }
+    }
+
+    /// The theme's style for a role.
+    pub fn style(&self, role: Role) -> Style {
+        self.theme.style(role)
     }
 
     /// The wall clock: for times of day and the T-clock.
     pub fn now(&self) -> Ts {
-        self.s.now
+        self.state.now
     }
 
     /// The monotonic clock: for every age and countdown.
     pub fn mono(&self) -> Mono {
-        self.s.mono
+        self.state.mono
     }
 
     /// The phase: the latest `phase` named at or before the current step, else its title.
     pub fn phase(&self) -> Option<&'a str> {
         // A phase read from the system itself (cohortlens's flags) beats the timeline's.
-        if let Some(p) = self.s.derived_phase() {
+        if let Some(p) = self.state.derived_phase() {
             return Some(p);
         }
-        let cur = self.current?;
-        let steps = &self.s.cfg.steps;
+        let cur = self.current_step?;
+        let steps = &self.state.cfg.steps;
         let at = steps[cur].at.0;
         steps
             .iter()
@@ -147,40 +167,44 @@ impl<'a> View<'a> {
 
     /// The key that opens the rollback, as the key map binds it.
     pub fn rollback_key(&self) -> String {
-        self.s.keys.rollback().map(|c| c.name()).unwrap_or_default()
+        self.state
+            .keys
+            .rollback()
+            .map(|c| c.name())
+            .unwrap_or_default()
     }
 
     pub fn focused(&self, f: Focus) -> bool {
-        self.s.focus == f
+        self.state.focus == f
     }
 
     /// The overall word and its style: "ALL OK" only when everything is green.
     pub fn overall(&self) -> (String, Style) {
         let c = &self.counts;
-        let g = self.g;
-        if self.s.engine.rows.is_empty() {
-            return (join_sym(sym(g.empty), "WAITING FOR DATA"), self.t.no_data());
+        let g = self.glyphs;
+        if self.state.engine.rows.is_empty() {
+            return (g.empty.before("WAITING FOR DATA"), self.style(Role::NoData));
         }
         if c.all_green() {
-            return (join_sym(sym(g.ok), "ALL OK"), self.t.ok());
+            return (g.ok.before("ALL OK"), self.style(Role::Ok));
         }
         let mut parts: Vec<String> = Vec::with_capacity(5);
-        let (sym_glyph, style) = if c.crit > 0 {
-            (g.crit, self.t.crit())
+        let (worst, role) = if c.crit > 0 {
+            (g.crit, Role::Crit)
         } else if c.warn > 0 || c.sources_down > 0 {
-            (g.warn, self.t.warn())
+            (g.warn, Role::Warn)
         } else {
-            (g.empty, self.t.no_data())
+            (g.empty, Role::NoData)
         };
         // The symbol of the worst state leads, without its word (the counts carry words).
-        if !sym(sym_glyph).is_empty() {
-            parts.push(sym(sym_glyph).to_string());
+        if !worst.symbol.is_empty() {
+            parts.push(worst.symbol.to_string());
         }
         if c.crit > 0 {
-            parts.push(format!("{} CRIT", c.crit));
+            parts.push(format!("{} {}", c.crit, g.crit.word));
         }
         if c.warn > 0 {
-            parts.push(format!("{} WARN", c.warn));
+            parts.push(format!("{} {}", c.warn, g.warn.word));
         }
         if c.no_data > 0 {
             parts.push(format!("{} NO DATA", c.no_data));
@@ -189,56 +213,11 @@ impl<'a> View<'a> {
         if c.sources_down > 0 && c.crit + c.warn + c.no_data == 0 {
             parts.push(format!("{} SRC DOWN", c.sources_down));
         }
-        (parts.join(" "), style)
+        (parts.join(" "), self.style(role))
     }
 }
 
 // ---------------------------------------------------------------- helpers
-
-/// The symbol part of a state glyph ("✖" of "✖ CRIT"); ASCII glyphs are words only.
-pub(crate) fn sym(glyph: &str) -> &str {
-    match glyph.split_once(' ') {
-        Some((s, _)) => s,
-        None => "",
-    }
-}
-
-fn join_sym(sym: &str, word: &str) -> String {
-    if sym.is_empty() {
-        word.to_string()
-    } else {
-        format!("{sym} {word}")
-    }
-}
-
-/// Seconds as `0s`, `45s`, `1m12s`, `2h05m`.
-pub(crate) fn fmt_secs(secs: i64) -> String {
-    if secs <= 0 {
-        return "0s".into();
-    }
-    format_duration(Duration::from_secs(secs as u64))
-}
-
-/// Age of `then` at `now`, both monotonic (never shown negative).
-pub(crate) fn age(now: Mono, then: Mono) -> String {
-    fmt_secs((now - then).num_seconds())
-}
-
-/// A countdown as `04:12` or `1:02:03`, rounding up so it never shows 00:00 early.
-pub(crate) fn countdown(ms: i64) -> String {
-    let secs = (ms.max(0) + 999) / 1000;
-    let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
-    if h > 0 {
-        format!("{h}:{m:02}:{s:02}")
-    } else {
-        format!("{m:02}:{s:02}")
-    }
-}
-
-/// `HH:MM:SS` in UTC (the audit log's zone).
-pub(crate) fn hms(t: Ts) -> String {
-    t.format("%H:%M:%S").to_string()
-}
 
 pub(crate) fn width(s: &str) -> usize {
     Span::raw(s).width()
@@ -248,11 +227,11 @@ pub(crate) fn width(s: &str) -> usize {
 /// matters at 80×24), the title marked and bold when the panel has focus.
 pub(crate) fn panel(buf: &mut Buffer, area: Rect, title: &str, focused: bool, v: &View) -> Rect {
     let title_style = if focused {
-        v.t.accent().patch(v.t.selected())
+        v.style(Role::Accent).patch(v.style(Role::Selected))
     } else {
-        v.t.accent()
+        v.style(Role::Accent)
     };
-    let mark = if focused { v.g.current } else { "" };
+    let mark = if focused { v.glyphs.current } else { "" };
     let title = Line::from(vec![
         Span::raw(" "),
         Span::styled(
@@ -263,8 +242,8 @@ pub(crate) fn panel(buf: &mut Buffer, area: Rect, title: &str, focused: bool, v:
     ]);
     let block = Block::new()
         .borders(Borders::TOP)
-        .border_set(v.g.border)
-        .border_style(v.t.border())
+        .border_set(v.glyphs.border)
+        .border_style(v.style(Role::Border))
         .title(title);
     let inner = block.inner(area);
     block.render(area, buf);

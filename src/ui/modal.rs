@@ -4,6 +4,7 @@
 use super::{Pen, View};
 use crate::app::update::CONFIRM_IDLE_MS;
 use crate::app::{ConfirmKind, Modal, RunState, Verdict};
+use crate::theme::Role;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
@@ -22,15 +23,19 @@ fn popup(area: Rect, want_w: u16, want_h: u16) -> Rect {
 }
 
 pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
-    match &v.s.modal {
+    match &v.state.modal {
         Some(Modal::Confirm(c)) => {
             let danger = match c.kind {
-                ConfirmKind::Action(i) => v.s.cfg.actions.get(i).is_some_and(|a| a.danger),
+                ConfirmKind::Action(i) => v.state.cfg.actions.get(i).is_some_and(|a| a.danger),
                 ConfirmKind::MarkT0 | ConfirmKind::StepRun(_) => false,
                 ConfirmKind::SignOff { go, .. } => !go,
             };
-            let frame_style = if danger { v.t.danger() } else { v.t.accent() };
-            let text = v.t.text();
+            let frame_style = if danger {
+                v.style(Role::Danger)
+            } else {
+                v.style(Role::Accent)
+            };
+            let text = v.style(Role::Text);
             let bold = text.add_modifier(Modifier::BOLD);
             // Long lines that must be read whole (the previous attempt, why Enter did
             // nothing) wrap to the popup's width instead of being cut.
@@ -39,11 +44,11 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
             if !c.previous.is_empty() {
                 head.push((
                     "Previous attempt:".into(),
-                    v.t.warn().add_modifier(Modifier::BOLD),
+                    v.style(Role::Warn).add_modifier(Modifier::BOLD),
                 ));
                 for l in &c.previous {
                     for w in wrap(l, wrap_w - 2) {
-                        head.push((format!("  {w}"), v.t.warn()));
+                        head.push((format!("  {w}"), v.style(Role::Warn)));
                     }
                 }
             }
@@ -59,13 +64,20 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
             let mut why: Vec<(String, Style)> = Vec::new();
             if !c.snapshot.is_empty() {
                 why.push(("Why: breaching when this opened:".into(), bold));
-                why.extend(c.snapshot.iter().map(|s| (format!("  {s}"), v.t.crit())));
+                why.extend(
+                    c.snapshot
+                        .iter()
+                        .map(|s| (format!("  {s}"), v.style(Role::Crit))),
+                );
             } else if matches!(c.kind, ConfirmKind::Action(_)) {
-                why.push(("Why: nothing is breaching right now.".into(), v.t.muted()));
+                why.push((
+                    "Why: nothing is breaching right now.".into(),
+                    v.style(Role::Muted),
+                ));
             }
             let mut tail: Vec<(String, Style)> = vec![(String::new(), text)];
             let in_flight = match c.kind {
-                ConfirmKind::Action(i) => v.s.runs.get(i).is_some_and(|r| r.in_flight()),
+                ConfirmKind::Action(i) => v.state.runs.get(i).is_some_and(|r| r.in_flight()),
                 _ => false,
             };
             if c.sending.is_some() {
@@ -94,12 +106,12 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
                     (CONFIRM_IDLE_MS - (v.mono() - c.last_input).num_milliseconds()).max(0) / 1000;
                 tail.push((
                     format!("[ Cancel ] is the default: Enter on an empty line cancels · closes in {idle_left}s idle"),
-                    v.t.muted(),
+                    v.style(Role::Muted),
                 ));
             }
             if let Some(e) = &c.error {
                 for w in wrap(e, wrap_w) {
-                    tail.push((w, v.t.crit()));
+                    tail.push((w, v.style(Role::Crit)));
                 }
             }
             // On a short screen the prompt and the error must stay: the snapshot gives way
@@ -116,7 +128,7 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
                 why.truncate(1 + shown);
                 why.push((
                     format!("  (+{} more)", c.snapshot.len() - shown),
-                    v.t.muted(),
+                    v.style(Role::Muted),
                 ));
             }
             let over = total(&target, &why).saturating_sub(room);
@@ -124,7 +136,7 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
                 let keep = target.len().saturating_sub(over + 1).max(1);
                 let cut = target.len() - keep;
                 target.truncate(keep);
-                target.push((format!("  (+{cut} more lines)"), v.t.muted()));
+                target.push((format!("  (+{cut} more lines)"), v.style(Role::Muted)));
             }
             let mut lines = head;
             lines.extend(target);
@@ -139,13 +151,13 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
             let rect = popup(area, want_w, lines.len() as u16 + 2);
             Clear.render(rect, buf);
             let title = if danger {
-                format!(" {} {} ", super::sym(v.g.crit), c.title.to_uppercase())
+                format!(" {} {} ", v.glyphs.crit.symbol, c.title.to_uppercase())
             } else {
                 format!(" {} ", c.title)
             };
             let block = Block::new()
                 .borders(Borders::ALL)
-                .border_set(v.g.border)
+                .border_set(v.glyphs.border)
                 .border_style(frame_style)
                 .title(Line::styled(
                     title,
@@ -158,16 +170,16 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
                     break;
                 };
                 p.put(" ", text);
-                p.put_fit(l, usize::MAX, *st, v.g.ellipsis);
+                p.put_fit(l, usize::MAX, *st, v.glyphs.ellipsis);
             }
         }
         Some(Modal::Menu { selected }) => {
-            let acts = &v.s.cfg.actions;
+            let acts = &v.state.cfg.actions;
             let lines: Vec<String> = acts
                 .iter()
                 .enumerate()
                 .map(|(i, a)| {
-                    let run = &v.s.runs[i];
+                    let run = &v.state.runs[i];
                     let status = match &run.state {
                         RunState::InFlight { .. } => " · in flight".to_string(),
                         RunState::Recording { .. } => " · recording".to_string(),
@@ -192,12 +204,12 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
             Clear.render(rect, buf);
             let block = Block::new()
                 .borders(Borders::ALL)
-                .border_set(v.g.border)
-                .border_style(v.t.accent())
-                .title(Line::styled(" Actions ", v.t.accent()))
+                .border_set(v.glyphs.border)
+                .border_style(v.style(Role::Accent))
+                .title(Line::styled(" Actions ", v.style(Role::Accent)))
                 .title_bottom(Line::styled(
                     " Enter or key: confirm · Esc close ",
-                    v.t.muted(),
+                    v.style(Role::Muted),
                 ));
             let inner = block.inner(rect);
             block.render(rect, buf);
@@ -206,16 +218,16 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
                     break;
                 };
                 let st = if i == *selected {
-                    v.t.selected()
+                    v.style(Role::Selected)
                 } else if acts[i].danger {
-                    v.t.danger()
+                    v.style(Role::Danger)
                 } else {
-                    v.t.text()
+                    v.style(Role::Text)
                 };
                 if i == *selected {
                     p.fill(st);
                 }
-                p.put(" ", st).put_fit(l, usize::MAX, st, v.g.ellipsis);
+                p.put(" ", st).put_fit(l, usize::MAX, st, v.glyphs.ellipsis);
             }
         }
         None => {}
@@ -244,8 +256,8 @@ fn wrap(s: &str, max: usize) -> Vec<String> {
 /// One status line per action that has run: in flight, result, verification.
 pub(super) fn action_lines(v: &View) -> Vec<(String, Style)> {
     let mut out = Vec::new();
-    for (i, run) in v.s.runs.iter().enumerate() {
-        let Some(a) = v.s.cfg.actions.get(i) else {
+    for (i, run) in v.state.runs.iter().enumerate() {
+        let Some(a) = v.state.cfg.actions.get(i) else {
             continue;
         };
         let line = match &run.state {
@@ -253,25 +265,25 @@ pub(super) fn action_lines(v: &View) -> Vec<(String, Style)> {
             RunState::Recording { since } => (
                 format!(
                     " {} {}: confirmed {} — recording it in the audit log before sending",
-                    super::sym(v.g.warn),
+                    v.glyphs.warn.symbol,
                     a.label,
-                    super::age(v.mono(), *since),
+                    crate::timefmt::age(v.mono(), *since),
                 ),
-                v.t.warn(),
+                v.style(Role::Warn),
             ),
             RunState::InFlight { since } => (
                 format!(
                     " {} {}: in flight {} (attempt {}{}) — its key is inert",
-                    super::sym(v.g.warn),
+                    v.glyphs.warn.symbol,
                     a.label,
-                    super::age(v.mono(), *since),
+                    crate::timefmt::age(v.mono(), *since),
                     run.attempts,
                     run.remote_by
                         .as_deref()
                         .map(|b| format!(", fired by {b}"))
                         .unwrap_or_default()
                 ),
-                v.t.warn(),
+                v.style(Role::Warn),
             ),
             RunState::Done => {
                 let Some(r) = &run.last else { continue };
@@ -284,50 +296,47 @@ pub(super) fn action_lines(v: &View) -> Vec<(String, Style)> {
                     (
                         format!(
                             " {} {} {what}: {} — press {} to confirm a retry",
-                            super::sym(v.g.crit),
-                            a.label,
-                            r.summary,
-                            a.key
+                            v.glyphs.crit.symbol, a.label, r.summary, a.key
                         ),
-                        v.t.crit(),
+                        v.style(Role::Crit),
                     )
                 } else {
                     match run.verify.as_ref().map(|vf| (vf, &vf.verdict)) {
                         None => (
-                            format!(" {} {}: {}", super::sym(v.g.ok), a.label, r.summary),
-                            v.t.ok(),
+                            format!(" {} {}: {}", v.glyphs.ok.symbol, a.label, r.summary),
+                            v.style(Role::Ok),
                         ),
                         Some((vf, None)) => {
                             let left = (vf.deadline - v.mono()).num_seconds().max(0);
                             (
                                 format!(
                                     " {} {}: {} · verifying, {left}s left: waiting for {}",
-                                    super::sym(v.g.warn),
+                                    v.glyphs.warn.symbol,
                                     a.label,
                                     r.summary,
                                     vf.pending.join(", ")
                                 ),
-                                v.t.warn(),
+                                v.style(Role::Warn),
                             )
                         }
                         Some((_, Some(Verdict::Verified { at }))) => (
                             format!(
                                 " {} {} VERIFIED at {} UTC ({})",
-                                super::sym(v.g.ok),
+                                v.glyphs.ok.symbol,
                                 a.label,
                                 at.format("%H:%M:%S"),
                                 r.summary
                             ),
-                            v.t.ok(),
+                            v.style(Role::Ok),
                         ),
                         Some((_, Some(Verdict::NotVerified { failing }))) => (
                             format!(
                                 " {} {} NOT VERIFIED by the deadline: {}",
-                                super::sym(v.g.crit),
+                                v.glyphs.crit.symbol,
                                 a.label,
                                 failing.join(", ")
                             ),
-                            v.t.crit(),
+                            v.style(Role::Crit),
                         ),
                     }
                 }

@@ -2,11 +2,13 @@
 //! band, threshold, trip progress, baseline and advice. Only visible rows are
 //! drawn, so 1,000 rows cost what a screenful costs.
 
-use super::{age, fmt_secs, panel, Pen, View};
+use super::{panel, Pen, View};
 use crate::app::Focus;
 use crate::config::SignalKind;
 use crate::engine::{Row, Status};
 use crate::sample::Value;
+use crate::theme::Role;
+use crate::timefmt::{age, format_secs};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
@@ -25,11 +27,11 @@ pub(super) fn scroll_offset(sel: usize, height: usize) -> usize {
 }
 
 pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
-    let rows = &v.s.engine.rows;
+    let rows = &v.state.engine.rows;
     let n = rows.iter().filter(|r| is_signal(r)).count();
     let focused = v.focused(Focus::Signals);
     let h = area.height.saturating_sub(1) as usize;
-    let sel = v.s.selected_signal.min(n.saturating_sub(1));
+    let sel = v.state.selected_signal.min(n.saturating_sub(1));
     let off = scroll_offset(sel, h);
     let title = if n > h && h > 0 {
         format!("Signals {}-{} of {n}", off + 1, (off + h).min(n))
@@ -41,7 +43,7 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
         if let Some(mut p) = Pen::new(buf, inner, 0) {
             p.put(
                 " no signal rows yet (waiting for the first poll)",
-                v.t.muted(),
+                v.style(Role::Muted),
             );
         }
         return;
@@ -108,30 +110,48 @@ fn row(buf: &mut Buffer, area: Rect, y: u16, r: &Row, selected: bool, c: &Cols, 
     let Some(mut p) = Pen::new(buf, area, y) else {
         return;
     };
-    let (t, g) = (v.t, v.g);
     if selected {
-        p.fill(t.selected());
-        p.put(g.selected, t.text().add_modifier(Modifier::BOLD));
+        p.fill(v.style(Role::Selected));
+        p.put(
+            v.glyphs.selected,
+            v.style(Role::Text).add_modifier(Modifier::BOLD),
+        );
     }
     p.col(1);
     if r.critical {
-        p.put(g.critical_marker, t.text().add_modifier(Modifier::BOLD));
+        p.put(
+            v.glyphs.critical_marker,
+            v.style(Role::Text).add_modifier(Modifier::BOLD),
+        );
     }
     p.col(c.label);
-    p.put_fit_middle(&r.label, c.label_w as usize, t.text(), g.ellipsis);
+    p.put_fit_middle(
+        &r.label,
+        c.label_w as usize,
+        v.style(Role::Text),
+        v.glyphs.ellipsis,
+    );
     p.col(c.value);
-    let status_style = t.status(r.status);
+    let status_style = v.theme.status(r.status);
     match (r.status, &r.value) {
         (Status::Band(_), Some(val)) => {
             let s = val.with_unit(r.unit.as_deref());
             let s = format!("{s:>w$}", w = c.value_w as usize);
-            p.put_fit(&s, c.value_w as usize, t.text(), g.ellipsis);
+            p.put_fit(
+                &s,
+                c.value_w as usize,
+                v.style(Role::Text),
+                v.glyphs.ellipsis,
+            );
             p.col(c.spark);
             let spark_style = Style {
                 fg: status_style.fg,
                 ..Style::new()
             };
-            p.put(&sparkline(r, c.spark_w as usize, g.spark), spark_style);
+            p.put(
+                &sparkline(r, c.spark_w as usize, v.glyphs.spark),
+                spark_style,
+            );
         }
         // Without data, where the value would be it says how old the last one is:
         // never the last value as if it were current.
@@ -141,24 +161,24 @@ fn row(buf: &mut Buffer, area: Rect, y: u16, r: &Row, selected: bool, c: &Cols, 
                 None => "never had data".into(),
             };
             let w = (c.status - c.value - 1) as usize;
-            p.put_fit(&last, w, t.no_data(), g.ellipsis);
+            p.put_fit(&last, w, v.style(Role::NoData), v.glyphs.ellipsis);
         }
     }
     p.col(c.status);
-    p.put(g.status(r.status), status_style);
+    p.put(v.glyphs.status(r.status).label(), status_style);
     p.col(c.since);
-    p.put(&age(v.mono(), r.status_since), t.muted());
+    p.put(&age(v.mono(), r.status_since), v.style(Role::Muted));
     p.col(c.extra);
     for (i, (text, style)) in extras(r, v).into_iter().enumerate() {
         // A stub of a word helps nobody: stop when fewer than a few columns remain.
-        if p.room() < super::width(g.sep) + 6 {
+        if p.room() < super::width(v.glyphs.sep) + 6 {
             break;
         }
         if i > 0 {
-            p.put(g.sep, t.muted());
+            p.put(v.glyphs.sep, v.style(Role::Muted));
         }
         let room = p.room();
-        p.put_fit(&text, room, style, g.ellipsis);
+        p.put_fit(&text, room, style, v.glyphs.ellipsis);
     }
 }
 
@@ -190,43 +210,42 @@ pub(super) fn sparkline(r: &Row, w: usize, ramp: &[&str]) -> String {
 
 /// The row's tail, most important first: it is cut where the width ends.
 fn extras(r: &Row, v: &View) -> Vec<(String, Style)> {
-    let t = v.t;
     let mut out = Vec::with_capacity(5);
     if let Status::NoData(_) = r.status {
         if let Some(reason) = &r.reason {
-            out.push((reason.clone(), t.no_data()));
+            out.push((reason.clone(), v.style(Role::NoData)));
         }
         if let (Some(_), Some(val)) = (&r.last_good_at, &r.value) {
             out.push((
                 format!("was {}", val.with_unit(r.unit.as_deref())),
-                t.muted(),
+                v.style(Role::Muted),
             ));
         }
     }
     if !r.threshold.is_empty() {
-        out.push((r.threshold.clone(), t.muted()));
+        out.push((r.threshold.clone(), v.style(Role::Muted)));
     }
     if let Some(tp) = trip_text(r, v) {
-        out.push((tp, t.warn()));
+        out.push((tp, v.style(Role::Warn)));
     } else if r.streak > 1 && r.raw.is_some_and(|b| b != r.band) {
-        out.push((format!("streak {}", r.streak), t.muted()));
+        out.push((format!("streak {}", r.streak), v.style(Role::Muted)));
     }
     if let Some(b) = &r.baseline {
-        let mut s = format!("{} {}", v.g.delta, b.row);
+        let mut s = format!("{} {}", v.glyphs.delta, b.row);
         if let Some(bv) = b.value {
             s = format!("{} {}", b.row, Value::Num(bv).with_unit(r.unit.as_deref()));
         }
         if let Some(d) = b.delta {
             let sign = if d >= 0.0 { "+" } else { "" };
-            s.push_str(&format!(" {}{sign}{}", v.g.delta, Value::Num(d)));
+            s.push_str(&format!(" {}{sign}{}", v.glyphs.delta, Value::Num(d)));
         }
         if let Some(pct) = b.delta_pct {
             s.push_str(&format!(" ({pct:+.0}%)"));
         }
-        out.push((s, t.text()));
+        out.push((s, v.style(Role::Text)));
     }
     if let Some(a) = &r.advice {
-        out.push((a.clone(), t.accent()));
+        out.push((a.clone(), v.style(Role::Accent)));
     }
     out
 }
@@ -234,13 +253,13 @@ fn extras(r: &Row, v: &View) -> Vec<(String, Style)> {
 /// "crit in 20s", "tripping 2/3", "clears in 40s": a band change in progress.
 pub(super) fn trip_text(r: &Row, v: &View) -> Option<String> {
     let pend = r.pending?;
-    let sig = v.s.cfg.signals.get(r.signal);
+    let sig = v.state.cfg.signals.get(r.signal);
     let elapsed = (v.mono() - pend.since).num_milliseconds();
     let word = pend.toward.word();
     if pend.toward > r.band {
         if let Some(f) = sig.and_then(|s| s.for_) {
             let left = (f.as_ms() - elapsed).max(0);
-            return Some(format!("{word} in {}", fmt_secs((left + 999) / 1000)));
+            return Some(format!("{word} in {}", format_secs((left + 999) / 1000)));
         }
         if let Some([m, n]) = sig.and_then(|s| s.m_of_n) {
             let k = r
@@ -258,7 +277,7 @@ pub(super) fn trip_text(r: &Row, v: &View) -> Option<String> {
             let left = (f.as_ms() - elapsed).max(0);
             return Some(format!(
                 "clears to {word} in {}",
-                fmt_secs((left + 999) / 1000)
+                format_secs((left + 999) / 1000)
             ));
         }
         Some(format!("clearing to {word}"))

@@ -181,6 +181,7 @@ fn row(key: &str, signal: usize, label: &str, kind: SignalKind, status: Status) 
         advice: None,
         changed_at: None,
         recent: VecDeque::new(),
+        timers: Default::default(),
     }
 }
 
@@ -373,14 +374,7 @@ fn draw(state: &State, theme: &Theme, w: u16, h: u16) -> Buffer {
 }
 
 fn text(buf: &Buffer) -> String {
-    let mut s = String::new();
-    for y in 0..buf.area.height {
-        for x in 0..buf.area.width {
-            s.push_str(buf[(x, y)].symbol());
-        }
-        s.push('\n');
-    }
-    s
+    dump(buf).into_iter().map(|l| l + "\n").collect()
 }
 
 fn screen(state: &State, w: u16, h: u16) -> String {
@@ -483,7 +477,7 @@ fn banner_styled_impossible_to_miss_and_absent_without_breach() {
     let y = s.lines().position(|l| l.contains("BREACH")).unwrap() as u16;
     // The whole line, edge to edge, carries the banner style.
     for x in [0, 40, 79] {
-        assert_eq!(buf[(x, y)].bg, t.banner().bg.unwrap(), "x={x}");
+        assert_eq!(buf[(x, y)].bg, t.style(Role::Banner).bg.unwrap(), "x={x}");
     }
     let mut calm = state();
     calm.engine.rows[0].effective = Band::Warn;
@@ -608,7 +602,10 @@ fn timeline_selection_highlighted_when_focused() {
         .chars()
         .position(|c| c == '▸');
     assert!(x.is_some(), "{s}");
-    assert_eq!(buf[(x.unwrap() as u16, y)].bg, t.selected().bg.unwrap());
+    assert_eq!(
+        buf[(x.unwrap() as u16, y)].bg,
+        t.style(Role::Selected).bg.unwrap()
+    );
 }
 
 #[test]
@@ -801,11 +798,11 @@ fn snapshot_compact_79x23() {
 
 #[test]
 fn helpers() {
-    assert_eq!(countdown(252_000), "04:12");
-    assert_eq!(countdown(1), "00:01");
-    assert_eq!(countdown(3_723_000), "1:02:03");
-    assert_eq!(fmt_secs(72), "1m12s");
-    assert_eq!(fmt_secs(0), "0s");
+    assert_eq!(crate::timefmt::countdown(252_000), "04:12");
+    assert_eq!(crate::timefmt::countdown(1), "00:01");
+    assert_eq!(crate::timefmt::countdown(3_723_000), "1:02:03");
+    assert_eq!(crate::timefmt::format_secs(72), "1m12s");
+    assert_eq!(crate::timefmt::format_secs(0), "0s");
     assert_eq!(Value::Num(1.5).with_unit(Some("%")), "1.50%");
     assert_eq!(Value::Num(840.0).with_unit(Some("ms")), "840 ms");
     assert_eq!(Value::Bool(false).with_unit(None), "false");

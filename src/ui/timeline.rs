@@ -1,10 +1,11 @@
 //! Timeline panel: steps within the window, the current one marked, the
 //! countdown to the next, and each step's checklist with who ticked what.
 
-use super::{countdown, panel, Pen, View};
+use super::{panel, Pen, View};
 use crate::app::Focus;
 use crate::app::RunState;
-use crate::config::duration::format_offset;
+use crate::theme::Role;
+use crate::timefmt::{age, countdown, format_t_offset};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
@@ -24,36 +25,44 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
     }
     let focused = v.focused(Focus::Timeline);
     let inner = panel(buf, area, "Timeline", focused, v);
-    let (t, g) = (v.t, v.g);
-    let cfg = &v.s.cfg;
+    let cfg = &v.state.cfg;
     let (ws, we) = (cfg.cutover.window_start.0, cfg.cutover.window_end.0);
 
     // First line: where we are and what comes next (not scrolled).
     if let Some(mut p) = Pen::new(buf, inner, 0) {
-        p.put(" ", t.text());
-        match (v.t_off, v.next) {
+        p.put(" ", v.style(Role::Text));
+        match (v.t_offset_ms, v.next_step) {
             (None, _) => {
-                p.put("T0 not set", t.warn());
-                match v.s.keys.name_for(crate::app::Action::MarkT0) {
-                    Some(k) if !v.s.read_only => {
-                        p.put(&format!(" - press {k} to mark it (confirmed)"), t.muted());
+                p.put("T0 not set", v.style(Role::Warn));
+                match v.state.keys.name_for(crate::app::Action::MarkT0) {
+                    Some(k) if !v.state.read_only => {
+                        p.put(
+                            &format!(" - press {k} to mark it (confirmed)"),
+                            v.style(Role::Muted),
+                        );
                     }
                     _ => {
-                        p.put(" - steps shown by offset", t.muted());
+                        p.put(" - steps shown by offset", v.style(Role::Muted));
                     }
                 }
             }
             (Some(off), Some(n)) => {
                 let st = &cfg.steps[n];
-                p.put("next: ", t.muted())
-                    .put(&format!("{} ", t_offset(st.at.0)), t.accent())
-                    .put(&format!("in {}", countdown(st.at.0 - off)), t.accent())
-                    .put("  ", t.text());
+                p.put("next: ", v.style(Role::Muted))
+                    .put(
+                        &format!("{} ", format_t_offset(st.at.0)),
+                        v.style(Role::Accent),
+                    )
+                    .put(
+                        &format!("in {}", countdown(st.at.0 - off)),
+                        v.style(Role::Accent),
+                    )
+                    .put("  ", v.style(Role::Text));
                 let room = p.room();
-                p.put_fit(&st.title, room, t.text(), g.ellipsis);
+                p.put_fit(&st.title, room, v.style(Role::Text), v.glyphs.ellipsis);
             }
             (Some(_), None) => {
-                p.put("no further steps", t.muted());
+                p.put("no further steps", v.style(Role::Muted));
             }
         }
     }
@@ -89,13 +98,13 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
     let h = list.height as usize;
     // Keep the selected item (when focused) or the current step in view, with some context above.
     let target = if focused {
-        let (s, j) = v.s.selected_item;
+        let (s, j) = v.state.selected_item;
         items.iter().position(|it| *it == Item::Check(s, j))
     } else {
         None
     }
     .or_else(|| {
-        v.current
+        v.current_step
             .and_then(|c| items.iter().position(|it| *it == Item::Step(c)))
     })
     .unwrap_or(0);
@@ -112,50 +121,57 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
         match *it {
             Item::Step(i) => {
                 let st = &cfg.steps[i];
-                let is_current = v.current == Some(i);
-                let past = v.t_off.is_some_and(|o| st.at.0 < o) && !is_current;
+                let is_current = v.current_step == Some(i);
+                let past = v.t_offset_ms.is_some_and(|o| st.at.0 < o) && !is_current;
                 let style = if is_current {
-                    t.accent()
+                    v.style(Role::Accent)
                 } else if past {
-                    t.muted()
+                    v.style(Role::Muted)
                 } else {
-                    t.text()
+                    v.style(Role::Text)
                 };
-                p.put(" ", t.text());
-                p.put(if is_current { g.current } else { " " }, t.accent());
-                p.put(" ", t.text())
-                    .put(&format!("{:<7}", t_offset(st.at.0)), style);
+                p.put(" ", v.style(Role::Text));
+                p.put(
+                    if is_current { v.glyphs.current } else { " " },
+                    v.style(Role::Accent),
+                );
+                p.put(" ", v.style(Role::Text))
+                    .put(&format!("{:<7}", format_t_offset(st.at.0)), style);
                 if st.gate {
-                    p.put("GATE", t.warn().add_modifier(Modifier::REVERSED))
-                        .put(" ", t.text());
-                    match v.s.signoffs.get(i).and_then(|s| s.as_ref()) {
+                    p.put("GATE", v.style(Role::Warn).add_modifier(Modifier::REVERSED))
+                        .put(" ", v.style(Role::Text));
+                    match v.state.signoffs.get(i).and_then(|s| s.as_ref()) {
                         Some(so) => {
                             let (word, st_) = if so.go {
-                                ("GO", t.ok())
+                                ("GO", v.style(Role::Ok))
                             } else {
-                                ("NO-GO", t.crit())
+                                ("NO-GO", v.style(Role::Crit))
                             };
                             p.put(word, st_.add_modifier(Modifier::BOLD)).put(
                                 &format!(" {} {} ", so.name, so.at.format("%H:%M")),
-                                t.muted(),
+                                v.style(Role::Muted),
                             );
                         }
                         None => {
-                            p.put("unsigned ", t.muted());
+                            p.put("unsigned ", v.style(Role::Muted));
                         }
                     }
                 }
                 // A step's script: its state, or its evidence once it ran.
                 let script = st.run.as_ref().map(|_| {
-                    let r = &v.s.step_runs[i];
+                    let r = &v.state.step_runs[i];
                     match (&r.state, &r.last) {
                         (RunState::InFlight { since }, _) => (
-                            format!(" [running {}]", super::age(v.mono(), *since)),
-                            t.warn(),
+                            format!(" [running {}]", age(v.mono(), *since)),
+                            v.style(Role::Warn),
                         ),
-                        (_, Some(rep)) if rep.ok => (format!(" [{}]", rep.summary), t.ok()),
-                        (_, Some(rep)) => (format!(" [FAILED {}]", rep.summary), t.crit()),
-                        _ => (" [! to run]".to_string(), t.muted()),
+                        (_, Some(rep)) if rep.ok => {
+                            (format!(" [{}]", rep.summary), v.style(Role::Ok))
+                        }
+                        (_, Some(rep)) => {
+                            (format!(" [FAILED {}]", rep.summary), v.style(Role::Crit))
+                        }
+                        _ => (" [! to run]".to_string(), v.style(Role::Muted)),
                     }
                 });
                 let expect = (is_current && !st.expect.is_empty()).then(|| {
@@ -163,8 +179,8 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
                         .expect
                         .iter()
                         .filter(|c| {
-                            !v.s.engine.rows.iter().any(|r| {
-                                v.s.engine.signal(r).id == c.signal
+                            !v.state.engine.rows.iter().any(|r| {
+                                v.state.engine.signal(r).id == c.signal
                                     && matches!(r.status, crate::engine::Status::Band(_))
                                     && r.value.as_ref().is_some_and(|x| c.is.holds(x))
                             })
@@ -172,53 +188,62 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
                         .map(|c| format!("{} {}", c.signal, c.is))
                         .collect();
                     if unmet.is_empty() {
-                        (" [expect ok]".to_string(), t.ok())
+                        (" [expect ok]".to_string(), v.style(Role::Ok))
                     } else {
-                        (format!(" [expect: {}]", unmet.join(", ")), t.warn())
+                        (
+                            format!(" [expect: {}]", unmet.join(", ")),
+                            v.style(Role::Warn),
+                        )
                     }
                 });
                 let tail_w = script.as_ref().map_or(0, |(s, _)| super::width(s))
                     + expect.as_ref().map_or(0, |(s, _)| super::width(s));
                 let room = p.room().saturating_sub(tail_w).max(8);
-                p.put_fit(&st.title, room, style, g.ellipsis);
+                p.put_fit(&st.title, room, style, v.glyphs.ellipsis);
                 for (text, st_) in script.into_iter().chain(expect) {
                     p.put(&text, st_);
                 }
             }
             Item::Check(i, j) => {
-                let selected = focused && v.s.selected_item == (i, j);
+                let selected = focused && v.state.selected_item == (i, j);
                 if selected {
-                    p.fill(t.selected());
+                    p.fill(v.style(Role::Selected));
                 }
-                let tick =
-                    v.s.ticks
-                        .get(i)
-                        .and_then(|s| s.get(j))
-                        .and_then(|t| t.as_ref());
-                p.put(if selected { g.selected } else { " " }, t.text());
+                let tick = v
+                    .state
+                    .ticks
+                    .get(i)
+                    .and_then(|s| s.get(j))
+                    .and_then(|t| t.as_ref());
+                p.put(
+                    if selected { v.glyphs.selected } else { " " },
+                    v.style(Role::Text),
+                );
                 p.col(4);
                 let text = &cfg.steps[i].checklist[j];
                 match tick {
                     Some(tk) => {
-                        p.put(g.tick_done, t.ok()).put(" ", t.text());
+                        p.put(v.glyphs.tick_done, v.style(Role::Ok))
+                            .put(" ", v.style(Role::Text));
                         let by = format!("  by {} {}", tk.by, tk.at.format("%H:%M"));
                         let room = p.room().saturating_sub(super::width(&by));
-                        p.put_fit(text, room.max(8), t.muted(), g.ellipsis);
-                        p.put(&by, t.muted());
+                        p.put_fit(text, room.max(8), v.style(Role::Muted), v.glyphs.ellipsis);
+                        p.put(&by, v.style(Role::Muted));
                     }
                     None => {
-                        p.put(g.tick_todo, t.text()).put(" ", t.text());
+                        p.put(v.glyphs.tick_todo, v.style(Role::Text))
+                            .put(" ", v.style(Role::Text));
                         let room = p.room();
-                        p.put_fit(text, room, t.text(), g.ellipsis);
+                        p.put_fit(text, room, v.style(Role::Text), v.glyphs.ellipsis);
                     }
                 }
             }
             Item::Outside(is_before) => {
                 p.col(3);
                 let (n, style) = if is_before {
-                    (before, t.muted())
+                    (before, v.style(Role::Muted))
                 } else {
-                    (after, t.muted())
+                    (after, v.style(Role::Muted))
                 };
                 let label = if is_before { "earlier" } else { "later" };
                 p.put(&format!("{n} {label}: "), style);
@@ -233,25 +258,16 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
                     }
                 }) {
                     if !first {
-                        p.put(g.sep, style);
+                        p.put(v.glyphs.sep, style);
                     }
                     first = false;
                     let st = &cfg.steps[i];
-                    p.put(&format!("{} {}", t_offset(st.at.0), st.title), style);
+                    p.put(&format!("{} {}", format_t_offset(st.at.0), st.title), style);
                     if p.room() == 0 {
                         break;
                     }
                 }
             }
         }
-    }
-}
-
-/// `T-15m`, `T0`, `T+30m`: offsets read the same as the T-clock.
-pub(super) fn t_offset(ms: i64) -> String {
-    if ms == 0 {
-        "T0".into()
-    } else {
-        format!("T{}", format_offset(ms))
     }
 }

@@ -66,7 +66,7 @@ pub async fn session(
     cfg: Arc<Config>,
     audit: &std::path::Path,
     read_only: bool,
-) -> (Session, tokio::sync::mpsc::Receiver<Msg>) {
+) -> (Session, warroom::session::Inbox) {
     session_recording(cfg, audit, read_only, None).await
 }
 
@@ -76,9 +76,9 @@ pub async fn session_recording(
     audit: &std::path::Path,
     read_only: bool,
     record: Option<&std::path::Path>,
-) -> (Session, tokio::sync::mpsc::Receiver<Msg>) {
+) -> (Session, warroom::session::Inbox) {
     let mut c = (*cfg).clone();
-    let (redactor, _warnings) = warroom::commands::secure(&mut c).expect("secrets");
+    let (redactor, _warnings) = warroom::secure::secure(&mut c).expect("secrets");
     let redact = redactor.into_fn();
     Session::start(SessionOptions {
         cfg: Arc::new(c),
@@ -103,7 +103,7 @@ pub fn keys(s: &mut Session, input: &str) {
             c => crossterm::event::KeyCode::Char(c),
         };
         let ev = crossterm::event::KeyEvent::new(code, crossterm::event::KeyModifiers::NONE);
-        if let Some(a) = s.state.keys.action_for(ev, s.state.text_entry()) {
+        if let Some(a) = s.state.keys().action_for(ev, s.state.text_entry()) {
             s.handle(Msg::Action(a));
         }
     }
@@ -112,7 +112,7 @@ pub fn keys(s: &mut Session, input: &str) {
 /// Feed the session its messages and a real clock until `done` holds or `limit` passes.
 pub async fn drive_until(
     s: &mut Session,
-    rx: &mut tokio::sync::mpsc::Receiver<Msg>,
+    rx: &mut warroom::session::Inbox,
     limit: Duration,
     done: impl Fn(&State) -> bool,
 ) -> bool {
@@ -123,7 +123,7 @@ pub async fn drive_until(
             return true;
         }
         tokio::select! {
-            Some(m) = rx.recv() => s.handle(m),
+            Some(m) = rx.recv() => s.receive(m),
             _ = tick.tick() => s.handle(Msg::Tick(Stamp::now())),
             _ = tokio::time::sleep_until(deadline) => {}
         }
@@ -138,15 +138,10 @@ pub fn render_text(state: &State, w: u16, h: u16) -> String {
     let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).expect("term");
     term.draw(|f| warroom::ui::render(f, state, &theme))
         .expect("draw");
-    let buf = term.backend().buffer().clone();
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        for x in 0..buf.area.width {
-            out.push_str(buf[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
-    out
+    warroom::ui::dump(term.backend().buffer())
+        .into_iter()
+        .map(|l| l + "\n")
+        .collect()
 }
 
 pub fn rollback_posts(sim: &SimHandle) -> usize {
@@ -182,14 +177,14 @@ pub fn load_preset(name: &str, sim: &SimHandle) -> Config {
 
 /// A row by key, or a panic listing the rows there are.
 pub fn row<'a>(st: &'a State, key: &str) -> &'a warroom::engine::Row {
-    st.engine
+    st.engine()
         .rows
         .iter()
         .find(|r| r.key == key)
         .unwrap_or_else(|| {
             panic!(
                 "no row {key}; rows: {:?}",
-                st.engine.rows.iter().map(|r| &r.key).collect::<Vec<_>>()
+                st.engine().rows.iter().map(|r| &r.key).collect::<Vec<_>>()
             )
         })
 }
@@ -230,13 +225,13 @@ pub fn num(st: &State, key: &str) -> f64 {
 
 /// Every source answered and every row has a value.
 pub fn all_polled(st: &State) -> bool {
-    st.engine.sources.iter().all(|s| s.polls > 0)
-        && st.engine.rows.iter().all(|r| r.value.is_some())
+    st.engine().sources.iter().all(|s| s.polls > 0)
+        && st.engine().rows.iter().all(|r| r.value.is_some())
 }
 
 /// Every source has been polled at least twice (trip rules need more than one sample).
 pub fn polled_twice(st: &State) -> bool {
-    st.engine.sources.iter().all(|s| s.polls >= 2)
+    st.engine().sources.iter().all(|s| s.polls >= 2)
 }
 
 /// The stand-ins for `aws`, `docker`, `mongosh`, `supervisorctl` and `sudo` (links to the

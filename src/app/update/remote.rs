@@ -2,11 +2,13 @@
 //! sees one cutover. Records of another cutover or environment (a staging screen sharing
 //! the file) are shown as a warning and never applied.
 
-use super::actions::{Remote, Report, RunState, SignOff, Verdict, Verify};
-use super::update::{ask_again, note, notice};
-use super::{State, Tick};
+use super::confirm::ask_again;
+use super::flight::{Report, RunState, Verdict, Verify};
+use super::navigate::{note, notice};
+use crate::app::{SignOff, State, Tick};
 use crate::audit::{foreign, AuditEvent, DeclineReason};
 use crate::engine::Severity;
+use crate::sample::Ts;
 
 pub(super) fn apply(state: &mut State, r: Remote) {
     let who = format!("{}@{}", r.user, r.host);
@@ -220,7 +222,13 @@ pub(super) fn apply(state: &mut State, r: Remote) {
     }
 }
 
-fn tick(state: &mut State, who: &str, at: crate::sample::Ts, t: crate::audit::TickItem, on: bool) {
+pub(super) fn tick(
+    state: &mut State,
+    who: &str,
+    at: crate::sample::Ts,
+    t: crate::audit::TickItem,
+    on: bool,
+) {
     let Some(slot) = state.ticks.get_mut(t.step).and_then(|v| v.get_mut(t.item)) else {
         return;
     };
@@ -237,6 +245,37 @@ fn tick(state: &mut State, who: &str, at: crate::sample::Ts, t: crate::audit::Ti
 }
 
 /// The local index of an action another screen named, by id.
-fn action_index(state: &State, id: &str) -> Option<usize> {
+pub(super) fn action_index(state: &State, id: &str) -> Option<usize> {
     state.cfg.actions.iter().position(|a| a.id == id)
+}
+
+/// Something another warroom process wrote to the shared audit log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Remote {
+    pub at: Ts,
+    pub user: String,
+    pub host: String,
+    /// The writer's cutover, environment and config fingerprint (absent in old records and
+    /// in recordings).
+    pub cutover: Option<String>,
+    pub environment: Option<String>,
+    pub config: Option<String>,
+    /// The writing process (empty when unknown, e.g. in a replay).
+    pub session: String,
+    pub event: AuditEvent,
+}
+
+impl From<crate::audit::AuditRecord> for Remote {
+    fn from(r: crate::audit::AuditRecord) -> Self {
+        Remote {
+            at: r.at,
+            user: r.user,
+            host: r.host,
+            cutover: r.cutover,
+            environment: r.environment,
+            config: r.config,
+            session: r.session,
+            event: r.event,
+        }
+    }
 }

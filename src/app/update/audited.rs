@@ -4,11 +4,57 @@
 //! `AuditWritten`, `AuditFailed` or `ClaimLost`, and only then does the act happen — or is
 //! refused, saying why. Pure, like the rest of `update`.
 
-use super::actions::{Awaiting, Effect, Modal, Pending, RunState};
-use super::update::{note, notice, remote_flight_ms, set_modal_error, RECORDING};
-use super::State;
+use super::confirm::set_modal_error;
+use super::flight::{ActionRun, StepRun};
+use super::navigate::{note, notice, RECORDING};
+use super::Effect;
+use crate::app::{Modal, RunState, SignOff, State, Tick};
 use crate::audit::{AuditEvent, ClaimRule, Competitor, DeclineReason, Declined};
 use crate::engine::Severity;
+use crate::sample::Ts;
+
+/// What waits for an audit record to be on disk before it takes effect.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Awaiting {
+    /// Send `cfg.actions[action]` once its confirmation is recorded; on failure the run
+    /// goes back to `prev`.
+    Action {
+        action: usize,
+        idempotency_key: String,
+        attempt: u32,
+        prev: ActionRun,
+    },
+    /// Run the step's script once `step_run` is recorded.
+    StepRun {
+        step: usize,
+        prev: StepRun,
+    },
+    /// Tick (`Some`) or untick (`None`) the item once recorded.
+    Tick {
+        step: usize,
+        item: usize,
+        tick: Option<Tick>,
+    },
+    SignOff {
+        step: usize,
+        signoff: SignOff,
+    },
+    T0 {
+        at: Ts,
+    },
+    /// A result, verdict or decline: nothing waits on it, but the room must know if it is
+    /// missing from the log (`what` names it).
+    Record {
+        what: String,
+    },
+}
+
+/// An audit record on its way to disk.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pending {
+    pub id: u64,
+    pub what: Awaiting,
+}
 
 /// Ask for `event` to be recorded; `what` happens once it is. Returns the record's id.
 pub(super) fn audit(
@@ -25,35 +71,20 @@ pub(super) fn audit(
     id
 }
 
-/// Who may hold `cfg.actions[i]`'s flight, for a claim made now.
-pub(super) fn claim_rule(state: &State, i: usize, again: bool) -> ClaimRule {
-    let a = &state.cfg.actions[i];
-    ClaimRule {
-        action: a.id.clone(),
-        session: state.session.clone(),
-        cutover: state.cfg.cutover.name.clone(),
-        environment: state.environment().to_string(),
-        in_flight_ms: remote_flight_ms(a),
-        verify_ms: a.verify.as_ref().map(|v| v.within.as_ms()),
-        cooldown_ms: a.cooldown_ms(),
-        again,
-    }
-}
-
-fn take(state: &mut State, id: u64) -> Option<Awaiting> {
+pub(super) fn take(state: &mut State, id: u64) -> Option<Awaiting> {
     let at = state.pending.iter().position(|p| p.id == id)?;
     Some(state.pending.remove(at).what)
 }
 
 /// Close the modal if it is the one waiting for `id`.
-fn close_modal_of(state: &mut State, id: u64) {
+pub(super) fn close_modal_of(state: &mut State, id: u64) {
     if matches!(&state.modal, Some(Modal::Confirm(c)) if c.sending == Some(id)) {
         state.modal = None;
     }
 }
 
 /// The modal waiting for `id` shows `text` (it stays open); without it, the footer does.
-fn refuse(state: &mut State, id: u64, text: String) {
+pub(super) fn refuse(state: &mut State, id: u64, text: String) {
     if matches!(&state.modal, Some(Modal::Confirm(c)) if c.sending == Some(id)) {
         set_modal_error(state, text);
     } else {
@@ -265,17 +296,18 @@ pub(super) fn claim_lost(state: &mut State, id: u64, c: Competitor, fx: &mut Vec
                 .as_mut()
                 .filter(|m| matches!(m, Modal::Confirm(m) if m.sending == Some(id)))
             {
-                m.again = true;
-                m.phrase = Some(phrase.clone());
-                m.previous = vec![
-                    format!("SUCCEEDED at {when} UTC by {by} (seen in the audit log)"),
-                    format!("verification: {state_word}"),
-                    format!(
-                        "A second attempt gets a NEW Idempotency-Key (the target applies it \
+                m.ask_second_attempt(
+                    phrase.clone(),
+                    vec![
+                        format!("SUCCEEDED at {when} UTC by {by} (seen in the audit log)"),
+                        format!("verification: {state_word}"),
+                        format!(
+                            "A second attempt gets a NEW Idempotency-Key (the target applies it \
                          again); until {} UTC it needs the phrase below.",
-                        until.format("%H:%M:%S")
-                    ),
-                ];
+                            until.format("%H:%M:%S")
+                        ),
+                    ],
+                );
             }
             format!(
                 "not sent: {by}'s \"{}\" succeeded at {when} UTC ({state_word}) — to send a \

@@ -1,10 +1,11 @@
 //! The action state machine with a fake clock: no terminal, no network, no disk — the
 //! audit writer's answers are messages the tests send.
 use super::*;
-use crate::app::{Msg, Remote};
+use crate::app::{Action, Focus, Msg, Remote};
 use crate::audit::Competitor;
 use crate::config::Config;
-use crate::sample::{Mono, PollOutcome, PollResult, Stamp};
+use crate::engine::{EventKind, Status};
+use crate::sample::{Mono, PollOutcome, PollResult, Stamp, Ts};
 use chrono::{TimeZone, Utc};
 use std::sync::Arc;
 
@@ -164,9 +165,9 @@ fn done(st: &mut State, ok: bool, at: Ts) -> Vec<Effect> {
 }
 
 fn flag_poll(st: &mut State, s: i64, v1: bool) {
-    update(
-        st,
-        Msg::Poll(PollResult {
+    let poll = Msg::readings(
+        &st.engine,
+        &PollResult {
             source: "flags".into(),
             at: t(s),
             mono: m(s),
@@ -175,8 +176,9 @@ fn flag_poll(st: &mut State, s: i64, v1: bool) {
                 status: 200,
                 body: serde_json::json!({ "v1": v1 }),
             },
-        }),
+        },
     );
+    update(st, poll);
 }
 
 fn modal(st: &State) -> &Confirm {
@@ -902,17 +904,20 @@ fn step_state() -> State {
     st
 }
 
-fn poll_err(wall: Ts, mono: Mono, err: f64) -> Msg {
-    Msg::Poll(PollResult {
-        source: "m".into(),
-        at: wall,
-        mono,
-        latency_ms: 1,
-        outcome: PollOutcome::Json {
-            status: 200,
-            body: serde_json::json!({ "err": err }),
+fn poll_err(st: &State, wall: Ts, mono: Mono, err: f64) -> Msg {
+    Msg::readings(
+        &st.engine,
+        &PollResult {
+            source: "m".into(),
+            at: wall,
+            mono,
+            latency_ms: 1,
+            outcome: PollOutcome::Json {
+                status: 200,
+                body: serde_json::json!({ "err": err }),
+            },
         },
-    })
+    )
 }
 
 fn step_notes(st: &State) -> Vec<String> {
@@ -931,7 +936,8 @@ fn second(st: &mut State, s: i64, offset: i64) -> Vec<Effect> {
     let mut fx = Vec::new();
     if s <= 100 {
         let err = if (2..60).contains(&s) { 3.0 } else { 0.5 };
-        fx.extend(update(st, poll_err(wall(200), mono(200), err)));
+        let poll = poll_err(st, wall(200), mono(200), err);
+        fx.extend(update(st, poll));
     }
     fx.extend(update(st, Msg::Tick(Stamp::new(wall(500), mono(500)))));
     fx
@@ -1054,9 +1060,9 @@ fn jitter_is_not_a_step_and_old_messages_move_no_clock() {
     assert!(step_notes(&st).is_empty());
     // A poll stamped before the last tick (it queued behind it) leaves the clocks.
     let (now, mono) = (st.now, st.mono);
-    update(
-        &mut st,
-        Msg::Poll(PollResult {
+    let poll = Msg::readings(
+        &st.engine,
+        &PollResult {
             source: "flags".into(),
             at: t(-5_000),
             mono: m(0),
@@ -1065,11 +1071,12 @@ fn jitter_is_not_a_step_and_old_messages_move_no_clock() {
                 status: 200,
                 body: serde_json::json!({"v1": true}),
             },
-        }),
+        },
     );
+    update(&mut st, poll);
     assert_eq!((st.now, st.mono), (now, mono));
     assert!(step_notes(&st).is_empty());
-    assert_eq!(format_step(-3_600_000), "-1h00m");
-    assert_eq!(format_step(125_400), "+2m05s");
-    assert_eq!(format_step(9_600), "+10s");
+    assert_eq!(crate::timefmt::format_clock_step(-3_600_000), "-1h00m");
+    assert_eq!(crate::timefmt::format_clock_step(125_400), "+2m05s");
+    assert_eq!(crate::timefmt::format_clock_step(9_600), "+10s");
 }
