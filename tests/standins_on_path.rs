@@ -148,3 +148,59 @@ async fn a_stand_in_without_its_simulator_fails_and_says_why() {
     assert!(!dir.exists());
     sim.shutdown().await;
 }
+
+/// The hse preset's own SSM rollback (`aws ssm put-parameter … --value 0`) fired from a session
+/// whose commands get the stand-ins: the simulator's parameter moves, the app follows, and
+/// the action is verified from the split the dashboard reads — no step done by hand.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hse_presets_ssm_rollback_is_drilled_through_the_stand_in() {
+    use std::sync::Arc;
+    use warroom::app::Verdict;
+    let sim = common::start_profile(Profile::Hse, Scenario::ErrorBurst).await;
+    let s = common::standins(&sim);
+    let mut cfg = common::load_preset("hse", &sim);
+    for src in &mut cfg.sources {
+        src.interval = warroom::config::Dur(Duration::from_millis(400));
+    }
+    common::with_standins(&mut cfg, &s);
+    let i = cfg
+        .actions
+        .iter()
+        .position(|a| a.id == "ssm-split-0")
+        .expect("the preset's SSM rollback");
+    assert_eq!(
+        cfg.actions[i].command.as_ref().map(|c| c.argv[0].as_str()),
+        Some("aws"),
+        "the preset calls the real program"
+    );
+    let dir = tempfile::tempdir().expect("tmp");
+    let (mut session, mut rx) =
+        common::session(Arc::new(cfg), &common::audit_path(&dir), false).await;
+    common::drive_until(
+        &mut session,
+        &mut rx,
+        Duration::from_secs(10),
+        common::all_polled,
+    )
+    .await;
+    common::keys(&mut session, "S");
+    common::keys(&mut session, "ssm-split-0\n");
+    let verified = common::drive_until(&mut session, &mut rx, Duration::from_secs(20), |st| {
+        matches!(
+            st.action_runs()[i]
+                .verify
+                .as_ref()
+                .and_then(|v| v.verdict.clone()),
+            Some(Verdict::Verified { .. })
+        )
+    })
+    .await;
+    assert!(verified, "{:?}", session.state.action_runs()[i]);
+    assert_eq!(sim.parameter(hse::PARAMETER).as_deref(), Some("0"));
+    assert!(
+        sim.requests().iter().all(|r| r.method == "GET"),
+        "the rollback went through SSM, not the admin endpoint"
+    );
+    session.shutdown();
+    sim.shutdown().await;
+}

@@ -245,3 +245,16 @@ pub fn standins(sim: &SimHandle) -> warroom::sim::standin::Standins {
     )
     .expect("the stand-ins link to the warroom binary")
 }
+
+/// Gives every command `cfg` runs (actions and step commands) the stand-ins' environment.
+pub fn with_standins(cfg: &mut Config, s: &warroom::sim::standin::Standins) {
+    let env = s.env();
+    let commands = cfg
+        .actions
+        .iter_mut()
+        .filter_map(|a| a.command.as_mut())
+        .chain(cfg.steps.iter_mut().filter_map(|st| st.run.as_mut()));
+    for c in commands {
+        c.env.extend(env.iter().cloned());
+    }
+}
