@@ -188,11 +188,26 @@ async fn containers(State(sim): State<Arc<Sim>>) -> Response {
                 "Names": c.name,
                 "Image": c.image,
                 "State": "running",
-                "Status": format!("Up {} minutes", up.max(0) / 60),
+                "Status": format!("Up {}", human_duration(up)),
             })
         })
         .collect();
     json_response(StatusCode::OK, Value::Array(list))
+}
+
+/// How `docker ps` words an uptime (Docker's `HumanDuration`).
+fn human_duration(secs: i64) -> String {
+    let (m, h) = (secs / 60, (secs + 1800) / 3600);
+    match secs {
+        ..=0 => "Less than a second".into(),
+        1 => "1 second".into(),
+        2..=59 => format!("{secs} seconds"),
+        _ if m == 1 => "About a minute".into(),
+        _ if m < 60 => format!("{m} minutes"),
+        _ if h == 1 => "About an hour".into(),
+        _ if h < 48 => format!("{h} hours"),
+        _ => format!("{} days", h / 24),
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -287,6 +302,32 @@ async fn program_restart(State(sim): State<Arc<Sim>>, Path(program): Path<String
                 StatusCode::NOT_FOUND
             };
             json_response(status, json!({"error": e}))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_duration;
+
+    #[test]
+    fn uptimes_read_as_docker_ps_words_them() {
+        let cases = [
+            (0, "Less than a second"),
+            (1, "1 second"),
+            (42, "42 seconds"),
+            (61, "About a minute"),
+            (119, "About a minute"),
+            (120, "2 minutes"),
+            (3599, "59 minutes"),
+            (3600, "About an hour"),
+            (5399, "About an hour"),
+            (5400, "2 hours"),
+            (47 * 3600, "47 hours"),
+            (72 * 3600, "3 days"),
+        ];
+        for (secs, want) in cases {
+            assert_eq!(human_duration(secs), want, "{secs} s");
         }
     }
 }
