@@ -204,3 +204,102 @@ async fn the_hse_presets_ssm_rollback_is_drilled_through_the_stand_in() {
     session.shutdown();
     sim.shutdown().await;
 }
+
+/// `warroom sim --standins DIR`, as a person drills by hand: the links appear in DIR, the
+/// printed line is all another shell needs, a file of DIR's own is left alone, and the links
+/// leave with the simulator (SIGTERM).
+#[test]
+fn sim_standins_links_into_a_directory_for_the_simulators_lifetime() {
+    use std::io::BufRead as _;
+    let dir = tempfile::tempdir().expect("tmp");
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).expect("bin dir");
+    std::fs::write(bin.join("notes.txt"), "mine").expect("a file of the user's");
+    /// The simulator never outlives the test, however it ends.
+    struct Reaped(std::process::Child);
+    impl Drop for Reaped {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut sim = Command::new(env!("CARGO_BIN_EXE_warroom"))
+        .args([
+            "sim",
+            "--profile",
+            "hse",
+            "--listen",
+            "127.0.0.1:0",
+            "--standins",
+        ])
+        .arg(&bin)
+        .env_remove("ADMIN_TOKEN")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map(Reaped)
+        .expect("warroom sim starts");
+    let mut lines = std::io::BufReader::new(sim.0.stdout.take().expect("stdout")).lines();
+    let mut export = None;
+    for line in lines.by_ref() {
+        let line = line.expect("a line");
+        if let Some(l) = line.trim().strip_prefix("export ") {
+            export = Some(l.to_string());
+        }
+        if line.starts_with("Ctrl-C to stop") {
+            break;
+        }
+    }
+    let export = export.expect("the line to paste");
+    let exe = std::path::PathBuf::from(env!("CARGO_BIN_EXE_warroom"));
+    for t in ["aws", "docker", "mongosh", "supervisorctl", "sudo"] {
+        assert_eq!(
+            std::fs::read_link(bin.join(t)).ok().as_ref(),
+            Some(&exe),
+            "{t}"
+        );
+    }
+    // The printed assignments, as a shell would apply them.
+    let vars: Vec<(String, String)> = export
+        .split_whitespace()
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| {
+            let v = v.replace("\"$PATH\"", &std::env::var("PATH").unwrap_or_default());
+            (k.to_string(), v)
+        })
+        .collect();
+    assert!(
+        vars.iter().any(|(k, _)| k == "WARROOM_SIM_CONTROL"),
+        "{export}"
+    );
+    let o = run(
+        &vars,
+        "aws",
+        &[
+            "ssm",
+            "get-parameter",
+            "--name",
+            hse::PARAMETER,
+            "--query",
+            "Parameter.Value",
+            "--output",
+            "text",
+        ],
+    );
+    assert_eq!(stdout(&o), "10\n");
+    // SAFETY: kill(2) on the simulator we started.
+    unsafe {
+        libc::kill(sim.0.id() as i32, libc::SIGTERM);
+    }
+    let status = sim.0.wait().expect("the simulator exits");
+    assert!(status.success(), "{status:?}");
+    for t in ["aws", "docker", "mongosh", "supervisorctl", "sudo"] {
+        assert!(bin.join(t).symlink_metadata().is_err(), "{t} left behind");
+    }
+    assert_eq!(
+        std::fs::read_to_string(bin.join("notes.txt"))
+            .ok()
+            .as_deref(),
+        Some("mine")
+    );
+}
