@@ -4,10 +4,11 @@
 //!
 //! The warroom binary itself is the stand-in: run under one of those names (a symlink), it
 //! answers as that program (`dispatch`, called first thing in `main`). `warroom demo` and the
-//! tests make a private temporary directory of such symlinks (`Standins`), put it first on
-//! the `PATH` of the commands they run, and set `WARROOM_SIM_CONTROL` to the simulator's
-//! control URL; `warroom sim --standins DIR` does the same in a directory of your choice for
-//! a drill by hand. Outside those, no stand-in is ever on `PATH`, and one run without
+//! tests make a private temporary directory of such symlinks (`Standins`) and set
+//! `WARROOM_SIM_CONTROL` to the simulator's control URL: the demo on its own `PATH` (every
+//! command it runs inherits it), the tests on each command's, as they drive several
+//! simulators in one process. `warroom sim --standins DIR` links them (the same `install`)
+//! into a directory of your choice for a drill by hand. Outside those, no stand-in is ever on `PATH`, and one run without
 //! `WARROOM_SIM_CONTROL` says so and fails.
 //!
 //! Why a symlinked binary: nothing to install or keep in step (no script that needs curl or
