@@ -1343,7 +1343,9 @@ fn demo_runs_a_presets_aws_rollback_through_the_stand_in() {
     };
     // Its own audit log: a rollback recorded by an earlier drill would ask for a second attempt.
     let audit = t.path("audit.jsonl");
-    let mut argv = t.demo_argv(&[]);
+    let run = t.path("run.sh");
+    let mut argv = vec!["sh", run.as_str()];
+    argv.extend(t.demo_argv(&[]));
     argv.extend(["--profile", "hse", "--scenario", "error-burst"]);
     argv.extend(["--audit-log", audit.as_str()]);
     t.start(100, 30, &argv);
@@ -1361,4 +1363,7 @@ fn demo_runs_a_presets_aws_rollback_through_the_stand_in() {
         "{}",
         t.capture()
     );
+    // Quit, so the demo removes its stand-ins' directory as a person's demo does.
+    t.send_keys(&["q"]);
+    assert_restored(&t, 0);
 }
