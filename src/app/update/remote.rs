@@ -216,6 +216,26 @@ pub(super) fn apply(state: &mut State, r: Remote) {
                 ),
             );
         }
+        // Another screen announced it: the room sees that it went out, and where it failed.
+        AuditEvent::NotifyClaimed(_) => {}
+        AuditEvent::NotifySent(n) => note(
+            state,
+            Severity::Info,
+            format!(
+                "{who}: notified {} of {} ({})",
+                n.target,
+                n.event,
+                n.phase.word()
+            ),
+        ),
+        AuditEvent::NotifyFailed(n) => note(
+            state,
+            Severity::Warn,
+            format!(
+                "{who}: notification to {} of {} failed after {} tries: {}",
+                n.target, n.event, n.attempts, n.error
+            ),
+        ),
         AuditEvent::Other { kind, .. } => {
             tracing::debug!("audit record of unknown kind {kind} from {who}: not applied");
         }
