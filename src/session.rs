@@ -114,12 +114,18 @@ impl Session {
                     host: ctx.host.clone(),
                     audit: Some((writer, ctx.clone())),
                     redact: Arc::clone(&opts.redact),
-                    // Never waits on the screen: a full inbox drops the line, not the loop.
+                    // A failure is the room's to know; a delivery only the log's (one line per
+                    // target and row would bury the events panel in a breach). Never waits
+                    // on the screen: a full inbox drops the line, not the loop.
                     tell: Arc::new(move |t: crate::notify::Told| {
-                        let _ = back.try_send(Msg::Notified {
-                            ok: t.ok,
-                            text: t.text,
-                        });
+                        if t.ok {
+                            tracing::info!("{}", t.text);
+                        } else {
+                            let _ = back.try_send(Msg::Notified {
+                                ok: false,
+                                text: t.text,
+                            });
+                        }
                     }),
                 },
             ))

@@ -51,7 +51,8 @@ pub fn conditions(engine: &Engine) -> Vec<Condition> {
             } else {
                 Severity::Warn
             },
-            summary: format!("CRIT {}: {}", r.label, breach_text(r, sig, engine.mono)),
+            // The breach text names the row itself: "err /login 6.1% (crit > 2) for 0s".
+            summary: format!("CRIT {}", breach_text(r, sig, engine.mono)),
             subject: Some(r.key.clone()),
             value: r.value.as_ref().map(|v| v.with_unit(r.unit.as_deref())),
             threshold: (!r.threshold.is_empty()).then(|| r.threshold.clone()),

@@ -216,18 +216,9 @@ pub(super) fn apply(state: &mut State, r: Remote) {
                 ),
             );
         }
-        // Another screen announced it: the room sees that it went out, and where it failed.
-        AuditEvent::NotifyClaimed(_) => {}
-        AuditEvent::NotifySent(n) => note(
-            state,
-            Severity::Info,
-            format!(
-                "{who}: notified {} of {} ({})",
-                n.target,
-                n.event,
-                n.phase.word()
-            ),
-        ),
+        // Another screen's notifications: where one failed is the room's to know; the
+        // deliveries stay in the log.
+        AuditEvent::NotifyClaimed(_) | AuditEvent::NotifySent(_) => {}
         AuditEvent::NotifyFailed(n) => note(
             state,
             Severity::Warn,
