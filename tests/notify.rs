@@ -263,7 +263,9 @@ routing_key = "${{PD_ROUTING_KEY}}"
     );
     let cfg = config(&base, "", &format!("{WEBHOOK}{pd}"));
     let dir = tempfile::tempdir().unwrap();
-    let (mut s, mut rx) = session(cfg, &audit_path(&dir), false).await;
+    let recording = dir.path().join("session.jsonl");
+    let (mut s, mut rx) =
+        common::session_recording(cfg, &audit_path(&dir), false, Some(&recording)).await;
 
     hub.set(&[1.0], false);
     assert!(
@@ -387,6 +389,9 @@ routing_key = "${{PD_ROUTING_KEY}}"
     assert_no_secret("the bodies sent", &bodies);
     assert_no_secret("the screen's events", &event_texts(&s.state));
     s.shutdown();
+    let recorded = std::fs::read_to_string(&recording).unwrap();
+    assert!(recorded.contains("\"notify\""), "the config is recorded");
+    assert_no_secret("the recording", &recorded);
 }
 
 #[tokio::test]
