@@ -647,6 +647,14 @@ async fn notify_test_sends_to_every_target_and_says_which_failed() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("cutover.toml");
     let closed = closed_port();
+    // The webhook's URL from a private file, as a token is.
+    let url_file = dir.path().join("hook.url");
+    std::fs::write(&url_file, format!("{base}/hook/{HOOK_SECRET}\n")).unwrap();
+    std::fs::set_permissions(
+        &url_file,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
     std::fs::write(
         &file,
         format!(
@@ -662,23 +670,22 @@ url = "{base}/m"
 [[notify]]
 kind = "webhook"
 name = "hook"
-url = "${{HOOK_URL}}"
+token_file = "{}"
 
 [[notify]]
 kind = "slack"
 name = "gone"
 url = "http://127.0.0.1:{closed}/services/T/B/{SLACK_SECRET}"
-"#
+"#,
+            url_file.display()
         ),
     )
     .unwrap();
     let bin = env!("CARGO_BIN_EXE_warroom");
-    let hook = format!("{base}/hook/{HOOK_SECRET}");
     let out = tokio::task::spawn_blocking(move || {
         std::process::Command::new(bin)
             .args(["notify-test", "-c"])
             .arg(&file)
-            .env("HOOK_URL", hook)
             .output()
             .unwrap()
     })
@@ -695,7 +702,11 @@ url = "http://127.0.0.1:{closed}/services/T/B/{SLACK_SECRET}"
     assert!(stdout.contains("1 of 2 target(s) answered"), "{stdout}");
     assert_no_secret("notify-test's output", &format!("{stdout}{stderr}"));
     let posts = hub.posts("/hook/");
-    assert_eq!(posts.len(), 1);
+    assert_eq!(
+        posts.len(),
+        1,
+        "the URL read from the file, its newline dropped"
+    );
     assert_eq!(posts[0]["event"], "test");
     assert_eq!(posts[0]["version"], 1);
 }

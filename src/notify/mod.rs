@@ -97,3 +97,6 @@ pub fn wants(target: &crate::config::NotifyCfg, notice: &Notice) -> bool {
     };
     target.events().contains(&event) && notice.severity >= min
 }
+
+#[cfg(test)]
+mod tests;
