@@ -416,11 +416,12 @@ async fn give_up(shared: &Arc<Shared>, t: &Target, n: &Notice, attempts: u32, wh
     .await;
     (shared.tell)(Told {
         ok: false,
+        // What was not told comes first: the panel cuts a long line.
         text: format!(
-            "NOTIFICATION FAILED: {} of {} ({}) not sent after {attempts} tries: {why}",
-            t.label(),
-            n.event_word(),
-            n.phase.word()
+            "NOTIFICATION FAILED: {} {} not sent to {} after {attempts} tries: {why}",
+            n.key,
+            n.phase.word(),
+            t.label()
         ),
     });
 }
