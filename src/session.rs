@@ -207,6 +207,12 @@ impl Session {
             record_failure_told: false,
             notifier,
         };
+        if opts.read_only && !session.state.cfg.notify.is_empty() {
+            session.handle(Msg::Notified {
+                ok: true,
+                text: "read-only: this screen sends no notifications (a screen that can write to the audit log does)".into(),
+            });
+        }
         if not_a_log {
             session.handle(Msg::AuditFailed {
                 id: None,

@@ -508,6 +508,11 @@ async fn a_read_only_screen_never_sends() {
     );
     settle(&mut s, &mut rx, Duration::from_secs(1)).await;
     assert!(hub.got.lock().unwrap().is_empty());
+    assert!(
+        event_texts(&s.state).contains("read-only: this screen sends no notifications"),
+        "{}",
+        event_texts(&s.state)
+    );
     s.shutdown();
 }
 
