@@ -171,8 +171,9 @@ pub struct CheckArgs {
     /// appended as a new session when the file exists. Exit 4 if it cannot be written in full.
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
-    /// Announce what opens and ends to the config's `[[notify]]` targets, as a screen would
-    /// (claimed in the audit log, so a screen sharing it never sends the same twice).
+    /// With --window: announce what opens and ends to the config's `[[notify]]` targets, as
+    /// a screen would (claimed in the audit log, so a screen sharing it never sends the same
+    /// twice).
     #[arg(long)]
     pub notify: bool,
     /// With --notify: the shared audit log; default: the screens' default for this cutover.

@@ -110,6 +110,9 @@ async fn check(a: CheckArgs) -> Result<i32, String> {
     }
     // Text and JSON alike: a server's words (an error echoing the URL) pass the redactor.
     let mut out = RedactWriter::new(std::io::stdout().lock(), redactor);
+    if a.notify && window.is_none() {
+        return Err("--notify needs --window: one sample can see an episode open but never end, so its alert would never resolve (e.g. `--window 30m --notify`)".into());
+    }
     if a.notify && cfg.notify.is_empty() {
         return Err(format!(
             "--notify: {} has no `[[notify]]` target",
