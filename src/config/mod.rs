@@ -45,7 +45,7 @@ pub use load::{load_file, load_str, load_str_with_env, ConfigError, Problem};
 pub use read::read_config;
 pub use report::{run_validate, validate_text};
 pub use signal::{Advice, JudgeOn, NoDataPolicy, Signal, SignalKind};
-pub use source::{Source, SourceKind};
+pub use source::{Method, Parse, Source, SourceKind};
 pub use step::Step;
 pub use ui::Ui;
 
