@@ -630,3 +630,67 @@ pub fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
         "panic".into()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    fn source(interval: &str) -> Source {
+        let text = format!(
+            "[cutover]\nname = \"t\"\n[[source]]\nid = \"slow\"\nkind = \"command\"\nargv = [\"x\"]\ninterval = \"{interval}\"\n"
+        );
+        let cfg: Config = toml::from_str(&text).unwrap();
+        cfg.sources[0].clone()
+    }
+
+    /// A run that takes 2.5 intervals: the ticks that pass meanwhile are skipped (no
+    /// second run in flight, none made up in a burst), and the next run starts on the grid.
+    #[tokio::test(start_paused = true)]
+    async fn a_tick_that_passes_while_a_run_is_in_flight_is_skipped() {
+        let origin = tokio::time::Instant::now();
+        let log: Arc<Mutex<Vec<(u128, u128)>>> = Arc::default();
+        let in_flight = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (l, f) = (Arc::clone(&log), Arc::clone(&in_flight));
+        let poll: PollFn = Arc::new(move |src: &Source| {
+            let (l, f, id) = (Arc::clone(&l), Arc::clone(&f), src.id.clone());
+            async move {
+                let start = origin.elapsed().as_millis();
+                let before = f.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                assert_eq!(before, 0, "two runs of one source in flight");
+                tokio::time::sleep(Duration::from_millis(2_500)).await;
+                f.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                l.lock().unwrap().push((start, origin.elapsed().as_millis()));
+                PollResult {
+                    source: id,
+                    at: Utc::now(),
+                    mono: Mono(0),
+                    latency_ms: 2_500,
+                    outcome: PollOutcome::Failed {
+                        status: None,
+                        reason: "slow".into(),
+                    },
+                }
+            }
+            .boxed()
+        });
+        let (tx, mut rx) = mpsc::channel(16);
+        let pollers = spawn_pollers_with(&[source("1s")], poll, tx);
+        for _ in 0..3 {
+            rx.recv().await.unwrap();
+        }
+        pollers.abort();
+        let starts: Vec<u128> = log.lock().unwrap().iter().map(|(s, _)| *s).collect();
+        // 0 → done at 2.5 s; the ticks at 1 s and 2 s are skipped; next at 3 s, then 6 s.
+        assert_eq!(starts, vec![0, 3_000, 6_000]);
+    }
+
+    #[test]
+    fn next_start_stays_on_the_grid() {
+        let t0 = tokio::time::Instant::now();
+        let s = Duration::from_secs(1);
+        assert_eq!(next_start(t0, s, t0 + Duration::from_millis(300)), t0 + s);
+        assert_eq!(next_start(t0, s, t0 + Duration::from_millis(1_000)), t0 + 2 * s);
+        assert_eq!(next_start(t0, s, t0 + Duration::from_millis(4_200)), t0 + 5 * s);
+    }
+}
