@@ -15,9 +15,15 @@ use warroom::poll::run_command_at;
 use warroom::sample::{NoDataKind, PollOutcome, Value};
 
 fn fixture(name: &str) -> String {
-    let p: PathBuf = [env!("CARGO_MANIFEST_DIR"), "tests", "fixtures", "commands", name]
-        .iter()
-        .collect();
+    let p: PathBuf = [
+        env!("CARGO_MANIFEST_DIR"),
+        "tests",
+        "fixtures",
+        "commands",
+        name,
+    ]
+    .iter()
+    .collect();
     p.to_string_lossy().into_owned()
 }
 
@@ -104,8 +110,14 @@ async fn a_failing_exit_is_an_error_with_a_clean_redacted_stderr_excerpt() {
     let why = failed(&o);
     assert!(why.contains("exited with status 3"), "{why}");
     assert!(why.contains("access denied"), "the excerpt says why: {why}");
-    assert!(!why.contains("tok-zzz-9876543"), "the token is redacted: {why}");
-    assert!(!why.chars().any(char::is_control), "control chars stripped: {why:?}");
+    assert!(
+        !why.contains("tok-zzz-9876543"),
+        "the token is redacted: {why}"
+    );
+    assert!(
+        !why.chars().any(char::is_control),
+        "control chars stripped: {why:?}"
+    );
     assert!(why.len() < 300, "short: {why}");
     // The exit codes a source counts as success can be widened (grep says "no match" with 1).
     let keys = format!(
@@ -127,7 +139,10 @@ async fn a_time_out_kills_the_whole_process_group_grandchildren_too() {
     let started = Instant::now();
     let o = run(&keys).await;
     assert!(failed(&o).starts_with("time-out after 1s"), "{o:?}");
-    assert!(started.elapsed() < Duration::from_secs(30), "bounded by the time-out");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "bounded by the time-out"
+    );
     let pid: i32 = std::fs::read_to_string(&pidfile)
         .expect("the fixture wrote its grandchild's pid")
         .trim()
@@ -141,7 +156,10 @@ async fn a_time_out_kills_the_whole_process_group_grandchildren_too() {
         if stat.is_empty() || state == Some('Z') || state == Some('X') {
             break;
         }
-        assert!(Instant::now() < deadline, "the grandchild {pid} still runs: {stat}");
+        assert!(
+            Instant::now() < deadline,
+            "the grandchild {pid} still runs: {stat}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -154,7 +172,10 @@ async fn output_past_the_cap_is_an_error_and_the_command_is_stopped() {
     );
     let started = Instant::now();
     let o = run(&keys).await;
-    assert!(failed(&o).contains("larger than the 4096 byte cap"), "{o:?}");
+    assert!(
+        failed(&o).contains("larger than the 4096 byte cap"),
+        "{o:?}"
+    );
     assert!(
         started.elapsed() < Duration::from_secs(15),
         "stopped at the cap, not at the time-out"
@@ -262,7 +283,11 @@ async fn a_command_source_feeds_the_engine_with_paths_and_freshness() {
     e.ingest(&poll);
     let row = &e.rows[0];
     assert_eq!(row.status, Status::NoData(NoDataKind::Stale), "{row:?}");
-    assert!(row.reason.as_deref().unwrap_or("").contains("10m"), "{:?}", row.reason);
+    assert!(
+        row.reason.as_deref().unwrap_or("").contains("10m"),
+        "{:?}",
+        row.reason
+    );
     assert_eq!(row.value, None, "never the old number");
 }
 
@@ -295,7 +320,10 @@ fn command_source_config_mistakes_are_clear() {
     assert!(bad("argv = [\"a\"]\nfresh_at = \"generated_at\"").contains("bad path"));
     // The command keys on an http source.
     let text = "[cutover]\nname = \"t\"\n\n[[source]]\nid = \"h\"\nkind = \"http\"\nurl = \"http://h/x\"\nargv = [\"a\"]\n";
-    let e = load_str(text, "c.toml").map(|_| ()).unwrap_err().to_string();
+    let e = load_str(text, "c.toml")
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("only applies to `kind = \"command\"`"), "{e}");
 }
 
@@ -321,7 +349,12 @@ fn check_window_record_and_report_read_a_command_source() {
         .output()
         .expect("check runs");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.contains("\"split\""), "{text}");
 
     let rec = dir.path().join("w.jsonl");
@@ -347,6 +380,10 @@ fn check_window_record_and_report_read_a_command_source() {
         .output()
         .expect("report runs");
     let report = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{report}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{report}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(report.contains("split"), "{report}");
 }

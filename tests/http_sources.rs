@@ -38,7 +38,10 @@ async fn time_tokens_in_the_url_are_rendered_from_the_polls_time() {
         sim.base_url()
     ));
     let r = poll(&cfg, common::t0()).await;
-    assert!(matches!(r.outcome, PollOutcome::Json { status: 200, .. }), "{r:?}");
+    assert!(
+        matches!(r.outcome, PollOutcome::Json { status: 200, .. }),
+        "{r:?}"
+    );
     let t = common::t0();
     let want = format!(
         "from={}&to={}&at=2026-11-25T21:00:00Z",
@@ -46,12 +49,18 @@ async fn time_tokens_in_the_url_are_rendered_from_the_polls_time() {
         t.timestamp_millis()
     );
     let seen = sim.requests();
-    let req = seen.iter().rfind(|r| r.path == "/api/v1/health").expect("request");
+    let req = seen
+        .iter()
+        .rfind(|r| r.path == "/api/v1/health")
+        .expect("request");
     assert_eq!(req.query.as_deref(), Some(want.as_str()));
     // Each poll renders them again from its own time.
     poll(&cfg, common::at(60)).await;
     let seen = sim.requests();
-    let req = seen.iter().rfind(|r| r.path == "/api/v1/health").expect("request");
+    let req = seen
+        .iter()
+        .rfind(|r| r.path == "/api/v1/health")
+        .expect("request");
     assert!(
         req.query
             .as_deref()
@@ -142,7 +151,9 @@ async fn a_put_source_sends_method_body_and_rendered_headers() {
     assert_eq!(s.method, "PUT");
     assert_eq!(s.body, format!("plain {}", common::t0().timestamp()));
     assert_eq!(
-        s.headers.get("x-window-start").and_then(|v| v.to_str().ok()),
+        s.headers
+            .get("x-window-start")
+            .and_then(|v| v.to_str().ok()),
         Some("2026-11-25T20:00:00Z")
     );
     assert_eq!(
@@ -171,7 +182,10 @@ async fn an_old_body_served_with_200_ok_is_stale_with_its_age() {
     );
     let cfg = Arc::new(load(&text));
     let r = poll(&cfg, now).await;
-    assert!(matches!(r.outcome, PollOutcome::Json { status: 200, .. }), "{r:?}");
+    assert!(
+        matches!(r.outcome, PollOutcome::Json { status: 200, .. }),
+        "{r:?}"
+    );
     let mut e = Engine::new(Arc::clone(&cfg), r.mono);
     e.ingest(&r);
     let row = e.rows.iter().find(|r| r.key == "err").expect("row");
@@ -194,9 +208,8 @@ async fn an_old_body_served_with_200_ok_is_stale_with_its_age() {
 #[test]
 fn http_source_mistakes_are_clear() {
     let bad = |keys: &str| -> String {
-        let text = format!(
-            "[cutover]\nname = \"t\"\n[[source]]\nid = \"h\"\nkind = \"http\"\n{keys}\n"
-        );
+        let text =
+            format!("[cutover]\nname = \"t\"\n[[source]]\nid = \"h\"\nkind = \"http\"\n{keys}\n");
         match load_str(&text, "c.toml") {
             Ok(_) => panic!("accepted: {keys}"),
             Err(e) => e.to_string(),

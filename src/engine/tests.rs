@@ -983,12 +983,19 @@ fn a_payload_that_says_it_is_old_is_stale_and_its_age_carries_on_the_monotonic_c
     ));
     let r = &e.rows[0];
     assert_eq!(r.status, Status::NoData(NoDataKind::Stale), "{r:?}");
-    assert!(r.reason.as_deref().unwrap_or("").contains("5m"), "{:?}", r.reason);
+    assert!(
+        r.reason.as_deref().unwrap_or("").contains("5m"),
+        "{:?}",
+        r.reason
+    );
     assert_eq!(r.value, None);
 
     // A body 10 s old at the poll (epoch seconds): ok, and stale once 15 s have passed
     // since it was made — 5 s after the poll, not 15 s.
-    e.ingest(&poll(20, json!({"v": 0.5, "generated_at": t(10).timestamp()})));
+    e.ingest(&poll(
+        20,
+        json!({"v": 0.5, "generated_at": t(10).timestamp()}),
+    ));
     assert_eq!(e.rows[0].status, Status::Band(Band::Ok));
     assert_eq!(e.rows[0].last_good_at, Some(m(10)));
     e.tick(at(24));

@@ -660,7 +660,9 @@ mod tests {
                 assert_eq!(before, 0, "two runs of one source in flight");
                 tokio::time::sleep(Duration::from_millis(2_500)).await;
                 f.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-                l.lock().unwrap().push((start, origin.elapsed().as_millis()));
+                l.lock()
+                    .unwrap()
+                    .push((start, origin.elapsed().as_millis()));
                 PollResult {
                     source: id,
                     at: Utc::now(),
@@ -690,7 +692,13 @@ mod tests {
         let t0 = tokio::time::Instant::now();
         let s = Duration::from_secs(1);
         assert_eq!(next_start(t0, s, t0 + Duration::from_millis(300)), t0 + s);
-        assert_eq!(next_start(t0, s, t0 + Duration::from_millis(1_000)), t0 + 2 * s);
-        assert_eq!(next_start(t0, s, t0 + Duration::from_millis(4_200)), t0 + 5 * s);
+        assert_eq!(
+            next_start(t0, s, t0 + Duration::from_millis(1_000)),
+            t0 + 2 * s
+        );
+        assert_eq!(
+            next_start(t0, s, t0 + Duration::from_millis(4_200)),
+            t0 + 5 * s
+        );
     }
 }
