@@ -1096,7 +1096,7 @@ fn main() {
         let (ours, loops) = rt.block_on(command_sources(dir.path()));
         let f = |c: Option<f64>| c.map(|c| format!("{c:.2} %")).unwrap_or("n/a".into());
         let r = match (ours, loops) {
-            (Some(o), Some(l)) if o > 0.0 => format!("{:.1}× less", l / o),
+            (Some(o), Some(l)) if l > 0.0 => format!("warroom / watch = {:.2}", o / l),
             _ => "n/a".into(),
         };
         eprintln!(

@@ -263,15 +263,12 @@ pub(super) fn check(cfg: &Config, out: &mut Out) {
                 None,
             );
         }
-        if s.kind == SourceKind::Http {
-            match (s.method, &s.body) {
-                (Method::Get, Some(_)) => out.push(
-                    at("body"),
-                    "`body` is sent only with `method = \"POST\"` or `\"PUT\"`",
-                    Some("add `method = \"POST\"`, or remove `body`".into()),
-                ),
-                _ => {}
-            }
+        if s.kind == SourceKind::Http && s.method == Method::Get && s.body.is_some() {
+            out.push(
+                at("body"),
+                "`body` is sent only with `method = \"POST\"` or `\"PUT\"`",
+                Some("add `method = \"POST\"`, or remove `body`".into()),
+            );
         }
         for (key, text) in token_texts(s, i) {
             if let Err(e) = crate::tokens::check(text) {
