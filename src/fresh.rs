@@ -30,14 +30,16 @@ impl PayloadAge {
     }
 
     /// Older than `stale_after_ms` already at the poll: the `stale` reading to show
-    /// instead of the value, saying how old `what` is.
-    pub fn stale(self, stale_after_ms: i64, what: &str) -> Option<Reading> {
+    /// instead of the value, saying how old `what` is and, if given, `by` what.
+    pub fn stale(self, stale_after_ms: i64, what: &str, by: Option<&str>) -> Option<Reading> {
+        let span = |ms: i64| crate::timefmt::format_span(chrono::Duration::milliseconds(ms));
         (self.ms > stale_after_ms).then(|| Reading::NoData {
             kind: NoDataKind::Stale,
             reason: format!(
-                "{what} is {} old (stale_after {})",
-                crate::timefmt::format_span(chrono::Duration::milliseconds(self.ms)),
-                crate::timefmt::format_span(chrono::Duration::milliseconds(stale_after_ms))
+                "{what} is {} old ({}stale_after {})",
+                span(self.ms),
+                by.map(|b| format!("{b}; ")).unwrap_or_default(),
+                span(stale_after_ms)
             ),
         })
     }

@@ -258,7 +258,8 @@ fn read_sample(s: Option<&Json>, kind: SignalKind, at: Ts, stale_after_ms: i64) 
         .as_f64()
         .and_then(|t| DateTime::from_timestamp_millis((t * 1000.0) as i64))
     {
-        if let Some(stale) = PayloadAge::at_poll(at, made).stale(stale_after_ms, "the sample") {
+        if let Some(stale) = PayloadAge::at_poll(at, made).stale(stale_after_ms, "the sample", None)
+        {
             return stale;
         }
     }

@@ -188,8 +188,8 @@ impl Engine {
             ))));
         };
         let age = PayloadAge::at_poll(poll.at, made);
-        let what = format!("the payload ({path} {})", made.format("%H:%M:%S"));
-        match age.stale(self.compiled[si].stale_after_ms, &what) {
+        let by = format!("by fresh_at {path}");
+        match age.stale(self.compiled[si].stale_after_ms, "the payload", Some(&by)) {
             Some(stale) => Some(Err(stale)),
             None => Some(Ok(age)),
         }

@@ -156,7 +156,11 @@ pub async fn run(src: &Source, now: Ts) -> PollOutcome {
             Err(e) => return fail(format!("waiting for {name}: {e}")),
         };
         if let Some(what) = exit_problem(status, src.ok_exit_codes(), i < last) {
-            return fail(with_stderr(format!("{name} {what}")));
+            // The program's own name: a long path would push the reason off the row.
+            let short = std::path::Path::new(name)
+                .file_name()
+                .map_or_else(|| name.clone(), |n| n.to_string_lossy().into_owned());
+            return fail(with_stderr(format!("{short} {what}")));
         }
     }
     match parse(&out, src) {
