@@ -219,6 +219,9 @@ mod tests {
         assert_eq!(serde_expected::<E<SignalKind>>(bogus), set(SIGNAL_KINDS));
         assert_eq!(serde_expected::<E<NoDataPolicy>>(bogus), set(NO_DATA));
         assert_eq!(serde_expected::<E<JudgeOn>>(bogus), set(JUDGE_ON));
+        use crate::config::source::{Method, Parse, METHODS, PARSES};
+        assert_eq!(serde_expected::<E<Method>>(bogus), set(METHODS));
+        assert_eq!(serde_expected::<E<Parse>>(bogus), set(PARSES));
     }
 
     /// The required lists are exact: a table with just them loads, and without any one
