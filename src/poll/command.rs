@@ -229,7 +229,7 @@ impl Running {
 /// One line, without control characters (a command's escape sequences must not drive the
 /// operator's terminal), redacted before it is cut so a secret is never half-shown.
 pub(crate) fn excerpt(text: &str) -> String {
-    let redacted = crate::secrets::redact(text);
+    let redacted = crate::secrets::redact(&strip_escapes(text));
     let flat: String = redacted
         .split(|c: char| c.is_control() || c.is_whitespace())
         .filter(|w| !w.is_empty())
@@ -240,6 +240,43 @@ pub(crate) fn excerpt(text: &str) -> String {
     } else {
         format!("{}…", flat.chars().take(EXCERPT_CHARS).collect::<String>())
     }
+}
+
+/// Terminal escape sequences removed whole (colours, cursor moves, titles), so not even
+/// their printable tail (`[31m`) is left: CSI `ESC [ … final`, OSC `ESC ] … BEL/ESC \`,
+/// and two-character escapes.
+fn strip_escapes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\u{1b}' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('[') => {
+                // Parameters and intermediates, then one final byte in @..~.
+                for n in chars.by_ref() {
+                    if ('@'..='~').contains(&n) {
+                        break;
+                    }
+                }
+            }
+            Some(']') => {
+                while let Some(n) = chars.next() {
+                    if n == '\u{7}' {
+                        break;
+                    }
+                    if n == '\u{1b}' && chars.peek() == Some(&'\\') {
+                        chars.next();
+                        break;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// The first `keep` bytes of a stream; the rest is read and dropped (a chatty command
@@ -344,4 +381,17 @@ fn shown(s: &str) -> String {
         e
     };
     format!("{e:?}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_excerpt_has_no_escape_sequence_left_not_even_its_tail() {
+        let e = excerpt(
+            "\u{1b}[31mError:\u{1b}[0m denied\r\n\u{1b}]0;title\u{7}next\u{1b}]8;;x\u{1b}\\ok\u{7}",
+        );
+        assert_eq!(e, "Error: denied nextok");
+    }
 }
