@@ -303,3 +303,69 @@ fn sim_standins_links_into_a_directory_for_the_simulators_lifetime() {
         Some("mine")
     );
 }
+
+/// Command sources as the README writes them read the simulator through the stand-ins: the
+/// split from `aws ssm get-parameter`, and a put-parameter moves what they read next.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn command_sources_read_the_simulator_through_the_stand_ins() {
+    use std::sync::Arc;
+    let sim = common::start_profile(Profile::Hse, Scenario::Healthy).await;
+    let s = common::standins(&sim);
+    let mut cfg = warroom::config::load_str(
+        r#"
+[cutover]
+name = "drill"
+
+[[source]]
+id = "split"
+kind = "command"
+argv = ["aws", "ssm", "get-parameter", "--name", "/hse/traffic-split-percent",
+        "--query", "Parameter.Value", "--output", "text"]
+parse = "number"
+interval = "1s"
+timeout = "5s"
+
+[[signal]]
+id = "split"
+source = "split"
+kind = "metric"
+path = "."
+"#,
+        "drill.toml",
+    )
+    .expect("config valid");
+    common::with_standins(&mut cfg, &s);
+    let dir = tempfile::tempdir().expect("tmp");
+    let (mut session, mut rx) =
+        common::session(Arc::new(cfg), &common::audit_path(&dir), false).await;
+    let read = |want: f64| {
+        move |st: &warroom::app::State| {
+            common::value(st, "split").and_then(|v| v.as_f64()) == Some(want)
+        }
+    };
+    let got = common::drive_until(&mut session, &mut rx, Duration::from_secs(15), read(10.0)).await;
+    assert!(got, "{:?}", common::row(&session.state, "split"));
+    let e = s.env();
+    let o = tokio::task::spawn_blocking(move || {
+        run(
+            &e,
+            "aws",
+            &[
+                "ssm",
+                "put-parameter",
+                "--name",
+                hse::PARAMETER,
+                "--value",
+                "50",
+                "--overwrite",
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    stdout(&o);
+    let got = common::drive_until(&mut session, &mut rx, Duration::from_secs(15), read(50.0)).await;
+    assert!(got, "{:?}", common::row(&session.state, "split"));
+    session.shutdown();
+    sim.shutdown().await;
+}

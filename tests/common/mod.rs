@@ -247,9 +247,15 @@ pub fn standins(sim: &SimHandle) -> warroom::sim::standin::Standins {
     .expect("the stand-ins link to the warroom binary")
 }
 
-/// Gives every command `cfg` runs (actions and step commands) the stand-ins' environment.
+/// Gives every command `cfg` runs (command sources, actions and step commands) the
+/// stand-ins' environment.
 pub fn with_standins(cfg: &mut Config, s: &warroom::sim::standin::Standins) {
     let env = s.env();
+    for src in &mut cfg.sources {
+        if src.kind == warroom::config::SourceKind::Command {
+            src.env.extend(env.iter().cloned());
+        }
+    }
     let commands = cfg
         .actions
         .iter_mut()
