@@ -166,7 +166,7 @@ async fn the_hse_presets_ssm_rollback_is_drilled_through_the_stand_in() {
     let i = cfg
         .actions
         .iter()
-        .position(|a| a.id == "ssm-split-0")
+        .position(|a| a.id == "rollback-split-0")
         .expect("the preset's SSM rollback");
     assert_eq!(
         cfg.actions[i].command.as_ref().map(|c| c.argv[0].as_str()),
@@ -183,8 +183,8 @@ async fn the_hse_presets_ssm_rollback_is_drilled_through_the_stand_in() {
         common::all_polled,
     )
     .await;
-    common::keys(&mut session, "S");
-    common::keys(&mut session, "ssm-split-0\n");
+    common::keys(&mut session, "R");
+    common::keys(&mut session, "rollback\n");
     let verified = common::drive_until(&mut session, &mut rx, Duration::from_secs(20), |st| {
         matches!(
             st.action_runs()[i]

@@ -95,6 +95,11 @@ pub struct Source {
     /// command of a pipeline — e.g. `[0, 1]` where `grep` says "no match" with 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ok_exit: Option<Vec<i32>>,
+    /// For `command`: the first command's stderr joins its stdout (as `2>&1` after it), for
+    /// programs that write what is counted there (`docker logs` of a container logging
+    /// errors to stderr).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub merge_stderr: bool,
     /// A path to the payload's own timestamp (RFC 3339, or epoch seconds or ms): the
     /// value's age is judged from it, not from when the poll answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -185,6 +190,7 @@ pub static SOURCE: TableSchema = TableSchema {
         ("cwd", Shape::Any),
         ("max_output_bytes", Shape::Any),
         ("ok_exit", Shape::Any),
+        ("merge_stderr", Shape::Any),
         ("fresh_at", Shape::Any),
         ("query", Shape::Any),
         ("interval", Shape::Any),
@@ -365,7 +371,7 @@ fn token_texts(s: &Source, i: usize) -> Vec<(Vec<super::schema::Seg>, &str)> {
 /// The keys of `http`/`prometheus` only, refused on a `command` source (and the reverse).
 fn http_only(s: &Source, i: usize, out: &mut Out) {
     let at = |k: &str| kp!["source", i, k];
-    let set: [(&str, bool); 8] = [
+    let set: [(&str, bool); 9] = [
         ("argv", s.argv.is_some()),
         ("pipeline", s.pipeline.is_some()),
         ("parse", s.parse.is_some()),
@@ -373,6 +379,7 @@ fn http_only(s: &Source, i: usize, out: &mut Out) {
         ("env", !s.env.is_empty()),
         ("cwd", s.cwd.is_some()),
         ("ok_exit", s.ok_exit.is_some()),
+        ("merge_stderr", s.merge_stderr),
         ("max_output_bytes", s.max_output_bytes != default_max_body()),
     ];
     for (k, on) in set {

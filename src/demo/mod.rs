@@ -40,25 +40,74 @@ pub fn load_against(
         .map_err(|e| format!("the bundled config {name} is invalid (a bug): {e}"))
 }
 
-/// The config a demo of `profile` watches: the tuned demo for brokers, else the preset,
-/// polled briskly so the drill moves at demo pace.
+/// What a preset's variables are in a drill against `sim`: its address and token, Datadog
+/// on the same address (with keys of the drill's own: the simulator takes any unless it was
+/// given some), the simulated backend's `.env` and MongoDB. Nothing else comes from this
+/// process's environment, so a drill never picks up a real account's settings.
+pub fn drill_vars(sim: &sim::SimHandle, token: &str) -> Vec<(String, String)> {
+    let base = sim.base_url();
+    let mut vars = vec![
+        ("WARROOM_URL".to_string(), base.clone()),
+        ("ADMIN_TOKEN".to_string(), token.to_string()),
+        ("DD_SITE".to_string(), base),
+        ("DD_API_KEY".to_string(), format!("{token}-dd-api")),
+        ("DD_APP_KEY".to_string(), format!("{token}-dd-app")),
+        ("NEW_RELIC_API_KEY".to_string(), format!("{token}-nr")),
+        (
+            "EDN360_MONGO_URI".to_string(),
+            "mongodb://127.0.0.1:27017/edn360".to_string(),
+        ),
+    ];
+    if let Some(f) = sim.env_file() {
+        vars.push((
+            "EDN360_ENV_FILE".to_string(),
+            f.to_string_lossy().into_owned(),
+        ));
+    }
+    vars
+}
+
+/// A config text with its `${VAR}`s taken from `vars` only.
+pub fn load_with(
+    text: &str,
+    name: &str,
+    vars: &[(String, String)],
+) -> Result<crate::config::Config, String> {
+    let env = |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    crate::config::load::load_str_with_env(text, name, &env)
+        .map_err(|e| format!("the bundled config {name} is invalid (a bug): {e}"))
+}
+
+/// The config a demo of `profile` watches: the tuned demo for brokers, else the preset with
+/// the drill's variables (`drill_vars`), polled briskly so the drill moves at demo pace.
 pub fn profile_config(
     profile: &str,
-    base_url: &str,
-    token: &str,
+    vars: &[(String, String)],
 ) -> Result<crate::config::Config, String> {
+    let var = |k: &str| {
+        vars.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
     if profile == "brokers" {
-        return demo_config(base_url, token);
+        return demo_config(&var("WARROOM_URL"), &var("ADMIN_TOKEN"));
     }
     let text =
         crate::presets::get(profile).ok_or_else(|| format!("no preset for profile `{profile}`"))?;
-    let mut cfg = load_against(text, &format!("<preset {profile}>"), base_url, token)?;
+    let mut cfg = load_with(text, &format!("<preset {profile}>"), vars)?;
     use crate::config::Dur;
     use std::time::Duration;
     for s in &mut cfg.sources {
         s.interval = Dur(Duration::from_secs(2));
-        s.timeout = Dur(Duration::from_millis(1500));
-        s.connect_timeout = Some(Dur(Duration::from_millis(500)));
+        if s.kind == crate::config::SourceKind::Command {
+            // A stand-in is a process start and a loopback call: on a loaded machine that
+            // can take longer than an HTTP poll, and only one run is ever in flight.
+            s.timeout = Dur(s.timeout.0.min(Duration::from_secs(10)));
+        } else {
+            s.timeout = Dur(Duration::from_millis(1500));
+            s.connect_timeout = Some(Dur(Duration::from_millis(500)));
+        }
     }
     for sig in &mut cfg.signals {
         sig.stale_after = None;
@@ -94,7 +143,7 @@ pub async fn run(a: DemoArgs) -> Result<i32, String> {
         }
     };
     standins.export_to_process();
-    let cfg = match profile_config(&a.profile, &sim.base_url(), &token) {
+    let cfg = match profile_config(&a.profile, &drill_vars(&sim, &token)) {
         Ok(c) => c,
         Err(e) => {
             sim.shutdown().await;

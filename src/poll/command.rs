@@ -66,6 +66,20 @@ pub async fn run(src: &Source, now: Ts) -> PollOutcome {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
+        // `2>&1`: both streams into one pipe, read in the order they were written.
+        let mut merged = None;
+        if i == 0 && src.merge_stderr {
+            match merged_pipe() {
+                Ok((reader, out, err)) => {
+                    cmd.stdout(out).stderr(err);
+                    merged = Some(reader);
+                }
+                Err(e) => {
+                    running.kill().await;
+                    return fail(format!("cannot join {program}'s stderr to its output: {e}"));
+                }
+            }
+        }
         if let Some(cwd) = &src.cwd {
             cmd.current_dir(cwd);
         }
@@ -80,7 +94,10 @@ pub async fn run(src: &Source, now: Ts) -> PollOutcome {
                 Ok(())
             });
         }
-        let mut child = match cmd.spawn() {
+        let spawned = cmd.spawn();
+        // The parent's copies of the write ends must go, or the reader never sees EOF.
+        drop(cmd);
+        let mut child = match spawned {
             Ok(c) => c,
             Err(e) => {
                 running.kill().await;
@@ -94,7 +111,22 @@ pub async fn run(src: &Source, now: Ts) -> PollOutcome {
         if let Some(err) = child.stderr.take() {
             running.stderr.push(tokio::spawn(capture(err, STDERR_KEEP)));
         }
-        if i < last {
+        if let Some(reader) = merged {
+            if i < last {
+                prev_stdout = Some(Stdio::from(std::os::fd::OwnedFd::from(reader)));
+            } else {
+                match tokio::net::unix::pipe::Receiver::from_owned_fd(std::os::fd::OwnedFd::from(
+                    reader,
+                )) {
+                    Ok(r) => running.stdout = Some(Box::new(r)),
+                    Err(e) => {
+                        running.children.push((program.clone(), child));
+                        running.kill().await;
+                        return fail(format!("cannot read {program}'s output: {e}"));
+                    }
+                }
+            }
+        } else if i < last {
             match child.stdout.take().map(TryInto::<Stdio>::try_into) {
                 Some(Ok(s)) => prev_stdout = Some(s),
                 _ => {
@@ -106,7 +138,10 @@ pub async fn run(src: &Source, now: Ts) -> PollOutcome {
                 }
             }
         } else {
-            running.stdout = child.stdout.take();
+            running.stdout = child
+                .stdout
+                .take()
+                .map(|o| Box::new(o) as Box<dyn AsyncRead + Send + Unpin>);
         }
         running.children.push((program.clone(), child));
     }
@@ -169,6 +204,13 @@ pub async fn run(src: &Source, now: Ts) -> PollOutcome {
     }
 }
 
+/// One pipe for a command's stdout and stderr: the read end, and a write end for each.
+fn merged_pipe() -> std::io::Result<(std::io::PipeReader, Stdio, Stdio)> {
+    let (reader, writer) = std::io::pipe()?;
+    let err = writer.try_clone()?;
+    Ok((reader, Stdio::from(writer), Stdio::from(err)))
+}
+
 /// Why an exit is a failure, or None. A command that feeds a pipeline and dies of SIGPIPE
 /// (the next one stopped reading, as `head` does) has done its part.
 fn exit_problem(status: std::process::ExitStatus, ok: &[i32], feeds: bool) -> Option<String> {
@@ -186,7 +228,7 @@ fn exit_problem(status: std::process::ExitStatus, ok: &[i32], feeds: bool) -> Op
 #[derive(Default)]
 struct Running {
     children: Vec<(String, Child)>,
-    stdout: Option<tokio::process::ChildStdout>,
+    stdout: Option<Box<dyn AsyncRead + Send + Unpin>>,
     stderr: Vec<tokio::task::JoinHandle<Vec<u8>>>,
 }
 

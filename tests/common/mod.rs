@@ -162,16 +162,13 @@ pub async fn start_profile(profile: warroom::sim::Profile, scenario: Scenario) -
         .expect("simulator starts on loopback")
 }
 
-/// A preset as `warroom init` prints it, with WARROOM_URL and ADMIN_TOKEN pointing at `sim`.
+/// A preset as `warroom init` prints it, with its variables pointing at `sim`.
 pub fn load_preset(name: &str, sim: &SimHandle) -> Config {
     let text = warroom::presets::get(name).unwrap_or_else(|| panic!("no preset {name}"));
-    let base = sim.base_url();
-    let env = move |k: &str| match k {
-        "WARROOM_URL" => Some(base.clone()),
-        "ADMIN_TOKEN" => Some(TOKEN.to_string()),
-        _ => None,
-    };
-    warroom::config::load::load_str_with_env(text, &format!("<{name} preset>"), &env)
+    // The drill's variables, as `warroom demo` gives them: the address and token, Datadog on
+    // the same address, the simulated backend's `.env` and MongoDB.
+    let vars = warroom::demo::drill_vars(sim, TOKEN);
+    warroom::demo::load_with(text, &format!("<{name} preset>"), &vars)
         .unwrap_or_else(|e| panic!("the {name} preset loads against the simulator: {e}"))
 }
 
