@@ -1,6 +1,7 @@
 //! The CohortLens system end to end (seeds 000, 001): the `cohortlens` simulator profile
 //! and the `cohortlens` preset as `warroom init --preset cohortlens` prints it, pointed at
-//! the simulator through `WARROOM_URL` and `ADMIN_TOKEN`.
+//! the simulator through its variables: Datadog's query API on its address, `docker logs`
+//! through the stand-in.
 
 mod common;
 
@@ -8,9 +9,10 @@ use common::{all_polled, audit_path, drive_until, keys, num, render_text, row, s
 use std::sync::Arc;
 use std::time::Duration;
 use warroom::app::{State, Verdict};
-use warroom::config::{Config, Dur};
+use warroom::config::{Config, Dur, SourceKind};
 use warroom::engine::{Band, Status};
 use warroom::sample::Value;
+use warroom::sim::standin::Standins;
 use warroom::sim::{Profile, Scenario, SimHandle};
 
 const ROLLBACK_PATH: &str = "/api/v2/admin/rollback-to-v1";
@@ -19,17 +21,23 @@ async fn start(scenario: Scenario) -> SimHandle {
     common::start_profile(Profile::Cohortlens, scenario).await
 }
 
-/// The preset as shipped, with the simulator's URL and token; intervals shortened.
-fn preset(sim: &SimHandle) -> Config {
+/// The preset as shipped, with the simulator's variables (Datadog on its address) and the
+/// stand-in `docker` on its commands' PATH; intervals shortened. Keep the stand-ins alive as
+/// long as the session.
+fn preset(sim: &SimHandle) -> (Config, Standins) {
     let mut cfg = common::load_preset("cohortlens", sim);
     for s in &mut cfg.sources {
         s.interval = Dur(Duration::from_millis(400));
-        s.timeout = Dur(Duration::from_millis(1500));
+        if s.kind != SourceKind::Command {
+            s.timeout = Dur(Duration::from_millis(1500));
+        }
     }
     if let Some(rw) = cfg.cutover.rollback_when.as_mut() {
         rw.critical_for = Dur(Duration::from_secs(1));
     }
-    cfg
+    let standins = common::standins(sim);
+    common::with_standins(&mut cfg, &standins);
+    (cfg, standins)
 }
 fn value(st: &State, key: &str) -> Option<Value> {
     row(st, key).value.clone()
@@ -38,7 +46,8 @@ fn value(st: &State, key: &str) -> Option<Value> {
 async fn flags_phase_and_side_by_side_metrics_read_from_the_preset() {
     let sim = start(Scenario::Healthy).await;
     let dir = tempfile::tempdir().expect("tmp");
-    let (mut s, mut rx) = session(Arc::new(preset(&sim)), &audit_path(&dir), false).await;
+    let (cfg, _standins) = preset(&sim);
+    let (mut s, mut rx) = session(Arc::new(cfg), &audit_path(&dir), false).await;
     assert!(
         drive_until(&mut s, &mut rx, Duration::from_secs(5), all_polled).await,
         "not every row has a value"
@@ -95,7 +104,22 @@ async fn flags_phase_and_side_by_side_metrics_read_from_the_preset() {
 
     // Admin GETs carry the token; the open health check is polled too.
     let reqs = sim.requests();
-    for path in ["/api/v2/admin/flags", "/api/v2/admin/metrics"] {
+    // v1/v2 numbers from Datadog's query API: a 5-minute window in epoch seconds, both keys.
+    let dd: Vec<_> = reqs.iter().filter(|r| r.path == "/api/v1/query").collect();
+    assert!(!dd.is_empty(), "Datadog not queried: {reqs:?}");
+    for r in &dd {
+        assert_eq!(r.status, Some(200), "{r:?}");
+        let q = r.query.as_deref().unwrap_or_default();
+        let num_of = |k: &str| -> i64 {
+            q.split('&')
+                .find_map(|kv| kv.strip_prefix(&format!("{k}=")))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("no {k} in {q}"))
+        };
+        assert_eq!(num_of("to") - num_of("from"), 300, "{q}");
+    }
+    assert!(reqs.iter().all(|r| r.path != "/api/v2/admin/metrics"));
+    for path in ["/api/v2/admin/flags"] {
         let polls: Vec<_> = reqs.iter().filter(|r| r.path == path).collect();
         assert!(!polls.is_empty(), "{path} not polled");
         assert!(
@@ -113,7 +137,8 @@ async fn flags_phase_and_side_by_side_metrics_read_from_the_preset() {
 async fn error_burst_goes_crit_advises_rollback_and_r_rolls_back_to_v1() {
     let sim = start(Scenario::ErrorBurst).await;
     let dir = tempfile::tempdir().expect("tmp");
-    let (mut s, mut rx) = session(Arc::new(preset(&sim)), &audit_path(&dir), false).await;
+    let (cfg, _standins) = preset(&sim);
+    let (mut s, mut rx) = session(Arc::new(cfg), &audit_path(&dir), false).await;
     let advised = drive_until(&mut s, &mut rx, Duration::from_secs(8), |st| {
         st.engine().advised.is_some()
     })
@@ -191,7 +216,8 @@ async fn error_burst_goes_crit_advises_rollback_and_r_rolls_back_to_v1() {
 async fn latency_spike_turns_the_p95_row_crit() {
     let sim = start(Scenario::LatencySpike).await;
     let dir = tempfile::tempdir().expect("tmp");
-    let (mut s, mut rx) = session(Arc::new(preset(&sim)), &audit_path(&dir), false).await;
+    let (cfg, _standins) = preset(&sim);
+    let (mut s, mut rx) = session(Arc::new(cfg), &audit_path(&dir), false).await;
     let advised = drive_until(&mut s, &mut rx, Duration::from_secs(8), |st| {
         st.engine().advised.is_some()
     })
@@ -207,7 +233,10 @@ async fn latency_spike_turns_the_p95_row_crit() {
 
 async fn check(scenario: Scenario) -> (i32, String) {
     let sim = start(scenario).await;
-    let (code, out) = common::check_text(Arc::new(preset(&sim))).await;
+    // Datadog has points only for seconds the simulator has lived: let one pass.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (cfg, _standins) = preset(&sim);
+    let (code, out) = common::check_text(Arc::new(cfg)).await;
     sim.shutdown().await;
     (code, out)
 }
@@ -222,4 +251,23 @@ async fn check_exits_0_when_healthy_and_1_on_the_breach() {
     let (code, out) = check(Scenario::LatencySpike).await;
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("v2 p95"), "{out}");
+}
+
+/// Shadow-mode errors as the runbook counts them (`docker logs --since 5m cohortlens-api-ts`,
+/// case-insensitive "error"): Nest logs its failures on stderr, and they are counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shadow_errors_count_the_v2_containers_error_lines() {
+    let sim = start(Scenario::ErrorBurst).await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let (cfg, _standins) = preset(&sim);
+    let (mut s, mut rx) = session(Arc::new(cfg), &audit_path(&dir), false).await;
+    let counted = drive_until(&mut s, &mut rx, Duration::from_secs(15), |st| {
+        value(st, "shadow_errors")
+            .and_then(|v| v.as_f64())
+            .is_some_and(|n| n >= 1.0)
+    })
+    .await;
+    assert!(counted, "{:?}", row(&s.state, "shadow_errors"));
+    s.shutdown();
+    sim.shutdown().await;
 }

@@ -1,24 +1,36 @@
 //! The EDN360 system end to end (SPEC §9, runbook 002): the simulator's edn360 profile
 //! watched through the `edn360` preset; the decision table of §10 as bands, and the
-//! Fase 3 rollback as commands.
+//! Fase 3 rollback as the runbook's commands (the .env switch, the restart), drilled through
+//! the stand-ins; the switches read from the .env, the counts from MongoDB.
 
 mod common;
 
-use common::{audit_path, drive_until, keys, polled_twice, render_text, row, session, TOKEN};
+use common::{audit_path, drive_until, keys, polled_twice, render_text, row, session};
 use std::sync::Arc;
 use std::time::Duration;
 use warroom::app::{RunState, Verdict};
 use warroom::config::{Config, Dur, RollbackWhen};
 use warroom::engine::{Band, Row, Status};
 use warroom::sample::Value;
+use warroom::sim::standin::Standins;
 use warroom::sim::{Profile, Scenario, SimHandle};
 
 async fn start(scenario: Scenario) -> SimHandle {
     common::start_profile(Profile::Edn360, scenario).await
 }
 
-fn preset(sim: &SimHandle) -> Config {
-    common::load_preset("edn360", sim)
+/// The preset with the simulator's variables (its `.env`, its MongoDB) and the stand-ins for
+/// `mongosh`, `sudo` and `supervisorctl` on its commands' PATH. Keep the stand-ins alive as
+/// long as the session.
+fn preset(sim: &SimHandle) -> (Config, Standins) {
+    let mut cfg = common::load_preset("edn360", sim);
+    let standins = common::standins(sim);
+    common::with_standins(&mut cfg, &standins);
+    (cfg, standins)
+}
+
+fn env_file(sim: &SimHandle) -> String {
+    std::fs::read_to_string(sim.env_file().expect("edn360 has a .env")).expect("readable")
 }
 
 fn brisk(mut cfg: Config) -> Arc<Config> {
@@ -82,7 +94,8 @@ fn the_preset_follows_the_runbook() {
 async fn healthy_flags_and_rates_read_correctly() {
     let sim = start(Scenario::Healthy).await;
     let dir = tempfile::tempdir().expect("tmp");
-    let (mut s, mut rx) = session(brisk(preset(&sim)), &audit_path(&dir), true).await;
+    let (cfg, _standins) = preset(&sim);
+    let (mut s, mut rx) = session(brisk(cfg), &audit_path(&dir), true).await;
     assert!(drive_until(&mut s, &mut rx, Duration::from_secs(5), polled_twice).await);
     let st = &s.state;
     assert_eq!(
@@ -119,15 +132,17 @@ async fn the_decision_table_advises_and_the_command_rollback_verifies() {
     let sim = start(Scenario::ErrorBurst).await;
     let dir = tempfile::tempdir().expect("tmp");
 
-    // 1. The preset as shipped: the modal shows the runbook's commands. Esc: nothing runs.
-    let (mut s, mut rx) = session(brisk(preset(&sim)), &audit_path(&dir), false).await;
-    let advised = drive_until(&mut s, &mut rx, Duration::from_secs(8), |st| {
+    // The preset as shipped: the modal shows the runbook's commands. Esc: nothing runs.
+    let (cfg, _standins) = preset(&sim);
+    let (mut s, mut rx) = session(brisk(cfg), &audit_path(&dir), false).await;
+    let advised = drive_until(&mut s, &mut rx, Duration::from_secs(10), |st| {
         st.engine().advised.is_some()
     })
     .await;
     assert!(advised, "no ROLLBACK ADVISED");
     let st = &s.state;
-    // error-burst: match 80-88 %, success 75-88 %, duplicates and plans without snapshot.
+    // error-burst: match 80-88 %, success 75-88 %, duplicates and plans without snapshot
+    // (these two counted in MongoDB through mongosh).
     for id in [
         "match_rate",
         "success_rate",
@@ -153,9 +168,7 @@ async fn the_decision_table_advises_and_the_command_rollback_verifies() {
     keys(&mut s, "R");
     let screen = render_text(&s.state, 160, 50);
     assert!(
-        screen.contains(
-            r#"argv: ["sed", "-i", "$a USE_CLIENT_DRAWER_READ=false", "/app/backend/.env"]"#
-        ),
+        screen.contains(r#"argv: ["sed", "-i", "$a USE_CLIENT_DRAWER_READ=false", "#),
         "{screen}"
     );
     keys(&mut s, "\x1b");
@@ -167,78 +180,57 @@ async fn the_decision_table_advises_and_the_command_rollback_verifies() {
     );
     keys(&mut s, "\x1b");
     assert!(s.state.modal().is_none());
-    s.shutdown();
     assert_eq!(sim.flag("USE_CLIENT_DRAWER_READ"), Some(true));
 
-    // 2. The drill: the same actions with argv that reach the simulator's stand-in for the
-    // .env edit and the restart (it has neither).
-    let mut cfg = preset(&sim);
-    let auth = format!("Authorization: Bearer {TOKEN}");
-    let base = sim.base_url();
-    let argv = |v: &[&str]| v.iter().map(|a| a.to_string()).collect::<Vec<_>>();
-    cfg.actions[0].command.as_mut().unwrap().argv = argv(&[
-        "curl",
-        "-fsS",
-        "-X",
-        "POST",
-        &format!("{base}/admin/drill/client-drawer-read"),
-        "-H",
-        &auth,
-        "-H",
-        "Content-Type: application/json",
-        "-d",
-        r#"{"enabled": false}"#,
-    ]);
-    assert_eq!(cfg.actions[1].id, "restart-backend");
-    cfg.actions[1].command.as_mut().unwrap().argv = argv(&[
-        "curl",
-        "-fsS",
-        &format!("{base}/api/admin/monitoring/switch-status"),
-        "-H",
-        &auth,
-    ]);
-    let (mut s, mut rx) = session(brisk(cfg), &audit_path(&dir), false).await;
-    drive_until(&mut s, &mut rx, Duration::from_secs(5), |st| {
-        st.engine().advised.is_some()
-    })
-    .await;
+    // The drill: the runbook's two commands through the stand-ins. R appends the switch to
+    // the simulated backend's .env (verified by the .env reading false); the backend still
+    // reads client_drawers until B restarts it.
     keys(&mut s, "Rrollback\n");
-    let ran = drive_until(&mut s, &mut rx, Duration::from_secs(5), |st| {
-        matches!(st.action_runs()[0].state, RunState::Done)
-    })
-    .await;
-    assert!(ran && s.state.action_runs()[0].last.as_ref().is_some_and(|r| r.ok));
-    keys(&mut s, "Brestart\n");
-    let done = drive_until(&mut s, &mut rx, Duration::from_secs(12), |st| {
-        st.action_runs()[1]
-            .verify
-            .as_ref()
-            .is_some_and(|v| v.verdict.is_some())
-    })
-    .await;
-    assert!(done, "no verdict: {:?}", s.state.action_runs()[1]);
-    assert!(
+    let verified = |st: &warroom::app::State, i: usize| {
         matches!(
-            s.state.action_runs()[1]
+            st.action_runs()[i]
                 .verify
                 .as_ref()
                 .and_then(|v| v.verdict.clone()),
             Some(Verdict::Verified { .. })
-        ),
-        "{:?}",
-        s.state.action_runs()[1]
+        )
+    };
+    let done = drive_until(&mut s, &mut rx, Duration::from_secs(15), |st| {
+        verified(st, 0)
+    })
+    .await;
+    assert!(done, "R not verified: {:?}", s.state.action_runs()[0]);
+    let text = env_file(&sim);
+    assert_eq!(
+        text.lines().last(),
+        Some("USE_CLIENT_DRAWER_READ=false"),
+        "{text}"
     );
-    let posts: Vec<_> = sim
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == "POST")
-        .collect();
-    assert_eq!(posts.len(), 1, "{posts:?}");
-    assert_eq!(posts[0].path, "/admin/drill/client-drawer-read");
-    assert_eq!(posts[0].authorization_valid, Some(true));
+    assert_eq!(
+        sim.flag("USE_CLIENT_DRAWER_READ"),
+        Some(true),
+        "not restarted yet"
+    );
+    assert_eq!(
+        row(&s.state, "use_client_drawer_read").value,
+        Some(Value::Bool(false))
+    );
+    assert_eq!(s.state.config().actions[1].id, "restart-backend");
+    keys(&mut s, "Brestart\n");
+    let done = drive_until(&mut s, &mut rx, Duration::from_secs(20), |st| {
+        verified(st, 1)
+    })
+    .await;
+    assert!(done, "B not verified: {:?}", s.state.action_runs()[1]);
+    assert!(matches!(s.state.action_runs()[1].state, RunState::Done));
+    // The restart reread the .env: the simulator reads AS IS again; no HTTP call did it.
     assert_eq!(sim.flag("USE_CLIENT_DRAWER_READ"), Some(false));
+    assert!(
+        sim.requests().iter().all(|r| r.method == "GET"),
+        "the rollback went through the .env and the restart"
+    );
     // Reads back on AS IS: the rates recover within seconds.
-    let recovered = drive_until(&mut s, &mut rx, Duration::from_secs(8), |st| {
+    let recovered = drive_until(&mut s, &mut rx, Duration::from_secs(10), |st| {
         st.engine()
             .rows
             .iter()
@@ -258,7 +250,8 @@ async fn the_decision_table_advises_and_the_command_rollback_verifies() {
 }
 
 async fn check(sim: &SimHandle) -> (i32, String) {
-    let (code, out) = common::check_text(Arc::new(preset(sim))).await;
+    let (cfg, _standins) = preset(sim);
+    let (code, out) = common::check_text(Arc::new(cfg)).await;
     (code, out)
 }
 
