@@ -387,3 +387,35 @@ fn check_window_record_and_report_read_a_command_source() {
     );
     assert!(report.contains("split"), "{report}");
 }
+
+/// `merge_stderr`: the first command's stderr joins its stdout (`2>&1`), in a pipeline and
+/// alone; without it, what a program logs on stderr is not counted.
+#[tokio::test]
+async fn merge_stderr_joins_the_first_commands_stderr_to_its_output() {
+    let logs = "[\"sh\", \"-c\", \"echo 'LOG ok'; echo 'ERROR one' >&2; echo 'Error two' >&2\"]";
+    let count = format!(
+        "pipeline = [{logs}, [\"grep\", \"-ci\", \"error\"]]\nparse = \"number\"\nok_exit = [0, 1]"
+    );
+    assert_eq!(
+        body(&run(&count).await),
+        &json!(0.0),
+        "stderr is not output by default"
+    );
+    let merged = format!("{count}\nmerge_stderr = true");
+    assert_eq!(body(&run(&merged).await), &json!(2.0));
+    let alone = format!("argv = {logs}\nparse = \"lines\"\nmerge_stderr = true");
+    let o = run(&alone).await;
+    let lines = body(&o).as_array().expect("lines").len();
+    assert_eq!(lines, 3, "{o:?}");
+    // Only the first command's: a later command's stderr stays out of the value.
+    let later = format!(
+        "pipeline = [[\"echo\", \"x\"], [\"sh\", \"-c\", \"cat; echo 'ERROR late' >&2\"]]\nparse = \"lines\"\nmerge_stderr = true"
+    );
+    assert_eq!(body(&run(&later).await), &json!(["x"]));
+    // On an http source it is refused.
+    let cfg = format!(
+        "[cutover]\nname = \"x\"\n[[source]]\nid = \"a\"\nkind = \"http\"\nurl = \"http://127.0.0.1:1/\"\nmerge_stderr = true\n"
+    );
+    let e = warroom::config::load::load_str(&cfg, "<t>").expect_err("refused");
+    assert!(e.to_string().contains("`merge_stderr` only applies"), "{e}");
+}

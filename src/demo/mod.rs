@@ -49,7 +49,7 @@ pub fn drill_vars(sim: &sim::SimHandle, token: &str) -> Vec<(String, String)> {
     let mut vars = vec![
         ("WARROOM_URL".to_string(), base.clone()),
         ("ADMIN_TOKEN".to_string(), token.to_string()),
-        ("DD_SITE".to_string(), base),
+        ("DD_API_URL".to_string(), base),
         ("DD_API_KEY".to_string(), format!("{token}-dd-api")),
         ("DD_APP_KEY".to_string(), format!("{token}-dd-app")),
         ("NEW_RELIC_API_KEY".to_string(), format!("{token}-nr")),
@@ -110,7 +110,11 @@ pub fn profile_config(
         }
     }
     for sig in &mut cfg.signals {
-        sig.stale_after = None;
+        // Judged by the payload's own time (a CloudWatch minute), the preset's stale_after
+        // is about that time, not about the poll interval: it stays.
+        if sig.fresh_at.is_none() {
+            sig.stale_after = None;
+        }
     }
     cfg.cutover.t0 = None;
     // A drill must never look like production on a shared screen.
