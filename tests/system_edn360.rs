@@ -168,9 +168,13 @@ async fn the_decision_table_advises_and_the_command_rollback_verifies() {
     keys(&mut s, "R");
     let screen = render_text(&s.state, 160, 50);
     assert!(
-        screen.contains(r#"argv: ["sed", "-i", "$a USE_CLIENT_DRAWER_READ=false", "#),
+        screen.contains(r#"argv: ["sed", "-i", "$a USE_CLIENT_DRAWER_READ=false", ".env"]"#),
         "{screen}"
     );
+    // Where the edit goes is shown: the simulated backend's directory, as the cwd.
+    let dir = sim.env_file().expect(".env");
+    let dir = dir.parent().expect("a directory").display().to_string();
+    assert!(screen.contains(&format!("cwd: {dir}")), "{screen}");
     keys(&mut s, "\x1b");
     keys(&mut s, "B");
     let screen = render_text(&s.state, 160, 50);

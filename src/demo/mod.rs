@@ -58,10 +58,10 @@ pub fn drill_vars(sim: &sim::SimHandle, token: &str) -> Vec<(String, String)> {
             "mongodb://127.0.0.1:27017/edn360".to_string(),
         ),
     ];
-    if let Some(f) = sim.env_file() {
+    if let Some(dir) = sim.env_file().as_deref().and_then(std::path::Path::parent) {
         vars.push((
-            "EDN360_ENV_FILE".to_string(),
-            f.to_string_lossy().into_owned(),
+            "EDN360_BACKEND_DIR".to_string(),
+            dir.to_string_lossy().into_owned(),
         ));
     }
     vars
