@@ -85,8 +85,14 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
         let e = &v.state.engine;
         let total = e.sources.len().max(v.state.cfg.sources.len());
         let down = v.counts.sources_down;
+        let limited = v.counts.sources_limited;
         if down > 0 {
             p.put(&format!("SRC DOWN {down} of {total}"), v.style(Role::Crit));
+        } else if limited > 0 {
+            p.put(
+                &format!("RATE LIMITED {limited} of {total}"),
+                v.style(Role::Warn),
+            );
         } else {
             p.put(&format!("sources {total}, none down"), v.style(Role::Muted));
         }

@@ -191,7 +191,7 @@ impl<'a> View<'a> {
         let mut parts: Vec<String> = Vec::with_capacity(5);
         let (worst, role) = if c.crit > 0 {
             (g.crit, Role::Crit)
-        } else if c.warn > 0 || c.sources_down > 0 {
+        } else if c.warn > 0 || c.sources_down > 0 || c.sources_limited > 0 {
             (g.warn, Role::Warn)
         } else {
             (g.empty, Role::NoData)
@@ -212,6 +212,9 @@ impl<'a> View<'a> {
         // The header's second line names down sources; here only when nothing else is wrong.
         if c.sources_down > 0 && c.crit + c.warn + c.no_data == 0 {
             parts.push(format!("{} SRC DOWN", c.sources_down));
+        }
+        if c.sources_limited > 0 && c.crit + c.warn + c.no_data == 0 {
+            parts.push(format!("{} RATE LIMITED", c.sources_limited));
         }
         (parts.join(" "), self.style(role))
     }

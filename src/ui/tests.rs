@@ -633,6 +633,18 @@ fn header_badges_read_only_and_insecure_tls() {
 }
 
 #[test]
+fn a_rate_limited_source_reads_rate_limited_not_src_down() {
+    let mut st = state();
+    st.engine.sources[1].last_status = Some(429);
+    st.engine.sources[1].last_error = Some("rate limited (HTTP 429): backing off".into());
+    for (w, h) in [(120, 40), (80, 24)] {
+        let s = screen(&st, w, h);
+        assert!(!s.contains("SRC DOWN"), "{s}");
+        assert!(s.contains("RATE LIMITED 1: flags"), "{s}");
+    }
+}
+
+#[test]
 fn production_is_reversed_bold_even_in_mono() {
     let st = state();
     let t = Theme::load(Some("mono"), ThemeOptions::default()).unwrap();

@@ -318,7 +318,7 @@ pub(super) fn verify_step(state: &mut State, fx: &mut Vec<Effect>) {
                         && r.value.as_ref().is_some_and(|val| cond.is.holds(val))
                 });
             if !holds {
-                failing.push(format!("{} {}", cond.signal, cond.is));
+                failing.push(seen_text(&cond.signal, &cond.is, &rows, v.started));
                 if let Some(sig) = state.cfg.signals.iter().find(|s| s.id == cond.signal) {
                     if !sources.contains(&sig.source) {
                         sources.push(sig.source.clone());
@@ -395,6 +395,41 @@ pub(super) fn verify_step(state: &mut State, fx: &mut Vec<Effect>) {
             None => fx.push(Effect::PollNow { sources }),
         }
     }
+}
+
+/// What verification saw where a condition failed, then what it wanted:
+/// "v2_primary is true; wanted == false" — never the wanted condition alone, which
+/// reads as if it held.
+fn seen_text(
+    signal: &str,
+    wanted: &crate::condition::Condition,
+    rows: &[&crate::engine::Row],
+    started: crate::sample::Mono,
+) -> String {
+    let fresh = |r: &crate::engine::Row| r.last_good_at.is_some_and(|t| t >= started);
+    let failed = rows.iter().find(|r| {
+        !(matches!(r.status, Status::Band(_))
+            && fresh(r)
+            && r.value.as_ref().is_some_and(|val| wanted.holds(val)))
+    });
+    // An `each` signal names the row that failed.
+    let who = match failed {
+        Some(r) if rows.len() > 1 => r.key.clone(),
+        _ => signal.to_string(),
+    };
+    let seen = match failed {
+        None => "has no row".to_string(),
+        Some(r) => match (&r.status, &r.value) {
+            (Status::NoData(k), _) => format!("has no data ({})", k.word()),
+            (_, Some(val)) if fresh(r) => format!("is {}", val.with_unit(r.unit.as_deref())),
+            (_, Some(val)) => format!(
+                "has no fresh value since the action (last {})",
+                val.with_unit(r.unit.as_deref())
+            ),
+            (_, None) => "has no value".to_string(),
+        },
+    };
+    format!("{who} {seen}; wanted {wanted}")
 }
 
 /// Why `cfg.actions[i]`'s key is inert now, if it is: an attempt being recorded or sent.

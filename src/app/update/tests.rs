@@ -596,6 +596,40 @@ fn verification_fails_visibly_at_the_deadline() {
 }
 
 #[test]
+fn not_verified_says_what_was_seen_then_what_was_wanted() {
+    let mut st = state();
+    fire_ok(&mut st, "rollback");
+    done(&mut st, true, t(0));
+    for s in 1..9 {
+        update(&mut st, Msg::Tick(at(s)));
+    }
+    // A fresh sample after the action: the flag is still true.
+    let poll = Msg::readings(
+        &st.engine,
+        &PollResult {
+            source: "flags".into(),
+            at: t(9),
+            mono: m(9),
+            latency_ms: 1,
+            outcome: PollOutcome::Json {
+                status: 200,
+                body: serde_json::json!({ "v1": true }),
+            },
+        },
+    );
+    update(&mut st, poll);
+    update(&mut st, Msg::Tick(at(10)));
+    let Some(Verdict::NotVerified { failing }) =
+        st.runs[0].verify.as_ref().and_then(|v| v.verdict.clone())
+    else {
+        panic!("no verdict: {:?}", st.runs[0].verify);
+    };
+    assert_eq!(failing, vec!["v1 is true; wanted == false".to_string()]);
+    let ev = st.events.back().map(|e| e.text.clone()).unwrap_or_default();
+    assert!(ev.contains("v1 is true; wanted == false"), "{ev}");
+}
+
+#[test]
 fn read_only_refuses_every_action_tick_signoff_and_mark() {
     let mut st = state();
     st.read_only = true;
