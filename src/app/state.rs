@@ -116,6 +116,9 @@ pub struct State {
     pub(crate) notify: crate::notify::Episodes,
 }
 
+/// How long an action's result line stays on the banner (monotonic).
+pub const RESULT_SHOWN_MS: i64 = 60_000;
+
 impl State {
     pub fn new(cfg: Arc<Config>, now: Stamp, t0: Option<Ts>, user: String) -> Self {
         let ticks = cfg
@@ -362,6 +365,33 @@ impl State {
     /// While `cfg.actions[i]`'s last attempt (here or on another screen) succeeded and is
     /// verifying, or its verdict is younger than the action's cooldown: until when a second
     /// attempt needs the deliberate `… again` phrase.
+    /// Whether `cfg.actions[i]`'s result line has stopped telling the truth now: dismissed,
+    /// a minute old, or a critical breach began after it. An attempt in flight or still
+    /// verifying is live and never expires.
+    pub fn result_expired(&self, i: usize) -> bool {
+        let Some(run) = self.runs.get(i) else {
+            return false;
+        };
+        if run.state != RunState::Done || run.verify.as_ref().is_some_and(|v| v.verdict.is_none()) {
+            return false;
+        }
+        if run.dismissed {
+            return true;
+        }
+        let Some(told) = run.told.or(run.ended) else {
+            return false;
+        };
+        (self.mono - told).num_milliseconds() >= RESULT_SHOWN_MS || self.breach_began_after(told)
+    }
+
+    /// A critical row went into crit after `at`: a new breach, which the banner words
+    /// afresh rather than under an older result.
+    pub fn breach_began_after(&self, at: Mono) -> bool {
+        self.engine
+            .critical_breaches()
+            .any(|r| r.band_since.min(r.status_since) > at)
+    }
+
     pub fn second_attempt_guard(&self, i: usize) -> Option<Mono> {
         let (run, a) = (self.runs.get(i)?, self.cfg.actions.get(i)?);
         if run.state != RunState::Done {

@@ -81,6 +81,12 @@ pub struct ActionRun {
     /// When the last attempt ended (monotonic): the cooldown of an action without
     /// verification counts from it.
     pub ended: Option<Mono>,
+    /// When its result line was last told (its end, or its verdict), monotonic: the line
+    /// expires a minute later. A record read back from the audit log counts from when it
+    /// was written, so a restart does not bring old results back.
+    pub told: Option<Mono>,
+    /// The operator dismissed the result line (until the next attempt is told).
+    pub dismissed: bool,
 }
 impl ActionRun {
     /// Confirmed and not ended: recording, or sent and waiting for its result.
@@ -186,6 +192,8 @@ pub(super) fn action_done(state: &mut State, i: usize, report: Report, fx: &mut 
     run.state = RunState::Done;
     run.remote_by = None;
     run.ended = Some(mono);
+    run.told = Some(mono);
+    run.dismissed = false;
     let ok = report.ok;
     let key = run.idempotency_key.clone().unwrap_or_default();
     if ok {
@@ -338,11 +346,14 @@ pub(super) fn verify_step(state: &mut State, fx: &mut Vec<Effect>) {
         } else {
             None
         };
-        if let Some(vv) = &mut state.runs[i].verify {
+        let run = &mut state.runs[i];
+        if let Some(vv) = &mut run.verify {
             vv.pending = failing.clone();
             vv.verdict = verdict.clone();
             if verdict.is_some() {
                 vv.decided = Some(now);
+                run.told = Some(now);
+                run.dismissed = false;
             }
         }
         match verdict {
@@ -488,9 +499,12 @@ pub(super) fn expire_remote_flights(state: &mut State) {
         if (state.mono - *since).num_milliseconds() > remote_flight_ms(a) {
             let (since, by, label) = (*since, by.clone(), a.label.clone());
             let at = state.stamp().wall_of(since);
+            let now = state.mono;
             let run = &mut state.runs[i];
             run.state = RunState::Done;
             run.remote_by = None;
+            run.told = Some(now);
+            run.dismissed = false;
             run.last = Some(Report {
                 ok: false,
                 unknown: true,
