@@ -69,6 +69,30 @@ pub fn render_to(buf: &mut Buffer, area: Rect, state: &State, theme: &Theme) {
     if state.show_help {
         help::render(buf, area, &v);
     }
+    if v.glyphs.ascii {
+        ascii_only(buf, area);
+    }
+}
+
+/// The last word on an ASCII screen: any cell still holding a character outside ASCII
+/// (a label, a text from the engine or the config) gets its ASCII stand-in.
+fn ascii_only(buf: &mut Buffer, area: Rect) {
+    let area = area.intersection(buf.area);
+    for y in area.top()..area.bottom() {
+        for x in area.left()..area.right() {
+            let cell = &mut buf[(x, y)];
+            if !cell.symbol().is_ascii() {
+                let c: String = cell
+                    .symbol()
+                    .chars()
+                    .next()
+                    .map(crate::theme::ascii_char)
+                    .into_iter()
+                    .collect();
+                cell.set_symbol(&c);
+            }
+        }
+    }
 }
 
 /// The screen as text, one string per row, cell by cell: what a reader of the

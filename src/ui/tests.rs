@@ -845,3 +845,52 @@ fn a_wall_clock_step_moves_the_t_clock_and_no_age() {
     assert!(line_with(&after, "v2_primary").contains("changed 3m ago"));
     assert!(line_with(&after, "BREACH").contains("for 1m12s"));
 }
+
+#[test]
+fn ascii_mode_draws_only_ascii_whatever_the_texts_hold() {
+    // Engine texts and labels as they really are: `·` in thresholds, `→` in events.
+    let mut st = state();
+    st.engine.rows[0].label = "p95 — latency".into();
+    st.events.push_back(Event {
+        at: ago(1),
+        mono: mago(1),
+        severity: Severity::Warn,
+        kind: EventKind::Note {
+            text: "err: ok → crit".into(),
+        },
+        text: "err: ok → crit (3 %) · Δ".into(),
+    });
+    let t = Theme::load(
+        None,
+        ThemeOptions {
+            ascii: true,
+            ..ThemeOptions::default()
+        },
+    )
+    .unwrap();
+    for modal in [false, true] {
+        if modal {
+            st.modal = Some(crate::app::Modal::Menu { selected: 0 });
+        }
+        for (w, h) in [(80, 24), (110, 32), (200, 60), (40, 10), (12, 3)] {
+            let s = text(&draw(&st, &t, w, h));
+            assert!(s.is_ascii(), "{w}x{h}:\n{s}");
+            assert!(!s.contains('·') && !s.contains('→'), "{s}");
+        }
+    }
+    let s = text(&draw(&st, &t, 200, 60));
+    assert!(s.contains("ok > crit"), "{s}");
+}
+
+#[test]
+fn a_tiny_window_shows_the_state_and_band_counts_first() {
+    let st = state();
+    for (w, h) in [(12, 3), (14, 5), (30, 8)] {
+        let s = screen(&st, w, h);
+        let first = s.lines().next().unwrap_or_default();
+        assert!(
+            first.contains("1 CRIT") || first.contains("1 C"),
+            "{w}x{h}:\n{s}"
+        );
+    }
+}
