@@ -292,6 +292,11 @@ pub const BUILTINS: &[Builtin] = &[
         action: Action::Dismiss,
         default: &[Chord::char('d')],
     },
+    Builtin {
+        name: "filter_events",
+        action: Action::FilterEvents,
+        default: &[Chord::char('f')],
+    },
 ];
 
 /// Keys no config can rebind: the way out, and the keys of a confirmation.
@@ -645,6 +650,10 @@ impl KeyMap {
             row(
                 &[Action::Dismiss],
                 "dismiss the action result lines on the banner",
+            ),
+            row(
+                &[Action::FilterEvents],
+                "events: only actions and breaches / everything",
             ),
             row(
                 &[Action::Submit],

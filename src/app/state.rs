@@ -70,6 +70,8 @@ pub struct State {
     /// Selected checklist item in the timeline: (step, item).
     pub(crate) selected_item: (usize, usize),
     pub(crate) show_help: bool,
+    /// The events panel shows only actions and breaches (`f`).
+    pub(crate) events_filtered: bool,
     pub(crate) read_only: bool,
     /// Who ticks: `SUDO_USER`/`USER`.
     pub(crate) user: String,
@@ -141,6 +143,7 @@ impl State {
             selected_event: 0,
             selected_item: (0, 0),
             show_help: false,
+            events_filtered: false,
             read_only,
             user,
             notice: None,

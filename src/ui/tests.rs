@@ -894,3 +894,108 @@ fn a_tiny_window_shows_the_state_and_band_counts_first() {
         );
     }
 }
+
+/// Three rows on one source, polled ok, then the source fails, then answers again.
+fn outage_events() -> Vec<Event> {
+    use crate::sample::{PollOutcome, PollResult};
+    let cfg: Arc<Config> = Arc::new(
+        toml::from_str(
+            r#"
+[cutover]
+name = "t"
+[[source]]
+id = "metrics"
+kind = "http"
+url = "http://127.0.0.1:1/m"
+[[signal]]
+id = "a"
+source = "metrics"
+kind = "metric"
+path = ".a"
+crit = "> 2"
+[[signal]]
+id = "b"
+source = "metrics"
+kind = "metric"
+path = ".b"
+crit = "> 2"
+[[signal]]
+id = "c"
+source = "metrics"
+kind = "metric"
+path = ".c"
+crit = "> 2"
+"#,
+        )
+        .unwrap(),
+    );
+    let mut e = Engine::new(cfg, mago(100));
+    let poll = |s: i64, outcome: PollOutcome| PollResult {
+        source: "metrics".into(),
+        at: ago(100 - s),
+        mono: mago(100 - s),
+        latency_ms: 1,
+        outcome,
+    };
+    let ok = |a: f64| PollOutcome::Json {
+        status: 200,
+        body: serde_json::json!({"a": a, "b": 1, "c": 1}),
+    };
+    let mut events = Vec::new();
+    events.extend(e.ingest(&poll(0, ok(1.0))));
+    events.extend(e.ingest(&poll(1, ok(1.0))));
+    events.extend(e.ingest(&poll(
+        2,
+        PollOutcome::Failed {
+            status: None,
+            reason: "connection refused".into(),
+        },
+    )));
+    events.extend(e.ingest(&poll(3, ok(3.0))));
+    events
+}
+
+#[test]
+fn a_source_outage_and_its_recovery_read_as_one_line_each() {
+    let events = outage_events();
+    assert!(events.len() >= 8, "{events:#?}");
+    let lines = events::lines(events.iter(), false);
+    let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
+    assert_eq!(
+        texts,
+        vec![
+            "metrics down: connection refused — 3 rows no data",
+            "metrics answers again (after 1 failed polls) — 3 rows back: 3 ok",
+            "a: ok → crit (3)",
+        ],
+        "{events:#?}"
+    );
+    assert_eq!(lines[2].severity, Severity::Crit);
+}
+
+#[test]
+fn the_filter_keeps_actions_and_breaches() {
+    let mut st = state();
+    st.events = outage_events().into();
+    st.events.push_back(Event {
+        at: ago(0),
+        mono: mago(0),
+        severity: Severity::Info,
+        kind: EventKind::Note {
+            text: "alice ticked \"flip\"".into(),
+        },
+        text: "alice ticked \"flip\"".into(),
+    });
+    crate::app::update(
+        &mut st,
+        crate::app::Msg::Action(crate::app::Action::FilterEvents),
+    );
+    let lines = events::lines(st.events.iter(), st.events_filtered);
+    let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert_eq!(texts[0], "a: ok → crit (3)");
+    assert!(texts[1].contains("ticked"), "{texts:?}");
+    let s = screen(&st, 120, 40);
+    assert!(s.contains("actions and breaches"), "{s}");
+    assert!(!s.contains("metrics down"), "{s}");
+}

@@ -101,6 +101,7 @@ pub(super) fn on_action(state: &mut State, a: Action, fx: &mut Vec<Effect>) {
                 }
             }
         }
+        Action::FilterEvents => state.events_filtered = !state.events_filtered,
         // Text keys and Enter outside a modal mean nothing.
         Action::Type(_) | Action::Backspace | Action::Submit => {}
     }
