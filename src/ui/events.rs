@@ -155,7 +155,13 @@ fn group(moment: &[&Event], out: &mut Vec<Line>) {
                     used[n] = true;
                     severity = severity.max(moment[n].severity);
                     if let EventKind::BandChange { row, .. } = &moment[n].kind {
-                        names.push(row.clone());
+                        // The row's label, as its own line would have said it.
+                        let marker = format!(": {} → ", from.word());
+                        let text = &moment[n].text;
+                        names.push(
+                            text.find(&marker)
+                                .map_or(row.clone(), |i| text[..i].to_string()),
+                        );
                     }
                 }
                 out.push(Line {
@@ -190,7 +196,7 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
     let lines = lines(v.state.events.iter(), filtered);
     let n = lines.len();
     let title = if filtered {
-        format!("Events {n}: actions and breaches (f: all)")
+        format!("Events {n}: actions, breaches")
     } else {
         format!("Events {n}")
     };

@@ -996,6 +996,6 @@ fn the_filter_keeps_actions_and_breaches() {
     assert_eq!(texts[0], "a: ok → crit (3)");
     assert!(texts[1].contains("ticked"), "{texts:?}");
     let s = screen(&st, 120, 40);
-    assert!(s.contains("actions and breaches"), "{s}");
+    assert!(s.contains("actions, breaches"), "{s}");
     assert!(!s.contains("metrics down"), "{s}");
 }
