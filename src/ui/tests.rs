@@ -496,7 +496,9 @@ fn every_status_shows_its_word_reason_and_age() {
     let err = line_with(&s, "error rate");
     assert!(err.contains("▲ WARN") && err.contains("1.50%"), "{err}");
     assert!(err.contains("tripping 2/3"), "{err}");
-    assert!(line_with(&s, "p95 v1 ").contains("✔ OK"));
+    assert!(s
+        .lines()
+        .any(|l| l.contains("p95 v1 ") && l.contains("✔ OK")));
     let h = line_with(&s, "api health");
     assert!(
         h.contains("? ERROR") && h.contains("connection refused"),
@@ -521,7 +523,7 @@ fn every_status_shows_its_word_reason_and_age() {
     let s = screen(&state(), 200, 40);
     let p95 = line_with(&s, "p95 latency  ");
     assert!(
-        p95.contains("p95_v1 800 ms") && p95.contains("Δ+1600 (+200%)"),
+        p95.contains("p95 v1 800 ms") && p95.contains("Δ+1600 ms (+200%)"),
         "{p95}"
     );
     assert!(p95.contains("roll back if it holds"), "{p95}");
@@ -998,4 +1000,32 @@ fn the_filter_keeps_actions_and_breaches() {
     let s = screen(&st, 120, 40);
     assert!(s.contains("actions, breaches"), "{s}");
     assert!(!s.contains("metrics down"), "{s}");
+}
+
+#[test]
+fn a_compare_row_names_the_baseline_by_label_and_the_delta_in_its_unit() {
+    let mut st = state();
+    // The error row compares with the p95 row here only to have a labelled baseline.
+    let base_label = st.engine.rows[0].label.clone();
+    let err = st
+        .engine
+        .rows
+        .iter_mut()
+        .find(|r| r.unit.as_deref() == Some("%"))
+        .expect("a percent row");
+    err.baseline = Some(BaselineView {
+        row: "p95".into(),
+        value: Some(0.15),
+        delta: Some(7.35),
+        delta_pct: Some(4900.0),
+    });
+    let err_label = err.label.clone();
+    let s = screen(&st, 200, 60);
+    let l = line_with(&s, &format!("{err_label} "));
+    // Percentage points for a percent, never "+4900%" of a rate.
+    assert!(l.contains(&format!("{base_label} 0.15% Δ+7.35 pp")), "{l}");
+    assert!(!l.contains("4900"), "{l}");
+    let l = line_with(&s, "Δ+1600");
+    // A latency's delta is in ms, with its relative delta.
+    assert!(l.contains("Δ+1600 ms (+200%)"), "{l}");
 }
