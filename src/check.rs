@@ -716,7 +716,7 @@ fn write_poll(
                     .iter()
                     .map(|s| SourceLine {
                         id: &s.id,
-                        ok: !s.is_down() && s.last_ok.is_some(),
+                        ok: !s.is_failing() && s.last_ok.is_some(),
                         error: s.last_error.as_deref(),
                         latency_ms: s.last_latency_ms,
                         answered: answered(&s.id),
@@ -741,7 +741,7 @@ fn write_poll(
                     } else {
                         String::new()
                     };
-                    let state = if s.is_down() {
+                    let state = if s.is_failing() {
                         format!("failed ({})", s.last_error.as_deref().unwrap_or(""))
                     } else {
                         "ok".to_string()

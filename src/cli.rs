@@ -75,6 +75,35 @@ pub enum Command {
         after_help = "Examples:\n  warroom validate -c cutover.toml\n\nExit codes: 0 valid, 2 problems found."
     )]
     Validate(ValidateArgs),
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  warroom completions bash > ~/.local/share/bash-completion/completions/warroom\n  warroom completions zsh > ~/.zfunc/_warroom\n  warroom completions fish > ~/.config/fish/completions/warroom.fish"
+    )]
+    Completions(CompletionsArgs),
+    /// Print the man page (roff).
+    #[command(
+        after_help = "Examples:\n  warroom man | man -l -\n  warroom man > /usr/local/share/man/man1/warroom.1"
+    )]
+    Man,
+    /// Print a JSON Schema of the config, for TOML editors (taplo, Even Better TOML).
+    #[command(
+        after_help = "Examples:\n  warroom schema > warroom.schema.json\n  # then, first line of cutover.toml:  #:schema ./warroom.schema.json"
+    )]
+    Schema,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: CompletionShell,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 /// Options every dashboard command shares.

@@ -33,6 +33,11 @@ pub async fn run(cli: Cli) -> i32 {
         Some(Command::Replay(a)) => replay(a).await,
         Some(Command::Demo(a)) => crate::demo::run(a).await,
         Some(Command::Sim(a)) => crate::sim::cli::run(a).await,
+        Some(Command::Completions(a)) => {
+            crate::conventions::completions(a.shell, &mut std::io::stdout())
+        }
+        Some(Command::Man) => crate::conventions::man(&mut std::io::stdout()),
+        Some(Command::Schema) => crate::conventions::schema(&mut std::io::stdout()),
     };
     match result {
         Ok(code) => code,

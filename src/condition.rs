@@ -31,6 +31,36 @@ impl Op {
 pub struct Condition {
     pub op: Op,
     pub rhs: Value,
+    /// A unit written after the number (`> 500ms`, `> 0.5s`, `> 2%`), until the loader
+    /// converts the number into its signal's unit (`in_unit_of`) and clears it.
+    pub unit: Option<String>,
+}
+
+/// Units a threshold may carry, each with its kind and its size in the kind's base unit.
+const UNITS: &[(&str, &str, f64)] = &[
+    ("ns", "time", 1e-9),
+    ("us", "time", 1e-6),
+    ("µs", "time", 1e-6),
+    ("ms", "time", 1e-3),
+    ("s", "time", 1.0),
+    ("min", "time", 60.0),
+    ("h", "time", 3600.0),
+    ("%", "percent", 1.0),
+];
+
+fn unit_of(name: &str) -> Option<(&'static str, f64)> {
+    UNITS
+        .iter()
+        .find(|(n, _, _)| *n == name.trim())
+        .map(|(_, kind, size)| (*kind, *size))
+}
+
+/// The factor that turns a number in unit `from` into unit `to`, when they measure the
+/// same thing (`s` → `ms` is 1000); None when they do not (`%` → `ms`) or one is unknown.
+pub fn unit_factor(from: &str, to: &str) -> Option<f64> {
+    let (fk, fs) = unit_of(from)?;
+    let (tk, ts) = unit_of(to)?;
+    (fk == tk).then_some(fs / ts)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -60,6 +90,7 @@ impl Condition {
         if rest.is_empty() {
             return Err(ConditionError::Syntax(s.to_string()));
         }
+        let mut unit = None;
         let rhs = if rest == "true" {
             Value::Bool(true)
         } else if rest == "false" {
@@ -70,10 +101,11 @@ impl Condition {
             .or_else(|| rest.strip_prefix('\'').and_then(|r| r.strip_suffix('\'')))
         {
             Value::Str(q.to_string())
-        } else if let Ok(n) = rest.trim_end_matches('%').trim().parse::<f64>() {
+        } else if let Some((n, u)) = number_and_unit(rest) {
             if !n.is_finite() {
                 return Err(ConditionError::Syntax(s.to_string()));
             }
+            unit = u;
             Value::Num(n)
         } else {
             // A bare word compares as text: `!= v1`.
@@ -82,7 +114,43 @@ impl Condition {
         if !matches!(op, Op::Eq | Op::Ne) && !matches!(rhs, Value::Num(_)) {
             return Err(ConditionError::OrderOnNonNumber(s.to_string()));
         }
-        Ok(Condition { op, rhs })
+        Ok(Condition { op, rhs, unit })
+    }
+
+    /// This condition in the unit of its signal: `> 0.5s` on a `ms` signal is `> 500`.
+    /// Without a unit written, as it is. The error says why the units do not fit.
+    pub fn in_unit_of(&self, signal_unit: Option<&str>) -> Result<Condition, String> {
+        let Some(u) = &self.unit else {
+            return Ok(self.clone());
+        };
+        let Value::Num(n) = self.rhs else {
+            return Ok(self.clone());
+        };
+        let to = signal_unit.map(str::trim).filter(|s| !s.is_empty());
+        match to {
+            // The same unit as the signal's, whatever it is (`req/s` never converts).
+            Some(t) if t == u => {}
+            Some(t) => match unit_factor(u, t) {
+                Some(f) => {
+                    return Ok(Condition {
+                        op: self.op,
+                        rhs: Value::Num(n * f),
+                        unit: None,
+                    })
+                }
+                None => return Err(format!("`{u}` does not convert to the signal's unit `{t}`")),
+            },
+            None => {
+                return Err(format!(
+                    "the threshold says `{u}` but the signal has no `unit`"
+                ))
+            }
+        }
+        Ok(Condition {
+            op: self.op,
+            rhs: self.rhs.clone(),
+            unit: None,
+        })
     }
 
     /// Does `v` satisfy the condition? Values of another type never match an
@@ -107,12 +175,34 @@ impl Condition {
     }
 }
 
+/// `500ms` → (500, "ms"), `2 %` → (2, "%"), `1.5` → (1.5, none). A suffix that is not a
+/// known unit is not a number: the condition then compares text (and an order on text
+/// is refused).
+fn number_and_unit(rest: &str) -> Option<(f64, Option<String>)> {
+    if let Ok(n) = rest.parse::<f64>() {
+        return Some((n, None));
+    }
+    let split = rest
+        .char_indices()
+        .find(|(_, c)| !(c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e' | 'E')))
+        .map(|(i, _)| i)?;
+    let (num, unit) = rest.split_at(split);
+    let n = num.trim().parse::<f64>().ok()?;
+    let unit = unit.trim();
+    unit_of(unit)?;
+    Some((n, Some(unit.to_string())))
+}
+
 impl fmt::Display for Condition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Thresholds print as written (1.5, 2, 1200), not with a display precision.
         match &self.rhs {
             Value::Str(s) => write!(f, "{} \"{}\"", self.op.symbol(), s),
-            Value::Num(n) => write!(f, "{} {}", self.op.symbol(), n),
+            Value::Num(n) => match &self.unit {
+                Some(u) if u == "%" => write!(f, "{} {}%", self.op.symbol(), n),
+                Some(u) => write!(f, "{} {}{}", self.op.symbol(), n, u),
+                None => write!(f, "{} {}", self.op.symbol(), n),
+            },
             Value::Bool(b) => write!(f, "{} {}", self.op.symbol(), b),
         }
     }
@@ -157,6 +247,41 @@ mod tests {
         let c = Condition::parse("> 2").unwrap();
         assert!(!c.holds(&Value::Str("5".into())));
         assert!(!c.holds(&Value::Bool(true)));
+    }
+
+    #[test]
+    fn a_threshold_may_carry_a_unit_that_converts() {
+        let c = Condition::parse("> 500ms").unwrap();
+        assert_eq!(c.unit.as_deref(), Some("ms"));
+        assert_eq!(
+            c.in_unit_of(Some("ms")).unwrap(),
+            Condition::parse("> 500").unwrap()
+        );
+        let c = Condition::parse("> 0.5s").unwrap();
+        assert_eq!(
+            c.in_unit_of(Some("ms")).unwrap(),
+            Condition::parse("> 500").unwrap()
+        );
+        let c = Condition::parse("> 2%").unwrap();
+        assert_eq!(
+            c.in_unit_of(Some("%")).unwrap(),
+            Condition::parse("> 2").unwrap()
+        );
+        // A percent on a latency, a time on a percent, a unit on a signal without one.
+        assert!(Condition::parse("> 0.1%")
+            .unwrap()
+            .in_unit_of(Some("ms"))
+            .is_err());
+        assert!(Condition::parse("> 5s")
+            .unwrap()
+            .in_unit_of(Some("%"))
+            .is_err());
+        assert!(Condition::parse("> 5s").unwrap().in_unit_of(None).is_err());
+        // No unit written: as it is, whatever the signal's.
+        let c = Condition::parse("> 5").unwrap();
+        assert_eq!(c.in_unit_of(Some("ms")).unwrap(), c);
+        // Not a unit: text, so an order is refused.
+        assert!(Condition::parse("> 5parsecs").is_err());
     }
 
     #[test]

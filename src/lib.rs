@@ -18,7 +18,7 @@
 //! - the app: `app` (state, messages, pure `update`), `theme`, `ui` (render only);
 //! - running it: `session` (live inputs and effects), `replay`, `report`, `check`,
 //!   `runtime` (dashboard start-up and the one loop), `cli`, `sim`, `presets`, `demo`,
-//!   `commands`.
+//!   `conventions` (completions, man page, config schema), `commands`.
 
 // Foundations.
 pub mod condition;
@@ -57,6 +57,7 @@ pub mod ui;
 pub mod check;
 pub mod cli;
 pub mod commands;
+pub mod conventions;
 pub mod demo;
 pub mod presets;
 pub mod replay;

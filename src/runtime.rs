@@ -166,8 +166,9 @@ pub fn resolve_t0(flag: Option<&str>, cfg: &Config, now: Ts) -> Result<Option<Ts
 /// The theme the flags and the config ask for, with `NO_COLOR` and the terminal's depth.
 pub fn load_theme(ui: &UiArgs, cfg: &Config) -> Result<Theme, String> {
     let env = |k: &str| std::env::var(k).ok();
+    crate::theme::refuse_dumb(&env)?;
     let no_color = ui.no_color || env("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let ascii = ui.ascii || cfg.ui.ascii;
+    let ascii = ui.ascii || cfg.ui.ascii || crate::theme::wants_ascii(&env);
     let name = ui.theme.as_deref().or(cfg.ui.theme.as_deref());
     Theme::load(
         name,

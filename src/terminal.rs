@@ -41,6 +41,70 @@ impl io::Write for FrameBuf {
     }
 }
 
+/// The 16 ANSI colours as the SGR codes every terminal knows (30–37, 90–97 and their
+/// backgrounds 40–47, 100–107), not as 256-colour indices (`38;5;1`), which crossterm
+/// writes for them and which a 16-colour terminal (the Linux console, old xterms, some
+/// serial consoles) shows wrong or not at all. Shorter, too. Everything else is kept.
+pub(crate) fn basic_sgr(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == 0x1b && bytes.get(i + 1) == Some(&b'[') {
+            let start = i + 2;
+            let mut end = start;
+            while end < bytes.len() && (bytes[end].is_ascii_digit() || bytes[end] == b';') {
+                end += 1;
+            }
+            if bytes.get(end) == Some(&b'm') {
+                out.extend_from_slice(b"\x1b[");
+                out.extend_from_slice(&sgr_params(&bytes[start..end]));
+                out.push(b'm');
+                i = end + 1;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    out
+}
+
+/// One SGR parameter list with each `38;5;N` / `48;5;N` (N < 16) made a basic code.
+fn sgr_params(params: &[u8]) -> Vec<u8> {
+    let list: Vec<&[u8]> = params.split(|b| *b == b';').collect();
+    let num = |p: &[u8]| {
+        std::str::from_utf8(p)
+            .ok()
+            .and_then(|s| s.parse::<u16>().ok())
+    };
+    let mut out: Vec<String> = Vec::with_capacity(list.len());
+    let mut k = 0;
+    while k < list.len() {
+        let lead = num(list[k]);
+        if matches!(lead, Some(38 | 48)) && list.get(k + 1).and_then(|p| num(p)) == Some(5) {
+            if let Some(n) = list.get(k + 2).and_then(|p| num(p)).filter(|n| *n < 16) {
+                let base = if lead == Some(38) { 30 } else { 40 };
+                let code = if n < 8 { base + n } else { base + 60 + n - 8 };
+                out.push(code.to_string());
+                k += 3;
+                continue;
+            }
+        }
+        // An RGB colour carries three more numbers: kept whole.
+        if matches!(lead, Some(38 | 48)) && list.get(k + 1).and_then(|p| num(p)) == Some(2) {
+            let to = (k + 5).min(list.len());
+            for p in &list[k..to] {
+                out.push(String::from_utf8_lossy(p).into_owned());
+            }
+            k = to;
+            continue;
+        }
+        out.push(String::from_utf8_lossy(list[k]).into_owned());
+        k += 1;
+    }
+    out.join(";").into_bytes()
+}
+
 /// Set while the terminal is in raw/alternate mode, so restoring twice is harmless.
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 
@@ -285,7 +349,7 @@ impl Screen {
         self.term.draw(render)?;
         queue!(self.term.backend_mut(), terminal::EndSynchronizedUpdate)?;
         let mut buf = self.frame.lock();
-        let sent = self.out.send(&buf);
+        let sent = self.out.send(&basic_sgr(&buf));
         buf.clear();
         sent.map(|()| true)
     }
@@ -479,6 +543,32 @@ mod tests {
 
 #[cfg(test)]
 mod panic_tests {
+    #[test]
+    fn sixteen_colours_go_out_as_basic_sgr_codes() {
+        use crossterm::style::{Color, SetBackgroundColor, SetColors, SetForegroundColor};
+        let mut seq = Vec::new();
+        crossterm::queue!(
+            seq,
+            SetForegroundColor(Color::DarkRed),
+            SetBackgroundColor(Color::DarkGrey),
+            SetColors(crossterm::style::Colors::new(Color::Red, Color::Black)),
+            SetForegroundColor(Color::AnsiValue(208)),
+            SetForegroundColor(Color::Rgb { r: 1, g: 2, b: 3 }),
+            SetForegroundColor(Color::Reset),
+        )
+        .unwrap();
+        let out = String::from_utf8(super::basic_sgr(&seq)).unwrap();
+        assert_eq!(
+            out,
+            "\x1b[31m\x1b[100m\x1b[91;40m\x1b[38;5;208m\x1b[38;2;1;2;3m\x1b[39m",
+            "from {:?}",
+            String::from_utf8_lossy(&seq)
+        );
+        // Text and other sequences pass untouched.
+        let text = b"\x1b[2;5Habc\x1b[1m";
+        assert_eq!(super::basic_sgr(text), text.to_vec());
+    }
+
     #[test]
     fn a_panic_message_is_redacted() {
         let mut r = crate::secrets::Redactor::new();

@@ -257,3 +257,55 @@ async fn one_source_down_is_not_green() {
     assert_eq!(counts.crit, 0, "a dead source is not a breach");
     sim.shutdown().await;
 }
+
+/// A listener whose accept queue is full: the kernel drops the next SYNs, so a connect
+/// hangs until the connect time-out (a blackholed host, on loopback).
+fn full_backlog_listener() -> (std::net::TcpListener, Vec<std::net::TcpStream>) {
+    use std::os::fd::FromRawFd;
+    // SAFETY: plain socket calls on a descriptor this function owns from creation.
+    let l = unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+        assert!(fd >= 0, "socket");
+        let mut addr: libc::sockaddr_in = std::mem::zeroed();
+        addr.sin_family = libc::AF_INET as libc::sa_family_t;
+        addr.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::LOCALHOST).to_be();
+        let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        assert_eq!(
+            libc::bind(fd, (&addr as *const libc::sockaddr_in).cast(), len),
+            0,
+            "bind"
+        );
+        assert_eq!(libc::listen(fd, 0), 0, "listen");
+        std::net::TcpListener::from_raw_fd(fd)
+    };
+    let addr = l.local_addr().expect("addr");
+    // Fill the queue (never accepted); the connects that would hang are given up on.
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        if let Ok(s) = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
+            held.push(s);
+        }
+    }
+    (l, held)
+}
+
+#[tokio::test]
+async fn a_connect_time_out_reads_like_the_total_one() {
+    let (l, _held) = full_backlog_listener();
+    let addr = l.local_addr().expect("addr");
+    let text = format!(
+        "[cutover]\nname = \"t\"\n[[source]]\nid = \"s\"\nkind = \"http\"\n\
+         url = \"http://{addr}/x\"\ntimeout = \"3s\"\nconnect_timeout = \"300ms\"\n"
+    );
+    let cfg: Config = toml::from_str(&text).expect("config");
+    let src = cfg.sources[0].clone();
+    let clients = Clients::for_config(&cfg).expect("clients");
+    let r = poll_once(clients.get(&src).expect("client"), &src).await;
+    // Not a bare "time-out": the same wording, with its limit, as the total time-out's.
+    assert_eq!(
+        reason(&r.outcome),
+        "time-out after 300ms",
+        "{:?}",
+        r.outcome
+    );
+}

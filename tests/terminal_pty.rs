@@ -1128,11 +1128,16 @@ fn no_color_shows_states_in_words_without_colour_escapes() {
 }
 
 #[test]
-fn term_dumb_shows_states_in_words_without_colour() {
-    let env = ["TERM=dumb"];
-    if let Some(s) = states_in_words("dumb", &env) {
-        assert_no_colour(&env, &s);
-    }
+fn term_dumb_refuses_the_dashboard_and_points_to_check() {
+    // A dumb terminal cannot move the cursor: no screen of escapes, a message instead.
+    let Some(t) = Tmux::new("dumb") else { return };
+    t.start_wrapped_demo(80, 24, &["TERM=dumb"]);
+    t.wait_text("NEXT-COMMAND-RAN");
+    let screen = t.capture();
+    assert!(screen.contains("TERM=dumb"), "{screen}");
+    assert!(screen.contains("warroom check"), "{screen}");
+    assert!(screen.contains("EXIT=2"), "{screen}");
+    assert!(!screen.contains("Signals"), "{screen}");
 }
 
 #[test]

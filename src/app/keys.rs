@@ -287,6 +287,16 @@ pub const BUILTINS: &[Builtin] = &[
         action: Action::RunStep,
         default: &[Chord::char('!')],
     },
+    Builtin {
+        name: "dismiss",
+        action: Action::Dismiss,
+        default: &[Chord::char('d')],
+    },
+    Builtin {
+        name: "filter_events",
+        action: Action::FilterEvents,
+        default: &[Chord::char('f')],
+    },
 ];
 
 /// Keys no config can rebind: the way out, and the keys of a confirmation.
@@ -636,6 +646,14 @@ impl KeyMap {
             row(
                 &[Action::RunStep],
                 "run the selected step's script (confirmed)",
+            ),
+            row(
+                &[Action::Dismiss],
+                "dismiss the action result lines on the banner",
+            ),
+            row(
+                &[Action::FilterEvents],
+                "events: only actions and breaches / everything",
             ),
             row(
                 &[Action::Submit],

@@ -45,6 +45,10 @@ pub enum Action {
     },
     /// Run the selected step's command (`!`).
     RunStep,
+    /// Dismiss the action result lines on the banner (`d`).
+    Dismiss,
+    /// The events panel: only actions and breaches, or everything (`f`).
+    FilterEvents,
     /// An action's key (`[[action]] key`): opens that action's confirmation.
     Key(char),
     /// A replay's play / pause (its own key: the replay task answers it).

@@ -70,6 +70,8 @@ pub struct State {
     /// Selected checklist item in the timeline: (step, item).
     pub(crate) selected_item: (usize, usize),
     pub(crate) show_help: bool,
+    /// The events panel shows only actions and breaches (`f`).
+    pub(crate) events_filtered: bool,
     pub(crate) read_only: bool,
     /// Who ticks: `SUDO_USER`/`USER`.
     pub(crate) user: String,
@@ -116,6 +118,9 @@ pub struct State {
     pub(crate) notify: crate::notify::Episodes,
 }
 
+/// How long an action's result line stays on the banner (monotonic).
+pub const RESULT_SHOWN_MS: i64 = 60_000;
+
 impl State {
     pub fn new(cfg: Arc<Config>, now: Stamp, t0: Option<Ts>, user: String) -> Self {
         let ticks = cfg
@@ -138,6 +143,7 @@ impl State {
             selected_event: 0,
             selected_item: (0, 0),
             show_help: false,
+            events_filtered: false,
             read_only,
             user,
             notice: None,
@@ -362,6 +368,33 @@ impl State {
     /// While `cfg.actions[i]`'s last attempt (here or on another screen) succeeded and is
     /// verifying, or its verdict is younger than the action's cooldown: until when a second
     /// attempt needs the deliberate `… again` phrase.
+    /// Whether `cfg.actions[i]`'s result line has stopped telling the truth now: dismissed,
+    /// a minute old, or a critical breach began after it. An attempt in flight or still
+    /// verifying is live and never expires.
+    pub fn result_expired(&self, i: usize) -> bool {
+        let Some(run) = self.runs.get(i) else {
+            return false;
+        };
+        if run.state != RunState::Done || run.verify.as_ref().is_some_and(|v| v.verdict.is_none()) {
+            return false;
+        }
+        if run.dismissed {
+            return true;
+        }
+        let Some(told) = run.told.or(run.ended) else {
+            return false;
+        };
+        (self.mono - told).num_milliseconds() >= RESULT_SHOWN_MS || self.breach_began_after(told)
+    }
+
+    /// A critical row went into crit after `at`: a new breach, which the banner words
+    /// afresh rather than under an older result.
+    pub fn breach_began_after(&self, at: Mono) -> bool {
+        self.engine
+            .critical_breaches()
+            .any(|r| r.band_since.min(r.status_since) > at)
+    }
+
     pub fn second_attempt_guard(&self, i: usize) -> Option<Mono> {
         let (run, a) = (self.runs.get(i)?, self.cfg.actions.get(i)?);
         if run.state != RunState::Done {

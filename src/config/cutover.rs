@@ -122,7 +122,15 @@ pub(super) fn check(cfg: &Config, out: &mut Out) {
         );
     }
     if let Some(t0) = &c.t0 {
-        if chrono::DateTime::parse_from_rfc3339(t0).is_err() {
+        if t0.trim().eq_ignore_ascii_case("now") {
+            // "now" in a file would move T0 to each start of each screen: the room
+            // would disagree on the T clock. The command line means this start.
+            out.push(
+                kp!["cutover", "t0"],
+                "`t0 = \"now\"` would move T0 to every start of every screen",
+                Some("mark T0 once: `--t0 now` on the command line, `t` on the dashboard, or write the time, e.g. `t0 = \"2026-03-14T21:00:00Z\"`".into()),
+            );
+        } else if chrono::DateTime::parse_from_rfc3339(t0).is_err() {
             out.push(
                 kp!["cutover", "t0"],
                 format!("`t0` \"{t0}\" is not an RFC 3339 time"),

@@ -101,6 +101,26 @@ impl Loader<'_> {
                     break;
                 };
                 let inner = &body[..close];
+                // `${A:-${B}}`: the first `}` closes the inner reference, so the URL
+                // would be left with a literal `${B` in it. Say so, by name.
+                if let Some((outer, nested)) =
+                    inner.split_once(":-").filter(|(_, d)| d.contains("${"))
+                {
+                    let off = value_off + raw.find("${").unwrap_or(0);
+                    let nested = nested.split("${").nth(1).unwrap_or_default();
+                    let nested = nested.split(":-").next().unwrap_or_default();
+                    self.push_at(
+                        off,
+                        format!(
+                            "the default of `${{{outer}}}` is another reference (`${{{nested}…}}`): nested defaults are not expanded"
+                        ),
+                        Some(format!(
+                            "write the default as plain text (`${{{outer}:-http://host:port}}`), or set `{outer}`"
+                        )),
+                    );
+                    failed = true;
+                    break;
+                }
                 let (name, default) = match inner.split_once(":-") {
                     Some((n, d)) => (n, Some(d)),
                     None => (inner, None),

@@ -104,7 +104,12 @@ pub fn load_str_with_env(
     };
     let mut path = Vec::new();
     let tree = ld.convert_table(doc.as_table(), &schema::ROOT, &mut path);
-    let cfg = ld.typed(tree);
+    let mut cfg = ld.typed(tree);
+    if let Some(cfg) = &mut cfg {
+        for issue in super::signal::convert_units(cfg) {
+            ld.push_issue(issue);
+        }
+    }
     if let Some(cfg) = &cfg {
         let issues = validate::validate_with(cfg, &|p: &[Seg]| ld.line_of(p), &|p: &[Seg]| {
             ld.expanded.get(p).map(|(_, written)| written.clone())
@@ -441,7 +446,8 @@ impl Loader<'_> {
     /// Typed deserialization. A bad optional key is reported, dropped and the pass run
     /// again, so that the semantic checks still see the rest of the file.
     fn typed(&mut self, mut tree: toml::Table) -> Option<Config> {
-        for _ in 0..64 {
+        let mut tries: HashMap<Vec<Seg>, usize> = HashMap::new();
+        for _ in 0..256 {
             let text = match toml::to_string(&tree) {
                 Ok(t) => t,
                 Err(e) => {
@@ -469,7 +475,22 @@ impl Loader<'_> {
                 let off = self.offset_of(&path);
                 self.push_at(off, message, hint);
             }
-            // Drop the key the error is in, if it has a default; else stop here.
+            // A required key missing: stand a placeholder in for it (its place is
+            // reported and poisoned), so the rest of the file is still checked.
+            if let Some(missing) = err
+                .message()
+                .strip_prefix("missing field `")
+                .and_then(|r| r.strip_suffix('`'))
+            {
+                let mut at = path.clone();
+                at.push(Seg::Key(missing.to_string()));
+                if !self.stand_in(&mut tree, &at, &mut tries) {
+                    return None;
+                }
+                continue;
+            }
+            // Drop the key the error is in, if it has a default; else stand a placeholder
+            // in for it; else stop here.
             let k = path.iter().rposition(|s| matches!(s, Seg::Key(_)))?;
             let Seg::Key(key) = &path[k] else { return None };
             let table = schema::table_at(&path[..k])?;
@@ -477,12 +498,39 @@ impl Loader<'_> {
                 table.get(key),
                 Some(Shape::Any | Shape::Enum(_) | Shape::Map)
             ) && !table.required.contains(&key.as_str());
-            if !droppable || !remove(&mut tree, &path[..=k]) {
+            self.poisoned.insert(path[..=k].to_vec());
+            if droppable && remove(&mut tree, &path[..=k]) {
+                continue;
+            }
+            if !self.stand_in(&mut tree, &path[..=k], &mut tries) {
                 return None;
             }
-            self.poisoned.insert(path[..=k].to_vec());
         }
         None
+    }
+
+    /// Put a placeholder at `path` (already reported): each kind of value in turn until
+    /// serde takes one, so a missing or mistyped required key hides no other problem.
+    /// False when every kind was tried (or the place cannot be reached).
+    fn stand_in(
+        &mut self,
+        tree: &mut toml::Table,
+        path: &[Seg],
+        tries: &mut HashMap<Vec<Seg>, usize>,
+    ) -> bool {
+        let n = tries.entry(path.to_vec()).or_insert(0);
+        let value = match *n {
+            0 => toml::Value::String(String::new()),
+            1 => toml::Value::Integer(0),
+            2 => toml::Value::Boolean(false),
+            3 => toml::Value::Array(Vec::new()),
+            4 => toml::Value::Table(toml::Table::new()),
+            _ => return false,
+        };
+        *n += 1;
+        // Everything under a stand-in was made up here: nothing there to report.
+        self.poisoned.insert(path.to_vec());
+        set(tree, path, value)
     }
 }
 
@@ -597,6 +645,42 @@ fn remove(tree: &mut toml::Table, path: &[Seg]) -> bool {
     }
     match cur {
         toml::Value::Table(t) => t.remove(last).is_some(),
+        _ => false,
+    }
+}
+
+/// Set the value at `path` (its parent must exist), replacing what is there.
+fn set(tree: &mut toml::Table, path: &[Seg], value: toml::Value) -> bool {
+    let Some((Seg::Key(last), parent)) = path.split_last() else {
+        return false;
+    };
+    let mut cur: &mut toml::Value = match parent.first() {
+        None => {
+            tree.insert(last.clone(), value);
+            return true;
+        }
+        Some(Seg::Key(k)) => match tree.get_mut(k) {
+            Some(v) => v,
+            None => return false,
+        },
+        Some(Seg::Index(_)) => return false,
+    };
+    for seg in &parent[1..] {
+        let next = match (seg, cur) {
+            (Seg::Key(k), toml::Value::Table(t)) => t.get_mut(k),
+            (Seg::Index(i), toml::Value::Array(a)) => a.get_mut(*i),
+            _ => None,
+        };
+        match next {
+            Some(n) => cur = n,
+            None => return false,
+        }
+    }
+    match cur {
+        toml::Value::Table(t) => {
+            t.insert(last.clone(), value);
+            true
+        }
         _ => false,
     }
 }

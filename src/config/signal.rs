@@ -311,3 +311,82 @@ fn prometheus_signal(s: &Signal, i: usize, out: &mut Out) {
         }
     }
 }
+
+/// Thresholds written with a unit (`> 500ms`, `> 0.5s`, `> 2%`) converted into the unit
+/// of their signal, so every judge compares like with like; a unit that does not fit is
+/// an issue (and the condition is left out of the judging config). Run by the loader
+/// before the semantic checks.
+pub(super) fn convert_units(cfg: &mut Config) -> Vec<super::validate::Issue> {
+    let mut issues = Vec::new();
+    let mut fix = |cond: &mut Condition, unit: Option<&str>, path: Vec<super::schema::Seg>| {
+        let written = cond.to_string();
+        match cond.in_unit_of(unit) {
+            Ok(c) => *cond = c,
+            Err(why) => issues.push(super::validate::Issue {
+                path,
+                message: format!("threshold `{written}`: {why}"),
+                hint: Some(match unit {
+                    Some(u) => format!(
+                        "write the number in `{u}` (e.g. `{} <n>`), or a unit that converts to `{u}`",
+                        cond.op.symbol()
+                    ),
+                    None => "add the signal's `unit` (e.g. `unit = \"ms\"`), or write the number alone".into(),
+                }),
+                at_key: false,
+            }),
+        }
+    };
+    let units: Vec<(String, Option<String>)> = cfg
+        .signals
+        .iter()
+        .map(|s| (s.id.clone(), s.unit.clone()))
+        .collect();
+    let unit_of = |id: &str| {
+        units
+            .iter()
+            .find(|(i, _)| i == id)
+            .and_then(|(_, u)| u.clone())
+    };
+    for (i, s) in cfg.signals.iter_mut().enumerate() {
+        // A percent delta is in percent whatever the signal measures.
+        let unit = match s.on {
+            JudgeOn::DeltaPct => Some("%".to_string()),
+            _ => s.unit.clone(),
+        };
+        if let Some(c) = &mut s.warn {
+            fix(c, unit.as_deref(), kp!["signal", i, "warn"]);
+        }
+        if let Some(c) = &mut s.crit {
+            fix(c, unit.as_deref(), kp!["signal", i, "crit"]);
+        }
+    }
+    for (i, a) in cfg.actions.iter_mut().enumerate() {
+        if let Some(v) = &mut a.verify {
+            for (j, c) in v.conditions.iter_mut().enumerate() {
+                let u = unit_of(&c.signal);
+                fix(
+                    &mut c.is,
+                    u.as_deref(),
+                    kp!["action", i, "verify", "all", j, "is"],
+                );
+            }
+        }
+    }
+    for (i, s) in cfg.steps.iter_mut().enumerate() {
+        for (j, c) in s.expect.iter_mut().enumerate() {
+            let u = unit_of(&c.signal);
+            fix(&mut c.is, u.as_deref(), kp!["step", i, "expect", j, "is"]);
+        }
+    }
+    for (i, r) in cfg.cutover.phase_rules.iter_mut().enumerate() {
+        for (j, c) in r.conditions.iter_mut().enumerate() {
+            let u = unit_of(&c.signal);
+            fix(
+                &mut c.is,
+                u.as_deref(),
+                kp!["cutover", "phase_rule", i, "when", j, "is"],
+            );
+        }
+    }
+    issues
+}

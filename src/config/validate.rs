@@ -268,7 +268,16 @@ fn unknown_hint(name: &str, ids: &[&str], plural: &str) -> Option<String> {
     match did_you_mean(name, ids.iter().copied()) {
         Some(m) => Some(format!("did you mean `{m}`?")),
         None if ids.is_empty() => None,
-        None => Some(format!("defined {plural}: {}", ids.join(", "))),
+        None => {
+            // Each id once, in the order written (an id written twice is its own problem).
+            let mut seen: Vec<&str> = Vec::with_capacity(ids.len());
+            for id in ids {
+                if !id.is_empty() && !seen.contains(id) {
+                    seen.push(id);
+                }
+            }
+            Some(format!("defined {plural}: {}", seen.join(", ")))
+        }
     }
 }
 

@@ -214,8 +214,8 @@ impl Engine {
                 }
                 body
             }
-            PollOutcome::Failed { reason, .. } => {
-                let reading = Reading::error(format!("source down: {reason}"));
+            PollOutcome::Failed { reason, status } => {
+                let reading = Reading::error(failed_reason(*status, reason));
                 if sig.each.is_none() {
                     return vec![(sig.id.clone(), None, sig.critical, reading)];
                 }
@@ -305,14 +305,14 @@ impl Engine {
             }
         };
         let body = match &poll.outcome {
-            PollOutcome::Failed { reason, .. } => {
+            PollOutcome::Failed { reason, status } => {
                 // Prometheus answered and said why the query failed: it is not down.
-                let what = if reason.starts_with("Prometheus ") {
-                    "query failed"
+                let text = if reason.starts_with("Prometheus ") {
+                    format!("query failed: {reason}")
                 } else {
-                    "source down"
+                    failed_reason(*status, reason)
                 };
-                return all(Reading::error(format!("{what}: {reason}")));
+                return all(Reading::error(text));
             }
             PollOutcome::Json { status, body } => {
                 if sig.kind == SignalKind::Health {
@@ -407,4 +407,14 @@ fn json_name(v: &Json) -> String {
 
 fn truthy(v: &Json) -> bool {
     !matches!(v, Json::Null | Json::Bool(false))
+}
+
+/// A row's reason when its source failed: "source down: refused", but a rate-limited
+/// source is up and says so ("rate limited (HTTP 429): backing off").
+fn failed_reason(status: Option<u16>, reason: &str) -> String {
+    if status == Some(429) {
+        reason.to_string()
+    } else {
+        format!("source down: {reason}")
+    }
 }

@@ -265,6 +265,7 @@ impl Engine {
             }
         }
         c.sources_down = self.sources.iter().filter(|s| s.is_down()).count();
+        c.sources_limited = self.sources.iter().filter(|s| s.is_rate_limited()).count();
         c
     }
 
@@ -279,7 +280,7 @@ impl Engine {
     pub fn required_sources_without_data(&self) -> Vec<&SourceHealth> {
         self.sources
             .iter()
-            .filter(|s| s.required && (s.is_down() || s.last_ok.is_none()))
+            .filter(|s| s.required && (s.is_failing() || s.last_ok.is_none()))
             .collect()
     }
 

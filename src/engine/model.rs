@@ -130,7 +130,19 @@ pub struct SourceHealth {
 }
 
 impl SourceHealth {
+    /// Failing now for a reason other than being rate limited.
     pub fn is_down(&self) -> bool {
+        self.consecutive_errors > 0 && !self.is_rate_limited()
+    }
+
+    /// The last answer was HTTP 429: the source is up and the poller backs off; it is not
+    /// down (and not green either: its rows have no fresh value).
+    pub fn is_rate_limited(&self) -> bool {
+        self.consecutive_errors > 0 && self.last_status == Some(429)
+    }
+
+    /// Failing now, down or rate limited.
+    pub fn is_failing(&self) -> bool {
         self.consecutive_errors > 0
     }
 }
@@ -204,11 +216,17 @@ pub struct Counts {
     pub crit: usize,
     pub no_data: usize,
     pub sources_down: usize,
+    /// Sources answering HTTP 429 (backing off), counted apart from down ones.
+    pub sources_limited: usize,
 }
 
 impl Counts {
     /// Green only when every row is ok with data and every source answers.
     pub fn all_green(&self) -> bool {
-        self.warn == 0 && self.crit == 0 && self.no_data == 0 && self.sources_down == 0
+        self.warn == 0
+            && self.crit == 0
+            && self.no_data == 0
+            && self.sources_down == 0
+            && self.sources_limited == 0
     }
 }

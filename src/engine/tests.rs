@@ -973,6 +973,49 @@ crit = "> 2"
 }
 
 #[test]
+fn a_warn_row_quotes_its_warn_threshold_not_the_crit_one() {
+    let mut e = Engine::new(cfg(""), m(0));
+    e.ingest(&poll(0, json!(1.5)));
+    let r = row(&e);
+    assert_eq!(r.effective, Band::Warn);
+    let text = breach_text(r, e.signal(r), m(20));
+    assert!(text.contains("(warn > 1)"), "{text}");
+    assert!(!text.contains("crit"), "{text}");
+    // The same row in crit quotes crit.
+    e.ingest(&poll(21, json!(3.0)));
+    let r = row(&e);
+    assert_eq!(r.effective, Band::Crit);
+    let text = breach_text(r, e.signal(r), m(22));
+    assert!(text.contains("(crit > 2)"), "{text}");
+}
+
+#[test]
+fn a_rate_limited_source_is_backing_off_not_down() {
+    let mut e = Engine::new(cfg(""), m(0));
+    e.ingest(&poll(0, json!(0.5)));
+    e.ingest(&PollResult {
+        source: "m".into(),
+        at: t(1),
+        mono: m(1),
+        latency_ms: 5,
+        outcome: PollOutcome::Failed {
+            status: Some(429),
+            reason: "rate limited (HTTP 429): backing off".into(),
+        },
+    });
+    let c = e.counts();
+    assert_eq!(c.sources_down, 0, "{c:?}");
+    assert_eq!(c.sources_limited, 1, "{c:?}");
+    assert!(!c.all_green());
+    let reason = row(&e).reason.clone().unwrap_or_default();
+    assert!(!reason.contains("down"), "{reason}");
+    assert!(reason.contains("rate limited"), "{reason}");
+    // A refused connection is down.
+    e.ingest(&fail(2, "connection refused"));
+    assert_eq!(e.counts().sources_down, 1);
+}
+
+#[test]
 fn a_payload_that_says_it_is_old_is_stale_and_its_age_carries_on_the_monotonic_clock() {
     let c = cfg("path = \".v\"\nfresh_at = \".generated_at\"\nstale_after = \"15s\"");
     let mut e = Engine::new(Arc::clone(&c), m(0));

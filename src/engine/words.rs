@@ -33,7 +33,8 @@ pub fn threshold_text(sig: &Signal) -> String {
     parts.join(" · ")
 }
 
-/// "error_rate /api/x 5.20 % (crit > 2) for 1m12s" — the banner's and advice's words.
+/// "error_rate /api/x 5.20 % (crit > 2) for 1m12s" — the banner's and advice's words;
+/// a warn row: "error_rate /api/x 1.50 % (warn > 1) for 20s".
 /// `now` is monotonic, like every time a row keeps.
 pub fn breach_text(row: &Row, sig: &Signal, now: Mono) -> String {
     let what = match (row.status, &row.value) {
@@ -53,16 +54,19 @@ pub fn breach_text(row: &Row, sig: &Signal, now: Mono) -> String {
         (_, Some(val)) => val.with_unit(row.unit.as_deref()),
         (_, None) => "no value".into(),
     };
-    // The crit condition alone; a signal without one (crit by its no-data policy)
-    // shows what thresholds it has.
-    let crit = match &sig.crit {
-        Some(c) => part(sig, "crit", c),
-        None => threshold_text(sig),
+    // The condition of the band the row counts as: a warn row quotes its warn threshold,
+    // never the crit one it has not reached. A row with no condition for its band (crit by
+    // its no-data policy) shows what thresholds it has.
+    let own = match row.effective {
+        Band::Crit => sig.crit.as_ref().map(|c| part(sig, "crit", c)),
+        Band::Warn => sig.warn.as_ref().map(|c| part(sig, "warn", c)),
+        Band::Ok => None,
     };
-    let thr = if crit.is_empty() {
+    let cond = own.unwrap_or_else(|| threshold_text(sig));
+    let thr = if cond.is_empty() {
         String::new()
     } else {
-        format!(" ({crit})")
+        format!(" ({cond})")
     };
     let held = format_span(now - row.band_since.min(row.status_since));
     // Back under the threshold but waiting out `clear_for`: say so, not "breach".

@@ -183,7 +183,7 @@ pub async fn poll_once_at(client: &reqwest::Client, src: &Source, now: Ts) -> Po
         Ok(o) => o,
         Err(_) => PollOutcome::Failed {
             status: None,
-            reason: format!("time-out after {}", crate::timefmt::format_duration(total)),
+            reason: timed_out(total),
         },
     };
     finish(src, started, outcome)
@@ -288,6 +288,15 @@ async fn fetch(client: &reqwest::Client, src: &Source, now: Ts) -> PollOutcome {
     }
     let mut resp = match req.send().await {
         Ok(r) => r,
+        // The connect time-out reads like the total one: one outage, one wording.
+        Err(e) if e.is_timeout() => {
+            let limit = if e.is_connect() {
+                src.connect_timeout().min(src.timeout.0)
+            } else {
+                src.timeout.0
+            };
+            return fail(None, timed_out(limit));
+        }
         Err(e) => return fail(None, describe_error(&e)),
     };
     let status = resp.status();
@@ -361,6 +370,11 @@ async fn fetch(client: &reqwest::Client, src: &Source, now: Ts) -> PollOutcome {
             fail(Some(code), what)
         }
     }
+}
+
+/// The one wording of a poll that ran out of time: "time-out after 2s".
+pub(crate) fn timed_out(limit: Duration) -> String {
+    format!("time-out after {}", crate::timefmt::format_duration(limit))
 }
 
 /// The body, at most `cap` bytes: past the cap (or cut off) the reason why.

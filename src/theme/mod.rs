@@ -12,7 +12,7 @@ mod glyphs;
 mod tests;
 
 pub use color::{ColorDepth, ThemeColor};
-pub use glyphs::{Glyph, Glyphs, ASCII_GLYPHS, UNICODE_GLYPHS};
+pub use glyphs::{ascii_char, Glyph, Glyphs, ASCII_GLYPHS, UNICODE_GLYPHS};
 
 use crate::engine::{Band, Severity, Status};
 use ratatui::style::{Color, Modifier, Style};
@@ -45,10 +45,43 @@ impl ThemeOptions {
     pub fn detect(env: &dyn Fn(&str) -> Option<String>, no_color: bool, ascii: bool) -> Self {
         ThemeOptions {
             no_color: no_color || env("NO_COLOR").is_some_and(|v| !v.is_empty()),
-            ascii,
+            ascii: ascii || wants_ascii(env),
             depth: ColorDepth::detect(env),
         }
     }
+}
+
+/// Terminals that have no box drawing or symbols: ASCII glyphs for them without `--ascii`.
+const ASCII_TERMS: &[&str] = &["dumb", "vt100", "vt102", "vt52", "vt220", "ansi"];
+
+/// Whether the terminal needs ASCII glyphs: its locale is not UTF-8 (the first set of
+/// `LC_ALL`, `LC_CTYPE`, `LANG`, as C reads them; none set is the C locale), or `TERM`
+/// names a terminal without those glyphs.
+pub fn wants_ascii(env: &dyn Fn(&str) -> Option<String>) -> bool {
+    let term = env("TERM").unwrap_or_default();
+    if ASCII_TERMS.contains(&term.trim()) {
+        return true;
+    }
+    let locale = ["LC_ALL", "LC_CTYPE", "LANG"]
+        .iter()
+        .find_map(|k| env(k).filter(|v| !v.trim().is_empty()))
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    !(locale.contains("utf-8") || locale.contains("utf8"))
+}
+
+/// The dashboard redraws by moving the cursor; `TERM=dumb` cannot. Refused with what
+/// works there instead.
+pub fn refuse_dumb(env: &dyn Fn(&str) -> Option<String>) -> Result<(), String> {
+    if env("TERM").is_some_and(|t| t.trim() == "dumb") {
+        return Err(
+            "TERM=dumb: this terminal cannot move the cursor, which the dashboard \
+                    needs. Use `warroom check -c FILE` (one poll), or `warroom check -c FILE \
+                    --window 30m` for one line per poll; or set TERM to your terminal's name"
+                .into(),
+        );
+    }
+    Ok(())
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -326,3 +326,56 @@ fn every_role_has_a_style_from_an_empty_file() {
     assert_eq!(t.style(Role::Border).fg, Some(Color::DarkGray));
     assert_eq!(t.style(Role::Selected).bg, Some(Color::Blue));
 }
+
+fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+    move |k: &str| {
+        pairs
+            .iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.to_string())
+    }
+}
+
+#[test]
+fn ascii_when_the_locale_is_not_utf8_or_the_terminal_has_no_glyphs() {
+    use crate::theme::wants_ascii;
+    assert!(!wants_ascii(&env_of(&[
+        ("LANG", "en_US.UTF-8"),
+        ("TERM", "xterm-256color")
+    ])));
+    assert!(!wants_ascii(&env_of(&[("LC_ALL", "C.utf8")])));
+    assert!(wants_ascii(&env_of(&[("LANG", "C"), ("TERM", "xterm")])));
+    assert!(wants_ascii(&env_of(&[("LANG", "POSIX")])));
+    // LC_ALL wins over LANG, as in C.
+    assert!(wants_ascii(&env_of(&[
+        ("LC_ALL", "C"),
+        ("LANG", "en_US.UTF-8")
+    ])));
+    assert!(!wants_ascii(&env_of(&[
+        ("LC_CTYPE", "de_DE.UTF-8"),
+        ("LANG", "C")
+    ])));
+    // No locale at all is the C locale.
+    assert!(wants_ascii(&env_of(&[("TERM", "xterm")])));
+    for term in ["vt100", "dumb", "vt220"] {
+        let pairs: &'static [(&'static str, &'static str)] = match term {
+            "vt100" => &[("LANG", "en_US.UTF-8"), ("TERM", "vt100")],
+            "dumb" => &[("LANG", "en_US.UTF-8"), ("TERM", "dumb")],
+            _ => &[("LANG", "en_US.UTF-8"), ("TERM", "vt220")],
+        };
+        assert!(wants_ascii(&env_of(pairs)), "{term}");
+        assert!(
+            ThemeOptions::detect(&env_of(pairs), false, false).ascii,
+            "{term}"
+        );
+    }
+}
+
+#[test]
+fn term_dumb_refuses_the_dashboard_and_points_to_check() {
+    use crate::theme::refuse_dumb;
+    let e = refuse_dumb(&env_of(&[("TERM", "dumb")])).unwrap_err();
+    assert!(e.contains("warroom check"), "{e}");
+    assert!(refuse_dumb(&env_of(&[("TERM", "vt100")])).is_ok());
+    assert!(refuse_dumb(&env_of(&[])).is_ok());
+}

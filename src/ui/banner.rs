@@ -27,6 +27,17 @@ pub(super) fn key_hint(v: &View) -> String {
     };
     let run = &v.state.runs[i];
     let verdict = run.verify.as_ref().and_then(|vf| vf.verdict.as_ref());
+    // A breach that began after the verdict is a new one: the old verdict says nothing
+    // about it, and the rollback key is what to press (the modal asks for the deliberate
+    // phrase of a second attempt if one is still guarded).
+    let rearmed = verdict.is_some()
+        && run
+            .told
+            .or(run.ended)
+            .is_some_and(|t| v.state.breach_began_after(t));
+    if rearmed {
+        return format!("press {} to roll back", v.rollback_key());
+    }
     if matches!(verdict, Some(Verdict::Verified { .. })) {
         return "rolled back and verified: waiting for the rows to clear".into();
     }

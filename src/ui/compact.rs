@@ -11,7 +11,15 @@ use ratatui::style::Modifier;
 pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
     let mut y = 0u16;
     let last = area.height.saturating_sub(1);
-    // Line 1: T-clock, environment, overall word.
+    // Line 1: T-clock, environment, overall word; on a narrow window the overall word
+    // (the state and its band counts) first, since the end of the line is what is lost.
+    if area.width < NARROW {
+        if let Some(mut p) = Pen::new(buf, area, y) {
+            let (overall, ostyle) = v.overall();
+            p.put(&overall, ostyle);
+            y += 1;
+        }
+    }
     if let Some(mut p) = Pen::new(buf, area, y) {
         let clock = crate::timefmt::format_t_clock(v.t_offset_ms);
         p.put(
@@ -27,8 +35,10 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
             };
             p.put(&env.to_uppercase(), style).space();
         }
-        let (overall, ostyle) = v.overall();
-        p.put(&overall, ostyle);
+        if area.width >= NARROW {
+            let (overall, ostyle) = v.overall();
+            p.put(&overall, ostyle);
+        }
         y += 1;
     }
     // The banner, one line each, before anything else.
@@ -85,8 +95,14 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
         let e = &v.state.engine;
         let total = e.sources.len().max(v.state.cfg.sources.len());
         let down = v.counts.sources_down;
+        let limited = v.counts.sources_limited;
         if down > 0 {
             p.put(&format!("SRC DOWN {down} of {total}"), v.style(Role::Crit));
+        } else if limited > 0 {
+            p.put(
+                &format!("RATE LIMITED {limited} of {total}"),
+                v.style(Role::Warn),
+            );
         } else {
             p.put(&format!("sources {total}, none down"), v.style(Role::Muted));
         }
@@ -133,16 +149,23 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
     }
 }
 
+/// Below this width the compact view leads with the state rather than the T-clock.
+const NARROW: u16 = 40;
+
+/// Where nothing else fits: the state and its band counts first (what a glance needs),
+/// then the T-clock, then why the rest is missing.
 pub(super) fn too_small(buf: &mut Buffer, area: Rect, v: &View) {
     if let Some(mut p) = Pen::new(buf, area, 0) {
-        p.put("terminal too small", v.style(Role::Warn));
+        let (overall, style) = v.overall();
+        p.put(&overall, style);
     }
     if let Some(mut p) = Pen::new(buf, area, 1) {
         p.put(
             &crate::timefmt::format_t_clock(v.t_offset_ms),
             v.style(Role::Accent),
         );
-        let (overall, style) = v.overall();
-        p.space().put(&overall, style);
+    }
+    if let Some(mut p) = Pen::new(buf, area, 2) {
+        p.put("terminal too small", v.style(Role::Warn));
     }
 }

@@ -185,7 +185,7 @@ fn line2(buf: &mut Buffer, area: Rect, v: &View) {
     let ok = e
         .sources
         .iter()
-        .filter(|s| !s.is_down() && s.last_ok.is_some())
+        .filter(|s| !s.is_failing() && s.last_ok.is_some())
         .count();
     let sstyle = if ok == total {
         v.style(Role::Ok)
@@ -205,6 +205,22 @@ fn line2(buf: &mut Buffer, area: Rect, v: &View) {
         p.put(v.glyphs.sep, v.style(Role::Muted)).put(
             &format!("SRC DOWN {}: {}", down.len(), down.join(", ")),
             v.style(Role::Crit),
+        );
+    }
+    let limited: Vec<&str> = e
+        .sources
+        .iter()
+        .filter(|s| s.is_rate_limited())
+        .map(|s| s.id.as_str())
+        .collect();
+    if !limited.is_empty() {
+        p.put(v.glyphs.sep, v.style(Role::Muted)).put(
+            &format!(
+                "RATE LIMITED {}: {} (backing off)",
+                limited.len(),
+                limited.join(", ")
+            ),
+            v.style(Role::Warn),
         );
     }
     // Evidence that lost lines is incomplete for good: said until the screen closes.

@@ -69,6 +69,30 @@ pub fn render_to(buf: &mut Buffer, area: Rect, state: &State, theme: &Theme) {
     if state.show_help {
         help::render(buf, area, &v);
     }
+    if v.glyphs.ascii {
+        ascii_only(buf, area);
+    }
+}
+
+/// The last word on an ASCII screen: any cell still holding a character outside ASCII
+/// (a label, a text from the engine or the config) gets its ASCII stand-in.
+fn ascii_only(buf: &mut Buffer, area: Rect) {
+    let area = area.intersection(buf.area);
+    for y in area.top()..area.bottom() {
+        for x in area.left()..area.right() {
+            let cell = &mut buf[(x, y)];
+            if !cell.symbol().is_ascii() {
+                let c: String = cell
+                    .symbol()
+                    .chars()
+                    .next()
+                    .map(crate::theme::ascii_char)
+                    .into_iter()
+                    .collect();
+                cell.set_symbol(&c);
+            }
+        }
+    }
 }
 
 /// The screen as text, one string per row, cell by cell: what a reader of the
@@ -191,7 +215,7 @@ impl<'a> View<'a> {
         let mut parts: Vec<String> = Vec::with_capacity(5);
         let (worst, role) = if c.crit > 0 {
             (g.crit, Role::Crit)
-        } else if c.warn > 0 || c.sources_down > 0 {
+        } else if c.warn > 0 || c.sources_down > 0 || c.sources_limited > 0 {
             (g.warn, Role::Warn)
         } else {
             (g.empty, Role::NoData)
@@ -212,6 +236,9 @@ impl<'a> View<'a> {
         // The header's second line names down sources; here only when nothing else is wrong.
         if c.sources_down > 0 && c.crit + c.warn + c.no_data == 0 {
             parts.push(format!("{} SRC DOWN", c.sources_down));
+        }
+        if c.sources_limited > 0 && c.crit + c.warn + c.no_data == 0 {
+            parts.push(format!("{} RATE LIMITED", c.sources_limited));
         }
         (parts.join(" "), self.style(role))
     }

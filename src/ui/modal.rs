@@ -260,6 +260,11 @@ pub(super) fn action_lines(v: &View) -> Vec<(String, Style)> {
         let Some(a) = v.state.cfg.actions.get(i) else {
             continue;
         };
+        // A result a minute old, dismissed, or older than a breach that began since, is
+        // no longer the news: the events and the audit log keep it.
+        if v.state.result_expired(i) {
+            continue;
+        }
         let line = match &run.state {
             RunState::Idle => continue,
             RunState::Recording { since } => (

@@ -230,24 +230,52 @@ fn extras(r: &Row, v: &View) -> Vec<(String, Style)> {
     } else if r.streak > 1 && r.raw.is_some_and(|b| b != r.band) {
         out.push((format!("streak {}", r.streak), v.style(Role::Muted)));
     }
-    if let Some(b) = &r.baseline {
-        let mut s = format!("{} {}", v.glyphs.delta, b.row);
-        if let Some(bv) = b.value {
-            s = format!("{} {}", b.row, Value::Num(bv).with_unit(r.unit.as_deref()));
-        }
-        if let Some(d) = b.delta {
-            let sign = if d >= 0.0 { "+" } else { "" };
-            s.push_str(&format!(" {}{sign}{}", v.glyphs.delta, Value::Num(d)));
-        }
-        if let Some(pct) = b.delta_pct {
-            s.push_str(&format!(" ({pct:+.0}%)"));
-        }
+    if let Some(s) = baseline_text(r, v) {
         out.push((s, v.style(Role::Text)));
     }
     if let Some(a) = &r.advice {
         out.push((a.clone(), v.style(Role::Accent)));
     }
     out
+}
+
+/// "v1 err 0.15% Δ+7.35 pp": the baseline by its label, its value, and the delta in the
+/// signal's unit (percentage points for a percent, where a relative delta of a rate
+/// confuses more than it tells; elsewhere the relative delta too, when it is readable).
+pub(super) fn baseline_text(r: &Row, v: &View) -> Option<String> {
+    let b = r.baseline.as_ref()?;
+    let label = v
+        .state
+        .engine
+        .rows
+        .iter()
+        .find(|x| x.key == b.row)
+        .map_or(b.row.as_str(), |x| x.label.as_str());
+    let unit = r.unit.as_deref();
+    let mut s = match b.value {
+        Some(bv) => format!("{label} {}", Value::Num(bv).with_unit(unit)),
+        None => format!("{label} no data"),
+    };
+    if let Some(d) = b.delta {
+        let sign = if d >= 0.0 { "+" } else { "" };
+        let in_unit = match unit {
+            Some("%") => " pp".to_string(),
+            Some(u) if !u.is_empty() => format!(" {u}"),
+            _ => String::new(),
+        };
+        s.push_str(&format!(
+            " {}{sign}{}{in_unit}",
+            v.glyphs.delta,
+            Value::Num(d)
+        ));
+        if let Some(pct) = b
+            .delta_pct
+            .filter(|p| unit != Some("%") && p.abs() < 1000.0)
+        {
+            s.push_str(&format!(" ({pct:+.0}%)"));
+        }
+    }
+    Some(s)
 }
 
 /// "crit in 20s", "tripping 2/3", "clears in 40s": a band change in progress.

@@ -496,7 +496,9 @@ fn every_status_shows_its_word_reason_and_age() {
     let err = line_with(&s, "error rate");
     assert!(err.contains("▲ WARN") && err.contains("1.50%"), "{err}");
     assert!(err.contains("tripping 2/3"), "{err}");
-    assert!(line_with(&s, "p95 v1 ").contains("✔ OK"));
+    assert!(s
+        .lines()
+        .any(|l| l.contains("p95 v1 ") && l.contains("✔ OK")));
     let h = line_with(&s, "api health");
     assert!(
         h.contains("? ERROR") && h.contains("connection refused"),
@@ -521,7 +523,7 @@ fn every_status_shows_its_word_reason_and_age() {
     let s = screen(&state(), 200, 40);
     let p95 = line_with(&s, "p95 latency  ");
     assert!(
-        p95.contains("p95_v1 800 ms") && p95.contains("Δ+1600 (+200%)"),
+        p95.contains("p95 v1 800 ms") && p95.contains("Δ+1600 ms (+200%)"),
         "{p95}"
     );
     assert!(p95.contains("roll back if it holds"), "{p95}");
@@ -630,6 +632,18 @@ fn header_badges_read_only_and_insecure_tls() {
     assert!(s.contains("INSECURE TLS: flags"), "{s}");
     assert!(s.contains("worst 840ms"), "{s}");
     assert!(line_with(&s, "BREACH").contains("read-only"), "{s}");
+}
+
+#[test]
+fn a_rate_limited_source_reads_rate_limited_not_src_down() {
+    let mut st = state();
+    st.engine.sources[1].last_status = Some(429);
+    st.engine.sources[1].last_error = Some("rate limited (HTTP 429): backing off".into());
+    for (w, h) in [(120, 40), (80, 24)] {
+        let s = screen(&st, w, h);
+        assert!(!s.contains("SRC DOWN"), "{s}");
+        assert!(s.contains("RATE LIMITED 1: flags"), "{s}");
+    }
 }
 
 #[test]
@@ -832,4 +846,186 @@ fn a_wall_clock_step_moves_the_t_clock_and_no_age() {
     assert!(line_with(&after, "api health").contains("last good 45s ago"));
     assert!(line_with(&after, "v2_primary").contains("changed 3m ago"));
     assert!(line_with(&after, "BREACH").contains("for 1m12s"));
+}
+
+#[test]
+fn ascii_mode_draws_only_ascii_whatever_the_texts_hold() {
+    // Engine texts and labels as they really are: `·` in thresholds, `→` in events.
+    let mut st = state();
+    st.engine.rows[0].label = "p95 — latency".into();
+    st.events.push_back(Event {
+        at: ago(1),
+        mono: mago(1),
+        severity: Severity::Warn,
+        kind: EventKind::Note {
+            text: "err: ok → crit".into(),
+        },
+        text: "err: ok → crit (3 %) · Δ".into(),
+    });
+    let t = Theme::load(
+        None,
+        ThemeOptions {
+            ascii: true,
+            ..ThemeOptions::default()
+        },
+    )
+    .unwrap();
+    for modal in [false, true] {
+        if modal {
+            st.modal = Some(crate::app::Modal::Menu { selected: 0 });
+        }
+        for (w, h) in [(80, 24), (110, 32), (200, 60), (40, 10), (12, 3)] {
+            let s = text(&draw(&st, &t, w, h));
+            assert!(s.is_ascii(), "{w}x{h}:\n{s}");
+            assert!(!s.contains('·') && !s.contains('→'), "{s}");
+        }
+    }
+    let s = text(&draw(&st, &t, 200, 60));
+    assert!(s.contains("ok > crit"), "{s}");
+}
+
+#[test]
+fn a_tiny_window_shows_the_state_and_band_counts_first() {
+    let st = state();
+    for (w, h) in [(12, 3), (14, 5), (30, 8)] {
+        let s = screen(&st, w, h);
+        let first = s.lines().next().unwrap_or_default();
+        assert!(
+            first.contains("1 CRIT") || first.contains("1 C"),
+            "{w}x{h}:\n{s}"
+        );
+    }
+}
+
+/// Three rows on one source, polled ok, then the source fails, then answers again.
+fn outage_events() -> Vec<Event> {
+    use crate::sample::{PollOutcome, PollResult};
+    let cfg: Arc<Config> = Arc::new(
+        toml::from_str(
+            r#"
+[cutover]
+name = "t"
+[[source]]
+id = "metrics"
+kind = "http"
+url = "http://127.0.0.1:1/m"
+[[signal]]
+id = "a"
+source = "metrics"
+kind = "metric"
+path = ".a"
+crit = "> 2"
+[[signal]]
+id = "b"
+source = "metrics"
+kind = "metric"
+path = ".b"
+crit = "> 2"
+[[signal]]
+id = "c"
+source = "metrics"
+kind = "metric"
+path = ".c"
+crit = "> 2"
+"#,
+        )
+        .unwrap(),
+    );
+    let mut e = Engine::new(cfg, mago(100));
+    let poll = |s: i64, outcome: PollOutcome| PollResult {
+        source: "metrics".into(),
+        at: ago(100 - s),
+        mono: mago(100 - s),
+        latency_ms: 1,
+        outcome,
+    };
+    let ok = |a: f64| PollOutcome::Json {
+        status: 200,
+        body: serde_json::json!({"a": a, "b": 1, "c": 1}),
+    };
+    let mut events = Vec::new();
+    events.extend(e.ingest(&poll(0, ok(1.0))));
+    events.extend(e.ingest(&poll(1, ok(1.0))));
+    events.extend(e.ingest(&poll(
+        2,
+        PollOutcome::Failed {
+            status: None,
+            reason: "connection refused".into(),
+        },
+    )));
+    events.extend(e.ingest(&poll(3, ok(3.0))));
+    events
+}
+
+#[test]
+fn a_source_outage_and_its_recovery_read_as_one_line_each() {
+    let events = outage_events();
+    assert!(events.len() >= 8, "{events:#?}");
+    let lines = events::lines(events.iter(), false);
+    let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
+    assert_eq!(
+        texts,
+        vec![
+            "metrics down: connection refused — 3 rows no data",
+            "metrics answers again (after 1 failed polls) — 3 rows back: 3 ok",
+            "a: ok → crit (3)",
+        ],
+        "{events:#?}"
+    );
+    assert_eq!(lines[2].severity, Severity::Crit);
+}
+
+#[test]
+fn the_filter_keeps_actions_and_breaches() {
+    let mut st = state();
+    st.events = outage_events().into();
+    st.events.push_back(Event {
+        at: ago(0),
+        mono: mago(0),
+        severity: Severity::Info,
+        kind: EventKind::Note {
+            text: "alice ticked \"flip\"".into(),
+        },
+        text: "alice ticked \"flip\"".into(),
+    });
+    crate::app::update(
+        &mut st,
+        crate::app::Msg::Action(crate::app::Action::FilterEvents),
+    );
+    let lines = events::lines(st.events.iter(), st.events_filtered);
+    let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert_eq!(texts[0], "a: ok → crit (3)");
+    assert!(texts[1].contains("ticked"), "{texts:?}");
+    let s = screen(&st, 120, 40);
+    assert!(s.contains("actions, breaches"), "{s}");
+    assert!(!s.contains("metrics down"), "{s}");
+}
+
+#[test]
+fn a_compare_row_names_the_baseline_by_label_and_the_delta_in_its_unit() {
+    let mut st = state();
+    // The error row compares with the p95 row here only to have a labelled baseline.
+    let base_label = st.engine.rows[0].label.clone();
+    let err = st
+        .engine
+        .rows
+        .iter_mut()
+        .find(|r| r.unit.as_deref() == Some("%"))
+        .expect("a percent row");
+    err.baseline = Some(BaselineView {
+        row: "p95".into(),
+        value: Some(0.15),
+        delta: Some(7.35),
+        delta_pct: Some(4900.0),
+    });
+    let err_label = err.label.clone();
+    let s = screen(&st, 200, 60);
+    let l = line_with(&s, &format!("{err_label} "));
+    // Percentage points for a percent, never "+4900%" of a rate.
+    assert!(l.contains(&format!("{base_label} 0.15% Δ+7.35 pp")), "{l}");
+    assert!(!l.contains("4900"), "{l}");
+    let l = line_with(&s, "Δ+1600");
+    // A latency's delta is in ms, with its relative delta.
+    assert!(l.contains("Δ+1600 ms (+200%)"), "{l}");
 }

@@ -81,6 +81,12 @@ pub struct ActionRun {
     /// When the last attempt ended (monotonic): the cooldown of an action without
     /// verification counts from it.
     pub ended: Option<Mono>,
+    /// When its result line was last told (its end, or its verdict), monotonic: the line
+    /// expires a minute later. A record read back from the audit log counts from when it
+    /// was written, so a restart does not bring old results back.
+    pub told: Option<Mono>,
+    /// The operator dismissed the result line (until the next attempt is told).
+    pub dismissed: bool,
 }
 impl ActionRun {
     /// Confirmed and not ended: recording, or sent and waiting for its result.
@@ -186,6 +192,8 @@ pub(super) fn action_done(state: &mut State, i: usize, report: Report, fx: &mut 
     run.state = RunState::Done;
     run.remote_by = None;
     run.ended = Some(mono);
+    run.told = Some(mono);
+    run.dismissed = false;
     let ok = report.ok;
     let key = run.idempotency_key.clone().unwrap_or_default();
     if ok {
@@ -318,7 +326,7 @@ pub(super) fn verify_step(state: &mut State, fx: &mut Vec<Effect>) {
                         && r.value.as_ref().is_some_and(|val| cond.is.holds(val))
                 });
             if !holds {
-                failing.push(format!("{} {}", cond.signal, cond.is));
+                failing.push(seen_text(&cond.signal, &cond.is, &rows, v.started));
                 if let Some(sig) = state.cfg.signals.iter().find(|s| s.id == cond.signal) {
                     if !sources.contains(&sig.source) {
                         sources.push(sig.source.clone());
@@ -338,11 +346,14 @@ pub(super) fn verify_step(state: &mut State, fx: &mut Vec<Effect>) {
         } else {
             None
         };
-        if let Some(vv) = &mut state.runs[i].verify {
+        let run = &mut state.runs[i];
+        if let Some(vv) = &mut run.verify {
             vv.pending = failing.clone();
             vv.verdict = verdict.clone();
             if verdict.is_some() {
                 vv.decided = Some(now);
+                run.told = Some(now);
+                run.dismissed = false;
             }
         }
         match verdict {
@@ -395,6 +406,41 @@ pub(super) fn verify_step(state: &mut State, fx: &mut Vec<Effect>) {
             None => fx.push(Effect::PollNow { sources }),
         }
     }
+}
+
+/// What verification saw where a condition failed, then what it wanted:
+/// "v2_primary is true; wanted == false" — never the wanted condition alone, which
+/// reads as if it held.
+fn seen_text(
+    signal: &str,
+    wanted: &crate::condition::Condition,
+    rows: &[&crate::engine::Row],
+    started: crate::sample::Mono,
+) -> String {
+    let fresh = |r: &crate::engine::Row| r.last_good_at.is_some_and(|t| t >= started);
+    let failed = rows.iter().find(|r| {
+        !(matches!(r.status, Status::Band(_))
+            && fresh(r)
+            && r.value.as_ref().is_some_and(|val| wanted.holds(val)))
+    });
+    // An `each` signal names the row that failed.
+    let who = match failed {
+        Some(r) if rows.len() > 1 => r.key.clone(),
+        _ => signal.to_string(),
+    };
+    let seen = match failed {
+        None => "has no row".to_string(),
+        Some(r) => match (&r.status, &r.value) {
+            (Status::NoData(k), _) => format!("has no data ({})", k.word()),
+            (_, Some(val)) if fresh(r) => format!("is {}", val.with_unit(r.unit.as_deref())),
+            (_, Some(val)) => format!(
+                "has no fresh value since the action (last {})",
+                val.with_unit(r.unit.as_deref())
+            ),
+            (_, None) => "has no value".to_string(),
+        },
+    };
+    format!("{who} {seen}; wanted {wanted}")
 }
 
 /// Why `cfg.actions[i]`'s key is inert now, if it is: an attempt being recorded or sent.
@@ -453,9 +499,12 @@ pub(super) fn expire_remote_flights(state: &mut State) {
         if (state.mono - *since).num_milliseconds() > remote_flight_ms(a) {
             let (since, by, label) = (*since, by.clone(), a.label.clone());
             let at = state.stamp().wall_of(since);
+            let now = state.mono;
             let run = &mut state.runs[i];
             run.state = RunState::Done;
             run.remote_by = None;
+            run.told = Some(now);
+            run.dismissed = false;
             run.last = Some(Report {
                 ok: false,
                 unknown: true,

@@ -93,6 +93,15 @@ pub(super) fn on_action(state: &mut State, a: Action, fx: &mut Vec<Effect>) {
         Action::MarkT0 => open_mark_t0(state),
         Action::SignOff { go } => open_sign_off(state, go),
         Action::RunStep => open_step_run(state),
+        // Results already told: the audit log and the events keep them.
+        Action::Dismiss => {
+            for run in &mut state.runs {
+                if run.state == crate::app::RunState::Done {
+                    run.dismissed = true;
+                }
+            }
+        }
+        Action::FilterEvents => state.events_filtered = !state.events_filtered,
         // Text keys and Enter outside a modal mean nothing.
         Action::Type(_) | Action::Backspace | Action::Submit => {}
     }

@@ -129,11 +129,14 @@ pub(super) fn apply(state: &mut State, r: Remote) {
             if let Some(i) = action_index(state, &x.action) {
                 let verify = state.cfg.actions[i].verify.clone();
                 let mono = state.mono;
+                let told = told_at(state, r.at);
                 let run = &mut state.runs[i];
                 if run.remote_by.is_some() {
                     run.state = RunState::Done;
                     run.remote_by = None;
                     run.ended = Some(mono);
+                    run.told = Some(told);
+                    run.dismissed = false;
                     run.last = Some(Report {
                         ok,
                         unknown: x.outcome_unknown,
@@ -186,7 +189,13 @@ pub(super) fn apply(state: &mut State, r: Remote) {
         AuditEvent::VerifyResult(v) => {
             if let Some(i) = action_index(state, &v.action) {
                 let mono = state.mono;
-                if let Some(vf) = state.runs[i].verify.as_mut().filter(|vf| vf.remote) {
+                let told = told_at(state, r.at);
+                let run = &mut state.runs[i];
+                if run.verify.as_ref().is_some_and(|vf| vf.remote) {
+                    run.told = Some(told);
+                    run.dismissed = false;
+                }
+                if let Some(vf) = run.verify.as_mut().filter(|vf| vf.remote) {
                     vf.verdict = Some(if v.verified {
                         Verdict::Verified { at: r.at }
                     } else {
@@ -289,4 +298,12 @@ impl From<crate::audit::AuditRecord> for Remote {
             event: r.event,
         }
     }
+}
+
+/// When a record written at `at` (wall) was told, on this screen's monotonic clock: as
+/// long ago as its wall age, never in the future. A record replayed at start-up from the
+/// audit log is as old as it is, so its result line does not come back for a minute.
+fn told_at(state: &State, at: crate::sample::Ts) -> crate::sample::Mono {
+    let age = (state.now - at).max(chrono::Duration::zero());
+    state.mono - age
 }

@@ -596,6 +596,40 @@ fn verification_fails_visibly_at_the_deadline() {
 }
 
 #[test]
+fn not_verified_says_what_was_seen_then_what_was_wanted() {
+    let mut st = state();
+    fire_ok(&mut st, "rollback");
+    done(&mut st, true, t(0));
+    for s in 1..9 {
+        update(&mut st, Msg::Tick(at(s)));
+    }
+    // A fresh sample after the action: the flag is still true.
+    let poll = Msg::readings(
+        &st.engine,
+        &PollResult {
+            source: "flags".into(),
+            at: t(9),
+            mono: m(9),
+            latency_ms: 1,
+            outcome: PollOutcome::Json {
+                status: 200,
+                body: serde_json::json!({ "v1": true }),
+            },
+        },
+    );
+    update(&mut st, poll);
+    update(&mut st, Msg::Tick(at(10)));
+    let Some(Verdict::NotVerified { failing }) =
+        st.runs[0].verify.as_ref().and_then(|v| v.verdict.clone())
+    else {
+        panic!("no verdict: {:?}", st.runs[0].verify);
+    };
+    assert_eq!(failing, vec!["v1 is true; wanted == false".to_string()]);
+    let ev = st.events.back().map(|e| e.text.clone()).unwrap_or_default();
+    assert!(ev.contains("v1 is true; wanted == false"), "{ev}");
+}
+
+#[test]
 fn read_only_refuses_every_action_tick_signoff_and_mark() {
     let mut st = state();
     st.read_only = true;
@@ -1079,4 +1113,167 @@ fn jitter_is_not_a_step_and_old_messages_move_no_clock() {
     assert_eq!(crate::timefmt::format_clock_step(-3_600_000), "-1h00m");
     assert_eq!(crate::timefmt::format_clock_step(125_400), "+2m05s");
     assert_eq!(crate::timefmt::format_clock_step(9_600), "+10s");
+}
+
+/// A room with a critical metric beside the flag the rollback verifies.
+const BREACH_CFG: &str = r#"
+[cutover]
+name = "t"
+rollback_key = "R"
+[[source]]
+id = "flags"
+kind = "http"
+url = "http://127.0.0.1:1/flags"
+interval = "1s"
+[[signal]]
+id = "v1"
+source = "flags"
+kind = "flag"
+path = ".v1"
+stale_after = "5m"
+[[signal]]
+id = "err"
+source = "flags"
+kind = "metric"
+path = ".err"
+stale_after = "5m"
+critical = true
+crit = "> 2"
+[[action]]
+id = "rollback"
+key = "r"
+label = "Roll back"
+danger = true
+request = { url = "http://127.0.0.1:1/rollback" }
+verify = { within = "10s", all = [{ signal = "v1", is = "== false" }] }
+"#;
+
+fn room_poll(st: &mut State, s: i64, v1: bool, err: f64) {
+    let poll = Msg::readings(
+        &st.engine,
+        &PollResult {
+            source: "flags".into(),
+            at: t(s),
+            mono: m(s),
+            latency_ms: 1,
+            outcome: PollOutcome::Json {
+                status: 200,
+                body: serde_json::json!({ "v1": v1, "err": err }),
+            },
+        },
+    );
+    update(st, poll);
+    update(st, Msg::Tick(at(s)));
+}
+
+/// The banner as drawn at 100×20, one string.
+fn banner_screen(st: &State) -> String {
+    let theme =
+        crate::theme::Theme::load(None, crate::theme::ThemeOptions::default()).expect("theme");
+    let mut term =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 30)).expect("terminal");
+    term.draw(|f| crate::ui::render(f, st, &theme))
+        .expect("draw");
+    crate::ui::dump(term.backend().buffer()).join("\n")
+}
+
+/// Breach, roll back, verified at 3 s, rows clear at 4 s.
+fn rolled_back_and_verified() -> State {
+    let mut st = state_of(BREACH_CFG);
+    room_poll(&mut st, 1, true, 3.0);
+    fire_ok(&mut st, "rollback");
+    done(&mut st, true, t(2));
+    room_poll(&mut st, 3, false, 3.0);
+    assert!(matches!(
+        st.runs[0].verify.as_ref().and_then(|v| v.verdict.clone()),
+        Some(Verdict::Verified { .. })
+    ));
+    room_poll(&mut st, 4, false, 0.5);
+    st
+}
+
+#[test]
+fn an_action_result_line_expires_after_a_minute_on_the_monotonic_clock() {
+    let mut st = rolled_back_and_verified();
+    assert!(banner_screen(&st).contains("VERIFIED at"));
+    // The wall clock jumping a day changes nothing: only the monotonic clock counts.
+    update(&mut st, Msg::Tick(Stamp::new(t(86_400), m(62))));
+    assert!(!st.result_expired(0));
+    assert!(banner_screen(&st).contains("VERIFIED at"));
+    update(&mut st, Msg::Tick(Stamp::new(t(86_400), m(63))));
+    assert!(st.result_expired(0));
+    assert!(!banner_screen(&st).contains("VERIFIED at"));
+}
+
+#[test]
+fn an_action_result_line_can_be_dismissed() {
+    let mut st = rolled_back_and_verified();
+    act(&mut st, Action::Dismiss);
+    assert!(st.result_expired(0));
+    assert!(!banner_screen(&st).contains("VERIFIED at"));
+    // The record of it stays in the events.
+    assert!(st.events.iter().any(|e| e.text.contains("VERIFIED")));
+}
+
+#[test]
+fn a_new_breach_after_the_verdict_rearms_press_r() {
+    let mut st = rolled_back_and_verified();
+    room_poll(&mut st, 10, false, 3.0);
+    assert!(
+        st.result_expired(0),
+        "a new breach ends the old result line"
+    );
+    let s = banner_screen(&st);
+    assert!(!s.contains("waiting for the rows to clear"), "{s}");
+    assert!(!s.contains("VERIFIED at"), "{s}");
+    assert!(
+        s.lines()
+            .any(|l| l.contains("BREACH") && l.contains("press R")),
+        "{s}"
+    );
+}
+
+#[test]
+fn a_breach_that_outlasts_the_rollback_keeps_the_verdict_hint() {
+    // The rows never cleared: the same breach, still waiting for them.
+    let mut st = state_of(BREACH_CFG);
+    room_poll(&mut st, 1, true, 3.0);
+    fire_ok(&mut st, "rollback");
+    done(&mut st, true, t(2));
+    room_poll(&mut st, 3, false, 3.0);
+    room_poll(&mut st, 5, false, 3.0);
+    assert!(!st.result_expired(0));
+    assert!(banner_screen(&st).contains("waiting for the rows to clear"));
+}
+
+#[test]
+fn a_result_replayed_from_the_audit_log_is_as_old_as_its_record() {
+    // A restart at 2 h replays another screen's rollback of an hour and a half before:
+    // its result line does not come back.
+    let mut st = state();
+    update(&mut st, Msg::Tick(at(7200)));
+    let past = t(1800);
+    update(
+        &mut st,
+        remote(
+            "action_confirmed",
+            past,
+            json(r#"{"action": "rollback", "label": "Roll back", "attempt": 1}"#),
+        ),
+    );
+    update(
+        &mut st,
+        remote(
+            "action_result",
+            past,
+            json(
+                r#"{"action": "rollback", "attempt": 1, "ok": false, "summary": "HTTP 500",
+                    "duration_ms": 5}"#,
+            ),
+        ),
+    );
+    assert!(st.runs[0].last.is_some(), "{:?}", st.runs[0]);
+    assert!(st.result_expired(0));
+    let s = banner_screen(&st);
+    assert!(!s.contains("confirm a retry"), "{s}");
 }
