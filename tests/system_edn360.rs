@@ -106,6 +106,10 @@ async fn healthy_flags_and_rates_read_correctly() {
         row(st, "use_client_drawer_write").value,
         Some(Value::Bool(true))
     );
+    // The same switches as the backend's .env sets them.
+    for id in ["env_client_drawer_read", "env_client_drawer_write"] {
+        assert_eq!(row(st, id).value, Some(Value::Bool(true)), "{id}");
+    }
     // Fractions on the wire, percent on the screen (healthy: 98.2-99.8 %).
     for id in ["match_rate", "success_rate"] {
         let v = num(row(st, id));
@@ -216,7 +220,7 @@ async fn the_decision_table_advises_and_the_command_rollback_verifies() {
         "not restarted yet"
     );
     assert_eq!(
-        row(&s.state, "use_client_drawer_read").value,
+        row(&s.state, "env_client_drawer_read").value,
         Some(Value::Bool(false))
     );
     assert_eq!(s.state.config().actions[1].id, "restart-backend");
