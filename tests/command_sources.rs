@@ -408,14 +408,10 @@ async fn merge_stderr_joins_the_first_commands_stderr_to_its_output() {
     let lines = body(&o).as_array().expect("lines").len();
     assert_eq!(lines, 3, "{o:?}");
     // Only the first command's: a later command's stderr stays out of the value.
-    let later = format!(
-        "pipeline = [[\"echo\", \"x\"], [\"sh\", \"-c\", \"cat; echo 'ERROR late' >&2\"]]\nparse = \"lines\"\nmerge_stderr = true"
-    );
-    assert_eq!(body(&run(&later).await), &json!(["x"]));
+    let later = "pipeline = [[\"echo\", \"x\"], [\"sh\", \"-c\", \"cat; echo 'ERROR late' >&2\"]]\nparse = \"lines\"\nmerge_stderr = true";
+    assert_eq!(body(&run(later).await), &json!(["x"]));
     // On an http source it is refused.
-    let cfg = format!(
-        "[cutover]\nname = \"x\"\n[[source]]\nid = \"a\"\nkind = \"http\"\nurl = \"http://127.0.0.1:1/\"\nmerge_stderr = true\n"
-    );
-    let e = warroom::config::load::load_str(&cfg, "<t>").expect_err("refused");
+    let cfg = "[cutover]\nname = \"x\"\n[[source]]\nid = \"a\"\nkind = \"http\"\nurl = \"http://127.0.0.1:1/\"\nmerge_stderr = true\n";
+    let e = warroom::config::load::load_str(cfg, "<t>").expect_err("refused");
     assert!(e.to_string().contains("`merge_stderr` only applies"), "{e}");
 }
