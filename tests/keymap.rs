@@ -29,6 +29,7 @@ fn preset(name: &str, rollback_key: Option<&str>) -> Config {
     let env = |k: &str| match k {
         "WARROOM_URL" => Some("http://127.0.0.1:9".to_string()),
         "ADMIN_TOKEN" => Some("keymap-test-token".to_string()),
+        "DD_API_KEY" | "DD_APP_KEY" => Some("keymap-dd-key".to_string()),
         _ => None,
     };
     warroom::config::load::load_str_with_env(&text, &format!("<{name}>"), &env)
@@ -167,6 +168,7 @@ fn the_footer_and_help_name_rebound_keys() {
     let env = |k: &str| match k {
         "WARROOM_URL" => Some("http://127.0.0.1:9".to_string()),
         "ADMIN_TOKEN" => Some("keymap-test-token".to_string()),
+        "DD_API_KEY" | "DD_APP_KEY" => Some("keymap-dd-key".to_string()),
         _ => None,
     };
     let cfg = warroom::config::load::load_str_with_env(&text, "<c>", &env).expect("loads");

@@ -1356,12 +1356,12 @@ fn demo_runs_a_presets_aws_rollback_through_the_stand_in() {
     t.start(100, 30, &argv);
     t.wait_dashboard();
     t.wait_text("traffic split %  10");
-    t.send_keys(&["S"]);
-    t.wait_text("Type  ssm-split-0");
-    t.send_keys(&["-l", "ssm-split-0"]);
+    t.send_keys(&["R"]);
+    t.wait_text("Type  rollback  then Enter");
+    t.send_keys(&["-l", "rollback"]);
     t.send_keys(&["Enter"]);
     t.wait("the SSM rollback verified", Duration::from_secs(20), |t| {
-        t.capture().contains("split → 0 % VERIFIED")
+        t.capture().contains("old system) VERIFIED")
     });
     assert!(
         t.capture().contains("traffic split %  0"),

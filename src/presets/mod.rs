@@ -52,8 +52,13 @@ mod tests {
 
     #[test]
     fn every_preset_validates_with_defaults() {
-        // ADMIN_TOKEN is the only variable without a default.
-        let env = |k: &str| (k == "ADMIN_TOKEN").then(|| "test-token-123".to_string());
+        // Credentials are the only variables without a default: the bearer token and the
+        // Datadog keys (a missing key is named at load, never guessed).
+        let env = |k: &str| {
+            ["ADMIN_TOKEN", "DD_API_KEY", "DD_APP_KEY"]
+                .contains(&k)
+                .then(|| format!("test-{k}-123"))
+        };
         for (name, _, text) in PRESETS {
             let r = crate::config::load::load_str_with_env(text, &format!("<{name}>"), &env);
             assert!(
