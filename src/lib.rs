@@ -18,6 +18,9 @@
 //!   `runtime` (dashboard start-up and the one loop), `cli`, `sim`, `presets`, `demo`,
 //!   `commands`.
 
+// Test code may unwrap, expect and panic: a failure there is the test failing.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
 // Foundations.
 pub mod condition;
 pub mod logging;

@@ -1,5 +1,7 @@
 //! The `warroom` binary: parse the command line and hand over to the library.
 
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
 use clap::Parser;
 
 fn main() {

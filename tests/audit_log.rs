@@ -3,6 +3,9 @@
 //! attempt verifies, a log rotated under running screens, and staging and production screens
 //! sharing one file.
 
+// Test code: a failed unwrap or expect is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::*;

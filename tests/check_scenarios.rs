@@ -1,6 +1,9 @@
 //! `warroom check` against the simulator in-process: the exit code for each scenario,
 //! and what the simulator received.
 
+// Test code: a failed unwrap or expect is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::*;

@@ -2,6 +2,9 @@
 //! rollback — with the preset's own `rollback_key` and with another one — and the
 //! help overlay and footer name the keys that work.
 
+// Test code: a failed unwrap or expect is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use chrono::{TimeZone, Utc};

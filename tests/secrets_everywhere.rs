@@ -3,6 +3,9 @@
 //! was read. The real binary, against the simulator and against a server that echoes the
 //! request (URL, headers and body) back in its answers and errors.
 
+// Test code: a failed unwrap or expect is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::*;

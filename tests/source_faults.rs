@@ -1,6 +1,9 @@
 //! FAULTS.md "Sources": dead, slow and lying sources against tiny loopback servers.
 //! Each ends in a clear no-data state with a reason, never in ok.
 
+// Test code: a failed unwrap or expect is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::*;

@@ -2,6 +2,9 @@
 //! watched through the `edn360` preset; the decision table of §10 as bands, and the
 //! Fase 3 rollback as commands.
 
+// Test code: a failed unwrap or expect is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::{audit_path, drive_until, keys, polled_twice, render_text, row, session, TOKEN};

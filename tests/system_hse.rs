@@ -2,6 +2,9 @@
 //! as `warroom init --preset hse` prints it, pointed at the simulator through `WARROOM_URL`
 //! and `ADMIN_TOKEN`.
 
+// Test code: a failed unwrap or expect is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::{all_polled, audit_path, drive_until, keys, num, render_text, row, session, TOKEN};

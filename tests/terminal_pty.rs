@@ -16,6 +16,8 @@
 //!
 //! Linux only: processes are found and checked through `/proc`.
 
+// Test code: a failed unwrap or expect is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![cfg(target_os = "linux")]
 
 use std::fmt::Write as _;
