@@ -60,7 +60,7 @@ pub fn load_config(path: &std::path::Path) -> Result<Config, String> {
 }
 
 async fn watch(a: WatchArgs) -> Result<i32, String> {
-    crate::logging::init(a.ui.log_file.as_deref())?;
+    let _log = crate::logging::init(a.ui.log_file.as_deref())?;
     let Some(path) = a.config.as_deref() else {
         return Err(
             "no config given: `warroom -c cutover.toml`, or try `warroom demo` (see --help)".into(),
@@ -85,7 +85,7 @@ fn scrub<T: serde::Serialize + serde::de::DeserializeOwned>(t: T, r: &Redactor) 
 }
 
 async fn check(a: CheckArgs) -> Result<i32, String> {
-    crate::logging::init(a.log_file.as_deref())?;
+    let _log = crate::logging::init(a.log_file.as_deref())?;
     let mut cfg = load_config(&a.config)?;
     let (redactor, warnings) = crate::secure::secure(&mut cfg)?;
     for w in warnings {
@@ -125,7 +125,7 @@ async fn check(a: CheckArgs) -> Result<i32, String> {
 }
 
 async fn replay(a: crate::cli::ReplayArgs) -> Result<i32, String> {
-    crate::logging::init(a.ui.log_file.as_deref())?;
+    let _log = crate::logging::init(a.ui.log_file.as_deref())?;
     if !(a.speed > 0.0 && a.speed.is_finite()) {
         return Err("--speed must be a positive number".into());
     }

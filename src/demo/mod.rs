@@ -69,7 +69,7 @@ pub fn profile_config(
 }
 
 pub async fn run(a: DemoArgs) -> Result<i32, String> {
-    crate::logging::init(a.ui.log_file.as_deref())?;
+    let _log = crate::logging::init(a.ui.log_file.as_deref())?;
     let profile = parse_profile(&a.profile)?;
     let mut opts = SimOptions::new(profile);
     let token = std::env::var("ADMIN_TOKEN")

@@ -15,7 +15,7 @@ use tokio::sync::broadcast;
 
 /// `warroom sim`: a usage error (bad option) is `Err`, else the exit code.
 pub async fn run(a: SimArgs) -> Result<i32, String> {
-    crate::logging::init(a.log_file.as_deref())?;
+    let _log = crate::logging::init(a.log_file.as_deref())?;
     Ok(run_cli(options(a)?).await)
 }
 
