@@ -23,6 +23,7 @@
 
 // Foundations.
 pub mod condition;
+pub mod exit;
 pub mod logging;
 pub mod path;
 pub mod sample;

@@ -9,6 +9,7 @@
 //! slow file never holds the loop. The guard `init` returns writes what is queued when it
 //! is dropped (waiting a second at most).
 
+use crate::exit::CliError;
 use std::fs::File;
 use std::io::Write;
 use std::path::Path;
@@ -23,11 +24,11 @@ pub struct LogGuard {
 
 /// Log to `file` with the `WARROOM_LOG` filter (default `warroom=info`). Without a
 /// file nothing is logged.
-pub fn init(file: Option<&Path>) -> Result<LogGuard, String> {
+pub fn init(file: Option<&Path>) -> Result<LogGuard, CliError> {
     let Some(path) = file else {
         return Ok(LogGuard { _writer: None });
     };
-    let f = open_private(path)?;
+    let f = open_private(path).map_err(CliError::Io)?;
     let filter = tracing_subscriber::EnvFilter::try_from_env("WARROOM_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warroom=info"));
     let (writer, guard) = redacting(f);
@@ -36,7 +37,7 @@ pub fn init(file: Option<&Path>) -> Result<LogGuard, String> {
         .with_ansi(false)
         .with_writer(writer)
         .try_init()
-        .map_err(|e| format!("cannot start logging: {e}"))?;
+        .map_err(|e| CliError::Io(format!("cannot start logging: {e}")))?;
     Ok(LogGuard {
         _writer: Some(guard),
     })

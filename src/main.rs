@@ -14,7 +14,7 @@ fn main() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("warroom: cannot start the runtime: {e}");
-            std::process::exit(1);
+            std::process::exit(warroom::exit::IO);
         }
     };
     let code = rt.block_on(warroom::commands::run(cli));

@@ -1200,7 +1200,7 @@ fn run_piped(args: &[&str]) -> (i32, String) {
 }
 
 #[test]
-fn stdout_not_a_terminal_exits_2_pointing_to_check() {
+fn stdout_not_a_terminal_exits_5_pointing_to_check() {
     let cfg =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/config/valid/minimal.toml");
     let cfg = cfg.to_str().unwrap();
@@ -1208,7 +1208,7 @@ fn stdout_not_a_terminal_exits_2_pointing_to_check() {
     for args in [vec!["-c", cfg], vec!["watch", "-c", cfg]] {
         let (code, err) = run_piped(&args);
         let _ = writeln!(report, "{args:?}: {code} {err}");
-        assert_eq!(code, 2, "warroom {args:?} | cat: {err}");
+        assert_eq!(code, 5, "warroom {args:?} | cat: {err}");
         assert!(err.contains("not a terminal"), "{err}");
         assert!(
             err.contains("warroom check"),
@@ -1220,8 +1220,42 @@ fn stdout_not_a_terminal_exits_2_pointing_to_check() {
         );
     }
     let (code, err) = run_piped(&["demo"]);
-    assert_eq!(code, 2, "warroom demo | cat: {err}\n{report}");
+    assert_eq!(code, 5, "warroom demo | cat: {err}\n{report}");
     assert!(err.contains("not a terminal"), "{err}");
+}
+
+/// On a terminal, an audit log that cannot be opened ends the dashboard before it takes
+/// the screen, with the run-time failure's code — not a config error's.
+#[test]
+fn an_audit_log_that_cannot_be_opened_exits_6_on_a_terminal() {
+    let Some(t) = Tmux::new("audit6") else { return };
+    let cfg =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/config/valid/minimal.toml");
+    // Under a regular file: no directory can be made there, whoever runs the test.
+    let blocker = t.path("blocker");
+    std::fs::write(&blocker, "").unwrap();
+    let audit = format!("{blocker}/audit.jsonl");
+    let run = t.path("run.sh");
+    t.start(
+        80,
+        24,
+        &[
+            "sh",
+            &run,
+            BIN,
+            "-c",
+            cfg.to_str().unwrap(),
+            "--audit-log",
+            &audit,
+            "--log-file",
+            t.log.to_str().unwrap(),
+        ],
+    );
+    t.wait_text("NEXT-COMMAND-RAN");
+    let screen = t.capture();
+    assert!(screen.contains("EXIT=6"), "{screen}");
+    assert!(screen.contains("warroom: audit log"), "{screen}");
+    assert_cooked(&screen, 1);
 }
 
 // ------------------------------------------------------------------ replay

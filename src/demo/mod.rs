@@ -1,6 +1,7 @@
 //! `warroom demo` (simulator + dashboard, zero setup).
 
 use crate::cli::DemoArgs;
+use crate::exit::CliError;
 use crate::sim::{self, Profile, Scenario, Script, SimOptions};
 use chrono::Utc;
 
@@ -68,7 +69,7 @@ pub fn profile_config(
     Ok(cfg)
 }
 
-pub async fn run(a: DemoArgs) -> Result<i32, String> {
+pub async fn run(a: DemoArgs) -> Result<i32, CliError> {
     let _log = crate::logging::init(a.ui.log_file.as_deref())?;
     let profile = parse_profile(&a.profile)?;
     let mut opts = SimOptions::new(profile);
@@ -81,12 +82,14 @@ pub async fn run(a: DemoArgs) -> Result<i32, String> {
         Some(s) => opts.scenario = parse_scenario(s)?,
         None => opts.script = Some(DEMO_SCRIPT.parse::<Script>().map_err(|e| e.to_string())?),
     }
-    let sim = sim::start(opts).await.map_err(|e| e.to_string())?;
+    let sim = sim::start(opts)
+        .await
+        .map_err(|e| CliError::Io(e.to_string()))?;
     let cfg = match profile_config(&a.profile, &sim.base_url(), &token) {
         Ok(c) => c,
         Err(e) => {
             sim.shutdown().await;
-            return Err(e);
+            return Err(e.into());
         }
     };
     let mut ui = a.ui.clone();
@@ -95,7 +98,9 @@ pub async fn run(a: DemoArgs) -> Result<i32, String> {
     }
     if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
         sim.shutdown().await;
-        return Err("stdout is not a terminal: the demo needs one".into());
+        return Err(CliError::Terminal(
+            "stdout is not a terminal: the demo needs one".into(),
+        ));
     }
     let code = crate::runtime::dashboard(cfg, &ui).await;
     sim.shutdown().await;

@@ -14,7 +14,7 @@ use std::io::Write as _;
 use tokio::sync::broadcast;
 
 /// `warroom sim`: a usage error (bad option) is `Err`, else the exit code.
-pub async fn run(a: SimArgs) -> Result<i32, String> {
+pub async fn run(a: SimArgs) -> Result<i32, crate::exit::CliError> {
     let _log = crate::logging::init(a.log_file.as_deref())?;
     Ok(run_cli(options(a)?).await)
 }
@@ -59,7 +59,7 @@ pub async fn run_cli(opts: SimOptions) -> i32 {
         Ok(h) => h,
         Err(e) => {
             eprintln!("warroom sim: {e}");
-            return 1;
+            return crate::exit::IO;
         }
     };
     let mut events = handle.events();
