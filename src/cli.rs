@@ -1,4 +1,5 @@
-//! The command line (SPEC §2). `warroom` alone is `warroom watch`.
+//! The command line: every command, its flags and examples. `warroom` alone is
+//! `warroom watch`.
 
 use crate::check::Format;
 use clap::{Args, Parser, Subcommand};

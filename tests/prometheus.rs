@@ -1,4 +1,5 @@
-//! FAULTS.md 9-10 and the Prometheus source (SPEC §3) end to end.
+//! The Prometheus source end to end: a bad query or an overloaded server said in
+//! Prometheus's own words, never as ok.
 //!
 //! - Against tiny loopback servers playing Prometheus: the request sent, and Prometheus's own
 //!   `status: error` bodies (400/422/503) shown as the reason.

@@ -1,4 +1,4 @@
-//! The Brokers system end to end (SPEC §9, runbook 003): the simulator's brokers profile
+//! The Brokers system end to end: the simulator's brokers profile
 //! watched through the `brokers` preset as `warroom init --preset brokers` prints it.
 
 // Test code: a failed unwrap or expect is the test failing.

@@ -1,4 +1,4 @@
-//! The HSE system end to end (seed 004): the `hse` simulator profile and the `hse` preset
+//! The HSE traffic-split system end to end: the `hse` simulator profile and the `hse` preset
 //! as `warroom init --preset hse` prints it, pointed at the simulator through `WARROOM_URL`
 //! and `ADMIN_TOKEN`.
 

@@ -30,7 +30,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_warroom");
 const WAIT: Duration = Duration::from_secs(10);
 /// Signal or quit key → process gone. Generous for a debug build on a busy CI runner.
 const EXIT_WITHIN: Duration = Duration::from_secs(3);
-/// SPEC §6: when the terminal goes away the process exits within 2 s.
+/// When the terminal goes away the process exits within 2 s.
 const GONE_WITHIN: Duration = Duration::from_secs(2);
 
 /// Runs after a dashboard in the wrapper: its exit code, the tty modes it left, and a
