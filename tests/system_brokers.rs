@@ -216,23 +216,3 @@ async fn a_breach_on_critical_endpoints_advises_and_the_rollback_verifies() {
     s.shutdown();
     sim.shutdown().await;
 }
-
-async fn check(sim: &SimHandle) -> (i32, String) {
-    let (code, out) = common::check_text(Arc::new(preset(sim))).await;
-    (code, out)
-}
-
-#[tokio::test]
-async fn check_exits_0_on_healthy_and_1_on_the_breach() {
-    let sim = start_sim(Scenario::Healthy).await;
-    let (code, out) = check(&sim).await;
-    assert_eq!(code, 0, "{out}");
-    for scenario in [Scenario::ErrorBurst, Scenario::LatencySpike] {
-        sim.set_scenario(scenario);
-        let (code, out) = check(&sim).await;
-        assert_eq!(code, 1, "{scenario:?}: {out}");
-        assert!(out.contains("critical breach"), "{out}");
-        assert!(out.contains("/api/v1/auth/login"), "{out}");
-    }
-    sim.shutdown().await;
-}

@@ -259,20 +259,3 @@ async fn the_decision_table_advises_and_the_command_rollback_verifies() {
     s.shutdown();
     sim.shutdown().await;
 }
-
-async fn check(sim: &SimHandle) -> (i32, String) {
-    let (code, out) = common::check_text(Arc::new(preset(sim))).await;
-    (code, out)
-}
-
-#[tokio::test]
-async fn check_exits_0_on_healthy_and_1_on_the_breach() {
-    let sim = start(Scenario::Healthy).await;
-    let (code, out) = check(&sim).await;
-    assert_eq!(code, 0, "{out}");
-    sim.set_scenario(Scenario::ErrorBurst);
-    let (code, out) = check(&sim).await;
-    assert_eq!(code, 1, "{out}");
-    assert!(out.contains("critical breach"), "{out}");
-    sim.shutdown().await;
-}
