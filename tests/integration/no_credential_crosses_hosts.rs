@@ -3,9 +3,6 @@
 //! a redirect, not an `X-Api-Key`), and no request ever carries a `Referer` (it would hand
 //! the polled URL, query token included, to the next host).
 
-// Test code: a failed unwrap or expect is the test failing.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::IntoResponse;
 use std::sync::{Arc, Mutex};

@@ -2,12 +2,11 @@
 //! as `warroom init --preset hse` prints it, pointed at the simulator through `WARROOM_URL`
 //! and `ADMIN_TOKEN`.
 
-// Test code: a failed unwrap or expect is the test failing.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+use crate::common;
 
-mod common;
-
-use common::{all_polled, audit_path, drive_until, keys, num, render_text, row, session, TOKEN};
+use crate::common::{
+    all_polled, audit_path, drive_until, keys, num, render_text, row, session, TOKEN,
+};
 use std::sync::Arc;
 use std::time::Duration;
 use warroom::app::{RunState, State, Verdict};

@@ -3,12 +3,7 @@
 //! attempt verifies, a log rotated under running screens, and staging and production screens
 //! sharing one file.
 
-// Test code: a failed unwrap or expect is the test failing.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;

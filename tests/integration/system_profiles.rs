@@ -4,12 +4,9 @@
 //! rollback. Each system's own checks (its flags, its rollback, its runbook) stay in
 //! its `system_<name>.rs`.
 
-// Test code: a failed unwrap or expect is the test failing.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+use crate::common;
 
-mod common;
-
-use common::{audit_path, drive_until, render_text, row, session};
+use crate::common::{audit_path, drive_until, render_text, row, session};
 use std::sync::Arc;
 use std::time::Duration;
 use warroom::config::{Config, Dur};

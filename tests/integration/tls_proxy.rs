@@ -3,9 +3,6 @@
 //! "TLS: …" failure, never in a silent insecure fallback; `insecure_tls` works only when
 //! written. Proxies are checked with the real binary so the test process env stays as is.
 
-// Test code: a failed unwrap or expect is the test failing.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, SanType};
 use std::net::TcpListener as StdListener;
 use std::process::Command;

@@ -2,12 +2,11 @@
 //! `edn360` preset; the runbook's decision table as bands, and the
 //! Fase 3 rollback as commands.
 
-// Test code: a failed unwrap or expect is the test failing.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+use crate::common;
 
-mod common;
-
-use common::{audit_path, drive_until, keys, polled_twice, render_text, row, session, TOKEN};
+use crate::common::{
+    audit_path, drive_until, keys, polled_twice, render_text, row, session, TOKEN,
+};
 use std::sync::Arc;
 use std::time::Duration;
 use warroom::app::{RunState, Verdict};

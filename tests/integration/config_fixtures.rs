@@ -2,9 +2,6 @@
 //! its sibling `.expected` (what `warroom validate` shows) and exits 2.
 //! `UPDATE_FIXTURES=1 cargo test --test config_fixtures` rewrites the `.expected` files.
 
-// Test code: a failed unwrap or expect is the test failing.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::path::{Path, PathBuf};
 use warroom::config::{run_validate, validate_text};
 

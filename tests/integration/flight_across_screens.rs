@@ -6,13 +6,9 @@
 //! The tmux server has its own socket in a temporary directory and is killed on drop (with
 //! any dashboard left over). Without tmux the test is skipped, unless `CI` is set.
 
-// Test code: a failed unwrap or expect is the test failing.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![cfg(target_os = "linux")]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

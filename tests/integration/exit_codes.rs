@@ -2,9 +2,6 @@
 //! table says: the command line or the config 2, no terminal 5, a run-time failure (a
 //! file it cannot write, an address it cannot listen on) 6. Each row spawns the binary.
 
-// Test code: a failed unwrap or expect is the test failing.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

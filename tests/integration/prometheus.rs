@@ -7,12 +7,7 @@
 //!   ratio and p99 read healthy values, then breach when the scenario changes. Without the
 //!   binary the test says so and skips; with `CI` set it fails instead (`.ci/run` installs it).
 
-// Test code: a failed unwrap or expect is the test failing.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};

@@ -2,12 +2,7 @@
 //! (`/dev/full`); a private window recording; damaged lines skipped and named; no data
 //! never a pass; and a window where one hanging source does not slow the others.
 
-// Test code: a failed unwrap or expect is the test failing.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,12 +1,7 @@
 //! Dead, slow and lying sources against tiny loopback servers.
 //! Each ends in a clear no-data state with a reason, never in ok.
 
-// Test code: a failed unwrap or expect is the test failing.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

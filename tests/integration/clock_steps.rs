@@ -10,8 +10,6 @@
 //!
 //! A report over a recording with a step inside a breach runs everywhere.
 
-// Test code: a failed unwrap or expect is the test failing.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![cfg(target_os = "linux")]
 
 use std::io::{BufRead, BufReader, Read, Write};

@@ -1,12 +1,9 @@
 //! The Brokers system end to end: the simulator's brokers profile
 //! watched through the `brokers` preset as `warroom init --preset brokers` prints it.
 
-// Test code: a failed unwrap or expect is the test failing.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+use crate::common;
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::sync::Arc;
 use std::time::Duration;
 use warroom::app::{RunState, Verdict};
