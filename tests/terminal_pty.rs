@@ -681,6 +681,11 @@ fn assert_taken_back(t: &Tmux, pid: i32, what: &str) {
     t.send_keys(&["?"]);
     t.wait_text("show / hide this help");
     t.send_keys(&["Escape"]);
+    // Until the help is gone: a key that follows Esc within the escape time reads as
+    // Alt-<key> (a `q` then would not quit).
+    t.wait("the help closed", WAIT, |t| {
+        !t.capture().contains("show / hide this help")
+    });
 }
 
 #[test]
