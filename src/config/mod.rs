@@ -10,6 +10,7 @@
 //! | `step`    | `[[step]]`                                                    |
 //! | `action`  | `[[action]]` and its `request`, `command`, `verify`           |
 //! | `ui`      | `[ui]`                                                        |
+//! | `notify`  | `[[notify]]`                                                  |
 //! | `keys`    | `[keys]`, and the check of every key binding                  |
 //!
 //! Around them: `schema` (key shapes, the top level, "did you mean"), `validate` (runs
@@ -28,6 +29,7 @@ mod http;
 pub mod keys;
 pub mod load;
 mod locate;
+pub mod notify;
 pub mod read;
 pub mod report;
 pub mod schema;
@@ -42,6 +44,7 @@ pub use cutover::{Cutover, PhaseRule, RollbackWhen, DEFAULT_ENVIRONMENT};
 pub use duration::{Dur, Offset};
 pub use keys::KeyList;
 pub use load::{load_file, load_str, load_str_with_env, ConfigError, Problem};
+pub use notify::{MinSeverity, NotifyCfg, NotifyKind, NotifyOn};
 pub use read::read_config;
 pub use report::{run_validate, validate_text};
 pub use signal::{Advice, JudgeOn, NoDataPolicy, Signal, SignalKind};
@@ -66,6 +69,9 @@ pub struct Config {
     pub actions: Vec<ActionCfg>,
     #[serde(default)]
     pub ui: Ui,
+    /// `[[notify]]`: Alertmanager, Slack, PagerDuty and webhook targets.
+    #[serde(default, rename = "notify", skip_serializing_if = "Vec::is_empty")]
+    pub notify: Vec<NotifyCfg>,
     /// `[keys]`: the built-in keys rebound, by name (`tick = ["Space", "x"]`); the key
     /// map in `app::keys` reads it, with `rollback_key` and each action's `key`.
     #[serde(default)]

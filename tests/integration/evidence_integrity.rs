@@ -35,6 +35,7 @@ async fn check(
             format,
             record: rec.map(|p| p.to_path_buf()),
             redact: plain(),
+            notify: None,
         },
         &mut out,
     )

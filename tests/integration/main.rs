@@ -25,6 +25,8 @@ mod exit_codes;
 mod flight_across_screens;
 mod keymap;
 mod no_credential_crosses_hosts;
+mod notify;
+mod notify_alertmanager;
 mod prometheus;
 mod secrets_everywhere;
 mod source_faults;
