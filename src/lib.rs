@@ -29,12 +29,14 @@
 // Foundations.
 pub mod condition;
 pub mod exit;
+pub mod fresh;
 pub mod logging;
 pub mod path;
 pub mod sample;
 pub mod secrets;
 pub mod terminal;
 pub mod timefmt;
+pub mod tokens;
 
 // The config.
 pub mod config;

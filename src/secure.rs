@@ -48,8 +48,11 @@ pub fn redactor(cfg: &Config) -> Redactor {
         .iter()
         .filter_map(|a| a.command.as_ref())
         .chain(cfg.steps.iter().filter_map(|s| s.run.as_ref()));
-    for c in commands {
-        for (name, value) in &c.env {
+    let envs = commands
+        .map(|c| &c.env)
+        .chain(cfg.sources.iter().map(|s| &s.env));
+    for env in envs {
+        for (name, value) in env {
             if is_secret_env_name(name) {
                 r.add(value);
             }

@@ -48,7 +48,7 @@ pub use notify::{MinSeverity, NotifyCfg, NotifyKind, NotifyOn};
 pub use read::read_config;
 pub use report::{run_validate, validate_text};
 pub use signal::{Advice, JudgeOn, NoDataPolicy, Signal, SignalKind};
-pub use source::{Source, SourceKind};
+pub use source::{Method, Parse, Source, SourceKind};
 pub use step::Step;
 pub use ui::Ui;
 

@@ -224,6 +224,9 @@ mod tests {
         assert_eq!(serde_expected::<E<SignalKind>>(bogus), set(SIGNAL_KINDS));
         assert_eq!(serde_expected::<E<NoDataPolicy>>(bogus), set(NO_DATA));
         assert_eq!(serde_expected::<E<JudgeOn>>(bogus), set(JUDGE_ON));
+        use crate::config::source::{Method, Parse, METHODS, PARSES};
+        assert_eq!(serde_expected::<E<Method>>(bogus), set(METHODS));
+        assert_eq!(serde_expected::<E<Parse>>(bogus), set(PARSES));
         use crate::config::notify::{MinSeverity, NotifyKind, NotifyOn};
         use crate::config::notify::{NOTIFY_EVENTS, NOTIFY_KINDS, SEVERITIES};
         assert_eq!(serde_expected::<E<NotifyKind>>(bogus), set(NOTIFY_KINDS));
@@ -255,14 +258,7 @@ mod tests {
             }
         }
         check::<Cutover>(&CUTOVER, &[("name", "\"x\"")]);
-        check::<Source>(
-            &SOURCE,
-            &[
-                ("id", "\"a\""),
-                ("kind", "\"http\""),
-                ("url", "\"http://x\""),
-            ],
-        );
+        check::<Source>(&SOURCE, &[("id", "\"a\""), ("kind", "\"http\"")]);
         check::<Signal>(
             &SIGNAL,
             &[("id", "\"s\""), ("source", "\"a\""), ("kind", "\"metric\"")],
