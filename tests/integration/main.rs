@@ -32,6 +32,7 @@ mod notify_alertmanager;
 mod prometheus;
 mod secrets_everywhere;
 mod source_faults;
+mod standins_on_path;
 mod system_brokers;
 mod system_cohortlens;
 mod system_edn360;
