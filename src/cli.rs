@@ -1,4 +1,5 @@
-//! The command line (SPEC §2). `warroom` alone is `warroom watch`.
+//! The command line: every command, its flags and examples. `warroom` alone is
+//! `warroom watch`.
 
 use crate::check::Format;
 use clap::{Args, Parser, Subcommand};
@@ -46,7 +47,7 @@ pub enum Command {
     Sim(SimArgs),
     /// Headless monitor: one poll, or a window of polls; exit 0 ok, 1 critical breach, 2 config/usage, 3 no data, 4 recording incomplete.
     #[command(
-        after_help = "Examples:\n  warroom check -c cutover.toml\n  warroom check -c cutover.toml --window 30m --interval 60s\n  warroom check -c cutover.toml --window 30m --record window.jsonl\n  warroom check -c cutover.toml --format json | jq .\n\nExit codes: 0 all within thresholds, 1 a critical breach, 2 config/usage error, 3 no data (a critical signal without data, or a required source), 4 the --record file could not be written in full. The first that applies wins."
+        after_help = "Examples:\n  warroom check -c cutover.toml\n  warroom check -c cutover.toml --window 30m --interval 60s\n  warroom check -c cutover.toml --window 30m --record window.jsonl\n  warroom check -c cutover.toml --format json | jq .\n\nExit codes: 0 all within thresholds, 1 a critical breach, 2 config/usage error, 3 no data (a critical signal without data, or a required source), 4 the --record file could not be written in full, 6 a run-time failure (the --log-file cannot be opened). The first that applies wins."
     )]
     Check(CheckArgs),
     /// The evidence report of a recorded session (Markdown or JSON).

@@ -3,12 +3,11 @@
 use crate::check::{run_check, CheckOptions};
 use crate::cli::{CheckArgs, Cli, Command, InitArgs, ValidateArgs, WatchArgs};
 use crate::config::{self, Config};
+use crate::exit::CliError;
 use crate::secrets::{RedactWriter, Redactor};
 use crate::timefmt::parse_duration;
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
-
-pub const EXIT_USAGE: i32 = 2;
 
 pub async fn run(cli: Cli) -> i32 {
     // Every command: a panic restores the terminal and its message is redacted.
@@ -29,6 +28,7 @@ pub async fn run(cli: Cli) -> i32 {
                 a.session.as_deref(),
                 &mut out,
             )
+            .map_err(CliError::from)
         }
         Some(Command::Replay(a)) => replay(a).await,
         Some(Command::Demo(a)) => crate::demo::run(a).await,
@@ -41,9 +41,9 @@ pub async fn run(cli: Cli) -> i32 {
     };
     match result {
         Ok(code) => code,
-        Err(msg) => {
-            eprintln!("warroom: {}", crate::secrets::redact(&msg));
-            EXIT_USAGE
+        Err(e) => {
+            eprintln!("warroom: {}", crate::secrets::redact(&e.to_string()));
+            e.code()
         }
     }
 }
@@ -65,8 +65,8 @@ pub fn load_config(path: &std::path::Path) -> Result<Config, String> {
     })
 }
 
-async fn watch(a: WatchArgs) -> Result<i32, String> {
-    crate::logging::init(a.ui.log_file.as_deref())?;
+async fn watch(a: WatchArgs) -> Result<i32, CliError> {
+    let _log = crate::logging::init(a.ui.log_file.as_deref())?;
     let Some(path) = a.config.as_deref() else {
         return Err(
             "no config given: `warroom -c cutover.toml`, or try `warroom demo` (see --help)".into(),
@@ -74,7 +74,7 @@ async fn watch(a: WatchArgs) -> Result<i32, String> {
     };
     let cfg = load_config(path)?;
     if !std::io::stdout().is_terminal() {
-        return Err("stdout is not a terminal: the dashboard needs one. For scripts and pipes use `warroom check -c FILE` (one poll, or --window).".into());
+        return Err(CliError::Terminal("stdout is not a terminal: the dashboard needs one. For scripts and pipes use `warroom check -c FILE` (one poll, or --window).".into()));
     }
     crate::runtime::dashboard(cfg, &a.ui).await
 }
@@ -90,8 +90,8 @@ fn scrub<T: serde::Serialize + serde::de::DeserializeOwned>(t: T, r: &Redactor) 
     }
 }
 
-async fn check(a: CheckArgs) -> Result<i32, String> {
-    crate::logging::init(a.log_file.as_deref())?;
+async fn check(a: CheckArgs) -> Result<i32, CliError> {
+    let _log = crate::logging::init(a.log_file.as_deref())?;
     let mut cfg = load_config(&a.config)?;
     let (redactor, warnings) = crate::secure::secure(&mut cfg)?;
     for w in warnings {
@@ -122,7 +122,8 @@ async fn check(a: CheckArgs) -> Result<i32, String> {
         return Err(format!(
             "--notify: {} has no `[[notify]]` target",
             a.config.display()
-        ));
+        )
+        .into());
     }
     run_check(
         CheckOptions {
@@ -141,19 +142,20 @@ async fn check(a: CheckArgs) -> Result<i32, String> {
         &mut out,
     )
     .await
-    .map_err(|e| e.to_string())
+    // The client a source's TLS settings ask for: the config's to fix.
+    .map_err(|e| CliError::Usage(e.to_string()))
 }
 
 /// `warroom notify-test`: one test message per target, each result on its own line; exit
 /// 1 when any failed.
-async fn notify_test(a: crate::cli::NotifyTestArgs) -> Result<i32, String> {
+async fn notify_test(a: crate::cli::NotifyTestArgs) -> Result<i32, CliError> {
     let mut cfg = load_config(&a.config)?;
     let (redactor, warnings) = crate::secure::secure(&mut cfg)?;
     for w in warnings {
         eprintln!("warning: {w}");
     }
     if cfg.notify.is_empty() {
-        return Err(format!("{} has no `[[notify]]` target", a.config.display()));
+        return Err(format!("{} has no `[[notify]]` target", a.config.display()).into());
     }
     let results = crate::notify::notify_test(
         &cfg,
@@ -182,8 +184,8 @@ async fn notify_test(a: crate::cli::NotifyTestArgs) -> Result<i32, String> {
     Ok(if failed > 0 { 1 } else { 0 })
 }
 
-async fn replay(a: crate::cli::ReplayArgs) -> Result<i32, String> {
-    crate::logging::init(a.ui.log_file.as_deref())?;
+async fn replay(a: crate::cli::ReplayArgs) -> Result<i32, CliError> {
+    let _log = crate::logging::init(a.ui.log_file.as_deref())?;
     if !(a.speed > 0.0 && a.speed.is_finite()) {
         return Err("--speed must be a positive number".into());
     }
@@ -213,15 +215,13 @@ async fn replay(a: crate::cli::ReplayArgs) -> Result<i32, String> {
         .collect();
     let tape = crate::replay::Tape::new(rec)?;
     if !std::io::stdout().is_terminal() {
-        return Err("stdout is not a terminal: replay needs one; for the evidence use `warroom report FILE`".into());
+        return Err(CliError::Terminal("stdout is not a terminal: replay needs one; for the evidence use `warroom report FILE`".into()));
     }
     let theme = crate::runtime::load_theme(&a.ui, tape.config())?;
-    crate::runtime::run_replay(tape, theme, a.speed)
-        .await
-        .map_err(|e| e.to_string())
+    Ok(crate::runtime::run_replay(tape, theme, a.speed).await?)
 }
 
-fn init(a: InitArgs) -> Result<i32, String> {
+fn init(a: InitArgs) -> Result<i32, CliError> {
     if a.list {
         print!("{}", crate::presets::list());
         return Ok(0);
@@ -237,15 +237,15 @@ fn init(a: InitArgs) -> Result<i32, String> {
             let hint = crate::config::schema::did_you_mean(&name, names.iter().copied())
                 .map(|m| format!(" — did you mean `{m}`?"))
                 .unwrap_or_default();
-            Err(format!(
+            Err(CliError::Usage(format!(
                 "no preset `{name}`{hint} (presets: {})",
                 names.join(", ")
-            ))
+            )))
         }
     }
 }
 
-fn validate(a: ValidateArgs) -> Result<i32, String> {
+fn validate(a: ValidateArgs) -> Result<i32, CliError> {
     let mut out = RedactWriter::new(std::io::stdout().lock(), crate::secrets::global());
     Ok(config::run_validate(&a.config, &mut out))
 }

@@ -4,12 +4,13 @@
 
 use crate::cli::{Cli, CompletionShell};
 use crate::config::schema::{Shape, TableSchema, ROOT};
+use crate::exit::CliError;
 use clap::CommandFactory;
 use serde_json::{json, Map, Value};
 use std::io::Write;
 
 /// `warroom completions bash|zsh|fish`.
-pub fn completions(shell: CompletionShell, out: &mut dyn Write) -> Result<i32, String> {
+pub fn completions(shell: CompletionShell, out: &mut dyn Write) -> Result<i32, CliError> {
     use clap_complete::Shell;
     let shell = match shell {
         CompletionShell::Bash => Shell::Bash,
@@ -19,13 +20,11 @@ pub fn completions(shell: CompletionShell, out: &mut dyn Write) -> Result<i32, S
     let mut cmd = Cli::command();
     let mut buf = Vec::new();
     clap_complete::generate(shell, &mut cmd, "warroom", &mut buf);
-    out.write_all(&buf)
-        .map_err(|e| format!("cannot write the completions: {e}"))?;
-    Ok(0)
+    emit(out, &buf, "the completions")
 }
 
 /// `warroom man`: the man page of the command and its subcommands, in roff.
-pub fn man(out: &mut dyn Write) -> Result<i32, String> {
+pub fn man(out: &mut dyn Write) -> Result<i32, CliError> {
     let cmd = Cli::command();
     let mut buf = Vec::new();
     clap_mangen::Man::new(cmd.clone())
@@ -45,17 +44,24 @@ pub fn man(out: &mut dyn Write) -> Result<i32, String> {
         let section = String::from_utf8_lossy(&section).replace(".SH ", ".SS ");
         buf.extend_from_slice(section.as_bytes());
     }
-    out.write_all(&buf)
-        .map_err(|e| format!("cannot write the man page: {e}"))?;
-    Ok(0)
+    emit(out, &buf, "the man page")
 }
 
 /// `warroom schema`: a JSON Schema (draft 07) of the config, every key of every table.
-pub fn schema(out: &mut dyn Write) -> Result<i32, String> {
+pub fn schema(out: &mut dyn Write) -> Result<i32, CliError> {
     let text = serde_json::to_string_pretty(&config_schema())
         .map_err(|e| format!("cannot make the schema: {e}"))?;
-    writeln!(out, "{text}").map_err(|e| format!("cannot write the schema: {e}"))?;
-    Ok(0)
+    emit(out, format!("{text}\n").as_bytes(), "the schema")
+}
+
+/// Writes `bytes` to stdout. A reader that went away (`warroom man | head`) is not an
+/// error: it had what it wanted.
+fn emit(out: &mut dyn Write, bytes: &[u8], what: &str) -> Result<i32, CliError> {
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => Ok(0),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+        Err(e) => Err(CliError::Io(format!("cannot write {what}: {e}"))),
+    }
 }
 
 /// The config's JSON Schema, built from the key schema the loader checks with.
@@ -110,10 +116,31 @@ fn shape_schema(shape: Shape) -> Value {
 mod tests {
     use super::*;
 
-    fn text(f: impl FnOnce(&mut Vec<u8>) -> Result<i32, String>) -> String {
+    fn text(f: impl FnOnce(&mut Vec<u8>) -> Result<i32, CliError>) -> String {
         let mut out = Vec::new();
-        assert_eq!(f(&mut out), Ok(0));
+        assert_eq!(f(&mut out).ok(), Some(0));
         String::from_utf8(out).expect("utf-8")
+    }
+
+    /// A writer that fails every write with `kind`.
+    struct Failing(std::io::ErrorKind);
+    impl Write for Failing {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(self.0.into())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_closed_pipe_is_not_an_error_but_a_full_disk_is() {
+        let mut gone = Failing(std::io::ErrorKind::BrokenPipe);
+        assert_eq!(man(&mut gone).ok(), Some(0));
+        let mut full = Failing(std::io::ErrorKind::StorageFull);
+        let e = schema(&mut full).expect_err("a failed write is an error");
+        assert_eq!(e.code(), crate::exit::IO);
+        assert!(e.to_string().contains("cannot write the schema"), "{e}");
     }
 
     #[test]

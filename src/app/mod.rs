@@ -1,4 +1,5 @@
-//! The app: messages in, pure `update`, state out (see STYLE.md's shape).
+//! The app: messages in, pure `update`, state out — every input is a message, only
+//! `update` changes the state, and it does no I/O and reads no clock.
 //!
 //! ```text
 //! crossterm keys ─► KeyMap ─► Msg::Action ─────────────────┐
