@@ -91,6 +91,43 @@ pub struct SignalSummary {
     pub time_in: BTreeMap<String, i64>,
 }
 
+/// A gate as the report states it: where it stands, every signature (name typed and the
+/// account that typed it), and any break-glass override of it.
+fn gate_line(
+    state: &crate::app::State,
+    i: usize,
+    st: &crate::config::Step,
+    overrides: &BTreeMap<usize, Vec<String>>,
+) -> String {
+    use crate::app::GateVerdict;
+    let sigs = state.signoffs().get(i).map_or(&[][..], Vec::as_slice);
+    let standing = match state.gate_verdict(i) {
+        Some(GateVerdict::Go) => "GO".to_string(),
+        Some(GateVerdict::NoGo { .. }) => "NO-GO".to_string(),
+        Some(GateVerdict::Pending { have: 0, .. }) | None => "not signed".to_string(),
+        Some(GateVerdict::Pending { have, need }) => format!("pending, {have} of {need} GO"),
+    };
+    let mut parts = vec![standing];
+    if !st.approvers.is_empty() || st.quorum() > 1 {
+        parts.push(format!(
+            "approvers: {}; GO needed from {}",
+            crate::app::gate::approvers_text(st),
+            st.quorum()
+        ));
+    }
+    for so in sigs {
+        parts.push(format!(
+            "{} signed by {} ({}) at {}",
+            if so.go { "GO" } else { "NO-GO" },
+            so.name,
+            so.by,
+            t(so.at)
+        ));
+    }
+    parts.extend(overrides.get(&i).into_iter().flatten().cloned());
+    parts.join(" · ")
+}
+
 fn t(ts: Ts) -> String {
     ts.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
@@ -159,6 +196,7 @@ pub fn build(rec: Recording) -> Result<Report, String> {
     let mut actions: Vec<ActionReport> = Vec::new();
     let mut runs: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     let mut t0_mark: Option<Ts> = None;
+    let mut overrides: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     let lines = rp.recording().lines.clone();
     for (i, line) in lines.iter().enumerate().skip(1) {
         let mono = rp.mono_of(i);
@@ -223,12 +261,26 @@ pub fn build(rec: Recording) -> Result<Report, String> {
                         step_actual.entry(step).or_insert(*at);
                     }
                     Ok(AuditEvent::T0Mark(_)) => t0_mark = Some(*at),
+                    Ok(AuditEvent::BreakGlass(b)) => {
+                        overrides.entry(b.step).or_default().push(format!(
+                            "BREAK GLASS by {who} at {} for \"{}\": {}",
+                            hms(*at),
+                            b.label,
+                            b.reason
+                        ));
+                    }
                     Ok(AuditEvent::ActionConfirmed(c)) => actions.push(ActionReport {
                         action: c.label,
                         by: who,
                         at: t(*at),
                         attempt: u64::from(c.attempt),
-                        request: c.target.first().cloned().unwrap_or_default(),
+                        request: match &c.break_glass {
+                            Some(why) => format!(
+                                "{} (past its gate, break glass: {why})",
+                                c.target.first().cloned().unwrap_or_default()
+                            ),
+                            None => c.target.first().cloned().unwrap_or_default(),
+                        },
                         result: None,
                         verification: None,
                     }),
@@ -387,18 +439,7 @@ pub fn build(rec: Recording) -> Result<Report, String> {
             title: st.title.clone(),
             planned: plan_base.map(|b| t(b + chrono::Duration::milliseconds(st.at.0))),
             actual: step_actual.get(&i).map(|a| t(*a)),
-            gate: st
-                .gate
-                .then(|| match state.signoffs.get(i).and_then(|s| s.as_ref()) {
-                    Some(so) => format!(
-                        "{} signed by {} ({}) at {}",
-                        if so.go { "GO" } else { "NO-GO" },
-                        so.name,
-                        so.by,
-                        t(so.at)
-                    ),
-                    None => "not signed".into(),
-                }),
+            gate: st.gate.then(|| gate_line(state, i, st, &overrides)),
             items: st
                 .checklist
                 .iter()

@@ -7,11 +7,13 @@
 //! replay task (instead of polls and clock) ─► the same ────┘  ui::render(&State) when dirty
 //! ```
 
+pub mod gate;
 pub mod keys;
 pub mod playback;
 pub mod state;
 pub mod update;
 
+pub use gate::{Blocked, GateVerdict};
 pub use playback::{Playback, Replaying};
 pub use state::*;
 pub use update::{

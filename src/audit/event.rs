@@ -24,6 +24,9 @@ pub enum AuditEvent {
     T0Mark(T0Mark),
     StepRun(StepRun),
     StepRunResult(StepRunResult),
+    /// An operator overrode a gate that held an action back, with a typed reason: the
+    /// action's own confirmation follows as usual.
+    BreakGlass(BreakGlass),
     /// A kind this version does not know (a newer warroom wrote it): shown, never applied.
     Other {
         kind: String,
@@ -49,6 +52,9 @@ pub struct Confirmed {
     /// A deliberate second attempt after one that succeeded (typed `… again`).
     #[serde(default, skip_serializing_if = "is_false")]
     pub again: bool,
+    /// Sent past a gate that held it back: the break-glass reason recorded before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub break_glass: Option<String>,
 }
 
 /// Why a confirmation was not sent.
@@ -226,6 +232,25 @@ pub struct StepRunResult {
     pub excerpt: String,
 }
 
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BreakGlass {
+    /// The action let past the gate.
+    pub action: String,
+    #[serde(default)]
+    pub label: String,
+    /// The gate step that held it back, by index and title.
+    pub step: usize,
+    #[serde(default)]
+    pub gate: String,
+    /// What the modal said held it back (`BLOCKED: …`).
+    #[serde(default)]
+    pub blocked: String,
+    /// Why, as the operator typed it.
+    pub reason: String,
+    #[serde(default)]
+    pub snapshot: Vec<String>,
+}
+
 fn one() -> u32 {
     1
 }
@@ -248,6 +273,7 @@ impl AuditEvent {
             AuditEvent::T0Mark(_) => "t0_mark",
             AuditEvent::StepRun(_) => "step_run",
             AuditEvent::StepRunResult(_) => "step_run_result",
+            AuditEvent::BreakGlass(_) => "break_glass",
             AuditEvent::Other { kind, .. } => kind,
         }
     }
@@ -268,6 +294,7 @@ impl AuditEvent {
             AuditEvent::T0Mark(d) => v(d),
             AuditEvent::StepRun(d) => v(d),
             AuditEvent::StepRunResult(d) => v(d),
+            AuditEvent::BreakGlass(d) => v(d),
             AuditEvent::Other { details, .. } => details.clone(),
         }
     }
@@ -287,6 +314,7 @@ impl AuditEvent {
             "t0_mark" => AuditEvent::T0Mark(de(details)?),
             "step_run" => AuditEvent::StepRun(de(details)?),
             "step_run_result" => AuditEvent::StepRunResult(de(details)?),
+            "break_glass" => AuditEvent::BreakGlass(de(details)?),
             other => AuditEvent::Other {
                 kind: other.to_string(),
                 details,
@@ -301,6 +329,7 @@ impl AuditEvent {
             AuditEvent::ActionDeclined(d) => Some(&d.action),
             AuditEvent::ActionResult(d) => Some(&d.action),
             AuditEvent::VerifyResult(d) => Some(&d.action),
+            AuditEvent::BreakGlass(d) => Some(&d.action),
             _ => None,
         }
     }
@@ -322,6 +351,16 @@ mod tests {
                 target: vec!["POST http://x".into()],
                 snapshot: vec!["CRIT err".into()],
                 again: true,
+                break_glass: Some("the approver is unreachable".into()),
+            }),
+            AuditEvent::BreakGlass(BreakGlass {
+                action: "split-50".into(),
+                label: "Split 50".into(),
+                step: 5,
+                gate: "GO 50 %".into(),
+                blocked: "BLOCKED: gate \"GO 50 %\" unsigned".into(),
+                reason: "the approver is unreachable".into(),
+                snapshot: vec![],
             }),
             AuditEvent::ActionDeclined(Declined {
                 action: "rollback".into(),
@@ -380,6 +419,8 @@ mod tests {
         assert!(AuditEvent::from_parts("tick", json!({"item_text": "x"})).is_err());
         assert!(AuditEvent::from_parts("signoff", json!({"step": 0})).is_err());
         assert!(AuditEvent::from_parts("action_result", json!({"ok": true})).is_err());
+        // An override that gives no reason is not an override.
+        assert!(AuditEvent::from_parts("break_glass", json!({"action": "a", "step": 1})).is_err());
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! countdown to the next, and each step's checklist with who ticked what.
 
 use super::{panel, Pen, View};
-use crate::app::Focus;
 use crate::app::RunState;
+use crate::app::{Focus, GateVerdict};
 use crate::theme::Role;
 use crate::timefmt::{age, countdown, format_t_offset};
 use ratatui::buffer::Buffer;
@@ -140,22 +140,36 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
                 if st.gate {
                     p.put("GATE", v.style(Role::Warn).add_modifier(Modifier::REVERSED))
                         .put(" ", v.style(Role::Text));
-                    match v.state.signoffs.get(i).and_then(|s| s.as_ref()) {
-                        Some(so) => {
-                            let (word, st_) = if so.go {
-                                ("GO", v.style(Role::Ok))
-                            } else {
-                                ("NO-GO", v.style(Role::Crit))
-                            };
-                            p.put(word, st_.add_modifier(Modifier::BOLD)).put(
-                                &format!(" {} {} ", so.name, so.at.format("%H:%M")),
-                                v.style(Role::Muted),
-                            );
+                    // Where the gate stands, and the signature that decided it last.
+                    let latest = v
+                        .state
+                        .signoffs
+                        .get(i)
+                        .and_then(|sigs| crate::app::gate::decisions(st, sigs).last().copied());
+                    let verdict = v.state.gate_verdict(i);
+                    let (word, role, who) = match &verdict {
+                        Some(GateVerdict::Go) => ("GO".to_string(), Role::Ok, latest),
+                        Some(GateVerdict::NoGo { by }) => {
+                            ("NO-GO".to_string(), Role::Crit, Some(by))
                         }
-                        None => {
-                            p.put("unsigned ", v.style(Role::Muted));
+                        Some(GateVerdict::Pending { have, need }) if *have > 0 => {
+                            (format!("GO {have}/{need}"), Role::Warn, latest)
                         }
-                    }
+                        _ => ("unsigned".to_string(), Role::Muted, None),
+                    };
+                    let st_ = if role == Role::Muted {
+                        v.style(role)
+                    } else {
+                        v.style(role).add_modifier(Modifier::BOLD)
+                    };
+                    p.put(&word, st_);
+                    match who {
+                        Some(so) => p.put(
+                            &format!(" {} {} ", so.name, so.at.format("%H:%M")),
+                            v.style(Role::Muted),
+                        ),
+                        None => p.put(" ", v.style(Role::Muted)),
+                    };
                 }
                 // A step's script: its state, or its evidence once it ran.
                 let script = st.run.as_ref().map(|_| {
