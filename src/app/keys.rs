@@ -263,6 +263,16 @@ pub const BUILTINS: &[Builtin] = &[
         default: &[Chord::char('n')],
     },
     Builtin {
+        name: "next_step",
+        action: Action::StepJump(1),
+        default: &[Chord::char(']')],
+    },
+    Builtin {
+        name: "prev_step",
+        action: Action::StepJump(-1),
+        default: &[Chord::char('[')],
+    },
+    Builtin {
         name: "menu",
         action: Action::Menu,
         default: &[Chord::char('a')],
@@ -601,6 +611,10 @@ impl KeyMap {
             row(
                 &[Action::JumpToNow],
                 "jump the timeline selection to the current step",
+            ),
+            row(
+                &[Action::StepJump(1), Action::StepJump(-1)],
+                "select the next / previous step of the timeline",
             ),
         ];
         let rollback = self.rollback().map(|c| c.name()).unwrap_or_default();

@@ -35,6 +35,9 @@ pub enum Action {
     Move(i32),
     ToggleTick,
     JumpToNow,
+    /// Move the timeline selection to the next (1) or previous (-1) step, in time order,
+    /// whether or not it is inside the visible window.
+    StepJump(i32),
     /// Open the rollback (the first `danger` action).
     Rollback,
     /// Open the action menu.
