@@ -22,6 +22,10 @@ Examples:
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// The environment: its `[env.NAME]` table laid over the config, and the name every
+    /// screen, record and audit line carries (`report`/`replay`: its sessions only).
+    #[arg(long = "env", global = true, value_name = "NAME")]
+    pub env: Option<String>,
     #[command(flatten)]
     pub watch: WatchArgs,
 }
@@ -65,7 +69,7 @@ pub enum Command {
     Init(InitArgs),
     /// Check a config: every problem with file:line:col and what to write instead.
     #[command(
-        after_help = "Examples:\n  warroom validate -c cutover.toml\n\nExit codes: 0 valid, 2 problems found."
+        after_help = "Examples:\n  warroom validate -c cutover.toml\n  warroom validate -c cutover.toml --env staging --print   # the effective config, redacted\n\nExit codes: 0 valid, 2 problems found."
     )]
     Validate(ValidateArgs),
 }
@@ -211,4 +215,7 @@ pub struct InitArgs {
 pub struct ValidateArgs {
     #[arg(short, long, value_name = "FILE")]
     pub config: PathBuf,
+    /// Print the effective config (with `--env`, its overlay applied), secrets redacted.
+    #[arg(long)]
+    pub print: bool,
 }

@@ -13,23 +13,35 @@ pub const EXIT_USAGE: i32 = 2;
 pub async fn run(cli: Cli) -> i32 {
     // Every command: a panic restores the terminal and its message is redacted.
     crate::terminal::install_panic_hook();
+    let env = cli.env.as_deref().map(str::trim);
+    if env.is_some_and(str::is_empty) {
+        eprintln!("warroom: --env needs a name, e.g. --env staging");
+        return EXIT_USAGE;
+    }
     let result = match cli.command {
-        None => watch(cli.watch).await,
-        Some(Command::Watch(a)) => watch(a).await,
-        Some(Command::Check(a)) => check(a).await,
-        Some(Command::Validate(a)) => validate(a),
+        None => watch(cli.watch, env).await,
+        Some(Command::Watch(a)) => watch(a, env).await,
+        Some(Command::Check(a)) => check(a, env).await,
+        Some(Command::Validate(a)) => validate(a, env),
+        Some(Command::Init(_)) if env.is_some() => Err(
+            "--env does not apply to `init`: a preset holds every environment; choose one when you run it (`warroom -c FILE --env NAME`)".into(),
+        ),
         Some(Command::Init(a)) => init(a),
         Some(Command::Report(a)) => {
             // A recording is redacted when written; this is for one made otherwise.
             let mut out = RedactWriter::new(std::io::stdout().lock(), crate::secrets::global());
-            crate::report::run(
+            crate::report::run_in(
                 &a.file,
                 a.format == crate::cli::ReportFormat::Json,
                 a.session.as_deref(),
+                env,
                 &mut out,
             )
         }
-        Some(Command::Replay(a)) => replay(a).await,
+        Some(Command::Replay(a)) => replay(a, env).await,
+        Some(Command::Demo(_) | Command::Sim(_)) if env.is_some() => Err(
+            "--env does not apply to `demo` and `sim`: a drill on the simulator is always its own environment".into(),
+        ),
         Some(Command::Demo(a)) => crate::demo::run(a).await,
         Some(Command::Sim(a)) => crate::sim::cli::run(a).await,
     };
@@ -43,9 +55,15 @@ pub async fn run(cli: Cli) -> i32 {
 }
 
 pub fn load_config(path: &std::path::Path) -> Result<Config, String> {
-    config::load_file(path).map_err(|e| match e {
+    load_config_in(path, None)
+}
+
+/// As `load_config`, in the environment `env` (`--env`).
+pub fn load_config_in(path: &std::path::Path, env: Option<&str>) -> Result<Config, String> {
+    let shown_env = env.map(|e| format!(" --env {e}")).unwrap_or_default();
+    config::load_file_in(path, env).map_err(|e| match e {
         config::ConfigError::Invalid(problems) => format!(
-            "{} has {} problem(s):\n{}\n(run `warroom validate -c {}` for the full list)",
+            "{} has {} problem(s):\n{}\n(run `warroom validate -c {}{shown_env}` for the full list)",
             path.display(),
             problems.len(),
             problems
@@ -59,14 +77,14 @@ pub fn load_config(path: &std::path::Path) -> Result<Config, String> {
     })
 }
 
-async fn watch(a: WatchArgs) -> Result<i32, String> {
+async fn watch(a: WatchArgs, env: Option<&str>) -> Result<i32, String> {
     crate::logging::init(a.ui.log_file.as_deref())?;
     let Some(path) = a.config.as_deref() else {
         return Err(
             "no config given: `warroom -c cutover.toml`, or try `warroom demo` (see --help)".into(),
         );
     };
-    let cfg = load_config(path)?;
+    let cfg = load_config_in(path, env)?;
     if !std::io::stdout().is_terminal() {
         return Err("stdout is not a terminal: the dashboard needs one. For scripts and pipes use `warroom check -c FILE` (one poll, or --window).".into());
     }
@@ -84,9 +102,9 @@ fn scrub<T: serde::Serialize + serde::de::DeserializeOwned>(t: T, r: &Redactor) 
     }
 }
 
-async fn check(a: CheckArgs) -> Result<i32, String> {
+async fn check(a: CheckArgs, env: Option<&str>) -> Result<i32, String> {
     crate::logging::init(a.log_file.as_deref())?;
-    let mut cfg = load_config(&a.config)?;
+    let mut cfg = load_config_in(&a.config, env)?;
     let (redactor, warnings) = crate::secure::secure(&mut cfg)?;
     for w in warnings {
         eprintln!("warning: {w}");
@@ -124,14 +142,18 @@ async fn check(a: CheckArgs) -> Result<i32, String> {
     .map_err(|e| e.to_string())
 }
 
-async fn replay(a: crate::cli::ReplayArgs) -> Result<i32, String> {
+async fn replay(a: crate::cli::ReplayArgs, env: Option<&str>) -> Result<i32, String> {
     crate::logging::init(a.ui.log_file.as_deref())?;
     if !(a.speed > 0.0 && a.speed.is_finite()) {
         return Err("--speed must be a positive number".into());
     }
-    let all = crate::record::read_all(&a.file).map_err(|e| e.to_string())?;
-    let sessions = all.len();
     let shown = a.file.display().to_string();
+    let all = crate::report::of_environment(
+        crate::record::read_all(&a.file).map_err(|e| e.to_string())?,
+        env,
+        &shown,
+    )?;
+    let sessions = all.len();
     let mut chosen = crate::report::select(all, a.session.as_deref(), &shown)?;
     // Without --session, the most recent session: the one just recorded.
     let mut rec = chosen
@@ -187,7 +209,11 @@ fn init(a: InitArgs) -> Result<i32, String> {
     }
 }
 
-fn validate(a: ValidateArgs) -> Result<i32, String> {
+fn validate(a: ValidateArgs, env: Option<&str>) -> Result<i32, String> {
     let mut out = RedactWriter::new(std::io::stdout().lock(), crate::secrets::global());
-    Ok(config::run_validate(&a.config, &mut out))
+    let (code, cfg) = config::report::run_validate_in(&a.config, env, &mut out);
+    if let Some(cfg) = cfg.filter(|_| a.print) {
+        let _ = std::io::Write::write_all(&mut out, crate::secure::effective_toml(&cfg).as_bytes());
+    }
+    Ok(code)
 }

@@ -91,6 +91,37 @@ pub struct SignalSummary {
     pub time_in: BTreeMap<String, i64>,
 }
 
+/// The sessions recorded in the environment `env` (all of them without one); none is an
+/// error naming the environments the file holds.
+pub fn of_environment(
+    all: Vec<crate::record::Recording>,
+    env: Option<&str>,
+    shown: &str,
+) -> Result<Vec<crate::record::Recording>, String> {
+    let Some(env) = env else {
+        return Ok(all);
+    };
+    let env_of = |r: &crate::record::Recording| match r.header() {
+        Some(Line::Header { environment, .. }) => environment
+            .as_deref()
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .unwrap_or(crate::config::DEFAULT_ENVIRONMENT)
+            .to_string(),
+        _ => crate::config::DEFAULT_ENVIRONMENT.to_string(),
+    };
+    let mut seen: Vec<String> = all.iter().map(env_of).collect();
+    seen.dedup();
+    let mine: Vec<_> = all.into_iter().filter(|r| env_of(r) == env).collect();
+    if mine.is_empty() {
+        return Err(format!(
+            "{shown}: no session recorded in environment \"{env}\" (it holds: {})",
+            seen.join(", ")
+        ));
+    }
+    Ok(mine)
+}
+
 /// A gate as the report states it: where it stands, every signature (name typed and the
 /// account that typed it), and any break-glass override of it.
 fn gate_line(
@@ -823,8 +854,24 @@ pub fn run(
     session: Option<&str>,
     out: &mut dyn std::io::Write,
 ) -> Result<i32, String> {
-    let all = crate::record::read_all(path).map_err(|e| e.to_string())?;
-    let chosen = select(all, session, &path.display().to_string())?;
+    run_in(path, json, session, None, out)
+}
+
+/// As `run`, over the sessions recorded in the environment `env` only (`--env`).
+pub fn run_in(
+    path: &std::path::Path,
+    json: bool,
+    session: Option<&str>,
+    env: Option<&str>,
+    out: &mut dyn std::io::Write,
+) -> Result<i32, String> {
+    let shown = path.display().to_string();
+    let all = of_environment(
+        crate::record::read_all(path).map_err(|e| e.to_string())?,
+        env,
+        &shown,
+    )?;
+    let chosen = select(all, session, &shown)?;
     let mut reports = Vec::new();
     let mut failed = Vec::new();
     for rec in chosen {

@@ -58,6 +58,22 @@ pub fn redactor(cfg: &Config) -> Redactor {
     r
 }
 
+/// The config as it will run, as TOML (`validate --print`): every value from the
+/// environment that is a secret, every credential header and URL credential, replaced by
+/// the redactor. Token files are not read: their path is shown, never their content.
+pub fn effective_toml(cfg: &Config) -> String {
+    let redactor = redactor(cfg);
+    let text = match toml::to_string(cfg) {
+        Ok(t) => t,
+        Err(e) => format!("# the effective config cannot be printed: {e}\n"),
+    };
+    format!(
+        "# effective config, environment \"{}\" (secrets redacted)\n{}",
+        cfg.cutover.environment_name(),
+        redactor.redact(&text)
+    )
+}
+
 /// Hides every secret the config carries from anything shown or written: what the
 /// loader marked while it read the text (so a config from a pipe is covered like a
 /// file), credential headers and URL credentials, secret-named command env, token files
