@@ -25,6 +25,8 @@ pub struct Report {
     pub t0_planned: Option<String>,
     pub t0_actual: Option<String>,
     pub people: Vec<String>,
+    /// Notes written before the first step (or with no T0), which no step holds.
+    pub notes_before: Vec<String>,
     pub steps: Vec<StepReport>,
     pub breaches: Vec<Breach>,
     pub actions: Vec<ActionReport>,
@@ -46,6 +48,8 @@ pub struct StepReport {
     pub gate: Option<String>,
     pub items: Vec<ItemReport>,
     pub runs: Vec<String>,
+    /// Operators' notes written while this step was the current one.
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -159,6 +163,18 @@ fn gate_line(
     parts.join(" · ")
 }
 
+/// The step that was current at `at` (the last one whose offset from T0 had passed);
+/// None before the first step or without T0.
+fn step_at(cfg: &crate::config::Config, t0: Option<Ts>, at: Ts) -> Option<usize> {
+    let off = (at - t0?).num_milliseconds();
+    cfg.steps
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.at.0 <= off)
+        .max_by_key(|(_, s)| s.at.0)
+        .map(|(i, _)| i)
+}
+
 fn t(ts: Ts) -> String {
     ts.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
@@ -228,6 +244,7 @@ pub fn build(rec: Recording) -> Result<Report, String> {
     let mut runs: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     let mut t0_mark: Option<Ts> = None;
     let mut overrides: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    let mut notes: Vec<(Ts, String)> = Vec::new();
     let lines = rp.recording().lines.clone();
     for (i, line) in lines.iter().enumerate().skip(1) {
         let mono = rp.mono_of(i);
@@ -292,6 +309,9 @@ pub fn build(rec: Recording) -> Result<Report, String> {
                         step_actual.entry(step).or_insert(*at);
                     }
                     Ok(AuditEvent::T0Mark(_)) => t0_mark = Some(*at),
+                    Ok(AuditEvent::Note(n)) => {
+                        notes.push((*at, format!("{} by {who}: {}", hms(*at), n.text)))
+                    }
                     Ok(AuditEvent::BreakGlass(b)) => {
                         overrides.entry(b.step).or_default().push(format!(
                             "BREAK GLASS by {who} at {} for \"{}\": {}",
@@ -489,6 +509,11 @@ pub fn build(rec: Recording) -> Result<Report, String> {
                 })
                 .collect(),
             runs: runs.get(&i).cloned().unwrap_or_default(),
+            notes: notes
+                .iter()
+                .filter(|(at, _)| step_at(&cfg, t0_actual, *at) == Some(i))
+                .map(|(_, n)| n.clone())
+                .collect(),
         })
         .collect();
 
@@ -625,6 +650,11 @@ pub fn build(rec: Recording) -> Result<Report, String> {
             format!("{}{how}", t(x))
         }),
         people: people.into_iter().collect(),
+        notes_before: notes
+            .iter()
+            .filter(|(at, _)| step_at(&cfg, t0_actual, *at).is_none())
+            .map(|(_, n)| n.clone())
+            .collect(),
         steps,
         breaches,
         actions,
@@ -681,6 +711,12 @@ pub fn markdown(r: &Report) -> String {
     w(String::new());
     w("## Timeline".into());
     w(String::new());
+    if !r.notes_before.is_empty() {
+        for n in &r.notes_before {
+            w(format!("- note: {n}"));
+        }
+        w(String::new());
+    }
     for s in &r.steps {
         w(format!(
             "### {} {} — planned {}, actual {}",
@@ -700,6 +736,9 @@ pub fn markdown(r: &Report) -> String {
         }
         for run in &s.runs {
             w(format!("- script: {run}"));
+        }
+        for n in &s.notes {
+            w(format!("- note: {n}"));
         }
         w(String::new());
     }

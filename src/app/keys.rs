@@ -297,6 +297,11 @@ pub const BUILTINS: &[Builtin] = &[
         action: Action::RunStep,
         default: &[Chord::char('!')],
     },
+    Builtin {
+        name: "note",
+        action: Action::Note,
+        default: &[Chord::char('#')],
+    },
 ];
 
 /// Keys no config can rebind: the way out, and the keys of a confirmation.
@@ -650,6 +655,10 @@ impl KeyMap {
             row(
                 &[Action::RunStep],
                 "run the selected step's script (confirmed)",
+            ),
+            row(
+                &[Action::Note],
+                "write a note for the room (shared, audited)",
             ),
             row(
                 &[Action::Submit],

@@ -50,6 +50,8 @@ pub enum Action {
     },
     /// Run the selected step's command (`!`).
     RunStep,
+    /// Write a one-line note for the room (shared, audited, in the report).
+    Note,
     /// An action's key (`[[action]] key`): opens that action's confirmation.
     Key(char),
     /// A replay's play / pause (its own key: the replay task answers it).

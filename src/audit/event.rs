@@ -27,6 +27,8 @@ pub enum AuditEvent {
     /// An operator overrode a gate that held an action back, with a typed reason: the
     /// action's own confirmation follows as usual.
     BreakGlass(BreakGlass),
+    /// An operator's one-line note for the room.
+    Note(Note),
     /// A kind this version does not know (a newer warroom wrote it): shown, never applied.
     Other {
         kind: String,
@@ -251,6 +253,11 @@ pub struct BreakGlass {
     pub snapshot: Vec<String>,
 }
 
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Note {
+    pub text: String,
+}
+
 fn one() -> u32 {
     1
 }
@@ -274,6 +281,7 @@ impl AuditEvent {
             AuditEvent::StepRun(_) => "step_run",
             AuditEvent::StepRunResult(_) => "step_run_result",
             AuditEvent::BreakGlass(_) => "break_glass",
+            AuditEvent::Note(_) => "note",
             AuditEvent::Other { kind, .. } => kind,
         }
     }
@@ -295,6 +303,7 @@ impl AuditEvent {
             AuditEvent::StepRun(d) => v(d),
             AuditEvent::StepRunResult(d) => v(d),
             AuditEvent::BreakGlass(d) => v(d),
+            AuditEvent::Note(d) => v(d),
             AuditEvent::Other { details, .. } => details.clone(),
         }
     }
@@ -315,6 +324,7 @@ impl AuditEvent {
             "step_run" => AuditEvent::StepRun(de(details)?),
             "step_run_result" => AuditEvent::StepRunResult(de(details)?),
             "break_glass" => AuditEvent::BreakGlass(de(details)?),
+            "note" => AuditEvent::Note(de(details)?),
             other => AuditEvent::Other {
                 kind: other.to_string(),
                 details,
@@ -402,6 +412,9 @@ mod tests {
                 snapshot: vec![],
             }),
             AuditEvent::T0Mark(T0Mark { t0: None }),
+            AuditEvent::Note(Note {
+                text: "DBA confirms the snapshot".into(),
+            }),
             AuditEvent::Other {
                 kind: "from_the_future".into(),
                 details: json!({"x": 1}),

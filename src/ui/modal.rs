@@ -27,7 +27,7 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
         Some(Modal::Confirm(c)) => {
             let danger = match c.kind {
                 ConfirmKind::Action(i) => v.state.cfg.actions.get(i).is_some_and(|a| a.danger),
-                ConfirmKind::MarkT0 | ConfirmKind::StepRun(_) => false,
+                ConfirmKind::MarkT0 | ConfirmKind::StepRun(_) | ConfirmKind::Note => false,
                 ConfirmKind::SignOff { go, .. } => !go,
             };
             let frame_style = if danger {
@@ -120,6 +120,9 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
                         format!("A SECOND ATTEMPT: type  {p}  then Enter to fire it anyway. Esc cancels.")
                     }
                     (Some(p), false) => format!("Type  {p}  then Enter to fire. Esc cancels."),
+                    (None, _) if c.kind == ConfirmKind::Note => {
+                        "Type the note, then Enter. Esc cancels.".into()
+                    }
                     (None, _) => "Type your name, then Enter. Esc cancels.".into(),
                 };
                 tail.push((ask, bold));

@@ -49,6 +49,10 @@ pub enum Awaiting {
         phrase: String,
         reason: String,
     },
+    /// An operator's note, shown once recorded.
+    Note {
+        text: String,
+    },
     /// A result, verdict or decline: nothing waits on it, but the room must know if it is
     /// missing from the log (`what` names it).
     Record {
@@ -225,6 +229,7 @@ pub(super) fn written(state: &mut State, id: u64, fx: &mut Vec<Effect>) {
                 ),
             );
         }
+        Awaiting::Note { text } => note(state, Severity::Info, format!("{user} noted: {text}")),
         Awaiting::Record { .. } => {}
     }
 }
@@ -282,6 +287,7 @@ pub(super) fn failed(state: &mut State, id: Option<u64>, reason: String) {
         Awaiting::BreakGlass { .. } => {
             refuse(state, id, format!("not overridden, nothing sent: {cannot}"))
         }
+        Awaiting::Note { .. } => refuse(state, id, format!("note not written: {cannot}")),
         Awaiting::Record { what } => note(
             state,
             Severity::Crit,

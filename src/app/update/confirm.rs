@@ -35,7 +35,12 @@ pub enum ConfirmKind {
     SignOff { step: usize, go: bool },
     /// Run a step's `run` command (a runbook script).
     StepRun(usize),
+    /// A one-line note for the room: the text typed is the note.
+    Note,
 }
+
+/// The longest note: one line of the events panel and the report, not a document.
+pub const NOTE_MAX_CHARS: usize = 300;
 
 /// The modal that freezes what the operator decides on. Cancel is the default:
 /// nothing is sent until the phrase is typed and Enter pressed.
@@ -237,7 +242,7 @@ pub(super) fn refresh_block(state: &mut State) {
     let now = match c.kind {
         ConfirmKind::Action(i) => state.action_block(i),
         ConfirmKind::StepRun(s) => state.step_block(s),
-        ConfirmKind::MarkT0 | ConfirmKind::SignOff { .. } => return,
+        ConfirmKind::MarkT0 | ConfirmKind::SignOff { .. } | ConfirmKind::Note => return,
     };
     if let Some(Modal::Confirm(c)) = state.modal.as_mut() {
         if c.blocked != now {
@@ -366,6 +371,24 @@ pub(super) fn open_sign_off(state: &mut State, go: bool) {
         state.stamp(),
     )
     .with_snapshot(breach_snapshot(state));
+    state.modal = Some(Modal::Confirm(c));
+}
+
+pub(super) fn open_note(state: &mut State) {
+    if refuse_read_only(state, "notes") {
+        return;
+    }
+    let target = vec![
+        "a one-line note for the room: every screen sharing the audit log shows it, and the report's timeline keeps it".into(),
+        format!("signed as {} · at most {NOTE_MAX_CHARS} characters", state.user),
+    ];
+    let c = Confirm::new(
+        ConfirmKind::Note,
+        "Note for the room".into(),
+        target,
+        None,
+        state.stamp(),
+    );
     state.modal = Some(Modal::Confirm(c));
 }
 
@@ -554,6 +577,30 @@ pub(super) fn submit_confirm(state: &mut State, fx: &mut Vec<Effect>) {
             };
             id
         }
+        ConfirmKind::Note => {
+            if typed.chars().count() > NOTE_MAX_CHARS {
+                set_modal_error(
+                    state,
+                    format!(
+                        "the note has {} characters; at most {NOTE_MAX_CHARS} — nothing was written",
+                        typed.chars().count()
+                    ),
+                );
+                if let Some(Modal::Confirm(m)) = state.modal.as_mut() {
+                    m.typed = typed;
+                }
+                return;
+            }
+            audit(
+                state,
+                fx,
+                AuditEvent::Note(log::Note {
+                    text: typed.clone(),
+                }),
+                Awaiting::Note { text: typed },
+                None,
+            )
+        }
         ConfirmKind::SignOff { step, go } => {
             let st = &state.cfg.steps[step];
             let title = st.title.clone();
@@ -614,7 +661,7 @@ fn break_glass(state: &mut State, typed: String, fx: &mut Vec<Effect>) {
             let st = &state.cfg.steps[s];
             (format!("step:{}", st.name()), format!("Run: {}", st.title))
         }
-        ConfirmKind::MarkT0 | ConfirmKind::SignOff { .. } => return,
+        ConfirmKind::MarkT0 | ConfirmKind::SignOff { .. } | ConfirmKind::Note => return,
     };
     let Some(reason) = typed
         .get(..BREAK_GLASS.len())

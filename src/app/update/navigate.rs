@@ -2,7 +2,9 @@
 //! ticks and the clock. The keys that open a confirmation hand over to `confirm`.
 
 use super::audited::audit;
-use super::confirm::{on_modal_action, open_action, open_mark_t0, open_sign_off, open_step_run};
+use super::confirm::{
+    on_modal_action, open_action, open_mark_t0, open_note, open_sign_off, open_step_run,
+};
 use super::Effect;
 use crate::app::{Action, Awaiting, Focus, Modal, Notice, State, Tick, EVENT_CAP};
 use crate::audit::{self as log, AuditEvent};
@@ -97,6 +99,7 @@ pub(super) fn on_action(state: &mut State, a: Action, fx: &mut Vec<Effect>) {
         Action::MarkT0 => open_mark_t0(state),
         Action::SignOff { go } => open_sign_off(state, go),
         Action::RunStep => open_step_run(state),
+        Action::Note => open_note(state),
         // Text keys and Enter outside a modal mean nothing.
         Action::Type(_) | Action::Backspace | Action::Submit => {}
     }

@@ -102,6 +102,7 @@ pub(super) fn apply(state: &mut State, r: Remote) {
                 ),
             );
         }
+        AuditEvent::Note(n) => note(state, Severity::Info, format!("{who} noted: {}", n.text)),
         AuditEvent::BreakGlass(b) => {
             notice(state, format!("{who} broke the glass for \"{}\"", b.label));
             note(
