@@ -54,7 +54,7 @@ pub enum Command {
     Check(CheckArgs),
     /// The evidence report of a recorded session (Markdown or JSON).
     #[command(
-        after_help = "Examples:\n  warroom report session.jsonl > docs/cutover-checklist-final.md\n  warroom report session.jsonl --format json | jq .verdict\n  warroom report session.jsonl --session 3f9c2a81   # one session of several"
+        after_help = "Examples:\n  warroom report session.jsonl > docs/cutover-checklist-final.md\n  warroom report session.jsonl --into docs/cutover-checklist-final.md   # only between its markers\n  warroom report session.jsonl --format json | jq .verdict\n  warroom report session.jsonl --session 3f9c2a81   # one session of several"
     )]
     Report(ReportArgs),
     /// The dashboard, replaying a recording (read-only): Space pauses, ← → seek 10 s, Shift 60 s.
@@ -185,6 +185,10 @@ pub struct ReportArgs {
     /// Report only this session (the file may hold several: `--record` appends).
     #[arg(long, value_name = "ID")]
     pub session: Option<String>,
+    /// Write the report into this Markdown file, between `<!-- warroom:begin … -->` and
+    /// `<!-- warroom:end -->` (added at its end the first time); the rest is kept as is.
+    #[arg(long, value_name = "FILE", conflicts_with = "format")]
+    pub into: Option<PathBuf>,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -27,6 +27,7 @@ pub async fn run(cli: Cli) -> i32 {
             "--env does not apply to `init`: a preset holds every environment; choose one when you run it (`warroom -c FILE --env NAME`)".into(),
         ),
         Some(Command::Init(a)) => init(a),
+        Some(Command::Report(a)) if a.into.is_some() => report_into(&a, env),
         Some(Command::Report(a)) => {
             // A recording is redacted when written; this is for one made otherwise.
             let mut out = RedactWriter::new(std::io::stdout().lock(), crate::secrets::global());
@@ -183,6 +184,27 @@ async fn replay(a: crate::cli::ReplayArgs, env: Option<&str>) -> Result<i32, Str
     crate::runtime::run_replay(tape, theme, a.speed)
         .await
         .map_err(|e| e.to_string())
+}
+
+/// `report --into FILE`: the Markdown report, redacted, between the file's markers.
+fn report_into(a: &crate::cli::ReportArgs, env: Option<&str>) -> Result<i32, String> {
+    let Some(into) = a.into.as_deref() else {
+        return Ok(EXIT_USAGE);
+    };
+    let mut text = Vec::new();
+    let code = crate::report::run_in(&a.file, false, a.session.as_deref(), env, &mut text)?;
+    let text = crate::secrets::redact(&String::from_utf8_lossy(&text));
+    let changed = crate::report::write_into(into, &text)?;
+    eprintln!(
+        "{}: {}",
+        into.display(),
+        if changed {
+            "the warroom block is written"
+        } else {
+            "already up to date, nothing changed"
+        }
+    );
+    Ok(code)
 }
 
 fn init(a: InitArgs) -> Result<i32, String> {

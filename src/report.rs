@@ -896,6 +896,95 @@ pub fn run(
     run_in(path, json, session, None, out)
 }
 
+/// The line that opens the block `report --into` owns in the team's file (matched by its
+/// start: what follows `begin` is for the reader).
+pub const INTO_BEGIN: &str = "<!-- warroom:begin";
+pub const INTO_BEGIN_LINE: &str =
+    "<!-- warroom:begin report (written by `warroom report --into`; edits inside are replaced) -->";
+pub const INTO_END: &str = "<!-- warroom:end -->";
+
+/// `existing` with the block between the markers replaced by `block`, or, without
+/// markers, `existing` with the markers and `block` added at its end. The team's own
+/// text outside the markers is kept byte for byte; the same block twice changes nothing.
+pub fn splice_into(existing: &str, block: &str) -> Result<String, String> {
+    let begins: Vec<usize> = line_starts(existing, INTO_BEGIN);
+    let ends: Vec<usize> = line_starts(existing, INTO_END);
+    let body = if block.ends_with('\n') {
+        block.to_string()
+    } else {
+        format!("{block}\n")
+    };
+    match (begins.as_slice(), ends.as_slice()) {
+        ([], []) => {
+            let mut out = existing.to_string();
+            if !out.is_empty() && !out.ends_with('\n') {
+                out.push('\n');
+            }
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(&format!("{INTO_BEGIN_LINE}\n{body}{INTO_END}\n"));
+            Ok(out)
+        }
+        ([b], [e]) if b < e => {
+            // Keep the begin line as the team may have written it.
+            let b_end = existing[*b..].find('\n').map_or(existing.len(), |n| b + n + 1);
+            Ok(format!("{}{body}{}", &existing[..b_end], &existing[*e..]))
+        }
+        ([_], [_]) => Err(format!(
+            "`{INTO_END}` comes before `{INTO_BEGIN} …`: fix the markers, nothing was written"
+        )),
+        _ => Err(format!(
+            "the file must hold at most one `{INTO_BEGIN} …` line and one `{INTO_END}` line (it has {} and {}): nothing was written",
+            begins.len(),
+            ends.len()
+        )),
+    }
+}
+
+/// Byte offsets of the lines that start with `marker` (leading spaces allowed).
+fn line_starts(text: &str, marker: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        if line.trim_start().starts_with(marker) {
+            out.push(at);
+        }
+        at += line.len();
+    }
+    out
+}
+
+/// `report --into FILE`: the report written into the team's own file, between the
+/// markers, atomically (a new file renamed over it), so a crash leaves the old one.
+pub fn write_into(path: &std::path::Path, block: &str) -> Result<bool, String> {
+    let shown = path.display();
+    let existing = match std::fs::read(path) {
+        Ok(b) => String::from_utf8(b)
+            .map_err(|e| format!("{shown} is not UTF-8 text ({e}): nothing was written"))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(format!("{shown}: {e}")),
+    };
+    let new = splice_into(&existing, block).map_err(|e| format!("{shown}: {e}"))?;
+    if new == existing {
+        return Ok(false);
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| format!("{shown}: {e}"))?;
+    if let Ok(meta) = std::fs::metadata(path) {
+        let _ = std::fs::set_permissions(tmp.path(), meta.permissions());
+    }
+    std::io::Write::write_all(&mut tmp, new.as_bytes()).map_err(|e| format!("{shown}: {e}"))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| format!("{shown}: {e}"))?;
+    tmp.persist(path).map_err(|e| format!("{shown}: {e}"))?;
+    Ok(true)
+}
+
 /// As `run`, over the sessions recorded in the environment `env` only (`--env`).
 pub fn run_in(
     path: &std::path::Path,
