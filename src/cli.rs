@@ -54,7 +54,7 @@ pub enum Command {
     Check(CheckArgs),
     /// The evidence report of a recorded session (Markdown or JSON).
     #[command(
-        after_help = "Examples:\n  warroom report session.jsonl > docs/cutover-checklist-final.md\n  warroom report session.jsonl --into docs/cutover-checklist-final.md   # only between its markers\n  warroom report session.jsonl --format json | jq .verdict\n  warroom report session.jsonl --session 3f9c2a81   # one session of several"
+        after_help = "Examples:\n  warroom report session.jsonl > docs/cutover-checklist-final.md\n  warroom report session.jsonl --into docs/cutover-checklist-final.md   # only between its markers\n  warroom report ~/.local/state/warroom/brokers-v1/production/sessions/   # every session, gaps named\n  warroom report session.jsonl --format json | jq .verdict\n  warroom report session.jsonl --session 3f9c2a81   # one session of several"
     )]
     Report(ReportArgs),
     /// The dashboard, replaying a recording (read-only): Space pauses, ← → seek 10 s, Shift 60 s.
@@ -98,9 +98,10 @@ pub struct UiArgs {
     /// The shared audit log (JSON lines); default: $XDG_STATE_HOME/warroom/<cutover>/audit.jsonl.
     #[arg(long, value_name = "FILE")]
     pub audit_log: Option<PathBuf>,
-    /// Record every sample, event and act to this file (JSON lines) for `report` and `replay`.
+    /// Record every sample, event and act to this file (JSON lines) for `report` and
+    /// `replay`; without FILE, a new file for this session in the cutover's state directory.
     #[arg(long, value_name = "FILE")]
-    pub record: Option<PathBuf>,
+    pub record: Option<Option<PathBuf>>,
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -166,8 +167,9 @@ pub struct CheckArgs {
     pub log_file: Option<PathBuf>,
     /// Record every poll and event to this file (JSON lines), for `warroom report`;
     /// appended as a new session when the file exists. Exit 4 if it cannot be written in full.
+    /// Without FILE, a new file for this session in the cutover's state directory.
     #[arg(long, value_name = "FILE")]
-    pub record: Option<PathBuf>,
+    pub record: Option<Option<PathBuf>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -178,8 +180,10 @@ pub enum ReportFormat {
 
 #[derive(Debug, Args, Clone)]
 pub struct ReportArgs {
-    /// A recording made with --record.
-    pub file: PathBuf,
+    /// Recordings made with --record, or directories of them (a cutover's `sessions/`):
+    /// every session, oldest first, the stretches none watched named.
+    #[arg(required = true, num_args = 1.., value_name = "FILE|DIR")]
+    pub files: Vec<PathBuf>,
     #[arg(long, value_enum, default_value = "md")]
     pub format: ReportFormat,
     /// Report only this session (the file may hold several: `--record` appends).

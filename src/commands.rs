@@ -31,8 +31,8 @@ pub async fn run(cli: Cli) -> i32 {
         Some(Command::Report(a)) => {
             // A recording is redacted when written; this is for one made otherwise.
             let mut out = RedactWriter::new(std::io::stdout().lock(), crate::secrets::global());
-            crate::report::run_in(
-                &a.file,
+            crate::report::run_many(
+                &a.files,
                 a.format == crate::cli::ReportFormat::Json,
                 a.session.as_deref(),
                 env,
@@ -126,6 +126,11 @@ async fn check(a: CheckArgs, env: Option<&str>) -> Result<i32, String> {
     if interval.is_some_and(|i| i.is_zero()) {
         return Err("--interval must be more than 0".into());
     }
+    let record = crate::record::resolve_record_path(
+        a.record.as_ref().map(|r| r.as_deref()),
+        &cfg,
+        chrono::Utc::now(),
+    )?;
     // Text and JSON alike: a server's words (an error echoing the URL) pass the redactor.
     let mut out = RedactWriter::new(std::io::stdout().lock(), redactor);
     run_check(
@@ -134,7 +139,7 @@ async fn check(a: CheckArgs, env: Option<&str>) -> Result<i32, String> {
             window,
             interval,
             format: a.format,
-            record: a.record.clone(),
+            record,
             redact,
         },
         &mut out,
@@ -192,7 +197,7 @@ fn report_into(a: &crate::cli::ReportArgs, env: Option<&str>) -> Result<i32, Str
         return Ok(EXIT_USAGE);
     };
     let mut text = Vec::new();
-    let code = crate::report::run_in(&a.file, false, a.session.as_deref(), env, &mut text)?;
+    let code = crate::report::run_many(&a.files, false, a.session.as_deref(), env, &mut text)?;
     let text = crate::secrets::redact(&String::from_utf8_lossy(&text));
     let changed = crate::report::write_into(into, &text)?;
     eprintln!(

@@ -856,6 +856,45 @@ pub fn select(all: Vec<Recording>, id: Option<&str>, path: &str) -> Result<Vec<R
     }
 }
 
+/// A stretch between two sessions longer than this is a gap in the watch.
+const GAP_MIN_MS: i64 = 60_000;
+
+/// The stretches no session watched, between sessions in time order:
+/// `2026-03-02 02:13–03:40 UTC (1h27m)`.
+pub fn gaps(reports: &[Report]) -> Vec<String> {
+    let at = |s: &str| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(|d| d.with_timezone(&chrono::Utc))
+    };
+    let mut spans: Vec<(Ts, Ts)> = reports
+        .iter()
+        .filter_map(|r| Some((at(&r.recorded_from)?, at(&r.recorded_to)?)))
+        .collect();
+    spans.sort();
+    let mut out = Vec::new();
+    let mut watched_to: Option<Ts> = None;
+    for (from, to) in spans {
+        if let Some(end) = watched_to {
+            let gap = (from - end).num_milliseconds();
+            if gap > GAP_MIN_MS {
+                let day = if end.date_naive() == from.date_naive() {
+                    from.format("%H:%M").to_string()
+                } else {
+                    from.format("%Y-%m-%d %H:%M").to_string()
+                };
+                out.push(format!(
+                    "{}–{day} UTC ({})",
+                    end.format("%Y-%m-%d %H:%M"),
+                    format_span(from - end)
+                ));
+            }
+        }
+        watched_to = Some(watched_to.map_or(to, |w| w.max(to)));
+    }
+    out
+}
+
 /// Several reports in one Markdown document, oldest session first.
 pub fn markdown_all(reports: &[Report]) -> String {
     if let [one] = reports {
@@ -873,10 +912,14 @@ pub fn markdown_all(reports: &[Report]) -> String {
         })
         .collect();
     let mut o = format!(
-        "This recording holds {} sessions, reported one by one, oldest first: {}.\n\n",
+        "This evidence holds {} sessions, reported one by one, oldest first: {}.\n\n",
         reports.len(),
         ids.join(", ")
     );
+    let gaps = gaps(reports);
+    if !gaps.is_empty() {
+        o.push_str(&format!("Not watched: {}.\n\n", gaps.join(", ")));
+    }
     for (i, r) in reports.iter().enumerate() {
         if i > 0 {
             o.push_str("\n---\n\n");
@@ -993,12 +1036,57 @@ pub fn run_in(
     env: Option<&str>,
     out: &mut dyn std::io::Write,
 ) -> Result<i32, String> {
-    let shown = path.display().to_string();
-    let all = of_environment(
-        crate::record::read_all(path).map_err(|e| e.to_string())?,
-        env,
-        &shown,
-    )?;
+    run_many(&[path.to_path_buf()], json, session, env, out)
+}
+
+/// The recordings `paths` name: each file, and every `*.jsonl` in each directory (a
+/// cutover's `sessions/` folder), in name order.
+pub fn recordings_in(paths: &[std::path::PathBuf]) -> Result<Vec<std::path::PathBuf>, String> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut files: Vec<_> = std::fs::read_dir(p)
+                .map_err(|e| format!("{}: {e}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.is_file() && f.extension().is_some_and(|x| x == "jsonl"))
+                .collect();
+            if files.is_empty() {
+                return Err(format!("{}: no recording (*.jsonl) in it", p.display()));
+            }
+            files.sort();
+            out.extend(files);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// `warroom report A.jsonl B.jsonl DIR/`: every session of every recording, oldest first,
+/// the stretches none watched named.
+pub fn run_many(
+    paths: &[std::path::PathBuf],
+    json: bool,
+    session: Option<&str>,
+    env: Option<&str>,
+    out: &mut dyn std::io::Write,
+) -> Result<i32, String> {
+    let files = recordings_in(paths)?;
+    let shown = files
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut all = Vec::new();
+    for f in &files {
+        all.extend(crate::record::read_all(f).map_err(|e| format!("{}: {e}", f.display()))?);
+    }
+    // Oldest session first, whichever file it is in.
+    all.sort_by_key(|r| match r.header() {
+        Some(Line::Header { at, .. }) => Some(*at),
+        _ => None,
+    });
+    let all = of_environment(all, env, &shown)?;
     let chosen = select(all, session, &shown)?;
     let mut reports = Vec::new();
     let mut failed = Vec::new();
@@ -1025,11 +1113,11 @@ pub fn run_in(
     out.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
     for r in &reports {
         for p in &r.problems {
-            eprintln!("warning: {}: {p}", path.display());
+            eprintln!("warning: {}: {p}", shown);
         }
     }
     for f in &failed {
-        eprintln!("warning: {}: {f}; not reported", path.display());
+        eprintln!("warning: {}: {f}; not reported", shown);
     }
     Ok(0)
 }
