@@ -892,6 +892,163 @@ while True:
     }
 }
 
+// ------------------------------------------------------------------ sources
+
+/// CPU (% of one core, over the window, the children each reaped included) of the real
+/// binary watching 20 `command` sources at 5 s, beside the same 20 commands each in a
+/// `watch -n5` loop (its `sh -c` and the command counted with it).
+async fn command_sources(dir: &std::path::Path) -> (Option<f64>, Option<f64>) {
+    const SOURCES: usize = 20;
+    let data = dir.join("payload.json");
+    std::fs::write(
+        &data,
+        r#"{"split": 10, "errors": 3, "generated_at": "2026-01-01T00:00:00Z"}"#,
+    )
+    .expect("write payload");
+    let mut t = String::from("[cutover]\nname = \"bench commands\"\n");
+    for s in 0..SOURCES {
+        t += &format!(
+            "\n[[source]]\nid = \"c{s:02}\"\nkind = \"command\"\nargv = [\"cat\", \"{}\"]\ninterval = \"5s\"\n\
+             \n[[signal]]\nid = \"c{s:02}\"\nsource = \"c{s:02}\"\nkind = \"metric\"\npath = \".errors\"\nwarn = \"> 5\"\n",
+            data.display()
+        );
+    }
+    let path = dir.join("commands.toml");
+    std::fs::write(&path, t).expect("write config");
+    let audit = dir.join("audit-commands.jsonl");
+    let ours = Pty::spawn(&format!(
+        "{BIN} -c {} --read-only --audit-log {}",
+        path.display(),
+        audit.display()
+    ))
+    .expect("script(1) runs");
+    let loops: Vec<Pty> = (0..SOURCES)
+        .filter_map(|_| {
+            let cmd = if have("watch") {
+                format!("watch -n5 'cat {}'", data.display())
+            } else {
+                format!("sh -c 'while :; do cat {}; sleep 5; done'", data.display())
+            };
+            Pty::spawn(&cmd).ok()
+        })
+        .collect();
+    let find = Duration::from_secs(10);
+    let (our_pid, loop_pids) = tokio::task::block_in_place(|| {
+        let name = if have("watch") { "watch" } else { "sh" };
+        (
+            ours.pid_of("warroom", find),
+            loops
+                .iter()
+                .filter_map(|l| l.pid_of(name, find))
+                .collect::<Vec<i32>>(),
+        )
+    });
+    tokio::time::sleep(Duration::from_secs(if quick() { 3 } else { 6 })).await;
+    let ticks = |pids: &[i32]| -> Option<u64> {
+        let v: Vec<u64> = pids
+            .iter()
+            .filter_map(|&p| procfs::cpu_ticks(p, true))
+            .collect();
+        (!v.is_empty()).then(|| v.iter().sum())
+    };
+    let ours_pids: Vec<i32> = our_pid.into_iter().collect();
+    let c0 = (ticks(&ours_pids), ticks(&loop_pids));
+    let t0 = Instant::now();
+    // At 5 s a window holds few runs: twice the usual.
+    tokio::time::sleep(window() * 2).await;
+    let secs = t0.elapsed().as_secs_f64();
+    let c1 = (ticks(&ours_pids), ticks(&loop_pids));
+    let tck = procfs::clk_tck();
+    let cpu = |a: Option<u64>, b: Option<u64>| match (a, b) {
+        (Some(a), Some(b)) => Some(b.saturating_sub(a) as f64 / tck / secs * 100.0),
+        _ => None,
+    };
+    let out = (cpu(c0.0, c1.0), cpu(c0.1, c1.1));
+    let mut all = vec![ours];
+    all.extend(loops);
+    tokio::task::block_in_place(|| pty::stop_all(all));
+    out
+}
+
+struct Http500 {
+    cpu_pct: Option<f64>,
+    rss_mb: Option<f64>,
+    polls: usize,
+    /// Polls that started more than 250 ms after their interval (seen as the gap between
+    /// one source's consecutive requests at the simulator).
+    late: usize,
+    worst_gap: Duration,
+}
+
+/// The real binary with 500 separate HTTP sources at 1 s (one signal each) against the
+/// simulator: its CPU and peak RSS, and from the simulator's request log, whether any
+/// source's polls fell behind their interval.
+async fn http_500(sim: &SimHandle, dir: &std::path::Path) -> Http500 {
+    const SOURCES: usize = 500;
+    let base = sim.base_url();
+    let mut t = String::from("[cutover]\nname = \"bench 500 sources\"\n");
+    for s in 0..SOURCES {
+        t += &format!(
+            "\n[[source]]\nid = \"h{s:03}\"\nkind = \"http\"\nurl = \"{base}/analytics/ops/metrics?src={s:03}\"\ninterval = \"1s\"\ntimeout = \"3s\"\n\
+             \n[[signal]]\nid = \"h{s:03}\"\nsource = \"h{s:03}\"\nkind = \"metric\"\npath = \".summary.p95_ms\"\nwarn = \"> 5000\"\n"
+        );
+    }
+    let path = dir.join("http500.toml");
+    std::fs::write(&path, t).expect("write config");
+    let audit = dir.join("audit-http500.jsonl");
+    let ours = Pty::spawn(&format!(
+        "{BIN} -c {} --read-only --audit-log {}",
+        path.display(),
+        audit.display()
+    ))
+    .expect("script(1) runs");
+    let pid = tokio::task::block_in_place(|| ours.pid_of("warroom", Duration::from_secs(10)));
+    tokio::time::sleep(Duration::from_secs(if quick() { 3 } else { 5 })).await;
+    let c0 = pid.and_then(|p| procfs::cpu_ticks(p, true));
+    let t0 = Instant::now();
+    let from = chrono::Utc::now();
+    // The request log keeps the last 10,000 requests: 500 a second fill it in 20 s.
+    tokio::time::sleep(window().min(Duration::from_secs(15))).await;
+    let secs = t0.elapsed().as_secs_f64();
+    let c1 = pid.and_then(|p| procfs::cpu_ticks(p, true));
+    let rss = pid.and_then(|p| procfs::status_kb(p, "VmHWM"));
+    let to = chrono::Utc::now();
+    tokio::task::block_in_place(|| pty::stop_all(vec![ours]));
+    let mut by_source: std::collections::HashMap<String, Vec<chrono::DateTime<chrono::Utc>>> =
+        std::collections::HashMap::new();
+    for r in sim.requests() {
+        if r.path == "/analytics/ops/metrics" && r.at >= from && r.at <= to {
+            by_source
+                .entry(r.query.unwrap_or_default())
+                .or_default()
+                .push(r.at);
+        }
+    }
+    let (mut polls, mut late, mut worst) = (0, 0, Duration::ZERO);
+    for times in by_source.values_mut() {
+        times.sort();
+        polls += times.len();
+        for w in times.windows(2) {
+            let gap = (w[1] - w[0]).to_std().unwrap_or_default();
+            worst = worst.max(gap);
+            if gap > Duration::from_millis(1_250) {
+                late += 1;
+            }
+        }
+    }
+    let tck = procfs::clk_tck();
+    Http500 {
+        cpu_pct: match (c0, c1) {
+            (Some(a), Some(b)) => Some(b.saturating_sub(a) as f64 / tck / secs * 100.0),
+            _ => None,
+        },
+        rss_mb: rss.map(|k| k as f64 / 1024.0),
+        polls,
+        late,
+        worst_gap: worst,
+    }
+}
+
 // ------------------------------------------------------------------ the table
 
 fn main() {
@@ -931,6 +1088,39 @@ fn main() {
             "confirm-to-wire (with the audit claim and fsync) p50 / p99: {} ({} runs)",
             p50_p99(&wire.ours),
             wire.ours.len()
+        );
+        return;
+    }
+    // `PERF_ONLY=commands`: 20 command sources at 5 s beside 20 `watch -n5` loops.
+    if std::env::var("PERF_ONLY").as_deref() == Ok("commands") {
+        let (ours, loops) = rt.block_on(command_sources(dir.path()));
+        let f = |c: Option<f64>| c.map(|c| format!("{c:.2} %")).unwrap_or("n/a".into());
+        let r = match (ours, loops) {
+            (Some(o), Some(l)) if l > 0.0 => format!("warroom / watch = {:.2}", o / l),
+            _ => "n/a".into(),
+        };
+        eprintln!(
+            "CPU, 20 command sources at 5 s: warroom {} · 20 watch loops {} ({r})",
+            f(ours),
+            f(loops)
+        );
+        return;
+    }
+    // `PERF_ONLY=http500`: 500 separate HTTP sources at 1 s against the simulator.
+    if std::env::var("PERF_ONLY").as_deref() == Ok("http500") {
+        let h = rt.block_on(async {
+            let sim = start_sim(Scenario::Healthy, Duration::from_secs(30)).await;
+            let h = http_500(&sim, dir.path()).await;
+            sim.shutdown().await;
+            h
+        });
+        eprintln!(
+            "500 HTTP sources at 1 s: CPU {} · peak RSS {} · {} polls, {} started late (> 1.25 s after the previous), longest gap {}",
+            h.cpu_pct.map(|c| format!("{c:.1} %")).unwrap_or("n/a".into()),
+            h.rss_mb.map(|r| format!("{r:.1} MB")).unwrap_or("n/a".into()),
+            h.polls,
+            h.late,
+            ms(h.worst_gap)
         );
         return;
     }

@@ -43,6 +43,61 @@ pub struct CheckOptions {
     /// file) so the report's summary can close the output.
     pub record: Option<std::path::PathBuf>,
     pub redact: crate::secrets::Redact,
+    /// `--notify`: announce episodes to the `[[notify]]` targets, claimed in this audit
+    /// log (the screens' own) so a check and the screens never both send one.
+    pub notify: Option<std::path::PathBuf>,
+}
+
+/// How long a finished check waits for its notifications to go out.
+const NOTIFY_DRAIN: Duration = Duration::from_secs(20);
+
+/// `check --notify`: the episodes the engine shows, announced as a screen would.
+struct CheckNotify {
+    episodes: crate::notify::Episodes,
+    notifier: crate::notify::Notifier,
+}
+
+impl CheckNotify {
+    fn start(cfg: &Arc<Config>, log: &std::path::Path, redact: &crate::secrets::Redact) -> Self {
+        let fingerprint = crate::audit::fingerprint(cfg, &**redact);
+        let ctx = AuditContext::current().for_config(cfg, fingerprint);
+        let audit = match crate::audit::AuditWriter::open(log) {
+            Ok(w) => Some((w.with_redaction(Arc::clone(redact)), ctx.clone())),
+            Err(e) => {
+                eprintln!(
+                    "warning: {}; notifications are sent unclaimed",
+                    redact(&e.to_string())
+                );
+                None
+            }
+        };
+        let notifier = crate::notify::Notifier::start(crate::notify::NotifierOptions {
+            cfg: Arc::clone(cfg),
+            host: ctx.host.clone(),
+            audit,
+            redact: Arc::clone(redact),
+            tell: Arc::new(|t: crate::notify::Told| {
+                if t.ok {
+                    tracing::info!("{}", t.text);
+                } else {
+                    eprintln!("warning: {}", t.text);
+                }
+            }),
+        });
+        CheckNotify {
+            episodes: Default::default(),
+            notifier,
+        }
+    }
+
+    fn observe(this: &mut Option<Self>, engine: &Engine, at: Ts) {
+        let Some(n) = this else { return };
+        for notice in n.episodes.observe(at, crate::notify::conditions(engine)) {
+            if let Err(e) = n.notifier.offer(notice) {
+                eprintln!("warning: {e}");
+            }
+        }
+    }
 }
 
 pub const EXIT_OK: i32 = 0;
@@ -343,6 +398,11 @@ async fn run_with(opts: CheckOptions, poll: PollFn, out: &mut dyn Write) -> i32 
             }
         }
     };
+    let mut notify = opts
+        .notify
+        .as_deref()
+        .filter(|_| !cfg.notify.is_empty())
+        .map(|log| CheckNotify::start(&cfg, log, &opts.redact));
     let mut now: Stamp;
     match opts.window {
         None => {
@@ -363,6 +423,7 @@ async fn run_with(opts: CheckOptions, poll: PollFn, out: &mut dyn Write) -> i32 
                 &rec.recorder,
                 now,
             );
+            CheckNotify::observe(&mut notify, &engine, now.at);
             seq += 1;
             write_poll(
                 out,
@@ -397,6 +458,7 @@ async fn run_with(opts: CheckOptions, poll: PollFn, out: &mut dyn Write) -> i32 
                             p.answered(&r, Instant::now(), started);
                         }
                         ingest(&mut engine, &mut coverage, &mut breached, &rec.recorder, &r);
+                        CheckNotify::observe(&mut notify, &engine, r.at);
                         // The first line as soon as every source has answered once.
                         if first_pending && pace.values().all(|p| p.polls > 0) {
                             first_pending = false;
@@ -411,6 +473,7 @@ async fn run_with(opts: CheckOptions, poll: PollFn, out: &mut dyn Write) -> i32 
                         first_pending = false;
                         now = stamp(start, started);
                         tick(&mut engine, &mut coverage, &mut breached, &rec.recorder, now);
+                        CheckNotify::observe(&mut notify, &engine, now.at);
                         seq += 1;
                         write_poll(out, opts.format, seq, now.at, &engine, &pace, Instant::now(), started);
                         pace.values_mut().for_each(|p| p.since_line = 0);
@@ -423,6 +486,9 @@ async fn run_with(opts: CheckOptions, poll: PollFn, out: &mut dyn Write) -> i32 
             }
             pollers.abort();
         }
+    }
+    if let Some(n) = notify.take() {
+        n.notifier.finish(NOTIFY_DRAIN).await;
     }
     let ended = Instant::now();
     let now = stamp(start, started);
@@ -817,6 +883,7 @@ crit = "> 2"
             format: Format::Json,
             record: None,
             redact: Arc::new(|s: &str| s.to_string()),
+            notify: None,
         }
     }
 

@@ -15,6 +15,7 @@ Examples:
   warroom validate -c cutover.toml           # every problem with file:line:col
   warroom check -c cutover.toml              # one poll, exit 0/1/2/3
   warroom check -c cutover.toml --window 30m --interval 60s --format json
+  warroom notify-test -c cutover.toml        # a test message to every [[notify]] target
   warroom sim --profile brokers --scenario error-burst --listen 127.0.0.1:5000";
 
 #[derive(Debug, Parser)]
@@ -67,6 +68,12 @@ pub enum Command {
         after_help = "Examples:\n  warroom init --list\n  warroom init --preset brokers > cutover.toml\n  WARROOM_URL=http://localhost:5000 ADMIN_TOKEN=... warroom check -c <(warroom init --preset brokers)"
     )]
     Init(InitArgs),
+    /// Send a test message to every `[[notify]]` target and print how each went.
+    #[command(
+        name = "notify-test",
+        after_help = "Examples:\n  SLACK_WEBHOOK_URL=https://hooks.slack.com/services/... warroom notify-test -c cutover.toml\n\nExit codes: 0 every target answered, 1 one or more failed, 2 config/usage error."
+    )]
+    NotifyTest(NotifyTestArgs),
     /// Check a config: every problem with file:line:col and what to write instead.
     #[command(
         after_help = "Examples:\n  warroom validate -c cutover.toml\n  warroom validate -c cutover.toml --env staging --print   # the effective config, redacted\n\nExit codes: 0 valid, 2 problems found."
@@ -170,6 +177,20 @@ pub struct CheckArgs {
     /// Without FILE, a new file for this session in the cutover's state directory.
     #[arg(long, value_name = "FILE")]
     pub record: Option<Option<PathBuf>>,
+    /// With --window: announce what opens and ends to the config's `[[notify]]` targets, as
+    /// a screen would (claimed in the audit log, so a screen sharing it never sends the same
+    /// twice).
+    #[arg(long)]
+    pub notify: bool,
+    /// With --notify: the shared audit log; default: the screens' default for this cutover.
+    #[arg(long, value_name = "FILE", requires = "notify")]
+    pub audit_log: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct NotifyTestArgs {
+    #[arg(short, long, value_name = "FILE")]
+    pub config: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

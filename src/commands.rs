@@ -5,7 +5,7 @@ use crate::cli::{CheckArgs, Cli, Command, InitArgs, ValidateArgs, WatchArgs};
 use crate::config::{self, Config};
 use crate::secrets::{RedactWriter, Redactor};
 use crate::timefmt::parse_duration;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 
 pub const EXIT_USAGE: i32 = 2;
@@ -26,6 +26,7 @@ pub async fn run(cli: Cli) -> i32 {
         Some(Command::Init(_)) if env.is_some() => Err(
             "--env does not apply to `init`: a preset holds every environment; choose one when you run it (`warroom -c FILE --env NAME`)".into(),
         ),
+        Some(Command::NotifyTest(a)) => notify_test(a, env).await,
         Some(Command::Init(a)) => init(a),
         Some(Command::Report(a)) if a.into.is_some() => report_into(&a, env),
         Some(Command::Report(a)) => {
@@ -133,19 +134,71 @@ async fn check(a: CheckArgs, env: Option<&str>) -> Result<i32, String> {
     )?;
     // Text and JSON alike: a server's words (an error echoing the URL) pass the redactor.
     let mut out = RedactWriter::new(std::io::stdout().lock(), redactor);
+    if a.notify && window.is_none() {
+        return Err("--notify needs --window: one sample can see an episode open but never end, so its alert would never resolve (e.g. `--window 30m --notify`)".into());
+    }
+    if a.notify && cfg.notify.is_empty() {
+        return Err(format!(
+            "--notify: {} has no `[[notify]]` target",
+            a.config.display()
+        ));
+    }
     run_check(
         CheckOptions {
-            cfg: Arc::new(cfg),
             window,
             interval,
             format: a.format,
             record,
+            notify: a.notify.then(|| {
+                a.audit_log.clone().unwrap_or_else(|| {
+                    crate::audit::default_path(&cfg.cutover.name, cfg.cutover.environment_name())
+                })
+            }),
             redact,
+            cfg: Arc::new(cfg),
         },
         &mut out,
     )
     .await
     .map_err(|e| e.to_string())
+}
+
+/// `warroom notify-test`: one test message per target, each result on its own line; exit
+/// 1 when any failed.
+async fn notify_test(a: crate::cli::NotifyTestArgs, env: Option<&str>) -> Result<i32, String> {
+    let mut cfg = load_config_in(&a.config, env)?;
+    let (redactor, warnings) = crate::secure::secure(&mut cfg)?;
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+    if cfg.notify.is_empty() {
+        return Err(format!("{} has no `[[notify]]` target", a.config.display()));
+    }
+    let results = crate::notify::notify_test(
+        &cfg,
+        &crate::audit::hostname(),
+        Arc::clone(&redactor).into_fn(),
+    )
+    .await;
+    let mut out = RedactWriter::new(std::io::stdout().lock(), redactor);
+    let mut failed = 0;
+    for (target, r) in &results {
+        let line = match r {
+            Ok(how) => format!("ok      {target}: {how}"),
+            Err(e) => {
+                failed += 1;
+                format!("FAILED  {target}: {e}")
+            }
+        };
+        let _ = writeln!(out, "{line}");
+    }
+    let _ = writeln!(
+        out,
+        "{} of {} target(s) answered",
+        results.len() - failed,
+        results.len()
+    );
+    Ok(if failed > 0 { 1 } else { 0 })
 }
 
 async fn replay(a: crate::cli::ReplayArgs, env: Option<&str>) -> Result<i32, String> {

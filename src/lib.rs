@@ -13,6 +13,8 @@
 //!   (a loaded config's secrets);
 //! - judging and I/O: `engine` (bands, trip/clear, advice), `poll`, `action`;
 //! - evidence: `audit` (the shared audit log, identity), `record` (`--record`);
+//! - telling the team: `notify` (episodes from the engine, Alertmanager, Slack, PagerDuty,
+//!   webhooks, one sender among the screens);
 //! - the app: `app` (state, messages, pure `update`), `theme`, `ui` (render only);
 //! - running it: `session` (live inputs and effects), `replay`, `report`, `check`,
 //!   `runtime` (dashboard start-up and the one loop), `cli`, `sim`, `presets`, `demo`,
@@ -20,12 +22,14 @@
 
 // Foundations.
 pub mod condition;
+pub mod fresh;
 pub mod logging;
 pub mod path;
 pub mod sample;
 pub mod secrets;
 pub mod terminal;
 pub mod timefmt;
+pub mod tokens;
 
 // The config.
 pub mod config;
@@ -40,6 +44,9 @@ pub mod poll;
 // Evidence.
 pub mod audit;
 pub mod record;
+
+// Telling the team: notifications (episodes, targets, the sender).
+pub mod notify;
 
 // The app.
 pub mod app;

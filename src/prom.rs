@@ -5,7 +5,9 @@
 //! successful answer into one reading per series.
 
 use crate::config::SignalKind;
-use crate::sample::{NoDataKind, Reading, Ts, Value};
+use crate::fresh::PayloadAge;
+use crate::sample::{Reading, Ts, Value};
+use chrono::DateTime;
 use serde_json::{Map, Value as Json};
 
 /// The instant-query endpoint for `base`: `/api/v1/query` is appended to the path unless the
@@ -252,18 +254,13 @@ fn read_sample(s: Option<&Json>, kind: SignalKind, at: Ts, stale_after_ms: i64) 
     let Some([ts, v]) = s.and_then(Json::as_array).map(Vec::as_slice) else {
         return Reading::empty("the sample is not [time, \"value\"]");
     };
-    if let Some(ts) = ts.as_f64() {
-        let age_ms = at.timestamp_millis() as f64 - ts * 1000.0;
-        if age_ms > stale_after_ms as f64 {
-            let age = chrono::Duration::milliseconds(age_ms.min(1e15) as i64);
-            return Reading::NoData {
-                kind: NoDataKind::Stale,
-                reason: format!(
-                    "the sample is {} old (stale_after {})",
-                    crate::timefmt::format_span(age),
-                    crate::timefmt::format_span(chrono::Duration::milliseconds(stale_after_ms))
-                ),
-            };
+    if let Some(made) = ts
+        .as_f64()
+        .and_then(|t| DateTime::from_timestamp_millis((t * 1000.0) as i64))
+    {
+        if let Some(stale) = PayloadAge::at_poll(at, made).stale(stale_after_ms, "the sample", None)
+        {
+            return stale;
         }
     }
     let text = match v {
@@ -290,6 +287,7 @@ fn read_sample(s: Option<&Json>, kind: SignalKind, at: Ts, stale_after_ms: i64) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sample::NoDataKind;
     use chrono::{TimeZone, Utc};
     use serde_json::json;
 

@@ -64,6 +64,9 @@ pub struct RowLine {
     pub no_data: Option<NoDataKind>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The payload's age at the poll (`fresh_at`), so a replay ages the row as live did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -210,6 +213,7 @@ impl Line {
                     value,
                     no_data,
                     reason,
+                    age_ms: r.age_ms,
                 }
             })
             .collect();
@@ -316,6 +320,7 @@ impl RowLine {
             name: self.name.clone(),
             critical: self.critical,
             reading,
+            age_ms: self.age_ms,
         })
     }
 }

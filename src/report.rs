@@ -379,6 +379,9 @@ pub fn build(rec: Recording) -> Result<Report, String> {
                     Ok(
                         AuditEvent::Untick(_)
                         | AuditEvent::ActionDeclined(_)
+                        | AuditEvent::NotifyClaimed(_)
+                        | AuditEvent::NotifySent(_)
+                        | AuditEvent::NotifyFailed(_)
                         | AuditEvent::Other { .. },
                     )
                     | Err(_) => {}

@@ -48,11 +48,22 @@ pub fn redactor(cfg: &Config) -> Redactor {
         .iter()
         .filter_map(|a| a.command.as_ref())
         .chain(cfg.steps.iter().filter_map(|s| s.run.as_ref()));
-    for c in commands {
-        for (name, value) in &c.env {
+    let envs = commands
+        .map(|c| &c.env)
+        .chain(cfg.sources.iter().map(|s| &s.env));
+    for env in envs {
+        for (name, value) in env {
             if is_secret_env_name(name) {
                 r.add(value);
             }
+        }
+    }
+    for n in &cfg.notify {
+        if let Some(url) = &n.url {
+            add_notify_url(&mut r, url);
+        }
+        if let Some(key) = &n.routing_key {
+            r.add(key);
         }
     }
     r
@@ -74,6 +85,23 @@ pub fn effective_toml(cfg: &Config) -> String {
     )
 }
 
+/// A notification target's URL is its credential (a Slack or webhook URL lets anyone
+/// post): the whole of it, as written and as a client spells it, and its path.
+fn add_notify_url(r: &mut Redactor, url: &str) {
+    r.add(url);
+    r.add(url.trim_end_matches('/'));
+    if let Ok(u) = reqwest::Url::parse(url) {
+        r.add(u.as_str());
+        if u.path().len() > 1 {
+            r.add(u.path());
+        }
+    }
+    for c in url_credentials(url) {
+        r.add(&c);
+        r.add(&percent_decode(&c));
+    }
+}
+
 /// Hides every secret the config carries from anything shown or written: what the
 /// loader marked while it read the text (so a config from a pipe is covered like a
 /// file), credential headers and URL credentials, secret-named command env, token files
@@ -92,6 +120,21 @@ pub fn secure(cfg: &mut Config) -> Result<(Arc<Redactor>, Vec<String>), String> 
             r.add_secret(&token);
             s.headers
                 .insert("Authorization".into(), format!("Bearer {}", token.expose()));
+        }
+    }
+    // A target's token file holds its URL (PagerDuty: its routing key).
+    for n in &mut cfg.notify {
+        if let Some(path) = n.token_file.clone() {
+            let (token, warn) = crate::secrets::read_token_file(std::path::Path::new(&path))
+                .map_err(|e| format!("notify {}: {e}", n.label()))?;
+            warnings.extend(warn);
+            r.add_secret(&token);
+            if n.kind == crate::config::NotifyKind::Pagerduty {
+                n.routing_key = Some(token.expose().to_string());
+            } else {
+                add_notify_url(&mut r, token.expose());
+                n.url = Some(token.expose().to_string());
+            }
         }
     }
     for a in &cfg.actions {

@@ -70,6 +70,8 @@ pub struct Session {
     recorded_events: u64,
     /// The recorder's first write failure has been told to the screen.
     record_failure_told: bool,
+    /// The `[[notify]]` sender: None on a read-only screen or without targets.
+    notifier: Option<crate::notify::Notifier>,
 }
 
 impl Session {
@@ -98,6 +100,35 @@ impl Session {
             let writer = AuditWriter::open(&audit_path)?.with_redaction(Arc::clone(&opts.redact));
             let (atx, thread) = spawn_writer(writer, tx.clone(), Arc::clone(&closing));
             (Some(atx), Some(thread))
+        };
+        // Notifications claim and record through a writer of their own on the same log: a
+        // slow target or a claim never queues behind (or ahead of) the screen's records.
+        let notifier = if opts.read_only || opts.cfg.notify.is_empty() {
+            None
+        } else {
+            let writer = AuditWriter::open(&audit_path)?.with_redaction(Arc::clone(&opts.redact));
+            let back = tx.clone();
+            Some(crate::notify::Notifier::start(
+                crate::notify::NotifierOptions {
+                    cfg: Arc::clone(&opts.cfg),
+                    host: ctx.host.clone(),
+                    audit: Some((writer, ctx.clone())),
+                    redact: Arc::clone(&opts.redact),
+                    // A failure is the room's to know; a delivery only the log's (one line per
+                    // target and row would bury the events panel in a breach). Never waits
+                    // on the screen: a full inbox drops the line, not the loop.
+                    tell: Arc::new(move |t: crate::notify::Told| {
+                        if t.ok {
+                            tracing::info!("{}", t.text);
+                        } else {
+                            let _ = back.try_send(Msg::Notified {
+                                ok: false,
+                                text: t.text,
+                            });
+                        }
+                    }),
+                },
+            ))
         };
         // Replay what was recorded before (ticks, T0, sign-offs survive a restart) and follow.
         let (rtx, mut rrx) = mpsc::channel::<TailItem>(256);
@@ -174,7 +205,14 @@ impl Session {
             recorder,
             recorded_events: 0,
             record_failure_told: false,
+            notifier,
         };
+        if opts.read_only && !session.state.cfg.notify.is_empty() {
+            session.handle(Msg::Notified {
+                ok: true,
+                text: "read-only: this screen sends no notifications (a screen that can write to the audit log does)".into(),
+            });
+        }
         if not_a_log {
             session.handle(Msg::AuditFailed {
                 id: None,
@@ -281,6 +319,18 @@ impl Session {
 
     fn run(&mut self, fx: Effect) {
         match fx {
+            Effect::Notify(n) => {
+                let refused = match &self.notifier {
+                    Some(t) => t.offer(n).err(),
+                    None => None,
+                };
+                if let Some(why) = refused {
+                    self.handle(Msg::Notified {
+                        ok: false,
+                        text: format!("NOTIFICATION DROPPED: {why}"),
+                    });
+                }
+            }
             Effect::Audit { id, event, claim } => self.audit(id, event, claim),
             Effect::PollNow { sources } => {
                 for s in sources {
@@ -375,6 +425,9 @@ impl Session {
             r.finish(self.state.stamp(), reason);
         }
         self.pollers.abort();
+        if let Some(mut n) = self.notifier.take() {
+            n.abort();
+        }
         for t in &self.tasks {
             t.abort();
         }
@@ -451,6 +504,10 @@ fn redact_msg(msg: Msg, redact: &dyn Fn(&str) -> String) -> Msg {
             reason: redact(&reason),
         },
         Msg::Warning(t) => Msg::Warning(redact(&t)),
+        Msg::Notified { ok, text } => Msg::Notified {
+            ok,
+            text: redact(&text),
+        },
         other => other,
     }
 }

@@ -20,6 +20,7 @@ async fn check_once(scenario: Scenario) -> (i32, Vec<serde_json::Value>, warroom
             format: Format::Json,
             record: None,
             redact: std::sync::Arc::new(|s: &str| s.to_string()),
+            notify: None,
         },
         &mut out,
     )
@@ -160,6 +161,7 @@ async fn window_applies_trip_rules_and_prints_a_line_per_poll() {
             format: Format::Text,
             record: None,
             redact: std::sync::Arc::new(|s: &str| s.to_string()),
+            notify: None,
         },
         &mut out,
     )

@@ -37,6 +37,7 @@ async fn check(
             format,
             record: rec.map(|p| p.to_path_buf()),
             redact: plain(),
+            notify: None,
         },
         &mut out,
     )

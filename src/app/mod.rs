@@ -111,6 +111,11 @@ pub enum Msg {
     RecordFailed(String),
     /// Something the operator should see at start (e.g. a group-readable token file).
     Warning(String),
+    /// How a notification went: sent (`ok`), or given up on.
+    Notified {
+        ok: bool,
+        text: String,
+    },
 }
 
 impl Msg {

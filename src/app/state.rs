@@ -113,6 +113,8 @@ pub struct State {
     /// A replay on the dashboard: how it is played (the footer says so). None live, and
     /// for a replay that only rebuilds the state (the report, a seek in a test).
     pub(crate) replaying: Option<super::Replaying>,
+    /// The episodes announced as open, and acts waiting for their record to be announced.
+    pub(crate) notify: crate::notify::Episodes,
 }
 
 impl State {
@@ -162,6 +164,7 @@ impl State {
             keys: KeyMap::new(&cfg),
             record_failed: None,
             replaying: None,
+            notify: Default::default(),
             cfg,
         }
     }

@@ -29,6 +29,13 @@ pub enum AuditEvent {
     BreakGlass(BreakGlass),
     /// An operator's one-line note for the room.
     Note(Note),
+    /// A screen took the announcement of an episode's opening or resolve: no other screen
+    /// sharing the log sends it.
+    NotifyClaimed(NotifyClaimed),
+    /// A notification reached its target.
+    NotifySent(NotifySent),
+    /// A notification did not reach its target (given up after its tries).
+    NotifyFailed(NotifyFailed),
     /// A kind this version does not know (a newer warroom wrote it): shown, never applied.
     Other {
         kind: String,
@@ -258,6 +265,68 @@ pub struct Note {
     pub text: String,
 }
 
+/// Which announcement of an episode a claim takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotifyPhase {
+    /// The episode opened (firing).
+    Trigger,
+    /// The episode ended.
+    Resolve,
+    /// A single act, announced once.
+    Event,
+}
+
+impl NotifyPhase {
+    pub fn word(self) -> &'static str {
+        match self {
+            NotifyPhase::Trigger => "trigger",
+            NotifyPhase::Resolve => "resolve",
+            NotifyPhase::Event => "event",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NotifyClaimed {
+    /// The episode: `crit_breach/error_rate`, `rollback_advised`, `source_down/api`.
+    pub key: String,
+    pub phase: NotifyPhase,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NotifySent {
+    /// The target's name (never its URL).
+    pub target: String,
+    #[serde(default)]
+    pub target_kind: String,
+    /// `crit_breach`, `action_result`, `test`…
+    pub event: String,
+    pub phase: NotifyPhase,
+    #[serde(default)]
+    pub key: String,
+    #[serde(default)]
+    pub attempts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NotifyFailed {
+    pub target: String,
+    #[serde(default)]
+    pub target_kind: String,
+    pub event: String,
+    pub phase: NotifyPhase,
+    #[serde(default)]
+    pub key: String,
+    #[serde(default)]
+    pub attempts: u32,
+    /// The last try's error, redacted (no URL, no key).
+    #[serde(default)]
+    pub error: String,
+}
+
 fn one() -> u32 {
     1
 }
@@ -282,6 +351,9 @@ impl AuditEvent {
             AuditEvent::StepRunResult(_) => "step_run_result",
             AuditEvent::BreakGlass(_) => "break_glass",
             AuditEvent::Note(_) => "note",
+            AuditEvent::NotifyClaimed(_) => "notify_claimed",
+            AuditEvent::NotifySent(_) => "notify_sent",
+            AuditEvent::NotifyFailed(_) => "notify_failed",
             AuditEvent::Other { kind, .. } => kind,
         }
     }
@@ -304,6 +376,9 @@ impl AuditEvent {
             AuditEvent::StepRunResult(d) => v(d),
             AuditEvent::BreakGlass(d) => v(d),
             AuditEvent::Note(d) => v(d),
+            AuditEvent::NotifyClaimed(d) => v(d),
+            AuditEvent::NotifySent(d) => v(d),
+            AuditEvent::NotifyFailed(d) => v(d),
             AuditEvent::Other { details, .. } => details.clone(),
         }
     }
@@ -325,6 +400,9 @@ impl AuditEvent {
             "step_run_result" => AuditEvent::StepRunResult(de(details)?),
             "break_glass" => AuditEvent::BreakGlass(de(details)?),
             "note" => AuditEvent::Note(de(details)?),
+            "notify_claimed" => AuditEvent::NotifyClaimed(de(details)?),
+            "notify_sent" => AuditEvent::NotifySent(de(details)?),
+            "notify_failed" => AuditEvent::NotifyFailed(de(details)?),
             other => AuditEvent::Other {
                 kind: other.to_string(),
                 details,
@@ -414,6 +492,28 @@ mod tests {
             AuditEvent::T0Mark(T0Mark { t0: None }),
             AuditEvent::Note(Note {
                 text: "DBA confirms the snapshot".into(),
+            }),
+            AuditEvent::NotifyClaimed(NotifyClaimed {
+                key: "crit_breach/err".into(),
+                phase: NotifyPhase::Trigger,
+            }),
+            AuditEvent::NotifySent(NotifySent {
+                target: "sre".into(),
+                target_kind: "slack".into(),
+                event: "crit_breach".into(),
+                phase: NotifyPhase::Resolve,
+                key: "crit_breach/err".into(),
+                attempts: 2,
+                http_status: Some(200),
+            }),
+            AuditEvent::NotifyFailed(NotifyFailed {
+                target: "pd".into(),
+                target_kind: "pagerduty".into(),
+                event: "rollback_advised".into(),
+                phase: NotifyPhase::Trigger,
+                key: "rollback_advised".into(),
+                attempts: 5,
+                error: "connection refused".into(),
             }),
             AuditEvent::Other {
                 kind: "from_the_future".into(),

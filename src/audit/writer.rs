@@ -390,12 +390,26 @@ impl AuditWriter {
         r
     }
 
-    fn claim_locked(
+    /// The same claim for anything else that only one process may do (a notification):
+    /// under the lock, `held` is asked whether the records in the log's tail (oldest first)
+    /// already hold it; when they do not, `rec` is appended. True when `rec` was written.
+    pub fn claim_if_free(
         &mut self,
         rec: &AuditRecord,
-        rule: &ClaimRule,
-        now: Ts,
-    ) -> Result<Claimed, AuditError> {
+        held: &dyn Fn(&[AuditRecord]) -> bool,
+    ) -> Result<bool, AuditError> {
+        self.lock_current()?;
+        let r = self.read_claim_tail().and_then(|records| {
+            if held(&records) {
+                return Ok(false);
+            }
+            self.write_locked(rec).map(|()| true)
+        });
+        self.file.unlock();
+        r
+    }
+
+    fn read_claim_tail(&mut self) -> Result<Vec<AuditRecord>, AuditError> {
         let (bytes, from_start) =
             self.file
                 .read_tail(CLAIM_SCAN)
@@ -403,7 +417,16 @@ impl AuditWriter {
                     path: self.path.clone(),
                     source,
                 })?;
-        if let Some(c) = rule.competitor(&parse_tail(&bytes, from_start), now) {
+        Ok(parse_tail(&bytes, from_start))
+    }
+
+    fn claim_locked(
+        &mut self,
+        rec: &AuditRecord,
+        rule: &ClaimRule,
+        now: Ts,
+    ) -> Result<Claimed, AuditError> {
+        if let Some(c) = rule.competitor(&self.read_claim_tail()?, now) {
             return Ok(Claimed::Lost(c));
         }
         self.write_locked(rec)?;

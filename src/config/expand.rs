@@ -29,6 +29,13 @@ impl Place<'_> {
         let n = path.len();
         let last = key(path.last());
         let parent = n.checked_sub(2).and_then(|i| key(path.get(i)));
+        // A pipeline's commands are argv lists too: `pipeline[c][j]`.
+        let in_pipeline = n >= 3
+            && key(path.get(n - 3)) == Some("pipeline")
+            && matches!(path[n - 2..], [Seg::Index(_), Seg::Index(_)]);
+        if in_pipeline {
+            return Place::Argv;
+        }
         match (parent, last, path.last()) {
             (Some("headers"), Some(name), _) => Place::Header(name),
             (Some("env"), Some(_), _) => Place::CommandEnv,

@@ -494,7 +494,26 @@ impl Loader<'_> {
         } else {
             "each argument is one item of the list; no shell splits, quotes or expands it".into()
         };
-        if written.contains(['|', '&', ';', '<', '>', '`', '*']) || written.contains("$(") {
+        let on_source = path.first() == Some(&Seg::Key("source".into()));
+        let message = if on_source && words.iter().any(|w| w == "|") {
+            // A command source wires a pipeline itself: show the one to write.
+            let stages: Vec<String> = words
+                .split(|w| w == "|")
+                .map(|ws| {
+                    let quoted: Vec<String> = ws.iter().map(|w| format!("{w:?}")).collect();
+                    format!("[{}]", quoted.join(", "))
+                })
+                .collect();
+            format!(
+                "a command is an argv list, never a shell string; for a pipe write pipeline = [{}]",
+                stages.join(", ")
+            )
+        } else {
+            message
+        };
+        if on_source {
+            hint.push_str("; a source's `pipeline` wires commands stdout to stdin without a shell");
+        } else if written.contains(['|', '&', ';', '<', '>', '`', '*']) || written.contains("$(") {
             hint.push_str("; pipes, redirections, `&&` and globs need a shell: put them in a script and run the script");
         }
         let off = self.offset_of(path);

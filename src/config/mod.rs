@@ -10,6 +10,7 @@
 //! | `step`    | `[[step]]`                                                    |
 //! | `action`  | `[[action]]` and its `request`, `command`, `verify`           |
 //! | `ui`      | `[ui]`                                                        |
+//! | `notify`  | `[[notify]]`                                                  |
 //! | `keys`    | `[keys]`, and the check of every key binding                  |
 //! | `env`     | `[env.NAME]`: the overlay of one environment over the rest    |
 //!
@@ -30,6 +31,7 @@ mod http;
 pub mod keys;
 pub mod load;
 mod locate;
+pub mod notify;
 pub mod read;
 pub mod report;
 pub mod schema;
@@ -46,10 +48,11 @@ pub use keys::KeyList;
 pub use load::{
     load_file, load_file_in, load_str, load_str_in, load_str_with_env, ConfigError, Problem,
 };
+pub use notify::{MinSeverity, NotifyCfg, NotifyKind, NotifyOn};
 pub use read::read_config;
 pub use report::{run_validate, validate_text};
 pub use signal::{Advice, JudgeOn, NoDataPolicy, Signal, SignalKind};
-pub use source::{Source, SourceKind};
+pub use source::{Method, Parse, Source, SourceKind};
 pub use step::Step;
 pub use ui::Ui;
 
@@ -70,6 +73,9 @@ pub struct Config {
     pub actions: Vec<ActionCfg>,
     #[serde(default)]
     pub ui: Ui,
+    /// `[[notify]]`: Alertmanager, Slack, PagerDuty and webhook targets.
+    #[serde(default, rename = "notify", skip_serializing_if = "Vec::is_empty")]
+    pub notify: Vec<NotifyCfg>,
     /// `[keys]`: the built-in keys rebound, by name (`tick = ["Space", "x"]`); the key
     /// map in `app::keys` reads it, with `rollback_key` and each action's `key`.
     #[serde(default)]

@@ -6,6 +6,7 @@
 
 pub use super::action::{ACTION, COMMAND, REQUEST, REQUIRES, VERIFY, VERIFY_COND};
 pub use super::cutover::{CUTOVER, PHASE_RULE, ROLLBACK_WHEN};
+pub use super::notify::NOTIFY;
 pub use super::signal::{ADVICE, JUDGE_ON, NO_DATA, SIGNAL, SIGNAL_KINDS};
 pub use super::source::{SOURCE, SOURCE_KINDS};
 pub use super::step::STEP;
@@ -80,6 +81,7 @@ pub static ROOT: TableSchema = TableSchema {
         ("step", Shape::Tables(&STEP)),
         ("action", Shape::Tables(&ACTION)),
         ("ui", Shape::Table(&UI)),
+        ("notify", Shape::Tables(&NOTIFY)),
         // Names are checked against the key map's built-ins by `validate`.
         ("keys", Shape::Map),
     ],
@@ -103,6 +105,7 @@ pub static ALL: &[&TableSchema] = &[
     &VERIFY_COND,
     &REQUIRES,
     &UI,
+    &NOTIFY,
 ];
 
 /// The schema of the table at `path` (array indices skipped), if it is one.
@@ -142,8 +145,9 @@ pub fn did_you_mean<'a>(
 mod tests {
     use super::*;
     use crate::config::{
-        ActionCfg, Advice, CommandCfg, Config, Cutover, JudgeOn, NoDataPolicy, RequestCfg,
-        RollbackWhen, Signal, SignalKind, Source, SourceKind, Step, Ui, VerifyCfg, VerifyCond,
+        ActionCfg, Advice, CommandCfg, Config, Cutover, JudgeOn, NoDataPolicy, NotifyCfg,
+        RequestCfg, RollbackWhen, Signal, SignalKind, Source, SourceKind, Step, Ui, VerifyCfg,
+        VerifyCond,
     };
     use serde::de::DeserializeOwned;
     use std::collections::BTreeSet;
@@ -180,6 +184,7 @@ mod tests {
         assert_eq!(serde_expected::<Advice>(bogus), keys(&ADVICE));
         assert_eq!(serde_expected::<Step>(bogus), keys(&STEP));
         assert_eq!(serde_expected::<Ui>(bogus), keys(&UI));
+        assert_eq!(serde_expected::<NotifyCfg>(bogus), keys(&NOTIFY));
         assert_eq!(serde_expected::<ActionCfg>(bogus), keys(&ACTION));
         assert_eq!(serde_expected::<RequestCfg>(bogus), keys(&REQUEST));
         assert_eq!(serde_expected::<CommandCfg>(bogus), keys(&COMMAND));
@@ -224,6 +229,17 @@ mod tests {
         assert_eq!(serde_expected::<E<SignalKind>>(bogus), set(SIGNAL_KINDS));
         assert_eq!(serde_expected::<E<NoDataPolicy>>(bogus), set(NO_DATA));
         assert_eq!(serde_expected::<E<JudgeOn>>(bogus), set(JUDGE_ON));
+        use crate::config::source::{Method, Parse, METHODS, PARSES};
+        assert_eq!(serde_expected::<E<Method>>(bogus), set(METHODS));
+        assert_eq!(serde_expected::<E<Parse>>(bogus), set(PARSES));
+        use crate::config::notify::{MinSeverity, NotifyKind, NotifyOn};
+        use crate::config::notify::{NOTIFY_EVENTS, NOTIFY_KINDS, SEVERITIES};
+        assert_eq!(serde_expected::<E<NotifyKind>>(bogus), set(NOTIFY_KINDS));
+        assert_eq!(serde_expected::<E<NotifyOn>>(bogus), set(NOTIFY_EVENTS));
+        assert_eq!(serde_expected::<E<MinSeverity>>(bogus), set(SEVERITIES));
+        for e in NotifyOn::ALL {
+            assert_eq!(serde_json::to_value(e).unwrap(), e.word());
+        }
     }
 
     /// The required lists are exact: a table with just them loads, and without any one
@@ -247,14 +263,7 @@ mod tests {
             }
         }
         check::<Cutover>(&CUTOVER, &[("name", "\"x\"")]);
-        check::<Source>(
-            &SOURCE,
-            &[
-                ("id", "\"a\""),
-                ("kind", "\"http\""),
-                ("url", "\"http://x\""),
-            ],
-        );
+        check::<Source>(&SOURCE, &[("id", "\"a\""), ("kind", "\"http\"")]);
         check::<Signal>(
             &SIGNAL,
             &[("id", "\"s\""), ("source", "\"a\""), ("kind", "\"metric\"")],
@@ -263,6 +272,7 @@ mod tests {
         check::<RollbackWhen>(&ROLLBACK_WHEN, &[]);
         check::<Advice>(&ADVICE, &[]);
         check::<Ui>(&UI, &[]);
+        check::<NotifyCfg>(&NOTIFY, &[("kind", "\"slack\"")]);
         check::<ActionCfg>(
             &ACTION,
             &[("id", "\"a\""), ("key", "\"r\""), ("label", "\"l\"")],

@@ -107,6 +107,10 @@ pub struct Signal {
     /// Default: three intervals of its source.
     #[serde(default)]
     pub stale_after: Option<Dur>,
+    /// A path (from the document's root) to the payload's own timestamp, overriding the
+    /// source's `fresh_at`: the value's age is judged from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fresh_at: Option<String>,
     #[serde(default)]
     pub advice: Advice,
 }
@@ -144,6 +148,7 @@ pub static SIGNAL: TableSchema = TableSchema {
         ("critical", Shape::Any),
         ("no_data", Shape::Enum(NO_DATA)),
         ("stale_after", Shape::Any),
+        ("fresh_at", Shape::Any),
         ("advice", Shape::Table(&ADVICE)),
     ],
     required: &["id", "source", "kind"],
@@ -238,6 +243,7 @@ fn json_paths(s: &Signal, i: usize, out: &mut Out) {
         ("each", &s.each),
         ("name", &s.name),
         ("critical_if", &s.critical_if),
+        ("fresh_at", &s.fresh_at),
     ] {
         if let Some(p) = p {
             if let Err(e) = JsonPath::parse(p) {
@@ -285,6 +291,7 @@ fn prometheus_signal(s: &Signal, i: usize, out: &mut Out) {
         ("path", &s.path),
         ("each", &s.each),
         ("critical_if", &s.critical_if),
+        ("fresh_at", &s.fresh_at),
     ] {
         if v.is_some() {
             out.push(

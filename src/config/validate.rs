@@ -7,7 +7,7 @@
 //! can find it; `load` masks any value that came from the environment.
 
 use super::schema::{did_you_mean, kp, Seg};
-use super::{action, cutover, keys, signal, source, step, ui, Config};
+use super::{action, cutover, keys, notify, signal, source, step, ui, Config};
 use std::collections::HashMap;
 
 /// One semantic problem, located by key path (e.g. `["signal", 2, "warn"]`).
@@ -91,6 +91,7 @@ pub fn validate_with(
     action::check(cfg, &mut out);
     keys::check(cfg, &mut out);
     ui::check(cfg, &mut out);
+    notify::check(cfg, &mut out);
     across_tables(cfg, &mut out);
     out.issues
 }

@@ -4,6 +4,7 @@
 
 use super::Engine;
 use crate::config::{Config, Signal, SignalKind, SourceKind};
+use crate::fresh::{payload_time, PayloadAge};
 use crate::path::JsonPath;
 use crate::prom::{self, Template};
 use crate::sample::{Mono, PollOutcome, PollResult, Reading, Ts, Value};
@@ -56,6 +57,9 @@ pub struct RowReading {
     pub name: Option<String>,
     pub critical: bool,
     pub reading: Reading,
+    /// How old the payload was at the poll, when it says (`fresh_at`): the value counts
+    /// as good from that long before the poll.
+    pub age_ms: Option<i64>,
 }
 
 /// A signal with its paths compiled once.
@@ -65,6 +69,8 @@ pub(crate) struct Compiled {
     each: Option<JsonPath>,
     name: Option<JsonPath>,
     critical_if: Option<JsonPath>,
+    /// The payload's own timestamp: the signal's `fresh_at`, else its source's.
+    fresh_at: Option<JsonPath>,
     pub(crate) stale_after_ms: i64,
     /// The signal reads a `prometheus` source.
     prom: bool,
@@ -83,6 +89,13 @@ impl Compiled {
             each: p(&s.each),
             name: if prom { None } else { p(&s.name) },
             critical_if: p(&s.critical_if),
+            fresh_at: if prom {
+                None
+            } else {
+                p(&s.fresh_at
+                    .clone()
+                    .or_else(|| src.and_then(|x| x.fresh_at.clone())))
+            },
             stale_after_ms: s.stale_after.map(|d| d.as_ms()).unwrap_or(3 * interval),
             prom,
             template: s
@@ -124,17 +137,62 @@ impl Engine {
             if sig.source != poll.source {
                 continue;
             }
+            let fresh = self.freshness(si, sig, poll);
             for (key, name, critical, reading) in self.signal_readings(si, sig, poll) {
+                let (reading, age_ms) = match (&fresh, reading) {
+                    (Some(f), Reading::Value(v)) => match f {
+                        Ok(age) => (Reading::Value(v), Some(age.ms)),
+                        Err(instead) => (instead.clone(), None),
+                    },
+                    (_, r) => (r, None),
+                };
                 out.push(RowReading {
                     signal: si,
                     key,
                     name,
                     critical,
                     reading,
+                    age_ms,
                 });
             }
         }
         out
+    }
+
+    /// For a signal whose payload says when it was made (`fresh_at`) and a poll that
+    /// answered: the payload's age at the poll, or the reading its values give way to —
+    /// `stale` when already too old, `empty` when the time is missing or unreadable.
+    fn freshness(
+        &self,
+        si: usize,
+        sig: &Signal,
+        poll: &PollResult,
+    ) -> Option<Result<PayloadAge, Reading>> {
+        let path = self.compiled[si].fresh_at.as_ref()?;
+        let PollOutcome::Json { body, .. } = &poll.outcome else {
+            return None;
+        };
+        if sig.kind == SignalKind::Health {
+            // Reachability is judged from the answer itself, however old its data.
+            return None;
+        }
+        let Some(found) = path.first(body) else {
+            return Some(Err(Reading::empty(format!(
+                "fresh_at {path} not in the response"
+            ))));
+        };
+        let Some(made) = payload_time(found) else {
+            return Some(Err(Reading::empty(format!(
+                "fresh_at {path} is not a time (RFC 3339 or epoch seconds/ms): {}",
+                truncate(&found.to_string(), 30)
+            ))));
+        };
+        let age = PayloadAge::at_poll(poll.at, made);
+        let by = format!("by fresh_at {path}");
+        match age.stale(self.compiled[si].stale_after_ms, "the payload", Some(&by)) {
+            Some(stale) => Some(Err(stale)),
+            None => Some(Ok(age)),
+        }
     }
 
     /// The readings one poll gives each row of signal `si`: (row key, each-name, critical, reading).

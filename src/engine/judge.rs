@@ -8,6 +8,7 @@ use super::model::{Band, Event, EventKind, Pending, Row, Severity, Status, Timer
 use super::nodata::no_data_band;
 use super::{ms, words, Engine};
 use crate::config::{JudgeOn, Signal, SignalKind};
+use crate::fresh::PayloadAge;
 use crate::sample::{Mono, NoDataKind, Reading, Stamp, Value};
 use std::sync::Arc;
 
@@ -24,9 +25,11 @@ impl Engine {
         &mut self,
         idx: usize,
         reading: Reading,
+        age_ms: Option<i64>,
         now: Stamp,
         events: &mut Vec<Event>,
     ) {
+        let fresh = matches!(reading, Reading::Value(_));
         let cfg = Arc::clone(&self.cfg);
         let sig = &cfg.signals[self.rows[idx].signal];
         let row = &mut self.rows[idx];
@@ -70,11 +73,15 @@ impl Engine {
                     }
                 }
                 row.value = Some(v);
-                row.last_good_at = Some(now.mono);
+                // A payload that says how old it is counts as good from when it was made.
+                row.last_good_at = Some(match age_ms {
+                    Some(ms) => PayloadAge { ms }.made_at(now.mono),
+                    None => now.mono,
+                });
                 row.reason = None;
             }
         }
-        if self.rows[idx].value.is_some() && self.rows[idx].last_good_at == Some(now.mono) {
+        if fresh {
             self.judge(idx, now, events);
         }
     }

@@ -237,7 +237,7 @@ impl Engine {
                 None => self.add_row(r.signal, r.key, r.name.as_deref(), r.critical, mono),
             };
             self.rows[idx].critical = r.critical;
-            self.apply(idx, r.reading, now, &mut events);
+            self.apply(idx, r.reading, r.age_ms, now, &mut events);
         }
         self.refresh_baselines();
         self.evaluate_time(now, &mut events);

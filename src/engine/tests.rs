@@ -971,3 +971,95 @@ crit = "> 2"
         assert!(no_data_findings(&e, None, at(5)).is_empty());
     }
 }
+
+#[test]
+fn a_payload_that_says_it_is_old_is_stale_and_its_age_carries_on_the_monotonic_clock() {
+    let c = cfg("path = \".v\"\nfresh_at = \".generated_at\"\nstale_after = \"15s\"");
+    let mut e = Engine::new(Arc::clone(&c), m(0));
+    // 200 OK with a body made 5 minutes before the poll: stale with its age, never 0.5.
+    e.ingest(&poll(
+        10,
+        json!({"v": 0.5, "generated_at": t(10 - 300).to_rfc3339()}),
+    ));
+    let r = &e.rows[0];
+    assert_eq!(r.status, Status::NoData(NoDataKind::Stale), "{r:?}");
+    assert!(
+        r.reason.as_deref().unwrap_or("").contains("5m"),
+        "{:?}",
+        r.reason
+    );
+    assert_eq!(r.value, None);
+
+    // A body 10 s old at the poll (epoch seconds): ok, and stale once 15 s have passed
+    // since it was made — 5 s after the poll, not 15 s.
+    e.ingest(&poll(
+        20,
+        json!({"v": 0.5, "generated_at": t(10).timestamp()}),
+    ));
+    assert_eq!(e.rows[0].status, Status::Band(Band::Ok));
+    assert_eq!(e.rows[0].last_good_at, Some(m(10)));
+    e.tick(at(24));
+    assert_eq!(e.rows[0].status, Status::Band(Band::Ok));
+    e.tick(at(26));
+    assert_eq!(e.rows[0].status, Status::NoData(NoDataKind::Stale));
+
+    // The age is taken at the poll: a wall step afterwards (either way) moves nothing.
+    let mut e = Engine::new(Arc::clone(&c), m(0));
+    let ms = t(12).timestamp_millis();
+    e.ingest(&poll(20, json!({"v": 0.5, "generated_at": ms})));
+    e.tick(Stamp::new(t(20 - 3600), m(24)));
+    assert_eq!(e.rows[0].status, Status::Band(Band::Ok));
+    e.tick(Stamp::new(t(20 + 3600), m(26)));
+    assert_eq!(e.rows[0].status, Status::Band(Band::Ok));
+    e.tick(Stamp::new(t(20 + 3600), m(28)));
+    assert_eq!(e.rows[0].status, Status::NoData(NoDataKind::Stale));
+
+    // A body without its time cannot pass as fresh.
+    e.ingest(&poll(30, json!({"v": 0.5})));
+    assert_eq!(e.rows[0].status, Status::NoData(NoDataKind::Empty));
+    assert!(e.rows[0]
+        .reason
+        .as_deref()
+        .unwrap_or("")
+        .contains("fresh_at .generated_at not in the response"));
+}
+
+#[test]
+fn a_source_s_fresh_at_serves_every_signal_on_it_and_a_recording_keeps_the_age() {
+    let text = r#"
+[cutover]
+name = "test"
+[[source]]
+id = "m"
+kind = "http"
+url = "http://127.0.0.1:1/m"
+fresh_at = ".meta.generated_at"
+[[signal]]
+id = "err"
+source = "m"
+kind = "metric"
+path = ".v"
+stale_after = "15s"
+"#;
+    let c: Arc<Config> = Arc::new(toml::from_str(text).unwrap());
+    let e = Engine::new(Arc::clone(&c), m(0));
+    let p = poll(
+        20,
+        json!({"v": 1, "meta": {"generated_at": t(12).to_rfc3339()}}),
+    );
+    let (summary, readings) = e.extract(&p);
+    assert_eq!(readings[0].age_ms, Some(8_000));
+    // Through a recording's line and back, as a replay reads it.
+    let line = crate::record::Line::poll(&readings, summary.clone(), &c);
+    let text = serde_json::to_string(&line).unwrap();
+    assert!(text.contains("\"age_ms\":8000"), "{text}");
+    let back: crate::record::Line = serde_json::from_str(&text).unwrap();
+    let crate::record::Line::Poll { rows, .. } = back else {
+        panic!("a poll line")
+    };
+    let again = rows[0].reading(&c).unwrap();
+    assert_eq!(again.age_ms, Some(8_000));
+    let mut replayed = Engine::new(Arc::clone(&c), m(0));
+    replayed.ingest_readings(&summary, vec![again]);
+    assert_eq!(replayed.rows[0].last_good_at, Some(m(12)));
+}

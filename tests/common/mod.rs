@@ -200,6 +200,7 @@ pub async fn check_text(cfg: Arc<Config>) -> (i32, String) {
             format: warroom::check::Format::Text,
             record: None,
             redact: Arc::new(|s: &str| s.to_string()),
+            notify: None,
         },
         &mut out,
     )

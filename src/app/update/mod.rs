@@ -32,6 +32,12 @@ use crate::engine::Severity;
 /// Apply one message to the state; what must happen outside comes back as effects.
 pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
     let mut fx = Vec::new();
+    let engine_moved = matches!(msg, Msg::Tick(_) | Msg::Readings(..));
+    let answered = match &msg {
+        Msg::AuditWritten { id } => Some((*id, true)),
+        Msg::AuditFailed { id: Some(id), .. } | Msg::ClaimLost { id, .. } => Some((*id, false)),
+        _ => None,
+    };
     match msg {
         Msg::Tick(now) => {
             navigate::advance_clock(state, now.at, now.mono);
@@ -55,6 +61,11 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::StepDone { step, report } => flight::step_done(state, step, report, &mut fx),
         Msg::Remote(r) => remote::apply(state, r),
         Msg::Warning(text) => navigate::note(state, Severity::Warn, text),
+        Msg::Notified { ok, text } => navigate::note(
+            state,
+            if ok { Severity::Info } else { Severity::Crit },
+            text,
+        ),
         Msg::AuditWritten { id } => audited::written(state, id, &mut fx),
         Msg::AuditFailed { id, reason } => audited::failed(state, id, reason),
         Msg::ClaimLost { id, competitor } => audited::claim_lost(state, id, competitor, &mut fx),
@@ -67,11 +78,49 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.record_failed.get_or_insert(why);
         }
     }
+    announce(state, engine_moved, answered, &mut fx);
     // Every message may change what the screen shows (a resize only its layout).
     state.dirty = true;
     confirm::refresh_block(state);
     super::playback::status(state);
     fx
+}
+
+/// What must be announced to the team: an episode that opened or ended (from the engine's
+/// state after this message), an act whose record is on disk. A read-only screen
+/// announces nothing; neither does a screen without `[[notify]]`.
+fn announce(
+    state: &mut State,
+    engine_moved: bool,
+    answered: Option<(u64, bool)>,
+    fx: &mut Vec<Effect>,
+) {
+    if state.read_only || state.cfg.notify.is_empty() {
+        return;
+    }
+    let by = state.user.clone();
+    let at = state.now;
+    let acts: Vec<_> = fx
+        .iter()
+        .filter_map(|f| match f {
+            Effect::Audit { id, event, .. } => {
+                crate::notify::act_notice(event, &by, at).map(|n| (*id, n))
+            }
+            _ => None,
+        })
+        .collect();
+    for (id, n) in acts {
+        state.notify.await_record(id, n);
+    }
+    if let Some(n) = answered.and_then(|(id, ok)| state.notify.record_answered(id, ok)) {
+        fx.push(Effect::Notify(n));
+    }
+    if engine_moved {
+        let holding = crate::notify::conditions(&state.engine);
+        for n in state.notify.observe(state.now, holding) {
+            fx.push(Effect::Notify(n));
+        }
+    }
 }
 
 /// I/O that `update` asks the runtime to do.
@@ -97,6 +146,9 @@ pub enum Effect {
     PollNow { sources: Vec<String> },
     /// Run `cfg.steps[step].run`, once.
     RunStep { step: usize },
+    /// Announce this to the `[[notify]]` targets (the sender claims an episode's notice
+    /// in the audit log first, so one screen sends it).
+    Notify(crate::notify::Notice),
 }
 
 #[cfg(test)]

@@ -246,6 +246,17 @@ pub(super) fn apply(state: &mut State, r: Remote) {
                 ),
             );
         }
+        // Another screen's notifications: where one failed is the room's to know; the
+        // deliveries stay in the log.
+        AuditEvent::NotifyClaimed(_) | AuditEvent::NotifySent(_) => {}
+        AuditEvent::NotifyFailed(n) => note(
+            state,
+            Severity::Warn,
+            format!(
+                "{who}: notification to {} of {} failed after {} tries: {}",
+                n.target, n.event, n.attempts, n.error
+            ),
+        ),
         AuditEvent::Other { kind, .. } => {
             tracing::debug!("audit record of unknown kind {kind} from {who}: not applied");
         }

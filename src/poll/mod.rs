@@ -2,9 +2,15 @@
 //! one HTTP client. A source that hangs or dies never delays another source, the
 //! clock or the keyboard: every poll is bounded by its time-out and runs in its
 //! own task, and results travel over a channel.
+//!
+//! - time tokens (`crate::tokens`) are rendered per poll in URLs, bodies, headers, argv;
+//! - `command`: `command` sources (argv or a shell-less pipeline, process groups).
 
-use crate::config::{Config, Source, SourceKind};
-use crate::sample::{Mono, PollOutcome, PollResult, Stamp};
+pub mod command;
+
+use crate::config::{Config, Method, Source, SourceKind};
+use crate::sample::{Mono, PollOutcome, PollResult, Stamp, Ts};
+use crate::tokens;
 use chrono::Utc;
 use futures::FutureExt;
 use std::collections::HashMap;
@@ -90,7 +96,7 @@ pub struct Clients {
 impl Clients {
     pub fn for_config(cfg: &Config) -> Result<Self, PollSetupError> {
         let mut c = Clients::default();
-        for s in &cfg.sources {
+        for s in cfg.sources.iter().filter(|s| s.kind != SourceKind::Command) {
             c.client_for(s)?;
         }
         Ok(c)
@@ -163,17 +169,52 @@ pub(crate) fn tls_settings(
     Ok(b)
 }
 
-/// Poll one source once, bounded by its total time-out and body cap.
+/// Poll one source once, bounded by its total time-out and body cap; time tokens are
+/// rendered for the wall clock now.
 pub async fn poll_once(client: &reqwest::Client, src: &Source) -> PollResult {
+    poll_once_at(client, src, Utc::now()).await
+}
+
+/// [`poll_once`] with the poll's wall time given: what its time tokens are rendered from.
+pub async fn poll_once_at(client: &reqwest::Client, src: &Source, now: Ts) -> PollResult {
     let started = Instant::now();
     let total = src.timeout.0;
-    let outcome = match tokio::time::timeout(total, fetch(client, src)).await {
+    let outcome = match tokio::time::timeout(total, fetch(client, src, now)).await {
         Ok(o) => o,
         Err(_) => PollOutcome::Failed {
             status: None,
             reason: format!("time-out after {}", crate::timefmt::format_duration(total)),
         },
     };
+    finish(src, started, outcome)
+}
+
+/// Run a `command` source once, its tokens rendered for `now` (it bounds itself: its
+/// time-out kills the commands, which a dropped future would not).
+pub async fn run_command_at(src: &Source, now: Ts) -> PollResult {
+    let started = Instant::now();
+    let outcome = command::run(src, now).await;
+    finish(src, started, outcome)
+}
+
+/// One poll of any source: a command, or a request with the source's client.
+pub async fn poll_source_at(client: Option<&reqwest::Client>, src: &Source, now: Ts) -> PollResult {
+    match (src.kind, client) {
+        (SourceKind::Command, _) => run_command_at(src, now).await,
+        (_, Some(c)) => poll_once_at(c, src, now).await,
+        (_, None) => finish(
+            src,
+            Instant::now(),
+            PollOutcome::Failed {
+                status: None,
+                reason: "no HTTP client for this source".into(),
+            },
+        ),
+    }
+}
+
+/// The result of a poll that started at `started`: redacted, logged, stamped.
+fn finish(src: &Source, started: Instant, outcome: PollOutcome) -> PollResult {
     let outcome = match outcome {
         PollOutcome::Failed { status, reason } => PollOutcome::Failed {
             status,
@@ -197,20 +238,53 @@ pub async fn poll_once(client: &reqwest::Client, src: &Source) -> PollResult {
     }
 }
 
-async fn fetch(client: &reqwest::Client, src: &Source) -> PollOutcome {
+async fn fetch(client: &reqwest::Client, src: &Source, now: Ts) -> PollOutcome {
     let fail = |status: Option<u16>, reason: String| PollOutcome::Failed { status, reason };
     let prometheus = src.kind == SourceKind::Prometheus;
+    let render = |t: &str| tokens::render(t, now);
+    let url = match render(&src.url) {
+        Ok(u) => u,
+        Err(e) => return fail(None, e.to_string()),
+    };
     let req = match (&src.kind, &src.query) {
-        (SourceKind::Http, _) => client.get(&src.url),
-        (SourceKind::Prometheus, Some(q)) => match crate::prom::query_url(&src.url, q) {
+        (SourceKind::Http, _) => match src.method {
+            Method::Get => client.get(&url),
+            Method::Post => client.post(&url),
+            Method::Put => client.put(&url),
+        },
+        (SourceKind::Prometheus, Some(q)) => match crate::prom::query_url(&url, q) {
             Ok(u) => client.get(u),
             Err(e) => return fail(None, format!("url {e}")),
         },
         (SourceKind::Prometheus, None) => return fail(None, "no `query` to send".into()),
+        (SourceKind::Command, _) => return fail(None, "a command source is not fetched".into()),
     };
     let mut req = req.header("Accept", "application/json");
     for (k, v) in &src.headers {
-        req = req.header(k, v);
+        match render(v) {
+            Ok(v) => req = req.header(k, v),
+            Err(e) => return fail(None, e.to_string()),
+        }
+    }
+    if let (Method::Post | Method::Put, Some(body)) = (src.method, &src.body) {
+        let body = match render(body) {
+            Ok(b) => b,
+            Err(e) => return fail(None, e.to_string()),
+        };
+        // A body that reads as JSON says so; any other is sent as plain text.
+        let kind = if serde_json::from_str::<serde::de::IgnoredAny>(&body).is_ok() {
+            "application/json"
+        } else {
+            "text/plain; charset=utf-8"
+        };
+        if !src
+            .headers
+            .keys()
+            .any(|k| k.eq_ignore_ascii_case("content-type"))
+        {
+            req = req.header("Content-Type", kind);
+        }
+        req = req.body(body);
     }
     let mut resp = match req.send().await {
         Ok(r) => r,
@@ -408,10 +482,11 @@ pub(crate) fn describe_error(e: &reqwest::Error) -> String {
     }
 }
 
-/// Replace any configured header value (tokens) that slipped into a reason.
+/// Replace any configured header or command environment value (tokens) that slipped into
+/// a reason.
 fn redact(reason: &str, src: &Source) -> String {
     let mut out = reason.to_string();
-    for v in src.headers.values() {
+    for v in src.headers.values().chain(src.env.values()) {
         for part in v.split_whitespace().filter(|p| p.len() >= 6) {
             out = out.replace(part, "***");
         }
@@ -446,7 +521,9 @@ pub fn spawn_pollers(cfg: &Config, clients: &Clients, tx: mpsc::Sender<PollResul
     spawn_pollers_with(&cfg.sources, http_poller(cfg, clients), tx)
 }
 
-/// Polling over HTTP with the shared clients: what `spawn_pollers` and `check` run.
+/// Polling every kind of source (HTTP with the shared clients, commands): what
+/// `spawn_pollers` and `check` run. Each poll's time tokens are rendered from the wall
+/// clock when it starts.
 pub fn http_poller(cfg: &Config, clients: &Clients) -> PollFn {
     let clients: HashMap<String, reqwest::Client> = cfg
         .sources
@@ -456,22 +533,7 @@ pub fn http_poller(cfg: &Config, clients: &Clients) -> PollFn {
     Arc::new(move |src: &Source| {
         let client = clients.get(&src.id).cloned();
         let src = src.clone();
-        async move {
-            match client {
-                Some(c) => poll_once(&c, &src).await,
-                None => PollResult {
-                    source: src.id.clone(),
-                    at: Utc::now(),
-                    mono: crate::sample::Mono::now(),
-                    latency_ms: 0,
-                    outcome: PollOutcome::Failed {
-                        status: None,
-                        reason: "no HTTP client for this source".into(),
-                    },
-                },
-            }
-        }
-        .boxed()
+        async move { poll_source_at(client.as_ref(), &src, Utc::now()).await }.boxed()
     })
 }
 
@@ -526,7 +588,11 @@ pub fn spawn_pollers_with(
                     if tx.send(res).await.is_err() {
                         return;
                     }
-                    let next = started + src.interval.0 * backoff;
+                    // At most one poll in flight: a tick that passed while this one ran
+                    // is skipped, not made up — the rows age instead (stale, never a
+                    // breach), and the schedule keeps its grid.
+                    let period = src.interval.0 * backoff;
+                    let next = next_start(started, period, tokio::time::Instant::now());
                     tokio::select! {
                         _ = tokio::time::sleep_until(next) => {}
                         _ = trigger.notified() => {}
@@ -539,6 +605,22 @@ pub fn spawn_pollers_with(
     Pollers { handles, triggers }
 }
 
+/// The first tick of the grid `started + k·period` (k ≥ 1) that has not passed at `now`.
+fn next_start(
+    started: tokio::time::Instant,
+    period: Duration,
+    now: tokio::time::Instant,
+) -> tokio::time::Instant {
+    let next = started + period;
+    if next > now || period.is_zero() {
+        return next;
+    }
+    let behind = now.duration_since(started).as_nanos();
+    let k = behind / period.as_nanos() + 1;
+    let k = u32::try_from(k).unwrap_or(u32::MAX);
+    started + period.saturating_mul(k)
+}
+
 pub fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
     if let Some(s) = p.downcast_ref::<&str>() {
         (*s).to_string()
@@ -546,5 +628,77 @@ pub fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
         s.clone()
     } else {
         "panic".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    fn source(interval: &str) -> Source {
+        let text = format!(
+            "[cutover]\nname = \"t\"\n[[source]]\nid = \"slow\"\nkind = \"command\"\nargv = [\"x\"]\ninterval = \"{interval}\"\n"
+        );
+        let cfg: Config = toml::from_str(&text).unwrap();
+        cfg.sources[0].clone()
+    }
+
+    /// A run that takes 2.5 intervals: the ticks that pass meanwhile are skipped (no
+    /// second run in flight, none made up in a burst), and the next run starts on the grid.
+    #[tokio::test(start_paused = true)]
+    async fn a_tick_that_passes_while_a_run_is_in_flight_is_skipped() {
+        let origin = tokio::time::Instant::now();
+        let log: Arc<Mutex<Vec<(u128, u128)>>> = Arc::default();
+        let in_flight = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (l, f) = (Arc::clone(&log), Arc::clone(&in_flight));
+        let poll: PollFn = Arc::new(move |src: &Source| {
+            let (l, f, id) = (Arc::clone(&l), Arc::clone(&f), src.id.clone());
+            async move {
+                let start = origin.elapsed().as_millis();
+                let before = f.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                assert_eq!(before, 0, "two runs of one source in flight");
+                tokio::time::sleep(Duration::from_millis(2_500)).await;
+                f.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                l.lock()
+                    .unwrap()
+                    .push((start, origin.elapsed().as_millis()));
+                PollResult {
+                    source: id,
+                    at: Utc::now(),
+                    mono: Mono(0),
+                    latency_ms: 2_500,
+                    outcome: PollOutcome::Failed {
+                        status: None,
+                        reason: "slow".into(),
+                    },
+                }
+            }
+            .boxed()
+        });
+        let (tx, mut rx) = mpsc::channel(16);
+        let pollers = spawn_pollers_with(&[source("1s")], poll, tx);
+        for _ in 0..3 {
+            rx.recv().await.unwrap();
+        }
+        pollers.abort();
+        let starts: Vec<u128> = log.lock().unwrap().iter().map(|(s, _)| *s).collect();
+        // 0 → done at 2.5 s; the ticks at 1 s and 2 s are skipped; next at 3 s, then 6 s.
+        assert_eq!(starts, vec![0, 3_000, 6_000]);
+    }
+
+    #[test]
+    fn next_start_stays_on_the_grid() {
+        let t0 = tokio::time::Instant::now();
+        let s = Duration::from_secs(1);
+        assert_eq!(next_start(t0, s, t0 + Duration::from_millis(300)), t0 + s);
+        assert_eq!(
+            next_start(t0, s, t0 + Duration::from_millis(1_000)),
+            t0 + 2 * s
+        );
+        assert_eq!(
+            next_start(t0, s, t0 + Duration::from_millis(4_200)),
+            t0 + 5 * s
+        );
     }
 }
