@@ -45,7 +45,7 @@ pub enum Command {
     Demo(DemoArgs),
     /// The simulator alone, for drills and tests.
     #[command(
-        after_help = "Examples:\n  warroom sim --profile brokers\n  warroom sim --profile brokers --scenario down --listen 127.0.0.1:5000\n  warroom sim --script \"healthy:30s,error-burst:60s,healthy\"\n  curl -X POST http://CONTROL/__sim/scenario/latency-spike   # switch at run time"
+        after_help = "Examples:\n  warroom sim --profile brokers\n  warroom sim --profile brokers --scenario down --listen 127.0.0.1:5000\n  warroom sim --script \"healthy:30s,error-burst:60s,healthy\"\n  curl -X POST http://CONTROL/__sim/scenario/latency-spike   # switch at run time\n  warroom sim --profile hse --standins /tmp/standins         # then: export PATH=/tmp/standins:$PATH WARROOM_SIM_CONTROL=…"
     )]
     Sim(SimArgs),
     /// Headless monitor: one poll, or a window of polls; exit 0 ok, 1 critical breach, 2 config/usage, 3 no data, 4 recording incomplete.
@@ -155,6 +155,23 @@ pub struct SimArgs {
     pub slow_delay: String,
     #[arg(long, value_name = "FILE")]
     pub log_file: Option<PathBuf>,
+    /// Where the simulated backend keeps its `.env` (edn360); default: a private temporary
+    /// directory, removed on exit.
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Link the stand-in CLIs (aws, docker, mongosh, supervisorctl, sudo) into DIR for a
+    /// drill by hand: put DIR first on PATH and export the WARROOM_SIM_CONTROL printed.
+    #[arg(long, value_name = "DIR")]
+    pub standins: Option<PathBuf>,
+    /// DD-API-KEY the simulated Datadog accepts (default: $DD_API_KEY; unset: any).
+    #[arg(long, env = "DD_API_KEY", hide_env_values = true)]
+    pub dd_api_key: Option<String>,
+    /// DD-APPLICATION-KEY the simulated Datadog accepts (default: $DD_APP_KEY; unset: any).
+    #[arg(long, env = "DD_APP_KEY", hide_env_values = true)]
+    pub dd_app_key: Option<String>,
+    /// API-Key the simulated NerdGraph accepts (default: $NEW_RELIC_API_KEY; unset: any).
+    #[arg(long, env = "NEW_RELIC_API_KEY", hide_env_values = true)]
+    pub new_relic_api_key: Option<String>,
 }
 
 #[derive(Debug, Args, Clone)]

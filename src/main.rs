@@ -3,6 +3,10 @@
 use clap::Parser;
 
 fn main() {
+    // Run as `aws`, `docker`, `mongosh`… (a drill's stand-in symlink): be that stand-in.
+    if let Some(code) = warroom::sim::standin::dispatch() {
+        std::process::exit(code);
+    }
     let cli = warroom::cli::Cli::parse();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

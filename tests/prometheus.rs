@@ -1,10 +1,11 @@
-//! FAULTS.md 9-10 and the Prometheus source (SPEC §3) end to end.
+//! The Prometheus source end to end.
 //!
 //! - Against tiny loopback servers playing Prometheus: the request sent, and Prometheus's own
 //!   `status: error` bodies (400/422/503) shown as the reason.
-//! - Against a real `prometheus` binary scraping the simulator's `/metrics`: PromQL error
-//!   ratio and p99 read healthy values, then breach when the scenario changes. Without the
-//!   binary the test says so and skips; with `CI` set it fails instead (`.ci/run` installs it).
+//! - Against real engines scraping the simulator's `/metrics` — a `prometheus` binary and a
+//!   `victoria-metrics` one, the same queries on both: PromQL error ratio and p99 read healthy
+//!   values, then breach when the scenario changes. Without a binary the test says so and
+//!   skips; with `CI` set it fails instead (`.ci/run` installs both).
 
 mod common;
 
@@ -170,24 +171,109 @@ async fn prometheus_error_bodies_are_the_reason() {
     );
 }
 
-// ---- a real Prometheus ----
+// ---- real engines ----
 
-fn prometheus_binary() -> Option<PathBuf> {
-    let on_path = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join("prometheus"))
-            .find(|p| p.is_file())
-    });
-    on_path.or_else(|| {
-        let p = PathBuf::from("/usr/bin/prometheus");
-        p.is_file().then_some(p)
-    })
+/// A real PromQL engine the test starts, and where its answers differ.
+#[derive(Debug, Clone, Copy)]
+enum Server {
+    Prometheus,
+    VictoriaMetrics,
 }
 
-/// Kills and reaps the Prometheus process however the test ends.
+impl Server {
+    /// The binary, also the Debian package's name.
+    fn name(self) -> &'static str {
+        match self {
+            Server::Prometheus => "prometheus",
+            Server::VictoriaMetrics => "victoria-metrics",
+        }
+    }
+
+    fn binary(self) -> Option<PathBuf> {
+        let on_path = std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|d| d.join(self.name()))
+                .find(|p| p.is_file())
+        });
+        on_path.or_else(|| {
+            let p = PathBuf::from("/usr/bin").join(self.name());
+            p.is_file().then_some(p)
+        })
+    }
+
+    /// Scraping `target` every second, on a free loopback port, storing in `dir`.
+    fn start(self, bin: &PathBuf, dir: &std::path::Path, target: &str) -> (Running, String) {
+        let port = free_port();
+        let cfg = dir.join("prom.yml");
+        let mut f = std::fs::File::create(&cfg).expect("write prom.yml");
+        write!(
+            f,
+            "global:\n  scrape_interval: 1s\n\
+             scrape_configs:\n  - job_name: sim\n    scrape_interval: 1s\n    scrape_timeout: 900ms\n\
+             \x20   static_configs:\n      - targets: ['{target}']\n"
+        )
+        .expect("write prom.yml");
+        let data = dir.join("data");
+        let args: Vec<String> = match self {
+            Server::Prometheus => vec![
+                format!("--config.file={}", cfg.display()),
+                format!("--storage.tsdb.path={}", data.display()),
+                format!("--web.listen-address=127.0.0.1:{port}"),
+                "--log.level=warn".into(),
+            ],
+            Server::VictoriaMetrics => vec![
+                format!("-promscrape.config={}", cfg.display()),
+                format!("-storageDataPath={}", data.display()),
+                format!("-httpListenAddr=127.0.0.1:{port}"),
+                // By default an instant query near now is moved 30 s into the past, so the
+                // last half minute (what a war room watches) is not seen.
+                "-search.latencyOffset=1s".into(),
+                "-loggerLevel=WARN".into(),
+            ],
+        };
+        let log = dir.join(format!("{}.log", self.name()));
+        let out = std::fs::File::create(&log).expect("log file");
+        let err = out.try_clone().expect("log file");
+        let child = Command::new(bin)
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {}: {e}", self.name()));
+        (
+            Running {
+                child,
+                log,
+                name: self.name(),
+            },
+            format!("http://127.0.0.1:{port}"),
+        )
+    }
+
+    /// What `vector(0) / vector(0)` reads as: Prometheus answers NaN, VictoriaMetrics drops
+    /// NaN points and answers no series.
+    fn zero_over_zero_reason(self) -> &'static str {
+        match self {
+            Server::Prometheus => "NaN",
+            Server::VictoriaMetrics => "query returned no series",
+        }
+    }
+
+    /// How a query that does not parse is refused.
+    fn parse_error_reason(self) -> &'static str {
+        match self {
+            Server::Prometheus => "query failed: Prometheus bad_data (HTTP 400)",
+            Server::VictoriaMetrics => "query failed: Prometheus 422 (HTTP 422)",
+        }
+    }
+}
+
+/// Kills and reaps the engine's process however the test ends.
 struct Running {
     child: Child,
     log: PathBuf,
+    name: &'static str,
 }
 
 impl Running {
@@ -208,36 +294,6 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free loopback port")
-}
-
-fn start_prometheus(bin: &PathBuf, dir: &std::path::Path, target: &str) -> (Running, String) {
-    let port = free_port();
-    let cfg = dir.join("prom.yml");
-    let mut f = std::fs::File::create(&cfg).expect("write prom.yml");
-    write!(
-        f,
-        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
-         scrape_configs:\n  - job_name: sim\n    scrape_interval: 1s\n    scrape_timeout: 900ms\n\
-         \x20   static_configs:\n      - targets: ['{target}']\n"
-    )
-    .expect("write prom.yml");
-    let log = dir.join("prometheus.log");
-    let out = std::fs::File::create(&log).expect("log file");
-    let err = out.try_clone().expect("log file");
-    let child = Command::new(bin)
-        .arg(format!("--config.file={}", cfg.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.join("data").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--log.level=warn")
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(err)
-        .spawn()
-        .expect("start prometheus");
-    (Running { child, log }, format!("http://127.0.0.1:{port}"))
 }
 
 fn row<'a>(e: &'a Engine, key: &str) -> &'a warroom::engine::Row {
@@ -328,12 +384,13 @@ async fn poll_until(
             return;
         }
         if let Ok(Some(status)) = prom.child.try_wait() {
-            panic!("prometheus exited ({status}):\n{}", prom.log_text());
+            panic!("{} exited ({status}):\n{}", prom.name, prom.log_text());
         }
         if Instant::now() >= deadline {
             panic!(
-                "{what}: not within {limit:?}\n{}\nprometheus log:\n{}",
+                "{what}: not within {limit:?}\n{}\n{} log:\n{}",
                 describe(e),
+                prom.name,
                 prom.log_text()
             );
         }
@@ -343,20 +400,31 @@ async fn poll_until(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_prometheus_scrapes_the_simulator_and_signals_breach() {
-    let Some(bin) = prometheus_binary() else {
+    scrape_the_simulator_and_breach(Server::Prometheus).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_victoria_metrics_scrapes_the_simulator_and_signals_breach() {
+    scrape_the_simulator_and_breach(Server::VictoriaMetrics).await;
+}
+
+/// The same queries and expectations on each engine, where they agree; where they differ
+/// (0/0, a parse error) each its own answer.
+async fn scrape_the_simulator_and_breach(server: Server) {
+    let Some(bin) = server.binary() else {
+        let name = server.name();
         if std::env::var_os("CI").is_some() {
-            panic!("no `prometheus` binary on PATH or at /usr/bin/prometheus, and CI is set: .ci/run installs Debian's `prometheus` package");
+            panic!("no `{name}` binary on PATH or at /usr/bin/{name}, and CI is set: .ci/run installs Debian's `{name}` package");
         }
         eprintln!(
-            "SKIPPED real_prometheus_scrapes_the_simulator_and_signals_breach: no `prometheus` binary \
-             (apt-get install prometheus); with CI set this fails"
+            "SKIPPED {name}: no `{name}` binary (apt-get install {name}); with CI set this fails"
         );
         return;
     };
     let started = Instant::now();
     let sim = start_sim(Scenario::Healthy).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let (mut prom, url) = start_prometheus(&bin, dir.path(), &sim.addr().to_string());
+    let (mut prom, url) = server.start(&bin, dir.path(), &sim.addr().to_string());
     let cfg = prom_config(
         &[
             ("err", &url, ERR_RATIO),
@@ -402,7 +470,7 @@ async fn real_prometheus_scrapes_the_simulator_and_signals_breach() {
         describe(&e)
     );
     assert_eq!(row(&e, "p99").status, Status::Band(Band::Ok));
-    eprintln!("healthy: error ratio {err:.3} %, p99 {p99:.0} ms");
+    eprintln!("{server:?} healthy: error ratio {err:.3} %, p99 {p99:.0} ms");
     // A row per path, named by the label template.
     let paths = e.rows.iter().filter(|r| r.signal == 1).count();
     assert_eq!(paths, 8, "{}", describe(&e));
@@ -415,16 +483,20 @@ async fn real_prometheus_scrapes_the_simulator_and_signals_breach() {
         row(&e, "zero_traffic").status,
         Status::NoData(NoDataKind::Empty)
     );
-    assert!(row(&e, "zero_traffic")
-        .reason
-        .as_deref()
-        .is_some_and(|r| r.contains("NaN")));
+    assert!(
+        row(&e, "zero_traffic")
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains(server.zero_over_zero_reason())),
+        "{:?}",
+        row(&e, "zero_traffic").reason
+    );
     assert_eq!(row(&e, "bad").status, Status::NoData(NoDataKind::Error));
     assert!(
         row(&e, "bad")
             .reason
             .as_deref()
-            .is_some_and(|r| r.starts_with("query failed: Prometheus bad_data (HTTP 400)")),
+            .is_some_and(|r| r.starts_with(server.parse_error_reason())),
         "{:?}",
         row(&e, "bad").reason
     );
@@ -462,7 +534,7 @@ async fn real_prometheus_scrapes_the_simulator_and_signals_breach() {
     tokio::time::sleep(Duration::from_secs(16).saturating_sub(burst_at.elapsed())).await;
     poll_into(&cfg, &mut e).await;
     let burst = num(&e, "err");
-    eprintln!("error-burst: error ratio {burst:?} %");
+    eprintln!("{server:?} error-burst: error ratio {burst:?} %");
     assert!(
         burst.is_some_and(|v| (3.5..=9.5).contains(&v)),
         "burst error ratio {burst:?}\n{}",
@@ -481,11 +553,15 @@ async fn real_prometheus_scrapes_the_simulator_and_signals_breach() {
     )
     .await;
     let spike = num(&e, "p99");
-    eprintln!("latency-spike: p99 {spike:?} ms at {:?}", started.elapsed());
+    eprintln!(
+        "{server:?} latency-spike: p99 {spike:?} ms at {:?}",
+        started.elapsed()
+    );
     assert!(spike.is_some_and(|v| v > 2500.0 && v <= 10_000.0));
 
     eprintln!(
-        "real prometheus: first data after {first_data:?}, whole test {:?}",
+        "real {}: first data after {first_data:?}, whole test {:?}",
+        server.name(),
         started.elapsed()
     );
     drop(prom);

@@ -1330,3 +1330,40 @@ fn a_paused_replay_writes_nothing_and_seeks_on_its_keys() {
     t.send_keys(&["q"]);
     assert_restored(&t, 0);
 }
+
+// ------------------------------------------------------------------ drills through the stand-ins
+
+/// The hse preset's SSM rollback runs the real program name, `aws`: in the demo it meets the
+/// stand-in the demo put first on its PATH, which moves the simulator's split, and the
+/// action is verified by the split the dashboard reads back.
+#[test]
+fn demo_runs_a_presets_aws_rollback_through_the_stand_in() {
+    let Some(t) = Tmux::new("standins") else {
+        return;
+    };
+    // Its own audit log: a rollback recorded by an earlier drill would ask for a second attempt.
+    let audit = t.path("audit.jsonl");
+    let run = t.path("run.sh");
+    let mut argv = vec!["sh", run.as_str()];
+    argv.extend(t.demo_argv(&[]));
+    argv.extend(["--profile", "hse", "--scenario", "error-burst"]);
+    argv.extend(["--audit-log", audit.as_str()]);
+    t.start(100, 30, &argv);
+    t.wait_dashboard();
+    t.wait_text("traffic split %  10");
+    t.send_keys(&["S"]);
+    t.wait_text("Type  ssm-split-0");
+    t.send_keys(&["-l", "ssm-split-0"]);
+    t.send_keys(&["Enter"]);
+    t.wait("the SSM rollback verified", Duration::from_secs(20), |t| {
+        t.capture().contains("split → 0 % VERIFIED")
+    });
+    assert!(
+        t.capture().contains("traffic split %  0"),
+        "{}",
+        t.capture()
+    );
+    // Quit, so the demo removes its stand-ins' directory as a person's demo does.
+    t.send_keys(&["q"]);
+    assert_restored(&t, 0);
+}

@@ -1,6 +1,7 @@
 //! `warroom demo` (simulator + dashboard, zero setup).
 
 use crate::cli::DemoArgs;
+use crate::sim::standin::Standins;
 use crate::sim::{self, Profile, Scenario, Script, SimOptions};
 use chrono::Utc;
 
@@ -82,6 +83,17 @@ pub async fn run(a: DemoArgs) -> Result<i32, String> {
         None => opts.script = Some(DEMO_SCRIPT.parse::<Script>().map_err(|e| e.to_string())?),
     }
     let sim = sim::start(opts).await.map_err(|e| e.to_string())?;
+    // The presets call the real `aws`, `docker`, `mongosh`…: in a drill, the stand-ins answer
+    // for them from this simulator. Linked before the dashboard polls anything (see
+    // `export_to_process`), removed when the demo ends.
+    let standins = match standins_for(&sim) {
+        Ok(s) => s,
+        Err(e) => {
+            sim.shutdown().await;
+            return Err(e);
+        }
+    };
+    standins.export_to_process();
     let cfg = match profile_config(&a.profile, &sim.base_url(), &token) {
         Ok(c) => c,
         Err(e) => {
@@ -99,7 +111,16 @@ pub async fn run(a: DemoArgs) -> Result<i32, String> {
     }
     let code = crate::runtime::dashboard(cfg, &ui).await;
     sim.shutdown().await;
+    drop(standins);
     code
+}
+
+/// The stand-ins linked to this binary, answering from `sim`.
+fn standins_for(sim: &sim::SimHandle) -> Result<Standins, String> {
+    let exe = std::env::current_exe()
+        .map_err(|e| format!("cannot find the warroom binary for the stand-ins: {e}"))?;
+    Standins::create(&exe, &sim.control_url())
+        .map_err(|e| format!("cannot link the stand-ins (aws, docker, mongosh…): {e}"))
 }
 
 /// A token for the demo's own simulator when ADMIN_TOKEN is not set: unguessable

@@ -66,3 +66,55 @@ pub(crate) fn unauthorized(detail: &str, error_code: Option<&str>) -> Response {
     }
     resp
 }
+
+/// `got` equals `want`, compared in constant time for equal lengths.
+pub(crate) fn key_matches(got: &[u8], want: &[u8]) -> bool {
+    got.len() == want.len() && got.iter().zip(want).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+}
+
+/// The keys the simulated vendors' APIs accept. `None` accepts any non-empty key (the
+/// header must still be there); a key given must match.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct VendorKeys {
+    /// `DD-API-KEY`.
+    pub datadog_api: Option<String>,
+    /// `DD-APPLICATION-KEY`.
+    pub datadog_app: Option<String>,
+    /// NerdGraph's `API-Key` (a user key, `NRAK-…`).
+    pub new_relic: Option<String>,
+}
+
+// Keys never appear in Debug output.
+impl std::fmt::Debug for VendorKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = |k: &Option<String>| k.as_ref().map(|_| "<redacted>");
+        f.debug_struct("VendorKeys")
+            .field("datadog_api", &shown(&self.datadog_api))
+            .field("datadog_app", &shown(&self.datadog_app))
+            .field("new_relic", &shown(&self.new_relic))
+            .finish()
+    }
+}
+
+impl VendorKeys {
+    fn allows(headers: &HeaderMap, name: &str, want: Option<&str>) -> bool {
+        let Some(got) = headers.get(name).map(|v| v.as_bytes()) else {
+            return false;
+        };
+        if got.iter().all(u8::is_ascii_whitespace) {
+            return false;
+        }
+        want.is_none_or(|w| key_matches(got, w.as_bytes()))
+    }
+
+    /// Both Datadog headers are there (and right, when the simulator has keys).
+    pub(crate) fn datadog_allows(&self, headers: &HeaderMap) -> bool {
+        Self::allows(headers, "dd-api-key", self.datadog_api.as_deref())
+            && Self::allows(headers, "dd-application-key", self.datadog_app.as_deref())
+    }
+
+    /// NerdGraph's `API-Key` header is there (and right, when the simulator has a key).
+    pub(crate) fn new_relic_allows(&self, headers: &HeaderMap) -> bool {
+        Self::allows(headers, "api-key", self.new_relic.as_deref())
+    }
+}

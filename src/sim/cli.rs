@@ -2,6 +2,7 @@
 //! prints the URLs, endpoints and scenario, prints a line on each change, and runs until
 //! Ctrl-C or SIGTERM.
 
+use super::auth::VendorKeys;
 use super::handle::{start, SimOptions};
 use super::profile::Profile;
 use super::scenario::{Scenario, Script};
@@ -16,7 +17,25 @@ use tokio::sync::broadcast;
 /// `warroom sim`: a usage error (bad option) is `Err`, else the exit code.
 pub async fn run(a: SimArgs) -> Result<i32, String> {
     crate::logging::init(a.log_file.as_deref())?;
-    Ok(run_cli(options(a)?).await)
+    let standins = a.standins.clone();
+    let opts = options(a)?;
+    let linked = match &standins {
+        Some(dir) => {
+            let exe = std::env::current_exe()
+                .map_err(|e| format!("--standins: cannot find the warroom binary: {e}"))?;
+            Some(
+                super::standin::install(dir, &exe)
+                    .map_err(|e| format!("--standins {}: {e}", dir.display()))?,
+            )
+        }
+        None => None,
+    };
+    let code = run_cli_with(opts, standins.as_deref()).await;
+    // The links go with the simulator they answer for.
+    for l in linked.into_iter().flatten() {
+        let _ = std::fs::remove_file(l);
+    }
+    Ok(code)
 }
 
 /// The command's options as `SimOptions`; the message names the option at fault.
@@ -40,6 +59,13 @@ pub fn options(a: SimArgs) -> Result<SimOptions, String> {
         .transpose()?;
     opts.token = a.token.filter(|t| !t.is_empty());
     opts.slow_delay = parse_duration(&a.slow_delay).map_err(|e| format!("--slow-delay: {e}"))?;
+    let key = |k: Option<String>| k.filter(|k| !k.trim().is_empty());
+    opts.keys = VendorKeys {
+        datadog_api: key(a.dd_api_key),
+        datadog_app: key(a.dd_app_key),
+        new_relic: key(a.new_relic_api_key),
+    };
+    opts.state_dir = a.state_dir;
     Ok(opts)
 }
 
@@ -53,6 +79,10 @@ fn out(line: impl fmt::Display) {
 /// Start, print the URLs, endpoints and scenario, run the script, print a line on each
 /// change, run until Ctrl-C/SIGTERM. Returns the exit code.
 pub async fn run_cli(opts: SimOptions) -> i32 {
+    run_cli_with(opts, None).await
+}
+
+async fn run_cli_with(opts: SimOptions, standins: Option<&std::path::Path>) -> i32 {
     let profile = opts.profile;
     let has_token = opts.token.is_some();
     let handle = match start(opts.clone()).await {
@@ -89,6 +119,35 @@ pub async fn run_cli(opts: SimOptions) -> i32 {
     out(format_args!(
         "    GET   {base}/metrics  Prometheus exposition"
     ));
+    out(format_args!(
+        "  stand-ins     {}={}  (aws, docker, mongosh, supervisorctl, sudo; see README)",
+        super::standin::CONTROL_ENV,
+        handle.control_url()
+    ));
+    if let Some(dir) = standins {
+        let region = super::standin::default_region()
+            .map(|(k, v)| format!(" {k}={v}"))
+            .unwrap_or_default();
+        out(format_args!(
+            "                export PATH={}:\"$PATH\" {}={}{region}",
+            dir.display(),
+            super::standin::CONTROL_ENV,
+            handle.control_url()
+        ));
+    }
+    for p in profile.spec().parameters {
+        out(format_args!(
+            "  ssm           {} = {}",
+            p.name,
+            handle.parameter(p.name).unwrap_or_default()
+        ));
+    }
+    if let Some(f) = handle.env_file() {
+        out(format_args!(
+            "  .env          {}  (read at `supervisorctl restart backend`)",
+            f.display()
+        ));
+    }
     if let Some(script) = &opts.script {
         out(format_args!(
             "  script        {script} (the last step holds)"
@@ -130,6 +189,7 @@ fn describe_event(ev: &SimEvent) -> String {
         }
         SimEvent::FlagChanged { name, from, to } => format!("flag {name}: {from} -> {to}"),
         SimEvent::ValueChanged { name, from, to } => format!("{name}: {from} -> {to}"),
+        SimEvent::Restarted { program, detail } => format!("{program} restarted ({detail})"),
         SimEvent::ListenerClosed => "data listener closed (connections refused)".into(),
         SimEvent::ListenerReopened => "data listener open again".into(),
         SimEvent::ListenerError(m) => format!("error: {m}"),
@@ -166,6 +226,11 @@ mod tests {
             token: Some(String::new()),
             slow_delay: "2s".into(),
             log_file: None,
+            state_dir: None,
+            standins: None,
+            dd_api_key: Some(" ".into()),
+            dd_app_key: Some("app".into()),
+            new_relic_api_key: None,
         }
     }
 
@@ -177,6 +242,8 @@ mod tests {
             (Profile::Hse, Scenario::ErrorBurst)
         );
         assert_eq!(o.token, None, "an empty --token means none");
+        assert_eq!(o.keys.datadog_api, None, "a blank key means any");
+        assert_eq!(o.keys.datadog_app.as_deref(), Some("app"));
         assert_eq!(o.slow_delay, std::time::Duration::from_secs(2));
         let bad = |f: fn(&mut SimArgs)| {
             let mut a = args();

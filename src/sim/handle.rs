@@ -1,6 +1,8 @@
 //! Starting and stopping a simulator: the options, the two listeners, the servers, the script,
 //! and the `SimHandle` that tests, the demo and `warroom sim` hold.
 
+use super::auth::VendorKeys;
+use super::backend::Backend;
 use super::listener::{self, io_reason, DataListener, Slot};
 use super::metrics::Reading;
 use super::profile::Profile;
@@ -9,8 +11,10 @@ use super::scenario::{Scenario, Script};
 use super::state::{ChangedBy, Clock, Sim, SimEvent, SimParts, SystemState};
 use super::{control, http};
 use chrono::Utc;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, watch};
@@ -30,6 +34,11 @@ pub struct SimOptions {
     pub token: Option<String>,
     /// How late `slow` answers.
     pub slow_delay: Duration,
+    /// Keys the simulated Datadog and NerdGraph APIs accept (`None`: any non-empty key).
+    pub keys: VendorKeys,
+    /// Where the simulated backend's `.env` lives (`edn360`); `None`: a private temporary
+    /// directory, removed when the simulator stops.
+    pub state_dir: Option<PathBuf>,
 }
 
 impl SimOptions {
@@ -43,6 +52,8 @@ impl SimOptions {
             control_listen: None,
             token: None,
             slow_delay: Duration::from_secs(30),
+            keys: VendorKeys::default(),
+            state_dir: None,
         }
     }
 }
@@ -58,6 +69,8 @@ impl fmt::Debug for SimOptions {
             .field("control_listen", &self.control_listen)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field("slow_delay", &self.slow_delay)
+            .field("keys", &self.keys)
+            .field("state_dir", &self.state_dir)
             .finish()
     }
 }
@@ -71,6 +84,8 @@ pub enum SimError {
     /// An empty token would make `Authorization: Bearer ` (nothing) a valid credential.
     #[error("the admin token is empty; set a token or leave it unset to run without one")]
     EmptyToken,
+    #[error("cannot set up the backend's .env in {dir}: {reason}")]
+    StateDir { dir: String, reason: String },
 }
 
 /// A running simulator. Dropping it stops it too; `shutdown` waits for the servers.
@@ -97,6 +112,22 @@ impl SimHandle {
 
     pub fn control_url(&self) -> String {
         format!("http://{}", self.sim.control_addr)
+    }
+
+    /// The simulated backend's `.env` file, for profiles that have one (`edn360`).
+    pub fn env_file(&self) -> Option<PathBuf> {
+        self.sim.backend().map(|b| b.env_file.clone())
+    }
+
+    /// An SSM parameter's value (`hse`: `/hse/traffic-split-percent`).
+    pub fn parameter(&self, name: &str) -> Option<String> {
+        self.sim.ssm().get(name).map(|p| p.value)
+    }
+
+    /// Where the rollback ramp is heading: 1 = the new path fully on, 0 = rolled back
+    /// (`hse`: the traffic split / 100).
+    pub fn rollback_target(&self) -> f64 {
+        self.sim.weight_target()
     }
 
     /// Takes effect at once: `down` has closed the socket when this returns. Stops a script.
@@ -213,7 +244,38 @@ pub async fn start(opts: SimOptions) -> Result<SimHandle, SimError> {
     }
 
     let clock = Clock::new(Instant::now(), Utc::now());
-    let state = SystemState::new(opts.profile.spec(), clock, initial, opts.script.clone());
+    let spec = opts.profile.spec();
+    let mut state = SystemState::new(spec, clock, initial, opts.script.clone());
+    let backend = match spec.dotenv {
+        Some(d) => {
+            let flags: Vec<(&str, bool)> = d
+                .flags
+                .iter()
+                .map(|f| {
+                    let v = spec.flags.iter().find(|(n, _)| n == f).is_none_or(|x| x.1);
+                    (*f, v)
+                })
+                .collect();
+            let (b, existing) = Backend::create(d, &flags, opts.state_dir.as_deref(), Utc::now())
+                .map_err(|e| SimError::StateDir {
+                dir: opts.state_dir.as_ref().map_or_else(
+                    || "a temporary directory".into(),
+                    |p| p.display().to_string(),
+                ),
+                reason: io_reason(&e),
+            })?;
+            if let Some(values) = existing {
+                let overrides: BTreeMap<String, bool> = d
+                    .flags
+                    .iter()
+                    .map(|f| (f.to_string(), super::dotenv::switch(&values, f)))
+                    .collect();
+                state.start_with(&overrides);
+            }
+            Some(b)
+        }
+        None => None,
+    };
     let sim = Arc::new(Sim::new(
         SimParts {
             profile: opts.profile,
@@ -221,6 +283,8 @@ pub async fn start(opts: SimOptions) -> Result<SimHandle, SimError> {
             slow_delay: opts.slow_delay,
             control_addr,
             listener: DataListener::new(slot, addr),
+            keys: opts.keys.clone(),
+            backend,
         },
         clock,
         state,

@@ -349,21 +349,39 @@ pub fn summarize(readings: &[Reading]) -> Reading {
         .map(|r| r.rps * r.error_rate_pct)
         .sum::<f64>()
         / rps;
-    let mix = |ms: f64| readings.iter().map(|r| r.rps * r.cdf(ms)).sum::<f64>() / rps;
-    let (mut lo, mut hi) = (0.0f64, 100_000.0f64);
+    let parts: Vec<(f64, Reading)> = readings.iter().map(|r| (r.rps, *r)).collect();
+    Reading {
+        rps,
+        error_rate_pct: err,
+        p95_ms: mixture_quantile_ms(&parts, 0.95).unwrap_or(0.0),
+    }
+}
+
+/// The `q` quantile (0-1) of the latency of a mixture of paths, each weighted by its share of
+/// the requests (`(weight, reading)`); `None` without any weight.
+pub fn mixture_quantile_ms(parts: &[(f64, Reading)], q: f64) -> Option<f64> {
+    let total: f64 = parts.iter().map(|(w, _)| w.max(0.0)).sum();
+    if total <= 0.0 || !q.is_finite() {
+        return None;
+    }
+    let q = q.clamp(0.0, 1.0);
+    let mix = |ms: f64| {
+        parts
+            .iter()
+            .map(|(w, r)| w.max(0.0) * r.cdf(ms))
+            .sum::<f64>()
+            / total
+    };
+    let (mut lo, mut hi) = (0.0f64, 1_000_000.0f64);
     for _ in 0..60 {
         let mid = (lo + hi) / 2.0;
-        if mix(mid) < 0.95 {
+        if mix(mid) < q {
             lo = mid;
         } else {
             hi = mid;
         }
     }
-    Reading {
-        rps,
-        error_rate_pct: err,
-        p95_ms: hi,
-    }
+    Some(hi)
 }
 
 /// `{key="value"}`, the labels of one exposition sample.

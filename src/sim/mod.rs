@@ -22,13 +22,23 @@
 //! - `requests`: the request log (what tests assert the simulator received);
 //! - `listener`: the data socket that `down` really closes, and its re-bind;
 //! - `handle`: `SimOptions`, `start`, `SimHandle` (addresses, scenario, flags, stop);
-//! - `cli`: the `warroom sim` command.
+//! - `cli`: the `warroom sim` command;
+//! - `history`: the last hour, second by second, that the vendors' APIs and logs read;
+//! - `telemetry`: which endpoints each vendor-visible app, target group and container is;
+//! - `vendor/`: Datadog's query API and NerdGraph (data listener), AWS SSM and CloudWatch,
+//!   container logs (control listener, for the stand-ins);
+//! - `dotenv`, `backend`: the backend's `.env` file and the program that reads it;
+//! - `standin/`: the `aws`, `docker`, `mongosh`, `supervisorctl` and `sudo` stand-in CLIs
+//!   that drills and tests put first on PATH (the warroom binary under those names).
 
 mod auth;
+mod backend;
 pub mod cli;
 mod control;
+pub mod dotenv;
 mod endpoint;
 mod handle;
+mod history;
 mod http;
 mod listener;
 pub mod metrics;
@@ -36,14 +46,20 @@ pub mod profile;
 pub mod profiles;
 mod requests;
 pub mod scenario;
+pub mod standin;
 mod state;
+pub mod telemetry;
 #[cfg(test)]
 mod tests;
+pub mod vendor;
 
+pub use auth::VendorKeys;
 pub use cli::run_cli;
 pub use handle::{start, SimError, SimHandle, SimOptions};
 pub use metrics::{EndpointSpec, Reading};
-pub use profile::{Lever, Method, Profile, ProfileSpec, Rollback, UnknownProfile};
+pub use profile::{
+    DotEnv, Lever, Method, Mongo, Parameter, Profile, ProfileSpec, Rollback, UnknownProfile,
+};
 pub use profiles::{brokers, cohortlens, edn360, hse};
 pub use requests::{RecordedRequest, RECORDED_BODY_MAX, RECORDED_MAX};
 pub use scenario::{Scenario, Script, ScriptError, ScriptPosition, ScriptStep, UnknownScenario};

@@ -11,6 +11,7 @@ use super::endpoint::{Answer, Call};
 use super::metrics::{EndpointSpec, Reading};
 use super::profiles::{brokers, cohortlens, edn360, hse};
 use super::state::{ReadCtx, Sim};
+use super::telemetry::Telemetry;
 use axum::response::Response;
 use std::fmt;
 use std::str::FromStr;
@@ -98,6 +99,57 @@ pub struct ProfileSpec {
     pub(crate) readings: fn(&ReadCtx) -> Vec<Reading>,
     /// Profile gauges appended to `/metrics` after the flags.
     pub(crate) gauges: fn(&ReadCtx, &[Reading], &mut String),
+    /// Which endpoints the vendors' applications, target groups and containers are made of.
+    pub telemetry: Telemetry,
+    /// SSM parameters the system reads (`hse`: the traffic split).
+    pub parameters: &'static [Parameter],
+    /// The backend's `.env` and the program that reads it at start (`edn360`).
+    pub dotenv: Option<DotEnv>,
+    /// The MongoDB database the system keeps (`edn360`).
+    pub mongo: Option<Mongo>,
+}
+
+/// An SSM parameter of the simulated system, as `aws ssm get-parameter` reads it.
+#[derive(Clone, Copy)]
+pub struct Parameter {
+    pub name: &'static str,
+    /// `String`, `StringList` or `SecureString`.
+    pub kind: &'static str,
+    /// Its value when the simulator starts.
+    pub initial: &'static str,
+    /// What the system does when the value changes (`hse`: moves the traffic split).
+    pub(crate) apply: Option<fn(&Sim, &str)>,
+}
+
+impl fmt::Debug for Parameter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({}) = {:?}", self.name, self.kind, self.initial)
+    }
+}
+
+/// A backend configured by a `.env` file it reads when it (re)starts, under a supervisor
+/// program name (`supervisorctl restart <program>`).
+#[derive(Debug, Clone, Copy)]
+pub struct DotEnv {
+    pub program: &'static str,
+    /// Flags of the profile mirrored as `NAME=true|false` lines; read back at each restart.
+    pub flags: &'static [&'static str],
+    /// Other lines the file starts with (comments, connection settings).
+    pub preamble: &'static str,
+}
+
+/// A MongoDB database of the simulated system, as `mongosh` reads it.
+#[derive(Clone, Copy)]
+pub struct Mongo {
+    pub db: &'static str,
+    /// Its collections on the numbers of one instant: `{"name": [documents…]}`.
+    pub(crate) collections: fn(&ReadCtx) -> serde_json::Value,
+}
+
+impl fmt::Debug for Mongo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "mongo db {}", self.db)
+    }
 }
 
 impl fmt::Debug for ProfileSpec {
@@ -110,6 +162,10 @@ impl fmt::Debug for ProfileSpec {
             .field("rollback", &self.rollback)
             .field("initial_weight", &self.initial_weight)
             .field("routes", &self.routes)
+            .field("telemetry", &self.telemetry)
+            .field("parameters", &self.parameters)
+            .field("dotenv", &self.dotenv)
+            .field("mongo", &self.mongo)
             .finish_non_exhaustive()
     }
 }

@@ -7,12 +7,16 @@
 //! `Sim` is what every endpoint and the handle share: that state behind one lock, the request
 //! log, the data listener (opened and closed to match the scenario) and the event stream.
 
-use super::auth;
+use super::auth::{self, VendorKeys};
+use super::backend::{Backend, Proc};
+use super::dotenv;
+use super::history::History;
 use super::listener::DataListener;
 use super::metrics::{self, Counters, Reading};
 use super::profile::{Lever, Profile, ProfileSpec};
 use super::requests::{RequestLog, Seen};
 use super::scenario::{Scenario, Script};
+use super::vendor::ssm;
 use axum::body::Bytes;
 use axum::http::{request::Parts, HeaderMap, StatusCode};
 use axum::response::Response;
@@ -59,6 +63,11 @@ pub enum SimEvent {
         name: String,
         from: String,
         to: String,
+    },
+    /// A supervised program restarted (`supervisorctl restart`), reading its `.env`.
+    Restarted {
+        program: String,
+        detail: String,
     },
     ListenerClosed,
     ListenerReopened,
@@ -122,7 +131,7 @@ impl Clock {
         }
     }
 
-    fn unix_ms(&self, at: Instant) -> u64 {
+    pub(crate) fn unix_ms(&self, at: Instant) -> u64 {
         self.origin_unix_ms + at.saturating_duration_since(self.origin).as_millis() as u64
     }
 
@@ -143,6 +152,7 @@ pub(crate) struct SystemState {
     counted_until: Instant,
     script: Option<Script>,
     script_active: bool,
+    history: History,
 }
 
 impl SystemState {
@@ -181,6 +191,22 @@ impl SystemState {
             counted_until: now,
             script_active: script.is_some(),
             script,
+            history: History::new(spec.endpoints.len(), clock.unix_ms(now)),
+        }
+    }
+
+    /// Flags the system starts with other than the spec's (the `.env` found at start); a
+    /// rollback flag starting rolled back starts the numbers rolled back, with no ramp.
+    pub(crate) fn start_with(&mut self, overrides: &BTreeMap<String, bool>) {
+        for (k, v) in overrides {
+            if let Some(f) = self.flags.get_mut(k) {
+                *f = *v;
+            }
+        }
+        if let Lever::Flag { name, rolled_back } = self.spec.rollback.lever {
+            if self.flags.get(name) == Some(&rolled_back) {
+                self.ramp = Ramp::at(0.0, self.ramp.since);
+            }
         }
     }
 
@@ -205,14 +231,37 @@ impl SystemState {
         if gap.is_zero() {
             return;
         }
-        let steps = gap.as_secs_f64().ceil().clamp(1.0, 3600.0) as u32;
-        let dt = gap / steps;
-        for k in 0..steps {
-            let mid = self.counted_until + dt * k + dt / 2;
-            let readings = self.readings_at(mid);
-            self.counters.add(&readings, dt);
+        if gap > Duration::from_secs(3600) {
+            // Only the last hour is kept second by second; older traffic is counted coarsely.
+            let steps = 3600;
+            let dt = gap / steps;
+            for k in 0..steps {
+                self.count_piece(self.counted_until + dt * k, dt);
+            }
+        } else {
+            // Pieces end on the wall clock's whole seconds, so every second the gap spans is
+            // in the history (equal steps could put two of them in one second and skip one).
+            let mut from = self.counted_until;
+            while from < now {
+                let into_second = self.clock.unix_ms(from) % 1000;
+                let to = (from + Duration::from_millis(1000 - into_second)).min(now);
+                self.count_piece(from, to - from);
+                from = to;
+            }
         }
         self.counted_until = now;
+    }
+
+    fn count_piece(&mut self, from: Instant, dt: Duration) {
+        let mid = from + dt / 2;
+        let readings = self.readings_at(mid);
+        self.counters.add(&readings, dt);
+        self.history.add(self.clock.unix_ms(mid), dt, &readings);
+    }
+
+    /// The last hour, second by second, up to the last `advance`.
+    pub(crate) fn history(&self) -> &History {
+        &self.history
     }
 
     pub(crate) fn scenario(&self) -> Scenario {
@@ -347,6 +396,9 @@ pub(crate) struct Sim {
     events: broadcast::Sender<SimEvent>,
     /// Requests served by the profile's paths so far (decides which of them fail).
     served: AtomicU64,
+    keys: VendorKeys,
+    ssm: ssm::Store,
+    backend: Option<Backend>,
 }
 
 /// What `Sim::new` needs besides the state.
@@ -356,6 +408,8 @@ pub(crate) struct SimParts {
     pub slow_delay: Duration,
     pub control_addr: std::net::SocketAddr,
     pub listener: DataListener,
+    pub keys: VendorKeys,
+    pub backend: Option<Backend>,
 }
 
 impl Sim {
@@ -373,7 +427,57 @@ impl Sim {
             requests: Mutex::new(RequestLog::default()),
             events,
             served: AtomicU64::new(0),
+            ssm: ssm::Store::new(parts.profile.spec(), clock.wall(clock.origin)),
+            keys: parts.keys,
+            backend: parts.backend,
         }
+    }
+
+    /// The keys the vendor APIs (Datadog, NerdGraph) accept.
+    pub(crate) fn keys(&self) -> &VendorKeys {
+        &self.keys
+    }
+
+    /// The SSM parameters.
+    pub(crate) fn ssm(&self) -> &ssm::Store {
+        &self.ssm
+    }
+
+    /// The backend configured by a `.env` file, for profiles that have one.
+    pub(crate) fn backend(&self) -> Option<&Backend> {
+        self.backend.as_ref()
+    }
+
+    /// `supervisorctl restart <program>`: the backend reads its `.env` again and its switches
+    /// take the file's values. `Err` names the problem (no such program, unreadable file).
+    pub(crate) fn restart(&self, program: &str) -> Result<Proc, String> {
+        let b = self
+            .backend()
+            .filter(|b| b.spec.program == program)
+            .ok_or_else(|| format!("{program}: ERROR (no such process)"))?;
+        let values = dotenv::read(&b.env_file).map_err(|e| {
+            format!(
+                "{program}: ERROR (spawn error: cannot read {}: {e})",
+                b.env_file.display()
+            )
+        })?;
+        let mut read = Vec::new();
+        for flag in b.spec.flags {
+            let on = dotenv::switch(&values, flag);
+            self.set_flag(flag, on);
+            read.push(format!("{flag}={on}"));
+        }
+        let p = b.restarted(self.now_wall());
+        self.emit(SimEvent::Restarted {
+            program: program.to_string(),
+            detail: format!(
+                "pid {}, read {}: {}",
+                p.pid,
+                b.env_file.display(),
+                read.join(" ")
+            ),
+        });
+        Ok(p)
     }
 
     /// Runs `f` on the state of now (counters advanced first, under the lock).
@@ -395,6 +499,21 @@ impl Sim {
             let readings = (self.spec.readings)(&ctx);
             f(&ctx, &readings, self.clock.wall(now))
         })
+    }
+
+    /// Runs `f` on the last hour up to now (counted first) and now's wall time in ms.
+    pub(crate) fn with_history<R>(&self, f: impl FnOnce(&History, u64) -> R) -> R {
+        self.with_state(|st, now| f(st.history(), self.clock.unix_ms(now)))
+    }
+
+    /// Wall time of now, in ms since the epoch, on the simulator's clock.
+    pub(crate) fn now_unix_ms(&self) -> u64 {
+        self.clock.unix_ms(Instant::now())
+    }
+
+    /// Wall time of now on the simulator's clock.
+    pub(crate) fn now_wall(&self) -> DateTime<Utc> {
+        self.clock.wall(Instant::now())
     }
 
     /// Current per-endpoint readings.

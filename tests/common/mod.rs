@@ -234,3 +234,34 @@ pub fn all_polled(st: &State) -> bool {
 pub fn polled_twice(st: &State) -> bool {
     st.engine().sources.iter().all(|s| s.polls >= 2)
 }
+
+/// The stand-ins for `aws`, `docker`, `mongosh`, `supervisorctl` and `sudo` (links to the
+/// built warroom binary) answering from `sim`, in a private directory removed when dropped.
+/// Give each command its `env()`: tests drive several simulators in one process, so the
+/// process's own `PATH` is never changed.
+pub fn standins(sim: &SimHandle) -> warroom::sim::standin::Standins {
+    warroom::sim::standin::Standins::create(
+        std::path::Path::new(env!("CARGO_BIN_EXE_warroom")),
+        &sim.control_url(),
+    )
+    .expect("the stand-ins link to the warroom binary")
+}
+
+/// Gives every command `cfg` runs (command sources, actions and step commands) the
+/// stand-ins' environment.
+pub fn with_standins(cfg: &mut Config, s: &warroom::sim::standin::Standins) {
+    let env = s.env();
+    for src in &mut cfg.sources {
+        if src.kind == warroom::config::SourceKind::Command {
+            src.env.extend(env.iter().cloned());
+        }
+    }
+    let commands = cfg
+        .actions
+        .iter_mut()
+        .filter_map(|a| a.command.as_mut())
+        .chain(cfg.steps.iter_mut().filter_map(|st| st.run.as_mut()));
+    for c in commands {
+        c.env.extend(env.iter().cloned());
+    }
+}

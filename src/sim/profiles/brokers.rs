@@ -17,6 +17,7 @@ use crate::sim::endpoint::{self, ok, simulated_failure, unknown_flag, Answer, Ca
 use crate::sim::metrics::{self, ep, round, summarize, EndpointSpec, Reading};
 use crate::sim::profile::{Lever, Method, ProfileSpec, Rollback, Route, Serve};
 use crate::sim::state::{ReadCtx, Sim};
+use crate::sim::telemetry::Telemetry;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{json, Value};
@@ -73,6 +74,10 @@ pub static SPEC: ProfileSpec = ProfileSpec {
     }),
     readings,
     gauges: |_, _, _| {},
+    telemetry: Telemetry::NONE,
+    parameters: &[],
+    dotenv: None,
+    mongo: None,
 };
 
 /// The shared model: critical paths take the scenario's faults, the others a milder share.

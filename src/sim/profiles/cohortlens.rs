@@ -42,6 +42,28 @@
 //! - `/metrics` also has `cohortlens_error_rate_pct{version}`, `cohortlens_p95_ms{version}`
 //!   (the JSON's values) and `cohortlens_v2_traffic_ratio`.
 //!
+//! Where the team watches it ("Datadog/New Relic"; the numbers come from the same history):
+//! - `GET /api/v1/query` — Datadog (headers `DD-API-KEY`, `DD-APPLICATION-KEY`; see
+//!   `vendor::datadog`). Service `cohortlens-api`, tagged `version:v1` (the Python API,
+//!   /api/v1/*) or `version:v2` (the TypeScript API, /api/v2/*), `env:production`:
+//!   - error rate (%):
+//!     `sum:trace.http.request.errors{service:cohortlens-api,version:v2}.as_count() / sum:trace.http.request.hits{service:cohortlens-api,version:v2}.as_count() * 100`
+//!     (`version:v1` for v1), read at `.series[0].pointlist[-1][1]`;
+//!   - p95 (seconds; `scale = 1000` for ms):
+//!     `p95:trace.http.request{service:cohortlens-api,version:v2}`.
+//! - `POST /graphql` — New Relic NerdGraph (header `API-Key`, account
+//!   `vendor::nerdgraph::ACCOUNT_ID`); apps `cohortlens-api` (v1) and `cohortlens-api-ts` (v2):
+//!   - `SELECT percentage(count(*), WHERE error IS true) FROM Transaction WHERE appName = 'cohortlens-api-ts' SINCE 5 minutes ago`
+//!     → `results[0].percentage`;
+//!   - `SELECT percentile(duration, 95) FROM Transaction WHERE appName = 'cohortlens-api-ts' SINCE 5 minutes ago`
+//!     → `results[0]["percentile.duration"]["95"]` (seconds).
+//! - Containers (for the `docker` stand-in): `cohortlens-api-ts` (v2, NestJS: errors on
+//!   stderr, one `ERROR` line per failed request) and `cohortlens-api` (v1, uvicorn).
+//!
+//! In shadow mode v2 answers a copy of every request, so the scenario's faults hit v2 in
+//! full (its own numbers and its container's logs: the shadow-mode errors the runbook counts),
+//! while v1 stays primary and customers see v1's numbers.
+//!
 //! Numbers, against the migration's thresholds (alert at error rate > 0.1 % or p95 > 2000 ms,
 //! roll back at error rate > 1 % or p95 > 2000 ms): healthy 0.01-0.08 % and 150-450 ms;
 //! `error-burst` v2 at 2-6 %;
@@ -56,6 +78,8 @@ use crate::sim::metrics::{
 use crate::sim::profile::{Lever, Method, ProfileSpec, Rollback, Route, Serve};
 use crate::sim::scenario::Scenario;
 use crate::sim::state::{ReadCtx, Sim};
+use crate::sim::telemetry::{App, Container, LogStyle, Telemetry};
+use crate::sim::vendor::{datadog, nerdgraph};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{json, Map, Value};
@@ -127,6 +151,9 @@ pub static SPEC: ProfileSpec = ProfileSpec {
         )
         .admin()
         .shown("phase 4: v1 answers 410"),
+        Route::get("/api/v1/query", datadog::query)
+            .shown("Datadog metrics query (DD-API-KEY, DD-APPLICATION-KEY)"),
+        Route::post("/graphql", nerdgraph::graphql).shown("New Relic NerdGraph NRQL (API-Key)"),
     ],
     mirrors: &[],
     serve: Some(Serve {
@@ -138,6 +165,46 @@ pub static SPEC: ProfileSpec = ProfileSpec {
     }),
     readings,
     gauges,
+    telemetry: Telemetry {
+        apps: &[
+            App {
+                newrelic: "cohortlens-api",
+                datadog_tags: &[
+                    ("service", "cohortlens-api"),
+                    ("version", "v1"),
+                    ("env", "production"),
+                ],
+                endpoints: &V1,
+            },
+            App {
+                newrelic: "cohortlens-api-ts",
+                datadog_tags: &[
+                    ("service", "cohortlens-api"),
+                    ("version", "v2"),
+                    ("env", "production"),
+                ],
+                endpoints: &V2,
+            },
+        ],
+        target_groups: &[],
+        containers: &[
+            Container {
+                name: "cohortlens-api-ts",
+                image: "cohortlens/api-ts:2.0.0",
+                endpoints: &V2,
+                style: LogStyle::Nest,
+            },
+            Container {
+                name: "cohortlens-api",
+                image: "cohortlens/api:1.9.4",
+                endpoints: &V1,
+                style: LogStyle::Uvicorn,
+            },
+        ],
+    },
+    parameters: &[],
+    dotenv: None,
+    mongo: None,
 };
 
 const HEALTHY: Band = Band::new((0.01, 0.08), (150.0, 450.0));
@@ -164,14 +231,15 @@ pub(crate) fn readings(ctx: &ReadCtx) -> Vec<Reading> {
         .enumerate()
         .map(|(i, e)| {
             if V2.contains(&i) {
-                // Shadow copies are full traffic, but only the primary share shows faults.
+                // Shadow copies are full traffic, and v2 fails them as it would fail them as
+                // primary.
                 let share = if shadow { 1.0 } else { w };
                 let rps = (e.base_rps * share).max(FLOOR_RPS);
                 banded(
                     &V2_BANDS,
                     ctx.scenario,
                     ctx.elapsed,
-                    w,
+                    share,
                     rps,
                     ctx.bucket,
                     i as u64,

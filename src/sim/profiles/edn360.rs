@@ -3,8 +3,29 @@
 //! rollback.
 //!
 //! The real rollback is a **command**: `USE_CLIENT_DRAWER_READ=false` in `/app/backend/.env`
-//! and `sudo supervisorctl restart backend`. The simulator has no backend to restart, so it
-//! offers an HTTP stand-in a drill's command action can call:
+//! and `sudo supervisorctl restart backend`. The simulator keeps that `.env` as a real file
+//! (in `--state-dir`, else a private temporary directory; `GET /__sim/state` names it) and
+//! the backend reads it when it restarts: `supervisorctl restart backend` (the stand-in,
+//! through `POST /__sim/supervisor/backend/restart`) makes the switches the file's values.
+//! Editing the file alone changes nothing until the restart, as on the real host. The file
+//! starts as:
+//!
+//! ```text
+//! # /app/backend/.env …
+//! MONGO_URL=mongodb://127.0.0.1:27017
+//! DB_NAME=edn360
+//! USE_CLIENT_DRAWER_READ=true
+//! USE_CLIENT_DRAWER_WRITE=true
+//! ```
+//!
+//! MongoDB (for the `mongosh` stand-in, database `edn360`): `client_drawers` (320 drawers,
+//! `services.shared.questionnaires.followups[].followup_id`; a duplicate is a followup id
+//! twice in one drawer, the same pairs `/admin/monitoring/duplicates` lists),
+//! `training_plans` and `nutrition_plans` (400 each; those without `snapshot_id` are the
+//! ones `/admin/monitoring/plans-without-snapshot` counts).
+//!
+//! It also offers an HTTP stand-in for both steps (it edits the `.env` too), which a drill
+//! without the CLI stand-ins can call:
 //!
 //! ```sh
 //! curl -fsS -X POST "$SIM/admin/drill/client-drawer-read" \
@@ -61,9 +82,10 @@ use crate::sim::metrics::{
     banded, degrade_factor, ep, flapping_high, gauge, noise, round, span, Band, Bands,
     EndpointSpec, Reading,
 };
-use crate::sim::profile::{Lever, Method, ProfileSpec, Rollback, Route, Serve};
+use crate::sim::profile::{DotEnv, Lever, Method, Mongo, ProfileSpec, Rollback, Route, Serve};
 use crate::sim::scenario::Scenario;
 use crate::sim::state::{ReadCtx, Sim};
+use crate::sim::telemetry::Telemetry;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{json, Value};
@@ -72,6 +94,11 @@ use serde_json::{json, Value};
 pub const FLAG_READ: &str = "USE_CLIENT_DRAWER_READ";
 /// `false` is the phase 1 rollback.
 pub const FLAG_WRITE: &str = "USE_CLIENT_DRAWER_WRITE";
+/// The database `mongosh` reads.
+pub const MONGO_DB: &str = "edn360";
+/// Drawers in `client_drawers`; plans in each of `training_plans` and `nutrition_plans`.
+pub const DRAWERS: usize = 320;
+pub const PLANS: usize = 400;
 
 pub const ENDPOINTS: [EndpointSpec; 2] = [
     ep("/api/edn360/plans/generate", true, 0.5),
@@ -137,6 +164,17 @@ pub static SPEC: ProfileSpec = ProfileSpec {
     }),
     readings,
     gauges,
+    telemetry: Telemetry::NONE,
+    parameters: &[],
+    dotenv: Some(DotEnv {
+        program: "backend",
+        flags: &[FLAG_READ, FLAG_WRITE],
+        preamble: "# /app/backend/.env (warroom sim: the backend reads it when it starts and on `supervisorctl restart backend`)\nMONGO_URL=mongodb://127.0.0.1:27017\nDB_NAME=edn360\n",
+    }),
+    mongo: Some(Mongo {
+        db: MONGO_DB,
+        collections: mongo_collections,
+    }),
 };
 
 const fn band(err: (f64, f64), p95: (f64, f64)) -> Band {
@@ -334,17 +372,91 @@ fn switch_status(sim: &Sim, _: &Call) -> Answer {
     })
 }
 
+/// The drawer and followup id of each duplicate (the same in the HTTP check and MongoDB).
+fn duplicate_pairs(n: u64) -> Vec<(String, String)> {
+    (0..n)
+        .map(|i| {
+            (
+                format!("drawer_{:04}", (17 + i * 31) % DRAWERS as u64),
+                format!("followup_{:05}", 1200 + i * 7),
+            )
+        })
+        .collect()
+}
+
 fn duplicates(sim: &Sim, _: &Call) -> Answer {
     view(sim, |n, _| {
-        let items: Vec<Value> = (0..n.duplicates)
-            .map(|i| {
-                json!({
-                    "client_id": format!("drawer_{:04}", 17 + i * 31),
-                    "duplicate_followup_id": format!("followup_{:05}", 1200 + i * 7),
-                })
+        let items: Vec<Value> = duplicate_pairs(n.duplicates)
+            .into_iter()
+            .map(|(client, followup)| {
+                json!({"client_id": client, "duplicate_followup_id": followup})
             })
             .collect();
         json!({"duplicates": n.duplicates, "items": items})
+    })
+}
+
+/// The database at one instant: drawers with their followups (a duplicate is a followup id
+/// twice in a drawer), and plans of which the first ones lack `snapshot_id`.
+pub(crate) fn mongo_collections(ctx: &ReadCtx) -> Value {
+    let n = numbers(ctx);
+    let dups = duplicate_pairs(n.duplicates);
+    let drawers: Vec<Value> = (0..DRAWERS)
+        .map(|d| {
+            let id = format!("drawer_{d:04}");
+            let mut followups: Vec<Value> = (0..2)
+                .map(|k| {
+                    json!({"followup_id": format!("followup_{:05}", 10_000 + d * 2 + k),
+                        "submitted_at": format!("2025-01-{:02}T10:00:00Z", 1 + (d + k) % 28)})
+                })
+                .collect();
+            for (_, f) in dups.iter().filter(|(c, _)| *c == id) {
+                for _ in 0..2 {
+                    followups.push(json!({"followup_id": f, "submitted_at": "2025-02-02T09:30:00Z"}));
+                }
+            }
+            json!({
+                "_id": id,
+                "user_id": format!("user_{d:04}"),
+                "services": {
+                    "shared": {"questionnaires": {
+                        "inicial": {"submitted_at": format!("2024-12-{:02}T09:00:00Z", 1 + d % 28)},
+                        "followups": followups,
+                    }},
+                    "training": {"snapshots": [{"snapshot_id": "snapshot_training_v1", "version": 1}]},
+                    "nutrition": {"snapshots": [{"snapshot_id": "snapshot_nutrition_v1", "version": 1}]},
+                },
+            })
+        })
+        .collect();
+    let plans = |prefix: &str, service: &str, missing: u64| -> Vec<Value> {
+        (0..PLANS)
+            .map(|p| {
+                let mut doc = json!({
+                    "_id": format!("{prefix}_{p:04}"),
+                    "user_id": format!("user_{:04}", p % DRAWERS),
+                    "generated_at": format!("2025-01-{:02}T12:00:00Z", 1 + p % 28),
+                });
+                if (p as u64) >= missing {
+                    if let Some(o) = doc.as_object_mut() {
+                        o.insert(
+                            "client_drawer_id".into(),
+                            json!(format!("drawer_{:04}", p % DRAWERS)),
+                        );
+                        o.insert(
+                            "snapshot_id".into(),
+                            json!(format!("snapshot_{service}_v1")),
+                        );
+                    }
+                }
+                doc
+            })
+            .collect()
+    };
+    json!({
+        "client_drawers": drawers,
+        "training_plans": plans("tplan", "training", n.training_without_snapshot),
+        "nutrition_plans": plans("nplan", "nutrition", n.nutrition_without_snapshot),
     })
 }
 
@@ -373,10 +485,19 @@ fn summary(sim: &Sim, _: &Call) -> Answer {
     })
 }
 
-/// Sets the env flag and "restarts the backend" (the change takes effect at once, the
-/// numbers follow over ~3 s).
+/// Sets the env flag in the `.env` and "restarts the backend" (the change takes effect at
+/// once, the numbers follow over ~3 s).
 fn set_env_flag(sim: &Sim, call: &Call, name: &str) -> Answer {
     let enabled = endpoint::enabled(call)?;
+    if let Some(b) = sim.backend() {
+        crate::sim::dotenv::set(&b.env_file, name, &enabled.to_string()).map_err(|e| {
+            endpoint::refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "env_file",
+                format!("cannot write {}: {e}", b.env_file.display()),
+            )
+        })?;
+    }
     sim.set_flag(name, enabled);
     ok(json!({name: enabled, "restarted": "backend", "flags": sim.flags()}))
 }

@@ -33,6 +33,18 @@
 //!   `hse_traffic_split_percent`, `hse_error_rate_pct{system}`, `hse_p99_ms{system}`,
 //!   `hse_drift_pct` (the JSON's values).
 //!
+//! Where the team watches it (the numbers come from the same history):
+//! - SSM parameter `/hse/traffic-split-percent` (for the `aws` stand-in): the split itself.
+//!   `aws ssm put-parameter --name /hse/traffic-split-percent --value 0 --overwrite` moves it
+//!   (any value; read as the app compares it: a number, clamped to 0-100, anything else 0),
+//!   and setting the split over HTTP writes it (a new version).
+//! - CloudWatch `AWS/ApplicationELB` (see `vendor::cloudwatch`), load balancer
+//!   `LB`, target groups `TG_OLD` (old system) and `TG_NEW` (new): `RequestCount`,
+//!   `HTTPCode_Target_5XX_Count` (`Sum`), `TargetResponseTime` (`p99`, seconds).
+//! - New Relic (`POST /graphql`): apps `hse-old-system` and `hse-monolith`, e.g.
+//!   `SELECT percentage(count(*), WHERE error IS true) AS 'error_rate', percentile(duration, 99) FROM Transaction WHERE appName = 'hse-monolith' SINCE 5 minutes ago`.
+//! - Datadog (`GET /api/v1/query`): services `hse-old-system` and `hse-monolith`.
+//!
 //! Numbers (the migration's targets: error rate < 0.1 %, p99 < 500 ms, drift ≤ 1 %): healthy old
 //! 0.02-0.08 % / p99 250-420 ms, new 0.01-0.06 % / p99 220-400 ms, drift 0.1-0.5 %. New
 //! system at 100 %: `error-burst` 8-15 % (so 0.8-1.5 % at a 10 % split), drift 15-25 %;
@@ -46,15 +58,22 @@ use crate::sim::metrics::{
     banded, degrade_factor, ep, flapping_high, gauge, label, noise, p95_from_p99, round, span,
     summarize, Band, Bands, EndpointSpec, Reading,
 };
+use crate::sim::profile::Parameter;
 use crate::sim::profile::{Lever, Method, ProfileSpec, Rollback, Route};
 use crate::sim::scenario::Scenario;
 use crate::sim::state::{ReadCtx, Sim, SimEvent};
+use crate::sim::telemetry::{App, TargetGroup, Telemetry};
+use crate::sim::vendor::{datadog, nerdgraph, ssm};
 use serde_json::{json, Value};
 
 pub const PARAMETER: &str = "/hse/traffic-split-percent";
 pub const FEATURE_FLAG: &str = "traffic_split_iot_core";
 /// The split at start (week 5 of the migration).
 pub const INITIAL_SPLIT: u8 = 10;
+/// The ALB and its two target groups, as CloudWatch's dimensions name them.
+pub const LB: &str = "app/hse-alb/5d2f7c1e9a3b4c6d";
+pub const TG_OLD: &str = "targetgroup/hse-old-system-tg/8a1b2c3d4e5f6a7b";
+pub const TG_NEW: &str = "targetgroup/hse-monolith-tg/3c4d5e6f7a8b9c0d";
 
 pub const ENDPOINTS: [EndpointSpec; 2] = [
     ep("old_system", false, 100.0),
@@ -94,12 +113,74 @@ pub static SPEC: ProfileSpec = ProfileSpec {
             .shown("old vs new error_rate_pct / p99_ms, drift_pct"),
         Route::new(&[Method::Get, Method::Post], "/api/iot/events", events)
             .shown("served by old or new per the split"),
+        Route::get("/api/v1/query", datadog::query)
+            .shown("Datadog metrics query (DD-API-KEY, DD-APPLICATION-KEY)"),
+        Route::post("/graphql", nerdgraph::graphql).shown("New Relic NerdGraph NRQL (API-Key)"),
     ],
     mirrors: &[],
     serve: None,
     readings,
     gauges,
+    telemetry: Telemetry {
+        apps: &[
+            App {
+                newrelic: "hse-old-system",
+                datadog_tags: &[("service", "hse-old-system"), ("env", "production")],
+                endpoints: &[OLD],
+            },
+            App {
+                newrelic: "hse-monolith",
+                datadog_tags: &[("service", "hse-monolith"), ("env", "production")],
+                endpoints: &[NEW],
+            },
+        ],
+        target_groups: &[
+            TargetGroup {
+                dimension: TG_OLD,
+                load_balancer: LB,
+                endpoints: &[OLD],
+            },
+            TargetGroup {
+                dimension: TG_NEW,
+                load_balancer: LB,
+                endpoints: &[NEW],
+            },
+        ],
+        containers: &[],
+    },
+    parameters: &[Parameter {
+        name: PARAMETER,
+        kind: "String",
+        initial: "10",
+        apply: Some(apply_split),
+    }],
+    dotenv: None,
+    mongo: None,
 };
+
+/// The percent the app reads from the parameter: it compares `(hash % 100) < percent` with
+/// the value as JavaScript does, so a number is taken as it is (below 0: nobody, above 100:
+/// everybody) and anything else (NaN) sends nobody to the new system.
+pub fn split_from_parameter(value: &str) -> f64 {
+    value
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .unwrap_or(0.0)
+        .clamp(0.0, 100.0)
+}
+
+/// `put-parameter` on the split: the traffic moves.
+fn apply_split(sim: &Sim, value: &str) {
+    let pct = split_from_parameter(value);
+    let previous = split_of(sim.set_weight_target(pct / 100.0));
+    sim.emit(SimEvent::ValueChanged {
+        name: PARAMETER.to_string(),
+        from: previous.to_string(),
+        to: value.to_string(),
+    });
+}
 
 const fn b99(err: (f64, f64), p99: (f64, f64)) -> (f64, f64, f64, f64) {
     (err.0, err.1, p99.0, p99.1)
@@ -302,6 +383,7 @@ fn set_split(sim: &Sim, call: &Call) -> Answer {
         }
     };
     let previous = split_of(sim.set_weight_target(f64::from(req.percent) / 100.0));
+    ssm::record(sim, PARAMETER, &req.percent.to_string());
     if previous != req.percent {
         sim.emit(SimEvent::ValueChanged {
             name: FEATURE_FLAG.to_string(),

@@ -9,6 +9,7 @@ mod model;
 mod spec;
 mod state;
 mod transport;
+mod vendors;
 
 use super::auth::bearer_matches;
 use super::state::ReadCtx;
