@@ -146,6 +146,11 @@ pub async fn dashboard(cfg: Config, ui: &UiArgs) -> Result<i32, CliError> {
     let theme = load_theme(ui, &cfg)?;
     let mut cfg = cfg;
     let (redactor, warnings) = crate::secure::secure(&mut cfg)?;
+    let record = crate::record::resolve_record_path(
+        ui.record.as_ref().map(|r| r.as_deref()),
+        &cfg,
+        Utc::now(),
+    )?;
     run_watch(WatchOptions {
         cfg: Arc::new(cfg),
         t0,
@@ -155,7 +160,7 @@ pub async fn dashboard(cfg: Config, ui: &UiArgs) -> Result<i32, CliError> {
         audit_log: ui.audit_log.clone(),
         redact: redactor.into_fn(),
         warnings,
-        record: ui.record.clone(),
+        record,
     })
     .await
     .map_err(CliError::from)

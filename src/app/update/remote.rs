@@ -63,26 +63,56 @@ pub(super) fn apply(state: &mut State, r: Remote) {
             );
         }
         AuditEvent::Signoff(s) => {
-            if s.step < state.signoffs.len() {
-                let go = s.decision.is_go();
-                state.signoffs[s.step] = Some(SignOff {
-                    name: s.name.clone(),
+            let Some(st) = state.cfg.steps.get(s.step).filter(|st| st.gate) else {
+                return;
+            };
+            let Some(name) = st.approver(&s.name) else {
+                // Another config may list other approvers: this screen's list decides.
+                note(
+                    state,
+                    Severity::Warn,
+                    format!(
+                        "{who} signed {} as \"{}\" for \"{}\", who is not an approver here \
+                         ({}): not counted",
+                        s.decision.word(),
+                        s.name,
+                        s.title,
+                        crate::app::gate::approvers_text(st)
+                    ),
+                );
+                return;
+            };
+            let go = s.decision.is_go();
+            if let Some(v) = state.signoffs.get_mut(s.step) {
+                v.push(SignOff {
+                    name: name.clone(),
                     go,
                     at: r.at,
                     by: who.clone(),
                 });
-                let sev = if go { Severity::Info } else { Severity::Crit };
-                note(
-                    state,
-                    sev,
-                    format!(
-                        "{} signed by {} ({who}) for \"{}\"",
-                        s.decision.word(),
-                        s.name,
-                        s.title
-                    ),
-                );
             }
+            let sev = if go { Severity::Info } else { Severity::Crit };
+            note(
+                state,
+                sev,
+                format!(
+                    "{} signed by {name} ({who}) for \"{}\"",
+                    s.decision.word(),
+                    s.title
+                ),
+            );
+        }
+        AuditEvent::Note(n) => note(state, Severity::Info, format!("{who} noted: {}", n.text)),
+        AuditEvent::BreakGlass(b) => {
+            notice(state, format!("{who} broke the glass for \"{}\"", b.label));
+            note(
+                state,
+                Severity::Crit,
+                format!(
+                    "{who} BROKE THE GLASS for \"{}\" past gate \"{}\": {}",
+                    b.label, b.gate, b.reason
+                ),
+            );
         }
         AuditEvent::ActionConfirmed(c) => {
             if let Some(i) = action_index(state, &c.action) {
