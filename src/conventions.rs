@@ -67,6 +67,20 @@ fn emit(out: &mut dyn Write, bytes: &[u8], what: &str) -> Result<i32, CliError> 
 /// The config's JSON Schema, built from the key schema the loader checks with.
 pub fn config_schema() -> Value {
     let mut root = table(&ROOT);
+    // `[env.NAME]` overlays lay any key of the config over it, partially: an entry
+    // merges by its `id`, so nothing in an overlay is required.
+    let mut overlay = table(&ROOT);
+    drop_required(&mut overlay);
+    if let Some(Value::Object(props)) = root.get_mut("properties") {
+        props.insert(
+            "env".into(),
+            json!({
+                "type": "object",
+                "description": "environments (`--env NAME`): each laid over the config",
+                "additionalProperties": overlay,
+            }),
+        );
+    }
     if let Value::Object(m) = &mut root {
         m.insert(
             "$schema".into(),
@@ -82,6 +96,20 @@ pub fn config_schema() -> Value {
         );
     }
     root
+}
+
+fn drop_required(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            // The list of required keys, not a key named `required` (a source's).
+            if m.get("required").is_some_and(Value::is_array) {
+                m.remove("required");
+            }
+            m.values_mut().for_each(drop_required);
+        }
+        Value::Array(a) => a.iter_mut().for_each(drop_required),
+        _ => {}
+    }
 }
 
 fn table(t: &TableSchema) -> Value {
@@ -264,7 +292,12 @@ mod tests {
                 .and_then(Value::as_object);
             props.map_or(0, |p| p.values().map(|c| 1 + count_json(c)).sum())
         }
-        assert_eq!(count_json(&v), count(&ROOT));
+        // Every key, plus `env` whose overlays hold every key again.
+        assert_eq!(count_json(&v), count(&ROOT) + 1);
+        assert_eq!(
+            count_json(&v["properties"]["env"]["additionalProperties"]),
+            count(&ROOT)
+        );
         assert!(v["properties"]["signal"]["items"]["properties"]["warn"].is_object());
     }
 }
