@@ -258,7 +258,12 @@ pub(super) fn push_events(state: &mut State, events: Vec<Event>) {
 }
 
 pub(super) fn note(state: &mut State, severity: Severity, text: String) {
-    let (at, mono) = (state.now, state.mono);
+    note_at(state, state.now, severity, text);
+}
+
+/// An event written at wall time `at` (another screen's record), learned now.
+pub(super) fn note_at(state: &mut State, at: Ts, severity: Severity, text: String) {
+    let mono = state.mono;
     push_events(
         state,
         vec![Event {

@@ -745,6 +745,24 @@ fn another_instance_records_show_here() {
 }
 
 #[test]
+fn another_screens_old_record_is_shown_at_its_own_time() {
+    // History read at start-up: a tick written long before this screen's clock.
+    let mut st = state();
+    let written = st.now - chrono::Duration::hours(3);
+    update(
+        &mut st,
+        remote(
+            "tick",
+            written,
+            json(r#"{"step": 0, "item": 0, "item_text": "flip"}"#),
+        ),
+    );
+    let e = st.events.back().expect("an event for the tick");
+    assert!(e.text.contains("bob@bastion2 ticked"), "{}", e.text);
+    assert_eq!(e.at, written, "shown when it was written, not as news");
+}
+
+#[test]
 fn records_of_another_environment_are_warned_about_and_never_applied() {
     let mut st = state();
     for (kind, details) in [
