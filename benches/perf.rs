@@ -8,6 +8,9 @@
 //!
 //! `PERF_QUICK=1` shortens every window (for developing the bench, not for numbers).
 
+// Test code: a failed unwrap or expect is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[path = "perf/procfs.rs"]
 mod procfs;
 #[path = "perf/pty.rs"]

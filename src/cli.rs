@@ -1,4 +1,5 @@
-//! The command line (SPEC §2). `warroom` alone is `warroom watch`.
+//! The command line: every command, its flags and examples. `warroom` alone is
+//! `warroom watch`.
 
 use crate::check::Format;
 use clap::{Args, Parser, Subcommand};
@@ -23,6 +24,10 @@ Examples:
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// The environment: its `[env.NAME]` table laid over the config, and the name every
+    /// screen, record and audit line carries (`report`/`replay`: its sessions only).
+    #[arg(long = "env", global = true, value_name = "NAME")]
+    pub env: Option<String>,
     #[command(flatten)]
     pub watch: WatchArgs,
 }
@@ -46,12 +51,12 @@ pub enum Command {
     Sim(SimArgs),
     /// Headless monitor: one poll, or a window of polls; exit 0 ok, 1 critical breach, 2 config/usage, 3 no data, 4 recording incomplete.
     #[command(
-        after_help = "Examples:\n  warroom check -c cutover.toml\n  warroom check -c cutover.toml --window 30m --interval 60s\n  warroom check -c cutover.toml --window 30m --record window.jsonl\n  warroom check -c cutover.toml --format json | jq .\n\nExit codes: 0 all within thresholds, 1 a critical breach, 2 config/usage error, 3 no data (a critical signal without data, or a required source), 4 the --record file could not be written in full. The first that applies wins."
+        after_help = "Examples:\n  warroom check -c cutover.toml\n  warroom check -c cutover.toml --window 30m --interval 60s\n  warroom check -c cutover.toml --window 30m --record window.jsonl\n  warroom check -c cutover.toml --format json | jq .\n\nExit codes: 0 all within thresholds, 1 a critical breach, 2 config/usage error, 3 no data (a critical signal without data, or a required source), 4 the --record file could not be written in full, 6 a run-time failure (the --log-file cannot be opened). The first that applies wins."
     )]
     Check(CheckArgs),
     /// The evidence report of a recorded session (Markdown or JSON).
     #[command(
-        after_help = "Examples:\n  warroom report session.jsonl > docs/cutover-checklist-final.md\n  warroom report session.jsonl --format json | jq .verdict\n  warroom report session.jsonl --session 3f9c2a81   # one session of several"
+        after_help = "Examples:\n  warroom report session.jsonl > docs/cutover-checklist-final.md\n  warroom report session.jsonl --into docs/cutover-checklist-final.md   # only between its markers\n  warroom report ~/.local/state/warroom/brokers-v1/production/sessions/   # every session, gaps named\n  warroom report session.jsonl --format json | jq .verdict\n  warroom report session.jsonl --session 3f9c2a81   # one session of several"
     )]
     Report(ReportArgs),
     /// The dashboard, replaying a recording (read-only): Space pauses, ← → seek 10 s, Shift 60 s.
@@ -72,7 +77,7 @@ pub enum Command {
     NotifyTest(NotifyTestArgs),
     /// Check a config: every problem with file:line:col and what to write instead.
     #[command(
-        after_help = "Examples:\n  warroom validate -c cutover.toml\n\nExit codes: 0 valid, 2 problems found."
+        after_help = "Examples:\n  warroom validate -c cutover.toml\n  warroom validate -c cutover.toml --env staging --print   # the effective config, redacted\n\nExit codes: 0 valid, 2 problems found."
     )]
     Validate(ValidateArgs),
     /// Print a shell completion script.
@@ -130,9 +135,10 @@ pub struct UiArgs {
     /// The shared audit log (JSON lines); default: $XDG_STATE_HOME/warroom/<cutover>/audit.jsonl.
     #[arg(long, value_name = "FILE")]
     pub audit_log: Option<PathBuf>,
-    /// Record every sample, event and act to this file (JSON lines) for `report` and `replay`.
+    /// Record every sample, event and act to this file (JSON lines) for `report` and
+    /// `replay`; without FILE, a new file for this session in the cutover's state directory.
     #[arg(long, value_name = "FILE")]
-    pub record: Option<PathBuf>,
+    pub record: Option<Option<PathBuf>>,
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -215,8 +221,9 @@ pub struct CheckArgs {
     pub log_file: Option<PathBuf>,
     /// Record every poll and event to this file (JSON lines), for `warroom report`;
     /// appended as a new session when the file exists. Exit 4 if it cannot be written in full.
+    /// Without FILE, a new file for this session in the cutover's state directory.
     #[arg(long, value_name = "FILE")]
-    pub record: Option<PathBuf>,
+    pub record: Option<Option<PathBuf>>,
     /// With --window: announce what opens and ends to the config's `[[notify]]` targets, as
     /// a screen would (claimed in the audit log, so a screen sharing it never sends the same
     /// twice).
@@ -241,13 +248,19 @@ pub enum ReportFormat {
 
 #[derive(Debug, Args, Clone)]
 pub struct ReportArgs {
-    /// A recording made with --record.
-    pub file: PathBuf,
+    /// Recordings made with --record, or directories of them (a cutover's `sessions/`):
+    /// every session, oldest first, the stretches none watched named.
+    #[arg(required = true, num_args = 1.., value_name = "FILE|DIR")]
+    pub files: Vec<PathBuf>,
     #[arg(long, value_enum, default_value = "md")]
     pub format: ReportFormat,
     /// Report only this session (the file may hold several: `--record` appends).
     #[arg(long, value_name = "ID")]
     pub session: Option<String>,
+    /// Write the report into this Markdown file, between `<!-- warroom:begin … -->` and
+    /// `<!-- warroom:end -->` (added at its end the first time); the rest is kept as is.
+    #[arg(long, value_name = "FILE", conflicts_with = "format")]
+    pub into: Option<PathBuf>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -278,4 +291,7 @@ pub struct InitArgs {
 pub struct ValidateArgs {
     #[arg(short, long, value_name = "FILE")]
     pub config: PathBuf,
+    /// Print the effective config (with `--env`, its overlay applied), secrets redacted.
+    #[arg(long)]
+    pub print: bool,
 }

@@ -4,12 +4,13 @@
 
 use crate::cli::{Cli, CompletionShell};
 use crate::config::schema::{Shape, TableSchema, ROOT};
+use crate::exit::CliError;
 use clap::CommandFactory;
 use serde_json::{json, Map, Value};
 use std::io::Write;
 
 /// `warroom completions bash|zsh|fish`.
-pub fn completions(shell: CompletionShell, out: &mut dyn Write) -> Result<i32, String> {
+pub fn completions(shell: CompletionShell, out: &mut dyn Write) -> Result<i32, CliError> {
     use clap_complete::Shell;
     let shell = match shell {
         CompletionShell::Bash => Shell::Bash,
@@ -19,13 +20,11 @@ pub fn completions(shell: CompletionShell, out: &mut dyn Write) -> Result<i32, S
     let mut cmd = Cli::command();
     let mut buf = Vec::new();
     clap_complete::generate(shell, &mut cmd, "warroom", &mut buf);
-    out.write_all(&buf)
-        .map_err(|e| format!("cannot write the completions: {e}"))?;
-    Ok(0)
+    emit(out, &buf, "the completions")
 }
 
 /// `warroom man`: the man page of the command and its subcommands, in roff.
-pub fn man(out: &mut dyn Write) -> Result<i32, String> {
+pub fn man(out: &mut dyn Write) -> Result<i32, CliError> {
     let cmd = Cli::command();
     let mut buf = Vec::new();
     clap_mangen::Man::new(cmd.clone())
@@ -45,22 +44,43 @@ pub fn man(out: &mut dyn Write) -> Result<i32, String> {
         let section = String::from_utf8_lossy(&section).replace(".SH ", ".SS ");
         buf.extend_from_slice(section.as_bytes());
     }
-    out.write_all(&buf)
-        .map_err(|e| format!("cannot write the man page: {e}"))?;
-    Ok(0)
+    emit(out, &buf, "the man page")
 }
 
 /// `warroom schema`: a JSON Schema (draft 07) of the config, every key of every table.
-pub fn schema(out: &mut dyn Write) -> Result<i32, String> {
+pub fn schema(out: &mut dyn Write) -> Result<i32, CliError> {
     let text = serde_json::to_string_pretty(&config_schema())
         .map_err(|e| format!("cannot make the schema: {e}"))?;
-    writeln!(out, "{text}").map_err(|e| format!("cannot write the schema: {e}"))?;
-    Ok(0)
+    emit(out, format!("{text}\n").as_bytes(), "the schema")
+}
+
+/// Writes `bytes` to stdout. A reader that went away (`warroom man | head`) is not an
+/// error: it had what it wanted.
+fn emit(out: &mut dyn Write, bytes: &[u8], what: &str) -> Result<i32, CliError> {
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => Ok(0),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+        Err(e) => Err(CliError::Io(format!("cannot write {what}: {e}"))),
+    }
 }
 
 /// The config's JSON Schema, built from the key schema the loader checks with.
 pub fn config_schema() -> Value {
     let mut root = table(&ROOT);
+    // `[env.NAME]` overlays lay any key of the config over it, partially: an entry
+    // merges by its `id`, so nothing in an overlay is required.
+    let mut overlay = table(&ROOT);
+    drop_required(&mut overlay);
+    if let Some(Value::Object(props)) = root.get_mut("properties") {
+        props.insert(
+            "env".into(),
+            json!({
+                "type": "object",
+                "description": "environments (`--env NAME`): each laid over the config",
+                "additionalProperties": overlay,
+            }),
+        );
+    }
     if let Value::Object(m) = &mut root {
         m.insert(
             "$schema".into(),
@@ -76,6 +96,20 @@ pub fn config_schema() -> Value {
         );
     }
     root
+}
+
+fn drop_required(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            // The list of required keys, not a key named `required` (a source's).
+            if m.get("required").is_some_and(Value::is_array) {
+                m.remove("required");
+            }
+            m.values_mut().for_each(drop_required);
+        }
+        Value::Array(a) => a.iter_mut().for_each(drop_required),
+        _ => {}
+    }
 }
 
 fn table(t: &TableSchema) -> Value {
@@ -110,10 +144,31 @@ fn shape_schema(shape: Shape) -> Value {
 mod tests {
     use super::*;
 
-    fn text(f: impl FnOnce(&mut Vec<u8>) -> Result<i32, String>) -> String {
+    fn text(f: impl FnOnce(&mut Vec<u8>) -> Result<i32, CliError>) -> String {
         let mut out = Vec::new();
-        assert_eq!(f(&mut out), Ok(0));
+        assert_eq!(f(&mut out).ok(), Some(0));
         String::from_utf8(out).expect("utf-8")
+    }
+
+    /// A writer that fails every write with `kind`.
+    struct Failing(std::io::ErrorKind);
+    impl Write for Failing {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(self.0.into())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_closed_pipe_is_not_an_error_but_a_full_disk_is() {
+        let mut gone = Failing(std::io::ErrorKind::BrokenPipe);
+        assert_eq!(man(&mut gone).ok(), Some(0));
+        let mut full = Failing(std::io::ErrorKind::StorageFull);
+        let e = schema(&mut full).expect_err("a failed write is an error");
+        assert_eq!(e.code(), crate::exit::IO);
+        assert!(e.to_string().contains("cannot write the schema"), "{e}");
     }
 
     #[test]
@@ -237,7 +292,12 @@ mod tests {
                 .and_then(Value::as_object);
             props.map_or(0, |p| p.values().map(|c| 1 + count_json(c)).sum())
         }
-        assert_eq!(count_json(&v), count(&ROOT));
+        // Every key, plus `env` whose overlays hold every key again.
+        assert_eq!(count_json(&v), count(&ROOT) + 1);
+        assert_eq!(
+            count_json(&v["properties"]["env"]["additionalProperties"]),
+            count(&ROOT)
+        );
         assert!(v["properties"]["signal"]["items"]["properties"]["warn"].is_object());
     }
 }

@@ -1,6 +1,9 @@
 //! The modules use each other without circles: read from the source itself, every
 //! `crate::x` that non-test code of one top-level module names is an edge, and the
 //! edges must form no cycle. A cycle found is printed as the path that closes it.
+//!
+//! And ARCHITECTURE.md's module map stays true: every module it names is under `src/`,
+//! and every top-level module is named.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -335,4 +338,86 @@ fn the_reader_sees_only_code() {
     );
     assert!(kept.contains("crate::x") && !kept.contains("crate::y") && kept.contains("fn g"));
     assert_eq!(mods, vec!["more".to_string()]);
+}
+
+/// The module paths ARCHITECTURE.md's module map names, one per `- `path` — …` line.
+fn mapped_modules(doc: &str) -> Vec<String> {
+    let Some(start) = doc.find("## Module map") else {
+        return Vec::new();
+    };
+    let section = &doc[start + 3..];
+    let section = &section[..section.find("\n## ").unwrap_or(section.len())];
+    section
+        .lines()
+        .filter_map(|l| l.strip_prefix("- `"))
+        .filter_map(|l| l.split('`').next())
+        .map(str::to_string)
+        .collect()
+}
+
+/// `a::b` is `src/a/b.rs` or `src/a/b/mod.rs`.
+fn module_file(src: &Path, path: &str) -> Option<PathBuf> {
+    let rel = path.replace("::", "/");
+    [src.join(format!("{rel}.rs")), src.join(&rel).join("mod.rs")]
+        .into_iter()
+        .find(|p| p.is_file())
+}
+
+/// The modules `lib.rs` declares (`pub mod x;`, `mod x;`).
+fn top_level_modules(lib: &str) -> Vec<String> {
+    lib.lines()
+        .map(str::trim)
+        .filter_map(|l| {
+            l.strip_prefix("pub mod ")
+                .or_else(|| l.strip_prefix("mod "))
+        })
+        .filter_map(|l| l.strip_suffix(';'))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn the_architecture_map_names_every_top_level_module_and_only_real_ones() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let src = root.join("src");
+    let doc = std::fs::read_to_string(root.join("ARCHITECTURE.md")).expect("ARCHITECTURE.md");
+    let lib = std::fs::read_to_string(src.join("lib.rs")).expect("lib.rs");
+    let mapped = mapped_modules(&doc);
+    let mut wrong = Vec::new();
+    for m in &mapped {
+        if module_file(&src, m).is_none() {
+            wrong.push(format!("the map names `{m}`, which is not under src/"));
+        }
+    }
+    for m in top_level_modules(&lib) {
+        if !mapped.contains(&m) {
+            wrong.push(format!(
+                "lib.rs declares `{m}`, which the map does not name"
+            ));
+        }
+    }
+    // Every file the text points to (`src/…`) is there too.
+    for path in doc.split('`').skip(1).step_by(2) {
+        if path.starts_with("src/") && !root.join(path).exists() {
+            wrong.push(format!(
+                "ARCHITECTURE.md points to `{path}`, which is not there"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "ARCHITECTURE.md:\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn the_map_reader_sees_each_line_and_the_file_of_each_path() {
+    let doc =
+        "# A\n\n## Module map\n\n- `a` — x.\n- `a::b` — y.\nnot `c`\n\n## Next\n\n- `d` — z.\n";
+    assert_eq!(mapped_modules(doc), ["a", "a::b"]);
+    assert_eq!(
+        top_level_modules("//! x\npub mod a;\n#[cfg(test)]\nmod b;\nuse c;\n"),
+        ["a", "b"]
+    );
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    assert!(module_file(&src, "engine::judge").is_some());
+    assert!(module_file(&src, "engine").is_some());
+    assert!(module_file(&src, "engine::nope").is_none());
 }

@@ -1,5 +1,7 @@
 //! The `warroom` binary: parse the command line and hand over to the library.
 
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
 use clap::Parser;
 
 fn main() {
@@ -16,7 +18,7 @@ fn main() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("warroom: cannot start the runtime: {e}");
-            std::process::exit(1);
+            std::process::exit(warroom::exit::IO);
         }
     };
     let code = rt.block_on(warroom::commands::run(cli));

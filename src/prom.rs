@@ -1,5 +1,6 @@
-//! Prometheus as a source (SPEC §3, FAULTS 9-10): the instant-query URL, Prometheus's own
-//! error bodies, label templates that name rows, and a query result turned into readings.
+//! Prometheus as a source: the instant-query URL, Prometheus's own error bodies (a bad
+//! query or an overloaded server is said in its own words, never as a bare HTTP status),
+//! label templates that name rows, and a query result turned into readings.
 //!
 //! Pure functions: the poller builds the URL and reads error bodies; the engine converts a
 //! successful answer into one reading per series.

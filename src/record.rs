@@ -230,6 +230,56 @@ impl Line {
     }
 }
 
+/// `--record` without a file: a new file for this session in the cutover's state
+/// directory, beside its audit log: `<state>/warroom/<cutover>/<environment>/sessions/
+/// <UTC start>-<pid>.jsonl`. One file per session, so a cutover of many sessions is one
+/// directory `report` reads whole.
+pub fn session_path(cfg: &crate::config::Config, now: Ts) -> std::path::PathBuf {
+    session_path_with(cfg, now, std::process::id(), &|k| std::env::var(k).ok())
+}
+
+/// As `session_path`, with the process id and the environment given.
+pub fn session_path_with(
+    cfg: &crate::config::Config,
+    now: Ts,
+    pid: u32,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> std::path::PathBuf {
+    let audit =
+        crate::audit::default_path_with(&cfg.cutover.name, cfg.cutover.environment_name(), env);
+    let dir = audit
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    dir.join("sessions")
+        .join(format!("{}-{pid}.jsonl", now.format("%Y%m%dT%H%M%SZ")))
+}
+
+/// The `--record` value as given: a file, or (the flag without one) this
+/// session's file in the state directory, its folder created (private).
+pub fn resolve_record_path(
+    asked: Option<Option<&std::path::Path>>,
+    cfg: &crate::config::Config,
+    now: Ts,
+) -> Result<Option<std::path::PathBuf>, String> {
+    match asked {
+        None => Ok(None),
+        Some(Some(p)) => Ok(Some(p.to_path_buf())),
+        Some(None) => {
+            let path = session_path(cfg, now);
+            if let Some(dir) = path.parent() {
+                let mut b = std::fs::DirBuilder::new();
+                b.recursive(true);
+                #[cfg(unix)]
+                std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+                b.create(dir)
+                    .map_err(|e| format!("--record: cannot create {}: {e}", dir.display()))?;
+            }
+            Ok(Some(path))
+        }
+    }
+}
+
 /// A session's first line in the recording: who, where, which session, and the config as
 /// it ran (redacted on write).
 pub fn header_line(

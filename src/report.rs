@@ -25,6 +25,8 @@ pub struct Report {
     pub t0_planned: Option<String>,
     pub t0_actual: Option<String>,
     pub people: Vec<String>,
+    /// Notes written before the first step (or with no T0), which no step holds.
+    pub notes_before: Vec<String>,
     pub steps: Vec<StepReport>,
     pub breaches: Vec<Breach>,
     pub actions: Vec<ActionReport>,
@@ -46,6 +48,8 @@ pub struct StepReport {
     pub gate: Option<String>,
     pub items: Vec<ItemReport>,
     pub runs: Vec<String>,
+    /// Operators' notes written while this step was the current one.
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -89,6 +93,86 @@ pub struct SignalSummary {
     pub last: Option<String>,
     /// Seconds spent in each state.
     pub time_in: BTreeMap<String, i64>,
+}
+
+/// The sessions recorded in the environment `env` (all of them without one); none is an
+/// error naming the environments the file holds.
+pub fn of_environment(
+    all: Vec<crate::record::Recording>,
+    env: Option<&str>,
+    shown: &str,
+) -> Result<Vec<crate::record::Recording>, String> {
+    let Some(env) = env else {
+        return Ok(all);
+    };
+    let env_of = |r: &crate::record::Recording| match r.header() {
+        Some(Line::Header { environment, .. }) => environment
+            .as_deref()
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .unwrap_or(crate::config::DEFAULT_ENVIRONMENT)
+            .to_string(),
+        _ => crate::config::DEFAULT_ENVIRONMENT.to_string(),
+    };
+    let mut seen: Vec<String> = all.iter().map(env_of).collect();
+    seen.dedup();
+    let mine: Vec<_> = all.into_iter().filter(|r| env_of(r) == env).collect();
+    if mine.is_empty() {
+        return Err(format!(
+            "{shown}: no session recorded in environment \"{env}\" (it holds: {})",
+            seen.join(", ")
+        ));
+    }
+    Ok(mine)
+}
+
+/// A gate as the report states it: where it stands, every signature (name typed and the
+/// account that typed it), and any break-glass override of it.
+fn gate_line(
+    state: &crate::app::State,
+    i: usize,
+    st: &crate::config::Step,
+    overrides: &BTreeMap<usize, Vec<String>>,
+) -> String {
+    use crate::app::GateVerdict;
+    let sigs = state.signoffs().get(i).map_or(&[][..], Vec::as_slice);
+    let standing = match state.gate_verdict(i) {
+        Some(GateVerdict::Go) => "GO".to_string(),
+        Some(GateVerdict::NoGo { .. }) => "NO-GO".to_string(),
+        Some(GateVerdict::Pending { have: 0, .. }) | None => "not signed".to_string(),
+        Some(GateVerdict::Pending { have, need }) => format!("pending, {have} of {need} GO"),
+    };
+    let mut parts = vec![standing];
+    if !st.approvers.is_empty() || st.quorum() > 1 {
+        parts.push(format!(
+            "approvers: {}; GO needed from {}",
+            crate::app::gate::approvers_text(st),
+            st.quorum()
+        ));
+    }
+    for so in sigs {
+        parts.push(format!(
+            "{} signed by {} ({}) at {}",
+            if so.go { "GO" } else { "NO-GO" },
+            so.name,
+            so.by,
+            t(so.at)
+        ));
+    }
+    parts.extend(overrides.get(&i).into_iter().flatten().cloned());
+    parts.join(" · ")
+}
+
+/// The step that was current at `at` (the last one whose offset from T0 had passed);
+/// None before the first step or without T0.
+fn step_at(cfg: &crate::config::Config, t0: Option<Ts>, at: Ts) -> Option<usize> {
+    let off = (at - t0?).num_milliseconds();
+    cfg.steps
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.at.0 <= off)
+        .max_by_key(|(_, s)| s.at.0)
+        .map(|(i, _)| i)
 }
 
 fn t(ts: Ts) -> String {
@@ -159,6 +243,8 @@ pub fn build(rec: Recording) -> Result<Report, String> {
     let mut actions: Vec<ActionReport> = Vec::new();
     let mut runs: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     let mut t0_mark: Option<Ts> = None;
+    let mut overrides: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    let mut notes: Vec<(Ts, String)> = Vec::new();
     let lines = rp.recording().lines.clone();
     for (i, line) in lines.iter().enumerate().skip(1) {
         let mono = rp.mono_of(i);
@@ -223,12 +309,29 @@ pub fn build(rec: Recording) -> Result<Report, String> {
                         step_actual.entry(step).or_insert(*at);
                     }
                     Ok(AuditEvent::T0Mark(_)) => t0_mark = Some(*at),
+                    Ok(AuditEvent::Note(n)) => {
+                        notes.push((*at, format!("{} by {who}: {}", hms(*at), n.text)))
+                    }
+                    Ok(AuditEvent::BreakGlass(b)) => {
+                        overrides.entry(b.step).or_default().push(format!(
+                            "BREAK GLASS by {who} at {} for \"{}\": {}",
+                            hms(*at),
+                            b.label,
+                            b.reason
+                        ));
+                    }
                     Ok(AuditEvent::ActionConfirmed(c)) => actions.push(ActionReport {
                         action: c.label,
                         by: who,
                         at: t(*at),
                         attempt: u64::from(c.attempt),
-                        request: c.target.first().cloned().unwrap_or_default(),
+                        request: match &c.break_glass {
+                            Some(why) => format!(
+                                "{} (past its gate, break glass: {why})",
+                                c.target.first().cloned().unwrap_or_default()
+                            ),
+                            None => c.target.first().cloned().unwrap_or_default(),
+                        },
                         result: None,
                         verification: None,
                     }),
@@ -390,18 +493,7 @@ pub fn build(rec: Recording) -> Result<Report, String> {
             title: st.title.clone(),
             planned: plan_base.map(|b| t(b + chrono::Duration::milliseconds(st.at.0))),
             actual: step_actual.get(&i).map(|a| t(*a)),
-            gate: st
-                .gate
-                .then(|| match state.signoffs.get(i).and_then(|s| s.as_ref()) {
-                    Some(so) => format!(
-                        "{} signed by {} ({}) at {}",
-                        if so.go { "GO" } else { "NO-GO" },
-                        so.name,
-                        so.by,
-                        t(so.at)
-                    ),
-                    None => "not signed".into(),
-                }),
+            gate: st.gate.then(|| gate_line(state, i, st, &overrides)),
             items: st
                 .checklist
                 .iter()
@@ -420,6 +512,11 @@ pub fn build(rec: Recording) -> Result<Report, String> {
                 })
                 .collect(),
             runs: runs.get(&i).cloned().unwrap_or_default(),
+            notes: notes
+                .iter()
+                .filter(|(at, _)| step_at(&cfg, t0_actual, *at) == Some(i))
+                .map(|(_, n)| n.clone())
+                .collect(),
         })
         .collect();
 
@@ -556,6 +653,11 @@ pub fn build(rec: Recording) -> Result<Report, String> {
             format!("{}{how}", t(x))
         }),
         people: people.into_iter().collect(),
+        notes_before: notes
+            .iter()
+            .filter(|(at, _)| step_at(&cfg, t0_actual, *at).is_none())
+            .map(|(_, n)| n.clone())
+            .collect(),
         steps,
         breaches,
         actions,
@@ -612,6 +714,12 @@ pub fn markdown(r: &Report) -> String {
     w(String::new());
     w("## Timeline".into());
     w(String::new());
+    if !r.notes_before.is_empty() {
+        for n in &r.notes_before {
+            w(format!("- note: {n}"));
+        }
+        w(String::new());
+    }
     for s in &r.steps {
         w(format!(
             "### {} {} — planned {}, actual {}",
@@ -631,6 +739,9 @@ pub fn markdown(r: &Report) -> String {
         }
         for run in &s.runs {
             w(format!("- script: {run}"));
+        }
+        for n in &s.notes {
+            w(format!("- note: {n}"));
         }
         w(String::new());
     }
@@ -748,6 +859,45 @@ pub fn select(all: Vec<Recording>, id: Option<&str>, path: &str) -> Result<Vec<R
     }
 }
 
+/// A stretch between two sessions longer than this is a gap in the watch.
+const GAP_MIN_MS: i64 = 60_000;
+
+/// The stretches no session watched, between sessions in time order:
+/// `2026-03-02 02:13–03:40 UTC (1h27m)`.
+pub fn gaps(reports: &[Report]) -> Vec<String> {
+    let at = |s: &str| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(|d| d.with_timezone(&chrono::Utc))
+    };
+    let mut spans: Vec<(Ts, Ts)> = reports
+        .iter()
+        .filter_map(|r| Some((at(&r.recorded_from)?, at(&r.recorded_to)?)))
+        .collect();
+    spans.sort();
+    let mut out = Vec::new();
+    let mut watched_to: Option<Ts> = None;
+    for (from, to) in spans {
+        if let Some(end) = watched_to {
+            let gap = (from - end).num_milliseconds();
+            if gap > GAP_MIN_MS {
+                let day = if end.date_naive() == from.date_naive() {
+                    from.format("%H:%M").to_string()
+                } else {
+                    from.format("%Y-%m-%d %H:%M").to_string()
+                };
+                out.push(format!(
+                    "{}–{day} UTC ({})",
+                    end.format("%Y-%m-%d %H:%M"),
+                    format_span(from - end)
+                ));
+            }
+        }
+        watched_to = Some(watched_to.map_or(to, |w| w.max(to)));
+    }
+    out
+}
+
 /// Several reports in one Markdown document, oldest session first.
 pub fn markdown_all(reports: &[Report]) -> String {
     if let [one] = reports {
@@ -765,10 +915,14 @@ pub fn markdown_all(reports: &[Report]) -> String {
         })
         .collect();
     let mut o = format!(
-        "This recording holds {} sessions, reported one by one, oldest first: {}.\n\n",
+        "This evidence holds {} sessions, reported one by one, oldest first: {}.\n\n",
         reports.len(),
         ids.join(", ")
     );
+    let gaps = gaps(reports);
+    if !gaps.is_empty() {
+        o.push_str(&format!("Not watched: {}.\n\n", gaps.join(", ")));
+    }
     for (i, r) in reports.iter().enumerate() {
         if i > 0 {
             o.push_str("\n---\n\n");
@@ -785,8 +939,158 @@ pub fn run(
     session: Option<&str>,
     out: &mut dyn std::io::Write,
 ) -> Result<i32, String> {
-    let all = crate::record::read_all(path).map_err(|e| e.to_string())?;
-    let chosen = select(all, session, &path.display().to_string())?;
+    run_in(path, json, session, None, out)
+}
+
+/// The line that opens the block `report --into` owns in the team's file (matched by its
+/// start: what follows `begin` is for the reader).
+pub const INTO_BEGIN: &str = "<!-- warroom:begin";
+pub const INTO_BEGIN_LINE: &str =
+    "<!-- warroom:begin report (written by `warroom report --into`; edits inside are replaced) -->";
+pub const INTO_END: &str = "<!-- warroom:end -->";
+
+/// `existing` with the block between the markers replaced by `block`, or, without
+/// markers, `existing` with the markers and `block` added at its end. The team's own
+/// text outside the markers is kept byte for byte; the same block twice changes nothing.
+pub fn splice_into(existing: &str, block: &str) -> Result<String, String> {
+    let begins: Vec<usize> = line_starts(existing, INTO_BEGIN);
+    let ends: Vec<usize> = line_starts(existing, INTO_END);
+    let body = if block.ends_with('\n') {
+        block.to_string()
+    } else {
+        format!("{block}\n")
+    };
+    match (begins.as_slice(), ends.as_slice()) {
+        ([], []) => {
+            let mut out = existing.to_string();
+            if !out.is_empty() && !out.ends_with('\n') {
+                out.push('\n');
+            }
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(&format!("{INTO_BEGIN_LINE}\n{body}{INTO_END}\n"));
+            Ok(out)
+        }
+        ([b], [e]) if b < e => {
+            // Keep the begin line as the team may have written it.
+            let b_end = existing[*b..].find('\n').map_or(existing.len(), |n| b + n + 1);
+            Ok(format!("{}{body}{}", &existing[..b_end], &existing[*e..]))
+        }
+        ([_], [_]) => Err(format!(
+            "`{INTO_END}` comes before `{INTO_BEGIN} …`: fix the markers, nothing was written"
+        )),
+        _ => Err(format!(
+            "the file must hold at most one `{INTO_BEGIN} …` line and one `{INTO_END}` line (it has {} and {}): nothing was written",
+            begins.len(),
+            ends.len()
+        )),
+    }
+}
+
+/// Byte offsets of the lines that start with `marker` (leading spaces allowed).
+fn line_starts(text: &str, marker: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        if line.trim_start().starts_with(marker) {
+            out.push(at);
+        }
+        at += line.len();
+    }
+    out
+}
+
+/// `report --into FILE`: the report written into the team's own file, between the
+/// markers, atomically (a new file renamed over it), so a crash leaves the old one.
+pub fn write_into(path: &std::path::Path, block: &str) -> Result<bool, String> {
+    let shown = path.display();
+    let existing = match std::fs::read(path) {
+        Ok(b) => String::from_utf8(b)
+            .map_err(|e| format!("{shown} is not UTF-8 text ({e}): nothing was written"))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(format!("{shown}: {e}")),
+    };
+    let new = splice_into(&existing, block).map_err(|e| format!("{shown}: {e}"))?;
+    if new == existing {
+        return Ok(false);
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| format!("{shown}: {e}"))?;
+    if let Ok(meta) = std::fs::metadata(path) {
+        let _ = std::fs::set_permissions(tmp.path(), meta.permissions());
+    }
+    std::io::Write::write_all(&mut tmp, new.as_bytes()).map_err(|e| format!("{shown}: {e}"))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| format!("{shown}: {e}"))?;
+    tmp.persist(path).map_err(|e| format!("{shown}: {e}"))?;
+    Ok(true)
+}
+
+/// As `run`, over the sessions recorded in the environment `env` only (`--env`).
+pub fn run_in(
+    path: &std::path::Path,
+    json: bool,
+    session: Option<&str>,
+    env: Option<&str>,
+    out: &mut dyn std::io::Write,
+) -> Result<i32, String> {
+    run_many(&[path.to_path_buf()], json, session, env, out)
+}
+
+/// The recordings `paths` name: each file, and every `*.jsonl` in each directory (a
+/// cutover's `sessions/` folder), in name order.
+pub fn recordings_in(paths: &[std::path::PathBuf]) -> Result<Vec<std::path::PathBuf>, String> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut files: Vec<_> = std::fs::read_dir(p)
+                .map_err(|e| format!("{}: {e}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.is_file() && f.extension().is_some_and(|x| x == "jsonl"))
+                .collect();
+            if files.is_empty() {
+                return Err(format!("{}: no recording (*.jsonl) in it", p.display()));
+            }
+            files.sort();
+            out.extend(files);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// `warroom report A.jsonl B.jsonl DIR/`: every session of every recording, oldest first,
+/// the stretches none watched named.
+pub fn run_many(
+    paths: &[std::path::PathBuf],
+    json: bool,
+    session: Option<&str>,
+    env: Option<&str>,
+    out: &mut dyn std::io::Write,
+) -> Result<i32, String> {
+    let files = recordings_in(paths)?;
+    let shown = files
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut all = Vec::new();
+    for f in &files {
+        all.extend(crate::record::read_all(f).map_err(|e| format!("{}: {e}", f.display()))?);
+    }
+    // Oldest session first, whichever file it is in.
+    all.sort_by_key(|r| match r.header() {
+        Some(Line::Header { at, .. }) => Some(*at),
+        _ => None,
+    });
+    let all = of_environment(all, env, &shown)?;
+    let chosen = select(all, session, &shown)?;
     let mut reports = Vec::new();
     let mut failed = Vec::new();
     for rec in chosen {
@@ -812,11 +1116,11 @@ pub fn run(
     out.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
     for r in &reports {
         for p in &r.problems {
-            eprintln!("warning: {}: {p}", path.display());
+            eprintln!("warning: {}: {p}", shown);
         }
     }
     for f in &failed {
-        eprintln!("warning: {}: {f}; not reported", path.display());
+        eprintln!("warning: {}: {f}; not reported", shown);
     }
     Ok(0)
 }

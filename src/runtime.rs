@@ -12,6 +12,7 @@
 use crate::app::{update, Action, Msg, State};
 use crate::cli::UiArgs;
 use crate::config::Config;
+use crate::exit::CliError;
 use crate::replay::{Control, Tape};
 use crate::sample::{Stamp, Ts};
 use crate::secrets::Redact;
@@ -49,6 +50,20 @@ pub enum RunError {
     Session(#[from] crate::session::SessionError),
     #[error("cannot listen for signals: {0}")]
     Signals(#[source] std::io::Error),
+}
+
+impl From<RunError> for CliError {
+    fn from(e: RunError) -> Self {
+        use crate::session::SessionError;
+        let msg = e.to_string();
+        match e {
+            RunError::Terminal(_) => CliError::Terminal(msg),
+            // A source's TLS settings: the config's to fix.
+            RunError::Session(SessionError::Poll(_)) => CliError::Usage(msg),
+            RunError::Session(SessionError::Audit(_) | SessionError::Record(_))
+            | RunError::Signals(_) => CliError::Io(msg),
+        }
+    }
 }
 
 /// What a signal asks of the dashboard.
@@ -126,11 +141,16 @@ fn exit_reason(code: i32) -> &'static str {
 
 /// The dashboard on a loaded config (`watch` and `demo`): its secrets known to the
 /// redactor, T0 and the theme resolved, then run until quit.
-pub async fn dashboard(cfg: Config, ui: &UiArgs) -> Result<i32, String> {
+pub async fn dashboard(cfg: Config, ui: &UiArgs) -> Result<i32, CliError> {
     let t0 = resolve_t0(ui.t0.as_deref(), &cfg, Utc::now())?;
     let theme = load_theme(ui, &cfg)?;
     let mut cfg = cfg;
     let (redactor, warnings) = crate::secure::secure(&mut cfg)?;
+    let record = crate::record::resolve_record_path(
+        ui.record.as_ref().map(|r| r.as_deref()),
+        &cfg,
+        Utc::now(),
+    )?;
     run_watch(WatchOptions {
         cfg: Arc::new(cfg),
         t0,
@@ -140,10 +160,10 @@ pub async fn dashboard(cfg: Config, ui: &UiArgs) -> Result<i32, String> {
         audit_log: ui.audit_log.clone(),
         redact: redactor.into_fn(),
         warnings,
-        record: ui.record.clone(),
+        record,
     })
     .await
-    .map_err(|e| e.to_string())
+    .map_err(CliError::from)
 }
 
 /// `--t0` beats the config; `now` is now.

@@ -69,6 +69,22 @@ pub fn redactor(cfg: &Config) -> Redactor {
     r
 }
 
+/// The config as it will run, as TOML (`validate --print`): every value from the
+/// environment that is a secret, every credential header and URL credential, replaced by
+/// the redactor. Token files are not read: their path is shown, never their content.
+pub fn effective_toml(cfg: &Config) -> String {
+    let redactor = redactor(cfg);
+    let text = match toml::to_string(cfg) {
+        Ok(t) => t,
+        Err(e) => format!("# the effective config cannot be printed: {e}\n"),
+    };
+    format!(
+        "# effective config, environment \"{}\" (secrets redacted)\n{}",
+        cfg.cutover.environment_name(),
+        redactor.redact(&text)
+    )
+}
+
 /// A notification target's URL is its credential (a Slack or webhook URL lets anyone
 /// post): the whole of it, as written and as a client spells it, and its path.
 fn add_notify_url(r: &mut Redactor, url: &str) {

@@ -352,6 +352,7 @@ impl Session {
                     confirm: None,
                     verify: None,
                     cooldown: None,
+                    requires: None,
                 };
                 let redact = Arc::clone(&self.redact);
                 let tx = self.tx.clone();
@@ -578,6 +579,8 @@ fn record_input(r: &Recorder, state: &State, msg: &Msg) {
 }
 
 /// What reaches a session from outside.
+// One per message, consumed at once: boxing the message is not worth it.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Input {
     Msg(Msg),

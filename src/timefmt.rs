@@ -200,17 +200,36 @@ pub fn format_offset_exact(ms: i64) -> String {
     )
 }
 
+/// Past this many hours an offset on the timeline is written in days (`T+99h`, then
+/// `T+4d4h`); a clock counts days from the first whole day (`T+23:59:59`, then
+/// `T+1d00:00:00`), so it never needs more than two digits of hours.
+const OFFSET_HOURS_MAX: i64 = 99;
+
 /// `T-15m`, `T0`, `T+30m`: a step's time on the timeline, read the same as the T-clock.
+/// Past 99 hours in days: `T+7d`, `T-28d`, `T+6d12h` (not `T+1008h`).
 pub fn format_t_offset(ms: i64) -> String {
     if ms == 0 {
-        "T0".into()
-    } else {
-        format!("T{}", format_offset(ms))
+        return "T0".into();
     }
+    let secs = ms.unsigned_abs() / 1000;
+    if secs / 3600 <= OFFSET_HOURS_MAX as u64 {
+        return format!("T{}", format_offset(ms));
+    }
+    let sign = if ms < 0 { '-' } else { '+' };
+    let (d, h, m) = (secs / 86_400, (secs % 86_400) / 3600, (secs % 3600) / 60);
+    let mut out = format!("T{sign}{d}d");
+    if h > 0 {
+        out.push_str(&format!("{h}h"));
+    }
+    if m > 0 {
+        out.push_str(&format!("{m}m"));
+    }
+    out
 }
 
-/// `T-04:12`, `T+17:45`, `T+48:02:10` past an hour; `T0 not set` without T0. Before T0
-/// it counts down the whole seconds remaining (rounded up), after it counts up (down).
+/// `T-04:12`, `T+17:45`, `T+5:02:10` past an hour, `T+3d04:12:05` past a day (a cutover
+/// of weeks reads in days, never in hundreds of hours); `T0 not set` without T0. Before T0 it counts down the whole seconds remaining (rounded up),
+/// after it counts up (down).
 pub fn format_t_clock(offset_ms: Option<i64>) -> String {
     let Some(ms) = offset_ms else {
         return "T0 not set".into();
@@ -223,15 +242,18 @@ pub fn format_t_clock(offset_ms: Option<i64>) -> String {
     format!("T{sign}{}", clock(secs))
 }
 
-/// A countdown as `04:12` or `1:02:03`, rounding up so it never shows 00:00 early.
+/// A countdown as `04:12`, `1:02:03` or `6d23:00:00`, rounding up so it never shows 00:00
+/// early.
 pub fn countdown(ms: i64) -> String {
     clock((ms.max(0) + 999) / 1000)
 }
 
-/// `MM:SS`, or `H:MM:SS` from an hour on.
+/// `MM:SS`, `H:MM:SS` from an hour on, `DdHH:MM:SS` from a day on.
 fn clock(secs: i64) -> String {
     let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
-    if h > 0 {
+    if h >= 24 {
+        format!("{}d{:02}:{m:02}:{s:02}", h / 24, h % 24)
+    } else if h > 0 {
         format!("{h}:{m:02}:{s:02}")
     } else {
         format!("{m:02}:{s:02}")
@@ -354,7 +376,23 @@ mod tests {
         assert_eq!(format_t_clock(Some(-500)), "T-00:01");
         assert_eq!(format_t_clock(Some(999)), "T+00:00");
         assert_eq!(format_t_clock(Some(3_723_000)), "T+1:02:03");
-        assert_eq!(format_t_clock(Some(172_930_000)), "T+48:02:10");
+        // Days from the first whole day, both ways; the seconds still tick.
+        let h = |h: i64| h * 3_600_000;
+        assert_eq!(format_t_clock(Some(h(23) + 3_599_000)), "T+23:59:59");
+        assert_eq!(format_t_clock(Some(h(24))), "T+1d00:00:00");
+        assert_eq!(format_t_clock(Some(172_930_000)), "T+2d00:02:10");
+        assert_eq!(
+            format_t_clock(Some(h(3 * 24 + 4) + 12 * 60_000 + 5_000)),
+            "T+3d04:12:05"
+        );
+        assert_eq!(format_t_clock(Some(h(100))), "T+4d04:00:00");
+        assert_eq!(format_t_clock(Some(-h(28 * 24))), "T-28d00:00:00");
+        assert_eq!(format_t_clock(Some(h(24 * 400) + 1_000)), "T+400d00:00:01");
+        assert_eq!(countdown(h(167)), "6d23:00:00");
+        assert_eq!(format_t_offset(h(99)), "T+99h");
+        assert_eq!(format_t_offset(h(168)), "T+7d");
+        assert_eq!(format_t_offset(-h(28 * 24)), "T-28d");
+        assert_eq!(format_t_offset(h(156) + 30 * 60_000), "T+6d12h30m");
         assert_eq!(format_t_clock(None), "T0 not set");
         assert_eq!(format_t_offset(0), "T0");
         assert_eq!(format_t_offset(-900_000), "T-15m");

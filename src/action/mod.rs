@@ -1,4 +1,4 @@
-//! Operator actions (SPEC §5, FAULTS 13–16): run one confirmed action exactly once — an
+//! Operator actions: run one confirmed action exactly once — an
 //! HTTP request or a command — and say what happened in words an operator can act on.
 //!
 //! This module never retries. An attempt is one request or one process; a manual retry is
@@ -29,7 +29,8 @@ const DESCRIBE_BODY_MAX: usize = 400;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attempt {
     pub action_id: String,
-    /// Created once per confirmed action and reused on a manual retry (FAULTS 14).
+    /// Created once per confirmed action and reused on a manual retry, so the server can
+    /// tell a retry from a second rollback.
     pub idempotency_key: String,
     /// 1 for the first try, 2 for the first manual retry…
     pub attempt: u32,

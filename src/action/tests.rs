@@ -49,6 +49,7 @@ fn action_req(r: RequestCfg) -> ActionCfg {
         confirm: None,
         verify: None,
         cooldown: None,
+        requires: None,
     }
 }
 
@@ -68,6 +69,7 @@ fn action_cmd(argv: &[&str], timeout: Duration) -> ActionCfg {
         confirm: None,
         verify: None,
         cooldown: None,
+        requires: None,
     }
 }
 

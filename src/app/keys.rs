@@ -263,6 +263,16 @@ pub const BUILTINS: &[Builtin] = &[
         default: &[Chord::char('n')],
     },
     Builtin {
+        name: "next_step",
+        action: Action::StepJump(1),
+        default: &[Chord::char(']')],
+    },
+    Builtin {
+        name: "prev_step",
+        action: Action::StepJump(-1),
+        default: &[Chord::char('[')],
+    },
+    Builtin {
         name: "menu",
         action: Action::Menu,
         default: &[Chord::char('a')],
@@ -296,6 +306,11 @@ pub const BUILTINS: &[Builtin] = &[
         name: "filter_events",
         action: Action::FilterEvents,
         default: &[Chord::char('f')],
+    },
+    Builtin {
+        name: "note",
+        action: Action::Note,
+        default: &[Chord::char('#')],
     },
 ];
 
@@ -612,6 +627,10 @@ impl KeyMap {
                 &[Action::JumpToNow],
                 "jump the timeline selection to the current step",
             ),
+            row(
+                &[Action::StepJump(1), Action::StepJump(-1)],
+                "select the next / previous step of the timeline",
+            ),
         ];
         let rollback = self.rollback().map(|c| c.name()).unwrap_or_default();
         rows.push(match cfg.actions.iter().find(|a| a.danger) {
@@ -654,6 +673,10 @@ impl KeyMap {
             row(
                 &[Action::FilterEvents],
                 "events: only actions and breaches / everything",
+            ),
+            row(
+                &[Action::Note],
+                "write a note for the room (shared, audited)",
             ),
             row(
                 &[Action::Submit],

@@ -1,4 +1,5 @@
-//! The app: messages in, pure `update`, state out (see STYLE.md's shape).
+//! The app: messages in, pure `update`, state out — every input is a message, only
+//! `update` changes the state, and it does no I/O and reads no clock.
 //!
 //! ```text
 //! crossterm keys ─► KeyMap ─► Msg::Action ─────────────────┐
@@ -7,11 +8,13 @@
 //! replay task (instead of polls and clock) ─► the same ────┘  ui::render(&State) when dirty
 //! ```
 
+pub mod gate;
 pub mod keys;
 pub mod playback;
 pub mod state;
 pub mod update;
 
+pub use gate::{Blocked, GateVerdict};
 pub use playback::{Playback, Replaying};
 pub use state::*;
 pub use update::{
@@ -33,6 +36,9 @@ pub enum Action {
     Move(i32),
     ToggleTick,
     JumpToNow,
+    /// Move the timeline selection to the next (1) or previous (-1) step, in time order,
+    /// whether or not it is inside the visible window.
+    StepJump(i32),
     /// Open the rollback (the first `danger` action).
     Rollback,
     /// Open the action menu.
@@ -49,6 +55,8 @@ pub enum Action {
     Dismiss,
     /// The events panel: only actions and breaches, or everything (`f`).
     FilterEvents,
+    /// Write a one-line note for the room (shared, audited, in the report).
+    Note,
     /// An action's key (`[[action]] key`): opens that action's confirmation.
     Key(char),
     /// A replay's play / pause (its own key: the replay task answers it).

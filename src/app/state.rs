@@ -35,7 +35,8 @@ pub struct SignOff {
     pub name: String,
     pub go: bool,
     pub at: Ts,
-    /// The account that typed it (may differ from the name typed).
+    /// The account that typed it, with its host when another screen signed (may differ
+    /// from the name typed).
     pub by: String,
 }
 
@@ -83,8 +84,8 @@ pub struct State {
     pub(crate) modal: Option<Modal>,
     /// `runs[i]` is the single-flight state of `cfg.actions[i]`.
     pub(crate) runs: Vec<ActionRun>,
-    /// `signoffs[step]` for GO/NO-GO gates.
-    pub(crate) signoffs: Vec<Option<SignOff>>,
+    /// `signoffs[step]`: every GO/NO-GO signed on that gate, oldest first.
+    pub(crate) signoffs: Vec<Vec<SignOff>>,
     /// `step_runs[step]`: the step's `run` command, its single flight and evidence.
     pub(crate) step_runs: Vec<StepRun>,
     /// Who marked T0 from a dashboard, and when.
@@ -151,7 +152,7 @@ impl State {
             dirty: true,
             modal: None,
             runs: vec![ActionRun::default(); cfg.actions.len()],
-            signoffs: vec![None; cfg.steps.len()],
+            signoffs: vec![Vec::new(); cfg.steps.len()],
             step_runs: vec![StepRun::default(); cfg.steps.len()],
             t0_marked_by: None,
             session: String::new(),
@@ -278,8 +279,9 @@ impl State {
         &self.runs
     }
 
-    /// `signoffs()[step]`: a gate's GO/NO-GO, once recorded.
-    pub fn signoffs(&self) -> &[Option<SignOff>] {
+    /// `signoffs()[step]`: every GO/NO-GO recorded on that gate, oldest first (see
+    /// `gate_verdict` for where it stands).
+    pub fn signoffs(&self) -> &[Vec<SignOff>] {
         &self.signoffs
     }
 

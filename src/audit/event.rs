@@ -24,6 +24,11 @@ pub enum AuditEvent {
     T0Mark(T0Mark),
     StepRun(StepRun),
     StepRunResult(StepRunResult),
+    /// An operator overrode a gate that held an action back, with a typed reason: the
+    /// action's own confirmation follows as usual.
+    BreakGlass(BreakGlass),
+    /// An operator's one-line note for the room.
+    Note(Note),
     /// A screen took the announcement of an episode's opening or resolve: no other screen
     /// sharing the log sends it.
     NotifyClaimed(NotifyClaimed),
@@ -56,6 +61,9 @@ pub struct Confirmed {
     /// A deliberate second attempt after one that succeeded (typed `… again`).
     #[serde(default, skip_serializing_if = "is_false")]
     pub again: bool,
+    /// Sent past a gate that held it back: the break-glass reason recorded before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub break_glass: Option<String>,
 }
 
 /// Why a confirmation was not sent.
@@ -233,6 +241,30 @@ pub struct StepRunResult {
     pub excerpt: String,
 }
 
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BreakGlass {
+    /// The action let past the gate.
+    pub action: String,
+    #[serde(default)]
+    pub label: String,
+    /// The gate step that held it back, by index and title.
+    pub step: usize,
+    #[serde(default)]
+    pub gate: String,
+    /// What the modal said held it back (`BLOCKED: …`).
+    #[serde(default)]
+    pub blocked: String,
+    /// Why, as the operator typed it.
+    pub reason: String,
+    #[serde(default)]
+    pub snapshot: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Note {
+    pub text: String,
+}
+
 /// Which announcement of an episode a claim takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -317,6 +349,8 @@ impl AuditEvent {
             AuditEvent::T0Mark(_) => "t0_mark",
             AuditEvent::StepRun(_) => "step_run",
             AuditEvent::StepRunResult(_) => "step_run_result",
+            AuditEvent::BreakGlass(_) => "break_glass",
+            AuditEvent::Note(_) => "note",
             AuditEvent::NotifyClaimed(_) => "notify_claimed",
             AuditEvent::NotifySent(_) => "notify_sent",
             AuditEvent::NotifyFailed(_) => "notify_failed",
@@ -340,6 +374,8 @@ impl AuditEvent {
             AuditEvent::T0Mark(d) => v(d),
             AuditEvent::StepRun(d) => v(d),
             AuditEvent::StepRunResult(d) => v(d),
+            AuditEvent::BreakGlass(d) => v(d),
+            AuditEvent::Note(d) => v(d),
             AuditEvent::NotifyClaimed(d) => v(d),
             AuditEvent::NotifySent(d) => v(d),
             AuditEvent::NotifyFailed(d) => v(d),
@@ -362,6 +398,8 @@ impl AuditEvent {
             "t0_mark" => AuditEvent::T0Mark(de(details)?),
             "step_run" => AuditEvent::StepRun(de(details)?),
             "step_run_result" => AuditEvent::StepRunResult(de(details)?),
+            "break_glass" => AuditEvent::BreakGlass(de(details)?),
+            "note" => AuditEvent::Note(de(details)?),
             "notify_claimed" => AuditEvent::NotifyClaimed(de(details)?),
             "notify_sent" => AuditEvent::NotifySent(de(details)?),
             "notify_failed" => AuditEvent::NotifyFailed(de(details)?),
@@ -379,6 +417,7 @@ impl AuditEvent {
             AuditEvent::ActionDeclined(d) => Some(&d.action),
             AuditEvent::ActionResult(d) => Some(&d.action),
             AuditEvent::VerifyResult(d) => Some(&d.action),
+            AuditEvent::BreakGlass(d) => Some(&d.action),
             _ => None,
         }
     }
@@ -400,6 +439,16 @@ mod tests {
                 target: vec!["POST http://x".into()],
                 snapshot: vec!["CRIT err".into()],
                 again: true,
+                break_glass: Some("the approver is unreachable".into()),
+            }),
+            AuditEvent::BreakGlass(BreakGlass {
+                action: "split-50".into(),
+                label: "Split 50".into(),
+                step: 5,
+                gate: "GO 50 %".into(),
+                blocked: "BLOCKED: gate \"GO 50 %\" unsigned".into(),
+                reason: "the approver is unreachable".into(),
+                snapshot: vec![],
             }),
             AuditEvent::ActionDeclined(Declined {
                 action: "rollback".into(),
@@ -441,6 +490,9 @@ mod tests {
                 snapshot: vec![],
             }),
             AuditEvent::T0Mark(T0Mark { t0: None }),
+            AuditEvent::Note(Note {
+                text: "DBA confirms the snapshot".into(),
+            }),
             AuditEvent::NotifyClaimed(NotifyClaimed {
                 key: "crit_breach/err".into(),
                 phase: NotifyPhase::Trigger,
@@ -480,6 +532,8 @@ mod tests {
         assert!(AuditEvent::from_parts("tick", json!({"item_text": "x"})).is_err());
         assert!(AuditEvent::from_parts("signoff", json!({"step": 0})).is_err());
         assert!(AuditEvent::from_parts("action_result", json!({"ok": true})).is_err());
+        // An override that gives no reason is not an override.
+        assert!(AuditEvent::from_parts("break_glass", json!({"action": "a", "step": 1})).is_err());
     }
 
     #[test]

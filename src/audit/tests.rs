@@ -38,6 +38,7 @@ fn confirmed(attempt: u32, again: bool) -> AuditEvent {
         target: vec![],
         snapshot: vec![],
         again,
+        break_glass: None,
     })
 }
 

@@ -33,6 +33,17 @@ pub struct ActionCfg {
     /// the deliberate `… again` phrase; default: the verify window, or 60 s without one.
     #[serde(default)]
     pub cooldown: Option<Dur>,
+    /// A forward action waits for this gate's GO (a `danger` action never waits).
+    #[serde(default)]
+    pub requires: Option<Requires>,
+}
+
+/// What an action waits for before it may be confirmed.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Requires {
+    /// The `id` of a `[[step]]` with `gate = true`.
+    pub gate: String,
 }
 
 /// The cooldown of an action without `verify` and without its own `cooldown`.
@@ -144,8 +155,15 @@ pub static ACTION: TableSchema = TableSchema {
         ("confirm", Shape::Any),
         ("verify", Shape::Table(&VERIFY)),
         ("cooldown", Shape::Any),
+        ("requires", Shape::Table(&REQUIRES)),
     ],
     required: &["id", "key", "label"],
+};
+
+pub static REQUIRES: TableSchema = TableSchema {
+    name: "[action.requires]",
+    keys: &[("gate", Shape::Any)],
+    required: &["gate"],
 };
 
 pub static REQUEST: TableSchema = TableSchema {

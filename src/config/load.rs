@@ -9,6 +9,9 @@
 //!    that map back to a key path, then to the original file); a bad optional key is
 //!    reported, dropped and the pass retried, so one type error does not hide the rest;
 //! 4. semantic checks (`validate`), located by key path.
+//!
+//! Between 2 and 3 the chosen environment's `[env.NAME]` table (read and expanded like the
+//! rest) is laid over the tree (`env`); a value it put there is located in it.
 
 use super::locate::{self, line_col, path_at};
 use super::schema::{self, Seg, Shape, TableSchema};
@@ -70,6 +73,17 @@ pub fn load_str_with_env(
     file: &str,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, ConfigError> {
+    load_str_in(text, file, env, None)
+}
+
+/// As `load_str_with_env`, in the environment `name` (`--env`): its `[env.NAME]` table
+/// laid over the rest, and `[cutover] environment` NAME unless that table says otherwise.
+pub fn load_str_in(
+    text: &str,
+    file: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    name: Option<&str>,
+) -> Result<Config, ConfigError> {
     let doc = match ImDocument::parse(text) {
         Ok(d) => d,
         Err(e) => {
@@ -101,9 +115,14 @@ pub fn load_str_with_env(
         poisoned: HashSet::new(),
         expanded: HashMap::new(),
         secrets: Vec::new(),
+        envs: Vec::new(),
+        origins: HashMap::new(),
     };
     let mut path = Vec::new();
-    let tree = ld.convert_table(doc.as_table(), &schema::ROOT, &mut path);
+    let mut tree = ld.convert_table(doc.as_table(), &schema::ROOT, &mut path);
+    if let Some(name) = name {
+        ld.choose_env(&mut tree, name);
+    }
     let mut cfg = ld.typed(tree);
     if let Some(cfg) = &mut cfg {
         for issue in super::signal::convert_units(cfg) {
@@ -157,8 +176,18 @@ pub fn load_str_with_env(
 
 /// Read, once, and load the config at `path` (a file, or a pipe: `-c <(…)`, `-c /dev/stdin`).
 pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
+    load_file_in(path, None)
+}
+
+/// As `load_file`, in the environment `name` (`--env`; see `load_str_in`).
+pub fn load_file_in(path: &Path, name: Option<&str>) -> Result<Config, ConfigError> {
     let text = super::read::read_config(path)?;
-    load_str(&text, &path.display().to_string())
+    load_str_in(
+        &text,
+        &path.display().to_string(),
+        &|k| std::env::var(k).ok(),
+        name,
+    )
 }
 
 pub(super) struct Loader<'a> {
@@ -175,6 +204,10 @@ pub(super) struct Loader<'a> {
     pub(super) expanded: HashMap<Vec<Seg>, (String, String)>,
     /// Values from the environment that must never be shown (see `note_secrets`).
     pub(super) secrets: Vec<String>,
+    /// The names of the `[env.NAME]` tables, in the file's order.
+    envs: Vec<String>,
+    /// Where the chosen overlay's values sit in the file (see `env`).
+    origins: super::env::Origins,
 }
 
 impl Loader<'_> {
@@ -205,7 +238,10 @@ impl Loader<'_> {
 
     /// Puts the written `${VAR}` form back wherever an expanded value is quoted.
     fn mask(&self, path: &[Seg], text: String) -> String {
-        match self.expanded.get(path) {
+        match self
+            .expanded
+            .get(&super::env::source_path(&self.origins, path))
+        {
             Some((value, written)) if !value.is_empty() => text.replace(value.as_str(), written),
             _ => text,
         }
@@ -216,11 +252,113 @@ impl Loader<'_> {
     }
 
     fn key_offset_of(&self, path: &[Seg]) -> usize {
-        locate::key_offset_of(self.doc.as_item(), path)
+        let path = super::env::source_path(&self.origins, path);
+        locate::key_offset_of(self.doc.as_item(), &path)
     }
 
     fn offset_of(&self, path: &[Seg]) -> usize {
-        locate::offset_of(self.doc.as_item(), path)
+        let path = super::env::source_path(&self.origins, path);
+        locate::offset_of(self.doc.as_item(), &path)
+    }
+
+    /// `[env]`: one table per environment, each checked against the top level's keys (so a
+    /// mistake in `[env.production]` is found while validating staging too). Only the
+    /// chosen one is expanded for real (`choose_env`): a variable only production sets
+    /// is not missing in staging.
+    fn read_envs(&mut self, item: &Item, path: &mut Vec<Seg>) {
+        let Some(t) = item.as_table_like() else {
+            let off = self.offset_of(path);
+            self.push_at(
+                off,
+                "`env` holds one table per environment".into(),
+                Some("e.g. `[env.staging]` then the keys that differ in staging".into()),
+            );
+            return;
+        };
+        for (name, sub) in t.iter() {
+            path.push(Seg::Key(name.to_string()));
+            match sub.as_table_like() {
+                Some(st) if !name.trim().is_empty() => {
+                    fn blank(_: &str) -> Option<String> {
+                        Some(String::new())
+                    }
+                    let real = self.env;
+                    self.env = &blank;
+                    let _ = self.convert_table(st, &schema::ROOT, path);
+                    self.env = real;
+                    self.envs.push(name.to_string());
+                }
+                _ => {
+                    let off = self.offset_of(path);
+                    self.push_at(
+                        off,
+                        format!("`env.{name}` must be a table of the keys that differ there"),
+                        Some(format!("e.g. `[env.{name}.cutover]` then `t0 = \"…\"`")),
+                    );
+                }
+            }
+            path.pop();
+        }
+    }
+
+    /// Lay the environment `name`'s table over `tree`, and name the environment.
+    fn choose_env(&mut self, tree: &mut toml::Table, name: &str) {
+        let name = name.trim();
+        let names = self.envs.clone();
+        let written = tree
+            .get("cutover")
+            .and_then(|c| c.get("environment"))
+            .and_then(|e| e.as_str())
+            .map(str::to_string);
+        let doc = self.doc;
+        let over = names
+            .iter()
+            .any(|n| n == name)
+            .then(|| doc.as_table().get("env").and_then(|e| e.get(name)))
+            .flatten()
+            .and_then(Item::as_table_like)
+            .map(|t| {
+                let mut path = vec![Seg::Key("env".into()), Seg::Key(name.to_string())];
+                self.convert_table(t, &schema::ROOT, &mut path)
+            });
+        let named_by_overlay = over
+            .as_ref()
+            .and_then(|o| o.get("cutover"))
+            .is_some_and(|c| c.get("environment").is_some());
+        match over {
+            Some(over) => super::env::overlay(tree, over, name, &mut self.origins),
+            None if !names.is_empty() => {
+                let hint = match schema::did_you_mean(name, names.iter().map(String::as_str)) {
+                    Some(m) => format!("did you mean `{m}`?"),
+                    None => format!("environments in this config: {}", names.join(", ")),
+                };
+                self.push_at(
+                    0,
+                    format!("--env {name}: this config has no [env.{name}]"),
+                    Some(hint),
+                );
+                return;
+            }
+            // No overlays at all: --env only names the environment, and must not
+            // contradict the one the file names.
+            None => {
+                if let Some(w) = written.filter(|w| w.trim() != name) {
+                    let off = self
+                        .offset_of(&[Seg::Key("cutover".into()), Seg::Key("environment".into())]);
+                    self.push_at(
+                        off,
+                        format!("--env {name}, but this config's environment is \"{w}\" and it has no [env.{name}]"),
+                        Some(format!("add `[env.{name}]` with what differs there, or run with --env {w}")),
+                    );
+                    return;
+                }
+            }
+        }
+        if !named_by_overlay {
+            if let Some(toml::Value::Table(c)) = tree.get_mut("cutover") {
+                c.insert("environment".into(), toml::Value::String(name.to_string()));
+            }
+        }
     }
 
     fn convert_table(
@@ -232,6 +370,12 @@ impl Loader<'_> {
         let mut out = toml::Table::new();
         for (k, item) in t.iter() {
             path.push(Seg::Key(k.to_string()));
+            // Only the top level holds environments (an overlay holds none of its own).
+            if k == "env" && std::ptr::eq(schema, &schema::ROOT) && path.len() == 1 {
+                self.read_envs(item, path);
+                path.pop();
+                continue;
+            }
             match schema.get(k) {
                 Some(shape) => {
                     if let Some(v) = self.convert(item, shape, path) {

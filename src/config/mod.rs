@@ -12,6 +12,7 @@
 //! | `ui`      | `[ui]`                                                        |
 //! | `notify`  | `[[notify]]`                                                  |
 //! | `keys`    | `[keys]`, and the check of every key binding                  |
+//! | `env`     | `[env.NAME]`: the overlay of one environment over the rest    |
 //!
 //! Around them: `schema` (key shapes, the top level, "did you mean"), `validate` (runs
 //! every table's checks, then those across tables: duplicate ids, references by id),
@@ -24,6 +25,7 @@
 pub mod action;
 pub mod cutover;
 pub mod duration;
+mod env;
 mod expand;
 mod http;
 pub mod keys;
@@ -43,7 +45,9 @@ pub use action::{ActionCfg, CommandCfg, RequestCfg, VerifyCfg, VerifyCond};
 pub use cutover::{Cutover, PhaseRule, RollbackWhen, DEFAULT_ENVIRONMENT};
 pub use duration::{Dur, Offset};
 pub use keys::KeyList;
-pub use load::{load_file, load_str, load_str_with_env, ConfigError, Problem};
+pub use load::{
+    load_file, load_file_in, load_str, load_str_in, load_str_with_env, ConfigError, Problem,
+};
 pub use notify::{MinSeverity, NotifyCfg, NotifyKind, NotifyOn};
 pub use read::read_config;
 pub use report::{run_validate, validate_text};

@@ -4,7 +4,7 @@
 //! all of them. A test below proves these lists equal what serde accepts, so they cannot
 //! drift from the types.
 
-pub use super::action::{ACTION, COMMAND, REQUEST, VERIFY, VERIFY_COND};
+pub use super::action::{ACTION, COMMAND, REQUEST, REQUIRES, VERIFY, VERIFY_COND};
 pub use super::cutover::{CUTOVER, PHASE_RULE, ROLLBACK_WHEN};
 pub use super::notify::NOTIFY;
 pub use super::signal::{ADVICE, JUDGE_ON, NO_DATA, SIGNAL, SIGNAL_KINDS};
@@ -103,6 +103,7 @@ pub static ALL: &[&TableSchema] = &[
     &COMMAND,
     &VERIFY,
     &VERIFY_COND,
+    &REQUIRES,
     &UI,
     &NOTIFY,
 ];
@@ -189,6 +190,10 @@ mod tests {
         assert_eq!(serde_expected::<CommandCfg>(bogus), keys(&COMMAND));
         assert_eq!(serde_expected::<VerifyCfg>(bogus), keys(&VERIFY));
         assert_eq!(serde_expected::<VerifyCond>(bogus), keys(&VERIFY_COND));
+        assert_eq!(
+            serde_expected::<crate::config::action::Requires>(bogus),
+            keys(&REQUIRES)
+        );
     }
 
     /// Every table is reachable from the root by its key names, and listed in `ALL`.
@@ -276,6 +281,7 @@ mod tests {
         check::<CommandCfg>(&COMMAND, &[("argv", "[\"true\"]")]);
         check::<VerifyCfg>(&VERIFY, &[("within", "\"5s\""), ("all", "[]")]);
         check::<VerifyCond>(&VERIFY_COND, &[("signal", "\"s\""), ("is", "\"> 1\"")]);
+        check::<crate::config::action::Requires>(&REQUIRES, &[("gate", "\"g\"")]);
         let root: BTreeSet<&str> = ROOT.required.iter().copied().collect();
         assert_eq!(root, ["cutover"].into_iter().collect());
     }

@@ -105,6 +105,8 @@ fn across_tables(cfg: &Config, out: &mut Out) {
     duplicate_ids("signal", &signal_ids, out);
     duplicate_ids("action", &action_ids, out);
     duplicate_steps(cfg, out);
+    let step_ids: Vec<&str> = cfg.steps.iter().filter_map(|s| s.id.as_deref()).collect();
+    duplicate_step_ids(cfg, out);
 
     if cfg.cutover.rollback_when.is_some()
         && !cfg
@@ -176,6 +178,25 @@ fn across_tables(cfg: &Config, out: &mut Out) {
     }
 
     for (i, s) in cfg.steps.iter().enumerate() {
+        if let Some(req) = &s.requires {
+            let at = kp!["step", i, "requires", "gate"];
+            if s.run.is_none() {
+                out.push(
+                    at.clone(),
+                    "`requires` holds back a step's `run`, and this step has none",
+                    Some("add `run = { argv = [...] }`, or remove `requires`".into()),
+                );
+            }
+            if s.id.as_deref() == Some(req.gate.as_str()) {
+                out.push(
+                    at,
+                    "a step cannot wait for its own gate",
+                    Some("name the gate before it".into()),
+                );
+            } else {
+                gate_ref(cfg, at, &req.gate, &step_ids, out);
+            }
+        }
         for (j, c) in s.expect.iter().enumerate() {
             let at = kp!["step", i, "expect", j, "signal"];
             unknown_signal(&signal_ids, &c.signal, at, "expect", out);
@@ -183,6 +204,9 @@ fn across_tables(cfg: &Config, out: &mut Out) {
     }
 
     for (i, a) in cfg.actions.iter().enumerate() {
+        if let Some(req) = &a.requires {
+            required_gate(cfg, i, a, &req.gate, &step_ids, out);
+        }
         if let Some(t) = a.request.as_ref().and_then(|r| r.tls_from.as_ref()) {
             if !source_ids.contains(&t.as_str()) {
                 out.push(
@@ -224,6 +248,73 @@ fn duplicate_ids(table: &'static str, ids: &[&str], out: &mut Out) {
                 seen.insert(id, i);
             }
         }
+    }
+}
+
+/// Step ids written twice (steps without an id are not compared).
+fn duplicate_step_ids(cfg: &Config, out: &mut Out) {
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (i, s) in cfg.steps.iter().enumerate() {
+        let Some(id) = s.id.as_deref().filter(|id| !id.trim().is_empty()) else {
+            continue;
+        };
+        match seen.get(id) {
+            Some(&first) => {
+                let line = out.line(kp!["step", first, "id"]);
+                out.push(
+                    kp!["step", i, "id"],
+                    format!("duplicate step id `{id}` (first defined on line {line})"),
+                    Some("give each step its own id".into()),
+                );
+            }
+            None => {
+                seen.insert(id, i);
+            }
+        }
+    }
+}
+
+/// `requires = { gate = "…" }` names a gate step, on an action a gate may hold back.
+fn required_gate(
+    cfg: &Config,
+    i: usize,
+    a: &super::ActionCfg,
+    gate: &str,
+    step_ids: &[&str],
+    out: &mut Out,
+) {
+    let at = kp!["action", i, "requires", "gate"];
+    if a.danger {
+        out.push(
+            at,
+            format!(
+                "action `{}` has `danger = true`: a rollback is never held back by a gate",
+                a.id
+            ),
+            Some("remove `requires`, or `danger` if this is a forward step".into()),
+        );
+        return;
+    }
+    gate_ref(cfg, at, gate, step_ids, out);
+}
+
+/// A reference to a gate step by id.
+fn gate_ref(cfg: &Config, at: Vec<Seg>, gate: &str, step_ids: &[&str], out: &mut Out) {
+    match cfg.steps.iter().find(|s| s.id.as_deref() == Some(gate)) {
+        None => out.push(
+            at,
+            format!("`requires.gate` names step `{gate}`, which is not defined"),
+            match unknown_hint(gate, step_ids, "step ids") {
+                Some(h) => Some(h),
+                None => Some("give the gate step an `id`, e.g. `id = \"go-50\"`".into()),
+            },
+        ),
+        Some(s) if !s.gate => out.push(
+            at,
+            format!("`requires.gate` names step `{gate}`, which is not a gate"),
+            Some("add `gate = true` to that step".into()),
+        ),
+        Some(_) => {}
     }
 }
 

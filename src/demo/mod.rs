@@ -1,6 +1,7 @@
 //! `warroom demo` (simulator + dashboard, zero setup).
 
 use crate::cli::DemoArgs;
+use crate::exit::CliError;
 use crate::sim::standin::Standins;
 use crate::sim::{self, Profile, Scenario, Script, SimOptions};
 use chrono::Utc;
@@ -122,8 +123,8 @@ pub fn profile_config(
     Ok(cfg)
 }
 
-pub async fn run(a: DemoArgs) -> Result<i32, String> {
-    crate::logging::init(a.ui.log_file.as_deref())?;
+pub async fn run(a: DemoArgs) -> Result<i32, CliError> {
+    let _log = crate::logging::init(a.ui.log_file.as_deref())?;
     let profile = parse_profile(&a.profile)?;
     let mut opts = SimOptions::new(profile);
     let token = std::env::var("ADMIN_TOKEN")
@@ -135,7 +136,9 @@ pub async fn run(a: DemoArgs) -> Result<i32, String> {
         Some(s) => opts.scenario = parse_scenario(s)?,
         None => opts.script = Some(DEMO_SCRIPT.parse::<Script>().map_err(|e| e.to_string())?),
     }
-    let sim = sim::start(opts).await.map_err(|e| e.to_string())?;
+    let sim = sim::start(opts)
+        .await
+        .map_err(|e| CliError::Io(e.to_string()))?;
     // The presets call the real `aws`, `docker`, `mongosh`…: in a drill, the stand-ins answer
     // for them from this simulator. Linked before the dashboard polls anything (see
     // `export_to_process`), removed when the demo ends.
@@ -143,7 +146,7 @@ pub async fn run(a: DemoArgs) -> Result<i32, String> {
         Ok(s) => s,
         Err(e) => {
             sim.shutdown().await;
-            return Err(e);
+            return Err(CliError::Io(e));
         }
     };
     standins.export_to_process();
@@ -151,7 +154,7 @@ pub async fn run(a: DemoArgs) -> Result<i32, String> {
         Ok(c) => c,
         Err(e) => {
             sim.shutdown().await;
-            return Err(e);
+            return Err(e.into());
         }
     };
     let mut ui = a.ui.clone();
@@ -160,7 +163,9 @@ pub async fn run(a: DemoArgs) -> Result<i32, String> {
     }
     if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
         sim.shutdown().await;
-        return Err("stdout is not a terminal: the demo needs one".into());
+        return Err(CliError::Terminal(
+            "stdout is not a terminal: the demo needs one".into(),
+        ));
     }
     let code = crate::runtime::dashboard(cfg, &ui).await;
     sim.shutdown().await;

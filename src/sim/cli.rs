@@ -8,6 +8,7 @@ use super::profile::Profile;
 use super::scenario::{Scenario, Script};
 use super::state::{ChangedBy, SimEvent};
 use crate::cli::SimArgs;
+use crate::exit::CliError;
 use crate::timefmt::parse_duration;
 use chrono::Utc;
 use std::fmt;
@@ -15,17 +16,18 @@ use std::io::Write as _;
 use tokio::sync::broadcast;
 
 /// `warroom sim`: a usage error (bad option) is `Err`, else the exit code.
-pub async fn run(a: SimArgs) -> Result<i32, String> {
-    crate::logging::init(a.log_file.as_deref())?;
+pub async fn run(a: SimArgs) -> Result<i32, CliError> {
+    let _log = crate::logging::init(a.log_file.as_deref())?;
     let standins = a.standins.clone();
     let opts = options(a)?;
     let linked = match &standins {
         Some(dir) => {
-            let exe = std::env::current_exe()
-                .map_err(|e| format!("--standins: cannot find the warroom binary: {e}"))?;
+            let exe = std::env::current_exe().map_err(|e| {
+                CliError::Io(format!("--standins: cannot find the warroom binary: {e}"))
+            })?;
             Some(
                 super::standin::install(dir, &exe)
-                    .map_err(|e| format!("--standins {}: {e}", dir.display()))?,
+                    .map_err(|e| CliError::Io(format!("--standins {}: {e}", dir.display())))?,
             )
         }
         None => None,
@@ -89,7 +91,7 @@ async fn run_cli_with(opts: SimOptions, standins: Option<&std::path::Path>) -> i
         Ok(h) => h,
         Err(e) => {
             eprintln!("warroom sim: {e}");
-            return 1;
+            return crate::exit::IO;
         }
     };
     let mut events = handle.events();

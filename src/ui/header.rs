@@ -54,6 +54,7 @@ pub(super) fn big_text(s: &str, ascii: bool) -> Option<[String; 3]> {
                 'T' => ["___", " | ", " | "],
                 '+' => ["   ", "_|_", " | "],
                 '-' => ["   ", "___", "   "],
+                'd' => ["  |", " _|", "|_|"],
                 _ => return None,
             }
         } else {
@@ -72,6 +73,7 @@ pub(super) fn big_text(s: &str, ascii: bool) -> Option<[String; 3]> {
                 'T' => ["▀█▀", " █ ", " ▀ "],
                 '+' => ["   ", "▄█▄", " ▀ "],
                 '-' => ["   ", "▄▄▄", "   "],
+                'd' => ["  █", "█▀█", "▀▀▀"],
                 _ => return None,
             }
         };

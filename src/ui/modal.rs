@@ -27,7 +27,7 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
         Some(Modal::Confirm(c)) => {
             let danger = match c.kind {
                 ConfirmKind::Action(i) => v.state.cfg.actions.get(i).is_some_and(|a| a.danger),
-                ConfirmKind::MarkT0 | ConfirmKind::StepRun(_) => false,
+                ConfirmKind::MarkT0 | ConfirmKind::StepRun(_) | ConfirmKind::Note => false,
                 ConfirmKind::SignOff { go, .. } => !go,
             };
             let frame_style = if danger {
@@ -92,12 +92,37 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
                     "It is in flight from another screen: nothing can be sent. Esc closes.".into(),
                     bold,
                 ));
+            } else if let (Some(b), None) = (&c.blocked, &c.break_glass) {
+                // Held back by its gate: it cannot be confirmed, only overridden on record.
+                for w in wrap(&b.text, wrap_w) {
+                    tail.push((w, v.style(Role::Crit).add_modifier(Modifier::BOLD)));
+                }
+                let ask = format!(
+                    "It cannot be confirmed until the gate is GO. Break glass: type  {} <why>  then Enter (audited). Esc cancels.",
+                    crate::app::update::BREAK_GLASS
+                );
+                for w in wrap(&ask, wrap_w) {
+                    tail.push((w, bold));
+                }
+                tail.push((format!("> {}_", c.typed), text.add_modifier(Modifier::BOLD)));
             } else {
+                if let (Some(b), Some(reason)) = (&c.blocked, &c.break_glass) {
+                    tail.push((
+                        format!("GATE OVERRIDDEN (break glass, recorded): {reason}"),
+                        v.style(Role::Crit).add_modifier(Modifier::BOLD),
+                    ));
+                    for w in wrap(&b.text, wrap_w) {
+                        tail.push((w, v.style(Role::Crit)));
+                    }
+                }
                 let ask = match (&c.phrase, c.again) {
                     (Some(p), true) => {
                         format!("A SECOND ATTEMPT: type  {p}  then Enter to fire it anyway. Esc cancels.")
                     }
                     (Some(p), false) => format!("Type  {p}  then Enter to fire. Esc cancels."),
+                    (None, _) if c.kind == ConfirmKind::Note => {
+                        "Type the note, then Enter. Esc cancels.".into()
+                    }
                     (None, _) => "Type your name, then Enter. Esc cancels.".into(),
                 };
                 tail.push((ask, bold));
@@ -191,7 +216,12 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
                         RunState::Idle => String::new(),
                     };
                     let danger = if a.danger { " [danger]" } else { "" };
-                    format!("{}  {}{danger}{status}", a.key, a.label)
+                    let blocked = if v.state.action_block(i).is_some() {
+                        " · BLOCKED by its gate"
+                    } else {
+                        ""
+                    };
+                    format!("{}  {}{danger}{blocked}{status}", a.key, a.label)
                 })
                 .collect();
             let want_w = lines

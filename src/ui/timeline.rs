@@ -2,8 +2,8 @@
 //! countdown to the next, and each step's checklist with who ticked what.
 
 use super::{panel, Pen, View};
-use crate::app::Focus;
 use crate::app::RunState;
+use crate::app::{Focus, GateVerdict};
 use crate::theme::Role;
 use crate::timefmt::{age, countdown, format_t_offset};
 use ratatui::buffer::Buffer;
@@ -67,18 +67,31 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
         }
     }
 
-    // The scrolled list; steps are few, so building it each frame is cheap.
+    // The scrolled list; steps are few, so building it each frame is cheap. Steps outside
+    // the visible window are listed compactly, except the current one and the selected
+    // one: those are shown in full wherever they are, so the list can scroll to any step.
+    let selected_step = focused.then_some(v.state.selected_item.0);
+    let pinned = |i: usize| Some(i) == v.current_step || Some(i) == selected_step;
+    let outside = |i: usize| {
+        let at = cfg.steps[i].at.0;
+        (at < ws || at > we) && !pinned(i)
+    };
     let mut order: Vec<usize> = (0..cfg.steps.len()).collect();
     order.sort_by_key(|i| cfg.steps[*i].at.0);
-    let before = order.iter().filter(|i| cfg.steps[**i].at.0 < ws).count();
-    let after = order.iter().filter(|i| cfg.steps[**i].at.0 > we).count();
+    let before = order
+        .iter()
+        .filter(|i| outside(**i) && cfg.steps[**i].at.0 < ws)
+        .count();
+    let after = order
+        .iter()
+        .filter(|i| outside(**i) && cfg.steps[**i].at.0 > we)
+        .count();
     let mut items = Vec::with_capacity(order.len() * 4 + 2);
     if before > 0 {
         items.push(Item::Outside(true));
     }
     for &i in &order {
-        let at = cfg.steps[i].at.0;
-        if at < ws || at > we {
+        if outside(i) {
             continue;
         }
         items.push(Item::Step(i));
@@ -99,7 +112,10 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
     // Keep the selected item (when focused) or the current step in view, with some context above.
     let target = if focused {
         let (s, j) = v.state.selected_item;
-        items.iter().position(|it| *it == Item::Check(s, j))
+        items
+            .iter()
+            .position(|it| *it == Item::Check(s, j))
+            .or_else(|| items.iter().position(|it| *it == Item::Step(s)))
     } else {
         None
     }
@@ -121,6 +137,10 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
         match *it {
             Item::Step(i) => {
                 let st = &cfg.steps[i];
+                // A step without a checklist is selected by its own line.
+                if focused && v.state.selected_item == (i, 0) && st.checklist.is_empty() {
+                    p.fill(v.style(Role::Selected));
+                }
                 let is_current = v.current_step == Some(i);
                 let past = v.t_offset_ms.is_some_and(|o| st.at.0 < o) && !is_current;
                 let style = if is_current {
@@ -135,27 +155,47 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
                     if is_current { v.glyphs.current } else { " " },
                     v.style(Role::Accent),
                 );
-                p.put(" ", v.style(Role::Text))
-                    .put(&format!("{:<7}", format_t_offset(st.at.0)), style);
+                // A column of seven; a longer offset keeps a space before the title.
+                let off = format_t_offset(st.at.0);
+                let cell = if off.chars().count() < 7 {
+                    format!("{off:<7}")
+                } else {
+                    format!("{off} ")
+                };
+                p.put(" ", v.style(Role::Text)).put(&cell, style);
                 if st.gate {
                     p.put("GATE", v.style(Role::Warn).add_modifier(Modifier::REVERSED))
                         .put(" ", v.style(Role::Text));
-                    match v.state.signoffs.get(i).and_then(|s| s.as_ref()) {
-                        Some(so) => {
-                            let (word, st_) = if so.go {
-                                ("GO", v.style(Role::Ok))
-                            } else {
-                                ("NO-GO", v.style(Role::Crit))
-                            };
-                            p.put(word, st_.add_modifier(Modifier::BOLD)).put(
-                                &format!(" {} {} ", so.name, so.at.format("%H:%M")),
-                                v.style(Role::Muted),
-                            );
+                    // Where the gate stands, and the signature that decided it last.
+                    let latest = v
+                        .state
+                        .signoffs
+                        .get(i)
+                        .and_then(|sigs| crate::app::gate::decisions(st, sigs).last().copied());
+                    let verdict = v.state.gate_verdict(i);
+                    let (word, role, who) = match &verdict {
+                        Some(GateVerdict::Go) => ("GO".to_string(), Role::Ok, latest),
+                        Some(GateVerdict::NoGo { by }) => {
+                            ("NO-GO".to_string(), Role::Crit, Some(by))
                         }
-                        None => {
-                            p.put("unsigned ", v.style(Role::Muted));
+                        Some(GateVerdict::Pending { have, need }) if *have > 0 => {
+                            (format!("GO {have}/{need}"), Role::Warn, latest)
                         }
-                    }
+                        _ => ("unsigned".to_string(), Role::Muted, None),
+                    };
+                    let st_ = if role == Role::Muted {
+                        v.style(role)
+                    } else {
+                        v.style(role).add_modifier(Modifier::BOLD)
+                    };
+                    p.put(&word, st_);
+                    match who {
+                        Some(so) => p.put(
+                            &format!(" {} {} ", so.name, so.at.format("%H:%M")),
+                            v.style(Role::Muted),
+                        ),
+                        None => p.put(" ", v.style(Role::Muted)),
+                    };
                 }
                 // A step's script: its state, or its evidence once it ran.
                 let script = st.run.as_ref().map(|_| {
@@ -251,11 +291,7 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
                 let mut first = true;
                 for &i in order.iter().filter(|i| {
                     let at = cfg.steps[**i].at.0;
-                    if is_before {
-                        at < ws
-                    } else {
-                        at > we
-                    }
+                    outside(**i) && if is_before { at < ws } else { at > we }
                 }) {
                     if !first {
                         p.put(v.glyphs.sep, style);

@@ -42,6 +42,17 @@ pub enum Awaiting {
     T0 {
         at: Ts,
     },
+    /// A break-glass override of `cfg.actions[action]`'s gate: once recorded, the open
+    /// confirmation may go past the gate (its own phrase still fires it).
+    BreakGlass {
+        label: String,
+        phrase: String,
+        reason: String,
+    },
+    /// An operator's note, shown once recorded.
+    Note {
+        text: String,
+    },
     /// A result, verdict or decline: nothing waits on it, but the room must know if it is
     /// missing from the log (`what` names it).
     Record {
@@ -104,7 +115,9 @@ pub(super) fn written(state: &mut State, id: u64, fx: &mut Vec<Effect>) {
     let Some(what) = take(state, id) else {
         return;
     };
-    close_modal_of(state, id);
+    if !matches!(what, Awaiting::BreakGlass { .. }) {
+        close_modal_of(state, id);
+    }
     let user = state.user.clone();
     let now = state.mono;
     match what {
@@ -177,7 +190,9 @@ pub(super) fn written(state: &mut State, id: u64, fx: &mut Vec<Effect>) {
                 Severity::Crit
             };
             let text = format!("{decision} signed by {} for \"{title}\"", signoff.name);
-            state.signoffs[step] = Some(signoff);
+            if let Some(v) = state.signoffs.get_mut(step) {
+                v.push(signoff);
+            }
             note(state, sev, text);
         }
         Awaiting::T0 { at } => {
@@ -192,6 +207,29 @@ pub(super) fn written(state: &mut State, id: u64, fx: &mut Vec<Effect>) {
                 format!("{user} marked T0 at {} UTC", at.format("%H:%M:%S")),
             );
         }
+        Awaiting::BreakGlass {
+            label,
+            phrase,
+            reason,
+        } => {
+            if let Some(Modal::Confirm(m)) = state.modal.as_mut() {
+                if m.sending == Some(id) {
+                    m.sending = None;
+                    m.break_glass = Some(reason.clone());
+                    m.typed.clear();
+                    m.error = None;
+                    m.last_input = now;
+                }
+            }
+            note(
+                state,
+                Severity::Crit,
+                format!(
+                    "{user} BROKE THE GLASS for \"{label}\": {reason} — type {phrase} to fire it"
+                ),
+            );
+        }
+        Awaiting::Note { text } => note(state, Severity::Info, format!("{user} noted: {text}")),
         Awaiting::Record { .. } => {}
     }
 }
@@ -246,6 +284,10 @@ pub(super) fn failed(state: &mut State, id: Option<u64>, reason: String) {
         }
         Awaiting::SignOff { .. } => refuse(state, id, format!("not signed: {cannot}")),
         Awaiting::T0 { .. } => refuse(state, id, format!("T0 not marked: {cannot}")),
+        Awaiting::BreakGlass { .. } => {
+            refuse(state, id, format!("not overridden, nothing sent: {cannot}"))
+        }
+        Awaiting::Note { .. } => refuse(state, id, format!("note not written: {cannot}")),
         Awaiting::Record { what } => note(
             state,
             Severity::Crit,

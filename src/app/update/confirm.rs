@@ -18,6 +18,12 @@ pub const CONFIRM_IDLE_MS: i64 = 30_000;
 /// The phrase that confirms a T0 mark.
 pub const T0_PHRASE: &str = "t0";
 
+/// What an operator types, then a reason, to send an action past the gate holding it back.
+pub const BREAK_GLASS: &str = "break glass:";
+
+/// The shortest break-glass reason: a word or two is not a reason anyone can audit.
+pub const BREAK_GLASS_MIN_REASON: usize = 10;
+
 /// What a confirmation is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfirmKind {
@@ -29,7 +35,12 @@ pub enum ConfirmKind {
     SignOff { step: usize, go: bool },
     /// Run a step's `run` command (a runbook script).
     StepRun(usize),
+    /// A one-line note for the room: the text typed is the note.
+    Note,
 }
+
+/// The longest note: one line of the events panel and the report, not a document.
+pub const NOTE_MAX_CHARS: usize = 300;
 
 /// The modal that freezes what the operator decides on. Cancel is the default:
 /// nothing is sent until the phrase is typed and Enter pressed.
@@ -62,6 +73,11 @@ pub struct Confirm {
     /// Enter was accepted and the act is being recorded in the audit log (this audit id):
     /// nothing happens until the record is on disk, and the modal says what came of it.
     pub sending: Option<u64>,
+    /// The gate holding this action back (kept current while the modal is open: a GO
+    /// from another screen lifts it). Only a break-glass override gets past it.
+    pub blocked: Option<crate::app::Blocked>,
+    /// The recorded break-glass reason: this confirmation may go past the gate.
+    pub break_glass: Option<String>,
 }
 
 impl Confirm {
@@ -89,6 +105,8 @@ impl Confirm {
             opener: None,
             again: false,
             sending: None,
+            blocked: None,
+            break_glass: None,
         }
     }
 
@@ -208,7 +226,29 @@ pub(super) fn open_action(state: &mut State, i: usize, opener: Option<char>) {
     if let Some(until) = again {
         c.ask_second_attempt(a.again_phrase(), previous_attempt_lines(state, i, until));
     }
+    c.blocked = state.action_block(i);
     state.modal = Some(Modal::Confirm(c));
+}
+
+/// The open action confirmation follows its gate: a sign-off (here or from another
+/// screen) blocks or frees it while it is open.
+pub(super) fn refresh_block(state: &mut State) {
+    let Some(Modal::Confirm(c)) = &state.modal else {
+        return;
+    };
+    if c.sending.is_some() || c.break_glass.is_some() {
+        return;
+    }
+    let now = match c.kind {
+        ConfirmKind::Action(i) => state.action_block(i),
+        ConfirmKind::StepRun(s) => state.step_block(s),
+        ConfirmKind::MarkT0 | ConfirmKind::SignOff { .. } | ConfirmKind::Note => return,
+    };
+    if let Some(Modal::Confirm(c)) = state.modal.as_mut() {
+        if c.blocked != now {
+            c.blocked = now;
+        }
+    }
 }
 
 /// The previous (successful) attempt, for the modal of a second one.
@@ -305,12 +345,24 @@ pub(super) fn open_sign_off(state: &mut State, go: bool) {
         );
         return;
     }
-    let title = state.cfg.steps[step].title.clone();
+    let st = &state.cfg.steps[step];
+    let title = st.title.clone();
     let decision = if go { "GO" } else { "NO-GO" };
-    let target = vec![format!(
+    let mut target = vec![format!(
         "sign off \"{title}\" as {decision}: type your name"
     )];
-    // Any non-empty name signs: no phrase.
+    target.push(format!(
+        "approvers: {} · GO needed from {} · signed as {}",
+        crate::app::gate::approvers_text(st),
+        st.quorum(),
+        state.user
+    ));
+    if st.forbid_self_approval {
+        target.push(
+            "self-approval forbidden: a GO does not count for an action its approver fires".into(),
+        );
+    }
+    // A name, not a phrase: one of the approvers when the gate lists them.
     let c = Confirm::new(
         ConfirmKind::SignOff { step, go },
         format!("{decision}: {title}"),
@@ -319,6 +371,24 @@ pub(super) fn open_sign_off(state: &mut State, go: bool) {
         state.stamp(),
     )
     .with_snapshot(breach_snapshot(state));
+    state.modal = Some(Modal::Confirm(c));
+}
+
+pub(super) fn open_note(state: &mut State) {
+    if refuse_read_only(state, "notes") {
+        return;
+    }
+    let target = vec![
+        "a one-line note for the room: every screen sharing the audit log shows it, and the report's timeline keeps it".into(),
+        format!("signed as {} · at most {NOTE_MAX_CHARS} characters", state.user),
+    ];
+    let c = Confirm::new(
+        ConfirmKind::Note,
+        "Note for the room".into(),
+        target,
+        None,
+        state.stamp(),
+    );
     state.modal = Some(Modal::Confirm(c));
 }
 
@@ -379,6 +449,10 @@ pub(super) fn open_step_run(state: &mut State) {
     .with_snapshot(breach_snapshot(state))
     .with_attempt(state.step_runs[step].runs + 1)
     .with_opener(opener);
+    let c = Confirm {
+        blocked: state.step_block(step),
+        ..c
+    };
     state.modal = Some(Modal::Confirm(c));
 }
 
@@ -451,6 +525,10 @@ pub(super) fn submit_confirm(state: &mut State, fx: &mut Vec<Effect>) {
         notice(state, format!("cancelled \"{what}\": nothing was sent"));
         return;
     }
+    if c.blocked.is_some() && c.break_glass.is_none() {
+        break_glass(state, typed, fx);
+        return;
+    }
     if let Some(phrase) = &c.phrase {
         if typed != *phrase {
             c.error = Some(format!(
@@ -499,10 +577,45 @@ pub(super) fn submit_confirm(state: &mut State, fx: &mut Vec<Effect>) {
             };
             id
         }
+        ConfirmKind::Note => {
+            if typed.chars().count() > NOTE_MAX_CHARS {
+                set_modal_error(
+                    state,
+                    format!(
+                        "the note has {} characters; at most {NOTE_MAX_CHARS} — nothing was written",
+                        typed.chars().count()
+                    ),
+                );
+                if let Some(Modal::Confirm(m)) = state.modal.as_mut() {
+                    m.typed = typed;
+                }
+                return;
+            }
+            audit(
+                state,
+                fx,
+                AuditEvent::Note(log::Note {
+                    text: typed.clone(),
+                }),
+                Awaiting::Note { text: typed },
+                None,
+            )
+        }
         ConfirmKind::SignOff { step, go } => {
-            let title = state.cfg.steps[step].title.clone();
+            let st = &state.cfg.steps[step];
+            let title = st.title.clone();
+            let Some(name) = st.approver(&typed) else {
+                let approvers = crate::app::gate::approvers_text(st);
+                set_modal_error(
+                    state,
+                    format!(
+                        "\"{typed}\" is not an approver of this gate (approvers: {approvers}) — nothing was signed"
+                    ),
+                );
+                return;
+            };
             let signoff = SignOff {
-                name: typed.clone(),
+                name: name.clone(),
                 go,
                 at: state.now,
                 by: state.user.clone(),
@@ -514,7 +627,7 @@ pub(super) fn submit_confirm(state: &mut State, fx: &mut Vec<Effect>) {
                     step,
                     title,
                     decision: Decision::of(go),
-                    name: typed,
+                    name,
                     snapshot: c.snapshot.clone(),
                 }),
                 Awaiting::SignOff { step, signoff },
@@ -522,6 +635,79 @@ pub(super) fn submit_confirm(state: &mut State, fx: &mut Vec<Effect>) {
             )
         }
     };
+    if let Some(Modal::Confirm(m)) = state.modal.as_mut() {
+        m.sending = Some(id);
+        m.error = None;
+    }
+}
+
+/// Enter on a blocked action's confirmation: only `break glass: <reason>` gets past the
+/// gate, and only once that override is its own record in the audit log. Anything else
+/// (the action's phrase typed from habit included) sends nothing.
+fn break_glass(state: &mut State, typed: String, fx: &mut Vec<Effect>) {
+    let Some(Modal::Confirm(c)) = state.modal.as_ref() else {
+        return;
+    };
+    let Some(blocked) = c.blocked.clone() else {
+        return;
+    };
+    // What is let past the gate: an action by its id, a step's script by its step.
+    let (what, label) = match c.kind {
+        ConfirmKind::Action(i) => {
+            let a = &state.cfg.actions[i];
+            (a.id.clone(), a.label.clone())
+        }
+        ConfirmKind::StepRun(s) => {
+            let st = &state.cfg.steps[s];
+            (format!("step:{}", st.name()), format!("Run: {}", st.title))
+        }
+        ConfirmKind::MarkT0 | ConfirmKind::SignOff { .. } | ConfirmKind::Note => return,
+    };
+    let Some(reason) = typed
+        .get(..BREAK_GLASS.len())
+        .filter(|p| p.eq_ignore_ascii_case(BREAK_GLASS))
+        .and_then(|_| typed.get(BREAK_GLASS.len()..))
+        .map(|r| r.trim().to_string())
+    else {
+        set_modal_error(
+            state,
+            format!(
+                "{} — nothing was sent. To override it, type  {BREAK_GLASS} <why>  (recorded in the audit log)",
+                blocked.text
+            ),
+        );
+        return;
+    };
+    if reason.chars().count() < BREAK_GLASS_MIN_REASON {
+        set_modal_error(
+            state,
+            format!(
+                "a break-glass override needs a reason of at least {BREAK_GLASS_MIN_REASON} characters after `{BREAK_GLASS}` — nothing was sent"
+            ),
+        );
+        return;
+    }
+    let event = AuditEvent::BreakGlass(log::BreakGlass {
+        action: what,
+        label: label.clone(),
+        step: blocked.step,
+        gate: state.cfg.steps[blocked.step].title.clone(),
+        blocked: blocked.text.clone(),
+        reason: reason.clone(),
+        snapshot: c.snapshot.clone(),
+    });
+    let phrase = c.phrase.clone().unwrap_or_default();
+    let id = audit(
+        state,
+        fx,
+        event,
+        Awaiting::BreakGlass {
+            label,
+            phrase,
+            reason,
+        },
+        None,
+    );
     if let Some(Modal::Confirm(m)) = state.modal.as_mut() {
         m.sending = Some(id);
         m.error = None;

@@ -137,6 +137,7 @@ pub(super) fn fire(state: &mut State, i: usize, c: &Confirm, fx: &mut Vec<Effect
             target: c.target.clone(),
             snapshot: c.snapshot.clone(),
             again: c.again,
+            break_glass: c.break_glass.clone(),
         }),
         Awaiting::Action {
             action: i,

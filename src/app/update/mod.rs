@@ -18,7 +18,9 @@ mod navigate;
 mod remote;
 
 pub use audited::{Awaiting, Pending};
-pub use confirm::{Confirm, ConfirmKind, Modal, CONFIRM_IDLE_MS, T0_PHRASE};
+pub use confirm::{
+    Confirm, ConfirmKind, Modal, BREAK_GLASS, BREAK_GLASS_MIN_REASON, CONFIRM_IDLE_MS, T0_PHRASE,
+};
 pub use flight::{ActionRun, Report, RunState, StepRun, Verdict, Verify};
 pub use navigate::STEP_TOLERANCE_MS;
 pub use remote::Remote;
@@ -79,6 +81,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
     announce(state, engine_moved, answered, &mut fx);
     // Every message may change what the screen shows (a resize only its layout).
     state.dirty = true;
+    confirm::refresh_block(state);
     super::playback::status(state);
     fx
 }

@@ -2,7 +2,9 @@
 //! ticks and the clock. The keys that open a confirmation hand over to `confirm`.
 
 use super::audited::audit;
-use super::confirm::{on_modal_action, open_action, open_mark_t0, open_sign_off, open_step_run};
+use super::confirm::{
+    on_modal_action, open_action, open_mark_t0, open_note, open_sign_off, open_step_run,
+};
 use super::Effect;
 use crate::app::{Action, Awaiting, Focus, Modal, Notice, State, Tick, EVENT_CAP};
 use crate::audit::{self as log, AuditEvent};
@@ -61,6 +63,10 @@ pub(super) fn on_action(state: &mut State, a: Action, fx: &mut Vec<Effect>) {
             Focus::Timeline => move_item(state, d),
         },
         Action::ToggleTick => toggle_tick(state, fx),
+        Action::StepJump(d) => {
+            state.focus = Focus::Timeline;
+            jump_step(state, d);
+        }
         Action::JumpToNow => {
             state.focus = Focus::Timeline;
             if let Some(cur) = state.current_step() {
@@ -102,6 +108,7 @@ pub(super) fn on_action(state: &mut State, a: Action, fx: &mut Vec<Effect>) {
             }
         }
         Action::FilterEvents => state.events_filtered = !state.events_filtered,
+        Action::Note => open_note(state),
         // Text keys and Enter outside a modal mean nothing.
         Action::Type(_) | Action::Backspace | Action::Submit => {}
     }
@@ -117,15 +124,20 @@ pub(super) fn refuse_read_only(state: &mut State, what: &str) -> bool {
     state.read_only
 }
 
+/// Every selectable (step, item) of the timeline, in its order: steps by time (as written
+/// for the same time), each step's checklist items, and one slot for a step without any.
+fn timeline_items(state: &State) -> Vec<(usize, usize)> {
+    let mut order: Vec<usize> = (0..state.cfg.steps.len()).collect();
+    order.sort_by_key(|&i| state.cfg.steps[i].at.0);
+    order
+        .into_iter()
+        .flat_map(|s| (0..state.cfg.steps[s].checklist.len().max(1)).map(move |i| (s, i)))
+        .collect()
+}
+
 /// Flatten (step, item) for movement across steps.
 pub(super) fn move_item(state: &mut State, d: i32) {
-    let items: Vec<(usize, usize)> = state
-        .cfg
-        .steps
-        .iter()
-        .enumerate()
-        .flat_map(|(s, st)| (0..st.checklist.len().max(usize::from(st.gate))).map(move |i| (s, i)))
-        .collect();
+    let items = timeline_items(state);
     if items.is_empty() {
         return;
     }
@@ -135,6 +147,22 @@ pub(super) fn move_item(state: &mut State, d: i32) {
         .unwrap_or(0) as i64;
     let next = (cur + d as i64).clamp(0, items.len() as i64 - 1) as usize;
     state.selected_item = items[next];
+}
+
+/// The first item of the step `d` steps away from the selected one, in time order.
+pub(super) fn jump_step(state: &mut State, d: i32) {
+    let items = timeline_items(state);
+    let mut steps: Vec<usize> = items.iter().map(|(s, _)| *s).collect();
+    steps.dedup();
+    if steps.is_empty() {
+        return;
+    }
+    let cur = steps
+        .iter()
+        .position(|s| *s == state.selected_item.0)
+        .unwrap_or(0) as i64;
+    let next = (cur + d as i64).clamp(0, steps.len() as i64 - 1) as usize;
+    state.selected_item = (steps[next], 0);
 }
 
 pub(super) fn toggle_tick(state: &mut State, fx: &mut Vec<Effect>) {
@@ -230,7 +258,12 @@ pub(super) fn push_events(state: &mut State, events: Vec<Event>) {
 }
 
 pub(super) fn note(state: &mut State, severity: Severity, text: String) {
-    let (at, mono) = (state.now, state.mono);
+    note_at(state, state.now, severity, text);
+}
+
+/// An event written at wall time `at` (another screen's record), learned now.
+pub(super) fn note_at(state: &mut State, at: Ts, severity: Severity, text: String) {
+    let mono = state.mono;
     push_events(
         state,
         vec![Event {

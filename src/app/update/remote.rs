@@ -4,7 +4,7 @@
 
 use super::confirm::ask_again;
 use super::flight::{Report, RunState, Verdict, Verify};
-use super::navigate::{note, notice};
+use super::navigate::{note_at, notice};
 use crate::app::{SignOff, State, Tick};
 use crate::audit::{foreign, AuditEvent, DeclineReason};
 use crate::engine::Severity;
@@ -12,6 +12,9 @@ use crate::sample::Ts;
 
 pub(super) fn apply(state: &mut State, r: Remote) {
     let who = format!("{}@{}", r.user, r.host);
+    // Events say when the record was written: the log's history read at start-up is
+    // shown at its own times, not as news.
+    let at = r.at;
     if let Some(other) = foreign(
         r.cutover.as_deref(),
         r.environment.as_deref(),
@@ -20,8 +23,9 @@ pub(super) fn apply(state: &mut State, r: Remote) {
     ) {
         if state.warned_sessions.insert(format!("env:{}", r.session)) {
             let here = state.environment().to_string();
-            note(
+            note_at(
                 state,
+                at,
                 Severity::Warn,
                 format!(
                     "the audit log holds records of {other} (by {who}): ignored — this screen \
@@ -38,8 +42,9 @@ pub(super) fn apply(state: &mut State, r: Remote) {
     {
         if state.warned_sessions.insert(format!("cfg:{}", r.session)) {
             let here = state.config_fingerprint.clone();
-            note(
+            note_at(
                 state,
+                at,
                 Severity::Warn,
                 format!(
                     "{who} runs a different config of this cutover (fingerprint {fp}, here {here})"
@@ -56,33 +61,72 @@ pub(super) fn apply(state: &mut State, r: Remote) {
                 state.t0 = Some(t0);
                 state.t0_marked_by = Some((who.clone(), r.at));
             }
-            note(
+            note_at(
                 state,
+                at,
                 Severity::Info,
                 format!("{who} marked T0 at {} UTC", t0.format("%H:%M:%S")),
             );
         }
         AuditEvent::Signoff(s) => {
-            if s.step < state.signoffs.len() {
-                let go = s.decision.is_go();
-                state.signoffs[s.step] = Some(SignOff {
-                    name: s.name.clone(),
+            let Some(st) = state.cfg.steps.get(s.step).filter(|st| st.gate) else {
+                return;
+            };
+            let Some(name) = st.approver(&s.name) else {
+                // Another config may list other approvers: this screen's list decides.
+                note_at(
+                    state,
+                    at,
+                    Severity::Warn,
+                    format!(
+                        "{who} signed {} as \"{}\" for \"{}\", who is not an approver here \
+                         ({}): not counted",
+                        s.decision.word(),
+                        s.name,
+                        s.title,
+                        crate::app::gate::approvers_text(st)
+                    ),
+                );
+                return;
+            };
+            let go = s.decision.is_go();
+            if let Some(v) = state.signoffs.get_mut(s.step) {
+                v.push(SignOff {
+                    name: name.clone(),
                     go,
                     at: r.at,
                     by: who.clone(),
                 });
-                let sev = if go { Severity::Info } else { Severity::Crit };
-                note(
-                    state,
-                    sev,
-                    format!(
-                        "{} signed by {} ({who}) for \"{}\"",
-                        s.decision.word(),
-                        s.name,
-                        s.title
-                    ),
-                );
             }
+            let sev = if go { Severity::Info } else { Severity::Crit };
+            note_at(
+                state,
+                at,
+                sev,
+                format!(
+                    "{} signed by {name} ({who}) for \"{}\"",
+                    s.decision.word(),
+                    s.title
+                ),
+            );
+        }
+        AuditEvent::Note(n) => note_at(
+            state,
+            at,
+            Severity::Info,
+            format!("{who} noted: {}", n.text),
+        ),
+        AuditEvent::BreakGlass(b) => {
+            notice(state, format!("{who} broke the glass for \"{}\"", b.label));
+            note_at(
+                state,
+                at,
+                Severity::Crit,
+                format!(
+                    "{who} BROKE THE GLASS for \"{}\" past gate \"{}\": {}",
+                    b.label, b.gate, b.reason
+                ),
+            );
         }
         AuditEvent::ActionConfirmed(c) => {
             if let Some(i) = action_index(state, &c.action) {
@@ -104,8 +148,9 @@ pub(super) fn apply(state: &mut State, r: Remote) {
                 ""
             };
             notice(state, format!("{who} fired \"{}\"", c.label));
-            note(
+            note_at(
                 state,
+                at,
                 Severity::Crit,
                 format!("{who} fired \"{}\" (attempt {}{again})", c.label, c.attempt),
             );
@@ -115,8 +160,9 @@ pub(super) fn apply(state: &mut State, r: Remote) {
                 DeclineReason::InFlight => "in flight",
                 DeclineReason::RecentSuccess => "recently succeeded",
             };
-            note(
+            note_at(
                 state,
+                at,
                 Severity::Info,
                 format!(
                     "{who} confirmed \"{}\" too: not sent, {}'s attempt had {why}",
@@ -162,8 +208,9 @@ pub(super) fn apply(state: &mut State, r: Remote) {
                 ask_again(state, i, format!("it succeeded meanwhile, fired by {who}"));
             }
             let sev = if ok { Severity::Info } else { Severity::Crit };
-            note(
+            note_at(
                 state,
+                at,
                 sev,
                 format!(
                     "{who}: \"{}\" {}: {}",
@@ -173,15 +220,17 @@ pub(super) fn apply(state: &mut State, r: Remote) {
                 ),
             );
         }
-        AuditEvent::StepRun(s) => note(
+        AuditEvent::StepRun(s) => note_at(
             state,
+            at,
             Severity::Info,
             format!("{who} ran the script of \"{}\"", s.title),
         ),
         AuditEvent::StepRunResult(s) => {
             let sev = if s.ok { Severity::Info } else { Severity::Crit };
-            note(
+            note_at(
                 state,
+                at,
                 sev,
                 format!("{who}: step \"{}\" script {}", s.title, s.summary),
             );
@@ -211,8 +260,9 @@ pub(super) fn apply(state: &mut State, r: Remote) {
             } else {
                 Severity::Crit
             };
-            note(
+            note_at(
                 state,
+                at,
                 sev,
                 format!(
                     "{who}: \"{}\" {}",
@@ -228,8 +278,9 @@ pub(super) fn apply(state: &mut State, r: Remote) {
         // Another screen's notifications: where one failed is the room's to know; the
         // deliveries stay in the log.
         AuditEvent::NotifyClaimed(_) | AuditEvent::NotifySent(_) => {}
-        AuditEvent::NotifyFailed(n) => note(
+        AuditEvent::NotifyFailed(n) => note_at(
             state,
+            at,
             Severity::Warn,
             format!(
                 "{who}: notification to {} of {} failed after {} tries: {}",
@@ -257,8 +308,9 @@ pub(super) fn tick(
         at,
     });
     let verb = if on { "ticked" } else { "unticked" };
-    note(
+    note_at(
         state,
+        at,
         Severity::Info,
         format!("{who} {verb} \"{}\"", t.item_text),
     );

@@ -302,7 +302,7 @@ fn ticks_sign_offs_and_t0_marks_show_only_once_recorded() {
     type_str(&mut st, "Ana (Ops)");
     let fx = act(&mut st, Action::Submit);
     assert_eq!(kinds(&fx), vec!["signoff"]);
-    assert!(st.signoffs[0].is_none());
+    assert!(st.signoffs[0].is_empty());
     update(
         &mut st,
         Msg::AuditFailed {
@@ -310,7 +310,7 @@ fn ticks_sign_offs_and_t0_marks_show_only_once_recorded() {
             reason: "disk full".into(),
         },
     );
-    assert!(st.signoffs[0].is_none());
+    assert!(st.signoffs[0].is_empty());
     assert!(modal(&st)
         .error
         .as_deref()
@@ -319,7 +319,7 @@ fn ticks_sign_offs_and_t0_marks_show_only_once_recorded() {
     let fx = act(&mut st, Action::Submit);
     ack(&mut st, fx);
     assert_eq!(
-        st.signoffs[0].as_ref().map(|s| (s.name.as_str(), s.go)),
+        st.signoffs[0].last().map(|s| (s.name.as_str(), s.go)),
         Some(("Ana (Ops)", false))
     );
 
@@ -745,6 +745,24 @@ fn another_instance_records_show_here() {
 }
 
 #[test]
+fn another_screens_old_record_is_shown_at_its_own_time() {
+    // History read at start-up: a tick written long before this screen's clock.
+    let mut st = state();
+    let written = st.now - chrono::Duration::hours(3);
+    update(
+        &mut st,
+        remote(
+            "tick",
+            written,
+            json(r#"{"step": 0, "item": 0, "item_text": "flip"}"#),
+        ),
+    );
+    let e = st.events.back().expect("an event for the tick");
+    assert!(e.text.contains("bob@bastion2 ticked"), "{}", e.text);
+    assert_eq!(e.at, written, "shown when it was written, not as news");
+}
+
+#[test]
 fn records_of_another_environment_are_warned_about_and_never_applied() {
     let mut st = state();
     for (kind, details) in [
@@ -763,7 +781,7 @@ fn records_of_another_environment_are_warned_about_and_never_applied() {
     }
     assert_eq!(st.t0, None, "a staging T0 mark never sets production's");
     assert!(st.ticks[0][0].is_none());
-    assert!(st.signoffs[0].is_none());
+    assert!(st.signoffs[0].is_empty());
     assert!(!st.runs[0].in_flight());
     let warnings: Vec<String> = event_texts(&st)
         .into_iter()

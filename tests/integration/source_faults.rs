@@ -1,9 +1,7 @@
-//! FAULTS.md "Sources": dead, slow and lying sources against tiny loopback servers.
+//! Dead, slow and lying sources against tiny loopback servers.
 //! Each ends in a clear no-data state with a reason, never in ok.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -187,7 +185,8 @@ async fn huge_and_endless_bodies_are_cut_at_the_cap() {
     );
 }
 
-/// Values that parse but are not usable map to documented states (FAULTS 7).
+/// A value that parses but is not a number (null, a string, "NaN") is no data, never
+/// a number; a negative or large number is judged as it is.
 #[tokio::test]
 async fn value_edges_map_to_states() {
     let cfg: Arc<Config> = Arc::new(

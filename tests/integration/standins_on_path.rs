@@ -2,7 +2,7 @@
 //! `mongosh` found on `PATH` (links to the built binary), answering from a running simulator
 //! with the real CLIs' output, and the rollbacks they perform changing that simulator.
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};

@@ -1,9 +1,7 @@
 //! The rollback loop end to end: key events into a session against the simulator on
 //! loopback, asserting on what the simulator received, the screen, and the audit log.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::sync::Arc;
 use std::time::Duration;
 use warroom::app::{Msg, RunState, Verdict};

@@ -1,9 +1,7 @@
 //! Evidence: a recording of a real drill against the simulator, its report (pinned by a
 //! golden file with the times fixed), a log cut mid-line, and replay matching live.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::sync::Arc;
 use std::time::Duration;
 use warroom::app::{Msg, RunState, Verdict};

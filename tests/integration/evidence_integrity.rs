@@ -2,9 +2,7 @@
 //! (`/dev/full`); a private window recording; damaged lines skipped and named; no data
 //! never a pass; and a window where one hanging source does not slow the others.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;

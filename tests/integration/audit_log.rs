@@ -3,9 +3,7 @@
 //! attempt verifies, a log rotated under running screens, and staging and production screens
 //! sharing one file.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;

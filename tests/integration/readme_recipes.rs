@@ -1,13 +1,13 @@
 //! The README's recipes (one per place a team keeps its numbers) are configs that load as
 //! written, and the Loki one reads a number from a server answering as Loki does.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 
 /// The ```toml blocks of the README's recipes section, each with the heading it is under.
 fn recipes() -> Vec<(String, String)> {
-    let readme = include_str!("../README.md");
+    let readme = include_str!("../../README.md");
     let start = readme
         .find("\n### Recipes")
         .expect("the README has a recipes section");

@@ -1,10 +1,12 @@
-//! The HSE system end to end (seed 004): the `hse` simulator profile and the `hse` preset
+//! The HSE traffic-split system end to end: the `hse` simulator profile and the `hse` preset
 //! as `warroom init --preset hse` prints it, pointed at the simulator through its variables,
 //! its `aws` calls (SSM for the split, CloudWatch for old vs new) answered by the stand-in.
 
-mod common;
+use crate::common;
 
-use common::{all_polled, audit_path, drive_until, keys, num, render_text, row, session, TOKEN};
+use crate::common::{
+    all_polled, audit_path, drive_until, keys, num, render_text, row, session, TOKEN,
+};
 use std::sync::Arc;
 use std::time::Duration;
 use warroom::app::{State, Verdict};
@@ -223,7 +225,12 @@ async fn error_burst_goes_crit_advises_rollback_and_r_sets_the_split_to_0() {
 async fn the_split_steps_write_the_ssm_parameter() {
     let sim = start(Scenario::Healthy).await;
     let dir = tempfile::tempdir().expect("tmp");
-    let (cfg, _standins) = preset(&sim);
+    let (mut cfg, _standins) = preset(&sim);
+    // The gates in front of each split (their GO/NO-GO) are tested with the gates; here only
+    // what a split step writes.
+    for a in &mut cfg.actions {
+        a.requires = None;
+    }
     let (mut s, mut rx) = session(Arc::new(cfg), &audit_path(&dir), false).await;
     assert!(drive_until(&mut s, &mut rx, Duration::from_secs(10), all_polled).await);
     for (key, id, want) in [("5", "split-50", "50"), ("F", "split-100", "100")] {
@@ -245,45 +252,4 @@ async fn the_split_steps_write_the_ssm_parameter() {
     assert!(sim.requests().iter().all(|r| r.method == "GET"));
     s.shutdown();
     sim.shutdown().await;
-}
-
-#[tokio::test]
-async fn latency_spike_turns_the_p99_row_crit() {
-    let sim = start(Scenario::LatencySpike).await;
-    let dir = tempfile::tempdir().expect("tmp");
-    let (cfg, _standins) = preset(&sim);
-    let (mut s, mut rx) = session(Arc::new(cfg), &audit_path(&dir), false).await;
-    let advised = drive_until(&mut s, &mut rx, Duration::from_secs(8), |st| {
-        st.engine().advised.is_some()
-    })
-    .await;
-    assert!(advised, "no rollback advice");
-    assert_eq!(row(&s.state, "new_p99").status, Status::Band(Band::Crit));
-    assert_eq!(row(&s.state, "old_p99").status, Status::Band(Band::Ok));
-    assert_eq!(row(&s.state, "new_err").status, Status::Band(Band::Ok));
-    assert!(render_text(&s.state, 140, 50).contains("ROLLBACK ADVISED"));
-    s.shutdown();
-    sim.shutdown().await;
-}
-
-async fn check(scenario: Scenario) -> (i32, String) {
-    let sim = start(scenario).await;
-    // CloudWatch has datapoints only for seconds the simulator has lived: let one pass.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let (cfg, _standins) = preset(&sim);
-    let (code, out) = common::check_text(Arc::new(cfg)).await;
-    sim.shutdown().await;
-    (code, out)
-}
-
-#[tokio::test]
-async fn check_exits_0_when_healthy_and_1_on_the_breach() {
-    let (code, out) = check(Scenario::Healthy).await;
-    assert_eq!(code, 0, "{out}");
-    let (code, out) = check(Scenario::ErrorBurst).await;
-    assert_eq!(code, 1, "{out}");
-    assert!(out.contains("new error rate"), "{out}");
-    let (code, out) = check(Scenario::LatencySpike).await;
-    assert_eq!(code, 1, "{out}");
-    assert!(out.contains("new p99"), "{out}");
 }

@@ -5,13 +5,13 @@
 //! holds the polls or the clock; a target that refuses is given up on with an event on
 //! the screen; no secret in any body or audit record; `check --notify`; `notify-test`.
 
-mod common;
+use crate::common;
 
+use crate::common::{audit_path, drive_until, session};
 use axum::body::Bytes;
 use axum::extract::State as AxState;
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use common::{audit_path, drive_until, session};
 use serde_json::Value;
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

@@ -2,9 +2,7 @@
 //! `update` with a fixed clock, key events through the key map, and assertions on the
 //! rendered buffer.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::sync::Arc;
 use warroom::app::{update, Msg, State};

@@ -1,4 +1,4 @@
-//! FAULTS 21: proxies and TLS. Certificates are made at test time (rcgen) and served by
+//! Proxies and TLS. Certificates are made at test time (rcgen) and served by
 //! a loopback HTTPS server (tokio-rustls). Every bad certificate ends in an explicit
 //! "TLS: …" failure, never in a silent insecure fallback; `insecure_tls` works only when
 //! written. Proxies are checked with the real binary so the test process env stays as is.

@@ -1,4 +1,5 @@
-//! The Prometheus source end to end.
+//! The Prometheus source end to end: a bad query or an overloaded server said in
+//! Prometheus's own words, never as ok.
 //!
 //! - Against tiny loopback servers playing Prometheus: the request sent, and Prometheus's own
 //!   `status: error` bodies (400/422/503) shown as the reason.
@@ -7,9 +8,7 @@
 //!   values, then breach when the scenario changes. Without a binary the test says so and
 //!   skips; with `CI` set it fails instead (`.ci/run` installs both).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};

@@ -2,10 +2,8 @@
 //! rollback — with the preset's own `rollback_key` and with another one — and the
 //! help overlay and footer name the keys that work.
 
-mod common;
-
+use crate::common::render_text;
 use chrono::{TimeZone, Utc};
-use common::render_text;
 use std::sync::Arc;
 use warroom::app::keys::Chord;
 use warroom::app::{update, Action, ConfirmKind, Modal, Msg, State};

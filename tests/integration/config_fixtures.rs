@@ -11,7 +11,7 @@ const DIR: &str = "tests/fixtures/config";
 fn env(k: &str) -> Option<String> {
     match k {
         "ADMIN_TOKEN" => Some("fixture-token-never-shown".into()),
-        // A token read with its trailing newline (FAULTS 15).
+        // A token read with its trailing newline (a file written by `echo`).
         "NEWLINE_TOKEN" => Some("fixture-token-never-shown\n".into()),
         // Set but empty, and with a control character inside.
         "EMPTY_TOKEN" => Some(String::new()),

@@ -1,9 +1,7 @@
 //! `warroom check` against the simulator in-process: the exit code for each scenario,
 //! and what the simulator received.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::time::Duration;
 use warroom::check::{run_check, CheckOptions, Format};
 use warroom::sim::Scenario;

@@ -6,10 +6,8 @@
 //! Without the binary the test says so and skips; with `CI` set it fails instead (`.ci/run`
 //! installs it).
 
-mod common;
-
+use crate::common::{audit_path, drive_until, session};
 use axum::response::IntoResponse;
-use common::{audit_path, drive_until, session};
 use serde_json::Value;
 use std::io::Write;
 use std::path::PathBuf;

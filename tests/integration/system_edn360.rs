@@ -1,11 +1,11 @@
-//! The EDN360 system end to end (SPEC §9, runbook 002): the simulator's edn360 profile
-//! watched through the `edn360` preset; the decision table of §10 as bands, and the
-//! Fase 3 rollback as the runbook's commands (the .env switch, the restart), drilled through
-//! the stand-ins; the switches read from the .env, the counts from MongoDB.
+//! The EDN360 system end to end: the simulator's edn360 profile watched through the
+//! `edn360` preset; the runbook's decision table as bands, and the Fase 3 rollback as the
+//! runbook's commands (the .env switch, the restart), drilled through the stand-ins; the
+//! switches read from the .env, the counts from MongoDB.
 
-mod common;
+use crate::common;
 
-use common::{audit_path, drive_until, keys, polled_twice, render_text, row, session};
+use crate::common::{audit_path, drive_until, keys, polled_twice, render_text, row, session};
 use std::sync::Arc;
 use std::time::Duration;
 use warroom::app::{RunState, Verdict};
@@ -55,14 +55,14 @@ fn the_preset_follows_the_runbook() {
     let env = |k: &str| (k == "ADMIN_TOKEN").then(|| "t".to_string());
     let cfg = warroom::config::load::load_str_with_env(text, "<edn360>", &env).expect("loads");
     let urls: Vec<&str> = cfg.sources.iter().map(|s| s.url.as_str()).collect();
-    // §12's curls: http://localhost:8001/api/admin/monitoring/…
+    // The runbook's own curls: http://localhost:8001/api/admin/monitoring/…
     for url in [
         "http://localhost:8001/api/admin/monitoring/dual-write-stats",
         "http://localhost:8001/api/admin/monitoring/switch-status",
     ] {
         assert!(urls.contains(&url), "{url} not in {urls:?}");
     }
-    // Phases over days, GO/NO-GO gates (the five supervision points of §13).
+    // Phases over days, GO/NO-GO gates (the runbook's five supervision points).
     let gates = cfg.steps.iter().filter(|s| s.gate).count();
     assert_eq!(gates, 5);
     let span_h = (cfg.steps.last().unwrap().at.0 - cfg.steps[0].at.0) / 3_600_000;
@@ -254,23 +254,5 @@ async fn the_decision_table_advises_and_the_command_rollback_verifies() {
     let screen = render_text(&s.state, 160, 50);
     assert!(screen.contains("VERIFIED"), "{screen}");
     s.shutdown();
-    sim.shutdown().await;
-}
-
-async fn check(sim: &SimHandle) -> (i32, String) {
-    let (cfg, _standins) = preset(sim);
-    let (code, out) = common::check_text(Arc::new(cfg)).await;
-    (code, out)
-}
-
-#[tokio::test]
-async fn check_exits_0_on_healthy_and_1_on_the_breach() {
-    let sim = start(Scenario::Healthy).await;
-    let (code, out) = check(&sim).await;
-    assert_eq!(code, 0, "{out}");
-    sim.set_scenario(Scenario::ErrorBurst);
-    let (code, out) = check(&sim).await;
-    assert_eq!(code, 1, "{out}");
-    assert!(out.contains("critical breach"), "{out}");
     sim.shutdown().await;
 }

@@ -3,7 +3,7 @@
 //! stdin at EOF, a missing program), pipelines wired without a shell, and the source
 //! read through the engine and the `check` binary.
 
-mod common;
+use crate::common;
 
 use serde_json::json;
 use std::path::PathBuf;

@@ -3,9 +3,7 @@
 //! was read. The real binary, against the simulator and against a server that echoes the
 //! request (URL, headers and body) back in its answers and errors.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

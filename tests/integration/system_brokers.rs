@@ -1,9 +1,9 @@
-//! The Brokers system end to end (SPEC §9, runbook 003): the simulator's brokers profile
+//! The Brokers system end to end: the simulator's brokers profile
 //! watched through the `brokers` preset as `warroom init --preset brokers` prints it.
 
-mod common;
+use crate::common;
 
-use common::*;
+use crate::common::*;
 use std::sync::Arc;
 use std::time::Duration;
 use warroom::app::{RunState, Verdict};
@@ -211,25 +211,5 @@ async fn a_breach_on_critical_endpoints_advises_and_the_rollback_verifies() {
     let screen = render_text(&s.state, 140, 45);
     assert!(screen.contains("VERIFIED"), "{screen}");
     s.shutdown();
-    sim.shutdown().await;
-}
-
-async fn check(sim: &SimHandle) -> (i32, String) {
-    let (code, out) = common::check_text(Arc::new(preset(sim))).await;
-    (code, out)
-}
-
-#[tokio::test]
-async fn check_exits_0_on_healthy_and_1_on_the_breach() {
-    let sim = start_sim(Scenario::Healthy).await;
-    let (code, out) = check(&sim).await;
-    assert_eq!(code, 0, "{out}");
-    for scenario in [Scenario::ErrorBurst, Scenario::LatencySpike] {
-        sim.set_scenario(scenario);
-        let (code, out) = check(&sim).await;
-        assert_eq!(code, 1, "{scenario:?}: {out}");
-        assert!(out.contains("critical breach"), "{out}");
-        assert!(out.contains("/api/v1/auth/login"), "{out}");
-    }
     sim.shutdown().await;
 }

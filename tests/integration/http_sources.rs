@@ -3,7 +3,7 @@
 //! freshness judged from the payload's timestamp — an old body served with 200 OK is
 //! `stale`, never a fresh number.
 
-mod common;
+use crate::common;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, Method};
