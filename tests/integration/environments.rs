@@ -236,7 +236,12 @@ fn validate_print_shows_the_effective_config_redacted() {
 
 #[test]
 fn every_preset_ships_staging_and_production() {
-    let env = |k: &str| (k == "ADMIN_TOKEN").then(|| "preset-token-123".to_string());
+    // The credentials without a default: the bearer token and cohortlens's Datadog keys.
+    let env = |k: &str| {
+        ["ADMIN_TOKEN", "DD_API_KEY", "DD_APP_KEY"]
+            .contains(&k)
+            .then(|| "preset-token-123".to_string())
+    };
     for name in ["hse", "cohortlens", "brokers", "edn360"] {
         let text = warroom::presets::get(name).unwrap();
         for e in ["staging", "production"] {

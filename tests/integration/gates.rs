@@ -19,6 +19,7 @@ fn load(text: &str, name: &str) -> Config {
     let env = |k: &str| match k {
         "WARROOM_URL" => Some("http://127.0.0.1:9".to_string()),
         "ADMIN_TOKEN" => Some("gates-test-token".to_string()),
+        "DD_API_KEY" | "DD_APP_KEY" => Some("gates-dd-key".to_string()),
         _ => None,
     };
     warroom::config::load::load_str_with_env(text, name, &env)
