@@ -158,6 +158,13 @@ pub async fn run(a: DemoArgs) -> Result<i32, CliError> {
         }
     };
     let mut ui = a.ui.clone();
+    let _audit_dir = match own_audit_log(&mut ui) {
+        Ok(d) => d,
+        Err(e) => {
+            sim.shutdown().await;
+            return Err(CliError::Io(e));
+        }
+    };
     if ui.t0.is_none() {
         ui.t0 = Some((Utc::now() + chrono::Duration::seconds(60)).to_rfc3339());
     }
@@ -171,6 +178,22 @@ pub async fn run(a: DemoArgs) -> Result<i32, CliError> {
     sim.shutdown().await;
     drop(standins);
     code
+}
+
+/// Each demo drills its own fresh simulator, so by default it keeps its own audit log for
+/// the run: an earlier drill's rollback is not this one's "previous attempt". With
+/// `--audit-log FILE` the user chose to keep (or share) one. The directory goes with the
+/// returned guard.
+fn own_audit_log(ui: &mut crate::cli::UiArgs) -> Result<Option<tempfile::TempDir>, String> {
+    if ui.audit_log.is_some() {
+        return Ok(None);
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("warroom-demo-")
+        .tempdir()
+        .map_err(|e| format!("cannot make the demo's audit log directory: {e}"))?;
+    ui.audit_log = Some(dir.path().join("audit.jsonl"));
+    Ok(Some(dir))
 }
 
 /// The stand-ins linked to this binary, answering from `sim`.
@@ -194,4 +217,32 @@ fn random_token() -> String {
         out.push_str(&format!("{:016x}", h.finish()));
     }
     out
+}
+
+#[cfg(test)]
+mod audit_log_tests {
+    use super::own_audit_log;
+    use crate::cli::UiArgs;
+
+    #[test]
+    fn each_demo_has_its_own_audit_log_unless_one_is_given() {
+        let (mut a, mut b) = (UiArgs::default(), UiArgs::default());
+        let da = own_audit_log(&mut a).unwrap().expect("a private directory");
+        let db = own_audit_log(&mut b).unwrap().expect("a private directory");
+        let (pa, pb) = (a.audit_log.clone().unwrap(), b.audit_log.clone().unwrap());
+        assert_ne!(pa, pb, "two drills never share a log by default");
+        assert!(pa.starts_with(da.path()) && pb.starts_with(db.path()));
+        let dir = da.path().to_path_buf();
+        drop(da);
+        assert!(!dir.exists(), "the run's directory goes with the demo");
+        let mut given = UiArgs {
+            audit_log: Some("/var/tmp/drill.jsonl".into()),
+            ..UiArgs::default()
+        };
+        assert!(own_audit_log(&mut given).unwrap().is_none());
+        assert_eq!(
+            given.audit_log.as_deref(),
+            Some(std::path::Path::new("/var/tmp/drill.jsonl"))
+        );
+    }
 }
