@@ -793,24 +793,7 @@ fn rollback_advice_holds_on_the_monotonic_clock() {
 mod no_data {
     //! No data is never a pass: with a fake clock, every time given.
     use super::*;
-    use chrono::TimeZone;
     use serde_json::json;
-
-    fn t(s: i64) -> Ts {
-        chrono::Utc
-            .timestamp_opt(1_800_000_000 + s, 0)
-            .single()
-            .unwrap_or_default()
-    }
-
-    /// Second `s` on the fake monotonic clock (its origin differs from the wall's).
-    fn m(s: i64) -> Mono {
-        Mono(7_000 + s * 1000)
-    }
-
-    fn at(s: i64) -> Stamp {
-        Stamp::new(t(s), m(s))
-    }
 
     fn cfg(extra: &str) -> Arc<Config> {
         let text = format!(
