@@ -47,6 +47,7 @@ pub mod secure;
 pub mod action;
 pub mod engine;
 pub mod poll;
+pub mod capture;
 
 // Evidence.
 pub mod audit;

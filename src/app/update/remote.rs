@@ -193,6 +193,8 @@ pub(super) fn apply(state: &mut State, r: Remote) {
                         by: who.clone(),
                         http_status: x.http_status,
                         exit_code: x.exit_code,
+                        output: String::new(),
+                        captures: x.captures.clone(),
                     });
                     run.verify = verify.filter(|_| ok).map(|v| Verify {
                         started: mono,
