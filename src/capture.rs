@@ -198,7 +198,11 @@ fn one(c: &Capture, text: &str) -> Captured {
             words.push(why.clone());
         }
         if judged.len() > 1 {
-            words.push(format!("{} of {} matches fail", failing.len(), judged.len()));
+            words.push(format!(
+                "{} of {} matches fail",
+                failing.len(),
+                judged.len()
+            ));
         }
         out.why = (!words.is_empty()).then(|| words.join("; "));
         return out;
@@ -266,7 +270,10 @@ mod tests {
 
     #[test]
     fn a_match_within_its_expectation_passes_and_reads_as_the_runbook_writes_it() {
-        let out = extract(&[mean()], "✅ Ran 50 predictions\n✅ Mean delta: 3.2%  (< 5%)\n");
+        let out = extract(
+            &[mean()],
+            "✅ Ran 50 predictions\n✅ Mean delta: 3.2%  (< 5%)\n",
+        );
         assert_eq!(out[0].verdict, Verdict::Pass);
         assert_eq!(out[0].value.as_deref(), Some("3.2"));
         assert_eq!(out[0].text(), "mean_delta_pct 3.2 % (< 5)");
@@ -305,7 +312,11 @@ mod tests {
             "/a p95=120ms\n/b p95=480ms\n/c p95=90ms\n",
         );
         assert_eq!(ok[0].verdict, Verdict::Pass);
-        assert_eq!(ok[0].value.as_deref(), Some("480"), "the one nearest the threshold");
+        assert_eq!(
+            ok[0].value.as_deref(),
+            Some("480"),
+            "the one nearest the threshold"
+        );
         assert_eq!(ok[0].matches, 3);
         let bad = extract(&[p95], "/a p95=120ms\n/b p95=812ms\n/c p95=90ms\n");
         assert_eq!(bad[0].verdict, Verdict::Fail);
@@ -315,7 +326,10 @@ mod tests {
 
     #[test]
     fn a_value_that_is_not_a_number_fails_an_order_and_says_so() {
-        let out = extract(&[cap("rate", r"rate: (\S+)", Some(">= 95"), None)], "rate: n/a\n");
+        let out = extract(
+            &[cap("rate", r"rate: (\S+)", Some(">= 95"), None)],
+            "rate: n/a\n",
+        );
         assert_eq!(out[0].verdict, Verdict::Fail);
         assert_eq!(out[0].text(), "rate n/a (>= 95; not a number: \"n/a\")");
         // Text compares as text.
@@ -329,12 +343,19 @@ mod tests {
     #[test]
     fn colour_codes_and_crlf_do_not_hide_or_change_a_value() {
         let out = extract(
-            &[mean(), cap("max", r"(?m)^Max delta: ([0-9.]+)%$", Some("< 10"), None)],
+            &[
+                mean(),
+                cap("max", r"(?m)^Max delta: ([0-9.]+)%$", Some("< 10"), None),
+            ],
             "\u{1b}[32m✅ Mean delta: \u{1b}[1m2.3\u{1b}[0m%\r\nMax delta: 4.8%\r\n",
         );
         assert_eq!(out[0].value.as_deref(), Some("2.3"));
         assert_eq!(out[0].verdict, Verdict::Pass);
-        assert_eq!(out[1].value.as_deref(), Some("4.8"), "no \\r left in the line");
+        assert_eq!(
+            out[1].value.as_deref(),
+            Some("4.8"),
+            "no \\r left in the line"
+        );
         assert_eq!(out[1].verdict, Verdict::Pass);
     }
 
@@ -353,7 +374,10 @@ mod tests {
     #[test]
     fn an_expectation_in_another_unit_converts() {
         let c = cap("p95", r"p95: (\d+)", Some("< 0.5s"), Some("ms"));
-        assert_eq!(extract(std::slice::from_ref(&c), "p95: 480")[0].verdict, Verdict::Pass);
+        assert_eq!(
+            extract(std::slice::from_ref(&c), "p95: 480")[0].verdict,
+            Verdict::Pass
+        );
         assert_eq!(extract(&[c], "p95: 520")[0].verdict, Verdict::Fail);
     }
 }

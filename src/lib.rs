@@ -45,9 +45,9 @@ pub mod secure;
 
 // Judging and I/O.
 pub mod action;
+pub mod capture;
 pub mod engine;
 pub mod poll;
-pub mod capture;
 
 // Evidence.
 pub mod audit;

@@ -48,6 +48,9 @@ pub struct StepReport {
     pub gate: Option<String>,
     pub items: Vec<ItemReport>,
     pub runs: Vec<String>,
+    /// The values the step's last script run captured from its output, each judged.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub captures: Vec<crate::capture::Captured>,
     /// Operators' notes written while this step was the current one.
     pub notes: Vec<String>,
 }
@@ -242,6 +245,7 @@ pub fn build(rec: Recording) -> Result<Report, String> {
     let mut step_actual: BTreeMap<usize, Ts> = BTreeMap::new();
     let mut actions: Vec<ActionReport> = Vec::new();
     let mut runs: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    let mut captured: BTreeMap<usize, Vec<crate::capture::Captured>> = BTreeMap::new();
     let mut t0_mark: Option<Ts> = None;
     let mut overrides: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     let mut notes: Vec<(Ts, String)> = Vec::new();
@@ -363,8 +367,10 @@ pub fn build(rec: Recording) -> Result<Report, String> {
                     Ok(AuditEvent::StepRunResult(r)) => {
                         let excerpt: String =
                             r.excerpt.lines().take(5).collect::<Vec<_>>().join(" / ");
+                        captured.insert(r.step, r.captures.clone());
                         runs.entry(r.step).or_default().push(format!(
-                            "{} by {who} at {}{}",
+                            "{}{} by {who} at {}{}",
+                            if r.ok { "" } else { "FAILED: " },
                             r.summary,
                             hms(*at),
                             if excerpt.is_empty() {
@@ -512,6 +518,7 @@ pub fn build(rec: Recording) -> Result<Report, String> {
                 })
                 .collect(),
             runs: runs.get(&i).cloned().unwrap_or_default(),
+            captures: captured.get(&i).cloned().unwrap_or_default(),
             notes: notes
                 .iter()
                 .filter(|(at, _)| step_at(&cfg, t0_actual, *at) == Some(i))
@@ -638,6 +645,10 @@ pub fn build(rec: Recording) -> Result<Report, String> {
             verdict.push_str(&format!("; {why}"));
         }
     }
+    // A script's evidence that failed its expectation is said beside the breaches.
+    if let Some(failed) = failed_evidence(&cfg, &captured) {
+        verdict.push_str(&format!("; {failed}"));
+    }
 
     Ok(Report {
         cutover: cfg.cutover.name.clone(),
@@ -666,6 +677,45 @@ pub fn build(rec: Recording) -> Result<Report, String> {
         problems,
         verdict,
     })
+}
+
+/// "captured evidence failed: No-regression run (mean_delta_pct 7.1 % (< 5))", from each
+/// step's last script run.
+fn failed_evidence(
+    cfg: &crate::config::Config,
+    captured: &BTreeMap<usize, Vec<crate::capture::Captured>>,
+) -> Option<String> {
+    let failed: Vec<String> = captured
+        .iter()
+        .filter_map(|(i, caps)| {
+            let bad: Vec<String> = caps
+                .iter()
+                .filter(|c| !c.passed())
+                .map(crate::capture::Captured::text)
+                .collect();
+            let title = cfg.steps.get(*i).map_or("?", |s| s.title.as_str());
+            (!bad.is_empty()).then(|| format!("{title} ({})", bad.join(", ")))
+        })
+        .collect();
+    (!failed.is_empty()).then(|| format!("captured evidence failed: {}", failed.join("; ")))
+}
+
+/// `mean_delta_pct 3.2 % ✔ (< 5)`: one capture with its verdict's mark.
+pub fn capture_line(c: &crate::capture::Captured) -> String {
+    use crate::capture::Verdict;
+    let mark = match c.verdict {
+        Verdict::Pass => "✔",
+        Verdict::Recorded => "·",
+        Verdict::Fail | Verdict::NotFound | Verdict::Redacted => "✘",
+    };
+    let text = c.text();
+    // The mark goes after the value, before the expectation in parentheses.
+    match text.find(" (") {
+        Some(at) if c.expect.is_some() || c.value.is_some() => {
+            format!("{} {mark}{}", &text[..at], &text[at..])
+        }
+        _ => format!("{text} {mark}"),
+    }
 }
 
 fn num(x: Option<f64>) -> String {
@@ -739,6 +789,12 @@ pub fn markdown(r: &Report) -> String {
         }
         for run in &s.runs {
             w(format!("- script: {run}"));
+        }
+        if !s.captures.is_empty() {
+            w("- captured by the last run:".into());
+            for c in &s.captures {
+                w(format!("  - {} — {}", capture_line(c), c.verdict.word()));
+            }
         }
         for n in &s.notes {
             w(format!("- note: {n}"));

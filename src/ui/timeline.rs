@@ -97,7 +97,12 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
             continue;
         }
         items.push(Item::Step(i));
-        items.extend(captures_of(v, i).iter().enumerate().map(|(k, _)| Item::Capture(i, k)));
+        items.extend(
+            captures_of(v, i)
+                .iter()
+                .enumerate()
+                .map(|(k, _)| Item::Capture(i, k)),
+        );
         for j in 0..cfg.steps[i].checklist.len() {
             items.push(Item::Check(i, j));
         }

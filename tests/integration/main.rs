@@ -16,6 +16,7 @@ mod common;
 
 mod actions;
 mod audit_log;
+mod captures;
 mod check_scenarios;
 mod clock_steps;
 mod command_sources;

@@ -284,12 +284,7 @@ pub(super) fn action_done(state: &mut State, i: usize, mut report: Report, fx: &
     }
 }
 
-pub(super) fn step_done(
-    state: &mut State,
-    step: usize,
-    mut report: Report,
-    fx: &mut Vec<Effect>,
-) {
+pub(super) fn step_done(state: &mut State, step: usize, mut report: Report, fx: &mut Vec<Effect>) {
     let Some(st) = state.cfg.steps.get(step) else {
         return;
     };
