@@ -30,6 +30,7 @@ mod gates;
 mod http_sources;
 mod keymap;
 mod long_clocks;
+mod merged_report;
 mod no_credential_crosses_hosts;
 mod notes;
 mod notify;
