@@ -336,8 +336,9 @@ fn capture_line(p: &mut Pen, v: &View, c: &crate::capture::Captured) {
     use crate::capture::Verdict;
     p.col(6);
     let (mark, role) = match c.verdict {
+        Verdict::Pass if v.glyphs.ascii => (v.glyphs.ok.word, Role::Ok),
         Verdict::Pass => (v.glyphs.ok.symbol, Role::Ok),
-        Verdict::Recorded => (v.glyphs.info.symbol, Role::Muted),
+        Verdict::Recorded => (v.glyphs.dash, Role::Muted),
         Verdict::Fail | Verdict::NotFound | Verdict::Redacted => (v.glyphs.fail, Role::Crit),
     };
     let value = match (c.verdict, &c.value) {

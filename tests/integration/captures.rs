@@ -155,3 +155,66 @@ async fn a_script_that_exits_0_but_misses_its_expectation_is_failed_evidence_eve
     assert_eq!(json["steps"][0]["captures"][0]["expect"], "< 5");
     assert_eq!(json["steps"][0]["captures"][0]["verdict"], "fail");
 }
+
+#[test]
+fn another_screens_run_shows_its_captures_on_this_step_and_in_ascii() {
+    use chrono::{TimeZone, Utc};
+    use warroom::app::{update, Remote, State};
+    use warroom::audit::{AuditEvent, StepRunResult};
+    let now = Utc.with_ymd_and_hms(2026, 3, 2, 9, 5, 0).unwrap();
+    let cfg = config();
+    let specs = cfg.steps[0].run.as_ref().unwrap().capture.clone();
+    let mut st = State::new(
+        Arc::new(cfg),
+        warroom::sample::Stamp::new(now, warroom::sample::Mono(1_000_000)),
+        Some(now),
+        "alice".into(),
+    );
+    let caps = warroom::capture::extract(
+        &specs,
+        "Ran 50 predictions\nMean delta: 3.2%\nMax delta: 4.1%\nissued token: x\n",
+    );
+    update(
+        &mut st,
+        Msg::Remote(Remote {
+            at: now,
+            user: "bob".into(),
+            host: "b2".into(),
+            cutover: None,
+            environment: None,
+            config: None,
+            session: "s2".into(),
+            event: AuditEvent::StepRunResult(StepRunResult {
+                step: 0,
+                title: "No-regression run".into(),
+                ok: true,
+                outcome: None,
+                exit_code: Some(0),
+                summary: "exit 0 in 1.2s".into(),
+                duration_ms: 1200,
+                excerpt: String::new(),
+                captures: caps,
+            }),
+        }),
+    );
+    let screen = render_text(&st, 120, 40);
+    assert!(screen.contains("mean_delta_pct 3.2 % ✔ (< 5)"), "{screen}");
+    // `--ascii`: words for the marks.
+    let theme = warroom::theme::Theme::load(
+        None,
+        warroom::theme::ThemeOptions {
+            ascii: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
+    term.draw(|f| warroom::ui::render(f, &st, &theme)).unwrap();
+    let screen: String = warroom::ui::dump(term.backend().buffer())
+        .into_iter()
+        .map(|l| l + "\n")
+        .collect();
+    assert!(screen.contains("mean_delta_pct 3.2 % OK (< 5)"), "{screen}");
+    assert!(screen.contains("max_delta_pct 4.1 % OK (< 10)"), "{screen}");
+    assert!(!screen.contains('✔'), "ASCII only: {screen}");
+}
