@@ -1,6 +1,7 @@
 //! `warroom report FILE`: the evidence of a cutover, from its recording. The recording is
 //! replayed through the same engine as the live screen, so the report's bands and verdict
-//! are the screen's. Deterministic: the same recording gives the same bytes.
+//! are the screen's. Deterministic: the same recording gives the same bytes. Several
+//! sessions are one report (`merge`): one timeline, the gaps in the watch in place.
 
 use crate::audit::AuditEvent;
 use crate::engine::{no_data_findings, Band, Coverage, EventKind, Status};
@@ -1887,8 +1888,8 @@ pub fn recordings_in(paths: &[std::path::PathBuf]) -> Result<Vec<std::path::Path
     Ok(out)
 }
 
-/// `warroom report A.jsonl B.jsonl DIR/`: every session of every recording, oldest first,
-/// the stretches none watched named.
+/// `warroom report A.jsonl B.jsonl DIR/`: every session of every recording as one report
+/// on one timeline (`merge`), the stretches none watched in place; one session as itself.
 pub fn run_many(
     paths: &[std::path::PathBuf],
     json: bool,
