@@ -951,7 +951,6 @@ pub fn markdown(r: &Report) -> String {
         step_body(s, &mut w);
         w(String::new());
     }
-    drop(w);
     o.push_str(&summaries(
         &r.breaches,
         &r.no_data,
@@ -1301,7 +1300,7 @@ pub fn merge(mut reports: Vec<Report>) -> Merged {
         .enumerate()
         .flat_map(|(i, r)| r.merge.entries.iter().cloned().map(move |e| (e, i)))
         .collect();
-    all.sort_by(|a, b| (a.0.ts, a.1).cmp(&(b.0.ts, b.1)));
+    all.sort_by_key(|a| (a.0.ts, a.1));
     for (e, i) in all {
         let same = acts.iter_mut().rev().find(|(k, seen)| {
             k.key.is_some()
@@ -1422,7 +1421,7 @@ pub fn merge(mut reports: Vec<Report>) -> Merged {
             ));
         }
     }
-    timeline.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    timeline.sort_by_key(|a| (a.0, a.1));
     let timeline: Vec<Entry> = timeline.into_iter().map(|(_, _, e)| e).collect();
 
     let last = reports.last().cloned();
@@ -1556,13 +1555,9 @@ fn merge_steps(reports: &[Report]) -> Vec<StepReport> {
     let mut steps = first.steps.clone();
     for r in &reports[1..] {
         for (m, s) in steps.iter_mut().zip(&r.steps) {
-            if m.actual.is_none()
-                || s.actual
-                    .as_ref()
-                    .is_some_and(|a| m.actual.as_ref().is_some_and(|b| a < b))
-            {
-                if s.actual.is_some() {
-                    m.actual = s.actual.clone();
+            if let Some(a) = &s.actual {
+                if m.actual.as_ref().is_none_or(|b| a < b) {
+                    m.actual = Some(a.clone());
                 }
             }
             if let Some(g) = &s.gate {
@@ -1736,7 +1731,6 @@ pub fn markdown_merged(m: &Merged) -> String {
         step_body(s, &mut w);
         w(String::new());
     }
-    drop(w);
     o.push_str(&summaries(
         &m.breaches,
         &m.no_data,

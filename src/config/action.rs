@@ -379,7 +379,7 @@ fn request(r: &RequestCfg, i: usize, out: &mut Out) {
 
 fn command(c: &CommandCfg, i: usize, out: &mut Out) {
     let at = |k: &str| kp!["action", i, "command", k];
-    captures(&c.capture, &kp!["action", i, "command"], out);
+    captures(&c.capture, kp!["action", i, "command"], out);
     match c.argv.first() {
         None => out.push(
             at("argv"),
@@ -445,10 +445,10 @@ fn command(c: &CommandCfg, i: usize, out: &mut Out) {
 /// A command's `capture` list (`at` is the command's own path): names given once, each
 /// regex compiling with a group to take the value from, each `expect` in the unit shown.
 /// A bad `expect` is reported where it is read (it does not parse as a condition).
-pub(super) fn captures(caps: &[Capture], at: &[super::schema::Seg], out: &mut Out) {
+pub(super) fn captures(caps: &[Capture], at: Vec<super::schema::Seg>, out: &mut Out) {
     use super::schema::Seg;
     let place = |j: usize, k: &str| {
-        let mut p = at.to_vec();
+        let mut p = at.clone();
         p.extend([
             Seg::Key("capture".into()),
             Seg::Index(j),
