@@ -464,8 +464,12 @@ fn output_excerpt(
     let budget = EXCERPT_MAX / parts.len() - 32;
     let mut out = String::new();
     for (name, c) in parts {
-        let head = sanitize(&redact(&String::from_utf8_lossy(&c.head)));
-        let tail = sanitize(&redact(&String::from_utf8_lossy(&c.tail)));
+        // Escapes removed whole: a coloured line must not leave `[32m` behind.
+        let plain = |b: &[u8]| {
+            crate::poll::command::strip_escapes(&String::from_utf8_lossy(b)).replace("\r\n", "\n")
+        };
+        let head = sanitize(&redact(&plain(&c.head)));
+        let tail = sanitize(&redact(&plain(&c.tail)));
         let kept = (c.head.len() + c.tail.len()) as u64;
         let text = if kept == c.total && tail.is_empty() && head.len() <= budget {
             head.trim_end().to_string()

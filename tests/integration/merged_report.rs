@@ -98,6 +98,25 @@ fn three_recordings_with_a_gap_make_one_timeline_with_the_gap_in_place() {
     assert!(md.contains("not watched for 1h59m in 1 gap"), "{md}");
     assert_eq!(md.matches("## Signals").count(), 1);
 
+    // `--into`: the merged block in the team's file; a second run changes nothing.
+    let into = dir.path().join("checklist.md");
+    std::fs::write(&into, "# Checklist\n\nOur own words.\n").unwrap();
+    let run_into = |files: &[&Path]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_warroom"))
+            .arg("report")
+            .args(files)
+            .arg("--into")
+            .arg(&into)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        std::fs::read_to_string(&into).unwrap()
+    };
+    let once = run_into(&[&a, &b, &c]);
+    assert!(once.starts_with("# Checklist\n\nOur own words.\n"), "{once}");
+    assert!(once.contains(&md), "the block is the merged report");
+    assert_eq!(run_into(&[&c, &b, &a]), once);
+
     // JSON: the same merged structure.
     let js: serde_json::Value = serde_json::from_str(&report(&[&a, &b, &c], true)).unwrap();
     assert_eq!(js["sessions"].as_array().unwrap().len(), 3);
