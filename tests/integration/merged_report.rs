@@ -113,7 +113,10 @@ fn three_recordings_with_a_gap_make_one_timeline_with_the_gap_in_place() {
         std::fs::read_to_string(&into).unwrap()
     };
     let once = run_into(&[&a, &b, &c]);
-    assert!(once.starts_with("# Checklist\n\nOur own words.\n"), "{once}");
+    assert!(
+        once.starts_with("# Checklist\n\nOur own words.\n"),
+        "{once}"
+    );
     assert!(once.contains(&md), "the block is the merged report");
     assert_eq!(run_into(&[&c, &b, &a]), once);
 
