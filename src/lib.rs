@@ -51,6 +51,7 @@ pub mod poll;
 // Evidence.
 pub mod audit;
 pub mod record;
+pub mod holds;
 
 // Telling the team: notifications (episodes, targets, the sender).
 pub mod notify;

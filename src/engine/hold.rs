@@ -520,6 +520,165 @@ impl HoldVerdict {
     }
 }
 
+/// The point of one poll for `spec`, from the engine's readings (raw values, scaled here
+/// as the screen shows them), and how old its payload was (the oldest row's age): None
+/// when the poll has no row of the hold's signal.
+pub fn point_of_readings(
+    cfg: &Config,
+    spec: &HoldSpec,
+    readings: &[super::RowReading],
+) -> Option<(Point, i64)> {
+    let si = cfg.signals.iter().position(|s| s.id == spec.signal)?;
+    let scale = cfg.signals[si].scale;
+    let mine: Vec<(&str, Option<Value>, i64)> = readings
+        .iter()
+        .filter(|r| r.signal == si)
+        .map(|r| {
+            let v = match &r.reading {
+                crate::sample::Reading::Value(v) => Some(scaled(v, scale)),
+                crate::sample::Reading::NoData { .. } => None,
+            };
+            (
+                r.name.as_deref().unwrap_or(r.key.as_str()),
+                v,
+                r.age_ms.unwrap_or(0),
+            )
+        })
+        .collect();
+    if mine.is_empty() {
+        return None;
+    }
+    let age = mine.iter().map(|(_, _, a)| *a).max().unwrap_or(0).max(0);
+    let p = point(&spec.cond, mine.iter().map(|(n, v, _)| (*n, v.as_ref())));
+    Some((p, age))
+}
+
+/// A raw number times the signal's `scale`, as the engine judges it.
+pub fn scaled(v: &Value, scale: Option<f64>) -> Value {
+    match (v, scale) {
+        (Value::Num(n), Some(k)) => Value::Num(n * k),
+        (v, _) => v.clone(),
+    }
+}
+
+/// Every hold of a session: the past (what the cutover's recordings saw, read once at
+/// start) folded with what this session polls. Times are the session's own: the wall
+/// time at its start plus the monotonic time since, so a wall step inside the session
+/// moves no sample.
+#[derive(Debug, Clone)]
+pub struct Book {
+    specs: Vec<(usize, usize, HoldSpec)>,
+    tracks: Vec<Track>,
+    /// While the past is being read: this session's runs, folded after it.
+    waiting: Option<Vec<Runs>>,
+    anchor: crate::sample::Stamp,
+    /// What the past was read from, once it was ("4 sessions in …").
+    past: Option<String>,
+}
+
+impl Book {
+    pub fn new(cfg: &Config, anchor: crate::sample::Stamp) -> Book {
+        let specs = specs(cfg);
+        Book {
+            tracks: vec![Track::default(); specs.len()],
+            specs,
+            waiting: None,
+            anchor,
+            past: None,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.specs.is_empty()
+    }
+
+    /// Every hold: (step, index in the step, spec), in step order.
+    pub fn specs(&self) -> &[(usize, usize, HoldSpec)] {
+        &self.specs
+    }
+
+    /// The past is being read: nothing is judged as held until it is folded in.
+    pub fn await_past(&mut self) {
+        if !self.specs.is_empty() {
+            self.waiting = Some(vec![Runs::default(); self.specs.len()]);
+        }
+    }
+
+    /// Is the past still being read?
+    pub fn waiting(&self) -> bool {
+        self.waiting.is_some()
+    }
+
+    /// What the past was read from, once it was.
+    pub fn past(&self) -> Option<&str> {
+        self.past.as_deref()
+    }
+
+    /// The past arrived: `runs[k]` for `specs()[k]`, from every recording; this session's
+    /// own runs, kept while it was read, follow it. Only a book awaiting its past takes
+    /// one (what it folded directly has no runs left to put after it).
+    pub fn load_past(&mut self, runs: Vec<Vec<Run>>, what: String) {
+        let Some(mine) = self.waiting.take() else {
+            return;
+        };
+        for (k, (_, _, spec)) in self.specs.iter().enumerate() {
+            let mut all = runs.get(k).cloned().unwrap_or_default();
+            if let Some(m) = mine.get(k) {
+                all.extend(m.runs.iter().cloned());
+            }
+            if let Some(t) = self.tracks.get_mut(k) {
+                *t = Track::of_runs(spec, all);
+            }
+        }
+        self.past = Some(what);
+    }
+
+    /// The session's time of a monotonic instant.
+    pub fn at(&self, mono: crate::sample::Mono) -> Ts {
+        self.anchor.at + (mono - self.anchor.mono)
+    }
+
+    /// One poll of this session, read into readings.
+    pub fn observe(&mut self, cfg: &Config, poll: &super::PollSummary, readings: &[super::RowReading]) {
+        let Some(mono) = poll.mono else {
+            return;
+        };
+        let base = self.at(mono);
+        for (k, (_, _, spec)) in self.specs.iter().enumerate() {
+            let Some((p, age)) = point_of_readings(cfg, spec, readings) else {
+                continue;
+            };
+            let at = base - chrono::Duration::milliseconds(age);
+            match self.waiting.as_mut().and_then(|w| w.get_mut(k)) {
+                Some(runs) => runs.push(spec, at, p),
+                None => {
+                    if let Some(t) = self.tracks.get_mut(k) {
+                        t.observe(spec, at, p);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The verdict of `specs()[k]` at the monotonic instant `now`.
+    pub fn verdict(&self, k: usize, now: crate::sample::Mono) -> Option<HoldVerdict> {
+        let (_, _, spec) = self.specs.get(k)?;
+        let now = self.at(now);
+        match self.waiting.as_ref().and_then(|w| w.get(k)) {
+            Some(runs) => Some(Track::of_runs(spec, runs.runs.clone()).verdict(spec, now)),
+            None => Some(self.tracks.get(k)?.verdict(spec, now)),
+        }
+    }
+
+    /// The verdicts of `step`'s holds, in the step's order.
+    pub fn of_step(&self, step: usize, now: crate::sample::Mono) -> Vec<HoldVerdict> {
+        (0..self.specs.len())
+            .filter(|k| self.specs[*k].0 == step)
+            .filter_map(|k| self.verdict(k, now))
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     //! A seven-day hold judged in milliseconds: synthetic samples on a fake clock.

@@ -15,6 +15,8 @@ use ratatui::style::Modifier;
 enum Item {
     Step(usize),
     Check(usize, usize),
+    /// A step's hold: (step, index among its holds).
+    Hold(usize, usize),
     /// Steps outside the window, listed compactly: (before?, count).
     Outside(bool),
 }
@@ -95,6 +97,7 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
             continue;
         }
         items.push(Item::Step(i));
+        items.extend((0..cfg.steps[i].hold.len()).map(|k| Item::Hold(i, k)));
         for j in 0..cfg.steps[i].checklist.len() {
             items.push(Item::Check(i, j));
         }
@@ -278,6 +281,7 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
                     }
                 }
             }
+            Item::Hold(i, k) => super::hold::line(&mut p, v, i, k),
             Item::Outside(is_before) => {
                 p.col(3);
                 let (n, style) = if is_before {

@@ -362,6 +362,22 @@ pub(super) fn open_sign_off(state: &mut State, go: bool) {
             "self-approval forbidden: a GO does not count for an action its approver fires".into(),
         );
     }
+    // The holds the decision is made on: shown, and kept in the sign-off's record.
+    let holds: Vec<String> = state
+        .hold_verdicts(step)
+        .iter()
+        .map(|v| format!("hold {}: {} — {}", v.title, v.word(), v.text(true)))
+        .collect();
+    target.extend(holds.iter().cloned());
+    if go {
+        if let Some(why) = state.hold_short(step) {
+            target.push(format!(
+                "GO IS REFUSED until every hold has held its whole window ({why}); NO-GO can be signed"
+            ));
+        }
+    }
+    let mut snapshot = breach_snapshot(state);
+    snapshot.extend(holds);
     // A name, not a phrase: one of the approvers when the gate lists them.
     let c = Confirm::new(
         ConfirmKind::SignOff { step, go },
@@ -370,7 +386,7 @@ pub(super) fn open_sign_off(state: &mut State, go: bool) {
         None,
         state.stamp(),
     )
-    .with_snapshot(breach_snapshot(state));
+    .with_snapshot(snapshot);
     state.modal = Some(Modal::Confirm(c));
 }
 
@@ -602,6 +618,17 @@ pub(super) fn submit_confirm(state: &mut State, fx: &mut Vec<Effect>) {
             )
         }
         ConfirmKind::SignOff { step, go } => {
+            // A gate that waits for its holds takes no GO before they have held: checked
+            // at Enter, on the holds as they stand now.
+            if let Some(why) = state.hold_short(step).filter(|_| go) {
+                set_modal_error(
+                    state,
+                    format!(
+                        "GO refused: {why} — a gate with hold_required is GO only once its holds have held in full; nothing was signed"
+                    ),
+                );
+                return;
+            }
             let st = &state.cfg.steps[step];
             let title = st.title.clone();
             let Some(name) = st.approver(&typed) else {
