@@ -391,3 +391,74 @@ fn the_timeline_shows_the_hold_under_its_step_at_80_columns_and_wide() {
     assert!(line.contains("held 1d23h of 7d"), "{line}");
     assert!(line.contains("broken at 03-11 12:00 by 0.14%"), "{line}");
 }
+
+// ---------------------------------------------------------------------------------------
+// The presets, where the runbooks ask for days of good numbers.
+
+fn preset(name: &str) -> warroom::config::Config {
+    let env = |k: &str| match k {
+        "WARROOM_URL" => Some("http://127.0.0.1:9".to_string()),
+        "ADMIN_TOKEN" => Some("holds-test-token".to_string()),
+        "DD_API_KEY" | "DD_APP_KEY" => Some("holds-dd-key".to_string()),
+        _ => None,
+    };
+    let text = warroom::presets::get(name).expect("preset");
+    warroom::config::load_str_with_env(text, name, &env).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// `(step id or title, hold titles, hold_required)` of every step with holds.
+fn holds_of(cfg: &warroom::config::Config) -> Vec<(String, Vec<String>, bool)> {
+    cfg.steps
+        .iter()
+        .filter(|s| !s.hold.is_empty())
+        .map(|s| {
+            let titles = s
+                .hold
+                .iter()
+                .map(|h| warroom::engine::hold::HoldSpec::of(cfg, h).title())
+                .collect();
+            (s.name().to_string(), titles, s.hold_required)
+        })
+        .collect()
+}
+
+#[test]
+fn the_presets_judge_the_runbooks_days_of_good_numbers() {
+    let c = preset("cohortlens");
+    assert_eq!(
+        holds_of(&c),
+        vec![
+            ("go-cutover".into(), vec!["v2_err < 0.1 for 7d".into()], true),
+            (
+                "go-deprecation".into(),
+                vec!["v2_err < 0.1 for 7d".into(), "v2_p95 < 2000 for 7d".into()],
+                true
+            ),
+        ]
+    );
+    // migrate-to-v2 waits for the 7 days of shadow mode, whoever signed.
+    let st = State::new(Arc::new(c.clone()), at(0), Some(at(0).at), "alice".into());
+    let migrate = c.actions.iter().position(|a| a.id == "migrate-to-v2").expect("action");
+    let b = st.action_block(migrate).expect("blocked");
+    assert!(b.text.contains("waits for its holds"), "{}", b.text);
+    assert!(b.text.contains("v2_err < 0.1 for 7d"), "{}", b.text);
+
+    let e = preset("edn360");
+    assert_eq!(
+        holds_of(&e),
+        vec![(
+            "Fase 3 · fin del monitoreo 48 h".into(),
+            vec!["success_rate > 95 for 2d".into(), "duplicates == 0 for 2d".into()],
+            false
+        )]
+    );
+    let h = preset("hse");
+    let weekly = vec!["new_err < 0.1 for 7d".to_string(), "new_p99 < 500 for 7d".to_string()];
+    assert_eq!(
+        holds_of(&h),
+        vec![
+            ("go-50".into(), weekly.clone(), false),
+            ("go-100".into(), weekly, false)
+        ]
+    );
+}
