@@ -192,7 +192,12 @@ struct HoldLine {
 
 /// The holds of `cfg`: what the cutover's recordings hold (read once, here), with this
 /// check's own polls to follow.
-fn hold_book(cfg: &Config, start: Stamp, record: Option<&std::path::Path>, own: &str) -> crate::engine::hold::Book {
+fn hold_book(
+    cfg: &Config,
+    start: Stamp,
+    record: Option<&std::path::Path>,
+    own: &str,
+) -> crate::engine::hold::Book {
     let mut book = crate::engine::hold::Book::new(cfg, start);
     if !book.is_empty() {
         let past = crate::holds::read_past(cfg, &crate::holds::files(cfg, record), Some(own));
@@ -443,7 +448,14 @@ async fn run_with(opts: CheckOptions, poll: PollFn, out: &mut dyn Write) -> i32 
                 if let Some(p) = pace.get_mut(&r.source) {
                     p.answered(r, Instant::now(), started);
                 }
-                ingest(&mut engine, &mut coverage, &mut breached, &rec.recorder, &mut book, r);
+                ingest(
+                    &mut engine,
+                    &mut coverage,
+                    &mut breached,
+                    &rec.recorder,
+                    &mut book,
+                    r,
+                );
             }
             // Read after every poll finished: no poll is stamped later than this.
             now = stamp(start, started);
@@ -609,7 +621,11 @@ async fn run_with(opts: CheckOptions, poll: PollFn, out: &mut dyn Write) -> i32 
         .filter_map(|(k, (step, _, _))| {
             let v = book.verdict(k, now.mono)?;
             Some(HoldLine {
-                step: cfg.steps.get(*step).map(|s| s.title.clone()).unwrap_or_default(),
+                step: cfg
+                    .steps
+                    .get(*step)
+                    .map(|s| s.title.clone())
+                    .unwrap_or_default(),
                 standing: v.word(),
                 text: v.text(true),
                 verdict: v,

@@ -417,6 +417,9 @@ hold = [{ signal = "v2_err", is = "< 0.1", for = "2h", max_gap = "15m" }]
         let Run::Broken(b) = &past.runs[0][0] else {
             panic!("{:?}", past.runs[0]);
         };
-        assert!((b.value.as_f64().unwrap_or(0.0) - 0.14).abs() < 1e-9, "{b:?}");
+        assert!(
+            (b.value.as_f64().unwrap_or(0.0) - 0.14).abs() < 1e-9,
+            "{b:?}"
+        );
     }
 }

@@ -50,8 +50,8 @@ pub mod poll;
 
 // Evidence.
 pub mod audit;
-pub mod record;
 pub mod holds;
+pub mod record;
 
 // Telling the team: notifications (episodes, targets, the sender).
 pub mod notify;

@@ -63,7 +63,11 @@ pub fn holds(cfg: &crate::config::Config, recs: &[&Recording]) -> Vec<HoldReport
     crate::holds::judge_recordings(cfg, recs)
         .into_iter()
         .map(|(step, v)| HoldReport {
-            step: cfg.steps.get(step).map(|s| s.title.clone()).unwrap_or_default(),
+            step: cfg
+                .steps
+                .get(step)
+                .map(|s| s.title.clone())
+                .unwrap_or_default(),
             standing: v.word().to_string(),
             text: v.text(true),
             gate_waits: cfg.steps.get(step).is_some_and(|s| s.hold_required),

@@ -309,7 +309,10 @@ mod tests {
     fn days_read_as_days() {
         let h = |n: u64| Duration::from_secs(n * 3600);
         assert_eq!(format_days(h(7 * 24)), "7d");
-        assert_eq!(format_days(h(3 * 24 + 4) + Duration::from_secs(59 * 60)), "3d04h");
+        assert_eq!(
+            format_days(h(3 * 24 + 4) + Duration::from_secs(59 * 60)),
+            "3d04h"
+        );
         assert_eq!(format_days(Duration::from_secs(4320)), "1h12m");
         assert_eq!(format_days(Duration::from_secs(900)), "15m");
         assert_eq!(format_days_ms(-5), "0ms");

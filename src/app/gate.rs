@@ -137,7 +137,10 @@ impl State {
         if let Some(why) = self.hold_short(g) {
             return Some(Blocked {
                 step: g,
-                text: format!("BLOCKED: gate \"{}\" waits for its holds: {why}", gate.title),
+                text: format!(
+                    "BLOCKED: gate \"{}\" waits for its holds: {why}",
+                    gate.title
+                ),
             });
         }
         let sigs = self.signoffs.get(g).map_or(&[][..], Vec::as_slice);

@@ -366,9 +366,9 @@ impl Track {
             _ => 0,
         };
         let unwatched = open.clone().or_else(|| {
-            self.unwatched.clone().filter(|u| {
-                u.from + chrono::Duration::milliseconds(u.ms) >= window_from
-            })
+            self.unwatched
+                .clone()
+                .filter(|u| u.from + chrono::Duration::milliseconds(u.ms) >= window_from)
         });
         HoldVerdict {
             title: spec.title(),
@@ -639,7 +639,12 @@ impl Book {
     }
 
     /// One poll of this session, read into readings.
-    pub fn observe(&mut self, cfg: &Config, poll: &super::PollSummary, readings: &[super::RowReading]) {
+    pub fn observe(
+        &mut self,
+        cfg: &Config,
+        poll: &super::PollSummary,
+        readings: &[super::RowReading],
+    ) {
         let Some(mono) = poll.mono else {
             return;
         };
@@ -739,7 +744,11 @@ mod tests {
         assert_eq!(v.word(), "HELD");
         assert_eq!(v.held_ms, 7 * DAY);
         assert_eq!(v.since, Some(t(0)));
-        assert!(v.text(true).starts_with("held 7d of 7d"), "{}", v.text(true));
+        assert!(
+            v.text(true).starts_with("held 7d of 7d"),
+            "{}",
+            v.text(true)
+        );
         assert!(v.text(true).contains("widest gap 1m"), "{}", v.text(true));
     }
 

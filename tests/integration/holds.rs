@@ -131,7 +131,9 @@ fn write_sessions(dir: &std::path::Path, now: Ts) -> std::path::PathBuf {
     let b_start = a_end + CDur::minutes(72);
     std::fs::write(
         prod.join("b.jsonl"),
-        session("production", "b", b_start, now - CDur::minutes(2), |_| 0.0005),
+        session("production", "b", b_start, now - CDur::minutes(2), |_| {
+            0.0005
+        }),
     )
     .expect("write");
     // The rehearsal, in the same folder a careless copy could put it: left out by its
@@ -157,7 +159,12 @@ fn check_judges_a_hold_across_two_recorded_sessions_and_names_the_gap_between_th
         .output()
         .expect("warroom runs");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let line = text
         .lines()
         .find(|l| l.trim_start().starts_with("hold v2_err < 0.1 for 7d"))
@@ -177,11 +184,20 @@ fn check_judges_a_hold_across_two_recorded_sessions_and_names_the_gap_between_th
         .output()
         .expect("warroom runs");
     let md = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(md.contains("## Holds"), "{md}");
     let hold = md
         .lines()
-        .find(|l| l.starts_with("- **HOLDING** — v2_err < 0.1 for 7d on \"Cut over\" (its gate waits for it)"))
+        .find(|l| {
+            l.starts_with(
+                "- **HOLDING** — v2_err < 0.1 for 7d on \"Cut over\" (its gate waits for it)",
+            )
+        })
         .unwrap_or_else(|| panic!("no hold in the report:\n{md}"));
     assert!(hold.contains("gap 1h12m at"), "{hold}");
     assert!(hold.contains("by 0.14%"), "{hold}");
@@ -202,7 +218,13 @@ fn a_week_recorded_in_two_sessions_a_few_minutes_apart_holds_in_full() {
     .expect("write");
     std::fs::write(
         prod.join("b.jsonl"),
-        session("production", "b", mid + CDur::minutes(10), now - CDur::minutes(1), |_| 0.0005),
+        session(
+            "production",
+            "b",
+            mid + CDur::minutes(10),
+            now - CDur::minutes(1),
+            |_| 0.0005,
+        ),
     )
     .expect("write");
     let cfg_path = dir.path().join("c.toml");
@@ -314,7 +336,10 @@ fn a_gate_waiting_for_its_hold_refuses_go_and_blocks_its_actions_until_the_hold_
         Some(Modal::Confirm(c)) => {
             let shown = c.target.join("\n");
             assert!(shown.contains("GO IS REFUSED"), "{shown}");
-            assert!(shown.contains("hold v2_err < 0.1 for 7d: HOLDING"), "{shown}");
+            assert!(
+                shown.contains("hold v2_err < 0.1 for 7d: HOLDING"),
+                "{shown}"
+            );
         }
         other => panic!("no sign-off modal: {other:?}"),
     }
@@ -322,7 +347,10 @@ fn a_gate_waiting_for_its_hold_refuses_go_and_blocks_its_actions_until_the_hold_
     let fx = update(&mut st, Msg::Action(Action::Submit));
     assert!(kinds(&fx).is_empty(), "{fx:?}");
     let err = modal_error(&st);
-    assert!(err.starts_with("GO refused: hold v2_err < 0.1 for 7d: held 3d of 7d"), "{err}");
+    assert!(
+        err.starts_with("GO refused: hold v2_err < 0.1 for 7d: held 3d of 7d"),
+        "{err}"
+    );
     update(&mut st, Msg::Action(Action::Escape));
 
     // The action behind the gate is BLOCKED, naming the hold.
@@ -355,13 +383,18 @@ fn a_gate_waiting_for_its_hold_refuses_go_and_blocks_its_actions_until_the_hold_
             _ => None,
         })
         .unwrap_or_default();
-    assert!(snapshot.contains("hold v2_err < 0.1 for 7d: HELD"), "{snapshot}");
+    assert!(
+        snapshot.contains("hold v2_err < 0.1 for 7d: HELD"),
+        "{snapshot}"
+    );
     written(&mut st, &fx);
     assert_eq!(st.action_block(0), None);
 
     // One bad sample after: the action is blocked again, whatever was signed.
     poll(&mut st, ms, 0.0014);
-    let block = st.action_block(0).expect("blocked again by the broken hold");
+    let block = st
+        .action_block(0)
+        .expect("blocked again by the broken hold");
     assert!(block.text.contains("by 0.14%"), "{}", block.text);
 }
 
@@ -380,7 +413,10 @@ fn the_timeline_shows_the_hold_under_its_step_at_80_columns_and_wide() {
         .lines()
         .find(|l| l.contains("hold HOLDING"))
         .unwrap_or_else(|| panic!("no hold line at 80 columns:\n{narrow}"));
-    assert!(line.contains("1d23h/7d") || line.contains("held 1d23h of 7d"), "{line}");
+    assert!(
+        line.contains("1d23h/7d") || line.contains("held 1d23h of 7d"),
+        "{line}"
+    );
     assert!(line.contains("0.14%"), "{line}");
     let wide = crate::common::render_text(&st, 300, 60);
     let line = wide
@@ -428,7 +464,11 @@ fn the_presets_judge_the_runbooks_days_of_good_numbers() {
     assert_eq!(
         holds_of(&c),
         vec![
-            ("go-cutover".into(), vec!["v2_err < 0.1 for 7d".into()], true),
+            (
+                "go-cutover".into(),
+                vec!["v2_err < 0.1 for 7d".into()],
+                true
+            ),
             (
                 "go-deprecation".into(),
                 vec!["v2_err < 0.1 for 7d".into(), "v2_p95 < 2000 for 7d".into()],
@@ -438,7 +478,11 @@ fn the_presets_judge_the_runbooks_days_of_good_numbers() {
     );
     // migrate-to-v2 waits for the 7 days of shadow mode, whoever signed.
     let st = State::new(Arc::new(c.clone()), at(0), Some(at(0).at), "alice".into());
-    let migrate = c.actions.iter().position(|a| a.id == "migrate-to-v2").expect("action");
+    let migrate = c
+        .actions
+        .iter()
+        .position(|a| a.id == "migrate-to-v2")
+        .expect("action");
     let b = st.action_block(migrate).expect("blocked");
     assert!(b.text.contains("waits for its holds"), "{}", b.text);
     assert!(b.text.contains("v2_err < 0.1 for 7d"), "{}", b.text);
@@ -448,12 +492,18 @@ fn the_presets_judge_the_runbooks_days_of_good_numbers() {
         holds_of(&e),
         vec![(
             "Fase 3 · fin del monitoreo 48 h".into(),
-            vec!["success_rate > 95 for 2d".into(), "duplicates == 0 for 2d".into()],
+            vec![
+                "success_rate > 95 for 2d".into(),
+                "duplicates == 0 for 2d".into()
+            ],
             false
         )]
     );
     let h = preset("hse");
-    let weekly = vec!["new_err < 0.1 for 7d".to_string(), "new_p99 < 500 for 7d".to_string()];
+    let weekly = vec![
+        "new_err < 0.1 for 7d".to_string(),
+        "new_p99 < 500 for 7d".to_string(),
+    ];
     assert_eq!(
         holds_of(&h),
         vec![
@@ -461,4 +511,53 @@ fn the_presets_judge_the_runbooks_days_of_good_numbers() {
             ("go-100".into(), weekly, false)
         ]
     );
+}
+
+#[test]
+fn the_readme_holds_and_provider_windows_load_as_written() {
+    let readme = include_str!("../../README.md");
+    let start = readme
+        .find("\n### Holds over days")
+        .expect("the README has a holds section");
+    let body = &readme[start + 1..];
+    let end = body.find("\n### Where a config").expect("and it ends");
+    let mut blocks = Vec::new();
+    let mut cur: Option<String> = None;
+    for line in body[..end].lines() {
+        match &mut cur {
+            None if line.trim() == "```toml" => cur = Some(String::new()),
+            Some(b) if line.trim() == "```" => blocks.push(std::mem::take(b)),
+            Some(b) => {
+                b.push_str(line);
+                b.push('\n');
+            }
+            None => {}
+        }
+        if line.trim() == "```" {
+            cur = None;
+        }
+    }
+    assert_eq!(blocks.len(), 5, "the hold and one window per provider");
+    let env = |k: &str| match k {
+        "DD_API_KEY" | "DD_APP_KEY" | "NEW_RELIC_API_KEY" => Some("readme-secret-1".to_string()),
+        "NEW_RELIC_ACCOUNT_ID" => Some("1234567".to_string()),
+        "TG" => Some("targetgroup/api/0123456789abcdef".to_string()),
+        "ALB" => Some("app/api-alb/0123456789abcdef".to_string()),
+        _ => None,
+    };
+    let base = "[[source]]\nid = \"m\"\nkind = \"http\"\nurl = \"http://127.0.0.1:9/m\"\n\n\
+                [[signal]]\nid = \"v2_err\"\nsource = \"m\"\nkind = \"metric\"\npath = \".err\"\nunit = \"%\"\n\n";
+    for b in &blocks {
+        let text = if b.contains("[[step]]") {
+            format!("[cutover]\nname = \"readme\"\n\n{base}{b}")
+        } else {
+            format!("[cutover]\nname = \"readme\"\n\n{b}")
+        };
+        let cfg = warroom::config::load_str_with_env(&text, "<README holds>", &env)
+            .unwrap_or_else(|e| panic!("the README's block does not validate: {e}\n{text}"));
+        if b.contains("[[step]]") {
+            assert!(cfg.steps[0].hold_required);
+            assert_eq!(cfg.steps[0].hold.len(), 1);
+        }
+    }
 }
