@@ -149,6 +149,8 @@ struct RecordingLine {
     error: Option<String>,
 }
 
+// One line at a time, written and dropped: not worth boxing the summary.
+#[allow(clippy::large_enum_variant)]
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 enum CheckLine<'a> {
