@@ -119,8 +119,12 @@ pub fn format_duration(d: Duration) -> String {
 /// a window of days is read), under a day as [`format_duration`] (`1h12m`, `15m`).
 pub fn format_days(d: Duration) -> String {
     let s = d.as_secs();
+    if s == 0 {
+        return "0s".into();
+    }
     if s < 86_400 {
-        return format_duration(d);
+        // Whole seconds: a window of days is not read to the millisecond.
+        return format_duration(Duration::from_secs(s));
     }
     let (days, h) = (s / 86_400, (s % 86_400) / 3600);
     if h == 0 {
@@ -315,7 +319,8 @@ mod tests {
         );
         assert_eq!(format_days(Duration::from_secs(4320)), "1h12m");
         assert_eq!(format_days(Duration::from_secs(900)), "15m");
-        assert_eq!(format_days_ms(-5), "0ms");
+        assert_eq!(format_days_ms(-5), "0s");
+        assert_eq!(format_days_ms(1_500), "1s");
     }
 
     #[test]

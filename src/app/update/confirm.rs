@@ -362,13 +362,8 @@ pub(super) fn open_sign_off(state: &mut State, go: bool) {
             "self-approval forbidden: a GO does not count for an action its approver fires".into(),
         );
     }
-    // The holds the decision is made on: shown, and kept in the sign-off's record.
-    let holds: Vec<String> = state
-        .hold_verdicts(step)
-        .iter()
-        .map(|v| format!("hold {}: {} — {}", v.title, v.word(), v.text(true)))
-        .collect();
-    target.extend(holds.iter().cloned());
+    // The holds the decision is made on: shown here, and kept in the sign-off's record.
+    target.extend(hold_lines(state, step));
     if go {
         if let Some(why) = state.hold_short(step) {
             target.push(format!(
@@ -376,8 +371,6 @@ pub(super) fn open_sign_off(state: &mut State, go: bool) {
             ));
         }
     }
-    let mut snapshot = breach_snapshot(state);
-    snapshot.extend(holds);
     // A name, not a phrase: one of the approvers when the gate lists them.
     let c = Confirm::new(
         ConfirmKind::SignOff { step, go },
@@ -386,8 +379,17 @@ pub(super) fn open_sign_off(state: &mut State, go: bool) {
         None,
         state.stamp(),
     )
-    .with_snapshot(snapshot);
+    .with_snapshot(breach_snapshot(state));
     state.modal = Some(Modal::Confirm(c));
+}
+
+/// `step`'s holds as they stand: `hold v2_err < 0.1 for 7d: HOLDING — held 3d04h of 7d …`.
+fn hold_lines(state: &State, step: usize) -> Vec<String> {
+    state
+        .hold_verdicts(step)
+        .iter()
+        .map(|v| format!("hold {}: {} — {}", v.title, v.word(), v.text(true)))
+        .collect()
 }
 
 pub(super) fn open_note(state: &mut State) {
@@ -655,7 +657,13 @@ pub(super) fn submit_confirm(state: &mut State, fx: &mut Vec<Effect>) {
                     title,
                     decision: Decision::of(go),
                     name,
-                    snapshot: c.snapshot.clone(),
+                    // What was breaching, and the holds as they stood when it was signed.
+                    snapshot: c
+                        .snapshot
+                        .iter()
+                        .cloned()
+                        .chain(hold_lines(state, step))
+                        .collect(),
                 }),
                 Awaiting::SignOff { step, signoff },
                 None,
