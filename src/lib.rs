@@ -51,6 +51,7 @@ pub mod poll;
 
 // Evidence.
 pub mod audit;
+pub mod holds;
 pub mod record;
 
 // Telling the team: notifications (episodes, targets, the sender).
