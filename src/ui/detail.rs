@@ -61,7 +61,7 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
             title,
             v.style(Role::Accent).add_modifier(Modifier::BOLD),
         ))
-        .title_bottom(Line::styled(close_hint(v), v.style(Role::Muted)));
+        .title_bottom(Line::styled(" Enter Esc close ", v.style(Role::Muted)));
     let inner = block.inner(popup);
     block.render(popup, buf);
     for (y, (name, text, style)) in lines.iter().enumerate() {
@@ -74,16 +74,6 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
         let room = p.room();
         p.put_fit(text, room, *style, v.glyphs.ellipsis);
     }
-}
-
-fn close_hint(v: &View) -> String {
-    let quit = v
-        .state
-        .keys
-        .name_for(crate::app::Action::Quit)
-        .map(|k| format!(" {k}"))
-        .unwrap_or_default();
-    format!(" Enter Esc{quit} close ")
 }
 
 type DetailLine = (&'static str, String, Style);

@@ -1120,7 +1120,7 @@ fn compare_rows_show_baseline_label_value_and_delta_at_80_and_110() {
 }
 
 #[test]
-fn enter_opens_a_detail_with_every_field_and_esc_enter_q_close_it() {
+fn enter_opens_a_detail_with_every_field_esc_enter_close_it_and_q_quits() {
     use crate::app::{update, Action, Msg};
     let mut st = state();
     st.engine.rows[0].history_at = (0..40).map(|i| mago(80 - 2 * i)).collect();
@@ -1151,7 +1151,7 @@ fn enter_opens_a_detail_with_every_field_and_esc_enter_q_close_it() {
             "▁▁",
             "Scale",
             "min 800 ms · max 2360 ms · last 40 samples over 1m18s",
-            "Enter Esc q close",
+            "Enter Esc close",
         ] {
             assert!(s.contains(want), "{want:?} at {w}x{h}:\n{s}");
         }
@@ -1175,13 +1175,20 @@ fn enter_opens_a_detail_with_every_field_and_esc_enter_q_close_it() {
     }
     let _ = update(&mut st, Msg::Action(Action::Escape));
     assert_eq!(st.detail(), None);
-    for close in [Action::Escape, Action::Submit, Action::Quit] {
+    for close in [Action::Escape, Action::Submit] {
         let _ = update(&mut st, Msg::Action(Action::Submit));
         assert!(st.detail().is_some());
         let _ = update(&mut st, Msg::Action(close));
         assert_eq!(st.detail(), None, "{close:?} closes");
-        assert!(!st.wants_quit(), "q closes the detail, it does not quit");
+        assert!(
+            !st.wants_quit(),
+            "{close:?} closes the detail, it does not quit"
+        );
     }
+    // Quit (q, Ctrl-C) quits over the detail, as it does over help and the menu.
+    let _ = update(&mut st, Msg::Action(Action::Submit));
+    let _ = update(&mut st, Msg::Action(Action::Quit));
+    assert!(st.wants_quit(), "quit over the detail quits");
     // Enter elsewhere than the signals panel opens nothing.
     let _ = update(&mut st, Msg::Action(Action::FocusNext));
     let _ = update(&mut st, Msg::Action(Action::Submit));

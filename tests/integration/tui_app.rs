@@ -365,7 +365,7 @@ async fn enter_opens_a_row_detail_that_follows_new_samples() {
     let s = render_text(&st, 80, 24);
     assert!(s.contains(&format!("Value       {after}")), "{s}");
     assert_eq!(st.detail(), Some("v2_err"), "still open");
-    press(&mut st, KeyCode::Char('q'));
+    press(&mut st, KeyCode::Esc);
     assert_eq!(st.detail(), None);
     assert!(!st.wants_quit());
     sim.shutdown().await;

@@ -122,12 +122,13 @@ pub(super) fn on_action(state: &mut State, a: Action, fx: &mut Vec<Effect>) {
 }
 
 /// The keys of an open detail view; `false` hands the key on to the screen under it.
-/// Enter, Esc and quit close it (as `q` closes a pager); up and down move to the next
+/// Enter and Esc close it; quit (`q`, Ctrl-C) quits, as it does over help and the menu, so
+/// one key never means two things by what happens to be open; up and down move to the next
 /// row's detail; help opens over it; a key that opens a confirmation (the rollback)
 /// closes it first, so the room is one key from acting on what it reads.
 fn on_detail_action(state: &mut State, a: Action) -> bool {
     match a {
-        Action::Submit | Action::Escape | Action::Quit => state.detail = None,
+        Action::Submit | Action::Escape => state.detail = None,
         Action::Move(d) => {
             let n = state.panel_len(Focus::Signals);
             let next =
@@ -135,7 +136,8 @@ fn on_detail_action(state: &mut State, a: Action) -> bool {
             state.selected_signal = next as usize;
             state.detail = state.selected_signal_row().map(|r| r.key.clone());
         }
-        Action::ToggleHelp
+        Action::Quit
+        | Action::ToggleHelp
         | Action::Suspend
         | Action::TogglePause
         | Action::Seek(_)
