@@ -7,6 +7,8 @@
 //! and keypress rows; render time, confirm-to-wire and detection run in-process.
 //!
 //! `PERF_QUICK=1` shortens every window (for developing the bench, not for numbers).
+//! `PERF_ONLY=keys|wire|commands|http500|bytes` runs one measure alone (see `main`);
+//! `PERF_ONLY=bytes PERF_BYTES_DUMP=FILE` also keeps the window's bytes for reading.
 
 // Test code: a failed unwrap or expect is the test failing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -501,8 +503,9 @@ struct Fleet {
     py: Load,
 }
 
-/// The real binary, 20 `watch -n1 'curl | jq'` and one Python poller, each in its own
-/// 100x30 pty, side by side for the window after a warm-up. CPU = utime+stime over the
+/// The real binary, 20 `watch -n1 'curl | jq'` and one Python poller (unless `naive` is
+/// false: the binary alone), each in its own 100x30 pty, side by side for the window after
+/// a warm-up. CPU = utime+stime over the
 /// window (for `watch`, plus its reaped children: sh, curl, jq); peak RSS = VmHWM (for the
 /// `watch` trees: the largest sum of the live processes' VmHWM, sampled every 20 ms).
 async fn fleet(
@@ -510,6 +513,7 @@ async fn fleet(
     per_source: usize,
     py: Option<&str>,
     dir: &std::path::Path,
+    naive: bool,
 ) -> Fleet {
     const SOURCES: usize = 20;
     let base = sim.base_url();
@@ -528,7 +532,7 @@ async fn fleet(
     let urls: Vec<String> = (0..SOURCES)
         .map(|s| format!("{base}/analytics/ops/metrics?src={s:02}"))
         .collect();
-    let watches: Vec<Pty> = if have("watch") && have("curl") && have("jq") {
+    let watches: Vec<Pty> = if naive && have("watch") && have("curl") && have("jq") {
         urls.iter()
             .filter_map(|u| {
                 Pty::spawn(&format!(
@@ -541,7 +545,7 @@ async fn fleet(
     } else {
         Vec::new()
     };
-    let pyp = py.and_then(|p| {
+    let pyp = py.filter(|_| naive).and_then(|p| {
         Pty::spawn(&format!(
             "{p} -c '{}' '{}' {per_source}",
             PY_POLLER.replace('\'', "'\\''"),
@@ -606,6 +610,11 @@ async fn fleet(
         py_pid.and_then(|p| procfs::cpu_ticks(p, true)),
     );
     let b1 = (ours.total(), bytes(&wrefs), pyp.as_ref().map(|p| p.total()));
+    // `PERF_BYTES_DUMP=FILE`: our bytes of the window, for attributing them by hand.
+    if let Some(file) = std::env::var_os("PERF_BYTES_DUMP") {
+        let c = ours.cap.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = std::fs::write(&file, &c.buf[b0.0..b1.0.min(c.buf.len())]);
+    }
     let rss = (
         our_pid.and_then(|p| procfs::status_kb(p, "VmHWM")),
         py_pid.and_then(|p| procfs::status_kb(p, "VmHWM")),
@@ -1127,6 +1136,29 @@ fn main() {
         );
         return;
     }
+    // `PERF_ONLY=bytes`: only the bytes row at 20 signals, warroom alone in its pty, with
+    // the frame count (`PERF_BYTES_DUMP=FILE` keeps the window's bytes).
+    if std::env::var("PERF_ONLY").as_deref() == Ok("bytes") {
+        let f = rt.block_on(async {
+            let sim = start_sim(Scenario::Healthy, Duration::from_secs(30)).await;
+            let f = fleet(&sim, 1, None, dir.path(), false).await;
+            sim.shutdown().await;
+            f
+        });
+        eprintln!(
+            "bytes to the terminal per minute, {} signals (steady state, pty {}x{}, {} s): {} · CPU {}",
+            f.signals,
+            pty::COLS,
+            pty::ROWS,
+            window().as_secs(),
+            f.ours
+                .bytes_per_min
+                .map(|b| format!("{:.1} kB", b / 1000.0))
+                .unwrap_or("n/a".into()),
+            f.ours.cpu_pct.map(|c| format!("{c:.2} %")).unwrap_or("n/a".into()),
+        );
+        return;
+    }
     step("render: 1,000 rows");
     let render = render_1000(py, dir.path());
     let (wire, f20, f500, keys, detect) = rt.block_on(async {
@@ -1134,9 +1166,9 @@ fn main() {
         let wire = confirm_to_wire(py).await;
         let sim = start_sim(Scenario::Healthy, Duration::from_secs(30)).await;
         step("CPU/RSS/bytes: 20 signals");
-        let f20 = fleet(&sim, 1, py, dir.path()).await;
+        let f20 = fleet(&sim, 1, py, dir.path(), true).await;
         step("CPU/RSS/bytes: 500 signals");
-        let f500 = fleet(&sim, 25, py, dir.path()).await;
+        let f500 = fleet(&sim, 25, py, dir.path(), true).await;
         step("keypress-to-frame with half the sources hanging");
         let keys = keypress(&sim, dir.path()).await;
         step("breach detection");
