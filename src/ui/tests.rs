@@ -1030,3 +1030,40 @@ fn a_compare_row_names_the_baseline_by_label_and_the_delta_in_its_unit() {
     // A latency's delta is in ms, with its relative delta.
     assert!(l.contains("Δ+1600 ms (+200%)"), "{l}");
 }
+
+#[test]
+fn a_narrow_banner_cuts_the_reasons_never_the_key_nor_how_many_more() {
+    let mut st = state();
+    st.engine.advised = Some(Advised {
+        since: mago(5),
+        reasons: vec![
+            "err /api/v1/analytics/portfolio/summary 10.6% (crit > 2) for 1m39s".into(),
+            "err /api/v1/analytics/brokers/summary 10.9% (crit > 2) for 1m39s".into(),
+            "err /api/v1/brokers/preferences 10.9% (crit > 2) for 1m39s".into(),
+        ],
+    });
+    for w in [80, 110] {
+        let s = screen(&st, w, 24);
+        let l = line_with(&s, "ROLLBACK ADVISED");
+        assert!(l.contains("— press R to roll back"), "{w}: {l}");
+        assert!(l.contains("(+2 more)"), "{w}: {l}");
+        assert!(
+            l.contains("ROLLBACK ADVISED: err /api/v1/analytics/"),
+            "{w}: {l}"
+        );
+    }
+    // Wide enough for all of them: every reason, no count.
+    let s = screen(&st, 260, 40);
+    let l = line_with(&s, "ROLLBACK ADVISED");
+    assert!(
+        l.contains("preferences 10.9%") && !l.contains("more)"),
+        "{l}"
+    );
+    // A breach line cut at 80 keeps its "(+N more)" beside the key.
+    let mut two = state();
+    two.engine.rows[1].effective = Band::Crit;
+    two.engine.rows[1].status = Status::Band(Band::Crit);
+    let s = screen(&two, 80, 24);
+    let l = line_with(&s, "BREACH");
+    assert!(l.contains("(+1 more) — press R"), "{l}");
+}
