@@ -1012,19 +1012,9 @@ mod tests {
     //! The recorder against a disk that fails (short writes, EIO, ENOSPC) and the reader
     //! against damaged files: nothing is glued, nothing is silent, the rest is kept.
     use super::*;
-    use chrono::TimeZone;
     use std::collections::VecDeque;
 
-    fn t(s: i64) -> Ts {
-        chrono::Utc
-            .timestamp_opt(1_800_000_000 + s, 0)
-            .single()
-            .unwrap_or_default()
-    }
-
-    fn st(s: i64) -> Stamp {
-        Stamp::new(t(s), Mono(s * 1000))
-    }
+    use crate::sample::fake_clock::{at as st, t};
 
     #[derive(Debug, Clone, Copy)]
     enum Fault {

@@ -197,3 +197,35 @@ pub enum PollOutcome {
     /// `reason` is shown to the user and never contains a secret.
     Failed { status: Option<u16>, reason: String },
 }
+
+/// The tests' fake clocks: wall and monotonic time at a given second, in step, so no
+/// test reads the system clock or sleeps. The monotonic origin differs from the wall's on
+/// purpose: code that mixed the two would show up.
+#[cfg(test)]
+pub(crate) mod fake_clock {
+    use super::{Mono, Stamp, Ts};
+    use chrono::TimeZone;
+
+    /// Wall time at second `s` of the fake clock.
+    pub(crate) fn t(s: i64) -> Ts {
+        t_ms(s * 1000)
+    }
+
+    /// Wall time at millisecond `ms` of the fake clock.
+    pub(crate) fn t_ms(ms: i64) -> Ts {
+        chrono::Utc
+            .timestamp_millis_opt(1_800_000_000_000 + ms)
+            .single()
+            .unwrap_or_default()
+    }
+
+    /// Second `s` on the fake monotonic clock.
+    pub(crate) fn m(s: i64) -> Mono {
+        Mono(5_000 + s * 1000)
+    }
+
+    /// Both clocks at second `s`.
+    pub(crate) fn at(s: i64) -> Stamp {
+        Stamp::new(t(s), m(s))
+    }
+}

@@ -1,26 +1,10 @@
 //! The engine with a fake clock: every time is given, nothing sleeps.
 
 use super::*;
-use crate::sample::{PollOutcome, Ts, Value};
-use chrono::TimeZone;
+use crate::sample::{PollOutcome, Value};
 use serde_json::json;
 
-fn t(s: i64) -> Ts {
-    Utc.timestamp_opt(1_800_000_000 + s, 0)
-        .single()
-        .unwrap_or_default()
-}
-
-/// Second `s` on the fake monotonic clock (its origin differs from the wall's).
-fn m(s: i64) -> Mono {
-    Mono(7_000 + s * 1000)
-}
-
-/// Both clocks at second `s`, in step.
-fn at(s: i64) -> Stamp {
-    Stamp::new(t(s), m(s))
-}
-use chrono::Utc;
+use crate::sample::fake_clock::{at, m, t};
 
 fn cfg(signal_extra: &str) -> Arc<Config> {
     let text = format!(

@@ -79,11 +79,10 @@ pub fn alert(n: &Notice, o: &Origin, open_until: Ts) -> Value {
 mod tests {
     use super::*;
     use crate::engine::Severity;
-    use chrono::TimeZone;
+    use crate::sample::fake_clock::t;
 
     #[test]
     fn labels_identify_the_episode_and_a_resolve_ends_it() {
-        let t = |s: i64| chrono::Utc.timestamp_opt(1_800_000_000 + s, 0).unwrap();
         let mut n = Notice {
             event: Some(NotifyOn::CritBreach),
             phase: NotifyPhase::Trigger,

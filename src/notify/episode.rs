@@ -303,7 +303,6 @@ mod tests {
     use super::*;
     use crate::config::load_str;
     use crate::sample::{Mono, PollOutcome, PollResult, Stamp};
-    use chrono::TimeZone;
     use std::sync::Arc;
 
     const CFG: &str = r#"
@@ -323,11 +322,7 @@ critical = true
 clear_for = "30s"
 "#;
 
-    fn wall(ms: i64) -> Ts {
-        chrono::Utc
-            .timestamp_millis_opt(1_800_000_000_000 + ms)
-            .unwrap()
-    }
+    use crate::sample::fake_clock::t_ms as wall;
 
     fn poll(ms: i64, err: f64) -> PollResult {
         PollResult {

@@ -576,11 +576,10 @@ pub async fn notify_test(
 mod tests {
     use super::*;
     use crate::audit::AuditRecord;
-    use chrono::TimeZone;
 
     fn rec(session: &str, at: i64, key: &str, phase: NotifyPhase) -> AuditRecord {
         AuditRecord {
-            at: chrono::Utc.timestamp_opt(1_800_000_000 + at, 0).unwrap(),
+            at: crate::sample::fake_clock::t(at),
             host: "h".into(),
             user: "u".into(),
             ssh_client: None,
@@ -599,7 +598,7 @@ mod tests {
     #[test]
     fn an_episode_is_claimed_once_per_opening_and_once_per_resolve() {
         use NotifyPhase::*;
-        let now = chrono::Utc.timestamp_opt(1_800_000_100, 0).unwrap();
+        let now = crate::sample::fake_clock::t(100);
         let held =
             |recs: &[AuditRecord], key: &str, p| claim_held(recs, key, p, "c", "production", now);
         assert!(!held(&[], "k", Trigger));

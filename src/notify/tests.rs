@@ -4,8 +4,7 @@
 use super::*;
 use crate::app::{update, Action, Effect, Msg, State};
 use crate::config::Config;
-use crate::sample::{Mono, PollOutcome, PollResult, Stamp};
-use chrono::TimeZone;
+use crate::sample::{PollOutcome, PollResult};
 use std::sync::Arc;
 
 const CFG: &str = r#"
@@ -27,12 +26,7 @@ kind = "webhook"
 url = "http://127.0.0.1:1/hook"
 "#;
 
-fn at(s: i64) -> Stamp {
-    Stamp::new(
-        chrono::Utc.timestamp_opt(1_800_000_000 + s, 0).unwrap(),
-        Mono(5_000 + s * 1000),
-    )
-}
+use crate::sample::fake_clock::at;
 
 fn state(read_only: bool) -> State {
     let mut cfg: Config = crate::config::load_str(CFG, "t.toml").unwrap();

@@ -172,6 +172,25 @@ pub fn load_preset(name: &str, sim: &SimHandle) -> Config {
         .unwrap_or_else(|e| panic!("the {name} preset loads against the simulator: {e}"))
 }
 
+/// A preset at test speed, with the stand-in vendor CLIs on its commands' PATH: polls
+/// every 400 ms, HTTP time-outs of 1.5 s, the banner after 1 s of crit. Keep the stand-ins
+/// alive as long as the session.
+pub fn brisk_preset(name: &str, sim: &SimHandle) -> (Config, warroom::sim::standin::Standins) {
+    let mut cfg = load_preset(name, sim);
+    for s in &mut cfg.sources {
+        s.interval = warroom::config::Dur(std::time::Duration::from_millis(400));
+        if s.kind != warroom::config::SourceKind::Command {
+            s.timeout = warroom::config::Dur(std::time::Duration::from_millis(1500));
+        }
+    }
+    if let Some(rw) = cfg.cutover.rollback_when.as_mut() {
+        rw.critical_for = warroom::config::Dur(std::time::Duration::from_secs(1));
+    }
+    let standins = standins(sim);
+    with_standins(&mut cfg, &standins);
+    (cfg, standins)
+}
+
 /// A row by key, or a panic listing the rows there are.
 pub fn row<'a>(st: &'a State, key: &str) -> &'a warroom::engine::Row {
     st.engine()
@@ -211,6 +230,7 @@ pub fn audit_path(dir: &tempfile::TempDir) -> std::path::PathBuf {
     dir.path().join("audit.jsonl")
 }
 
+/// A row's value by key.
 pub fn value(st: &State, key: &str) -> Option<warroom::sample::Value> {
     row(st, key).value.clone()
 }

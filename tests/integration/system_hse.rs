@@ -5,12 +5,12 @@
 use crate::common;
 
 use crate::common::{
-    all_polled, audit_path, drive_until, keys, num, render_text, row, session, TOKEN,
+    all_polled, audit_path, drive_until, keys, num, render_text, row, session, value, TOKEN,
 };
 use std::sync::Arc;
 use std::time::Duration;
 use warroom::app::{State, Verdict};
-use warroom::config::{Config, Dur, SourceKind};
+use warroom::config::Config;
 use warroom::engine::{Band, Status};
 use warroom::sample::Value;
 use warroom::sim::standin::Standins;
@@ -23,25 +23,9 @@ async fn start(scenario: Scenario) -> SimHandle {
     common::start_profile(Profile::Hse, scenario).await
 }
 
-/// The preset as shipped, with the simulator's variables and the stand-ins for `aws` on its
-/// commands' PATH; intervals shortened. Keep the stand-ins alive as long as the session.
+/// The preset as shipped, pointed at the simulator, at test speed.
 fn preset(sim: &SimHandle) -> (Config, Standins) {
-    let mut cfg = common::load_preset("hse", sim);
-    for s in &mut cfg.sources {
-        s.interval = Dur(Duration::from_millis(400));
-        if s.kind != SourceKind::Command {
-            s.timeout = Dur(Duration::from_millis(1500));
-        }
-    }
-    if let Some(rw) = cfg.cutover.rollback_when.as_mut() {
-        rw.critical_for = Dur(Duration::from_secs(1));
-    }
-    let standins = common::standins(sim);
-    common::with_standins(&mut cfg, &standins);
-    (cfg, standins)
-}
-fn value(st: &State, key: &str) -> Option<Value> {
-    row(st, key).value.clone()
+    common::brisk_preset("hse", sim)
 }
 fn action_index(st: &State, id: &str) -> usize {
     st.config()

@@ -6,7 +6,6 @@ use crate::audit::Competitor;
 use crate::config::Config;
 use crate::engine::{EventKind, Status};
 use crate::sample::{Mono, PollOutcome, PollResult, Stamp, Ts};
-use chrono::{TimeZone, Utc};
 use std::sync::Arc;
 
 const CFG: &str = r#"
@@ -41,21 +40,7 @@ request = { url = "http://127.0.0.1:1/rollback" }
 verify = { within = "10s", all = [{ signal = "v1", is = "== false" }] }
 "#;
 
-fn t(s: i64) -> Ts {
-    Utc.timestamp_opt(1_800_000_000 + s, 0)
-        .single()
-        .unwrap_or_default()
-}
-
-/// Second `s` on the fake monotonic clock (its origin differs from the wall's).
-fn m(s: i64) -> Mono {
-    Mono(5_000 + s * 1000)
-}
-
-/// Both clocks at second `s`, in step.
-fn at(s: i64) -> Stamp {
-    Stamp::new(t(s), m(s))
-}
+use crate::sample::fake_clock::{at, m, t};
 
 fn state_of(cfg: &str) -> State {
     let cfg: Arc<Config> = Arc::new(toml::from_str(cfg).expect("test config"));
