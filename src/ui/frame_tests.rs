@@ -5,45 +5,25 @@
 use super::*;
 use crate::app::{update, Msg};
 use crate::config::Config;
-use crate::sample::{Mono, PollOutcome, PollResult, Stamp};
+use crate::sample::fake_clock::{at, t};
+use crate::sample::{PollOutcome, PollResult, Stamp};
 use crate::theme::ThemeOptions;
-use chrono::{TimeZone, Utc};
 use std::sync::Arc;
 
 /// 20 metric rows on one source polled every second, as the benchmark's fleet.
 fn fleet_config(stale_after: Option<&str>) -> Config {
-    let mut t = String::from(
-        "[cutover]\nname = \"fleet\"\nt0 = \"2026-11-25T20:00:00Z\"\n\n[[source]]\nid = \"m\"\nkind = \"http\"\nurl = \"http://127.0.0.1:9/m\"\ninterval = \"1s\"\n",
+    let mut text = String::from(
+        "[cutover]\nname = \"fleet\"\n\n[[source]]\nid = \"m\"\nkind = \"http\"\nurl = \"http://127.0.0.1:9/m\"\ninterval = \"1s\"\n",
     );
     for i in 0..20 {
-        t += &format!(
+        text += &format!(
             "\n[[signal]]\nid = \"s{i:02}\"\nsource = \"m\"\nkind = \"metric\"\npath = \".v{i}\"\nunit = \"ms\"\nwarn = \"> 5000\"\ncrit = \"> 9000\"\n"
         );
         if let Some(s) = stale_after {
-            t += &format!("stale_after = \"{s}\"\n");
+            text += &format!("stale_after = \"{s}\"\n");
         }
     }
-    toml::from_str(&t).expect("fleet config")
-}
-
-struct Clock {
-    wall0: Ts,
-    mono0: Mono,
-}
-
-impl Clock {
-    fn new() -> Self {
-        Clock {
-            wall0: Utc.with_ymd_and_hms(2026, 11, 25, 20, 30, 0).unwrap(),
-            mono0: Mono(7_000_000),
-        }
-    }
-    fn at(&self, secs: i64) -> Stamp {
-        Stamp::new(
-            self.wall0 + chrono::Duration::seconds(secs),
-            Mono(self.mono0.0 + secs * 1000),
-        )
-    }
+    toml::from_str(&text).expect("fleet config")
 }
 
 fn poll(st: &mut State, at: Stamp) {
@@ -71,25 +51,30 @@ fn draw(st: &State, w: u16, h: u16) -> Buffer {
 }
 
 /// The state after `secs` seconds of polls (one a second) and ticks.
-fn steady(clock: &Clock, secs: i64) -> State {
-    let mut st = State::new(Arc::new(fleet_config(None)), clock.at(0), None, "t".into());
+fn steady(secs: i64) -> State {
+    // T0 twenty minutes before: the T-clock ticks too.
+    let mut st = State::new(
+        Arc::new(fleet_config(None)),
+        at(0),
+        Some(t(-1200)),
+        "t".into(),
+    );
     for s in 0..=secs {
-        update(&mut st, Msg::Tick(clock.at(s)));
-        poll(&mut st, clock.at(s));
+        update(&mut st, Msg::Tick(at(s)));
+        poll(&mut st, at(s));
     }
     st
 }
 
 #[test]
 fn a_second_later_at_steady_state_only_the_clocks_are_rewritten() {
-    let clock = Clock::new();
     for (w, h) in [(100, 30), (80, 24), (200, 60)] {
         // Five minutes in: every row has been in its band for minutes.
-        let mut st = steady(&clock, 300);
+        let mut st = steady(300);
         let before = draw(&st, w, h);
         // One second later: the clock's tick and a poll that brings the same numbers.
-        update(&mut st, Msg::Tick(clock.at(301)));
-        poll(&mut st, clock.at(301));
+        update(&mut st, Msg::Tick(at(301)));
+        poll(&mut st, at(301));
         let after = draw(&st, w, h);
         let changed = before.diff(&after);
         let rows: Vec<u16> = changed.iter().map(|(_, y, _)| *y).collect();
@@ -109,11 +94,10 @@ fn a_second_later_at_steady_state_only_the_clocks_are_rewritten() {
 
 #[test]
 fn under_a_minute_ages_count_seconds_past_it_minutes() {
-    let clock = Clock::new();
-    let st = steady(&clock, 42);
+    let st = steady(42);
     let s = dump(&draw(&st, 100, 30)).join("\n");
     assert!(s.contains(" 42s"), "{s}");
-    let st = steady(&clock, 150);
+    let st = steady(150);
     let s = dump(&draw(&st, 100, 30)).join("\n");
     // 2m30s in band reads "2m": the text changes once a minute, not every second.
     assert!(s.contains(" 2m ") && !s.contains("2m30s"), "{s}");
@@ -121,12 +105,11 @@ fn under_a_minute_ages_count_seconds_past_it_minutes() {
 
 #[test]
 fn a_value_goes_stale_the_second_past_its_limit_whatever_the_age_reads() {
-    let clock = Clock::new();
     let cfg = Arc::new(fleet_config(Some("90s")));
-    let mut st = State::new(cfg, clock.at(0), None, "t".into());
+    let mut st = State::new(cfg, at(0), None, "t".into());
     for s in 0..=30 {
-        update(&mut st, Msg::Tick(clock.at(s)));
-        poll(&mut st, clock.at(s));
+        update(&mut st, Msg::Tick(at(s)));
+        poll(&mut st, at(s));
     }
     // The source then hangs: no poll comes back, the clock ticks on.
     let row_line = |st: &State| {
@@ -136,13 +119,13 @@ fn a_value_goes_stale_the_second_past_its_limit_whatever_the_age_reads() {
             .unwrap()
     };
     for s in 31..=120 {
-        update(&mut st, Msg::Tick(clock.at(s)));
+        update(&mut st, Msg::Tick(at(s)));
     }
     // 90 s after the last sample (its limit), its age reads "2m" (in band since 0 s):
     // still its value.
     let l = row_line(&st);
     assert!(!l.contains("STALE") && l.contains("100 ms"), "{l}");
-    update(&mut st, Msg::Tick(clock.at(121)));
+    update(&mut st, Msg::Tick(at(121)));
     let l = row_line(&st);
     assert!(
         l.contains("STALE"),
@@ -159,10 +142,9 @@ fn the_ascii_pass_gives_a_wide_character_two_stand_ins() {
     let mut cfg = fleet_config(None);
     cfg.signals[0].label = Some("数据 p95".into());
     cfg.signals[1].label = Some("abcd p95".into());
-    let clock = Clock::new();
-    let mut st = State::new(Arc::new(cfg), clock.at(0), None, "t".into());
-    update(&mut st, Msg::Tick(clock.at(0)));
-    poll(&mut st, clock.at(0));
+    let mut st = State::new(Arc::new(cfg), at(0), None, "t".into());
+    update(&mut st, Msg::Tick(at(0)));
+    poll(&mut st, at(0));
     let theme = Theme::load(
         None,
         ThemeOptions {
