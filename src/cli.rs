@@ -249,7 +249,7 @@ pub enum ReportFormat {
 #[derive(Debug, Args, Clone)]
 pub struct ReportArgs {
     /// Recordings made with --record, or directories of them (a cutover's `sessions/`):
-    /// every session, oldest first, the stretches none watched named.
+    /// every session merged into one report on one timeline, the stretches none watched in place.
     #[arg(required = true, num_args = 1.., value_name = "FILE|DIR")]
     pub files: Vec<PathBuf>,
     #[arg(long, value_enum, default_value = "md")]

@@ -46,6 +46,7 @@ pub mod secure;
 
 // Judging and I/O.
 pub mod action;
+pub mod capture;
 pub mod engine;
 pub mod poll;
 

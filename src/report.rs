@@ -1,6 +1,7 @@
 //! `warroom report FILE`: the evidence of a cutover, from its recording. The recording is
 //! replayed through the same engine as the live screen, so the report's bands and verdict
-//! are the screen's. Deterministic: the same recording gives the same bytes.
+//! are the screen's. Deterministic: the same recording gives the same bytes. Several
+//! sessions are one report (`merge`): one timeline, the gaps in the watch in place.
 
 use crate::audit::AuditEvent;
 use crate::engine::{no_data_findings, Band, Coverage, EventKind, Status};
@@ -37,6 +38,43 @@ pub struct Report {
     pub no_data: Vec<String>,
     pub problems: Vec<String>,
     pub verdict: String,
+    /// What the merged report needs of each session and does not print for one.
+    #[serde(skip)]
+    pub(crate) merge: MergeParts,
+}
+
+/// A session's parts a report over several sessions lays on one timeline.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct MergeParts {
+    /// The account that recorded it (`user@host`).
+    by: String,
+    from: Option<Ts>,
+    to: Option<Ts>,
+    /// Every act, as it happened.
+    entries: Vec<Entry>,
+    /// Rows whose `no_data = "crit"` made missing data a critical breach.
+    judged_crit: usize,
+    /// The verdict's NO DATA words, when it has them.
+    no_data_short: Option<String>,
+    /// The labels of the `danger` actions: a rollback among the acts.
+    danger: BTreeSet<String>,
+    /// Each row's samples (scaled), for summaries over every session.
+    values: BTreeMap<String, Vec<f64>>,
+}
+
+/// One line of the timeline: when, which session(s) when it helps, what.
+#[derive(Debug, Clone, Serialize)]
+pub struct Entry {
+    pub at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
+    pub text: String,
+    #[serde(skip)]
+    ts: Option<Ts>,
+    /// An audit record's identity (`user@host`, kind, details): two screens that recorded
+    /// the same record hold it once.
+    #[serde(skip)]
+    key: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -48,6 +86,9 @@ pub struct StepReport {
     pub gate: Option<String>,
     pub items: Vec<ItemReport>,
     pub runs: Vec<String>,
+    /// The values the step's last script run captured from its output, each judged.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub captures: Vec<crate::capture::Captured>,
     /// Operators' notes written while this step was the current one.
     pub notes: Vec<String>,
 }
@@ -242,9 +283,11 @@ pub fn build(rec: Recording) -> Result<Report, String> {
     let mut step_actual: BTreeMap<usize, Ts> = BTreeMap::new();
     let mut actions: Vec<ActionReport> = Vec::new();
     let mut runs: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    let mut captured: BTreeMap<usize, Vec<crate::capture::Captured>> = BTreeMap::new();
     let mut t0_mark: Option<Ts> = None;
     let mut overrides: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     let mut notes: Vec<(Ts, String)> = Vec::new();
+    let mut entries: Vec<Entry> = Vec::new();
     let lines = rp.recording().lines.clone();
     for (i, line) in lines.iter().enumerate().skip(1) {
         let mono = rp.mono_of(i);
@@ -293,6 +336,17 @@ pub fn build(rec: Recording) -> Result<Report, String> {
             } => {
                 people.insert(format!("{user}@{host}"));
                 let who = format!("{user}@{host}");
+                if let Ok(ev) = AuditEvent::from_parts(kind, details.clone()) {
+                    if let Some(text) = act_text(&ev, &who, &cfg) {
+                        entries.push(Entry {
+                            at: t(*at),
+                            session: None,
+                            text,
+                            ts: Some(*at),
+                            key: Some(format!("{who}|{kind}|{details}")),
+                        });
+                    }
+                }
                 let label_of = |id: &str| {
                     cfg.actions
                         .iter()
@@ -363,8 +417,10 @@ pub fn build(rec: Recording) -> Result<Report, String> {
                     Ok(AuditEvent::StepRunResult(r)) => {
                         let excerpt: String =
                             r.excerpt.lines().take(5).collect::<Vec<_>>().join(" / ");
+                        captured.insert(r.step, r.captures.clone());
                         runs.entry(r.step).or_default().push(format!(
-                            "{} by {who} at {}{}",
+                            "{}{} by {who} at {}{}",
+                            if r.ok { "" } else { "FAILED: " },
                             r.summary,
                             hms(*at),
                             if excerpt.is_empty() {
@@ -512,6 +568,7 @@ pub fn build(rec: Recording) -> Result<Report, String> {
                 })
                 .collect(),
             runs: runs.get(&i).cloned().unwrap_or_default(),
+            captures: captured.get(&i).cloned().unwrap_or_default(),
             notes: notes
                 .iter()
                 .filter(|(at, _)| step_at(&cfg, t0_actual, *at) == Some(i))
@@ -599,47 +656,41 @@ pub fn build(rec: Recording) -> Result<Report, String> {
         .map(|a| a.label.clone())
         .collect();
     let rollback = actions.iter().rev().find(|a| danger.contains(&a.action));
-    let mut verdict = match (rollback, critical.len() + judged_crit) {
-        (Some(a), n) => match &a.verification {
-            Some(v) if v.starts_with("VERIFIED") => format!(
-                "ROLLED BACK — \"{}\" by {} at {}, {v}; {n} critical breach(es)",
-                a.action, a.by, a.at
-            ),
-            Some(v) => format!(
-                "ROLLBACK {v} — \"{}\" by {}; {n} critical breach(es)",
-                a.action, a.by
-            ),
-            None => format!(
-                "ROLLBACK ATTEMPTED — \"{}\" by {}: {}; {n} critical breach(es)",
-                a.action,
-                a.by,
-                a.result.as_deref().unwrap_or("no result recorded")
-            ),
-        },
-        (None, 0) if no_data_short.is_some() => no_data_short.clone().unwrap_or_default(),
-        (None, 0) => match &incomplete {
-            Some(why) => format!(
-                "INCOMPLETE — {}; no critical breach in what was recorded",
-                why.trim_start_matches("incomplete: ")
-            ),
-            None => "OK — no critical breach while recorded".to_string(),
-        },
-        (None, n) => format!("BREACHED — {n} critical breach(es), no rollback recorded"),
-    };
-    // What the lead words leave out is still said: never a clean verdict over a gap.
-    if let Some(nd) = no_data_short
-        .as_ref()
-        .filter(|_| !verdict.starts_with("NO DATA"))
-    {
-        verdict.push_str(&format!("; {nd}"));
-    }
-    if let Some(why) = &incomplete {
-        if !verdict.starts_with("INCOMPLETE") {
-            verdict.push_str(&format!("; {why}"));
-        }
+    let mut verdict = verdict_words(
+        rollback,
+        critical.len() + judged_crit,
+        no_data_short.as_deref(),
+        incomplete.as_deref(),
+    );
+    // A script's evidence that failed its expectation is said beside the breaches.
+    if let Some(failed) = failed_evidence(&cfg, &captured) {
+        verdict.push_str(&format!("; {failed}"));
     }
 
+    let merge = MergeParts {
+        by: format!("{header_user}@{header_host}"),
+        from: Some(start.at),
+        to: Some(end.at),
+        entries,
+        judged_crit,
+        no_data_short: no_data_short.clone(),
+        danger: danger.clone(),
+        values: values
+            .iter()
+            .filter_map(|(k, v)| {
+                let label = state
+                    .engine
+                    .rows
+                    .iter()
+                    .find(|r| &r.key == k)?
+                    .label
+                    .clone();
+                Some((label, v.iter().map(|(_, x)| *x).collect()))
+            })
+            .collect(),
+    };
     Ok(Report {
+        merge,
         cutover: cfg.cutover.name.clone(),
         environment: env,
         session,
@@ -665,6 +716,175 @@ pub fn build(rec: Recording) -> Result<Report, String> {
         no_data,
         problems,
         verdict,
+    })
+}
+
+/// "captured evidence failed: No-regression run (mean_delta_pct 7.1 % (< 5))", from each
+/// step's last script run.
+/// The verdict's words: a rollback and its verification first, then the critical
+/// breaches, no data and an incomplete recording — never a clean verdict over a gap.
+fn verdict_words(
+    rollback: Option<&ActionReport>,
+    crit: usize,
+    no_data_short: Option<&str>,
+    incomplete: Option<&str>,
+) -> String {
+    let mut verdict = match (rollback, crit) {
+        (Some(a), n) => match &a.verification {
+            Some(v) if v.starts_with("VERIFIED") => format!(
+                "ROLLED BACK — \"{}\" by {} at {}, {v}; {n} critical breach(es)",
+                a.action, a.by, a.at
+            ),
+            Some(v) => format!(
+                "ROLLBACK {v} — \"{}\" by {}; {n} critical breach(es)",
+                a.action, a.by
+            ),
+            None => format!(
+                "ROLLBACK ATTEMPTED — \"{}\" by {}: {}; {n} critical breach(es)",
+                a.action,
+                a.by,
+                a.result.as_deref().unwrap_or("no result recorded")
+            ),
+        },
+        (None, 0) if no_data_short.is_some() => no_data_short.unwrap_or_default().to_string(),
+        (None, 0) => match incomplete {
+            Some(why) => format!(
+                "INCOMPLETE — {}; no critical breach in what was recorded",
+                why.trim_start_matches("incomplete: ")
+            ),
+            None => "OK — no critical breach while recorded".to_string(),
+        },
+        (None, n) => format!("BREACHED — {n} critical breach(es), no rollback recorded"),
+    };
+    if let Some(nd) = no_data_short.filter(|_| !verdict.starts_with("NO DATA")) {
+        verdict.push_str(&format!("; {nd}"));
+    }
+    if let Some(why) = incomplete {
+        if !verdict.starts_with("INCOMPLETE") {
+            verdict.push_str(&format!("; {why}"));
+        }
+    }
+    verdict
+}
+
+fn failed_evidence(
+    cfg: &crate::config::Config,
+    captured: &BTreeMap<usize, Vec<crate::capture::Captured>>,
+) -> Option<String> {
+    let titles: Vec<String> = cfg.steps.iter().map(|s| s.title.clone()).collect();
+    failed_evidence_of(&titles, captured)
+}
+
+fn failed_evidence_of(
+    titles: &[String],
+    captured: &BTreeMap<usize, Vec<crate::capture::Captured>>,
+) -> Option<String> {
+    let failed: Vec<String> = captured
+        .iter()
+        .filter_map(|(i, caps)| {
+            let bad: Vec<String> = caps
+                .iter()
+                .filter(|c| !c.passed())
+                .map(crate::capture::Captured::text)
+                .collect();
+            let title = titles.get(*i).map_or("?", String::as_str);
+            (!bad.is_empty()).then(|| format!("{title} ({})", bad.join(", ")))
+        })
+        .collect();
+    (!failed.is_empty()).then(|| format!("captured evidence failed: {}", failed.join("; ")))
+}
+
+/// `mean_delta_pct 3.2 % ✔ (< 5)`: one capture with its verdict's mark.
+pub fn capture_line(c: &crate::capture::Captured) -> String {
+    use crate::capture::Verdict;
+    let mark = match c.verdict {
+        Verdict::Pass => "✔",
+        Verdict::Recorded => "·",
+        Verdict::Fail | Verdict::NotFound | Verdict::Redacted => "✘",
+    };
+    let text = c.text();
+    // The mark goes after the value, before the expectation in parentheses.
+    match text.find(" (") {
+        Some(at) if c.expect.is_some() || c.value.is_some() => {
+            format!("{} {mark}{}", &text[..at], &text[at..])
+        }
+        _ => format!("{text} {mark}"),
+    }
+}
+
+/// An audit record as a line of the timeline ("alice@h1 ticked …"); None for the
+/// records that tell the room nothing (notification bookkeeping, unknown kinds).
+fn act_text(ev: &AuditEvent, who: &str, cfg: &crate::config::Config) -> Option<String> {
+    let label_of = |id: &str| {
+        cfg.actions
+            .iter()
+            .find(|a| a.id == id)
+            .map_or_else(|| id.to_string(), |a| a.label.clone())
+    };
+    Some(match ev {
+        AuditEvent::Tick(x) => format!("{who} ticked \"{}\" ({})", x.item_text, x.step_title),
+        AuditEvent::Untick(x) => {
+            format!("{who} unticked \"{}\" ({})", x.item_text, x.step_title)
+        }
+        AuditEvent::Signoff(x) => format!(
+            "{} on gate \"{}\" signed by {} ({who})",
+            x.decision.word(),
+            x.title,
+            x.name
+        ),
+        AuditEvent::T0Mark(_) => format!("T0 marked by {who}"),
+        AuditEvent::StepRun(x) => format!("{who} ran the script of \"{}\"", x.title),
+        AuditEvent::StepRunResult(x) => {
+            let mut line = format!(
+                "script of \"{}\": {}{}",
+                x.title,
+                if x.ok { "" } else { "FAILED: " },
+                x.summary
+            );
+            if !x.captures.is_empty() {
+                let caps: Vec<String> = x.captures.iter().map(capture_line).collect();
+                line.push_str(&format!(" — {}", caps.join(", ")));
+            }
+            line
+        }
+        AuditEvent::ActionConfirmed(x) => format!(
+            "{who} confirmed \"{}\" (attempt {}){}",
+            x.label,
+            x.attempt,
+            if x.break_glass.is_some() {
+                ", past its gate"
+            } else {
+                ""
+            }
+        ),
+        AuditEvent::ActionDeclined(x) => {
+            format!(
+                "{who} confirmed \"{}\": not sent, {} held it",
+                x.label, x.by
+            )
+        }
+        AuditEvent::ActionResult(x) => {
+            format!("\"{}\" result: {}", label_of(&x.action), x.summary)
+        }
+        AuditEvent::VerifyResult(x) if x.verified => format!(
+            "\"{}\" VERIFIED (after {})",
+            label_of(&x.action),
+            x.after.as_deref().unwrap_or("")
+        ),
+        AuditEvent::VerifyResult(x) => format!(
+            "\"{}\" NOT VERIFIED: {}",
+            label_of(&x.action),
+            x.failing.join(", ")
+        ),
+        AuditEvent::BreakGlass(x) => format!(
+            "BREAK GLASS by {who} for \"{}\" past gate \"{}\": {}",
+            x.label, x.gate, x.reason
+        ),
+        AuditEvent::Note(n) => format!("note by {who}: {}", n.text),
+        AuditEvent::NotifyClaimed(_)
+        | AuditEvent::NotifySent(_)
+        | AuditEvent::NotifyFailed(_)
+        | AuditEvent::Other { .. } => return None,
     })
 }
 
@@ -728,31 +948,65 @@ pub fn markdown(r: &Report) -> String {
             s.planned.as_deref().unwrap_or("—"),
             s.actual.as_deref().unwrap_or("—")
         ));
-        if let Some(g) = &s.gate {
-            w(format!("- GATE: {g}"));
-        }
-        for it in &s.items {
-            match (&it.ticked_by, &it.at) {
-                (Some(by), Some(at)) => w(format!("- [x] {} — {by} at {at}", it.text)),
-                _ => w(format!("- [ ] {}", it.text)),
-            }
-        }
-        for run in &s.runs {
-            w(format!("- script: {run}"));
-        }
-        for n in &s.notes {
-            w(format!("- note: {n}"));
-        }
+        step_body(s, &mut w);
         w(String::new());
     }
+    o.push_str(&summaries(
+        &r.breaches,
+        &r.no_data,
+        &r.actions,
+        &r.signals,
+        &r.problems,
+    ));
+    o
+}
+
+/// A step's gate, checklist, script runs with their captures, and notes.
+fn step_body(s: &StepReport, w: &mut dyn FnMut(String)) {
+    if let Some(g) = &s.gate {
+        w(format!("- GATE: {g}"));
+    }
+    for it in &s.items {
+        match (&it.ticked_by, &it.at) {
+            (Some(by), Some(at)) => w(format!("- [x] {} — {by} at {at}", it.text)),
+            _ => w(format!("- [ ] {}", it.text)),
+        }
+    }
+    for run in &s.runs {
+        w(format!("- script: {run}"));
+    }
+    if !s.captures.is_empty() {
+        w("- captured by the last run:".into());
+        for c in &s.captures {
+            w(format!("  - {} — {}", capture_line(c), c.verdict.word()));
+        }
+    }
+    for n in &s.notes {
+        w(format!("- note: {n}"));
+    }
+}
+
+/// The sections after the timeline: breaches, no data, actions, signals, problems.
+fn summaries(
+    breaches: &[Breach],
+    no_data: &[String],
+    actions: &[ActionReport],
+    signals: &[SignalSummary],
+    problems: &[String],
+) -> String {
+    let mut o = String::new();
+    let mut w = |s: String| {
+        o.push_str(&s);
+        o.push('\n');
+    };
     w("## Breaches".into());
     w(String::new());
-    if r.breaches.is_empty() {
+    if breaches.is_empty() {
         w("None.".into());
     } else {
         w("| signal | critical | start | end | duration | worst | threshold |".into());
         w("|---|---|---|---|---|---|---|".into());
-        for b in &r.breaches {
+        for b in breaches {
             w(format!(
                 "| {} | {} | {} | {} | {} | {} | {} |",
                 b.signal,
@@ -766,22 +1020,22 @@ pub fn markdown(r: &Report) -> String {
         }
     }
     w(String::new());
-    if !r.no_data.is_empty() {
+    if !no_data.is_empty() {
         w("## No data".into());
         w(String::new());
         w("Critical signals and required sources without data where a pass needed it:".into());
         w(String::new());
-        for n in &r.no_data {
+        for n in no_data {
             w(format!("- {n}"));
         }
         w(String::new());
     }
     w("## Actions".into());
     w(String::new());
-    if r.actions.is_empty() {
+    if actions.is_empty() {
         w("None.".into());
     } else {
-        for a in &r.actions {
+        for a in actions {
             w(format!(
                 "- **{}** (attempt {}) by {} at {}",
                 a.action, a.attempt, a.by, a.at
@@ -801,7 +1055,7 @@ pub fn markdown(r: &Report) -> String {
     w(String::new());
     w("| row | samples | min | median | p95 | max | last | time in state |".into());
     w("|---|---|---|---|---|---|---|---|".into());
-    for s in &r.signals {
+    for s in signals {
         let unit = s
             .unit
             .as_deref()
@@ -827,11 +1081,11 @@ pub fn markdown(r: &Report) -> String {
             time.join(", ")
         ));
     }
-    if !r.problems.is_empty() {
+    if !problems.is_empty() {
         w(String::new());
         w("## Problems reading the recording".into());
         w(String::new());
-        for p in &r.problems {
+        for p in problems {
             w(format!("- {p}"));
         }
     }
@@ -859,77 +1113,640 @@ pub fn select(all: Vec<Recording>, id: Option<&str>, path: &str) -> Result<Vec<R
     }
 }
 
-/// A stretch between two sessions longer than this is a gap in the watch.
+/// A stretch no session watched longer than this is a gap in the watch.
 const GAP_MIN_MS: i64 = 60_000;
 
-/// The stretches no session watched, between sessions in time order:
-/// `2026-03-02 02:13–03:40 UTC (1h27m)`.
-pub fn gaps(reports: &[Report]) -> Vec<String> {
-    let at = |s: &str| {
-        chrono::DateTime::parse_from_rfc3339(s)
-            .ok()
-            .map(|d| d.with_timezone(&chrono::Utc))
-    };
-    let mut spans: Vec<(Ts, Ts)> = reports
-        .iter()
-        .filter_map(|r| Some((at(&r.recorded_from)?, at(&r.recorded_to)?)))
-        .collect();
-    spans.sort();
-    let mut out = Vec::new();
-    let mut watched_to: Option<Ts> = None;
-    for (from, to) in spans {
-        if let Some(end) = watched_to {
-            let gap = (from - end).num_milliseconds();
-            if gap > GAP_MIN_MS {
-                let day = if end.date_naive() == from.date_naive() {
-                    from.format("%H:%M").to_string()
-                } else {
-                    from.format("%Y-%m-%d %H:%M").to_string()
-                };
-                out.push(format!(
-                    "{}–{day} UTC ({})",
-                    end.format("%Y-%m-%d %H:%M"),
-                    format_span(from - end)
-                ));
+/// Two sessions' copies of one audit record are this close in time at most: one screen
+/// records its own act when it is on disk, another when its tail reads it.
+const SAME_RECORD_MS: i64 = 5_000;
+
+/// Several sessions as one report: one header, one timeline, one verdict.
+#[derive(Debug, Clone, Serialize)]
+pub struct Merged {
+    pub cutover: String,
+    pub environment: Option<String>,
+    /// From the first session's start to the last one's end.
+    pub from: String,
+    pub to: String,
+    pub span: String,
+    /// How much of the span some session watched.
+    pub watched: String,
+    pub sessions: Vec<SessionInfo>,
+    pub not_watched: Vec<Gap>,
+    pub t0_planned: Option<String>,
+    pub t0_actual: Option<String>,
+    pub people: Vec<String>,
+    /// Every session's acts and the breaches, in time order, with the sessions' starts and
+    /// ends and the stretches none watched in place.
+    pub timeline: Vec<Entry>,
+    pub steps: Vec<StepReport>,
+    pub breaches: Vec<Breach>,
+    pub actions: Vec<ActionReport>,
+    pub signals: Vec<SignalSummary>,
+    pub no_data: Vec<String>,
+    pub problems: Vec<String>,
+    pub verdict: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionInfo {
+    pub id: Option<String>,
+    /// How the timeline names it.
+    pub short: String,
+    pub by: String,
+    pub from: String,
+    pub to: String,
+    pub complete: bool,
+    pub verdict: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Gap {
+    pub from: String,
+    pub to: String,
+    pub duration: String,
+}
+
+fn parse_t(s: &str) -> Option<Ts> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|d| d.with_timezone(&chrono::Utc))
+}
+
+/// The stretches watched by some session, merged, in time order.
+fn watched(spans: &[(Ts, Ts)]) -> Vec<(Ts, Ts)> {
+    let mut s = spans.to_vec();
+    s.sort();
+    let mut out: Vec<(Ts, Ts)> = Vec::new();
+    for (a, b) in s {
+        match out.last_mut() {
+            Some(last) if a <= last.1 + chrono::Duration::milliseconds(GAP_MIN_MS) => {
+                last.1 = last.1.max(b);
             }
+            _ => out.push((a, b)),
         }
-        watched_to = Some(watched_to.map_or(to, |w| w.max(to)));
     }
     out
 }
 
-/// Several reports in one Markdown document, oldest session first.
-pub fn markdown_all(reports: &[Report]) -> String {
-    if let [one] = reports {
-        return markdown(one);
+/// `02:13–03:40 (1h27m)`; the day named when the gap crosses midnight.
+fn gap_words(g: &Gap) -> String {
+    let (Some(a), Some(b)) = (parse_t(&g.from), parse_t(&g.to)) else {
+        return format!("{}–{} ({})", g.from, g.to, g.duration);
+    };
+    let to = if a.date_naive() == b.date_naive() {
+        b.format("%H:%M").to_string()
+    } else {
+        b.format("%Y-%m-%d %H:%M").to_string()
+    };
+    format!("{}–{to} UTC ({})", a.format("%Y-%m-%d %H:%M"), g.duration)
+}
+
+/// Breaches of one signal seen by several sessions at once are one breach.
+fn merge_breaches(all: Vec<(Breach, Ts)>) -> Vec<Breach> {
+    let mut all: Vec<(Breach, Ts, Ts)> = all
+        .into_iter()
+        .filter_map(|(b, session_end)| {
+            let from = parse_t(&b.start)?;
+            let to = b.end.as_deref().and_then(parse_t).unwrap_or(session_end);
+            Some((b, from, to))
+        })
+        .collect();
+    all.sort_by(|a, b| (a.0.signal.as_str(), a.1).cmp(&(b.0.signal.as_str(), b.1)));
+    let mut out: Vec<(Breach, Ts, Ts)> = Vec::new();
+    for (b, from, to) in all {
+        match out.last_mut() {
+            Some((m, _, mto)) if m.signal == b.signal && from <= *mto => {
+                if to >= *mto {
+                    *mto = to;
+                    m.end = b.end.clone();
+                }
+                let low_is_bad = m.threshold.contains('<');
+                let n = |w: &Option<String>| {
+                    w.as_deref()
+                        .and_then(|x| x.split_whitespace().next())
+                        .and_then(|x| x.parse::<f64>().ok())
+                };
+                let worse = match (n(&m.worst), n(&b.worst)) {
+                    (Some(a), Some(c)) => (low_is_bad && c < a) || (!low_is_bad && c > a),
+                    (None, Some(_)) => true,
+                    _ => false,
+                };
+                if worse {
+                    m.worst = b.worst.clone();
+                }
+            }
+            _ => out.push((b, from, to)),
+        }
     }
-    let ids: Vec<String> = reports
+    let mut out: Vec<Breach> = out
+        .into_iter()
+        .map(|(mut b, from, to)| {
+            b.duration = format_span(to - from);
+            b
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        (a.start.as_str(), a.signal.as_str()).cmp(&(b.start.as_str(), b.signal.as_str()))
+    });
+    out
+}
+
+/// One report over several sessions (at least one), whatever order they come in.
+pub fn merge(mut reports: Vec<Report>) -> Merged {
+    reports.sort_by(|a, b| {
+        (a.merge.from, a.merge.to, a.session.as_deref()).cmp(&(
+            b.merge.from,
+            b.merge.to,
+            b.session.as_deref(),
+        ))
+    });
+    let many = reports.len() > 1;
+    let shorts: Vec<String> = reports
         .iter()
-        .map(|r| {
+        .enumerate()
+        .map(|(i, r)| match &r.session {
+            Some(id) => id.chars().take(8).collect(),
+            None => format!("#{}", i + 1),
+        })
+        .collect();
+    let spans: Vec<(Ts, Ts)> = reports
+        .iter()
+        .filter_map(|r| Some((r.merge.from?, r.merge.to?)))
+        .collect();
+    let covered = watched(&spans);
+    let gaps: Vec<(Ts, Ts)> = covered.windows(2).map(|w| (w[0].1, w[1].0)).collect();
+    let from = covered.first().map(|c| c.0);
+    let to = covered.iter().map(|c| c.1).max();
+    let watched_ms: i64 = covered
+        .iter()
+        .map(|(a, b)| (*b - *a).num_milliseconds())
+        .sum();
+    let covering = |at: Ts| -> Vec<usize> {
+        reports
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| {
+                r.merge.from.is_some_and(|f| f <= at) && r.merge.to.is_some_and(|t| at <= t)
+            })
+            .map(|(i, _)| i)
+            .collect()
+    };
+
+    // The acts: each record once, however many sessions recorded it.
+    let mut acts: Vec<(Entry, Vec<usize>)> = Vec::new();
+    let mut all: Vec<(Entry, usize)> = reports
+        .iter()
+        .enumerate()
+        .flat_map(|(i, r)| r.merge.entries.iter().cloned().map(move |e| (e, i)))
+        .collect();
+    all.sort_by_key(|a| (a.0.ts, a.1));
+    for (e, i) in all {
+        let same = acts.iter_mut().rev().find(|(k, seen)| {
+            k.key.is_some()
+                && k.key == e.key
+                && !seen.contains(&i)
+                && matches!((k.ts, e.ts), (Some(a), Some(b)) if (b - a).num_milliseconds().abs() <= SAME_RECORD_MS)
+        });
+        match same {
+            Some((_, seen)) => seen.push(i),
+            None => acts.push((e, vec![i])),
+        }
+    }
+    // Tagged with its session only where two were recording and not every one saw it.
+    let tag = |at: Option<Ts>, seen: &[usize]| -> Option<String> {
+        let at = at?;
+        let cov = covering(at);
+        (many && cov.len() > 1 && !cov.iter().all(|c| seen.contains(c))).then(|| {
+            seen.iter()
+                .map(|i| shorts[*i].clone())
+                .collect::<Vec<_>>()
+                .join("+")
+        })
+    };
+    // (time, order within the same moment, entry): a start first, an end and a gap last.
+    let mut timeline: Vec<(Option<Ts>, u8, Entry)> = acts
+        .into_iter()
+        .map(|(mut e, seen)| {
+            e.session = tag(e.ts, &seen);
+            (e.ts, 1, e)
+        })
+        .collect();
+    let line = |at: Ts, text: String, session: Option<String>| Entry {
+        at: t(at),
+        session,
+        text,
+        ts: Some(at),
+        key: None,
+    };
+    if many {
+        for (i, r) in reports.iter().enumerate() {
+            if let Some(a) = r.merge.from {
+                timeline.push((
+                    Some(a),
+                    0,
+                    line(
+                        a,
+                        format!("session {} started ({})", shorts[i], r.merge.by),
+                        None,
+                    ),
+                ));
+            }
+            if let Some(b) = r.merge.to {
+                let how = match &r.incomplete {
+                    Some(why) => format!(" — {why}"),
+                    None => String::new(),
+                };
+                timeline.push((
+                    Some(b),
+                    2,
+                    line(b, format!("session {} ended{how}", shorts[i]), None),
+                ));
+            }
+        }
+    }
+    let not_watched: Vec<Gap> = gaps
+        .iter()
+        .map(|(a, b)| Gap {
+            from: t(*a),
+            to: t(*b),
+            duration: format_span(*b - *a),
+        })
+        .collect();
+    for (g, (a, _)) in not_watched.iter().zip(&gaps) {
+        timeline.push((
+            Some(*a),
+            3,
+            line(*a, format!("not watched {}", gap_words(g)), None),
+        ));
+    }
+
+    // Breaches: one per signal and stretch, on the timeline where they start and end.
+    let breaches = merge_breaches(
+        reports
+            .iter()
+            .flat_map(|r| {
+                let end = r.merge.to.unwrap_or_default();
+                r.breaches.iter().cloned().map(move |b| (b, end))
+            })
+            .collect(),
+    );
+    for b in &breaches {
+        let kind = if b.critical {
+            "CRITICAL breach"
+        } else {
+            "breach"
+        };
+        if let Some(a) = parse_t(&b.start) {
+            timeline.push((
+                Some(a),
+                1,
+                line(a, format!("{kind}: {} ({})", b.signal, b.threshold), None),
+            ));
+        }
+        if let Some(z) = b.end.as_deref().and_then(parse_t) {
+            let worst = b
+                .worst
+                .as_deref()
+                .map(|w| format!(", worst {w}"))
+                .unwrap_or_default();
+            timeline.push((
+                Some(z),
+                1,
+                line(
+                    z,
+                    format!("{kind} ended: {} after {}{worst}", b.signal, b.duration),
+                    None,
+                ),
+            ));
+        }
+    }
+    timeline.sort_by_key(|a| (a.0, a.1));
+    let timeline: Vec<Entry> = timeline.into_iter().map(|(_, _, e)| e).collect();
+
+    let last = reports.last().cloned();
+    let steps = merge_steps(&reports);
+    let actions = merge_actions(&reports);
+    let signals = merge_signals(&reports);
+    let tagged = |_: &Report, i: usize, s: &str| {
+        if many {
+            format!("[{}] {s}", shorts[i])
+        } else {
+            s.to_string()
+        }
+    };
+    let no_data: Vec<String> = reports
+        .iter()
+        .enumerate()
+        .flat_map(|(i, r)| r.no_data.iter().map(move |n| tagged(r, i, n)))
+        .collect();
+    let problems: Vec<String> = reports
+        .iter()
+        .enumerate()
+        .flat_map(|(i, r)| r.problems.iter().map(move |n| tagged(r, i, n)))
+        .collect();
+    let mut people: BTreeSet<String> = BTreeSet::new();
+    for r in &reports {
+        people.extend(r.people.iter().cloned());
+    }
+
+    // The verdict over all: the engine's words per session, put together.
+    let danger: BTreeSet<String> = reports
+        .iter()
+        .flat_map(|r| r.merge.danger.iter().cloned())
+        .collect();
+    let rollback = actions.iter().rev().find(|a| danger.contains(&a.action));
+    let crit = breaches.iter().filter(|b| b.critical).count()
+        + reports.iter().map(|r| r.merge.judged_crit).sum::<usize>();
+    let no_data_short: Vec<String> = reports
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            let s = r
+                .merge
+                .no_data_short
+                .as_deref()?
+                .trim_start_matches("NO DATA — ");
+            Some(tagged(r, i, s))
+        })
+        .collect();
+    let no_data_short =
+        (!no_data_short.is_empty()).then(|| format!("NO DATA — {}", no_data_short.join("; ")));
+    let incomplete: Vec<String> = reports
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| Some(tagged(r, i, r.incomplete.as_deref()?)))
+        .collect();
+    let incomplete = (!incomplete.is_empty()).then(|| incomplete.join("; "));
+    let mut verdict = verdict_words(
+        rollback,
+        crit,
+        no_data_short.as_deref(),
+        incomplete.as_deref(),
+    );
+    if !not_watched.is_empty() {
+        let total: i64 = gaps.iter().map(|(a, b)| (*b - *a).num_milliseconds()).sum();
+        verdict.push_str(&format!(
+            "; not watched for {} in {} gap{}",
+            format_span(chrono::Duration::milliseconds(total)),
+            not_watched.len(),
+            if not_watched.len() == 1 { "" } else { "s" }
+        ));
+    }
+    let captured: BTreeMap<usize, Vec<crate::capture::Captured>> = steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (i, s.captures.clone()))
+        .collect();
+    let titles: Vec<String> = steps.iter().map(|s| s.title.clone()).collect();
+    if let Some(f) = failed_evidence_of(&titles, &captured) {
+        verdict.push_str(&format!("; {f}"));
+    }
+
+    let first = reports.first();
+    Merged {
+        cutover: first.map(|r| r.cutover.clone()).unwrap_or_default(),
+        environment: first.and_then(|r| r.environment.clone()),
+        from: from.map(t).unwrap_or_default(),
+        to: to.map(t).unwrap_or_default(),
+        span: match (from, to) {
+            (Some(a), Some(b)) => format_span(b - a),
+            _ => String::new(),
+        },
+        watched: format_span(chrono::Duration::milliseconds(watched_ms)),
+        sessions: reports
+            .iter()
+            .enumerate()
+            .map(|(i, r)| SessionInfo {
+                id: r.session.clone(),
+                short: shorts[i].clone(),
+                by: r.merge.by.clone(),
+                from: r.recorded_from.clone(),
+                to: r.recorded_to.clone(),
+                complete: r.complete,
+                verdict: r.verdict.clone(),
+            })
+            .collect(),
+        not_watched,
+        t0_planned: reports.iter().rev().find_map(|r| r.t0_planned.clone()),
+        t0_actual: reports.iter().find_map(|r| r.t0_actual.clone()),
+        people: people.into_iter().collect(),
+        timeline,
+        steps,
+        breaches,
+        actions,
+        signals,
+        no_data,
+        problems,
+        verdict: if last.is_some() {
+            verdict
+        } else {
+            String::new()
+        },
+    }
+}
+
+/// Each step over every session: first seen, every tick, every run, the gate as the
+/// latest session that saw it signed states it.
+fn merge_steps(reports: &[Report]) -> Vec<StepReport> {
+    let Some(first) = reports.first() else {
+        return Vec::new();
+    };
+    let mut steps = first.steps.clone();
+    for r in &reports[1..] {
+        for (m, s) in steps.iter_mut().zip(&r.steps) {
+            if let Some(a) = &s.actual {
+                if m.actual.as_ref().is_none_or(|b| a < b) {
+                    m.actual = Some(a.clone());
+                }
+            }
+            if let Some(g) = &s.gate {
+                if !g.starts_with("not signed") || m.gate.is_none() {
+                    m.gate = Some(g.clone());
+                }
+            }
+            for (mi, si) in m.items.iter_mut().zip(&s.items) {
+                if si.ticked_by.is_some() {
+                    *mi = si.clone();
+                }
+            }
+            for run in &s.runs {
+                if !m.runs.contains(run) {
+                    m.runs.push(run.clone());
+                }
+            }
+            if !s.captures.is_empty() {
+                m.captures = s.captures.clone();
+            }
+            for n in &s.notes {
+                if !m.notes.contains(n) {
+                    m.notes.push(n.clone());
+                }
+            }
+        }
+    }
+    steps
+}
+
+/// Every attempt once: two screens that recorded one confirmation hold one action.
+fn merge_actions(reports: &[Report]) -> Vec<ActionReport> {
+    let mut out: Vec<ActionReport> = Vec::new();
+    for a in reports.iter().flat_map(|r| r.actions.iter()) {
+        let close = |b: &ActionReport| matches!((parse_t(&a.at), parse_t(&b.at)), (Some(x), Some(y)) if (x - y).num_milliseconds().abs() <= SAME_RECORD_MS);
+        match out
+            .iter_mut()
+            .find(|b| b.action == a.action && b.by == a.by && b.attempt == a.attempt && close(b))
+        {
+            Some(b) => {
+                if b.result.is_none() {
+                    b.result = a.result.clone();
+                }
+                if b.verification.is_none() {
+                    b.verification = a.verification.clone();
+                }
+            }
+            None => out.push(a.clone()),
+        }
+    }
+    out.sort_by(|a, b| a.at.cmp(&b.at));
+    out
+}
+
+/// Each row over every session's samples; time in each state summed over the sessions.
+fn merge_signals(reports: &[Report]) -> Vec<SignalSummary> {
+    let mut out: Vec<SignalSummary> = Vec::new();
+    let mut pooled: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for r in reports {
+        for s in &r.signals {
+            pooled
+                .entry(s.row.clone())
+                .or_default()
+                .extend(r.merge.values.get(&s.row).into_iter().flatten().copied());
+            match out.iter_mut().find(|m| m.row == s.row) {
+                Some(m) => {
+                    m.samples += s.samples;
+                    if s.last.is_some() {
+                        m.last = s.last.clone();
+                    }
+                    for (k, v) in &s.time_in {
+                        *m.time_in.entry(k.clone()).or_default() += v;
+                    }
+                }
+                None => out.push(s.clone()),
+            }
+        }
+    }
+    for m in &mut out {
+        let mut v = pooled.remove(&m.row).unwrap_or_default();
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+        m.min = v.first().copied().map(round);
+        m.median = pct(&v, 0.5).map(round);
+        m.p95 = pct(&v, 0.95).map(round);
+        m.max = v.last().copied().map(round);
+    }
+    out
+}
+
+/// The merged report as Markdown: the header, the one timeline, the steps, then the
+/// summaries over the whole span.
+pub fn markdown_merged(m: &Merged) -> String {
+    let mut o = String::new();
+    let mut w = |s: String| {
+        o.push_str(&s);
+        o.push('\n');
+    };
+    w(format!("# Cutover evidence: {}", m.cutover));
+    w(String::new());
+    w(format!("**Verdict: {}**", m.verdict));
+    w(String::new());
+    w("| | |".into());
+    w("|---|---|".into());
+    w(format!(
+        "| environment | {} |",
+        m.environment.as_deref().unwrap_or("—")
+    ));
+    w(format!(
+        "| span | {} → {} ({}; watched {}) |",
+        m.from, m.to, m.span, m.watched
+    ));
+    let sessions: Vec<String> = m
+        .sessions
+        .iter()
+        .map(|s| {
             format!(
-                "{} ({} → {})",
-                r.session.as_deref().unwrap_or("no id"),
-                r.recorded_from,
-                r.recorded_to
+                "{} {} {} → {}{}",
+                s.short,
+                s.by,
+                s.from,
+                s.to,
+                if s.complete { "" } else { " (incomplete)" }
             )
         })
         .collect();
-    let mut o = format!(
-        "This evidence holds {} sessions, reported one by one, oldest first: {}.\n\n",
-        reports.len(),
-        ids.join(", ")
-    );
-    let gaps = gaps(reports);
-    if !gaps.is_empty() {
-        o.push_str(&format!("Not watched: {}.\n\n", gaps.join(", ")));
-    }
-    for (i, r) in reports.iter().enumerate() {
-        if i > 0 {
-            o.push_str("\n---\n\n");
+    w(format!("| sessions | {} |", sessions.join("<br>")));
+    w(format!(
+        "| T0 planned | {} |",
+        m.t0_planned.as_deref().unwrap_or("—")
+    ));
+    w(format!(
+        "| T0 actual | {} |",
+        m.t0_actual.as_deref().unwrap_or("—")
+    ));
+    w(format!("| people | {} |", m.people.join(", ")));
+    w(String::new());
+    w("## Timeline".into());
+    w(String::new());
+    let mut day = String::new();
+    for e in &m.timeline {
+        let (d, hms) = match e.ts {
+            Some(ts) => (
+                ts.format("%Y-%m-%d").to_string(),
+                ts.format("%H:%M:%S").to_string(),
+            ),
+            None => (String::new(), e.at.clone()),
+        };
+        if d != day {
+            w(format!("**{d}**"));
+            w(String::new());
+            day = d;
         }
-        o.push_str(&markdown(r));
+        let tag = e
+            .session
+            .as_deref()
+            .map(|s| format!(" [{s}]"))
+            .unwrap_or_default();
+        w(format!("- {hms}{tag} {}", e.text));
     }
+    w(String::new());
+    w("## Steps".into());
+    w(String::new());
+    for s in &m.steps {
+        w(format!(
+            "### {} {} — planned {}, actual {}",
+            s.at,
+            s.title,
+            s.planned.as_deref().unwrap_or("—"),
+            s.actual.as_deref().unwrap_or("—")
+        ));
+        step_body(s, &mut w);
+        w(String::new());
+    }
+    o.push_str(&summaries(
+        &m.breaches,
+        &m.no_data,
+        &m.actions,
+        &m.signals,
+        &m.problems,
+    ));
     o
+}
+
+/// The sessions as one document: one session's own report, or several merged.
+pub fn markdown_all(reports: &[Report]) -> String {
+    match reports {
+        [one] => markdown(one),
+        many => markdown_merged(&merge(many.to_vec())),
+    }
 }
 
 /// `warroom report`: every session in the file (or `--session ID`); the exit code.
@@ -1065,8 +1882,8 @@ pub fn recordings_in(paths: &[std::path::PathBuf]) -> Result<Vec<std::path::Path
     Ok(out)
 }
 
-/// `warroom report A.jsonl B.jsonl DIR/`: every session of every recording, oldest first,
-/// the stretches none watched named.
+/// `warroom report A.jsonl B.jsonl DIR/`: every session of every recording as one report
+/// on one timeline (`merge`), the stretches none watched in place; one session as itself.
 pub fn run_many(
     paths: &[std::path::PathBuf],
     json: bool,
@@ -1107,7 +1924,7 @@ pub fn run_many(
     let text = if json {
         let v = match reports.as_slice() {
             [one] => serde_json::to_string_pretty(one),
-            many => serde_json::to_string_pretty(many),
+            many => serde_json::to_string_pretty(&merge(many.to_vec())),
         };
         v.map_err(|e| e.to_string())? + "\n"
     } else {

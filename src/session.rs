@@ -458,6 +458,7 @@ fn redact_msg(msg: Msg, redact: &dyn Fn(&str) -> String) -> Msg {
     let report = |mut r: Report| {
         r.summary = redact(&r.summary);
         r.excerpt = redact(&r.excerpt);
+        r.output = redact(&r.output);
         r
     };
     match msg {
@@ -541,6 +542,8 @@ fn report_of(out: &action::ActionOutcome, by: String) -> Report {
             ActionResult::Exited { code } => Some(code),
             _ => None,
         },
+        output: out.output.clone(),
+        captures: Vec::new(),
     }
 }
 

@@ -182,6 +182,12 @@ pub fn age(now: Mono, then: Mono) -> String {
     format_age_secs((now - then).num_seconds())
 }
 
+/// The age of `then` at `now` to the second (`1m12s`): for a view of one row opened on
+/// demand (the detail view), where the screen at rest is not what is being read.
+pub fn age_exact(now: Mono, then: Mono) -> String {
+    format_span(now - then)
+}
+
 /// Whole seconds as an age: `0s`, `45s`, `1m`, `59m`, `1h`, `1h05m` (see [`age`]).
 pub fn format_age_secs(secs: i64) -> String {
     match secs {

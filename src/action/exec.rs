@@ -29,14 +29,18 @@ pub async fn execute(
 ) -> ActionOutcome {
     let started_at = Utc::now();
     let clock = Instant::now();
-    let (result, excerpt) = match (&cfg.request, &cfg.command) {
-        (Some(r), _) => run_request(r, sources, attempt, redact).await,
+    let (result, excerpt, output) = match (&cfg.request, &cfg.command) {
+        (Some(r), _) => {
+            let (result, excerpt) = run_request(r, sources, attempt, redact).await;
+            (result, excerpt, String::new())
+        }
         (None, Some(c)) => run_command(c, redact).await,
         (None, None) => (
             ActionResult::SpawnFailed(format!(
                 "action {} has neither a request nor a command",
                 cfg.id
             )),
+            String::new(),
             String::new(),
         ),
     };
@@ -45,6 +49,7 @@ pub async fn execute(
         duration_ms: clock.elapsed().as_millis() as u64,
         result,
         excerpt,
+        output,
     }
 }
 
@@ -256,14 +261,29 @@ async fn read_body_excerpt(
 // ---------------------------------------------------------------------------------------
 // Command
 
+/// The result, the excerpt, and the whole kept output for the captures (see `kept_output`).
 async fn run_command(
     c: &CommandCfg,
     redact: &(dyn Fn(&str) -> String + Sync),
-) -> (ActionResult, String) {
+) -> (ActionResult, String, String) {
+    let (result, excerpt, out) = run_command_inner(c, redact).await;
+    let output = out
+        .map(|(o, e)| kept_output(&o, &e, redact))
+        .unwrap_or_default();
+    (result, excerpt, output)
+}
+
+type Streams = Option<(Captured, Captured)>;
+
+async fn run_command_inner(
+    c: &CommandCfg,
+    redact: &(dyn Fn(&str) -> String + Sync),
+) -> (ActionResult, String, Streams) {
     let Some((program, args)) = c.argv.split_first() else {
         return (
             ActionResult::SpawnFailed("empty argv".into()),
             String::new(),
+            None,
         );
     };
     if let Some(cwd) = &c.cwd {
@@ -273,6 +293,7 @@ async fn run_command(
             return (
                 ActionResult::SpawnFailed(redact(&format!("cwd {cwd} is not a directory"))),
                 String::new(),
+                None,
             );
         }
     }
@@ -307,12 +328,14 @@ async fn run_command(
                     program: sanitize(&redact(program)),
                 },
                 String::new(),
+                None,
             )
         }
         Err(e) => {
             return (
                 ActionResult::SpawnFailed(sanitize(&redact(&format!("{program}: {e}")))),
                 String::new(),
+                None,
             )
         }
     };
@@ -336,7 +359,8 @@ async fn run_command(
     };
     let stdout = finish_capture(out).await;
     let stderr = finish_capture(err).await;
-    (result, output_excerpt(&stdout, &stderr, redact))
+    let excerpt = output_excerpt(&stdout, &stderr, redact);
+    (result, excerpt, Some((stdout, stderr)))
 }
 
 #[cfg(unix)]
@@ -440,8 +464,12 @@ fn output_excerpt(
     let budget = EXCERPT_MAX / parts.len() - 32;
     let mut out = String::new();
     for (name, c) in parts {
-        let head = sanitize(&redact(&String::from_utf8_lossy(&c.head)));
-        let tail = sanitize(&redact(&String::from_utf8_lossy(&c.tail)));
+        // Escapes removed whole: a coloured line must not leave `[32m` behind.
+        let plain = |b: &[u8]| {
+            crate::poll::command::strip_escapes(&String::from_utf8_lossy(b)).replace("\r\n", "\n")
+        };
+        let head = sanitize(&redact(&plain(&c.head)));
+        let tail = sanitize(&redact(&plain(&c.tail)));
         let kept = (c.head.len() + c.tail.len()) as u64;
         let text = if kept == c.total && tail.is_empty() && head.len() <= budget {
             head.trim_end().to_string()
@@ -465,6 +493,32 @@ fn output_excerpt(
         }
     }
     clip(&out, EXCERPT_MAX)
+}
+
+/// Everything kept of the output (each stream's first and last bytes, stdout first), for
+/// the captures: escapes removed whole, line ends made `\n`, redacted, control characters
+/// dropped. Bounded by what `capture` keeps, never the whole of a huge output.
+fn kept_output(
+    stdout: &Captured,
+    stderr: &Captured,
+    redact: &(dyn Fn(&str) -> String + Sync),
+) -> String {
+    let mut text = String::new();
+    for c in [stdout, stderr] {
+        for part in [&c.head, &c.tail] {
+            if part.is_empty() {
+                continue;
+            }
+            if !text.is_empty() && !text.ends_with('\n') {
+                text.push('\n');
+            }
+            let plain = crate::poll::command::strip_escapes(&String::from_utf8_lossy(part))
+                .replace("\r\n", "\n")
+                .replace('\r', "\n");
+            text.push_str(&sanitize(&redact(&plain)));
+        }
+    }
+    text
 }
 
 /// The last `max` bytes of `s`, cut on a char boundary, with a leading `…`.

@@ -87,6 +87,10 @@ pub struct ActionOutcome {
     /// The response body or the command's output: at most [`EXCERPT_MAX`] bytes, redacted,
     /// control characters removed (it is drawn in the TUI).
     pub excerpt: String,
+    /// A command's whole kept output (its first and last bytes per stream), redacted, for
+    /// its `capture` values; empty for a request. Not serialized: the captures are kept.
+    #[serde(skip)]
+    pub output: String,
 }
 
 impl ActionOutcome {

@@ -65,6 +65,7 @@ fn action_cmd(argv: &[&str], timeout: Duration) -> ActionCfg {
             timeout: Dur(timeout),
             env: BTreeMap::new(),
             cwd: None,
+            capture: Vec::new(),
         }),
         confirm: None,
         verify: None,

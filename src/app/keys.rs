@@ -680,12 +680,12 @@ impl KeyMap {
             ),
             row(
                 &[Action::Submit],
-                "in a confirmation: fire once the phrase is typed",
+                "open the selected signal's detail; fire a typed confirmation",
             ),
             row(&[Action::Suspend], "suspend (fg to come back)"),
             row(
                 &[Action::Escape],
-                "close this help, cancel a confirmation (nothing is sent)",
+                "close help or a detail, cancel a confirmation (nothing sent)",
             ),
         ]);
         // A built-in rebound to nothing (`[keys] tick = []`) has no row.

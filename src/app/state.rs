@@ -71,6 +71,8 @@ pub struct State {
     /// Selected checklist item in the timeline: (step, item).
     pub(crate) selected_item: (usize, usize),
     pub(crate) show_help: bool,
+    /// The signal row whose detail is open (by key, so it follows that row live).
+    pub(crate) detail: Option<String>,
     /// The events panel shows only actions and breaches (`f`).
     pub(crate) events_filtered: bool,
     pub(crate) read_only: bool,
@@ -144,6 +146,7 @@ impl State {
             selected_event: 0,
             selected_item: (0, 0),
             show_help: false,
+            detail: None,
             events_filtered: false,
             read_only,
             user,
@@ -248,6 +251,22 @@ impl State {
 
     pub fn help_shown(&self) -> bool {
         self.show_help
+    }
+
+    /// The key of the signal row whose detail is open, if one is.
+    pub fn detail(&self) -> Option<&str> {
+        self.detail.as_deref()
+    }
+
+    /// The selected row of the signals panel (metric and health rows, in their order).
+    pub fn selected_signal_row(&self) -> Option<&crate::engine::Row> {
+        let mut rows = self
+            .engine
+            .rows
+            .iter()
+            .filter(|r| r.kind != crate::config::SignalKind::Flag);
+        let n = self.panel_len(Focus::Signals);
+        rows.nth(self.selected_signal.min(n.saturating_sub(1)))
     }
 
     pub fn read_only(&self) -> bool {

@@ -134,6 +134,9 @@ pub struct ActionResult {
     pub summary: String,
     #[serde(default)]
     pub excerpt: String,
+    /// A command's `capture` values, judged (absent in records of earlier versions).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub captures: Vec<crate::capture::Captured>,
 }
 
 impl ActionResult {
@@ -239,6 +242,10 @@ pub struct StepRunResult {
     pub duration_ms: u64,
     #[serde(default)]
     pub excerpt: String,
+    /// The script's `capture` values, judged: a failed one fails the run though it
+    /// exited 0 (`exit_code` says how it exited).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub captures: Vec<crate::capture::Captured>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -469,6 +476,7 @@ mod tests {
                 idempotency_key: "k".into(),
                 summary: "exit 3".into(),
                 excerpt: String::new(),
+                captures: Vec::new(),
             }),
             AuditEvent::VerifyResult(VerifyResult {
                 action: "rollback".into(),

@@ -55,6 +55,7 @@ fn result(ok: bool) -> AuditEvent {
         idempotency_key: "k".into(),
         summary: "HTTP 200 in 4 ms".into(),
         excerpt: String::new(),
+        captures: Vec::new(),
     })
 }
 

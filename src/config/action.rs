@@ -119,6 +119,26 @@ pub struct CommandCfg {
     pub env: BTreeMap<String, String>,
     #[serde(default)]
     pub cwd: Option<String>,
+    /// Values parsed from the output by regex, judged against their `expect`: a script's
+    /// own numbers ("Mean delta: 2.3%") become evidence.
+    #[serde(default)]
+    pub capture: Vec<Capture>,
+}
+
+/// One value a command's output must show: the first group of `regex`, judged by `expect`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Capture {
+    /// How the value is named on the step and in the report (`mean_delta_pct`).
+    pub name: String,
+    /// Its first group is the value: `'Mean delta: ([0-9.]+)%'`.
+    pub regex: String,
+    /// What the value must satisfy (`< 5`); without it the value is only recorded.
+    #[serde(default)]
+    pub expect: Option<Condition>,
+    /// Shown after the value (`%`, `ms`); `expect` may be written in a unit that converts.
+    #[serde(default)]
+    pub unit: Option<String>,
 }
 
 fn default_command_timeout() -> Dur {
@@ -187,8 +207,20 @@ pub static COMMAND: TableSchema = TableSchema {
         ("timeout", Shape::Any),
         ("env", Shape::Map),
         ("cwd", Shape::Any),
+        ("capture", Shape::Tables(&CAPTURE)),
     ],
     required: &["argv"],
+};
+
+pub static CAPTURE: TableSchema = TableSchema {
+    name: "[[…capture]]",
+    keys: &[
+        ("name", Shape::Any),
+        ("regex", Shape::Any),
+        ("expect", Shape::Any),
+        ("unit", Shape::Any),
+    ],
+    required: &["name", "regex"],
 };
 
 pub static VERIFY: TableSchema = TableSchema {
@@ -347,6 +379,7 @@ fn request(r: &RequestCfg, i: usize, out: &mut Out) {
 
 fn command(c: &CommandCfg, i: usize, out: &mut Out) {
     let at = |k: &str| kp!["action", i, "command", k];
+    captures(&c.capture, kp!["action", i, "command"], out);
     match c.argv.first() {
         None => out.push(
             at("argv"),
@@ -406,5 +439,69 @@ fn command(c: &CommandCfg, i: usize, out: &mut Out) {
             "`cwd` is empty",
             Some("give a directory, or remove it".into()),
         );
+    }
+}
+
+/// A command's `capture` list (`at` is the command's own path): names given once, each
+/// regex compiling with a group to take the value from, each `expect` in the unit shown.
+/// A bad `expect` is reported where it is read (it does not parse as a condition).
+pub(super) fn captures(caps: &[Capture], at: Vec<super::schema::Seg>, out: &mut Out) {
+    use super::schema::Seg;
+    let place = |j: usize, k: &str| {
+        let mut p = at.clone();
+        p.extend([
+            Seg::Key("capture".into()),
+            Seg::Index(j),
+            Seg::Key(k.to_string()),
+        ]);
+        p
+    };
+    let mut seen: Vec<&str> = Vec::new();
+    for (j, c) in caps.iter().enumerate() {
+        let name = c.name.trim();
+        if name.is_empty() {
+            out.push(place(j, "name"), "capture `name` is empty", None);
+        } else if seen.contains(&name) {
+            out.push(
+                place(j, "name"),
+                format!("capture \"{name}\" is written twice in this command"),
+                Some("give each capture its own name".into()),
+            );
+        } else {
+            seen.push(name);
+        }
+        match regex::Regex::new(&c.regex) {
+            Err(e) => out.push(
+                place(j, "regex"),
+                format!(
+                    "capture `regex` does not compile: {}",
+                    e.to_string()
+                        .lines()
+                        .last()
+                        .unwrap_or_default()
+                        .trim()
+                        .trim_start_matches("error: ")
+                ),
+                None,
+            ),
+            Ok(re) if re.captures_len() < 2 => out.push(
+                place(j, "regex"),
+                "capture `regex` has no group: the value is its first group",
+                Some("e.g. `regex = 'Mean delta: ([0-9.]+)%'`".into()),
+            ),
+            Ok(_) => {}
+        }
+        if let Some(e) = &c.expect {
+            if let Err(why) = e.in_unit_of(c.unit.as_deref()) {
+                out.push(
+                    place(j, "expect"),
+                    format!(
+                        "capture `expect = \"{e}\"`: {}",
+                        why.replace("the signal", "the capture")
+                    ),
+                    Some("write the capture's `unit`, or the threshold in it".into()),
+                );
+            }
+        }
     }
 }

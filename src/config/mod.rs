@@ -41,7 +41,7 @@ pub mod step;
 pub mod ui;
 pub mod validate;
 
-pub use action::{ActionCfg, CommandCfg, RequestCfg, VerifyCfg, VerifyCond};
+pub use action::{ActionCfg, Capture, CommandCfg, RequestCfg, VerifyCfg, VerifyCond};
 pub use cutover::{Cutover, PhaseRule, RollbackWhen, DEFAULT_ENVIRONMENT};
 pub use duration::{Dur, Offset};
 pub use keys::KeyList;

@@ -4,7 +4,7 @@
 //! all of them. A test below proves these lists equal what serde accepts, so they cannot
 //! drift from the types.
 
-pub use super::action::{ACTION, COMMAND, REQUEST, REQUIRES, VERIFY, VERIFY_COND};
+pub use super::action::{ACTION, CAPTURE, COMMAND, REQUEST, REQUIRES, VERIFY, VERIFY_COND};
 pub use super::cutover::{CUTOVER, PHASE_RULE, ROLLBACK_WHEN};
 pub use super::notify::NOTIFY;
 pub use super::signal::{ADVICE, JUDGE_ON, NO_DATA, SIGNAL, SIGNAL_KINDS};
@@ -101,6 +101,7 @@ pub static ALL: &[&TableSchema] = &[
     &ACTION,
     &REQUEST,
     &COMMAND,
+    &CAPTURE,
     &VERIFY,
     &VERIFY_COND,
     &REQUIRES,
@@ -188,6 +189,10 @@ mod tests {
         assert_eq!(serde_expected::<ActionCfg>(bogus), keys(&ACTION));
         assert_eq!(serde_expected::<RequestCfg>(bogus), keys(&REQUEST));
         assert_eq!(serde_expected::<CommandCfg>(bogus), keys(&COMMAND));
+        assert_eq!(
+            serde_expected::<crate::config::Capture>(bogus),
+            keys(&CAPTURE)
+        );
         assert_eq!(serde_expected::<VerifyCfg>(bogus), keys(&VERIFY));
         assert_eq!(serde_expected::<VerifyCond>(bogus), keys(&VERIFY_COND));
         assert_eq!(
@@ -279,6 +284,7 @@ mod tests {
         );
         check::<RequestCfg>(&REQUEST, &[("url", "\"http://x\"")]);
         check::<CommandCfg>(&COMMAND, &[("argv", "[\"true\"]")]);
+        check::<crate::config::Capture>(&CAPTURE, &[("name", "\"n\""), ("regex", "\"(x)\"")]);
         check::<VerifyCfg>(&VERIFY, &[("within", "\"5s\""), ("all", "[]")]);
         check::<VerifyCond>(&VERIFY_COND, &[("signal", "\"s\""), ("is", "\"> 1\"")]);
         check::<crate::config::action::Requires>(&REQUIRES, &[("gate", "\"g\"")]);

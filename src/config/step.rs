@@ -122,6 +122,7 @@ pub(super) fn check(cfg: &Config, out: &mut Out) {
             if run.timeout.0.is_zero() {
                 out.push(kp!["step", i, "run", "timeout"], "`run.timeout` is 0", None);
             }
+            super::action::captures(&run.capture, kp!["step", i, "run"], out);
         }
     }
 }

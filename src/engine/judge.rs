@@ -68,8 +68,10 @@ impl Engine {
                 }
                 if let Value::Num(n) = v {
                     row.history.push_back(n);
+                    row.history_at.push_back(now.mono);
                     while row.history.len() > HISTORY {
                         row.history.pop_front();
+                        row.history_at.pop_front();
                     }
                 }
                 row.value = Some(v);

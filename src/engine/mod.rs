@@ -21,7 +21,7 @@ pub(crate) use extract::Compiled;
 pub use extract::{PollSummary, RowReading};
 pub use model::*;
 pub use nodata::{no_data_band, no_data_findings, Coverage, Missing, NoDataFinding};
-pub use words::{breach_text, threshold_text};
+pub use words::{band_threshold, breach_text, threshold_text};
 
 use crate::config::{Config, Signal};
 use crate::sample::{Mono, NoDataKind, PollResult, Stamp};
@@ -127,6 +127,7 @@ impl Engine {
             raw: None,
             pending: None,
             history: VecDeque::new(),
+            history_at: VecDeque::new(),
             baseline: None,
             threshold: threshold_text(s),
             advice: None,

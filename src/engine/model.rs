@@ -92,6 +92,8 @@ pub struct Row {
     pub raw: Option<Band>,
     pub pending: Option<Pending>,
     pub history: VecDeque<f64>,
+    /// When each value of `history` was read: the sparkline's time span.
+    pub history_at: VecDeque<Mono>,
     pub baseline: Option<BaselineView>,
     /// "warn > 1 · crit > 2", for the row.
     pub threshold: String,

@@ -33,6 +33,20 @@ pub fn threshold_text(sig: &Signal) -> String {
     parts.join(" · ")
 }
 
+/// The condition that applies to a row in `band`: a crit row's crit, a warn row's warn
+/// (never the crit it has not reached), an ok row's first one it would cross.
+pub fn band_threshold(sig: &Signal, band: Band) -> Option<String> {
+    let (first, then) = match band {
+        Band::Crit => (sig.crit.as_ref().map(|c| ("crit", c)), None),
+        Band::Warn => (sig.warn.as_ref().map(|c| ("warn", c)), None),
+        Band::Ok => (
+            sig.warn.as_ref().map(|c| ("warn", c)),
+            sig.crit.as_ref().map(|c| ("crit", c)),
+        ),
+    };
+    first.or(then).map(|(b, c)| part(sig, b, c))
+}
+
 /// "error_rate /api/x 5.20 % (crit > 2) for 1m12s" — the banner's and advice's words;
 /// a warn row: "error_rate /api/x 1.50 % (warn > 1) for 20s".
 /// `now` is monotonic, like every time a row keeps.

@@ -287,7 +287,7 @@ pub(crate) fn excerpt(text: &str) -> String {
 /// Terminal escape sequences removed whole (colours, cursor moves, titles), so not even
 /// their printable tail (`[31m`) is left: CSI `ESC [ … final`, OSC `ESC ] … BEL/ESC \`,
 /// and two-character escapes.
-fn strip_escapes(text: &str) -> String {
+pub(crate) fn strip_escapes(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {

@@ -77,6 +77,8 @@ pub struct Glyphs {
     pub current: &'static str,
     /// The selected row.
     pub selected: &'static str,
+    /// A check that failed (a script's captured value off its expectation).
+    pub fail: &'static str,
     pub tick_done: &'static str,
     pub tick_todo: &'static str,
     /// Between items on one line.
@@ -114,6 +116,7 @@ pub const UNICODE_GLYPHS: Glyphs = Glyphs {
     critical_marker: "★",
     current: "▶",
     selected: "▸",
+    fail: "✘",
     tick_done: "[x]",
     tick_todo: "[ ]",
     sep: " · ",
@@ -137,6 +140,7 @@ pub const ASCII_GLYPHS: Glyphs = Glyphs {
     critical_marker: "*",
     current: ">",
     selected: ">",
+    fail: "FAIL",
     tick_done: "[x]",
     tick_todo: "[ ]",
     sep: " | ",

@@ -132,12 +132,21 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
             v.theme.status(r.status),
         )
         .space();
-        let val = match (r.status, &r.value) {
-            (Status::Band(_), Some(val)) => val.with_unit(r.unit.as_deref()),
-            _ => r.reason.clone().unwrap_or_else(|| "no data".into()),
-        };
-        let s = format!("{} {val}", r.label);
-        p.put_fit(&s, usize::MAX, v.style(Role::Text), v.glyphs.ellipsis);
+        match (r.status, &r.value) {
+            // The value before the label: on a narrow window the end of the line is
+            // lost, and the label is what can be spared.
+            (Status::Band(_), Some(val)) => {
+                p.put(&val.with_unit(r.unit.as_deref()), v.style(Role::Text))
+                    .space();
+                let room = p.room();
+                p.put_fit_middle(&r.label, room, v.style(Role::Text), v.glyphs.ellipsis);
+            }
+            _ => {
+                let why = r.reason.as_deref().unwrap_or("no data");
+                let s = format!("{}: {why}", r.label);
+                p.put_fit(&s, usize::MAX, v.style(Role::Text), v.glyphs.ellipsis);
+            }
+        }
         y += 1;
     }
     if let Some(mut p) = Pen::new(buf, area, last) {

@@ -212,9 +212,15 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
         }
         return;
     }
-    // Newest first.
-    for (y, e) in lines.iter().rev().take(inner.height as usize).enumerate() {
-        let Some(mut p) = Pen::new(buf, inner, y as u16) else {
+    // Newest first. A panel wide enough for whole events (a wide terminal) gives a long
+    // one the lines it needs, up to three; a narrow one keeps one line per event.
+    let wrap = inner.width >= WRAP_FROM;
+    let mut y = 0u16;
+    for e in lines.iter().rev() {
+        if y >= inner.height {
+            break;
+        }
+        let Some(mut p) = Pen::new(buf, inner, y) else {
             break;
         };
         p.put(" ", v.style(Role::Text))
@@ -225,7 +231,28 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
                 v.theme.severity(e.severity),
             )
             .put(" ", v.style(Role::Text));
+        let text_x = p.x - inner.x;
         let room = p.room();
-        p.put_fit(&e.text, room, v.style(Role::Text), v.glyphs.ellipsis);
+        let mut rest = e.text.as_str();
+        for n in 0..3 {
+            let Some(mut p) = Pen::new(buf, inner, y) else {
+                break;
+            };
+            p.col(text_x);
+            let last = !wrap || n == 2 || super::width(rest) <= room || y + 1 >= inner.height;
+            if last {
+                p.put_fit(rest, room, v.style(Role::Text), v.glyphs.ellipsis);
+                y += 1;
+                break;
+            }
+            let head = super::fit::head(rest, room);
+            let cut = head.rfind(' ').filter(|i| *i > 0).unwrap_or(head.len());
+            p.put(rest[..cut].trim_end(), v.style(Role::Text));
+            rest = rest[cut..].trim_start();
+            y += 1;
+        }
     }
 }
+
+/// From this panel width events wrap instead of being cut.
+const WRAP_FROM: u16 = 56;

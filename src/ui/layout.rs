@@ -21,8 +21,9 @@
 //! The banner has a line per action under way or just ended, one for ROLLBACK ADVISED
 //! and one per breach. Larger terminals keep this shape and give every region more
 //! rows; from 120×32 ("wide") the banner shows up to three breaches and sparklines and
-//! labels get wider; extra columns go to each signal row's tail (threshold, trip
-//! progress, baseline, advice).
+//! labels get wider; columns are sized to the rows' texts (`signals.rs`), extra columns
+//! going to each signal row's tail (threshold, trip progress, baseline, advice). A compare
+//! row that cannot hold its baseline gets a second line when every line fits.
 //!
 //! From 120×40 the header grows to three lines with a big T-clock at its left.
 //!
@@ -61,8 +62,16 @@ pub fn is_tall(area: Rect) -> bool {
     area.width >= 120 && area.height >= 40
 }
 
-/// `banner_lines`: lines the banner wants; `signal_rows`, `flag_rows`: rows in those panels.
-pub fn screen(area: Rect, banner_lines: u16, signal_rows: usize, flag_rows: usize) -> Screen {
+/// `banner_lines`: lines the banner wants; `signal_rows`, `flag_rows`: rows in those panels;
+/// `second_lines`: the signals' second lines (compare rows' baselines), given only when
+/// they fit with every row.
+pub fn screen(
+    area: Rect,
+    banner_lines: u16,
+    signal_rows: usize,
+    second_lines: usize,
+    flag_rows: usize,
+) -> Screen {
     if area.width < MIN_COMPACT.0 || area.height < MIN_COMPACT.1 {
         return Screen::TooSmall(area);
     }
@@ -82,8 +91,14 @@ pub fn screen(area: Rect, banner_lines: u16, signal_rows: usize, flag_rows: usiz
     let flags_want = (flag_rows.max(1) as u16).saturating_add(1);
     // Signals take the full width: their rows have the most columns to show.
     // Signals get the rows they need up to 55 % of the body; the rest goes below.
-    let want = u16::try_from(signal_rows.saturating_add(1)).unwrap_or(u16::MAX);
+    let lines = |n: usize| u16::try_from(n.saturating_add(1)).unwrap_or(u16::MAX);
     let most = (u32::from(body.height) * 55 / 100) as u16;
+    let with_second = lines(signal_rows.saturating_add(second_lines));
+    let want = if with_second <= most {
+        with_second
+    } else {
+        lines(signal_rows)
+    };
     let signals_h = want.min(most).max(4.min(body.height));
     let [signals, bottom] =
         Layout::vertical([Constraint::Length(signals_h), Constraint::Fill(1)]).areas(body);

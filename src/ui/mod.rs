@@ -8,7 +8,9 @@
 
 mod banner;
 mod compact;
+mod detail;
 mod events;
+mod fit;
 mod flags;
 mod footer;
 mod header;
@@ -52,7 +54,8 @@ pub fn render_to(buf: &mut Buffer, area: Rect, state: &State, theme: &Theme) {
         .filter(|r| r.kind == SignalKind::Flag)
         .count();
     let signal_rows = state.engine.rows.len() - flag_rows;
-    match layout::screen(area, banner_lines, signal_rows, flag_rows) {
+    let second_lines = signals::lines_wanted(&v, area.width);
+    match layout::screen(area, banner_lines, signal_rows, second_lines, flag_rows) {
         layout::Screen::Full(a) => {
             header::render(buf, a.header, &v);
             banner::render(buf, a.banner, &v);
@@ -64,6 +67,9 @@ pub fn render_to(buf: &mut Buffer, area: Rect, state: &State, theme: &Theme) {
         }
         layout::Screen::Compact(r) => compact::render(buf, r, &v),
         layout::Screen::TooSmall(r) => compact::too_small(buf, r, &v),
+    }
+    if state.detail.is_some() {
+        detail::render(buf, area, &v);
     }
     if state.modal.is_some() {
         modal::render(buf, area, &v);
@@ -347,8 +353,8 @@ impl<'b> Pen<'b> {
         self.put(ellipsis, style)
     }
 
-    /// Like `put_fit`, but cuts the middle: row names such as endpoint paths differ
-    /// at the end (`err …/portfolio/summary`), so the tail must survive.
+    /// Like `put_fit`, but cuts the middle (`fit::middle`): row names such as endpoint
+    /// paths differ at the end, so the tail must survive.
     pub fn put_fit_middle(
         &mut self,
         s: &str,
@@ -357,31 +363,7 @@ impl<'b> Pen<'b> {
         ellipsis: &str,
     ) -> &mut Self {
         let max = max.min(self.room());
-        let ew = width(ellipsis);
-        if width(s) <= max || max <= ew + 2 {
-            return self.put_fit(s, max, style, ellipsis);
-        }
-        // Keep the leading word (the signal's label) when it is short, then the tail.
-        let head: String = match s.find(' ') {
-            Some(i) if width(&s[..=i]) <= max / 3 => s[..=i].to_string(),
-            // No short leading word: keep both ends ("Brokers…modules").
-            _ => s.chars().take((max - ew) / 2).collect(),
-        };
-        let budget = max - ew - width(&head);
-        let mut tail: Vec<char> = Vec::new();
-        let mut w = 0;
-        for ch in s.chars().rev() {
-            let cw = width(ch.encode_utf8(&mut [0u8; 4]));
-            if w + cw > budget {
-                break;
-            }
-            w += cw;
-            tail.push(ch);
-        }
-        let tail: String = tail.into_iter().rev().collect();
-        self.put(&head, style);
-        self.put(ellipsis, style);
-        self.put(&tail, style)
+        self.put(&fit::middle(s, max, ellipsis), style)
     }
 
     /// Moves to column `col` of the area (only forward), so columns line up.

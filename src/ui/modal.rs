@@ -11,6 +11,25 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Clear, Widget};
 
+/// A GO over a step whose own script evidence failed (a capture off its expectation, a
+/// failed run) is said before the name is typed.
+fn evidence_warning(v: &View, step: usize, width: usize) -> Vec<String> {
+    let Some(rep) = v.state.step_runs.get(step).and_then(|r| r.last.as_ref()) else {
+        return Vec::new();
+    };
+    if rep.ok {
+        return Vec::new();
+    }
+    let what = crate::capture::failure_text(&rep.captures).unwrap_or_else(|| rep.summary.clone());
+    wrap(
+        &format!(
+            "{} WARNING: this step's script evidence FAILED ({what}). Sign GO only if you accept it.",
+            v.glyphs.warning
+        ),
+        width,
+    )
+}
+
 fn popup(area: Rect, want_w: u16, want_h: u16) -> Rect {
     let w = want_w.min(area.width);
     let h = want_h.min(area.height);
@@ -74,6 +93,11 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
                     "Why: nothing is breaching right now.".into(),
                     v.style(Role::Muted),
                 ));
+            }
+            if let ConfirmKind::SignOff { step, go: true } = c.kind {
+                for w in evidence_warning(v, step, wrap_w) {
+                    why.push((w, v.style(Role::Crit).add_modifier(Modifier::BOLD)));
+                }
             }
             let mut tail: Vec<(String, Style)> = vec![(String::new(), text)];
             let in_flight = match c.kind {

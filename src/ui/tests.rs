@@ -176,6 +176,7 @@ fn row(key: &str, signal: usize, label: &str, kind: SignalKind, status: Status) 
         raw: Some(band),
         pending: None,
         history: VecDeque::new(),
+        history_at: VecDeque::new(),
         baseline: None,
         threshold: String::new(),
         advice: None,
@@ -488,11 +489,12 @@ fn banner_styled_impossible_to_miss_and_absent_without_breach() {
 #[test]
 fn every_status_shows_its_word_reason_and_age() {
     let s = screen(&state(), 80, 24);
-    let p95 = line_with(&s, "p95 latency  ");
+    let p95 = line_with(&s, "★ p95 latency");
     assert!(p95.contains("✖ CRIT") && p95.contains("2400 ms"), "{p95}");
     // 72 s in band: past a minute an age reads in whole minutes.
     assert!(p95.contains(" 1m "), "time in band: {p95}");
-    assert!(p95.contains("warn > 1000"), "threshold: {p95}");
+    // At 80 columns the threshold of the row's band, the one that decides.
+    assert!(p95.contains("crit > 2000"), "threshold: {p95}");
     let s = screen(&state(), 120, 40);
     let err = line_with(&s, "error rate");
     assert!(err.contains("▲ WARN") && err.contains("1.50%"), "{err}");
@@ -522,7 +524,7 @@ fn every_status_shows_its_word_reason_and_age() {
     );
     // Baseline beside with the delta, and advice, when there is room.
     let s = screen(&state(), 200, 40);
-    let p95 = line_with(&s, "p95 latency  ");
+    let p95 = line_with(&s, "★ p95 latency");
     assert!(
         p95.contains("p95 v1 800 ms") && p95.contains("Δ+1600 ms (+200%)"),
         "{p95}"
@@ -548,7 +550,7 @@ fn pending_trip_counts_down_with_for() {
     });
     let s = screen(&st, 120, 40);
     assert!(
-        line_with(&s, "p95 latency  ").contains("crit in 20s"),
+        line_with(&s, "★ p95 latency").contains("crit in 20s"),
         "{s}"
     );
 }
@@ -841,7 +843,7 @@ fn a_wall_clock_step_moves_the_t_clock_and_no_age() {
         Some(3_600_000),
         "the T-clock follows the step"
     );
-    for row in ["p95 latency  ", "error rate  ", "api health", "queue depth"] {
+    for row in ["★ p95 latency", "★ error rate", "api health", "queue depth"] {
         assert_eq!(line_with(&after, row), line_with(&before, row), "{row}");
     }
     assert!(line_with(&after, "api health").contains("last good 45s ago"));
@@ -1066,4 +1068,288 @@ fn a_narrow_banner_cuts_the_reasons_never_the_key_nor_how_many_more() {
     let s = screen(&two, 80, 24);
     let l = line_with(&s, "BREACH");
     assert!(l.contains("(+1 more) — press R"), "{l}");
+}
+
+/// The error row as a compare row: v2 beside its v1 baseline ("p95 v1" stands in for
+/// the v1 row: any labelled row does), the delta in percentage points.
+fn compare_state(extra_rows: usize) -> State {
+    let mut st = state();
+    let err = st
+        .engine
+        .rows
+        .iter_mut()
+        .find(|r| r.key == "err")
+        .expect("the error row");
+    err.status = Status::Band(Band::Crit);
+    err.band = Band::Crit;
+    err.effective = Band::Crit;
+    err.value = Some(Value::Num(7.5));
+    err.pending = None;
+    err.baseline = Some(BaselineView {
+        row: "p95_v1".into(),
+        value: Some(0.15),
+        delta: Some(7.35),
+        delta_pct: Some(4900.0),
+    });
+    // More rows than the panel has lines for second lines: a preset's real count.
+    for i in 0..extra_rows {
+        let mut r = row(
+            &format!("more{i}"),
+            5,
+            &format!("err /api/v1/module-{i}/summary"),
+            SignalKind::Metric,
+            Status::Band(Band::Ok),
+        );
+        r.value = Some(Value::Num(0.2));
+        r.unit = Some("%".into());
+        let at = st.engine.rows.len() - 2;
+        st.engine.rows.insert(at, r);
+    }
+    st
+}
+
+fn signals_panel(s: &str) -> Vec<&str> {
+    s.lines()
+        .skip_while(|l| !l.contains("Signals"))
+        .skip(1)
+        .take_while(|l| !l.contains("Timeline"))
+        .collect()
+}
+
+#[test]
+fn compare_rows_show_baseline_label_value_and_delta_at_80_and_110() {
+    // Few rows (a second line fits) and a preset's many (it does not: the short form).
+    for extra in [0, 12] {
+        for (w, h) in [(80, 24), (110, 32)] {
+            let st = compare_state(extra);
+            let s = screen(&st, w, h);
+            let panel = signals_panel(&s);
+            for (key, base) in [
+                ("★ error rate", "p95 v1 0.15% Δ+7.35 pp"),
+                ("★ p95 latency", "800 ms Δ+1600 ms"),
+            ] {
+                let i = panel
+                    .iter()
+                    .position(|l| l.contains(key))
+                    .unwrap_or_else(|| panic!("{key} at {w}x{h}:\n{s}"));
+                // On its row, or on the line under it.
+                let both = format!("{}{}", panel[i], panel.get(i + 1).unwrap_or(&""));
+                assert!(
+                    both.contains(base),
+                    "{key} at {w}x{h} (+{extra} rows):\n{s}"
+                );
+                if key.contains("p95") {
+                    assert!(
+                        both.contains("p95 v1"),
+                        "baseline by its label, {w}x{h}:\n{s}"
+                    );
+                }
+                assert!(!both.contains("4900"), "{s}");
+            }
+            // The decisive columns of the breaching row are whole.
+            let err = line_with(&s, "★ error rate");
+            assert!(err.contains("7.50%") && err.contains("✖ CRIT"), "{err}");
+            assert!(err.contains("crit > 2"), "{err}");
+        }
+    }
+    // With room, the baseline is a second line under its row at 80 columns.
+    let s = screen(&compare_state(0), 80, 24);
+    assert!(s.contains("vs p95 v1 0.15% Δ+7.35 pp"), "{s}");
+}
+
+#[test]
+fn enter_opens_a_detail_with_every_field_and_esc_enter_q_close_it() {
+    use crate::app::{update, Action, Msg};
+    let mut st = state();
+    st.engine.rows[0].history_at = (0..40).map(|i| mago(80 - 2 * i)).collect();
+    let _ = update(&mut st, Msg::Action(Action::Submit));
+    assert_eq!(st.detail(), Some("p95"));
+    for (w, h) in [(80, 24), (110, 32), (200, 60)] {
+        let s = screen(&st, w, h);
+        for want in [
+            "★ p95 latency",
+            "Value",
+            "2400 ms  ✖ CRIT",
+            "Threshold",
+            "crit > 2000 (applies: CRIT)",
+            "warn > 1000 · crit > 2000",
+            "In band",
+            "CRIT for 1m12s (since 20:39:55)",
+            "Baseline",
+            "p95 v1 800 ms Δ+1600 ms (+200%)",
+            "Streak",
+            "5 polls at CRIT",
+            "trips after 30s (for)",
+            "Advice",
+            "roll back if it holds",
+            "Source",
+            "metrics: ok, polled 2s ago in 120 ms",
+            "Last error",
+            "Trend",
+            "▁▁",
+            "Scale",
+            "min 800 ms · max 2360 ms · last 40 samples over 1m18s",
+            "Enter Esc q close",
+        ] {
+            assert!(s.contains(want), "{want:?} at {w}x{h}:\n{s}");
+        }
+    }
+    // A row of a down source: its last error, and its no-data state with the age.
+    let _ = update(&mut st, Msg::Action(Action::Move(3)));
+    assert_eq!(
+        st.detail(),
+        Some("health"),
+        "up/down move to the next row's detail"
+    );
+    let s = screen(&st, 80, 24);
+    for want in [
+        "no data  ? ERROR: connection refused",
+        "last good 200 45s ago",
+        "flags: DOWN, 3 failed polls",
+        "last ok",
+        "connection refused",
+    ] {
+        assert!(s.contains(want), "{want:?}:\n{s}");
+    }
+    let _ = update(&mut st, Msg::Action(Action::Escape));
+    assert_eq!(st.detail(), None);
+    for close in [Action::Escape, Action::Submit, Action::Quit] {
+        let _ = update(&mut st, Msg::Action(Action::Submit));
+        assert!(st.detail().is_some());
+        let _ = update(&mut st, Msg::Action(close));
+        assert_eq!(st.detail(), None, "{close:?} closes");
+        assert!(!st.wants_quit(), "q closes the detail, it does not quit");
+    }
+    // Enter elsewhere than the signals panel opens nothing.
+    let _ = update(&mut st, Msg::Action(Action::FocusNext));
+    let _ = update(&mut st, Msg::Action(Action::Submit));
+    assert_eq!(st.detail(), None);
+}
+
+#[test]
+fn the_detail_follows_its_row_live() {
+    use crate::app::{update, Action, Msg};
+    let mut st = state();
+    let _ = update(&mut st, Msg::Action(Action::Submit));
+    assert!(screen(&st, 80, 24).contains("2400 ms  ✖ CRIT"));
+    // A new sample: the row moves; the open detail reads it on the next frame.
+    let r = &mut st.engine.rows[0];
+    r.value = Some(Value::Num(900.0));
+    r.status = Status::Band(Band::Ok);
+    r.band = Band::Ok;
+    r.effective = Band::Ok;
+    r.history.push_back(900.0);
+    r.baseline.as_mut().unwrap().delta = Some(100.0);
+    r.baseline.as_mut().unwrap().delta_pct = Some(12.6);
+    let s = screen(&st, 80, 24);
+    assert!(s.contains("900 ms  ✔ OK"), "{s}");
+    assert!(s.contains("warn > 1000 (applies: next)"), "{s}");
+    assert!(s.contains("Δ+100 ms (+13%)"), "{s}");
+    // Its row gone (a series that left the answer): said, not another row shown.
+    st.engine.rows.remove(0);
+    let s = screen(&st, 80, 24);
+    assert!(s.contains("this row is gone"), "{s}");
+}
+
+#[test]
+fn wide_terminals_show_whole_labels_and_80_columns_keep_band_and_value() {
+    let mut st = compare_state(12);
+    let long = "p95 /api/v1/portfolio/summary/by-client/with-positions-and-f";
+    assert_eq!(long.chars().count(), 60);
+    st.engine.rows[0].label = long.into();
+    let s = screen(&st, 300, 60);
+    // The row (the selected one), not the banner that names it too.
+    assert!(line_with(&s, "▸★").contains(long), "{s}");
+    // Whole events too, on a wide terminal.
+    st.events.push_back(Event {
+        at: ago(1),
+        mono: mago(1),
+        severity: Severity::Warn,
+        kind: EventKind::Note {
+            text: String::new(),
+        },
+        text: "metrics down: connection refused by 10.0.0.1:9090 — 15 rows no data, backing off"
+            .into(),
+    });
+    let s = screen(&st, 300, 60);
+    assert!(s.contains("backing off"), "{s}");
+    let s = screen(&st, 120, 40);
+    assert!(
+        s.contains("10.0.0.1:9090") && s.contains("15 rows no data"),
+        "a long event wraps:\n{s}"
+    );
+
+    let s = screen(&st, 80, 24);
+    let panel = signals_panel(&s);
+    assert!(panel.len() >= 8, "{s}");
+    let mut cut = 0;
+    for l in &panel {
+        // Every visible row: its band word and a value (or its no-data age).
+        assert!(
+            ["CRIT", "WARN", "OK", "ERROR", "EMPTY", "STALE"]
+                .iter()
+                .any(|b| l.contains(b)),
+            "band missing: {l}\n{s}"
+        );
+        assert!(
+            l.contains('%') || l.contains(" ms") || l.contains(" ago ") || l.contains("never"),
+            "value missing: {l}\n{s}"
+        );
+        cut += usize::from(l.contains('…'));
+    }
+    assert!(cut > 0, "labels are what is cut at 80:\n{s}");
+    let p95 = line_with(&s, "▸★");
+    assert!(!p95.contains(long) && p95.contains("✖ CRIT"), "{p95}");
+}
+
+#[test]
+fn a_wide_character_label_is_cut_whole_characters() {
+    let mut st = compare_state(12);
+    // No short leading word: the cut keeps both ends, measured in columns, not characters.
+    st.engine.rows[0].label = "東京大阪名古屋札幌福岡広島仙台京都神戸横浜".into();
+    let buf = draw(&st, &theme(), 80, 24);
+    let s = text(&buf);
+    let l = line_with(&s, "▸★");
+    assert!(l.contains('…') && l.contains("✖ CRIT"), "{l}");
+    assert!(
+        l.contains("東 京") && l.contains("横 浜"),
+        "both ends, whole: {l}"
+    );
+    // The value column lines up with the rows of narrow labels: the cut label took its
+    // columns, no more (cells, not characters: a wide one spans two).
+    let end_of = |needle: &str| {
+        (0..24u16)
+            .find_map(|y| {
+                let cells: Vec<&str> = (0..80u16).map(|x| buf[(x, y)].symbol()).collect();
+                let line: String = cells.concat();
+                line.contains(needle).then(|| {
+                    let mut x = 0;
+                    let mut acc = String::new();
+                    for c in &cells {
+                        acc.push_str(c);
+                        x += 1;
+                        if acc.contains(needle) {
+                            break;
+                        }
+                    }
+                    x
+                })
+            })
+            .expect("the row")
+    };
+    assert_eq!(end_of("2400 ms"), end_of("0.20%"), "{s}");
+}
+
+#[test]
+fn snapshot_detail_80x24() {
+    let mut st = state();
+    st.engine.rows[0].history_at = (0..40).map(|i| mago(80 - 2 * i)).collect();
+    let _ = crate::app::update(&mut st, crate::app::Msg::Action(crate::app::Action::Submit));
+    insta::assert_snapshot!("detail_80x24", screen(&st, 80, 24));
+}
+
+#[test]
+fn snapshot_compare_rows_80x24_and_110x32() {
+    insta::assert_snapshot!("compare_80x24", screen(&compare_state(12), 80, 24));
+    insta::assert_snapshot!("compare_110x32", screen(&compare_state(12), 110, 32));
 }

@@ -15,6 +15,8 @@ use ratatui::style::Modifier;
 enum Item {
     Step(usize),
     Check(usize, usize),
+    /// A value its script's output showed (step, capture), under the step.
+    Capture(usize, usize),
     /// Steps outside the window, listed compactly: (before?, count).
     Outside(bool),
 }
@@ -95,6 +97,12 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
             continue;
         }
         items.push(Item::Step(i));
+        items.extend(
+            captures_of(v, i)
+                .iter()
+                .enumerate()
+                .map(|(k, _)| Item::Capture(i, k)),
+        );
         for j in 0..cfg.steps[i].checklist.len() {
             items.push(Item::Check(i, j));
         }
@@ -278,6 +286,11 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
                     }
                 }
             }
+            Item::Capture(i, k) => {
+                if let Some(c) = captures_of(v, i).get(k) {
+                    capture_line(&mut p, v, c);
+                }
+            }
             Item::Outside(is_before) => {
                 p.col(3);
                 let (n, style) = if is_before {
@@ -305,5 +318,51 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
                 }
             }
         }
+    }
+}
+
+/// The values the step's last script run captured (none before it ran).
+fn captures_of<'a>(v: &'a View, step: usize) -> &'a [crate::capture::Captured] {
+    v.state
+        .step_runs
+        .get(step)
+        .and_then(|r| r.last.as_ref())
+        .map_or(&[], |r| r.captures.as_slice())
+}
+
+/// `mean_delta_pct 3.2 % ✔ (< 5)`: the value, its verdict's mark in the role's colour, and
+/// the expectation; ASCII words where glyphs are off.
+fn capture_line(p: &mut Pen, v: &View, c: &crate::capture::Captured) {
+    use crate::capture::Verdict;
+    p.col(6);
+    let (mark, role) = match c.verdict {
+        Verdict::Pass if v.glyphs.ascii => (v.glyphs.ok.word, Role::Ok),
+        Verdict::Pass => (v.glyphs.ok.symbol, Role::Ok),
+        Verdict::Recorded => (v.glyphs.dash, Role::Muted),
+        Verdict::Fail | Verdict::NotFound | Verdict::Redacted => (v.glyphs.fail, Role::Crit),
+    };
+    let value = match (c.verdict, &c.value) {
+        (Verdict::Redacted, _) => "redacted".to_string(),
+        (_, Some(x)) => match &c.unit {
+            Some(u) => format!("{x} {u}"),
+            None => x.clone(),
+        },
+        (_, None) => c.why.clone().unwrap_or_default(),
+    };
+    p.put(&format!("{} ", c.name), v.style(Role::Text))
+        .put(&format!("{value} "), v.style(role))
+        .put(mark, v.style(role).add_modifier(Modifier::BOLD));
+    let mut paren: Vec<String> = c.expect.iter().cloned().collect();
+    if c.value.is_some() {
+        paren.extend(c.why.iter().cloned());
+    }
+    if !paren.is_empty() {
+        let room = p.room();
+        p.put_fit(
+            &format!(" ({})", paren.join("; ")),
+            room,
+            v.style(Role::Muted),
+            v.glyphs.ellipsis,
+        );
     }
 }

@@ -282,3 +282,63 @@ pub fn with_standins(cfg: &mut Config, s: &warroom::sim::standin::Standins) {
         c.env.extend(env.iter().cloned());
     }
 }
+
+/// Runs the script of the step of `preset` whose title holds `title`, as the preset writes
+/// its command line, with the runbooks' scripts stood in by `tests/fixtures/bin` (first on
+/// PATH) and `vars` set; its captures read from the output as the screen reads them.
+pub async fn run_step_script(
+    preset: &str,
+    title: &str,
+    vars: &[(&str, &str)],
+) -> (
+    warroom::action::ActionOutcome,
+    Vec<warroom::capture::Captured>,
+) {
+    let text = warroom::presets::get(preset).unwrap_or_else(|| panic!("no preset {preset}"));
+    let env = |k: &str| match k {
+        "WARROOM_URL" => Some("http://127.0.0.1:9".to_string()),
+        "ADMIN_TOKEN" => Some(TOKEN.to_string()),
+        "DD_API_KEY" | "DD_APP_KEY" => Some("capture-dd-key".to_string()),
+        _ => None,
+    };
+    let cfg = warroom::config::load::load_str_with_env(text, preset, &env)
+        .unwrap_or_else(|e| panic!("{preset}: {e}"));
+    let step = cfg
+        .steps
+        .iter()
+        .find(|s| s.title.contains(title) && s.run.is_some())
+        .unwrap_or_else(|| panic!("{preset}: no step with a script titled {title:?}"));
+    let mut run = step.run.clone().expect("a script");
+    let bin = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/bin");
+    let path = format!("{bin}:{}", std::env::var("PATH").unwrap_or_default());
+    run.env.insert("PATH".into(), path);
+    for (k, v) in vars {
+        run.env.insert((*k).into(), (*v).into());
+    }
+    run.cwd = None;
+    let action = warroom::config::ActionCfg {
+        id: "step".into(),
+        key: String::new(),
+        label: step.title.clone(),
+        danger: false,
+        request: None,
+        command: Some(run.clone()),
+        confirm: None,
+        verify: None,
+        cooldown: None,
+        requires: None,
+    };
+    let attempt = warroom::action::Attempt::first("step");
+    let out = warroom::action::execute(&action, &[], &attempt, &|s: &str| s.to_string()).await;
+    let caps = warroom::capture::extract(&run.capture, &out.output);
+    (out, caps)
+}
+
+/// `name → (value, passed)` of captures, for assertions.
+pub fn capture_map(
+    caps: &[warroom::capture::Captured],
+) -> std::collections::BTreeMap<String, (Option<String>, bool)> {
+    caps.iter()
+        .map(|c| (c.name.clone(), (c.value.clone(), c.passed())))
+        .collect()
+}

@@ -300,6 +300,7 @@ async fn command_actions_run_argv_without_a_shell() {
         timeout: warroom::config::Dur(Duration::from_secs(5)),
         env: Default::default(),
         cwd: Some(dir.path().display().to_string()),
+        capture: Vec::new(),
     });
     let (mut s, mut rx) = session(Arc::new(cfg), &audit_path(&dir), false).await;
     keys(&mut s, "Rrollback\n");

@@ -146,14 +146,18 @@ async fn recording_twice_into_one_file_keeps_both_sessions() {
     // Each window's own summary came from its own session.
     assert!(t2.contains("report: OK"), "{t2}");
 
-    // `report` shows both; `--session` selects one.
+    // `report` shows both on one timeline; `--session` selects one.
     let mut md = Vec::new();
     report::run(&path, false, None, &mut md).expect("report");
     let md = String::from_utf8(md).expect("utf-8");
-    assert!(md.contains("holds 2 sessions"), "{md}");
-    assert_eq!(md.matches("# Cutover evidence:").count(), 2);
+    assert_eq!(md.matches("# Cutover evidence:").count(), 1, "{md}");
+    assert_eq!(md.matches("## Timeline").count(), 1, "{md}");
     for id in &ids {
-        assert!(md.contains(&format!("| session | {id} |")), "{id} missing");
+        let short: String = id.chars().take(8).collect();
+        assert!(
+            md.contains(&format!("session {short} started")),
+            "{id} missing: {md}"
+        );
     }
     let mut js = Vec::new();
     report::run(&path, true, Some(&ids[0]), &mut js).expect("report one");
@@ -162,7 +166,9 @@ async fn recording_twice_into_one_file_keeps_both_sessions() {
     let mut all_js = Vec::new();
     report::run(&path, true, None, &mut all_js).expect("report all");
     let v: serde_json::Value = serde_json::from_slice(&all_js).expect("json");
-    assert_eq!(v.as_array().map(|a| a.len()), Some(2));
+    // The same merged structure: one timeline, the sessions listed.
+    assert_eq!(v["sessions"].as_array().map(|a| a.len()), Some(2), "{v}");
+    assert!(v["timeline"].is_array(), "{v}");
     let e = report::run(&path, false, Some("nope"), &mut Vec::new()).expect_err("unknown");
     assert!(e.contains(&ids[0]) && e.contains(&ids[1]), "{e}");
     sim.shutdown().await;

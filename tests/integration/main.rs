@@ -16,6 +16,7 @@ mod common;
 
 mod actions;
 mod audit_log;
+mod captures;
 mod check_scenarios;
 mod clock_steps;
 mod command_sources;
@@ -29,6 +30,7 @@ mod gates;
 mod http_sources;
 mod keymap;
 mod long_clocks;
+mod merged_report;
 mod no_credential_crosses_hosts;
 mod notes;
 mod notify;

@@ -213,3 +213,40 @@ async fn a_breach_on_critical_endpoints_advises_and_the_rollback_verifies() {
     s.shutdown();
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_parity_check_and_perf_smoke_are_judged_on_every_endpoint() {
+    let (out, caps) = crate::common::run_step_script("brokers", "T+30 · paridad", &[]).await;
+    assert!(out.is_success(), "{out:?}");
+    let m = crate::common::capture_map(&caps);
+    assert_eq!(m["parity_mismatches"], (Some("0".into()), true), "{caps:?}");
+    assert!(m["parity_endpoint"].1, "{caps:?}");
+    // One endpoint off: exit 0, the parity evidence fails.
+    let (_, caps) = crate::common::run_step_script(
+        "brokers",
+        "T+30 · paridad",
+        &[
+            ("FIXTURE_PARITY_PORTFOLIO", "MISMATCH"),
+            ("FIXTURE_MISMATCHES", "1"),
+        ],
+    )
+    .await;
+    let m = crate::common::capture_map(&caps);
+    assert_eq!(m["parity_endpoint"], (Some("MISMATCH".into()), false));
+    assert_eq!(m["parity_mismatches"], (Some("1".into()), false));
+
+    let (_, caps) = crate::common::run_step_script("brokers", "T+30 · perf smoke", &[]).await;
+    let m = crate::common::capture_map(&caps);
+    assert_eq!(m["p95_ms"], (Some("905".into()), true), "{caps:?}");
+    assert!(m["error_rate_pct"].1, "{caps:?}");
+    // Every endpoint must hold: one p95 over 1200 ms fails it, and that one is shown.
+    let (_, caps) = crate::common::run_step_script(
+        "brokers",
+        "T+60 · perf",
+        &[("FIXTURE_P95_PORTFOLIO", "1350")],
+    )
+    .await;
+    let p95 = caps.iter().find(|c| c.name == "p95_ms").unwrap();
+    assert_eq!(p95.value.as_deref(), Some("1350"));
+    assert_eq!(p95.text(), "p95_ms 1350 ms (<= 1200; 1 of 3 matches fail)");
+}

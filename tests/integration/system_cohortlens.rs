@@ -216,3 +216,49 @@ async fn shadow_errors_count_the_v2_containers_error_lines() {
     s.shutdown();
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_no_regression_and_perf_runs_are_judged_against_the_runbooks_targets() {
+    let (out, caps) = common::run_step_script("cohortlens", "Phase 1: Beta", &[]).await;
+    assert!(out.is_success(), "{out:?}");
+    let m = common::capture_map(&caps);
+    assert_eq!(m["mean_delta_pct"], (Some("2.3".into()), true), "{caps:?}");
+    assert_eq!(m["max_delta_pct"], (Some("4.8".into()), true), "{caps:?}");
+    // Exit 0, a mean delta over 5 %: the capture fails.
+    let (out, caps) = common::run_step_script(
+        "cohortlens",
+        "Phase 1: Beta",
+        &[("FIXTURE_MEAN_DELTA", "6.4")],
+    )
+    .await;
+    assert!(out.is_success());
+    assert_eq!(
+        common::capture_map(&caps)["mean_delta_pct"],
+        (Some("6.4".into()), false)
+    );
+
+    // p95 per endpoint, each against its own target.
+    let (_, caps) = common::run_step_script("cohortlens", "daily health check", &[]).await;
+    let m = common::capture_map(&caps);
+    for (name, v) in [
+        ("p95_health_ms", "42"),
+        ("p95_usage_ms", "118"),
+        ("p95_predict_ms", "312"),
+        ("p95_segment_10x_ms", "401"),
+        ("p95_recommendations_ms", "1890"),
+    ] {
+        assert_eq!(m[name], (Some(v.into()), true), "{name}: {caps:?}");
+    }
+    let (_, caps) = common::run_step_script(
+        "cohortlens",
+        "daily health check",
+        &[("FIXTURE_P95_RECOMMENDATIONS", "2610")],
+    )
+    .await;
+    let m = common::capture_map(&caps);
+    assert_eq!(m["p95_recommendations_ms"], (Some("2610".into()), false));
+    assert!(
+        m["p95_health_ms"].1,
+        "one slow endpoint fails only its own capture"
+    );
+}

@@ -256,3 +256,34 @@ async fn the_decision_table_advises_and_the_command_rollback_verifies() {
     s.shutdown();
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_validation_scripts_are_judged_against_the_decision_table() {
+    let (out, caps) =
+        crate::common::run_step_script("edn360", "validación post-migración", &[]).await;
+    assert!(out.is_success(), "{out:?}");
+    let m = crate::common::capture_map(&caps);
+    assert_eq!(m["match_rate_pct"], (Some("98.0".into()), true), "{caps:?}");
+    assert!(m["validation"].1 && m["drawers_migrated"].1, "{caps:?}");
+    // 91.2 %: "revisar casos fallidos" — not the ≥ 95 % Fase 3 needs.
+    let (_, caps) = crate::common::run_step_script(
+        "edn360",
+        "validación post-migración",
+        &[("FIXTURE_MATCH_RATE", "91.2")],
+    )
+    .await;
+    let m = crate::common::capture_map(&caps);
+    assert_eq!(m["match_rate_pct"], (Some("91.2".into()), false));
+    assert!(!m["validation"].1, "no PASSED line: not found");
+
+    let (_, caps) = crate::common::run_step_script(
+        "edn360",
+        "detección de duplicados",
+        &[("FIXTURE_DUPLICATES", "3")],
+    )
+    .await;
+    assert_eq!(
+        crate::common::capture_map(&caps)["duplicates"],
+        (Some("3".into()), false)
+    );
+}

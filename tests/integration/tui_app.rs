@@ -168,3 +168,201 @@ async fn fits_80x24_and_degrades_below() {
     }
     sim.shutdown().await;
 }
+
+/// The signals panel's lines of a rendered screen.
+fn signal_lines(s: &str) -> Vec<&str> {
+    s.lines()
+        .skip_while(|l| !l.contains("Signals"))
+        .skip(1)
+        .take_while(|l| !l.contains("Timeline"))
+        .collect()
+}
+
+/// A preset on its simulated system in a breach, polled a few times.
+async fn preset_in_breach(
+    name: &str,
+    profile: warroom::sim::Profile,
+) -> (warroom::sim::SimHandle, State) {
+    let sim = start_profile(profile, Scenario::ErrorBurst).await;
+    let mut cfg = if name == "demo" {
+        (*demo_config(&sim)).clone()
+    } else {
+        load_preset(name, &sim)
+    };
+    with_standins(&mut cfg, &standins(&sim));
+    let mut st = State::new(Arc::new(cfg), stamp(0), Some(t0()), "alice".into());
+    for t in 0..4 {
+        poll_into(&mut st, t).await;
+    }
+    (sim, st)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_preset_at_80x24_keeps_band_value_and_baseline_of_each_visible_row() {
+    use warroom::sim::Profile;
+    for (name, profile) in [
+        ("demo", Profile::Brokers),
+        ("brokers", Profile::Brokers),
+        ("cohortlens", Profile::Cohortlens),
+        ("edn360", Profile::Edn360),
+        ("hse", Profile::Hse),
+    ] {
+        // A session, so command sources (the stand-ins) are polled as the dashboard polls.
+        let sim = start_profile(profile, Scenario::ErrorBurst).await;
+        let mut cfg = if name == "demo" {
+            (*demo_config(&sim)).clone()
+        } else {
+            load_preset(name, &sim)
+        };
+        with_standins(&mut cfg, &standins(&sim));
+        for src in &mut cfg.sources {
+            src.interval = warroom::config::Dur(std::time::Duration::from_millis(300));
+        }
+        let dir = tempfile::tempdir().expect("tmp");
+        let (mut session, mut rx) = session(Arc::new(cfg), &audit_path(&dir), false).await;
+        let polled = drive_until(
+            &mut session,
+            &mut rx,
+            std::time::Duration::from_secs(20),
+            |st| st.engine().sources.iter().all(|s| s.polls >= 4),
+        )
+        .await;
+        assert!(polled, "{name}: every source polled");
+        let st = &session.state;
+        let rows: Vec<_> = st
+            .engine()
+            .rows
+            .iter()
+            .filter(|r| r.kind != warroom::config::SignalKind::Flag)
+            .collect();
+        for (w, h) in [(80, 24), (110, 32)] {
+            let s = render_text(st, w, h);
+            let lines = signal_lines(&s);
+            // The rows in their order from the top (the first is selected), a compare row's
+            // baseline on its own line or on the line under it.
+            let mut shown = 0;
+            let mut i = 0;
+            for r in &rows {
+                let Some(line) = lines.get(i).copied() else {
+                    break;
+                };
+                let next = lines.get(i + 1).copied().unwrap_or("");
+                let second = next.trim_start().starts_with("vs ");
+                i += 1 + usize::from(second);
+                shown += 1;
+                let word = r.status.word().to_uppercase();
+                assert!(
+                    line.contains(word.as_str()),
+                    "{name} {w}x{h}: {} band {word}:\n{s}",
+                    r.key
+                );
+                if let (warroom::engine::Status::Band(_), Some(v)) = (r.status, &r.value) {
+                    let val = v.with_unit(r.unit.as_deref());
+                    assert!(
+                        line.contains(&val),
+                        "{name} {w}x{h}: {} value {val}:\n{s}",
+                        r.key
+                    );
+                }
+                if let Some(b) = r.baseline.as_ref().filter(|b| b.delta.is_some()) {
+                    let base = st.engine().rows.iter().find(|x| x.key == b.row).unwrap();
+                    let both = if second {
+                        format!("{line} {next}")
+                    } else {
+                        line.to_string()
+                    };
+                    let bval = base.value.as_ref().unwrap().with_unit(r.unit.as_deref());
+                    assert!(
+                        both.contains(&bval),
+                        "{name} {w}x{h}: {} baseline {bval}:\n{s}",
+                        r.key
+                    );
+                    assert!(both.contains('Δ'), "{name} {w}x{h}: {} delta:\n{s}", r.key);
+                    if r.unit.as_deref() == Some("%") {
+                        assert!(both.contains(" pp"), "{name} {w}x{h}: points:\n{s}");
+                    }
+                    if w == 110 {
+                        assert!(
+                            both.contains(&base.label),
+                            "{name}: baseline by label:\n{s}"
+                        );
+                    }
+                }
+            }
+            eprintln!(
+                "{name} {w}x{h}: {} signal rows, {shown} on screen",
+                rows.len()
+            );
+            let visible = (h as usize) / 2 - 3;
+            assert!(
+                shown >= rows.len().min(visible),
+                "{name} {w}x{h}: {shown} of {} rows readable:\n{s}",
+                rows.len()
+            );
+            // What decides a rollback is on screen: the breach, when there is one.
+            let breach = st
+                .engine()
+                .rows
+                .iter()
+                .any(|r| r.critical && r.effective == warroom::engine::Band::Crit);
+            assert!(
+                !breach || s.contains("BREACH") || s.contains("ROLLBACK"),
+                "{name} {w}x{h}:\n{s}"
+            );
+        }
+        sim.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enter_opens_a_row_detail_that_follows_new_samples() {
+    use warroom::sim::Profile;
+    let (sim, mut st) = preset_in_breach("cohortlens", Profile::Cohortlens).await;
+    // Down to the v2 error rate, then Enter.
+    for _ in 0..20 {
+        if st.selected_signal_row().map(|r| r.key.as_str()) == Some("v2_err") {
+            break;
+        }
+        press(&mut st, KeyCode::Char('j'));
+    }
+    press(&mut st, KeyCode::Enter);
+    assert_eq!(st.detail(), Some("v2_err"));
+    let value = |st: &State| {
+        let r = row(st, "v2_err");
+        r.value.as_ref().unwrap().with_unit(r.unit.as_deref())
+    };
+    let before = value(&st);
+    let s = render_text(&st, 80, 24);
+    for want in [
+        "v2 error rate",
+        &format!("Value       {before}"),
+        "Threshold",
+        "(applies: CRIT)",
+        "In band",
+        "Baseline    v1 error rate",
+        " pp",
+        "Streak",
+        "Advice",
+        "Source ",
+        "Last error",
+        "Trend",
+        "Scale",
+        "samples over",
+    ] {
+        assert!(s.contains(want), "{want:?}:\n{s}");
+    }
+    // New samples: the open detail shows them.
+    sim.set_scenario(Scenario::Healthy);
+    for t in 4..8 {
+        poll_into(&mut st, t).await;
+    }
+    let after = value(&st);
+    assert_ne!(before, after, "the simulator moved the error rate");
+    let s = render_text(&st, 80, 24);
+    assert!(s.contains(&format!("Value       {after}")), "{s}");
+    assert_eq!(st.detail(), Some("v2_err"), "still open");
+    press(&mut st, KeyCode::Char('q'));
+    assert_eq!(st.detail(), None);
+    assert!(!st.wants_quit());
+    sim.shutdown().await;
+}

@@ -28,6 +28,11 @@ pub struct Report {
     pub http_status: Option<u16>,
     /// The command's exit code, when it exited.
     pub exit_code: Option<i32>,
+    /// The command's kept output, redacted, as it arrives: read into `captures` when the
+    /// result is applied, then dropped (the state keeps the values, not the output).
+    pub output: String,
+    /// The command's `capture` values, judged.
+    pub captures: Vec<crate::capture::Captured>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -184,10 +189,25 @@ pub(super) fn fire_step(
     ))
 }
 
-pub(super) fn action_done(state: &mut State, i: usize, report: Report, fx: &mut Vec<Effect>) {
+/// The command's `capture` values read from its output, which is then dropped; the
+/// failed ones said after the summary. The result stays what the exit status says.
+fn read_captures(report: &mut Report, cmd: Option<&crate::config::CommandCfg>) {
+    let output = std::mem::take(&mut report.output);
+    if let Some(c) = cmd {
+        report.captures = crate::capture::extract(&c.capture, &output);
+    }
+    if let Some(f) = crate::capture::failure_text(&report.captures) {
+        report.summary = format!("{}; {f}", report.summary);
+    }
+}
+
+pub(super) fn action_done(state: &mut State, i: usize, mut report: Report, fx: &mut Vec<Effect>) {
     let Some(a) = state.cfg.actions.get(i).cloned() else {
         return;
     };
+    // An action's success is its exit status (a retry is about whether it ran); its
+    // captures are evidence beside it, a failed one said in the summary.
+    read_captures(&mut report, a.command.as_ref());
     let mono = state.mono;
     let run: &mut ActionRun = &mut state.runs[i];
     run.state = RunState::Done;
@@ -227,11 +247,17 @@ pub(super) fn action_done(state: &mut State, i: usize, report: Report, fx: &mut 
         idempotency_key: key,
         summary: report.summary.clone(),
         excerpt: report.excerpt.clone(),
+        captures: report.captures.clone(),
     });
-    let (sev, text) = if ok {
+    let (sev, text) = if ok && crate::capture::all_passed(&report.captures) {
         (
             Severity::Info,
             format!("\"{}\" succeeded: {}", a.label, report.summary),
+        )
+    } else if ok {
+        (
+            Severity::Warn,
+            format!("\"{}\" ran: {}", a.label, report.summary),
         )
     } else {
         (
@@ -258,11 +284,16 @@ pub(super) fn action_done(state: &mut State, i: usize, report: Report, fx: &mut 
     }
 }
 
-pub(super) fn step_done(state: &mut State, step: usize, report: Report, fx: &mut Vec<Effect>) {
+pub(super) fn step_done(state: &mut State, step: usize, mut report: Report, fx: &mut Vec<Effect>) {
     let Some(st) = state.cfg.steps.get(step) else {
         return;
     };
     let title = st.title.clone();
+    // A script's run is evidence: a capture that fails fails the run though it exited 0.
+    read_captures(&mut report, st.run.as_ref());
+    if !crate::capture::all_passed(&report.captures) {
+        report.ok = false;
+    }
     audit(
         state,
         fx,
@@ -275,6 +306,7 @@ pub(super) fn step_done(state: &mut State, step: usize, report: Report, fx: &mut
             summary: report.summary.clone(),
             duration_ms: report.duration_ms,
             excerpt: report.excerpt.clone(),
+            captures: report.captures.clone(),
         }),
         Awaiting::Record {
             what: format!("the result of the script of \"{title}\""),
@@ -516,6 +548,8 @@ pub(super) fn expire_remote_flights(state: &mut State) {
                 by: by.clone(),
                 http_status: None,
                 exit_code: None,
+                output: String::new(),
+                captures: Vec::new(),
             });
             note(
                 state,

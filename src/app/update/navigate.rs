@@ -35,6 +35,9 @@ pub(super) fn on_action(state: &mut State, a: Action, fx: &mut Vec<Effect>) {
         on_modal_action(state, a, fx);
         return;
     }
+    if state.detail.is_some() && on_detail_action(state, a) {
+        return;
+    }
     match a {
         Action::Quit => state.quit = true,
         Action::Suspend => {} // handled by the runtime: it owns the terminal
@@ -109,9 +112,54 @@ pub(super) fn on_action(state: &mut State, a: Action, fx: &mut Vec<Effect>) {
         }
         Action::FilterEvents => state.events_filtered = !state.events_filtered,
         Action::Note => open_note(state),
-        // Text keys and Enter outside a modal mean nothing.
+        // Enter on a signal row opens its detail; elsewhere it means nothing.
+        Action::Submit if state.focus == Focus::Signals => {
+            state.detail = state.selected_signal_row().map(|r| r.key.clone());
+        }
+        // Text keys outside a modal mean nothing.
         Action::Type(_) | Action::Backspace | Action::Submit => {}
     }
+}
+
+/// The keys of an open detail view; `false` hands the key on to the screen under it.
+/// Enter, Esc and quit close it (as `q` closes a pager); up and down move to the next
+/// row's detail; help opens over it; a key that opens a confirmation (the rollback)
+/// closes it first, so the room is one key from acting on what it reads.
+fn on_detail_action(state: &mut State, a: Action) -> bool {
+    match a {
+        Action::Submit | Action::Escape | Action::Quit => state.detail = None,
+        Action::Move(d) => {
+            let n = state.panel_len(Focus::Signals);
+            let next =
+                (state.selected_signal as i64 + d as i64).clamp(0, n.saturating_sub(1) as i64);
+            state.selected_signal = next as usize;
+            state.detail = state.selected_signal_row().map(|r| r.key.clone());
+        }
+        Action::ToggleHelp
+        | Action::Suspend
+        | Action::TogglePause
+        | Action::Seek(_)
+        | Action::Dismiss
+        | Action::FilterEvents => return false,
+        Action::Rollback
+        | Action::Menu
+        | Action::Key(_)
+        | Action::MarkT0
+        | Action::SignOff { .. }
+        | Action::RunStep
+        | Action::Note => {
+            state.detail = None;
+            return false;
+        }
+        Action::FocusNext
+        | Action::FocusPrev
+        | Action::ToggleTick
+        | Action::JumpToNow
+        | Action::StepJump(_)
+        | Action::Type(_)
+        | Action::Backspace => {}
+    }
+    true
 }
 
 pub(super) fn refuse_read_only(state: &mut State, what: &str) -> bool {

@@ -193,6 +193,8 @@ pub(super) fn apply(state: &mut State, r: Remote) {
                         by: who.clone(),
                         http_status: x.http_status,
                         exit_code: x.exit_code,
+                        output: String::new(),
+                        captures: x.captures.clone(),
                     });
                     run.verify = verify.filter(|_| ok).map(|v| Verify {
                         started: mono,
@@ -227,6 +229,28 @@ pub(super) fn apply(state: &mut State, r: Remote) {
             format!("{who} ran the script of \"{}\"", s.title),
         ),
         AuditEvent::StepRunResult(s) => {
+            // Another screen's run is this step's evidence too, captures and all (a run
+            // of this screen's own in flight keeps its place).
+            if let Some(run) = state
+                .step_runs
+                .get_mut(s.step)
+                .filter(|r| matches!(r.state, RunState::Idle | RunState::Done))
+            {
+                run.state = RunState::Done;
+                run.last = Some(Report {
+                    ok: s.ok,
+                    unknown: s.outcome == Some(crate::audit::Outcome::Unknown),
+                    summary: format!("{} (by {who})", s.summary),
+                    excerpt: s.excerpt.clone(),
+                    at: r.at,
+                    duration_ms: s.duration_ms,
+                    by: who.clone(),
+                    http_status: None,
+                    exit_code: s.exit_code,
+                    output: String::new(),
+                    captures: s.captures.clone(),
+                });
+            }
             let sev = if s.ok { Severity::Info } else { Severity::Crit };
             note_at(
                 state,

@@ -135,6 +135,8 @@ fn report(ok: bool, at: Ts) -> Report {
         by: "alice".into(),
         http_status: Some(if ok { 200 } else { 500 }),
         exit_code: None,
+        output: String::new(),
+        captures: Vec::new(),
     }
 }
 
