@@ -149,6 +149,8 @@ struct RecordingLine {
     error: Option<String>,
 }
 
+// One line at a time, written and dropped: not worth boxing the summary.
+#[allow(clippy::large_enum_variant)]
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 enum CheckLine<'a> {
@@ -175,7 +177,40 @@ enum CheckLine<'a> {
         recording: Option<RecordingLine>,
         #[serde(skip_serializing_if = "Option::is_none")]
         report_verdict: Option<String>,
+        /// Each step's holds: the cutover's recordings and this check's polls.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        holds: Vec<HoldLine>,
     },
+}
+
+#[derive(Serialize)]
+struct HoldLine {
+    step: String,
+    standing: &'static str,
+    text: String,
+    #[serde(flatten)]
+    verdict: crate::engine::hold::HoldVerdict,
+}
+
+/// The holds of `cfg`: what the cutover's recordings hold (read once, here), with this
+/// check's own polls to follow.
+fn hold_book(
+    cfg: &Config,
+    start: Stamp,
+    record: Option<&std::path::Path>,
+    own: &str,
+) -> crate::engine::hold::Book {
+    let mut book = crate::engine::hold::Book::new(cfg, start);
+    if !book.is_empty() {
+        let past = crate::holds::read_past(cfg, &crate::holds::files(cfg, record), Some(own));
+        for p in &past.problems {
+            eprintln!("warning: holds: {p}; skipped");
+        }
+        book.await_past();
+        let what = past.summary();
+        book.load_past(past.runs, what);
+    }
+    book
 }
 
 fn row_line(r: &Row) -> RowLine<'_> {
@@ -339,6 +374,7 @@ async fn run_with(opts: CheckOptions, poll: PollFn, out: &mut dyn Write) -> i32 
         let _ = writeln!(out, "warning: {e}; not recording");
     }
     let mut coverage = Coverage::new();
+    let mut book = hold_book(&cfg, start, opts.record.as_deref(), &ctx.session);
     let mut pace: BTreeMap<String, Pace> = cfg
         .sources
         .iter()
@@ -358,12 +394,14 @@ async fn run_with(opts: CheckOptions, poll: PollFn, out: &mut dyn Write) -> i32 
                   coverage: &mut Coverage,
                   breached: &mut Vec<String>,
                   rec: &Option<Recorder>,
+                  book: &mut crate::engine::hold::Book,
                   r: &PollResult| {
         // Read once: the recording keeps exactly what the engine is given.
         let (summary, readings) = engine.extract(r);
         if let Some(rec) = rec {
             rec.write(Line::poll(&readings, summary.clone(), &cfg));
         }
+        book.observe(&cfg, &summary, &readings);
         for ev in engine.ingest_readings(&summary, readings) {
             tracing::info!(target: "warroom::events", "{}", ev.text);
             if let Some(rec) = rec {
@@ -412,7 +450,14 @@ async fn run_with(opts: CheckOptions, poll: PollFn, out: &mut dyn Write) -> i32 
                 if let Some(p) = pace.get_mut(&r.source) {
                     p.answered(r, Instant::now(), started);
                 }
-                ingest(&mut engine, &mut coverage, &mut breached, &rec.recorder, r);
+                ingest(
+                    &mut engine,
+                    &mut coverage,
+                    &mut breached,
+                    &rec.recorder,
+                    &mut book,
+                    r,
+                );
             }
             // Read after every poll finished: no poll is stamped later than this.
             now = stamp(start, started);
@@ -457,7 +502,7 @@ async fn run_with(opts: CheckOptions, poll: PollFn, out: &mut dyn Write) -> i32 
                         if let Some(p) = pace.get_mut(&r.source) {
                             p.answered(&r, Instant::now(), started);
                         }
-                        ingest(&mut engine, &mut coverage, &mut breached, &rec.recorder, &r);
+                        ingest(&mut engine, &mut coverage, &mut breached, &rec.recorder, &mut book, &r);
                         CheckNotify::observe(&mut notify, &engine, r.at);
                         // The first line as soon as every source has answered once.
                         if first_pending && pace.values().all(|p| p.polls > 0) {
@@ -571,6 +616,24 @@ async fn run_with(opts: CheckOptions, poll: PollFn, out: &mut dyn Write) -> i32 
         })
     };
     drop(rec.temp.take());
+    let holds: Vec<HoldLine> = book
+        .specs()
+        .iter()
+        .enumerate()
+        .filter_map(|(k, (step, _, _))| {
+            let v = book.verdict(k, now.mono)?;
+            Some(HoldLine {
+                step: cfg
+                    .steps
+                    .get(*step)
+                    .map(|s| s.title.clone())
+                    .unwrap_or_default(),
+                standing: v.word(),
+                text: v.text(true),
+                verdict: v,
+            })
+        })
+        .collect();
     let polls_total: u64 = pace.values().map(|p| p.polls).sum();
     let recording_line = rec.asked.as_ref().map(|p| RecordingLine {
         path: p.display().to_string(),
@@ -595,6 +658,7 @@ async fn run_with(opts: CheckOptions, poll: PollFn, out: &mut dyn Write) -> i32 
                     r.as_ref()
                         .map_or_else(|e| format!("not available: {e}"), |r| r.verdict.clone())
                 }),
+                holds,
             };
             let _ = writeln!(out, "{}", serde_json::to_string(&line).unwrap_or_default());
         }
@@ -633,6 +697,13 @@ async fn run_with(opts: CheckOptions, poll: PollFn, out: &mut dyn Write) -> i32 
             }
             for b in &behind {
                 let _ = writeln!(out, "  source {b}");
+            }
+            for h in &holds {
+                let _ = writeln!(
+                    out,
+                    "  hold {} on \"{}\": {} — {}",
+                    h.verdict.title, h.step, h.standing, h.text
+                );
             }
             if let Some(r) = &recording_line {
                 match &r.error {

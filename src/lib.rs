@@ -52,6 +52,7 @@ pub mod poll;
 
 // Evidence.
 pub mod audit;
+pub mod holds;
 pub mod record;
 
 // Telling the team: notifications (episodes, targets, the sender).

@@ -38,6 +38,10 @@ pub struct Report {
     pub no_data: Vec<String>,
     pub problems: Vec<String>,
     pub verdict: String,
+    /// Each step's holds, judged over every session reported (on the latest session's
+    /// report: the holds' standing at the end of what was recorded).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub holds: Vec<HoldReport>,
     /// What the merged report needs of each session and does not print for one.
     #[serde(skip)]
     pub(crate) merge: MergeParts,
@@ -75,6 +79,68 @@ pub struct Entry {
     /// the same record hold it once.
     #[serde(skip)]
     key: Option<String>,
+}
+
+/// A hold as the report states it.
+#[derive(Debug, Clone, Serialize)]
+pub struct HoldReport {
+    pub step: String,
+    /// `HELD`, `HOLDING`, `BROKEN`, `NOT WATCHED`, `NO DATA`.
+    pub standing: String,
+    /// `held 3d04h of 7d · gap 1h12m at … · broken at … by 0.14%`.
+    pub text: String,
+    /// The step's gate waits for it (`hold_required`).
+    pub gate_waits: bool,
+    pub sessions: usize,
+    #[serde(flatten)]
+    pub verdict: crate::engine::hold::HoldVerdict,
+}
+
+/// Every hold of `cfg`, judged over `recs` at the end of the latest.
+pub fn holds(cfg: &crate::config::Config, recs: &[&Recording]) -> Vec<HoldReport> {
+    crate::holds::judge_recordings(cfg, recs)
+        .into_iter()
+        .map(|(step, v)| HoldReport {
+            step: cfg
+                .steps
+                .get(step)
+                .map(|s| s.title.clone())
+                .unwrap_or_default(),
+            standing: v.word().to_string(),
+            text: v.text(true),
+            gate_waits: cfg.steps.get(step).is_some_and(|s| s.hold_required),
+            sessions: recs.len(),
+            verdict: v,
+        })
+        .collect()
+}
+
+/// The report's holds section (nothing without holds).
+fn holds_markdown(holds: &[HoldReport]) -> String {
+    let Some(first) = holds.first() else {
+        return String::new();
+    };
+    let mut o = format!(
+        "## Holds\n\nJudged over {} recorded session{}, at the end of the latest:\n\n",
+        first.sessions,
+        if first.sessions == 1 { "" } else { "s" }
+    );
+    for h in holds {
+        o.push_str(&format!(
+            "- **{}** — {} on \"{}\"{}: {}\n",
+            h.standing,
+            h.verdict.title,
+            h.step,
+            if h.gate_waits {
+                " (its gate waits for it)"
+            } else {
+                ""
+            },
+            h.text
+        ));
+    }
+    o.push('\n');
+    o
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -716,6 +782,7 @@ pub fn build(rec: Recording) -> Result<Report, String> {
         no_data,
         problems,
         verdict,
+        holds: Vec::new(),
     })
 }
 
@@ -951,6 +1018,8 @@ pub fn markdown(r: &Report) -> String {
         step_body(s, &mut w);
         w(String::new());
     }
+    // The holds, judged over every session, before what each session saw.
+    o.push_str(&holds_markdown(&r.holds));
     o.push_str(&summaries(
         &r.breaches,
         &r.no_data,
@@ -1146,6 +1215,9 @@ pub struct Merged {
     pub no_data: Vec<String>,
     pub problems: Vec<String>,
     pub verdict: String,
+    /// Each step's holds, judged over every session.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub holds: Vec<HoldReport>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -1543,6 +1615,12 @@ pub fn merge(mut reports: Vec<Report>) -> Merged {
         } else {
             String::new()
         },
+        // One report carries them: judged over all the sessions at once.
+        holds: reports
+            .iter()
+            .find(|r| !r.holds.is_empty())
+            .map(|r| r.holds.clone())
+            .unwrap_or_default(),
     }
 }
 
@@ -1731,6 +1809,7 @@ pub fn markdown_merged(m: &Merged) -> String {
         step_body(s, &mut w);
         w(String::new());
     }
+    o.push_str(&holds_markdown(&m.holds));
     o.push_str(&summaries(
         &m.breaches,
         &m.no_data,
@@ -1908,6 +1987,12 @@ pub fn run_many(
     });
     let all = of_environment(all, env, &shown)?;
     let chosen = select(all, session, &shown)?;
+    // The holds of the latest session's config, over every session reported.
+    let holds = chosen
+        .last()
+        .and_then(|r| r.config().ok())
+        .map(|cfg| holds(&cfg, &chosen.iter().collect::<Vec<_>>()))
+        .unwrap_or_default();
     let mut reports = Vec::new();
     let mut failed = Vec::new();
     for rec in chosen {
@@ -1920,6 +2005,9 @@ pub fn run_many(
     }
     if reports.is_empty() {
         return Err(failed.join("; "));
+    }
+    if let Some(last) = reports.last_mut() {
+        last.holds = holds;
     }
     let text = if json {
         let v = match reports.as_slice() {

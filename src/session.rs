@@ -187,6 +187,37 @@ impl Session {
                     .collect()
             })
             .collect();
+        // Holds are judged over every recording of this cutover: read once, off the loop,
+        // while this session's own samples wait to be folded after them.
+        if !state.holds.is_empty() {
+            state.holds.await_past();
+            let (cfg, own, also, back) = (
+                Arc::clone(&opts.cfg),
+                ctx.session.clone(),
+                opts.record.clone(),
+                tx.clone(),
+            );
+            tasks.push(tokio::spawn(async move {
+                let read = tokio::task::spawn_blocking(move || {
+                    let files = crate::holds::files(&cfg, also.as_deref());
+                    crate::holds::read_past(&cfg, &files, Some(&own))
+                })
+                .await;
+                let msg = match read {
+                    Ok(p) => Msg::PastHolds {
+                        what: p.summary(),
+                        problems: p.problems,
+                        runs: p.runs,
+                    },
+                    Err(e) => Msg::PastHolds {
+                        runs: Vec::new(),
+                        what: "no recording: reading them failed".into(),
+                        problems: vec![e.to_string()],
+                    },
+                };
+                let _ = back.send(msg).await;
+            }));
+        }
         // A device or a pipe keeps no record: say so before anyone tries to act.
         let not_a_log =
             !opts.read_only && std::fs::metadata(&audit_path).is_ok_and(|m| !m.is_file());
@@ -505,6 +536,15 @@ fn redact_msg(msg: Msg, redact: &dyn Fn(&str) -> String) -> Msg {
             reason: redact(&reason),
         },
         Msg::Warning(t) => Msg::Warning(redact(&t)),
+        Msg::PastHolds {
+            runs,
+            what,
+            problems,
+        } => Msg::PastHolds {
+            runs,
+            what: redact(&what),
+            problems: problems.iter().map(|p| redact(p)).collect(),
+        },
         Msg::Notified { ok, text } => Msg::Notified {
             ok,
             text: redact(&text),

@@ -118,6 +118,30 @@ pub fn format_duration(d: Duration) -> String {
     }
 }
 
+/// A length of time that may last days: `7d`, `3d04h` (minutes dropped past a day, as
+/// a window of days is read), under a day as [`format_duration`] (`1h12m`, `15m`).
+pub fn format_days(d: Duration) -> String {
+    let s = d.as_secs();
+    if s == 0 {
+        return "0s".into();
+    }
+    if s < 86_400 {
+        // Whole seconds: a window of days is not read to the millisecond.
+        return format_duration(Duration::from_secs(s));
+    }
+    let (days, h) = (s / 86_400, (s % 86_400) / 3600);
+    if h == 0 {
+        format!("{days}d")
+    } else {
+        format!("{days}d{h:02}h")
+    }
+}
+
+/// [`format_days`] of a span in milliseconds; nothing below zero.
+pub fn format_days_ms(ms: i64) -> String {
+    format_days(Duration::from_millis(ms.max(0) as u64))
+}
+
 /// As [`format_duration`], rounded to a tenth of a second first (`check`'s source
 /// lines): `1.2s`, not `1.234s`.
 pub fn format_duration_tenths(d: Duration) -> String {
@@ -306,6 +330,20 @@ pub fn hms(t: Ts) -> String {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn days_read_as_days() {
+        let h = |n: u64| Duration::from_secs(n * 3600);
+        assert_eq!(format_days(h(7 * 24)), "7d");
+        assert_eq!(
+            format_days(h(3 * 24 + 4) + Duration::from_secs(59 * 60)),
+            "3d04h"
+        );
+        assert_eq!(format_days(Duration::from_secs(4320)), "1h12m");
+        assert_eq!(format_days(Duration::from_secs(900)), "15m");
+        assert_eq!(format_days_ms(-5), "0s");
+        assert_eq!(format_days_ms(1_500), "1s");
+    }
 
     #[test]
     fn parses_human_durations() {

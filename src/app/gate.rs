@@ -5,7 +5,8 @@
 //! A gate's standing is each approver's latest decision: any NO-GO makes it NO-GO (until
 //! that approver signs GO again); GO from `quorum` different approvers makes it GO. A
 //! NO-GO stops every forward action that waits for that gate or a later one; a `danger`
-//! action (a rollback) is never held back.
+//! action (a rollback) is never held back. A gate with `hold_required` also holds back
+//! while any of its holds is short of its window, and GO cannot be signed on it then.
 
 use super::{SignOff, State};
 use crate::config::Step;
@@ -130,6 +131,17 @@ impl State {
                     ),
                 });
             }
+        }
+        // A gate that waits for its holds holds back while they are short, whatever was
+        // signed: the GO was given on evidence that no longer stands (or not yet).
+        if let Some(why) = self.hold_short(g) {
+            return Some(Blocked {
+                step: g,
+                text: format!(
+                    "BLOCKED: gate \"{}\" waits for its holds: {why}",
+                    gate.title
+                ),
+            });
         }
         let sigs = self.signoffs.get(g).map_or(&[][..], Vec::as_slice);
         let me = self.user.as_str();

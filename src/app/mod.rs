@@ -121,6 +121,13 @@ pub enum Msg {
         ok: bool,
         text: String,
     },
+    /// The cutover's recordings, read at start for the holds: `runs[k]` for the book's
+    /// `specs()[k]`, and what was read (said in the events panel).
+    PastHolds {
+        runs: Vec<Vec<crate::engine::hold::Run>>,
+        what: String,
+        problems: Vec<String>,
+    },
 }
 
 impl Msg {

@@ -119,6 +119,8 @@ pub struct State {
     pub(crate) replaying: Option<super::Replaying>,
     /// The episodes announced as open, and acts waiting for their record to be announced.
     pub(crate) notify: crate::notify::Episodes,
+    /// Every step's holds: the cutover's recordings folded with this session's polls.
+    pub(crate) holds: crate::engine::hold::Book,
 }
 
 /// How long an action's result line stays on the banner (monotonic).
@@ -174,6 +176,7 @@ impl State {
             record_failed: None,
             replaying: None,
             notify: Default::default(),
+            holds: crate::engine::hold::Book::new(&cfg, now),
             cfg,
         }
     }
@@ -432,6 +435,34 @@ impl State {
         };
         let until = crate::audit::guard_until(success_at, verify_ms, verdict_at, a.cooldown_ms());
         (self.mono < until).then_some(until)
+    }
+
+    /// The verdicts of `step`'s holds now, in the step's order.
+    pub fn hold_verdicts(&self, step: usize) -> Vec<crate::engine::hold::HoldVerdict> {
+        self.holds.of_step(step, self.mono)
+    }
+
+    /// Every step's holds: the book the verdicts come from.
+    pub fn holds(&self) -> &crate::engine::hold::Book {
+        &self.holds
+    }
+
+    /// Why `step`'s gate cannot be GO for its holds (`hold_required`), if it cannot:
+    /// the recordings are still being read, or a hold is short of its window.
+    pub fn hold_short(&self, step: usize) -> Option<String> {
+        let st = self.cfg.steps.get(step).filter(|s| s.hold_required)?;
+        if st.hold.is_empty() {
+            return None;
+        }
+        if self.holds.waiting() {
+            return Some("its holds are still being read from the cutover's recordings".into());
+        }
+        let short: Vec<String> = self
+            .hold_verdicts(step)
+            .iter()
+            .filter_map(|v| v.short_of())
+            .collect();
+        (!short.is_empty()).then(|| short.join("; "))
     }
 
     /// The environment this screen belongs to (`default` when the config names none).

@@ -53,7 +53,7 @@ pub use read::read_config;
 pub use report::{run_validate, validate_text};
 pub use signal::{Advice, JudgeOn, NoDataPolicy, Signal, SignalKind};
 pub use source::{Method, Parse, Source, SourceKind};
-pub use step::Step;
+pub use step::{Hold, Step};
 pub use ui::Ui;
 
 use serde::{Deserialize, Serialize};

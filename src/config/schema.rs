@@ -9,7 +9,7 @@ pub use super::cutover::{CUTOVER, PHASE_RULE, ROLLBACK_WHEN};
 pub use super::notify::NOTIFY;
 pub use super::signal::{ADVICE, JUDGE_ON, NO_DATA, SIGNAL, SIGNAL_KINDS};
 pub use super::source::{SOURCE, SOURCE_KINDS};
-pub use super::step::STEP;
+pub use super::step::{HOLD, STEP};
 pub use super::ui::UI;
 
 /// One step of a location inside the document: `["signal", 2, "warn"]`.
@@ -98,6 +98,7 @@ pub static ALL: &[&TableSchema] = &[
     &SIGNAL,
     &ADVICE,
     &STEP,
+    &HOLD,
     &ACTION,
     &REQUEST,
     &COMMAND,
@@ -184,6 +185,10 @@ mod tests {
         assert_eq!(serde_expected::<Signal>(bogus), keys(&SIGNAL));
         assert_eq!(serde_expected::<Advice>(bogus), keys(&ADVICE));
         assert_eq!(serde_expected::<Step>(bogus), keys(&STEP));
+        assert_eq!(
+            serde_expected::<crate::config::step::Hold>(bogus),
+            keys(&HOLD)
+        );
         assert_eq!(serde_expected::<Ui>(bogus), keys(&UI));
         assert_eq!(serde_expected::<NotifyCfg>(bogus), keys(&NOTIFY));
         assert_eq!(serde_expected::<ActionCfg>(bogus), keys(&ACTION));
@@ -274,6 +279,10 @@ mod tests {
             &[("id", "\"s\""), ("source", "\"a\""), ("kind", "\"metric\"")],
         );
         check::<Step>(&STEP, &[("at", "\"0\""), ("title", "\"t\"")]);
+        check::<crate::config::step::Hold>(
+            &HOLD,
+            &[("signal", "\"s\""), ("is", "\"< 1\""), ("for", "\"7d\"")],
+        );
         check::<RollbackWhen>(&ROLLBACK_WHEN, &[]);
         check::<Advice>(&ADVICE, &[]);
         check::<Ui>(&UI, &[]);

@@ -377,6 +377,10 @@ pub(super) fn convert_units(cfg: &mut Config) -> Vec<super::validate::Issue> {
             let u = unit_of(&c.signal);
             fix(&mut c.is, u.as_deref(), kp!["step", i, "expect", j, "is"]);
         }
+        for (j, h) in s.hold.iter_mut().enumerate() {
+            let u = unit_of(&h.signal);
+            fix(&mut h.is, u.as_deref(), kp!["step", i, "hold", j, "is"]);
+        }
     }
     for (i, r) in cfg.cutover.phase_rules.iter_mut().enumerate() {
         for (j, c) in r.conditions.iter_mut().enumerate() {

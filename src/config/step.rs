@@ -4,7 +4,8 @@
 use super::action::{CommandCfg, VerifyCond, COMMAND, VERIFY_COND};
 use super::schema::{kp, Shape, TableSchema};
 use super::validate::Out;
-use super::{Config, Offset};
+use super::{Config, Dur, Offset};
+use crate::condition::Condition;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -42,7 +43,44 @@ pub struct Step {
     /// The step's `run` waits for this gate's GO, as a forward action does.
     #[serde(default)]
     pub requires: Option<super::action::Requires>,
+    /// Conditions that must have held without a break for days (`v2_err < 0.1` for 7d),
+    /// judged over every recording of the cutover and the live polls.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hold: Vec<Hold>,
+    /// A gate that waits for its holds: GO cannot be signed, and the actions it holds
+    /// back stay blocked, until every hold has held for its whole `for`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub hold_required: bool,
 }
+
+/// `hold = [{ signal = "v2_err", is = "< 0.1", for = "7d", max_gap = "15m" }]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hold {
+    /// A signal id (every row of an `each` signal must hold).
+    pub signal: String,
+    /// The condition every sample must meet, e.g. `< 0.1` (a unit that converts to the
+    /// signal's may be written: `< 0.1%`, `< 2s`).
+    pub is: Condition,
+    /// How long it must have held, counting back from now.
+    #[serde(rename = "for")]
+    pub for_: Dur,
+    /// The longest stretch without a sample that still counts as watched; longer, the
+    /// hold starts again after it. Default: the signal's `stale_after`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_gap: Option<Dur>,
+}
+
+pub static HOLD: TableSchema = TableSchema {
+    name: "[[step.hold]]",
+    keys: &[
+        ("signal", Shape::Any),
+        ("is", Shape::Any),
+        ("for", Shape::Any),
+        ("max_gap", Shape::Any),
+    ],
+    required: &["signal", "is", "for"],
+};
 
 pub static STEP: TableSchema = TableSchema {
     name: "[[step]]",
@@ -59,6 +97,8 @@ pub static STEP: TableSchema = TableSchema {
         ("run", Shape::Table(&COMMAND)),
         ("expect", Shape::Tables(&VERIFY_COND)),
         ("requires", Shape::Table(&super::action::REQUIRES)),
+        ("hold", Shape::Tables(&HOLD)),
+        ("hold_required", Shape::Any),
     ],
     required: &["at", "title"],
 };
@@ -102,6 +142,7 @@ pub(super) fn check(cfg: &Config, out: &mut Out) {
             out.push(kp!["step", i, "id"], "step `id` is empty", None);
         }
         gate(s, i, out);
+        holds(s, i, out);
         if let Some(run) = &s.run {
             match run.argv.first() {
                 None => out.push(
@@ -123,6 +164,55 @@ pub(super) fn check(cfg: &Config, out: &mut Out) {
                 out.push(kp!["step", i, "run", "timeout"], "`run.timeout` is 0", None);
             }
             super::action::captures(&run.capture, kp!["step", i, "run"], out);
+        }
+    }
+}
+
+/// A step's holds on their own: windows and gaps that can be judged, and
+/// `hold_required` only on a gate that has holds. The signals they name are checked
+/// across tables (`validate`).
+fn holds(s: &Step, i: usize, out: &mut Out) {
+    for (j, h) in s.hold.iter().enumerate() {
+        if h.for_.0.is_zero() {
+            out.push(
+                kp!["step", i, "hold", j, "for"],
+                "a hold's `for` is 0: there is nothing to hold",
+                Some("write how long it must hold, e.g. `for = \"7d\"`".into()),
+            );
+        }
+        if let Some(g) = h.max_gap {
+            if g.0.is_zero() {
+                out.push(
+                    kp!["step", i, "hold", j, "max_gap"],
+                    "`max_gap` is 0: any two samples are apart, so nothing would ever hold",
+                    Some("write the longest unwatched stretch that still counts, e.g. `max_gap = \"15m\"`".into()),
+                );
+            } else if g.0 >= h.for_.0 && !h.for_.0.is_zero() {
+                out.push(
+                    kp!["step", i, "hold", j, "max_gap"],
+                    format!(
+                        "`max_gap` ({}) is not shorter than `for` ({}): the whole window could go unwatched",
+                        crate::timefmt::format_days(g.0),
+                        crate::timefmt::format_days(h.for_.0)
+                    ),
+                    Some("a gap is a small part of the window, e.g. `for = \"7d\", max_gap = \"15m\"`".into()),
+                );
+            }
+        }
+    }
+    if s.hold_required {
+        if !s.gate {
+            out.push_key(
+                kp!["step", i, "hold_required"],
+                "`hold_required` is only for a GO/NO-GO gate, and this step has no `gate = true`",
+                Some("add `gate = true` to the step, or remove the key".into()),
+            );
+        } else if s.hold.is_empty() {
+            out.push_key(
+                kp!["step", i, "hold_required"],
+                "`hold_required = true`, but the step has no `hold` to wait for",
+                Some("add e.g. `hold = [{ signal = \"v2_err\", is = \"< 0.1\", for = \"7d\", max_gap = \"15m\" }]`".into()),
+            );
         }
     }
 }

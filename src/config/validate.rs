@@ -201,6 +201,10 @@ fn across_tables(cfg: &Config, out: &mut Out) {
             let at = kp!["step", i, "expect", j, "signal"];
             unknown_signal(&signal_ids, &c.signal, at, "expect", out);
         }
+        for (j, h) in s.hold.iter().enumerate() {
+            let at = kp!["step", i, "hold", j, "signal"];
+            unknown_signal(&signal_ids, &h.signal, at, "hold", out);
+        }
     }
 
     for (i, a) in cfg.actions.iter().enumerate() {

@@ -8,10 +8,12 @@
 //! - `judge`: trip/clear (`for`, `m_of_n`, `clear_for`), staleness, effective bands;
 //! - `advice`: rollback advice, each band's advice, baselines;
 //! - `words`: threshold, breach and event texts, built from the conditions;
-//! - `nodata`: no data is never a pass (findings, a window's coverage).
+//! - `nodata`: no data is never a pass (findings, a window's coverage);
+//! - `hold`: holds over days, judged over every recording and the live polls.
 
 mod advice;
 mod extract;
+pub mod hold;
 mod judge;
 mod model;
 mod nodata;

@@ -15,6 +15,7 @@ mod flags;
 mod footer;
 mod header;
 mod help;
+mod hold;
 pub mod layout;
 mod modal;
 mod signals;

@@ -15,6 +15,8 @@ use ratatui::style::Modifier;
 enum Item {
     Step(usize),
     Check(usize, usize),
+    /// A step's hold: (step, index among its holds).
+    Hold(usize, usize),
     /// A value its script's output showed (step, capture), under the step.
     Capture(usize, usize),
     /// Steps outside the window, listed compactly: (before?, count).
@@ -97,6 +99,7 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
             continue;
         }
         items.push(Item::Step(i));
+        items.extend((0..cfg.steps[i].hold.len()).map(|k| Item::Hold(i, k)));
         items.extend(
             captures_of(v, i)
                 .iter()
@@ -286,6 +289,7 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
                     }
                 }
             }
+            Item::Hold(i, k) => super::hold::line(&mut p, v, i, k),
             Item::Capture(i, k) => {
                 if let Some(c) = captures_of(v, i).get(k) {
                     capture_line(&mut p, v, c);

@@ -27,6 +27,7 @@ mod evidence_integrity;
 mod exit_codes;
 mod flight_across_screens;
 mod gates;
+mod holds;
 mod http_sources;
 mod keymap;
 mod long_clocks;

@@ -189,7 +189,9 @@ async fn preset_in_breach(
     } else {
         load_preset(name, &sim)
     };
-    with_standins(&mut cfg, &standins(&sim));
+    // Kept to the end of the function: dropping it removes the stand-ins' folder.
+    let vendor = standins(&sim);
+    with_standins(&mut cfg, &vendor);
     let mut st = State::new(Arc::new(cfg), stamp(0), Some(t0()), "alice".into());
     for t in 0..4 {
         poll_into(&mut st, t).await;
@@ -214,7 +216,9 @@ async fn every_preset_at_80x24_keeps_band_value_and_baseline_of_each_visible_row
         } else {
             load_preset(name, &sim)
         };
-        with_standins(&mut cfg, &standins(&sim));
+        // Kept as long as the session: dropping it removes the stand-ins' folder.
+        let vendor = standins(&sim);
+        with_standins(&mut cfg, &vendor);
         for src in &mut cfg.sources {
             src.interval = warroom::config::Dur(std::time::Duration::from_millis(300));
         }

@@ -362,6 +362,15 @@ pub(super) fn open_sign_off(state: &mut State, go: bool) {
             "self-approval forbidden: a GO does not count for an action its approver fires".into(),
         );
     }
+    // The holds the decision is made on: shown here, and kept in the sign-off's record.
+    target.extend(hold_lines(state, step));
+    if go {
+        if let Some(why) = state.hold_short(step) {
+            target.push(format!(
+                "GO IS REFUSED until every hold has held its whole window ({why}); NO-GO can be signed"
+            ));
+        }
+    }
     // A name, not a phrase: one of the approvers when the gate lists them.
     let c = Confirm::new(
         ConfirmKind::SignOff { step, go },
@@ -372,6 +381,15 @@ pub(super) fn open_sign_off(state: &mut State, go: bool) {
     )
     .with_snapshot(breach_snapshot(state));
     state.modal = Some(Modal::Confirm(c));
+}
+
+/// `step`'s holds as they stand: `hold v2_err < 0.1 for 7d: HOLDING — held 3d04h of 7d …`.
+fn hold_lines(state: &State, step: usize) -> Vec<String> {
+    state
+        .hold_verdicts(step)
+        .iter()
+        .map(|v| format!("hold {}: {} — {}", v.title, v.word(), v.text(true)))
+        .collect()
 }
 
 pub(super) fn open_note(state: &mut State) {
@@ -602,6 +620,17 @@ pub(super) fn submit_confirm(state: &mut State, fx: &mut Vec<Effect>) {
             )
         }
         ConfirmKind::SignOff { step, go } => {
+            // A gate that waits for its holds takes no GO before they have held: checked
+            // at Enter, on the holds as they stand now.
+            if let Some(why) = state.hold_short(step).filter(|_| go) {
+                set_modal_error(
+                    state,
+                    format!(
+                        "GO refused: {why} — a gate with hold_required is GO only once its holds have held in full; nothing was signed"
+                    ),
+                );
+                return;
+            }
             let st = &state.cfg.steps[step];
             let title = st.title.clone();
             let Some(name) = st.approver(&typed) else {
@@ -628,7 +657,13 @@ pub(super) fn submit_confirm(state: &mut State, fx: &mut Vec<Effect>) {
                     title,
                     decision: Decision::of(go),
                     name,
-                    snapshot: c.snapshot.clone(),
+                    // What was breaching, and the holds as they stood when it was signed.
+                    snapshot: c
+                        .snapshot
+                        .iter()
+                        .cloned()
+                        .chain(hold_lines(state, step))
+                        .collect(),
                 }),
                 Awaiting::SignOff { step, signoff },
                 None,

@@ -50,6 +50,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::Readings(summary, readings) => {
             navigate::advance_clock(state, summary.at, summary.mono.unwrap_or(state.mono));
+            state.holds.observe(&state.cfg, &summary, &readings);
             let ev = state.engine.ingest_readings(&summary, readings);
             navigate::push_events(state, ev);
         }
@@ -69,6 +70,17 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::AuditWritten { id } => audited::written(state, id, &mut fx),
         Msg::AuditFailed { id, reason } => audited::failed(state, id, reason),
         Msg::ClaimLost { id, competitor } => audited::claim_lost(state, id, competitor, &mut fx),
+        Msg::PastHolds {
+            runs,
+            what,
+            problems,
+        } => {
+            state.holds.load_past(runs, what.clone());
+            navigate::note(state, Severity::Info, format!("holds: read {what}"));
+            for p in problems {
+                navigate::note(state, Severity::Warn, format!("holds: {p}; skipped"));
+            }
+        }
         Msg::RecordFailed(why) => {
             navigate::note(
                 state,
