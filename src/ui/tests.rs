@@ -187,7 +187,11 @@ fn row(key: &str, signal: usize, label: &str, kind: SignalKind, status: Status) 
 }
 
 fn state() -> State {
-    let cfg: Config = toml::from_str(CFG).expect("test config parses");
+    state_of(CFG)
+}
+
+fn state_of(text: &str) -> State {
+    let cfg: Config = toml::from_str(text).expect("test config parses");
     let cfg = Arc::new(cfg);
     let mut engine = Engine::new(cfg.clone(), mago(3600));
 
@@ -1359,4 +1363,30 @@ fn snapshot_detail_80x24() {
 fn snapshot_compare_rows_80x24_and_110x32() {
     insta::assert_snapshot!("compare_80x24", screen(&compare_state(12), 80, 24));
     insta::assert_snapshot!("compare_110x32", screen(&compare_state(12), 110, 32));
+}
+
+#[test]
+fn a_narrow_timeline_keeps_the_step_title_and_a_whole_expect_badge() {
+    // The current step with a script not run yet and two expectations the rows miss.
+    let text = CFG.replace(
+        "title = \"Switch traffic to v2\"\n",
+        "title = \"Switch traffic to v2 on every region\"\n\
+         run = { argv = [\"true\"] }\n\
+         expect = [{ signal = \"p95\", is = \"< 1000\" }, { signal = \"err\", is = \"< 1\" }]\n",
+    );
+    assert_ne!(text, CFG, "the step was found");
+    let st = state_of(&text);
+    let wide = screen(&st, 200, 40);
+    assert!(wide.contains("[! to run]"), "{wide}");
+    assert!(wide.contains("[expect: p95 < 1000, err < 1]"), "{wide}");
+    let s = screen(&st, 80, 24);
+    let line = s
+        .lines()
+        .find(|l| l.contains("Switch traf"))
+        .unwrap_or_else(|| panic!("the step is shown:\n{s}"));
+    // The state of the step whole (counted, not cut), the run hint given way, and the
+    // title keeping its first words.
+    assert!(line.contains("[expect: 2 unmet]"), "{line}");
+    assert!(!line.contains("[! to run"), "{line}");
+    assert!(line.contains("Switch traf"), "{line}");
 }

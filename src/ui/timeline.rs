@@ -246,10 +246,15 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
                     if unmet.is_empty() {
                         (" [expect ok]".to_string(), v.style(Role::Ok))
                     } else {
-                        (
-                            format!(" [expect: {}]", unmet.join(", ")),
-                            v.style(Role::Warn),
-                        )
+                        let long = format!(" [expect: {}]", unmet.join(", "));
+                        // Named in full where it fits, else counted: never a cut bracket.
+                        let short = format!(" [expect: {} unmet]", unmet.len());
+                        let text = if p.room() >= super::width(&long) + TITLE_MIN {
+                            long
+                        } else {
+                            short
+                        };
+                        (text, v.style(Role::Warn))
                     }
                 });
                 let tails_w = |script: &Option<(String, _)>| {
