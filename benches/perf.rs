@@ -7,6 +7,9 @@
 //! and keypress rows; render time, confirm-to-wire and detection run in-process.
 //!
 //! `PERF_QUICK=1` shortens every window (for developing the bench, not for numbers).
+//! `PERF_ONLY=keys|wire|commands|http500|bytes` runs one measure alone (see `main`);
+//! `PERF_ONLY=bytes PERF_BYTES_DUMP=FILE` also keeps the window's bytes for reading;
+//! `PERF_BIN=PATH` runs another warroom build in the fleet rows (before/after a change).
 
 // Test code: a failed unwrap or expect is the test failing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -27,6 +30,22 @@ use warroom::sim::{self, Profile, Scenario, SimHandle, SimOptions};
 
 const RUNS: usize = 60;
 const BIN: &str = env!("CARGO_BIN_EXE_warroom");
+
+/// The binary the fleet rows (CPU, RSS, bytes) run: `PERF_BIN=PATH` for another build
+/// (say, the one before a change), measured the same way.
+fn fleet_bin() -> String {
+    std::env::var("PERF_BIN").unwrap_or_else(|_| BIN.to_string())
+}
+
+/// Before the fleet rows' window: past the first minute, so every row has been in its
+/// band for more than a minute — a screen at rest, the steady state those rows are of.
+fn fleet_warm_up() -> Duration {
+    if quick() {
+        Duration::from_secs(3)
+    } else {
+        Duration::from_secs(65)
+    }
+}
 
 fn quick() -> bool {
     std::env::var_os("PERF_QUICK").is_some()
@@ -501,8 +520,9 @@ struct Fleet {
     py: Load,
 }
 
-/// The real binary, 20 `watch -n1 'curl | jq'` and one Python poller, each in its own
-/// 100x30 pty, side by side for the window after a warm-up. CPU = utime+stime over the
+/// The real binary, 20 `watch -n1 'curl | jq'` and one Python poller (unless `naive` is
+/// false: the binary alone), each in its own 100x30 pty, side by side for the window after
+/// a warm-up past the first minute. CPU = utime+stime over the
 /// window (for `watch`, plus its reaped children: sh, curl, jq); peak RSS = VmHWM (for the
 /// `watch` trees: the largest sum of the live processes' VmHWM, sampled every 20 ms).
 async fn fleet(
@@ -510,6 +530,7 @@ async fn fleet(
     per_source: usize,
     py: Option<&str>,
     dir: &std::path::Path,
+    naive: bool,
 ) -> Fleet {
     const SOURCES: usize = 20;
     let base = sim.base_url();
@@ -520,7 +541,8 @@ async fn fleet(
     std::fs::write(&path, text.replace("${WARROOM_URL}", &base)).expect("write config");
     let audit = dir.join(format!("audit-{signals}.jsonl"));
     let ours = Pty::spawn(&format!(
-        "{BIN} -c {} --read-only --audit-log {}",
+        "{} -c {} --read-only --audit-log {}",
+        fleet_bin(),
         path.display(),
         audit.display()
     ))
@@ -528,7 +550,7 @@ async fn fleet(
     let urls: Vec<String> = (0..SOURCES)
         .map(|s| format!("{base}/analytics/ops/metrics?src={s:02}"))
         .collect();
-    let watches: Vec<Pty> = if have("watch") && have("curl") && have("jq") {
+    let watches: Vec<Pty> = if naive && have("watch") && have("curl") && have("jq") {
         urls.iter()
             .filter_map(|u| {
                 Pty::spawn(&format!(
@@ -541,7 +563,7 @@ async fn fleet(
     } else {
         Vec::new()
     };
-    let pyp = py.and_then(|p| {
+    let pyp = py.filter(|_| naive).and_then(|p| {
         Pty::spawn(&format!(
             "{p} -c '{}' '{}' {per_source}",
             PY_POLLER.replace('\'', "'\\''"),
@@ -581,7 +603,7 @@ async fn fleet(
         })
     };
 
-    tokio::time::sleep(Duration::from_secs(if quick() { 3 } else { 5 })).await;
+    tokio::time::sleep(fleet_warm_up()).await;
     let tree_ticks = |pids: &[i32], children: bool| -> Option<u64> {
         let v: Vec<u64> = pids
             .iter()
@@ -606,6 +628,11 @@ async fn fleet(
         py_pid.and_then(|p| procfs::cpu_ticks(p, true)),
     );
     let b1 = (ours.total(), bytes(&wrefs), pyp.as_ref().map(|p| p.total()));
+    // `PERF_BYTES_DUMP=FILE`: our bytes of the window, for attributing them by hand.
+    if let Some(file) = std::env::var_os("PERF_BYTES_DUMP") {
+        let c = ours.cap.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = std::fs::write(&file, &c.buf[b0.0..b1.0.min(c.buf.len())]);
+    }
     let rss = (
         our_pid.and_then(|p| procfs::status_kb(p, "VmHWM")),
         py_pid.and_then(|p| procfs::status_kb(p, "VmHWM")),
@@ -1127,6 +1154,30 @@ fn main() {
         );
         return;
     }
+    // `PERF_ONLY=bytes`: only the bytes row at 20 signals, warroom alone in its pty, with
+    // the frame count (`PERF_BYTES_DUMP=FILE` keeps the window's bytes).
+    if std::env::var("PERF_ONLY").as_deref() == Ok("bytes") {
+        let f = rt.block_on(async {
+            let sim = start_sim(Scenario::Healthy, Duration::from_secs(30)).await;
+            let f = fleet(&sim, 1, None, dir.path(), false).await;
+            sim.shutdown().await;
+            f
+        });
+        eprintln!(
+            "bytes to the terminal per minute, {} signals (steady state, pty {}x{}, {} s after {} s): {} · CPU {}",
+            f.signals,
+            pty::COLS,
+            pty::ROWS,
+            window().as_secs(),
+            fleet_warm_up().as_secs(),
+            f.ours
+                .bytes_per_min
+                .map(|b| format!("{:.1} kB", b / 1000.0))
+                .unwrap_or("n/a".into()),
+            f.ours.cpu_pct.map(|c| format!("{c:.2} %")).unwrap_or("n/a".into()),
+        );
+        return;
+    }
     step("render: 1,000 rows");
     let render = render_1000(py, dir.path());
     let (wire, f20, f500, keys, detect) = rt.block_on(async {
@@ -1134,9 +1185,9 @@ fn main() {
         let wire = confirm_to_wire(py).await;
         let sim = start_sim(Scenario::Healthy, Duration::from_secs(30)).await;
         step("CPU/RSS/bytes: 20 signals");
-        let f20 = fleet(&sim, 1, py, dir.path()).await;
+        let f20 = fleet(&sim, 1, py, dir.path(), true).await;
         step("CPU/RSS/bytes: 500 signals");
-        let f500 = fleet(&sim, 25, py, dir.path()).await;
+        let f500 = fleet(&sim, 25, py, dir.path(), true).await;
         step("keypress-to-frame with half the sources hanging");
         let keys = keypress(&sim, dir.path()).await;
         step("breach detection");
@@ -1286,12 +1337,13 @@ fn main() {
     for r in &rows {
         t += &format!("| {} |\n", r.join(" | "));
     }
+    let warm = fleet_warm_up().as_secs();
     t += &format!(
         "\nRatios are naive ÷ warroom: above 1× warroom uses less or is faster. Shared 2-core \
          machine with other builds running: numbers are noisy (single run, {} mode).\n\
          Methods: CPU/RSS/bytes — the release binary, 20 × `watch -n1 'curl -s URL | jq …'` \
          (one per source) and one Python urllib poller, each in its own pty (`script`, 100x30), \
-         side by side for {win} s after a warm-up, 20 sources × 1 (or 25) values at 1 s; CPU \
+         side by side for {win} s after a warm-up of {warm} s, 20 sources × 1 (or 25) values at 1 s; CPU \
          from /proc utime+stime (watch: + reaped sh/curl/jq), RSS = VmHWM (watch trees: peak \
          sum of live processes, sampled every 20 ms). Keypress: the release binary in a pty, \
          `?` written to the pty → end of the frame showing the help overlay read back; the \

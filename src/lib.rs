@@ -27,6 +27,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 // Foundations.
+pub mod ansi;
 pub mod condition;
 pub mod exit;
 pub mod fresh;

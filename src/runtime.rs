@@ -17,7 +17,7 @@ use crate::replay::{Control, Tape};
 use crate::sample::{Stamp, Ts};
 use crate::secrets::Redact;
 use crate::session::{Inbox, Input, Session, SessionOptions};
-use crate::terminal::Screen;
+use crate::terminal::{Drawn, Screen};
 use crate::theme::{ColorDepth, Theme, ThemeOptions};
 use chrono::{DateTime, Utc};
 use crossterm::event::{Event as CEvent, EventStream};
@@ -341,11 +341,13 @@ async fn run_loop(
         let state = feed.state();
         if state.dirty && !held && (input || last_draw.elapsed() >= min_frame) {
             match screen.draw(|f| crate::ui::render(f, state, theme)) {
-                Ok(true) => {
+                Ok(Drawn::Sent) => {
                     state.dirty = false;
                     last_draw = Instant::now();
                 }
-                Ok(false) => held = true,
+                // Nothing visible changed: nothing went out, so nothing paces the next.
+                Ok(Drawn::Unchanged) => state.dirty = false,
+                Ok(Drawn::Held) => held = true,
                 Err(e) => {
                     // The terminal went away (SSH drop): nothing left to draw on.
                     tracing::warn!("terminal write failed, exiting: {e}");

@@ -8,8 +8,8 @@
 //! answer a query (ratatui's `Terminal::clear` asks for the cursor position and waits up
 //! to 2 s for the reply; it is never called).
 
-use crossterm::{cursor, event, queue, terminal};
-use ratatui::backend::CrosstermBackend;
+use crate::ansi::Ansi;
+use crossterm::{cursor, event, queue, style, terminal};
 use ratatui::layout::{Position, Rect};
 use ratatui::Terminal;
 use std::io;
@@ -17,8 +17,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-/// ratatui drawing into a byte buffer; the writer thread takes the bytes to the terminal.
-pub type Term = Terminal<CrosstermBackend<FrameBuf>>;
+/// ratatui drawing into a byte buffer, through the lean backend (only changed cells, the
+/// fewest escape sequences); the writer thread takes the bytes to the terminal.
+pub type Term = Terminal<Ansi<FrameBuf>>;
 
 /// Where a frame is drawn: memory shared with the `Screen`, which hands it over whole.
 /// Its `flush` does nothing — ratatui flushes before the frame's last bytes.
@@ -41,68 +42,15 @@ impl io::Write for FrameBuf {
     }
 }
 
-/// The 16 ANSI colours as the SGR codes every terminal knows (30–37, 90–97 and their
-/// backgrounds 40–47, 100–107), not as 256-colour indices (`38;5;1`), which crossterm
-/// writes for them and which a 16-colour terminal (the Linux console, old xterms, some
-/// serial consoles) shows wrong or not at all. Shorter, too. Everything else is kept.
-pub(crate) fn basic_sgr(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == 0x1b && bytes.get(i + 1) == Some(&b'[') {
-            let start = i + 2;
-            let mut end = start;
-            while end < bytes.len() && (bytes[end].is_ascii_digit() || bytes[end] == b';') {
-                end += 1;
-            }
-            if bytes.get(end) == Some(&b'm') {
-                out.extend_from_slice(b"\x1b[");
-                out.extend_from_slice(&sgr_params(&bytes[start..end]));
-                out.push(b'm');
-                i = end + 1;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    out
-}
-
-/// One SGR parameter list with each `38;5;N` / `48;5;N` (N < 16) made a basic code.
-fn sgr_params(params: &[u8]) -> Vec<u8> {
-    let list: Vec<&[u8]> = params.split(|b| *b == b';').collect();
-    let num = |p: &[u8]| {
-        std::str::from_utf8(p)
-            .ok()
-            .and_then(|s| s.parse::<u16>().ok())
-    };
-    let mut out: Vec<String> = Vec::with_capacity(list.len());
-    let mut k = 0;
-    while k < list.len() {
-        let lead = num(list[k]);
-        if matches!(lead, Some(38 | 48)) && list.get(k + 1).and_then(|p| num(p)) == Some(5) {
-            if let Some(n) = list.get(k + 2).and_then(|p| num(p)).filter(|n| *n < 16) {
-                let base = if lead == Some(38) { 30 } else { 40 };
-                let code = if n < 8 { base + n } else { base + 60 + n - 8 };
-                out.push(code.to_string());
-                k += 3;
-                continue;
-            }
-        }
-        // An RGB colour carries three more numbers: kept whole.
-        if matches!(lead, Some(38 | 48)) && list.get(k + 1).and_then(|p| num(p)) == Some(2) {
-            let to = (k + 5).min(list.len());
-            for p in &list[k..to] {
-                out.push(String::from_utf8_lossy(p).into_owned());
-            }
-            k = to;
-            continue;
-        }
-        out.push(String::from_utf8_lossy(list[k]).into_owned());
-        k += 1;
-    }
-    out.join(";").into_bytes()
+/// What became of a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Drawn {
+    /// Handed to the writer.
+    Sent,
+    /// No cell changed: nothing was sent.
+    Unchanged,
+    /// The terminal has not taken the last frame: nothing was drawn.
+    Held,
 }
 
 /// Set while the terminal is in raw/alternate mode, so restoring twice is harmless.
@@ -311,7 +259,7 @@ impl Screen {
         // The size comes from an ioctl; the viewport is the whole screen, so nothing
         // asks the terminal where its cursor is.
         let frame = FrameBuf::default();
-        let term = Terminal::new(CrosstermBackend::new(frame.clone()))?;
+        let term = Terminal::new(Ansi::new(frame.clone()))?;
         let mut screen = Screen { term, frame, out };
         screen.take_terminal()?;
         Ok(screen)
@@ -332,6 +280,8 @@ impl Screen {
             event::EnableBracketedPaste
         )?;
         self.out.send(&seq)?;
+        // Whoever had the terminal meanwhile may have left any style and cursor.
+        self.term.backend_mut().forget();
         // Clears the screen and forgets the last frame (the clear goes out with the
         // next one) — what `Terminal::clear` does, without its cursor query.
         let size = self.term.size()?;
@@ -339,19 +289,35 @@ impl Screen {
     }
 
     /// Draw one frame, as one synchronized update so a slow link never shows half of
-    /// one. `Ok(false)`: the terminal has not taken the last frame yet; nothing was
-    /// drawn, try again when `ready` fires. `Err`: the terminal is gone.
-    pub fn draw(&mut self, render: impl FnOnce(&mut ratatui::Frame)) -> io::Result<bool> {
+    /// one. A frame in which no cell changed sends nothing at all. `Held`: the terminal
+    /// has not taken the last frame yet; nothing was drawn, try again when `ready` fires.
+    /// `Err`: the terminal is gone.
+    pub fn draw(&mut self, render: impl FnOnce(&mut ratatui::Frame)) -> io::Result<Drawn> {
         if self.out.busy()? {
-            return Ok(false);
+            return Ok(Drawn::Held);
         }
-        queue!(self.term.backend_mut(), terminal::BeginSynchronizedUpdate)?;
+        // Bytes already waiting (a clear after a resize) go out whatever the frame holds.
+        let waiting = self.frame.lock().len();
+        queue!(
+            self.term.backend_mut().writer_mut(),
+            terminal::BeginSynchronizedUpdate
+        )?;
+        self.term.backend_mut().mark();
         self.term.draw(render)?;
-        queue!(self.term.backend_mut(), terminal::EndSynchronizedUpdate)?;
         let mut buf = self.frame.lock();
-        let sent = self.out.send(&basic_sgr(&buf));
+        if self.term.backend().wrote() == 0 && waiting == 0 {
+            buf.clear();
+            return Ok(Drawn::Unchanged);
+        }
+        drop(buf);
+        queue!(
+            self.term.backend_mut().writer_mut(),
+            terminal::EndSynchronizedUpdate
+        )?;
+        let mut buf = self.frame.lock();
+        let sent = self.out.send(&buf);
         buf.clear();
-        sent.map(|()| true)
+        sent.map(|()| Drawn::Sent)
     }
 
     /// Fires when the writer can take another frame (after `draw` said `false`).
@@ -406,9 +372,11 @@ pub fn restore() {
     }
     let _ = terminal::disable_raw_mode();
     let mut seq = Vec::new();
+    // Frames leave their last style in force (the next frame goes on from it): reset.
     let _ = queue!(
         seq,
         terminal::EndSynchronizedUpdate,
+        style::SetAttribute(style::Attribute::Reset),
         event::DisableBracketedPaste,
         terminal::LeaveAlternateScreen,
         cursor::Show
@@ -543,32 +511,6 @@ mod tests {
 
 #[cfg(test)]
 mod panic_tests {
-    #[test]
-    fn sixteen_colours_go_out_as_basic_sgr_codes() {
-        use crossterm::style::{Color, SetBackgroundColor, SetColors, SetForegroundColor};
-        let mut seq = Vec::new();
-        crossterm::queue!(
-            seq,
-            SetForegroundColor(Color::DarkRed),
-            SetBackgroundColor(Color::DarkGrey),
-            SetColors(crossterm::style::Colors::new(Color::Red, Color::Black)),
-            SetForegroundColor(Color::AnsiValue(208)),
-            SetForegroundColor(Color::Rgb { r: 1, g: 2, b: 3 }),
-            SetForegroundColor(Color::Reset),
-        )
-        .unwrap();
-        let out = String::from_utf8(super::basic_sgr(&seq)).unwrap();
-        assert_eq!(
-            out,
-            "\x1b[31m\x1b[100m\x1b[91;40m\x1b[38;5;208m\x1b[38;2;1;2;3m\x1b[39m",
-            "from {:?}",
-            String::from_utf8_lossy(&seq)
-        );
-        // Text and other sequences pass untouched.
-        let text = b"\x1b[2;5Habc\x1b[1m";
-        assert_eq!(super::basic_sgr(text), text.to_vec());
-    }
-
     #[test]
     fn a_panic_message_is_redacted() {
         let mut r = crate::secrets::Redactor::new();

@@ -15,6 +15,9 @@
 //! assert_eq!(parse_offset("-15m"), Ok(-900_000));
 //! assert_eq!(format_duration(Duration::from_millis(1500)), "1.5s");
 //! assert_eq!(format_secs(72), "1m12s");
+//! assert_eq!(format_age_secs(45), "45s");
+//! assert_eq!(format_age_secs(150), "2m");
+//! assert_eq!(format_age_secs(3_930), "1h05m");
 //! assert_eq!(format_offset(5_400_000), "+1h30m");
 //! assert_eq!(format_t_offset(-900_000), "T-15m");
 //! assert_eq!(format_t_clock(Some(-252_000)), "T-04:12");
@@ -194,9 +197,28 @@ pub fn format_span_nearest_ms(ms: i64) -> String {
 }
 
 /// The age of `then` at `now`, both on the monotonic clock (a wall-clock step moves no
-/// age), never negative.
+/// age), never negative: to the second under a minute (`45s`), then in whole minutes
+/// (`1m`, `59m`), then hours and minutes (`1h05m`). An age on screen changes its text at
+/// most once a minute past the first, so a screen of rows in band for minutes is not
+/// rewritten every second; staleness is judged by the engine to the millisecond and
+/// shown as a state of its own, never read off this text.
 pub fn age(now: Mono, then: Mono) -> String {
+    format_age_secs((now - then).num_seconds())
+}
+
+/// The age of `then` at `now` to the second (`1m12s`): for a view of one row opened on
+/// demand (the detail view), where the screen at rest is not what is being read.
+pub fn age_exact(now: Mono, then: Mono) -> String {
     format_span(now - then)
+}
+
+/// Whole seconds as an age: `0s`, `45s`, `1m`, `59m`, `1h`, `1h05m` (see [`age`]).
+pub fn format_age_secs(secs: i64) -> String {
+    match secs {
+        ..=59 => format_secs(secs),
+        60..=3599 => format!("{}m", secs / 60),
+        _ => format_secs(secs / 60 * 60),
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -402,8 +424,21 @@ mod tests {
         assert_eq!(format_span(chrono::Duration::seconds(7_500)), "2h05m");
         assert_eq!(format_span_nearest_ms(2_991), "3s");
         assert_eq!(format_span_nearest_ms(2_499), "2s");
-        assert_eq!(age(Mono(75_500), Mono(3_000)), "1m12s");
         assert_eq!(age(Mono(1_000), Mono(9_000)), "0s");
+    }
+
+    #[test]
+    fn ages_count_seconds_for_a_minute_then_whole_minutes() {
+        assert_eq!(age(Mono(62_999), Mono(4_000)), "58s");
+        assert_eq!(age(Mono(63_999), Mono(4_000)), "59s");
+        // Past a minute the text changes once a minute: a part minute is dropped.
+        assert_eq!(age(Mono(64_000), Mono(4_000)), "1m");
+        assert_eq!(age(Mono(75_500), Mono(3_000)), "1m");
+        assert_eq!(age(Mono(3_599_999), Mono(0)), "59m");
+        assert_eq!(format_age_secs(3_600), "1h");
+        assert_eq!(format_age_secs(3_659), "1h");
+        assert_eq!(format_age_secs(3_660), "1h01m");
+        assert_eq!(format_age_secs(7_500), "2h05m");
     }
 
     #[test]

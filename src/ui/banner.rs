@@ -91,16 +91,25 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
     if row >= area.height {
         return;
     }
+    let hint_part = format!(" {} {hint} ", v.glyphs.dash);
     if let Some(adv) = &v.state.engine.advised {
         if let Some(mut p) = Pen::new(buf, area, row) {
             p.fill(style);
-            let text = format!(
-                " {}ROLLBACK ADVISED: {} {} {hint} ",
-                sym_sp(v),
-                adv.reasons.join("; "),
-                v.glyphs.dash
-            );
-            p.put_fit(&text, usize::MAX, style, v.glyphs.ellipsis);
+            let lead = format!(" {}ROLLBACK ADVISED: ", sym_sp(v));
+            let all = adv.reasons.join("; ");
+            // Every reason if they fit; else the first and how many more.
+            let (body, tail) = match adv.reasons.split_first() {
+                Some((first, rest))
+                    if !rest.is_empty() && {
+                        let whole = super::width(&lead) + super::width(&all);
+                        whole + super::width(&hint_part) > p.room()
+                    } =>
+                {
+                    (first.clone(), format!(" (+{} more)", rest.len()))
+                }
+                _ => (all, String::new()),
+            };
+            keep_hint(&mut p, &lead, &body, &tail, &hint_part, style, v);
         }
         row += 1;
     }
@@ -116,29 +125,44 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
         } else {
             String::new()
         };
-        let text = format!(
-            " {}BREACH {}{tail} {} {hint} ",
-            sym_sp(v),
-            breach_text(v, r),
-            v.glyphs.dash
+        let lead = format!(" {}BREACH ", sym_sp(v));
+        keep_hint(
+            &mut p,
+            &lead,
+            &breach_text(v, r),
+            &tail,
+            &hint_part,
+            style,
+            v,
         );
-        // The key hint must survive a narrow screen: cut the breach text, not the hint.
-        let hint_part = format!(" {} {hint} ", v.glyphs.dash);
-        let room = p.room();
-        if super::width(&text) > room && room > super::width(&hint_part) + 10 {
-            let body = format!(" {}BREACH {}{tail}", sym_sp(v), breach_text(v, r));
-            p.put_fit(
-                &body,
-                room - super::width(&hint_part),
-                style,
-                v.glyphs.ellipsis,
-            );
-            p.put(&hint_part, style);
-        } else {
-            p.put_fit(&text, room, style, v.glyphs.ellipsis);
-        }
         row += 1;
     }
+}
+
+/// `lead body tail hint` on one banner line. The key hint and the count of what is not
+/// shown must survive a narrow screen: the body is cut, never them (unless the line is
+/// too narrow even for them, when the whole line is cut at its end).
+fn keep_hint(
+    p: &mut Pen,
+    lead: &str,
+    body: &str,
+    tail: &str,
+    hint_part: &str,
+    style: ratatui::style::Style,
+    v: &View,
+) {
+    use super::width;
+    let room = p.room();
+    let whole = format!("{lead}{body}{tail}{hint_part}");
+    let fixed = width(lead) + width(tail) + width(hint_part);
+    if width(&whole) <= room || room < fixed + 10 {
+        p.put_fit(&whole, room, style, v.glyphs.ellipsis);
+        return;
+    }
+    p.put(lead, style);
+    p.put_fit(body, room - fixed, style, v.glyphs.ellipsis);
+    p.put(tail, style);
+    p.put(hint_part, style);
 }
 
 /// The crit symbol and a space, or nothing for ASCII (whose glyphs are words).

@@ -9,7 +9,7 @@ use crate::config::Signal;
 use crate::engine::{Band, Row, SourceHealth, Status};
 use crate::sample::Value;
 use crate::theme::Role;
-use crate::timefmt::{age, format_secs, hms};
+use crate::timefmt::{age_exact, format_secs, hms};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
@@ -157,7 +157,7 @@ fn value_line(r: &Row, v: &View) -> String {
                     " {} last good {} {} ago",
                     v.glyphs.dash,
                     val.with_unit(r.unit.as_deref()),
-                    age(v.mono(), at)
+                    age_exact(v.mono(), at)
                 ));
             }
             if r.effective != r.band {
@@ -174,14 +174,14 @@ fn in_band(r: &Row, v: &View) -> String {
     let mut s = format!(
         "{} for {} (since {})",
         r.band.word().to_uppercase(),
-        age(v.mono(), r.band_since),
+        age_exact(v.mono(), r.band_since),
         hms(since(r.band_since))
     );
     if let Status::NoData(_) = r.status {
         s.push_str(&format!(
             "; {} for {}",
             r.status.word().to_uppercase(),
-            age(v.mono(), r.status_since)
+            age_exact(v.mono(), r.status_since)
         ));
     }
     s
@@ -247,14 +247,14 @@ fn source_line(sig: Option<&Signal>, src: Option<&SourceHealth>, v: &View) -> St
         format!("{}: ok", h.id)
     };
     if let Some(at) = h.last_poll {
-        s.push_str(&format!(", polled {} ago", age(v.mono(), at)));
+        s.push_str(&format!(", polled {} ago", age_exact(v.mono(), at)));
         if let Some(ms) = h.last_latency_ms {
             s.push_str(&format!(" in {ms} ms"));
         }
     }
     if h.is_failing() {
         match h.last_ok {
-            Some(at) => s.push_str(&format!(", last ok {} ago", age(v.mono(), at))),
+            Some(at) => s.push_str(&format!(", last ok {} ago", age_exact(v.mono(), at))),
             None => s.push_str(", never answered"),
         }
     }
@@ -295,7 +295,7 @@ fn scale(r: &Row, n: usize, v: &View) -> String {
     });
     let unit = r.unit.as_deref();
     let span = match (r.history_at.get(skip), r.history_at.back()) {
-        (Some(first), Some(last)) if n > 1 => format!(" over {}", age(*last, *first)),
+        (Some(first), Some(last)) if n > 1 => format!(" over {}", age_exact(*last, *first)),
         _ => String::new(),
     };
     let samples = if n == 1 { "sample" } else { "samples" };

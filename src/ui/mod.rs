@@ -22,6 +22,8 @@ mod signals;
 mod timeline;
 
 #[cfg(test)]
+mod frame_tests;
+#[cfg(test)]
 mod tests;
 
 use crate::app::{Focus, State};
@@ -82,22 +84,32 @@ pub fn render_to(buf: &mut Buffer, area: Rect, state: &State, theme: &Theme) {
 }
 
 /// The last word on an ASCII screen: any cell still holding a character outside ASCII
-/// (a label, a text from the engine or the config) gets its ASCII stand-in.
+/// (a label, a text from the engine or the config) gets its ASCII stand-in — one per
+/// column it covers, so a wide character (CJK, most emoji) becomes `??` and every column
+/// after it stays where it was.
 fn ascii_only(buf: &mut Buffer, area: Rect) {
     let area = area.intersection(buf.area);
     for y in area.top()..area.bottom() {
-        for x in area.left()..area.right() {
+        let mut x = area.left();
+        while x < area.right() {
             let cell = &mut buf[(x, y)];
-            if !cell.symbol().is_ascii() {
-                let c: String = cell
-                    .symbol()
-                    .chars()
-                    .next()
-                    .map(crate::theme::ascii_char)
-                    .into_iter()
-                    .collect();
-                cell.set_symbol(&c);
+            let sym = cell.symbol();
+            if sym.is_ascii() {
+                x += 1;
+                continue;
             }
+            let cols = width(sym).max(1) as u16;
+            let c = sym.chars().next().map_or('?', crate::theme::ascii_char);
+            let mut stand_in = [0u8; 4];
+            let stand_in: &str = c.encode_utf8(&mut stand_in);
+            let style = cell.style();
+            cell.set_symbol(stand_in);
+            for k in 1..cols {
+                if x + k < area.right() {
+                    buf[(x + k, y)].set_symbol(stand_in).set_style(style);
+                }
+            }
+            x += cols;
         }
     }
 }

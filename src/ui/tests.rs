@@ -491,7 +491,8 @@ fn every_status_shows_its_word_reason_and_age() {
     let s = screen(&state(), 80, 24);
     let p95 = line_with(&s, "★ p95 latency");
     assert!(p95.contains("✖ CRIT") && p95.contains("2400 ms"), "{p95}");
-    assert!(p95.contains("1m12s"), "time in band: {p95}");
+    // 72 s in band: past a minute an age reads in whole minutes.
+    assert!(p95.contains(" 1m "), "time in band: {p95}");
     // At 80 columns the threshold of the row's band, the one that decides.
     assert!(p95.contains("crit > 2000"), "threshold: {p95}");
     let s = screen(&state(), 120, 40);
@@ -1030,6 +1031,43 @@ fn a_compare_row_names_the_baseline_by_label_and_the_delta_in_its_unit() {
     let l = line_with(&s, "Δ+1600");
     // A latency's delta is in ms, with its relative delta.
     assert!(l.contains("Δ+1600 ms (+200%)"), "{l}");
+}
+
+#[test]
+fn a_narrow_banner_cuts_the_reasons_never_the_key_nor_how_many_more() {
+    let mut st = state();
+    st.engine.advised = Some(Advised {
+        since: mago(5),
+        reasons: vec![
+            "err /api/v1/analytics/portfolio/summary 10.6% (crit > 2) for 1m39s".into(),
+            "err /api/v1/analytics/brokers/summary 10.9% (crit > 2) for 1m39s".into(),
+            "err /api/v1/brokers/preferences 10.9% (crit > 2) for 1m39s".into(),
+        ],
+    });
+    for w in [80, 110] {
+        let s = screen(&st, w, 24);
+        let l = line_with(&s, "ROLLBACK ADVISED");
+        assert!(l.contains("— press R to roll back"), "{w}: {l}");
+        assert!(l.contains("(+2 more)"), "{w}: {l}");
+        assert!(
+            l.contains("ROLLBACK ADVISED: err /api/v1/analytics/"),
+            "{w}: {l}"
+        );
+    }
+    // Wide enough for all of them: every reason, no count.
+    let s = screen(&st, 260, 40);
+    let l = line_with(&s, "ROLLBACK ADVISED");
+    assert!(
+        l.contains("preferences 10.9%") && !l.contains("more)"),
+        "{l}"
+    );
+    // A breach line cut at 80 keeps its "(+N more)" beside the key.
+    let mut two = state();
+    two.engine.rows[1].effective = Band::Crit;
+    two.engine.rows[1].status = Status::Band(Band::Crit);
+    let s = screen(&two, 80, 24);
+    let l = line_with(&s, "BREACH");
+    assert!(l.contains("(+1 more) — press R"), "{l}");
 }
 
 /// The error row as a compare row: v2 beside its v1 baseline ("p95 v1" stands in for

@@ -37,6 +37,7 @@ mod no_credential_crosses_hosts;
 mod notes;
 mod notify;
 mod notify_alertmanager;
+mod preset_screens;
 mod prometheus;
 mod readme_recipes;
 mod record_sessions;
