@@ -146,7 +146,9 @@ async fn a_second_session_counts_the_first_sessions_recorded_samples_with_its_ow
     );
     a.shutdown();
     assert_eq!(
-        std::fs::read_dir(sessions_dir(&cfg)).expect("sessions").count(),
+        std::fs::read_dir(sessions_dir(&cfg))
+            .expect("sessions")
+            .count(),
         1
     );
 
@@ -232,11 +234,15 @@ async fn a_rehearsal_in_the_same_folder_never_counts_and_a_recorded_break_is_nam
     assert!(read, "{:?}", verdict(&a.state));
     let v = verdict(&a.state);
     assert!(
-        v.since.is_some_and(|s| s >= a_start - chrono::Duration::milliseconds(500)),
+        v.since
+            .is_some_and(|s| s >= a_start - chrono::Duration::milliseconds(500)),
         "the rehearsal counted: {v:?}"
     );
     assert!(
-        a.state.holds().past().is_some_and(|p| p.contains("left out")),
+        a.state
+            .holds()
+            .past()
+            .is_some_and(|p| p.contains("left out")),
         "{:?}",
         a.state.holds().past()
     );
@@ -281,6 +287,17 @@ async fn a_rehearsal_in_the_same_folder_never_counts_and_a_recorded_break_is_nam
     assert!(line.contains("by true"), "{line}");
     let line = hold_line(&b.state, 80);
     assert!(line.contains("broke true"), "{line}");
+    // Beside the short verdict, the hold's title is there to be read or not at all: never
+    // cut to a letter or two.
+    let first = line
+        .split("hold HOLDING ")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .unwrap_or_default();
+    assert!(
+        first.contains('/') || first.chars().count() >= 6,
+        "a stub of a title: {line}"
+    );
     b.shutdown();
     sim.shutdown().await;
 }
