@@ -28,16 +28,33 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
         format!("Flags {n}")
     };
     let inner = panel(buf, area, &title, v.focused(Focus::Flags), v);
-    let label_w = v
-        .state
-        .engine
-        .rows
-        .iter()
-        .filter(|r| r.kind == SignalKind::Flag)
-        .map(|r| super::width(&r.label))
+    // Names whole when the values still fit beside them (what changed when, and a reason,
+    // are cut first); below that a third of the panel, cut in the middle.
+    let flags = || {
+        v.state
+            .engine
+            .rows
+            .iter()
+            .filter(|r| r.kind == SignalKind::Flag)
+    };
+    let value_w = flags()
+        .map(|r| match (r.status, &r.value) {
+            (Status::Band(b), Some(val)) => {
+                let word = if b == Band::Ok {
+                    0
+                } else {
+                    1 + super::width(v.glyphs.band(b).label())
+                };
+                super::width(&val.with_unit(r.unit.as_deref())) + word
+            }
+            (Status::Band(_), None) => super::width("no data yet"),
+            (status, _) => super::width(v.glyphs.status(status).label()),
+        })
         .max()
-        .unwrap_or(0)
-        .min(inner.width as usize / 3) as u16;
+        .unwrap_or(0);
+    let longest = flags().map(|r| super::width(&r.label)).max().unwrap_or(0);
+    let room = (inner.width as usize).saturating_sub(3 + value_w);
+    let label_w = longest.min(room.max(inner.width as usize / 3)) as u16;
     let mut y = 0;
     for r in v
         .state

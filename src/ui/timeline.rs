@@ -23,6 +23,11 @@ enum Item {
     Outside(bool),
 }
 
+/// The hint on a step whose script has not run yet.
+const RUN_HINT: &str = " [! to run]";
+/// How much of a step's title a line keeps before its hints give way.
+const TITLE_MIN: usize = 16;
+
 pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
     if area.height == 0 {
         return;
@@ -222,7 +227,7 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
                         (_, Some(rep)) => {
                             (format!(" [FAILED {}]", rep.summary), v.style(Role::Crit))
                         }
-                        _ => (" [! to run]".to_string(), v.style(Role::Muted)),
+                        _ => (RUN_HINT.to_string(), v.style(Role::Muted)),
                     }
                 });
                 let expect = (is_current && !st.expect.is_empty()).then(|| {
@@ -247,8 +252,15 @@ pub(super) fn render(buf: &mut Buffer, area: Rect, v: &View) {
                         )
                     }
                 });
-                let tail_w = script.as_ref().map_or(0, |(s, _)| super::width(s))
-                    + expect.as_ref().map_or(0, |(s, _)| super::width(s));
+                let tails_w = |script: &Option<(String, _)>| {
+                    script.as_ref().map_or(0, |(s, _)| super::width(s))
+                        + expect.as_ref().map_or(0, |(s, _)| super::width(s))
+                };
+                // On a narrow panel the run hint goes first (the help names `!`): the
+                // title and the step's state are what the room reads.
+                let fits = p.room() >= tails_w(&script) + TITLE_MIN;
+                let script = script.filter(|(s, _)| fits || s != RUN_HINT);
+                let tail_w = tails_w(&script);
                 let room = p.room().saturating_sub(tail_w).max(8);
                 p.put_fit(&st.title, room, style, v.glyphs.ellipsis);
                 for (text, st_) in script.into_iter().chain(expect) {
