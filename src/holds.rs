@@ -42,6 +42,14 @@ impl Past {
     }
 }
 
+/// Why a session's samples do not count.
+enum Skip {
+    /// Another cutover or environment.
+    Other,
+    /// The reading session's own file: its samples arrive live, and it is not "left out".
+    Own,
+}
+
 /// One session's lines into runs, against the holds of the config judging them.
 struct SessionRuns<'a> {
     specs: &'a [(usize, usize, HoldSpec)],
@@ -59,7 +67,7 @@ impl<'a> SessionRuns<'a> {
         cfg: &Config,
         specs: &'a [(usize, usize, HoldSpec)],
         own: Option<&str>,
-    ) -> Option<Result<Self, ()>> {
+    ) -> Option<Result<Self, Skip>> {
         let Line::Header {
             at,
             mono,
@@ -76,11 +84,11 @@ impl<'a> SessionRuns<'a> {
             .map(str::trim)
             .filter(|e| !e.is_empty())
             .unwrap_or(crate::config::DEFAULT_ENVIRONMENT);
-        if cutover != &cfg.cutover.name
-            || env != cfg.cutover.environment_name()
-            || (own.is_some() && session.as_deref() == own)
-        {
-            return Some(Err(()));
+        if cutover != &cfg.cutover.name || env != cfg.cutover.environment_name() {
+            return Some(Err(Skip::Other));
+        }
+        if own.is_some() && session.as_deref() == own {
+            return Some(Err(Skip::Own));
         }
         let rec = Recording {
             lines: vec![header.clone()],
@@ -222,7 +230,8 @@ fn read_file(
             }
             match SessionRuns::start(&rec.line, cfg, specs, own) {
                 Some(Ok(s)) => cur = Some(s),
-                Some(Err(())) => past.ignored += 1,
+                Some(Err(Skip::Other)) => past.ignored += 1,
+                Some(Err(Skip::Own)) => {}
                 None => {}
             }
             continue;
@@ -394,7 +403,12 @@ hold = [{ signal = "v2_err", is = "< 0.1", for = "2h", max_gap = "15m" }]
         let c = dir.path().join("c.jsonl");
         std::fs::write(&c, session(&prod, "me", 70, 200, 0.0005)).expect("write");
         let past = read_past(&prod, &[a, b, c], Some("me"));
-        assert_eq!((past.sessions, past.ignored), (1, 2), "{past:?}");
+        // Only the staging one is "left out": the reading session's own is not another's.
+        assert_eq!((past.sessions, past.ignored), (1, 1), "{past:?}");
+        assert_eq!(
+            past.summary(),
+            "1 recorded session (1 of another cutover or environment left out)"
+        );
         assert_eq!(past.runs[0].len(), 1);
         // One hour of samples, the wall step inside ignored: 60 minutes held, not 120.
         let spec = &crate::engine::hold::specs(&prod)[0].2;

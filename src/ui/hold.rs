@@ -7,6 +7,9 @@ use super::{Pen, View};
 use crate::theme::Role;
 use ratatui::style::Modifier;
 
+/// The fewest columns a cut title keeps, its ellipsis included.
+const MIN_TITLE: usize = 6;
+
 /// The `k`-th hold of `step`, on one line.
 pub(super) fn line(p: &mut Pen, v: &View, step: usize, k: usize) {
     let verdicts = v.state.hold_verdicts(step);
@@ -39,7 +42,9 @@ pub(super) fn line(p: &mut Pen, v: &View, step: usize, k: usize) {
         let need = (super::width(title) + 1).min(room.saturating_sub(super::width(&short)));
         (short, need)
     };
-    if need > 1 {
+    // A title cut to a letter or two names nothing: it is shown whole or with a few of
+    // its characters, else left out (the step above says which step it is).
+    if need > 1 && need > super::width(title).min(MIN_TITLE) {
         p.put_fit(title, need - 1, v.style(Role::Text), v.glyphs.ellipsis);
         p.put(" ", v.style(Role::Text));
     }

@@ -28,6 +28,7 @@ mod exit_codes;
 mod flight_across_screens;
 mod gates;
 mod holds;
+mod holds_live;
 mod http_sources;
 mod keymap;
 mod long_clocks;
