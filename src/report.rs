@@ -960,23 +960,21 @@ fn num(x: Option<f64>) -> String {
         .unwrap_or_else(|| "—".into())
 }
 
+/// The title, the verdict and the table's first row, alike for one session and several.
+fn heading(cutover: &str, verdict: &str, environment: Option<&str>) -> String {
+    format!(
+        "# Cutover evidence: {cutover}\n\n**Verdict: {verdict}**\n\n| | |\n|---|---|\n| environment | {} |\n",
+        environment.unwrap_or("—")
+    )
+}
+
 /// The report as Markdown (for `docs/cutover-checklist-final.md`).
 pub fn markdown(r: &Report) -> String {
-    let mut o = String::new();
+    let mut o = heading(&r.cutover, &r.verdict, r.environment.as_deref());
     let mut w = |s: String| {
         o.push_str(&s);
         o.push('\n');
     };
-    w(format!("# Cutover evidence: {}", r.cutover));
-    w(String::new());
-    w(format!("**Verdict: {}**", r.verdict));
-    w(String::new());
-    w("| | |".into());
-    w("|---|---|".into());
-    w(format!(
-        "| environment | {} |",
-        r.environment.as_deref().unwrap_or("—")
-    ));
     if let Some(id) = &r.session {
         w(format!("| session | {id} |"));
     }
@@ -1728,21 +1726,11 @@ fn merge_signals(reports: &[Report]) -> Vec<SignalSummary> {
 /// The merged report as Markdown: the header, the one timeline, the steps, then the
 /// summaries over the whole span.
 pub fn markdown_merged(m: &Merged) -> String {
-    let mut o = String::new();
+    let mut o = heading(&m.cutover, &m.verdict, m.environment.as_deref());
     let mut w = |s: String| {
         o.push_str(&s);
         o.push('\n');
     };
-    w(format!("# Cutover evidence: {}", m.cutover));
-    w(String::new());
-    w(format!("**Verdict: {}**", m.verdict));
-    w(String::new());
-    w("| | |".into());
-    w("|---|---|".into());
-    w(format!(
-        "| environment | {} |",
-        m.environment.as_deref().unwrap_or("—")
-    ));
     w(format!(
         "| span | {} → {} ({}; watched {}) |",
         m.from, m.to, m.span, m.watched
